@@ -1,0 +1,12 @@
+//! Pure data for medpay-interlink: money in fen, typed ids, a masking `Secret<T>`, status codes
+//! and every counterparty's wire types. No I/O and no clocks, so workflows can depend on it.
+
+pub mod ids;
+pub mod money;
+pub mod secret;
+pub mod status;
+pub mod wire;
+
+pub use ids::*;
+pub use money::{Money, MoneyError};
+pub use secret::Secret;

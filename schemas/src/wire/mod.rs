@@ -1,0 +1,8 @@
+//! Wire types of every counterparty, one module per party (COUNTERPARTIES.md). Field names
+//! keep the party's spelling; doc comments give the English domain name.
+
+pub mod bank;
+pub mod channel;
+pub mod core;
+pub mod mid_platform;
+pub mod statement;
