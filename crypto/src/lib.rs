@@ -1,1 +1,16 @@
-//! placeholder
+//! SM2/SM3/SM4 and legacy RSA2/AES, and the wire envelopes of each counterparty (REQ S-4.1a,
+//! S-4.1b, B-1). Library choice and pitfalls: ../shared/notes/crypto-evaluation.md.
+//!
+//! Nothing here panics on untrusted input: every entry point returns [`CryptoError`].
+
+pub mod envelope;
+pub mod error;
+pub mod random;
+pub mod rsa2;
+pub mod signer;
+pub mod sm2;
+pub mod sm3;
+pub mod symmetric;
+pub mod text;
+
+pub use error::{CryptoError, Result};

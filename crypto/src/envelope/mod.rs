@@ -1,0 +1,6 @@
+//! The wire envelopes of each counterparty: how a message is canonicalised, signed, encrypted
+//! and verified. One module per envelope family.
+
+pub mod canonical;
+pub mod mid_platform;
+pub mod time;
