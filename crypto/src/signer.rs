@@ -41,7 +41,7 @@ impl SignatureScheme {
 #[derive(Clone, Debug)]
 pub enum PrivateKey {
     Sm2(Sm2PrivateKey),
-    Rsa(RsaPrivate),
+    Rsa(Box<RsaPrivate>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +55,7 @@ impl PrivateKey {
     pub fn from_text(scheme: &SignatureScheme, text: &str) -> Result<Self> {
         match scheme {
             SignatureScheme::Sm2 { .. } => Sm2PrivateKey::from_text(text).map(Self::Sm2),
-            SignatureScheme::Rsa2 => RsaPrivate::from_text(text).map(Self::Rsa),
+            SignatureScheme::Rsa2 => RsaPrivate::from_text(text).map(|k| Self::Rsa(Box::new(k))),
         }
     }
 

@@ -134,7 +134,7 @@ where
     let key_err = |_| bad_key_len(key.len(), "the cipher's key size");
     match mode {
         CipherMode::Ecb => {
-            if ciphertext.is_empty() || ciphertext.len() % BLOCK != 0 {
+            if ciphertext.is_empty() || !ciphertext.len().is_multiple_of(BLOCK) {
                 return Err(CryptoError::DecryptFailed);
             }
             ecb::Decryptor::<C>::new_from_slice(key)
@@ -155,7 +155,7 @@ where
                     (arr, body)
                 }
             };
-            if body.is_empty() || body.len() % BLOCK != 0 {
+            if body.is_empty() || !body.len().is_multiple_of(BLOCK) {
                 return Err(CryptoError::DecryptFailed);
             }
             cbc::Decryptor::<C>::new_from_slices(key, &iv_bytes)

@@ -52,7 +52,7 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 pub fn decode_hex_or_base64(text: &str) -> Result<Vec<u8>> {
     let t = text.trim();
     let t = t.strip_prefix("0x").unwrap_or(t);
-    if !t.is_empty() && t.len() % 2 == 0 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !t.is_empty() && t.len().is_multiple_of(2) && t.bytes().all(|b| b.is_ascii_hexdigit()) {
         decode_hex(t)
     } else {
         decode_base64(t)

@@ -171,6 +171,10 @@ impl MidPlatformEnvelope {
         Ok(Self { profile, app_id, app_secret, data_key: Secret::new(data_key) })
     }
 
+    pub fn app_secret(&self) -> &str {
+        self.app_secret.expose()
+    }
+
     pub fn data_key(&self) -> &[u8] {
         self.data_key.expose()
     }
@@ -188,11 +192,16 @@ impl MidPlatformEnvelope {
 
     /// The top-level fields of a request, before sealing.
     pub fn request_fields(&self, timestamp_millis: i64) -> Map<String, Value> {
+        self.request_fields_at(&self.profile.timestamp.render(timestamp_millis))
+    }
+
+    /// The same with the timestamp text given verbatim (replaying a captured message).
+    pub fn request_fields_at(&self, timestamp: &str) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("appId".into(), Value::String(self.app_id.clone()));
         m.insert("encType".into(), Value::String(self.profile.enc_type.clone()));
         m.insert("signType".into(), Value::String(self.profile.sign.label().into()));
-        m.insert("timestamp".into(), Value::String(self.profile.timestamp.render(timestamp_millis)));
+        m.insert("timestamp".into(), Value::String(timestamp.to_string()));
         m.insert("version".into(), Value::String(self.profile.version.clone()));
         m
     }
