@@ -1,1 +1,179 @@
-//! End-to-end tests live in tests/tests/*.rs; this crate has no library code.
+//! Helpers for the end-to-end tests in `tests/tests/`: real processes on free loopback ports,
+//! killed when dropped. No mocks: a Temporal dev server from the project's venv and the
+//! `medpay` binary built by `cargo build --workspace`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The `medpay` binary next to this test executable (target/<profile>/medpay).
+pub fn medpay_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("medpay");
+    assert!(bin.is_file(), "{} is missing: run `cargo build --workspace` (scripts/test.sh does)", bin.display());
+    bin
+}
+
+pub fn temporal_bin() -> PathBuf {
+    let bin = std::env::var_os("MEDPAY_TEMPORAL_BIN").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv/bin/temporal"));
+    assert!(bin.is_file(), "Temporal CLI not found at {}: run `scripts/devstack.sh install`", bin.display());
+    bin
+}
+
+/// A port nobody listens on right now (the OS picks it).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A child process killed on drop.
+pub struct Proc {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    pub fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let (tx, rx) = mpsc::channel();
+        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)]
+            .into_iter()
+            .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Proc { child, lines: rx }
+    }
+
+    /// Waits for an output line containing `needle`; returns all lines seen so far.
+    pub fn wait_for_line(&mut self, needle: &str, timeout: Duration) -> Vec<String> {
+        let start = Instant::now();
+        let mut seen = vec![];
+        while start.elapsed() < timeout {
+            match self.lines.recv_timeout(Duration::from_millis(200)) {
+                Ok(l) => {
+                    let hit = l.contains(needle);
+                    seen.push(l);
+                    if hit {
+                        return seen;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        panic!("process exited ({status}) before printing {needle:?}; output:\n{}", seen.join("\n"));
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("no line containing {needle:?} within {timeout:?}; output:\n{}", seen.join("\n"));
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s;
+            }
+            assert!(start.elapsed() < timeout, "process did not stop within {timeout:?} after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A throwaway Temporal dev server (in memory, headless) on free loopback ports.
+pub struct TemporalDevServer {
+    pub port: u16,
+    pub proc: Proc,
+}
+
+impl TemporalDevServer {
+    pub fn start() -> Self {
+        let port = free_port();
+        let proc = Proc::spawn(Command::new(temporal_bin()).args([
+            "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error",
+            "--port", &port.to_string(),
+            "--http-port", &free_port().to_string(),
+            "--metrics-port", &free_port().to_string(),
+        ]));
+        let server = TemporalDevServer { port, proc };
+        wait_until("Temporal dev server health", Duration::from_secs(60), || {
+            Command::new(temporal_bin())
+                .args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
+        server
+    }
+
+    pub fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A plain HTTP/1.1 exchange on loopback: (status, body).
+pub fn http(method: &str, addr: &str, path: &str, body: Option<&str>) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let body = body.unwrap_or("");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let status = raw.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    Ok((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}

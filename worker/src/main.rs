@@ -1,1 +1,39 @@
-fn main(){}
+//! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
+
+use clap::Parser;
+use medpay_worker::cli::{BenchCommand, Cli, Command};
+use medpay_worker::config::Config;
+use medpay_worker::{commands, run_service, temporal};
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Envelope { command } => commands::envelope::run(command),
+        Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds),
+        Command::Config => {
+            let config = Config::load(cli.config.as_deref())?;
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(())
+        }
+        Command::Doctor => {
+            init_tracing();
+            let config = Config::load(cli.config.as_deref())?;
+            let client = temporal::connect(&config.temporal).await?;
+            let report = commands::doctor::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
+            commands::doctor::print_report(&report);
+            if report.all_ok() { Ok(()) } else { anyhow::bail!("self-check failed") }
+        }
+        Command::Run { no_api, no_worker } => {
+            init_tracing();
+            let config = Config::load(cli.config.as_deref())?;
+            run_service(config, !no_api, !no_worker).await
+        }
+    }
+}

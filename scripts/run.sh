@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Quick start, command 1: bring up the whole product on embedded defaults and run it.
+# Starts the Temporal dev server (SQLite, Web UI), builds and runs `medpay run` (worker + HTTP
+# API), runs the self-check through it, prints the URLs, and keeps running until Ctrl-C; then
+# stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export MEDPAY_TEMPORAL_ADDRESS=${MEDPAY_TEMPORAL_ADDRESS:-http://127.0.0.1:${MEDPAY_TEMPORAL_PORT:-7233}}
+export MEDPAY_TEMPORAL_UI_URL=${MEDPAY_TEMPORAL_UI_URL:-http://127.0.0.1:${MEDPAY_TEMPORAL_UI_PORT:-8233}}
+export MEDPAY_API_LISTEN=${MEDPAY_API_LISTEN:-127.0.0.1:8080}
+
+started_stack=0
+if ! scripts/devstack.sh status >/dev/null 2>&1; then
+  scripts/devstack.sh up
+  started_stack=1
+fi
+cleanup() {
+  [ -n "${medpay_pid:-}" ] && kill "$medpay_pid" 2>/dev/null && wait "$medpay_pid" 2>/dev/null
+  [ "$started_stack" = 1 ] && scripts/devstack.sh down
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cargo build --quiet -p medpay-worker --bin medpay
+./target/debug/medpay run &
+medpay_pid=$!
+for _ in $(seq 1 60); do
+  curl -fsS "http://$MEDPAY_API_LISTEN/healthz" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+echo "--- self-check through Temporal (workflow SelfCheckWorkflow) ---"
+./target/debug/medpay doctor
+cat <<MSG
+
+medpay-interlink is running.
+  HTTP API     : http://$MEDPAY_API_LISTEN   (try: curl -X POST http://$MEDPAY_API_LISTEN/v1/diagnostics/self-check)
+  Temporal UI  : $MEDPAY_TEMPORAL_UI_URL
+Press Ctrl-C to stop.
+MSG
+wait "$medpay_pid"

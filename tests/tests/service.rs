@@ -1,0 +1,71 @@
+//! `medpay run` against a real Temporal dev server: health, readiness, the self-check workflow
+//! through the API and through `medpay doctor`, JSON errors, readiness loss when Temporal goes
+//! away, and a clean stop on SIGTERM.
+
+use medpay_tests::*;
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn the_service_runs_its_workflow_end_to_end() {
+    let temporal = TemporalDevServer::start();
+    let api = format!("127.0.0.1:{}", free_port());
+    let task_queue = format!("medpay-test-{}", std::process::id());
+    let mut medpay = Proc::spawn(
+        Command::new(medpay_bin())
+            .arg("run")
+            .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
+            .env("MEDPAY_API_LISTEN", &api)
+            .env("MEDPAY_TASK_QUEUE", &task_queue),
+    );
+    medpay.wait_for_line("medpay API", Duration::from_secs(60));
+    wait_until("/healthz", Duration::from_secs(30), || http("GET", &api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false));
+
+    let (status, body) = http("GET", &api, "/readyz", None).unwrap();
+    assert_eq!(status, 200, "{body}");
+
+    let (status, body) = http("POST", &api, "/v1/diagnostics/self-check", Some("")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let report = json(&body);
+    let checks = report["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 3, "{report}");
+    assert!(checks.iter().all(|c| c["ok"] == true), "{report}");
+
+    let out = Command::new(medpay_bin())
+        .arg("doctor")
+        .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
+        .env("MEDPAY_TASK_QUEUE", &task_queue)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "doctor failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.matches("[ ok ]").count(), 3, "{stdout}");
+
+    let (status, body) = http("GET", &api, "/v1/nope", None).unwrap();
+    assert_eq!(status, 404);
+    assert_eq!(json(&body)["code"], "NOT_FOUND");
+
+    // Temporal goes away: still alive, no longer ready, with a machine-readable reason.
+    drop(temporal);
+    wait_until("/readyz to report 503", Duration::from_secs(60), || {
+        http("GET", &api, "/readyz", None).map(|(s, _)| s == 503).unwrap_or(false)
+    });
+    let (_, body) = http("GET", &api, "/readyz", None).unwrap();
+    assert_eq!(json(&body)["code"], "TEMPORAL_UNAVAILABLE");
+    assert_eq!(http("GET", &api, "/healthz", None).unwrap().0, 200);
+
+    let status = medpay.terminate(Duration::from_secs(30));
+    assert!(status.success(), "medpay should stop cleanly on SIGTERM, exited with {status}");
+}
+
+#[test]
+fn doctor_reports_an_unreachable_server_clearly() {
+    let out = Command::new(medpay_bin())
+        .arg("doctor")
+        .env("MEDPAY_TEMPORAL_ADDRESS", format!("http://127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot reach the Temporal server"), "{stderr}");
+}

@@ -1,0 +1,17 @@
+//! `POST /v1/diagnostics/self-check`: runs the self-check workflow and returns its report, so an
+//! operator can prove server, worker and crypto are wired before opening the service.
+
+use super::AppState;
+use super::error::ApiError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use medpay_schemas::diagnostics::SelfCheckReport;
+
+pub async fn self_check(State(state): State<AppState>) -> Result<Json<SelfCheckReport>, ApiError> {
+    let report = crate::commands::doctor::run_self_check(&state.client, &state.task_queue, "api")
+        .await
+        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "SELF_CHECK_FAILED", format!("{e:#}")))?;
+    Ok(Json(report))
+}
+

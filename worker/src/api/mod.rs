@@ -1,0 +1,27 @@
+//! The HTTP API for the HIS and operators (axum). Routes are grouped one file per area.
+
+pub mod diagnostics;
+pub mod error;
+pub mod health;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use error::ApiError;
+use std::sync::Arc;
+use temporalio_client::Client;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub client: Client,
+    pub task_queue: Arc<str>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see the README's API section") })
+        .with_state(state)
+}

@@ -1,0 +1,52 @@
+//! Command-line interface of the `medpay` binary.
+
+use crate::commands::envelope::EnvelopeCommand;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "medpay", version, about = "Medical-insurance mobile payment (interlink mode) engine for hospitals, per T/SCPCA 010-2024")]
+pub struct Cli {
+    /// Configuration file (TOML); MEDPAY_* environment variables override it.
+    #[arg(long, global = true, env = "MEDPAY_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the Temporal worker and the HTTP API (the product).
+    Run {
+        /// Only the worker, no HTTP API.
+        #[arg(long, conflicts_with = "no_worker")]
+        no_api: bool,
+        /// Only the HTTP API, no worker (scale workers separately).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the self-check workflow through the server and a worker; exit non-zero on failure.
+    Doctor,
+    /// Sign/encrypt and verify/decrypt wire envelopes step by step (integration debugging).
+    Envelope {
+        #[command(subcommand)]
+        command: EnvelopeCommand,
+    },
+    /// Benchmarks that print figures.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// Print the effective configuration (defaults + file + environment).
+    Config,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// SM2 sign/verify, SM4, SM3 beside `openssl speed` on this machine.
+    Crypto {
+        /// Seconds per figure.
+        #[arg(long, default_value_t = 2)]
+        seconds: u32,
+    },
+}

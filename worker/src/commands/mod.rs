@@ -1,0 +1,5 @@
+//! CLI subcommands other than running the service.
+
+pub mod bench;
+pub mod doctor;
+pub mod envelope;

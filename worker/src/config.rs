@@ -1,0 +1,118 @@
+//! Runtime configuration: a TOML file (optional) with environment overrides. Every default is
+//! the embedded quick-start setup on loopback, so `medpay run` works with no file at all.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub temporal: TemporalConfig,
+    pub api: ApiConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemporalConfig {
+    /// gRPC address of the Temporal frontend.
+    pub address: String,
+    pub namespace: String,
+    /// The task queue our workflows and activities run on.
+    pub task_queue: String,
+    /// Where operators find the Web UI (printed at start-up, linked from errors).
+    pub ui_url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Listen address of the HTTP API for the HIS.
+    pub listen: String,
+}
+
+impl Default for TemporalConfig {
+    fn default() -> Self {
+        Self {
+            address: "http://127.0.0.1:7233".into(),
+            namespace: "default".into(),
+            task_queue: "medpay".into(),
+            ui_url: "http://127.0.0.1:8233".into(),
+        }
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:8080".into() }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { temporal: TemporalConfig::default(), api: ApiConfig::default() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("config file {path} is invalid: {source}")]
+    Parse { path: String, source: toml::de::Error },
+}
+
+/// Environment variables that override the file, for containers and CI.
+pub const ENV_OVERRIDES: [(&str, &str); 5] = [
+    ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
+    ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
+    ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
+    ("MEDPAY_TEMPORAL_UI_URL", "temporal.ui_url"),
+    ("MEDPAY_API_LISTEN", "api.listen"),
+];
+
+impl Config {
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path: p.display().to_string(), source })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok());
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        for (var, _) in ENV_OVERRIDES {
+            let Some(v) = get(var) else { continue };
+            match var {
+                "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
+                "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
+                "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,
+                "MEDPAY_TEMPORAL_UI_URL" => self.temporal.ui_url = v,
+                "MEDPAY_API_LISTEN" => self.api.listen = v,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let mut c: Config = toml::from_str("[temporal]\naddress = \"http://127.0.0.1:17233\"\n").unwrap();
+        assert_eq!(c.temporal.address, "http://127.0.0.1:17233");
+        assert_eq!(c.temporal.task_queue, "medpay");
+        c.apply_env(|k| (k == "MEDPAY_API_LISTEN").then(|| "127.0.0.1:9999".to_string()));
+        assert_eq!(c.api.listen, "127.0.0.1:9999");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_not_silently_ignored() {
+        assert!(toml::from_str::<Config>("[temporal]\nadress = \"x\"\n").is_err());
+    }
+}

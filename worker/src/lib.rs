@@ -1,0 +1,100 @@
+//! The `medpay` binary's library: configuration, Temporal wiring, the HTTP API and the CLI
+//! commands. `main.rs` only parses arguments and dispatches here.
+
+pub mod api;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod temporal;
+
+use anyhow::Context;
+use config::Config;
+use std::sync::Arc;
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// `medpay run`: the worker and the API in one process, stopping both on a signal.
+pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
+    let client = temporal::connect(&config.temporal).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let api_task = if api {
+        let listener = tokio::net::TcpListener::bind(&config.api.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
+        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()) };
+        let rx = stop_rx.clone();
+        Some(tokio::spawn(async move {
+            axum::serve(listener, api::router(state)).with_graceful_shutdown(wait_stop(rx)).await.context("http api")
+        }))
+    } else {
+        None
+    };
+    // The SDK's worker future is not Send, so it runs on this task rather than a spawned one.
+    let worker_run = async {
+        if worker {
+            temporal::run_worker(client.clone(), &config.temporal, wait_stop(stop_rx.clone())).await.context("worker")
+        } else {
+            wait_stop(stop_rx.clone()).await;
+            Ok(())
+        }
+    };
+    tokio::pin!(worker_run);
+    if worker {
+        tracing::info!(task_queue = %config.temporal.task_queue, "worker started");
+    }
+    // The quick start and tests wait for these lines.
+    if api {
+        println!("medpay API      : http://{}", config.api.listen);
+    }
+    println!("Temporal UI     : {}", config.temporal.ui_url);
+    println!("Temporal server : {} (namespace {}, task queue {})", config.temporal.address, config.temporal.namespace, config.temporal.task_queue);
+    let api_done = async {
+        match api_task {
+            Some(t) => t.await.context("http api task")?,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(api_done);
+    tokio::select! {
+        () = shutdown_signal() => {
+            let _ = stop_tx.send(true);
+            let (w, a) = tokio::join!(&mut worker_run, async { if api { api_done.await } else { Ok(()) } });
+            w?;
+            a?;
+            Ok(())
+        }
+        res = &mut worker_run => {
+            let _ = stop_tx.send(true);
+            res?;
+            anyhow::bail!("the worker stopped unexpectedly")
+        }
+        res = &mut api_done => {
+            let _ = stop_tx.send(true);
+            res?;
+            anyhow::bail!("the HTTP API stopped unexpectedly")
+        }
+    }
+}
