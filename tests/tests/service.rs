@@ -30,6 +30,20 @@ fn the_service_runs_its_workflow_end_to_end() {
     let checks = report["checks"].as_array().unwrap();
     assert_eq!(checks.len(), 3, "{report}");
     assert!(checks.iter().all(|c| c["ok"] == true), "{report}");
+    let workflow_id = report["workflow_id"].as_str().unwrap().to_string();
+    assert!(workflow_id.starts_with("selfcheck-"), "{report}");
+
+    // The recorded history replays against this build (the determinism guard operators use).
+    let history = std::env::temp_dir().join(format!("medpay-history-{}.json", std::process::id()));
+    let export = Command::new(medpay_bin())
+        .args(["history", "export", &workflow_id, "--out", history.to_str().unwrap()])
+        .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let replay = Command::new(medpay_bin()).arg("replay").arg(&history).output().unwrap();
+    assert!(replay.status.success(), "{}{}", String::from_utf8_lossy(&replay.stdout), String::from_utf8_lossy(&replay.stderr));
+    let _ = std::fs::remove_file(&history);
 
     let out = Command::new(medpay_bin())
         .arg("doctor")

@@ -39,6 +39,26 @@ pub enum Command {
     },
     /// Print the effective configuration (defaults + file + environment).
     Config,
+    /// Replay recorded workflow histories (JSON from `history export`) against this build.
+    Replay {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Workflow histories on the server.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HistoryCommand {
+    /// Save a workflow's history as JSON, for replay tests and incident reports.
+    Export {
+        workflow_id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -1,7 +1,7 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{BenchCommand, Cli, Command};
+use medpay_worker::cli::{BenchCommand, Cli, Command, HistoryCommand};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -22,12 +22,18 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", toml::to_string_pretty(&config)?);
             Ok(())
         }
+        Command::Replay { files } => commands::replay::replay(&files).await,
+        Command::History { command: HistoryCommand::Export { workflow_id, out } } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let client = temporal::connect(&config.temporal).await?;
+            commands::replay::export(&client, &workflow_id, &out).await
+        }
         Command::Doctor => {
             init_tracing();
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;
-            let report = commands::doctor::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
-            commands::doctor::print_report(&report);
+            let (workflow_id, report) = commands::doctor::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
+            commands::doctor::print_report(&workflow_id, &report);
             if report.all_ok() { Ok(()) } else { anyhow::bail!("self-check failed") }
         }
         Command::Run { no_api, no_worker } => {

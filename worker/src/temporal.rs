@@ -42,3 +42,10 @@ pub async fn run_worker(client: Client, cfg: &TemporalConfig, shutdown: impl Fut
     }
     Ok(())
 }
+
+/// A replayer with the same workflows the worker registers (keep the two lists together), for
+/// checking a new build against recorded histories before it is deployed.
+pub fn replayer() -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
+    let options = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?.build();
+    Ok(temporalio_sdk::workflow_replayer::WorkflowReplayer::new(options)?)
+}

@@ -7,11 +7,20 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use medpay_schemas::diagnostics::SelfCheckReport;
+use serde::Serialize;
 
-pub async fn self_check(State(state): State<AppState>) -> Result<Json<SelfCheckReport>, ApiError> {
-    let report = crate::commands::doctor::run_self_check(&state.client, &state.task_queue, "api")
+#[derive(Serialize)]
+pub struct SelfCheckResponse {
+    /// Look it up in the Temporal Web UI.
+    pub workflow_id: String,
+    #[serde(flatten)]
+    pub report: SelfCheckReport,
+}
+
+pub async fn self_check(State(state): State<AppState>) -> Result<Json<SelfCheckResponse>, ApiError> {
+    let (workflow_id, report) = crate::commands::doctor::run_self_check(&state.client, &state.task_queue, "api")
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "SELF_CHECK_FAILED", format!("{e:#}")))?;
-    Ok(Json(report))
+    Ok(Json(SelfCheckResponse { workflow_id, report }))
 }
 

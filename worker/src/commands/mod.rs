@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod doctor;
 pub mod envelope;
+pub mod replay;
