@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub temporal: TemporalConfig,
@@ -44,12 +44,6 @@ impl Default for TemporalConfig {
 impl Default for ApiConfig {
     fn default() -> Self {
         Self { listen: "127.0.0.1:8080".into() }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self { temporal: TemporalConfig::default(), api: ApiConfig::default() }
     }
 }
 
