@@ -12,4 +12,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== build"
 cargo build --workspace --quiet
 echo "== tests"
-cargo test --workspace --no-fail-fast "$@"
+log=$(mktemp)
+status=0
+# Doc examples are not tests here (--lib --bins --tests); every test binary's summary is summed
+# into one closing line so a reader (and CI) sees the whole count.
+cargo test --workspace --lib --bins --tests --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo "tests: $passed passed, $failed failed"
+exit "$status"
