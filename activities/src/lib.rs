@@ -1,5 +1,10 @@
-//! All I/O of medpay-interlink, as Temporal activities: one module per counterparty (added by
-//! the payment, refund and reconciliation work), the ledger, statement files, and diagnostics.
-//! Workflows call these and nothing else touches the outside world.
+//! All I/O of medpay-interlink: one adapter module per counterparty (channel, core,
+//! mid-platform, bank) over HTTPS with its envelope, and the Temporal activities built on them.
+//! Workflows call activities and nothing else touches the outside world.
 
+pub mod bank;
+pub mod channel;
+pub mod core;
 pub mod diagnostics;
+pub mod http;
+pub mod mid_platform;

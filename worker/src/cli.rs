@@ -39,6 +39,8 @@ pub enum Command {
     },
     /// Print the effective configuration (defaults + file + environment).
     Config,
+    /// Run the sandbox counterparties (channel, core, mid-platform, bank) on loopback.
+    Sandbox(crate::commands::sandbox::SandboxArgs),
     /// Replay recorded workflow histories (JSON from `history export`) against this build.
     Replay {
         #[arg(required = true)]

@@ -22,6 +22,10 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", toml::to_string_pretty(&config)?);
             Ok(())
         }
+        Command::Sandbox(args) => {
+            init_tracing();
+            commands::sandbox::run(args).await
+        }
         Command::Replay { files } => commands::replay::replay(&files).await,
         Command::History { command: HistoryCommand::Export { workflow_id, out } } => {
             let config = Config::load(cli.config.as_deref())?;

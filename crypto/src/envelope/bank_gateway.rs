@@ -143,7 +143,20 @@ impl BankGatewayEnvelope {
         biz_content: &serde_json::Value,
         key: &PrivateKey,
     ) -> Result<SealedRequest, CryptoError> {
-        let mut params = BTreeMap::new();
+        self.seal_form(path, msg_id, timestamp_millis, biz_content, key, &[])
+    }
+
+    /// The same with extra signed parameters, e.g. a callback's `from` and `api`.
+    pub fn seal_form(
+        &self,
+        path: &str,
+        msg_id: &str,
+        timestamp_millis: i64,
+        biz_content: &serde_json::Value,
+        key: &PrivateKey,
+        extra: &[(&str, &str)],
+    ) -> Result<SealedRequest, CryptoError> {
+        let mut params: BTreeMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
         params.insert("app_id".to_string(), self.app_id.clone());
         params.insert("msg_id".to_string(), msg_id.to_string());
         params.insert("format".to_string(), self.profile.format.clone());

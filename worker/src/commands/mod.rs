@@ -4,3 +4,4 @@ pub mod bench;
 pub mod doctor;
 pub mod envelope;
 pub mod replay;
+pub mod sandbox;

@@ -1,0 +1,62 @@
+//! The bank adapter: the gateway's form envelope for the self-pay order, mixed order, query,
+//! self-pay refund and refund notify, and the hospital's side of the payment callback
+//! (verify, acknowledge) (COUNTERPARTIES.md §4).
+
+use crate::http::{PartyError, now_ms, send};
+use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, GatewayError};
+use medpay_crypto::signer::{PrivateKey, PublicKey};
+use medpay_schemas::wire::bank::{BankOp, BankReturn, PaymentCallback};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+const PARTY: &str = "bank";
+
+#[derive(Clone)]
+pub struct BankClient {
+    pub http: reqwest::Client,
+    /// Base URL; each operation's path is appended (e.g. `https://127.0.0.1:9443/bank`).
+    pub base_url: String,
+    pub envelope: BankGatewayEnvelope,
+    pub hospital_key: PrivateKey,
+    pub bank_public: PublicKey,
+}
+
+impl BankClient {
+    /// One call; `msg_id` is the message's idempotency id (unique per call).
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, op: BankOp, msg_id: &str, biz: &Req) -> Result<Resp, PartyError> {
+        let biz = serde_json::to_value(biz).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+        let sealed = self
+            .envelope
+            .seal_request(op.default_path(), msg_id, now_ms(), &biz, &self.hospital_key)
+            .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+        let url = format!("{}{}", self.base_url, op.default_path());
+        let (status, text) = send(PARTY, self.http.post(url).form(&sealed.params)).await?;
+        if status >= 400 {
+            return Err(PartyError::Rejected { party: PARTY, code: format!("HTTP{status}"), message: text.chars().take(300).collect() });
+        }
+        let reply = self.envelope.open_response(&text, &self.bank_public).map_err(|e| match e {
+            GatewayError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("unreadable reply: {d}") },
+            other => PartyError::Integrity { party: PARTY, detail: other.to_string() },
+        })?;
+        let ret: BankReturn = serde_json::from_value(reply.clone()).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("no return_code: {e}") })?;
+        if ret.return_code != 0 {
+            return Err(PartyError::Rejected { party: PARTY, code: ret.return_code.to_string(), message: ret.return_msg });
+        }
+        serde_json::from_value(reply).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("reply fields: {e}") })
+    }
+
+    /// Verifies a callback form from the bank; the `api` parameter is the signed path.
+    pub fn verify_callback(&self, params: BTreeMap<String, String>) -> Result<(String, PaymentCallback), GatewayError> {
+        let api = params.get("api").cloned().ok_or(GatewayError::MissingParam("api"))?;
+        let msg_id = params.get("msg_id").cloned().unwrap_or_default();
+        let opened = self.envelope.open_request(&api, params, &self.bank_public)?;
+        let cb = serde_json::from_value(opened.biz_content).map_err(|e| GatewayError::BizNotJson(e.to_string()))?;
+        Ok((msg_id, cb))
+    }
+
+    /// The acknowledgement the bank expects for callback `msg_id`.
+    pub fn acknowledge(&self, msg_id: &str) -> Result<String, medpay_crypto::CryptoError> {
+        self.envelope.seal_callback_ack(msg_id, &self.hospital_key)
+    }
+}

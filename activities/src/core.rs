@@ -1,0 +1,85 @@
+//! The insurance core adapter: 9001 sign-in and 1101 / queryPsninfobyZFB person info
+//! (COUNTERPARTIES.md §2).
+
+use crate::http::{PartyError, now_ms, send};
+use medpay_crypto::envelope::time::TimestampFormat;
+use medpay_schemas::MsgId;
+use medpay_schemas::Secret;
+use medpay_schemas::wire::core::*;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const PARTY: &str = "core";
+
+#[derive(Clone)]
+pub struct CoreClient {
+    pub http: reqwest::Client,
+    /// Full URL of the callService endpoint.
+    pub url: String,
+    pub org_code: String,
+    pub org_name: String,
+    /// Insured-area of the hospital (就医地), e.g. 510100.
+    pub mdtrtarea_admvs: String,
+    /// "1101" or "queryPsninfobyZFB" (Sichuan's mobile-pay variant).
+    pub person_info_infno: String,
+}
+
+impl CoreClient {
+    /// msgid = org code (padded to 12) + yyyyMMddHHmmss + a 4-digit sequence.
+    fn msgid(&self, seq: u32) -> Result<MsgId, PartyError> {
+        let ts = TimestampFormat::Compact.render(now_ms());
+        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000))
+            .map_err(|e| PartyError::Rejected { party: PARTY, code: "MSGID".into(), message: e.to_string() })
+    }
+
+    async fn call<I: Serialize, O: DeserializeOwned>(&self, infno: &str, sign_no: &str, seq: u32, input: I) -> Result<O, PartyError> {
+        let req = CoreRequest {
+            infno: infno.into(),
+            msgid: self.msgid(seq)?,
+            mdtrtarea_admvs: self.mdtrtarea_admvs.clone(),
+            insuplc_admdvs: String::new(),
+            recer_sys_code: "MBS_LOCAL".into(),
+            dev_no: String::new(),
+            dev_safe_info: String::new(),
+            cainfo: String::new(),
+            signtype: String::new(),
+            infver: "V1.0".into(),
+            opter_type: "3".into(),
+            opter: "medpay".into(),
+            opter_name: "medpay".into(),
+            inf_time: TimestampFormat::Dashed.render(now_ms()),
+            fixmedins_code: self.org_code.clone(),
+            fixmedins_name: self.org_name.clone(),
+            sign_no: sign_no.into(),
+            input,
+        };
+        let (status, text) = send(PARTY, self.http.post(&self.url).json(&req)).await?;
+        let reply: CoreResponse<O> = serde_json::from_str(&text)
+            .map_err(|e| PartyError::Unknown { party: PARTY, detail: format!("HTTP {status}, unreadable reply: {e}") })?;
+        if reply.infcode != "0" {
+            return Err(PartyError::Rejected { party: PARTY, code: reply.infcode, message: reply.err_msg.unwrap_or_default() });
+        }
+        reply.output.ok_or_else(|| PartyError::Unknown { party: PARTY, detail: "success without output".into() })
+    }
+
+    pub async fn sign_in(&self, seq: u32) -> Result<String, PartyError> {
+        let input = SignInInput { sign_in: SignInData { opter_no: "medpay".into(), mac: "00:00:00:00:00:00".into(), ip: "127.0.0.1".into() } };
+        let out: SignInOutput = self.call("9001", "", seq, input).await?;
+        Ok(out.signinoutb.sign_no)
+    }
+
+    pub async fn person_info(&self, sign_no: &str, seq: u32, pay_auth_no: &Secret<String>) -> Result<PersonInfoOutput, PartyError> {
+        let input = PersonInfoInput {
+            data: PersonInfoQuery {
+                mdtrt_cert_type: "01".into(),
+                mdtrt_cert_no: pay_auth_no.clone(),
+                card_sn: String::new(),
+                begntime: String::new(),
+                psn_cert_type: String::new(),
+                certno: Secret::default(),
+                psn_name: Secret::default(),
+            },
+        };
+        self.call(&self.person_info_infno.clone(), sign_no, seq, input).await
+    }
+}

@@ -1,0 +1,88 @@
+//! HTTPS to the counterparties: a client that trusts exactly the configured CA files (never the
+//! system store, never "accept invalid certs"), and the classification of what went wrong.
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use std::path::Path;
+use std::time::Duration;
+
+/// What a failed call means for the caller, per counterparty error (REQ S-4.1d, Q-9).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartyError {
+    /// Not processed (connection refused, 503): safe to retry as is.
+    #[error("{party} unavailable: {detail}")]
+    Unavailable { party: &'static str, detail: String },
+    /// Sent but the outcome is unknown (timeout, 504, broken reply): query before creating again.
+    #[error("{party} outcome unknown: {detail}")]
+    Unknown { party: &'static str, detail: String },
+    /// The party refused the request with a business code: retrying the same request won't help.
+    #[error("{party} refused ({code}): {message}")]
+    Rejected { party: &'static str, code: String, message: String },
+    /// The reply failed signature/decryption checks: never trusted; re-fetch by query.
+    #[error("{party} reply failed integrity checks: {detail}")]
+    Integrity { party: &'static str, detail: String },
+}
+
+impl PartyError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, PartyError::Unavailable { .. })
+    }
+
+    pub fn needs_query(&self) -> bool {
+        matches!(self, PartyError::Unknown { .. } | PartyError::Integrity { .. })
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            PartyError::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsSetupError {
+    #[error("CA file {path}: {detail}")]
+    CaFile { path: String, detail: String },
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+pub fn https_client(ca_files: &[&Path], timeout: Duration) -> Result<reqwest::Client, TlsSetupError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    for p in ca_files {
+        let bad = |detail: String| TlsSetupError::CaFile { path: p.display().to_string(), detail };
+        for cert in CertificateDer::pem_file_iter(p).map_err(|e| bad(e.to_string()))? {
+            roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(TlsSetupError::CaFile { path: format!("{ca_files:?}"), detail: "no certificate found".into() });
+    }
+    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    Ok(reqwest::Client::builder().use_preconfigured_tls(tls).timeout(timeout).build()?)
+}
+
+/// Sends and reads the body, mapping transport failures and 5xx to `Unavailable`/`Unknown`.
+pub async fn send(party: &'static str, req: reqwest::RequestBuilder) -> Result<(u16, String), PartyError> {
+    let resp = req.send().await.map_err(|e| {
+        if e.is_connect() {
+            PartyError::Unavailable { party, detail: e.to_string() }
+        } else {
+            PartyError::Unknown { party, detail: e.to_string() }
+        }
+    })?;
+    let status = resp.status().as_u16();
+    let body = resp.text().await.map_err(|e| PartyError::Unknown { party, detail: format!("reading the reply: {e}") })?;
+    match status {
+        503 | 502 | 429 => Err(PartyError::Unavailable { party, detail: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()) }),
+        500..=599 => Err(PartyError::Unknown { party, detail: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()) }),
+        _ => Ok((status, body)),
+    }
+}
+
+pub fn now_ms() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

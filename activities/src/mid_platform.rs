@@ -1,0 +1,50 @@
+//! The mid-platform adapter: 6201-6401 through the SM2/SM4 envelope (COUNTERPARTIES.md §3).
+//! A reply is trusted only after decryption and signature verification; a reply that fails
+//! them is an integrity error (re-fetch by query, REQ S-4.1d), never a result.
+
+use crate::http::{PartyError, now_ms, send};
+use medpay_crypto::envelope::mid_platform::{EnvelopeError, MidPlatformEnvelope};
+use medpay_crypto::signer::{PrivateKey, PublicKey};
+use medpay_schemas::wire::mid_platform::MidPlatformOp;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+const PARTY: &str = "mid-platform";
+
+#[derive(Clone)]
+pub struct MidPlatformClient {
+    pub http: reqwest::Client,
+    /// Base URL; each operation's path is appended (e.g. `https://127.0.0.1:9443/mid`).
+    pub base_url: String,
+    pub envelope: MidPlatformEnvelope,
+    pub hospital_key: PrivateKey,
+    pub platform_public: PublicKey,
+}
+
+impl MidPlatformClient {
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, op: MidPlatformOp, request: &Req) -> Result<Resp, PartyError> {
+        let data = serde_json::to_value(request).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+        let sealed = self
+            .envelope
+            .seal(self.envelope.request_fields(now_ms()), &data, &self.hospital_key)
+            .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+        let url = format!("{}{}", self.base_url, op.default_path());
+        let (_, text) = send(PARTY, self.http.post(url).json(&sealed.body)).await?;
+        let opened = self.envelope.open(&text, &self.platform_public).map_err(|e| match e {
+            EnvelopeError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("{} reply is not JSON: {d}", op.infno()) },
+            other => PartyError::Integrity { party: PARTY, detail: format!("{} reply: {other}", op.infno()) },
+        })?;
+        match opened.code() {
+            Some(0) if opened.signed => {}
+            code => {
+                return Err(PartyError::Rejected {
+                    party: PARTY,
+                    code: code.map(|c| c.to_string()).unwrap_or_else(|| "?".into()),
+                    message: format!("{} {}", op.infno(), opened.message()),
+                });
+            }
+        }
+        let data = opened.data.unwrap_or(serde_json::Value::Null);
+        serde_json::from_value(data).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("{} reply data: {e}", op.infno()) })
+    }
+}

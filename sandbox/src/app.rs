@@ -1,0 +1,158 @@
+//! The shared sandbox: configuration, every hospital's keys in both directions, the parties'
+//! state, the fault settings, and the helpers every endpoint uses (fault injection per
+//! endpoint, ids, time).
+
+use crate::credentials::{Credentials, HospitalCredentials};
+use crate::faults::{FaultConfig, Injected};
+use crate::state::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProfile};
+use medpay_crypto::envelope::mid_platform::{MidPlatformEnvelope, MidPlatformProfile};
+use medpay_crypto::signer::{PrivateKey, PublicKey, SignatureScheme};
+use medpay_schemas::Secret;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Settings of one sandbox run.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// HTTPS listen address of all four parties (paths are prefixed per party).
+    pub listen: String,
+    /// Credentials, TLS files, statements, recordings.
+    pub data_dir: PathBuf,
+    /// Lifetime of a payAuthNo.
+    pub pay_auth_ttl: Duration,
+    /// Delays between callback attempts when the hospital does not acknowledge.
+    pub callback_retry: Vec<Duration>,
+    /// Write every raw exchange here.
+    pub record_dir: Option<PathBuf>,
+    /// Faults in force from the start (CLI flags).
+    pub faults: FaultConfig,
+    /// Loopback port of the SFTP server for statements; `None` = no sshd.
+    pub sftp_port: Option<u16>,
+    /// Extra CA the callback client trusts (the hospital's), besides the sandbox CA.
+    pub callback_ca: Option<PathBuf>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:9443".into(),
+            data_dir: PathBuf::from(".data/sandbox"),
+            pay_auth_ttl: Duration::from_secs(300),
+            callback_retry: [2, 5, 10, 30, 60].into_iter().map(Duration::from_secs).collect(),
+            record_dir: None,
+            faults: FaultConfig::default(),
+            sftp_port: None,
+            callback_ca: None,
+        }
+    }
+}
+
+/// One hospital's keys as the sandbox parties use them.
+pub struct HospitalKeys {
+    pub creds: HospitalCredentials,
+    pub mid: MidPlatformEnvelope,
+    pub platform_key: PrivateKey,
+    pub hospital_mid_public: PublicKey,
+    pub bank: BankGatewayEnvelope,
+    pub bank_key: PrivateKey,
+    pub hospital_bank_public: PublicKey,
+}
+
+impl HospitalKeys {
+    fn load(c: &HospitalCredentials) -> anyhow::Result<Self> {
+        let mid_profile = MidPlatformProfile::default();
+        let bank_profile = BankGatewayProfile::default();
+        Ok(Self {
+            mid: MidPlatformEnvelope::new(mid_profile.clone(), c.mid_platform.app_id.clone(), Secret::new(c.mid_platform.app_secret.clone()))?,
+            platform_key: PrivateKey::from_text(&mid_profile.sign, &c.mid_platform.platform_private_key)?,
+            hospital_mid_public: PublicKey::from_text(&mid_profile.sign, &c.mid_platform.hospital_public_key)?,
+            bank: BankGatewayEnvelope::new(bank_profile.clone(), c.bank.app_id.clone(), None)?,
+            bank_key: PrivateKey::from_text(&bank_profile.sign, &c.bank.bank_private_key)?,
+            hospital_bank_public: PublicKey::from_text(&bank_profile.sign, &c.bank.hospital_public_key)?,
+            creds: c.clone(),
+        })
+    }
+}
+
+pub struct Inner {
+    pub config: SandboxConfig,
+    pub credentials: Credentials,
+    pub hospitals: Vec<HospitalKeys>,
+    pub state: Mutex<State>,
+    pub faults: Mutex<FaultConfig>,
+    /// HTTPS client for the bank's callbacks (trusts the sandbox CA and `callback_ca`).
+    pub callback_client: reqwest::Client,
+}
+
+#[derive(Clone)]
+pub struct App(pub Arc<Inner>);
+
+impl std::ops::Deref for App {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl App {
+    pub fn new(config: SandboxConfig, credentials: Credentials, callback_client: reqwest::Client) -> anyhow::Result<Self> {
+        let hospitals = credentials.hospitals.iter().map(HospitalKeys::load).collect::<anyhow::Result<Vec<_>>>()?;
+        let faults = Mutex::new(config.faults.clone());
+        Ok(App(Arc::new(Inner { config, credentials, hospitals, state: Mutex::new(State::default()), faults, callback_client })))
+    }
+
+    /// Poisoning only follows a panic in another handler; the state is still consistent
+    /// because every mutation is completed inside one critical section.
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn faults(&self) -> FaultConfig {
+        self.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn hospital_by_mid_app_id(&self, app_id: &str) -> Option<&HospitalKeys> {
+        self.hospitals.iter().find(|h| h.creds.mid_platform.app_id == app_id)
+    }
+
+    pub fn hospital_by_bank_app_id(&self, app_id: &str) -> Option<&HospitalKeys> {
+        self.hospitals.iter().find(|h| h.creds.bank.app_id == app_id)
+    }
+
+    pub fn hospital_by_org(&self, org: &str) -> Option<&HospitalKeys> {
+        self.hospitals.iter().find(|h| h.creds.org_code == org)
+    }
+
+    /// Counts a call to `endpoint` and applies the configured endpoint fault, if any:
+    /// `Some(response)` means "answer this instead of doing the work".
+    pub async fn inject(&self, endpoint: &str) -> Option<Response> {
+        let fault = self.faults().global.endpoints.get(endpoint).cloned()?;
+        let call_no = {
+            let mut st = self.state();
+            let n = st.calls.entry(endpoint.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        match fault.decide(call_no) {
+            Injected::None => None,
+            Injected::Error => {
+                tracing::info!(endpoint, call_no, "injected 503");
+                Some((StatusCode::SERVICE_UNAVAILABLE, format!("sandbox: injected failure on {endpoint} call {call_no}")).into_response())
+            }
+            Injected::Hang(secs) => {
+                tracing::info!(endpoint, call_no, secs, "injected hang");
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                Some((StatusCode::GATEWAY_TIMEOUT, format!("sandbox: injected timeout on {endpoint} call {call_no}")).into_response())
+            }
+        }
+    }
+}
+
+/// The signature scheme both sides of the sandbox use for SM2 envelopes.
+pub fn default_scheme() -> SignatureScheme {
+    MidPlatformProfile::default().sign
+}

@@ -1,0 +1,97 @@
+//! The bank's payment-result callback to the hospital (COUNTERPARTIES.md §4.1): a signed form
+//! POST over HTTPS to the order's `callback_url`, sent on success, repeated until the hospital
+//! answers with the documented signed acknowledgement (or the retry schedule runs out).
+//! Faults: delayed, lost, duplicated, or sent with a broken signature.
+
+use crate::app::App;
+use crate::state::CallbackAttempt;
+use medpay_crypto::text::encode_base64;
+use std::time::Duration;
+
+/// The callback's API path, part of the signed string (the hospital verifies over it).
+pub const CALLBACK_API: &str = "/api/mimp/mixpaynotify/V1";
+
+pub fn spawn(app: App, mix_trade_no: String) {
+    tokio::spawn(async move { deliver(app, mix_trade_no).await });
+}
+
+async fn deliver(app: App, mix_trade_no: String) {
+    let (order, faults) = {
+        let st = app.state();
+        let Some(m) = st.mixed_orders.get(&mix_trade_no) else { return };
+        (m.clone(), app.faults().for_order(&[&m.serial_no, &m.mix_trade_no]).callback.clone())
+    };
+    if faults.lost {
+        tracing::info!(%mix_trade_no, "callback lost (fault)");
+        return;
+    }
+    if faults.delay_secs > 0 {
+        tokio::time::sleep(Duration::from_secs(faults.delay_secs)).await;
+    }
+    let Some(keys) = app.hospital_by_org(&order.org_code) else { return };
+    let mut delays = app.config.callback_retry.clone().into_iter();
+    loop {
+        if attempt(&app, keys, &order.mix_trade_no, &order.callback_url, faults.bad_signature).await {
+            if faults.duplicate {
+                // The same notice once more, as banks do.
+                attempt(&app, keys, &order.mix_trade_no, &order.callback_url, faults.bad_signature).await;
+            }
+            return;
+        }
+        match delays.next() {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                tracing::warn!(%mix_trade_no, "callback never acknowledged; giving up");
+                return;
+            }
+        }
+    }
+}
+
+async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, url: &str, bad_signature: bool) -> bool {
+    let now = crate::clock::now_ms();
+    let (biz, msg_id) = {
+        let mut st = app.state();
+        let msg_id = st.next_id("CB", now);
+        let Some(m) = st.mixed_orders.get(mix_trade_no) else { return true };
+        let mut biz = crate::parties::bank::state_json(&st, m);
+        biz["event_type"] = serde_json::json!("MEDICAL_INSURANCE.SUCCESS");
+        (biz, msg_id)
+    };
+    let extra = [("from", "icbc-api"), ("api", CALLBACK_API)];
+    let sealed = match keys.bank.seal_form(CALLBACK_API, &msg_id, now, &biz, &keys.bank_key, &extra) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot sign callback: {e}");
+            return false;
+        }
+    };
+    let mut params = sealed.params;
+    if bad_signature {
+        // A well-formed signature over other content: verifies as a signature, not for this body.
+        if let Ok(forged) = keys.bank_key.sign(&keys.bank.profile.sign, b"not this callback") {
+            params.insert("sign".into(), encode_base64(&forged));
+        }
+    }
+    let result = app.callback_client.post(url).form(&params).timeout(Duration::from_secs(5)).send().await;
+    let (http_status, acknowledged, detail) = match result {
+        Err(e) => (0, false, format!("{e}")),
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            let ok = (200..300).contains(&status) && keys.bank.open_callback_ack(&text, &msg_id, &keys.hospital_bank_public).is_ok();
+            (status, ok, text.chars().take(300).collect())
+        }
+    };
+    tracing::info!(%mix_trade_no, %msg_id, http_status, acknowledged, "callback attempt");
+    app.state().callbacks.push(CallbackAttempt {
+        mix_trade_no: mix_trade_no.into(),
+        msg_id,
+        at_ms: now,
+        http_status,
+        acknowledged,
+        bad_signature,
+        detail,
+    });
+    acknowledged
+}

@@ -1,0 +1,65 @@
+//! The control API (`/sandbox/control/...`): set faults, write statement files on demand, and
+//! inspect what the parties hold (tests assert on it: "no duplicate order exists").
+
+use crate::app::App;
+use crate::faults::FaultConfig;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+pub async fn get_faults(State(app): State<App>) -> Json<FaultConfig> {
+    Json(app.faults())
+}
+
+pub async fn put_faults(State(app): State<App>, Json(f): Json<FaultConfig>) -> Json<FaultConfig> {
+    *app.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = f.clone();
+    Json(f)
+}
+
+pub async fn state(State(app): State<App>) -> Response {
+    let st = app.state();
+    Json(json!({
+        "mid_orders": st.mid_orders.values().collect::<Vec<_>>(),
+        "mid_refunds": st.mid_refunds.values().collect::<Vec<_>>(),
+        "self_pay_orders": st.self_pay_orders.values().collect::<Vec<_>>(),
+        "mixed_orders": st.mixed_orders.values().collect::<Vec<_>>(),
+        "bank_refunds": st.bank_refunds.values().collect::<Vec<_>>(),
+        "refund_notices": st.refund_notices,
+        "callbacks": st.callbacks,
+        "balances": st.balances,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct StatementRequest {
+    /// "selfpay" (period yyyy-MM-dd) or "insurance" (period yyyy-MM).
+    pub kind: String,
+    pub period: String,
+}
+
+pub async fn statements(State(app): State<App>, Json(req): Json<StatementRequest>) -> Response {
+    let result = match req.kind.as_str() {
+        "selfpay" => crate::statements::write_self_pay(&app, &req.period),
+        "insurance" => crate::statements::write_insurance(&app, &req.period),
+        other => {
+            return (StatusCode::BAD_REQUEST, Json(json!({"code": "UNKNOWN_KIND", "message": format!("kind {other:?} must be selfpay or insurance")})))
+                .into_response();
+        }
+    };
+    match result {
+        Ok(paths) => {
+            let root = crate::statements::root(&app);
+            let rel: Vec<String> = paths.iter().map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string()).collect();
+            Json(json!({"files": rel})).into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"code": "WRITE_FAILED", "message": e.to_string()}))).into_response(),
+    }
+}
+
+pub async fn personas() -> Json<serde_json::Value> {
+    Json(json!({"personas": crate::persons::ROSTER, "rule": "fund = total*fund_bp/10000 (down); psn_acct = min(balance, rest) if acctUsedFlag=1; own_pay = rest"}))
+}

@@ -1,0 +1,135 @@
+//! The sandbox's onboarding parameters: what a bank and the mid-platform would issue to a
+//! hospital (REQ O-5, "bank issues API parameters"), generated on first start and kept in
+//! `<data dir>/credentials.json` so medpay's configuration stays valid across restarts.
+//!
+//! The file holds BOTH sides' private keys (the hospital's and the sandbox parties'), because
+//! it is a test artefact for one machine. Never reuse these keys anywhere else.
+
+use medpay_crypto::sm2::Sm2PrivateKey;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Credentials {
+    pub hospitals: Vec<HospitalCredentials>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HospitalCredentials {
+    pub org_code: String,
+    pub org_name: String,
+    pub channel: ChannelCredentials,
+    pub mid_platform: MidPlatformCredentials,
+    pub bank: BankCredentials,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChannelCredentials {
+    pub partner_id: String,
+    pub partner_secret: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MidPlatformCredentials {
+    pub app_id: String,
+    pub app_secret: String,
+    /// Hex of the hospital's SM2 scalar (the hospital signs requests with it).
+    pub hospital_private_key: String,
+    pub hospital_public_key: String,
+    /// The platform's key (the sandbox signs replies with it).
+    pub platform_private_key: String,
+    pub platform_public_key: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BankCredentials {
+    pub app_id: String,
+    pub mer_id: String,
+    /// Bank-assigned hospital id (mixed-order `hospital_id`).
+    pub hospital_id: String,
+    pub sub_mchid: String,
+    pub shop_appid: String,
+    pub hospital_private_key: String,
+    pub hospital_public_key: String,
+    pub bank_private_key: String,
+    pub bank_public_key: String,
+}
+
+fn key_pair() -> Result<(String, String), medpay_crypto::CryptoError> {
+    let k = Sm2PrivateKey::generate()?;
+    Ok((k.to_hex(), k.public_key().to_hex()))
+}
+
+fn hex_id(bytes: usize) -> Result<String, medpay_crypto::CryptoError> {
+    let mut v = vec![0u8; bytes];
+    for b in v.iter_mut() {
+        *b = medpay_crypto::random::random_bytes::<1>()?[0];
+    }
+    Ok(hex::encode_upper(v))
+}
+
+impl HospitalCredentials {
+    /// Fresh parameters for one hospital.
+    pub fn generate(org_code: &str, org_name: &str, index: usize) -> Result<Self, medpay_crypto::CryptoError> {
+        let (mh, mhp) = key_pair()?;
+        let (mp, mpp) = key_pair()?;
+        let (bh, bhp) = key_pair()?;
+        let (bb, bbp) = key_pair()?;
+        Ok(Self {
+            org_code: org_code.into(),
+            org_name: org_name.into(),
+            channel: ChannelCredentials { partner_id: format!("5000{index:04}"), partner_secret: hex_id(16)? },
+            mid_platform: MidPlatformCredentials {
+                app_id: hex_id(16)?,
+                app_secret: hex_id(16)?,
+                hospital_private_key: mh,
+                hospital_public_key: mhp,
+                platform_private_key: mp,
+                platform_public_key: mpp,
+            },
+            bank: BankCredentials {
+                app_id: format!("100{index:05}"),
+                mer_id: format!("510100{index:04}"),
+                hospital_id: format!("SCH{index:04}"),
+                sub_mchid: format!("19000{index:05}"),
+                shop_appid: format!("wxsandbox{index:04}"),
+                hospital_private_key: bh,
+                hospital_public_key: bhp,
+                bank_private_key: bb,
+                bank_public_key: bbp,
+            },
+        })
+    }
+}
+
+impl Credentials {
+    /// Loads `path`, or generates and writes one hospital's parameters if the file is absent.
+    pub fn load_or_generate(path: &Path) -> anyhow::Result<Self> {
+        if path.is_file() {
+            let text = std::fs::read_to_string(path)?;
+            return serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sandbox credentials file: {e}", path.display()));
+        }
+        let c = Credentials { hospitals: vec![HospitalCredentials::generate("H51010500001", "四川省医保沙箱医院", 1)?] };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, serde_json::to_string_pretty(&c)?)?;
+        Ok(c)
+    }
+
+    pub fn by_org(&self, org_code: &str) -> Option<&HospitalCredentials> {
+        self.hospitals.iter().find(|h| h.org_code == org_code)
+    }
+
+    pub fn by_mid_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
+        self.hospitals.iter().find(|h| h.mid_platform.app_id == app_id)
+    }
+
+    pub fn by_bank_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
+        self.hospitals.iter().find(|h| h.bank.app_id == app_id)
+    }
+
+    pub fn by_partner_id(&self, partner_id: &str) -> Option<&HospitalCredentials> {
+        self.hospitals.iter().find(|h| h.channel.partner_id == partner_id)
+    }
+}

@@ -1,0 +1,67 @@
+//! `medpay sandbox`: the four counterparties on loopback for demos, tests and joint tests.
+
+use clap::Args;
+use medpay_sandbox::SandboxConfig;
+use medpay_sandbox::faults::apply_flag;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    /// HTTPS listen address of all parties.
+    #[arg(long, env = "MEDPAY_SANDBOX_LISTEN", default_value = "127.0.0.1:9443")]
+    listen: String,
+    /// Credentials, TLS files, statements (kept across restarts).
+    #[arg(long, env = "MEDPAY_SANDBOX_DIR", default_value = ".data/sandbox")]
+    data_dir: PathBuf,
+    /// Lifetime of a payAuthNo, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pay_auth_ttl_secs: u64,
+    /// Delays between unacknowledged callback attempts, in seconds (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "2,5,10,30,60")]
+    callback_retry_secs: Vec<u64>,
+    /// Write every raw request and response into this directory.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Serve statement files over SFTP (OpenSSH sshd) on this loopback port.
+    #[arg(long, env = "MEDPAY_SANDBOX_SFTP_PORT")]
+    sftp_port: Option<u16>,
+    /// Extra CA to trust for the hospital's callback endpoint (the sandbox CA is always trusted).
+    #[arg(long)]
+    callback_ca: Option<PathBuf>,
+    /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
+    /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
+    /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
+    /// timeouts:ENDPOINT=PERMILLE (endpoints: channel.wechat, core, mid.6201..mid.6401,
+    /// bank.self_pay_order, bank.mixed_order, bank.query, bank.self_pay_refund, bank.refund_notify).
+    #[arg(long = "fault")]
+    faults: Vec<String>,
+}
+
+pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let mut config = SandboxConfig {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        pay_auth_ttl: Duration::from_secs(args.pay_auth_ttl_secs),
+        callback_retry: args.callback_retry_secs.into_iter().map(Duration::from_secs).collect(),
+        record_dir: args.record,
+        sftp_port: args.sftp_port,
+        callback_ca: args.callback_ca,
+        ..SandboxConfig::default()
+    };
+    for f in &args.faults {
+        apply_flag(&mut config.faults.global, f).map_err(anyhow::Error::msg)?;
+    }
+    let handle = medpay_sandbox::start(config).await?;
+    println!("sandbox         : {}", handle.base_url);
+    println!("sandbox CA      : {} (trust this, never disable verification)", handle.ca_cert.display());
+    println!("credentials     : {}", handle.credentials_path.display());
+    println!("hospital cert   : {} / {}", handle.hospital_cert.display(), handle.hospital_key.display());
+    if let Some(s) = &handle.sftp {
+        println!("statements SFTP : sftp -P {} -i {} -o UserKnownHostsFile={} {}@{}", s.port, s.private_key.display(), s.known_hosts.display(), s.user, s.host);
+    }
+    println!("personas        : {}/sandbox/personas", handle.base_url);
+    crate::shutdown_signal().await;
+    handle.stop().await;
+    Ok(())
+}
