@@ -1,0 +1,369 @@
+//! Test harness: a sandbox on a free port with its own data dir, the hospital-side adapters
+//! (the same ones medpay's activities use), a hospital HTTPS endpoint that receives and
+//! acknowledges the bank's callbacks, and a driver for a whole payment.
+#![allow(dead_code)]
+
+use medpay_activities::bank::BankClient;
+use medpay_activities::channel::WechatClient;
+use medpay_activities::core::CoreClient;
+use medpay_activities::http::{PartyError, https_client};
+use medpay_activities::mid_platform::MidPlatformClient;
+use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProfile};
+use medpay_crypto::envelope::mid_platform::{MidPlatformEnvelope, MidPlatformProfile};
+use medpay_crypto::signer::{PrivateKey, PublicKey};
+use medpay_sandbox::{SandboxConfig, SandboxHandle};
+use medpay_schemas::status::MixPayType;
+use medpay_schemas::wire::bank::*;
+use medpay_schemas::wire::mid_platform::*;
+use medpay_schemas::*;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub struct Env {
+    pub sandbox: SandboxHandle,
+    pub http: reqwest::Client,
+    pub wechat: WechatClient,
+    pub core: CoreClient,
+    pub mid: MidPlatformClient,
+    pub bank: BankClient,
+    pub callbacks: Arc<Mutex<Vec<Received>>>,
+    pub callback_url: String,
+    pub dir: std::path::PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub verified: bool,
+    pub mix_trade_no: String,
+    pub status: String,
+}
+
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("medpay-sbx-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
+    let dir = scratch(name);
+    let mut config = SandboxConfig {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.clone(),
+        callback_retry: vec![Duration::from_millis(300); 3],
+        ..SandboxConfig::default()
+    };
+    tweak(&mut config);
+    let sandbox = medpay_sandbox::start(config).await.expect("sandbox starts");
+    let http = https_client(&[&sandbox.ca_cert], Duration::from_secs(3)).unwrap();
+    let h = sandbox.credentials.hospitals[0].clone();
+    let base = sandbox.base_url.clone();
+    let mid_profile = MidPlatformProfile::default();
+    let bank_profile = BankGatewayProfile::default();
+    let wechat = WechatClient { http: http.clone(), base_url: format!("{base}/wechat"), partner_id: h.channel.partner_id.clone(), partner_secret: Secret::new(h.channel.partner_secret.clone()) };
+    let core = CoreClient {
+        http: http.clone(),
+        url: format!("{base}{}", medpay_sandbox::CORE_CALL_SERVICE),
+        org_code: h.org_code.clone(),
+        org_name: h.org_name.clone(),
+        mdtrtarea_admvs: "510100".into(),
+        person_info_infno: "queryPsninfobyZFB".into(),
+    };
+    let mid = MidPlatformClient {
+        http: http.clone(),
+        base_url: format!("{base}/mid"),
+        envelope: MidPlatformEnvelope::new(mid_profile.clone(), h.mid_platform.app_id.clone(), Secret::new(h.mid_platform.app_secret.clone())).unwrap(),
+        hospital_key: PrivateKey::from_text(&mid_profile.sign, &h.mid_platform.hospital_private_key).unwrap(),
+        platform_public: PublicKey::from_text(&mid_profile.sign, &h.mid_platform.platform_public_key).unwrap(),
+    };
+    let bank = BankClient {
+        http: http.clone(),
+        base_url: format!("{base}/bank"),
+        envelope: BankGatewayEnvelope::new(bank_profile.clone(), h.bank.app_id.clone(), None).unwrap(),
+        hospital_key: PrivateKey::from_text(&bank_profile.sign, &h.bank.hospital_private_key).unwrap(),
+        bank_public: PublicKey::from_text(&bank_profile.sign, &h.bank.bank_public_key).unwrap(),
+    };
+    let callbacks = Arc::new(Mutex::new(vec![]));
+    let callback_url = hospital_endpoint(&sandbox, bank.clone(), callbacks.clone()).await;
+    Env { sandbox, http, wechat, core, mid, bank, callbacks, callback_url, dir }
+}
+
+/// The hospital's HTTPS callback endpoint (certificate from the sandbox CA): verifies the bank's
+/// signature, records the notice, and acknowledges only what verified.
+async fn hospital_endpoint(sandbox: &SandboxHandle, bank: BankClient, seen: Arc<Mutex<Vec<Received>>>) -> String {
+    use axum::routing::post;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&sandbox.hospital_cert, &sandbox.hospital_key).await.unwrap();
+    let app = axum::Router::new().route(
+        "/callback",
+        post(move |body: String| {
+            let bank = bank.clone();
+            let seen = seen.clone();
+            async move {
+                let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                match bank.verify_callback(params) {
+                    Ok((msg_id, cb)) => {
+                        seen.lock().unwrap().push(Received { verified: true, mix_trade_no: cb.state.mix_trade_no.to_string(), status: cb.state.mix_pay_status.code().into() });
+                        (axum::http::StatusCode::OK, bank.acknowledge(&msg_id).unwrap())
+                    }
+                    Err(e) => {
+                        seen.lock().unwrap().push(Received { verified: false, mix_trade_no: String::new(), status: e.to_string() });
+                        (axum::http::StatusCode::BAD_REQUEST, e.to_string())
+                    }
+                }
+            }
+        }),
+    );
+    tokio::spawn(axum_server::from_tcp_rustls(listener, tls).unwrap().serve(app.into_make_service()));
+    format!("https://{addr}/callback")
+}
+
+impl Env {
+    pub fn hospital(&self) -> &medpay_sandbox::credentials::HospitalCredentials {
+        &self.sandbox.credentials.hospitals[0]
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self.http.post(format!("{}{path}", self.sandbox.base_url)).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn put_faults(&self, faults: Value) {
+        let r = self.http.put(format!("{}/sandbox/control/faults", self.sandbox.base_url)).json(&faults).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    }
+
+    pub async fn state(&self) -> Value {
+        self.http.get(format!("{}/sandbox/control/state", self.sandbox.base_url)).send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The patient authorises at the channel; the hospital exchanges the authCode.
+    pub async fn authorise(&self, persona: &str) -> Secret<String> {
+        let (status, v) = self.post("/sandbox/patient/authorize", json!({"persona": persona})).await;
+        assert_eq!(status, 200, "{v}");
+        let code = Secret::new(v["authCode"].as_str().unwrap().to_string());
+        self.wechat.user_query(&code, "openid-test", "req-1").await.unwrap().pay_auth_no
+    }
+
+    pub fn upload_request(&self, persona: &str, med_org_ord: &str, pay_auth_no: &Secret<String>, lines: &[i64]) -> UploadFeeDetailsRequest {
+        let p = medpay_sandbox::persons::by_persona(persona).unwrap();
+        let total: i64 = lines.iter().sum();
+        let chrg = ChrgBchno::parse(format!("CB{med_org_ord}")).unwrap();
+        UploadFeeDetailsRequest {
+            org_codg: OrgCode::parse(self.hospital().org_code.clone()).unwrap(),
+            org_id: None,
+            psn_no: PsnNo::parse(p.psn_no).unwrap(),
+            insutype: p.insutype.into(),
+            insu_code: p.insuplc_admdvs.into(),
+            id_no: Secret::new(p.id_no.into()),
+            id_type: "01".into(),
+            user_name: Secret::new(p.name.into()),
+            pay_auth_no: pay_auth_no.clone(),
+            med_org_ord: MedOrgOrd::parse(med_org_ord).unwrap(),
+            chrg_bchno: chrg.clone(),
+            med_type: "11".into(),
+            begntime: "2026-11-26 09:00:00".into(),
+            medfee_sumamt: Money::from_fen(total),
+            dept_code: None,
+            dept_name: None,
+            atddr_no: None,
+            dr_name: None,
+            uld_latlnt: Some("104.06,30.67".into()),
+            fee_type: "01".into(),
+            psn_setlway: "01".into(),
+            acct_used_flag: "1".into(),
+            feedetail_list: lines
+                .iter()
+                .enumerate()
+                .map(|(i, fen)| FeeDetail {
+                    feedetl_sn: format!("{}", i + 1),
+                    chrg_bchno: chrg.clone(),
+                    rxno: None,
+                    fee_ocur_time: "2026-11-26 09:00:00".into(),
+                    med_list_codg: format!("XA01{i:04}"),
+                    medins_list_codg: format!("H{i:04}"),
+                    med_list_name: Some("沙箱药品".into()),
+                    det_item_fee_sumamt: Money::from_fen(*fen),
+                    cnt: "1".into(),
+                    pric: Money::from_fen(*fen),
+                    bilg_dept_codg: None,
+                    bilg_dept_name: None,
+                    bilg_dr_codg: None,
+                    bilg_dr_name: None,
+                    med_type: None,
+                    memo: None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Everything a completed pre-settlement and bank ordering produced.
+pub struct Ordered {
+    pub med_org_ord: String,
+    pub pay_auth_no: Secret<String>,
+    pub pay_ord_id: PayOrdId,
+    pub pay_token: Secret<String>,
+    pub split: SettlementSplit,
+    pub out_trade_no: OutTradeNo,
+    pub mix_trade_no: MixTradeNo,
+    pub created_date: String,
+}
+
+/// REQ 6.1 steps 4-9 against the sandbox, as the payment workflow will do them.
+pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -> Result<Ordered, PartyError> {
+    let pay_auth_no = env.authorise(persona).await;
+    let sign_no = env.core.sign_in(1).await?;
+    let info = env.core.person_info(&sign_no, 2, &pay_auth_no).await?;
+    assert_eq!(info.baseinfo.psn_no.as_str(), medpay_sandbox::persons::by_persona(persona).unwrap().psn_no);
+    let upload: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines)).await?;
+    let h = env.hospital();
+    let pre: PayOrderResponse = env
+        .mid
+        .call(
+            MidPlatformOp::PayOrder,
+            &PayOrderRequest {
+                pay_auth_no: pay_auth_no.clone(),
+                pay_ord_id: upload.pay_ord_id.clone(),
+                pay_token: upload.pay_token.clone(),
+                org_codg: OrgCode::parse(h.org_code.clone()).unwrap(),
+                org_biz_ser: MedOrgOrd::parse(med_org_ord).unwrap(),
+                chrg_bchno: ChrgBchno::parse(format!("CB{med_org_ord}")).unwrap(),
+                fee_type: "01".into(),
+                mdtrt_id: None,
+                acct_used_flag: "1".into(),
+            },
+        )
+        .await?;
+    pre.split.check().unwrap();
+    let out_trade_no = OutTradeNo::parse(format!("SP{med_org_ord}")).unwrap();
+    let own = pre.split.own_pay_amt;
+    let mut prepay_id = None;
+    if !own.is_zero() {
+        let sp: SelfPayOrderResponse = env
+            .bank
+            .call(
+                BankOp::SelfPayOrder,
+                &format!("m-sp-{med_org_ord}"),
+                &SelfPayOrderRequest {
+                    mer_id: h.bank.mer_id.clone(),
+                    mer_prtcl_no: String::new(),
+                    out_trade_no: out_trade_no.clone(),
+                    pay_mode: "9".into(),
+                    access_type: "9".into(),
+                    shop_appid: h.bank.shop_appid.clone(),
+                    open_id: "openid-test".into(),
+                    total_fee: own,
+                    fee_type: "001".into(),
+                    spbill_create_ip: "127.0.0.1".into(),
+                    orig_date_time: "2026-11-26 09:00:00".into(),
+                    body: "门诊缴费".into(),
+                    mer_url: env.callback_url.clone(),
+                    expire_time: None,
+                    attach: None,
+                },
+            )
+            .await?;
+        prepay_id = sp.wx_data_package.map(|p| p.package.trim_start_matches("prepay_id=").to_string());
+    }
+    let insurance = pre.split.insurance().unwrap();
+    let mix_pay_type = match (own.is_zero(), insurance.is_zero()) {
+        (true, _) => MixPayType::InsuranceOnly,
+        (false, true) => MixPayType::CashOnly,
+        _ => MixPayType::CashAndInsurance,
+    };
+    let p = medpay_sandbox::persons::by_persona(persona).unwrap();
+    let mixed: MixedOrderResponse = env
+        .bank
+        .call(
+            BankOp::MixedOrder,
+            &format!("m-mix-{med_org_ord}"),
+            &MixedOrderRequest {
+                hospital_id: h.bank.hospital_id.clone(),
+                sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
+                mix_pay_type,
+                order_type: "DIAG_PAY".into(),
+                appid: h.bank.shop_appid.clone(),
+                sub_appid: String::new(),
+                openid: "openid-test".into(),
+                payer_name: Secret::new(p.name.into()),
+                payer_id_digest: Secret::new("digest".into()),
+                payer_card_type: "ID_CARD".into(),
+                pay_for_relatives: false,
+                out_trade_no: out_trade_no.clone(),
+                serial_no: MedOrgOrd::parse(med_org_ord).unwrap(),
+                pay_order_id: upload.pay_ord_id.clone(),
+                pay_auth_no: pay_auth_no.clone(),
+                geo_location: "104.06,30.67".into(),
+                city_id: "510100".into(),
+                med_inst_name: h.org_name.clone(),
+                med_inst_no: h.org_code.clone(),
+                med_ins_order_create_time: "2026-11-26T09:00:00+08:00".into(),
+                total_fee: pre.split.fee_sumamt,
+                med_ins_gov_fee: pre.split.fund_pay,
+                med_ins_self_fee: pre.split.psn_acct_pay,
+                med_ins_other_fee: Money::ZERO,
+                med_ins_cash_fee: own,
+                wechat_pay_cash_fee: own,
+                callback_url: env.callback_url.clone(),
+                prepay_id,
+                passthrough_request_content: None,
+                attach: None,
+                med_ins_test_env: false,
+            },
+        )
+        .await?;
+    Ok(Ordered {
+        med_org_ord: med_org_ord.into(),
+        pay_auth_no,
+        pay_ord_id: upload.pay_ord_id,
+        pay_token: upload.pay_token,
+        split: pre.split,
+        out_trade_no,
+        mix_trade_no: mixed.mix_trade_no.unwrap(),
+        created_date: today(),
+    })
+}
+
+pub fn today() -> String {
+    let ms = medpay_activities::http::now_ms();
+    let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(ms);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+pub async fn query(env: &Env, o: &Ordered, date: &str) -> Result<MixedOrderQueryResponse, PartyError> {
+    query_with(&env.bank, env, o, date).await
+}
+
+pub async fn query_with(bank: &BankClient, env: &Env, o: &Ordered, date: &str) -> Result<MixedOrderQueryResponse, PartyError> {
+    let h = env.hospital();
+    bank
+        .call(
+            BankOp::MixedOrderQuery,
+            &format!("m-q-{}-{date}", o.med_org_ord),
+            &MixedOrderQueryRequest {
+                query_type: "MIX_TRADE_NO".into(),
+                hospital_id: h.bank.hospital_id.clone(),
+                mix_trade_no: Some(o.mix_trade_no.clone()),
+                out_trade_no: None,
+                sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
+                trx_date: date.into(),
+            },
+        )
+        .await
+}
+
+pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
