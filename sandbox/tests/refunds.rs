@@ -1,0 +1,141 @@
+//! Refund endpoints: 6203 (idempotent on appRefdSn, components never above what was paid, EXP
+//! resolved on a later ask), the bank's self-pay refund (idempotent on outtrx_serial_no), the
+//! refund notify, 6401 revoke and the patient abandoning the cashier.
+
+mod common;
+use common::*;
+use medpay_activities::http::PartyError;
+use medpay_schemas::status::*;
+use medpay_schemas::wire::bank::*;
+use medpay_schemas::wire::mid_platform::*;
+use medpay_schemas::*;
+use serde_json::json;
+
+fn code(e: PartyError) -> String {
+    e.code().unwrap_or_else(|| panic!("expected a rejection, got {e}")).to_string()
+}
+
+fn refund_req(o: &Ordered, sn: &str, auth: &Secret<String>, fund: i64, acct: i64, cash: i64, kind: RefundType) -> RefundRequest {
+    RefundRequest {
+        pay_ord_id: o.pay_ord_id.clone(),
+        app_refd_sn: AppRefdSn::parse(sn).unwrap(),
+        app_refd_time: "20261126120000".into(),
+        totl_refd_amt: Money::from_fen(fund + acct + cash),
+        cash_refd_amt: Money::from_fen(cash),
+        psn_acct_refd_amt: Money::from_fen(acct),
+        fund_refd_amt: Money::from_fen(fund),
+        refd_type: kind,
+        pay_auth_no: auth.clone(),
+        exp_content: None,
+    }
+}
+
+async fn paid(env: &Env, his: &str) -> Ordered {
+    let o = order(env, "mixed", his, &[30_000]).await.unwrap();
+    env.post("/sandbox/patient/pay", json!({"mix_trade_no": o.mix_trade_no})).await;
+    o
+}
+
+#[tokio::test]
+async fn full_refund_of_a_mixed_payment() {
+    let env = start("refund", |_| {}).await;
+    let o = paid(&env, "HIS-R-1").await;
+    let (fund, acct, cash) = (o.split.fund_pay.fen(), o.split.psn_acct_pay.fen(), o.split.own_pay_amt.fen());
+    // A fresh authorisation for the refund (REQ 6.2 step 3).
+    let auth = env.authorise("mixed").await;
+    // More than was paid -> 2006; the wrong refund type for the components -> 2000.
+    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund + 1, acct, cash, RefundType::All)).await.unwrap_err()), "2006");
+    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, 0, RefundType::All)).await.unwrap_err()), "2000");
+    let r: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, cash, RefundType::All)).await.unwrap();
+    assert_eq!(r.ref_status, RefundStatus::Succeeded);
+    assert!(r.hi_fefd_sn.is_some());
+    // Idempotent on appRefdSn; a different refund under the same serial -> 2009.
+    let again: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, cash, RefundType::All)).await.unwrap();
+    assert_eq!(again.refd_sn, r.refd_sn);
+    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, 1, 0, 0, RefundType::Insurance)).await.unwrap_err()), "2009");
+    // Nothing is left to refund.
+    let auth2 = env.authorise("mixed").await;
+    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-2", &auth2, 1, 0, 0, RefundType::Insurance)).await.unwrap_err()), "2006");
+
+    // The bank refunds the cash part once, whatever the retries.
+    let h = env.hospital().clone();
+    let req = SelfPayRefundRequest { mer_id: h.bank.mer_id.clone(), out_trade_no: o.out_trade_no.clone(), order_id: None, outtrx_serial_no: "RF-1".into(), ret_total_amt: Money::from_fen(cash), reason: None };
+    let a: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-1", &req).await.unwrap();
+    let b: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-2", &req).await.unwrap();
+    assert_eq!(a.intrx_serial_no, b.intrx_serial_no);
+    let more = SelfPayRefundRequest { outtrx_serial_no: "RF-9".into(), ret_total_amt: Money::from_fen(1), ..req.clone() };
+    assert_eq!(code(env.bank.call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, "m-rf-3", &more).await.unwrap_err()), "4007");
+
+    // The channel is told, with the same serial as the cash refund.
+    let notify = RefundNotifyRequest {
+        hospital_id: h.bank.hospital_id.clone(),
+        sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
+        refund_type: "MIX_REFUND".into(),
+        mix_trade_no: o.mix_trade_no.clone(),
+        intrx_serial_no: a.intrx_serial_no.clone(),
+        cash_refund_fee: Money::from_fen(cash),
+        med_refund_total_fee: Money::from_fen(fund + acct),
+        med_refund_gov_fee: Money::from_fen(fund),
+        med_refund_self_fee: Money::from_fen(acct),
+        med_refund_other_fee: Money::ZERO,
+        refund_time: "2026-11-26T12:00:00+08:00".into(),
+        out_refund_no: "RF-1".into(),
+    };
+    let _: RefundNotifyResponse = env.bank.call(BankOp::RefundNotify, "m-n-1", &notify).await.unwrap();
+    let wrong_serial = RefundNotifyRequest { intrx_serial_no: Some(BankRefundSerial::parse("RF-NOPE").unwrap()), ..notify };
+    assert_eq!(code(env.bank.call::<_, RefundNotifyResponse>(BankOp::RefundNotify, "m-n-2", &wrong_serial).await.unwrap_err()), "4004");
+
+    let st = env.state().await;
+    assert_eq!(st["refund_notices"].as_array().unwrap().len(), 1);
+    assert_eq!(st["mid_orders"][0]["ord_stas"], "7");
+    assert_eq!(st["bank_refunds"].as_array().unwrap().len(), 1);
+    // The personal account got its 50.00 back.
+    assert_eq!(st["balances"][medpay_sandbox::persons::by_persona("mixed").unwrap().psn_no], 5_000);
+    env.sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn refund_exp_is_resolved_when_asked_again() {
+    let env = start("refund-exp", |_| {}).await;
+    let o = paid(&env, "HIS-X-1").await;
+    env.put_faults(json!({"orders": {"HIS-X-1": {"refund_exp": true}}})).await;
+    let auth = env.authorise("mixed").await;
+    let (fund, acct) = (o.split.fund_pay.fen(), o.split.psn_acct_pay.fen());
+    let first: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RX-1", &auth, fund, acct, 0, RefundType::Insurance)).await.unwrap();
+    assert_eq!(first.ref_status, RefundStatus::Exception);
+    assert_eq!(env.state().await["mid_orders"][0]["refunded_fund"], 0, "an EXP refund has not moved money yet");
+    let resolved: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RX-1", &auth, fund, acct, 0, RefundType::Insurance)).await.unwrap();
+    assert_eq!(resolved.ref_status, RefundStatus::Succeeded);
+    assert_eq!(env.state().await["mid_orders"][0]["refunded_fund"], fund);
+    env.sandbox.stop().await;
+}
+
+#[tokio::test]
+async fn revoke_and_abandon() {
+    let env = start("revoke", |_| {}).await;
+    let o = order(&env, "resident", "HIS-V-1", &[8_000]).await.unwrap();
+    let (status, v) = env.post("/sandbox/patient/abandon", json!({"mix_trade_no": o.mix_trade_no})).await;
+    assert_eq!((status, v["mix_pay_status"].as_str()), (200, Some("MIX_PAY_FAIL")));
+    let p = medpay_sandbox::persons::by_persona("resident").unwrap();
+    let req = RevokeUploadRequest {
+        pay_ord_id: o.pay_ord_id.clone(),
+        org_codg: OrgCode::parse(env.hospital().org_code.clone()).unwrap(),
+        pay_token: o.pay_token.clone(),
+        id_no: Secret::new(p.id_no.into()),
+        user_name: Secret::new(p.name.into()),
+        id_type: "01".into(),
+    };
+    let _: RevokeUploadResponse = env.mid.call(MidPlatformOp::RevokeUpload, &req).await.unwrap();
+    assert_eq!(env.state().await["mid_orders"][0]["ord_stas"], "12");
+    // Once revoked, the HIS order can be uploaded again (a new payOrdId) with a new payAuthNo.
+    let auth = env.authorise("resident").await;
+    let again: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request("resident", "HIS-V-1", &auth, &[8_000])).await.unwrap();
+    assert_ne!(again.pay_ord_id, o.pay_ord_id);
+
+    // A settled order cannot be revoked (2005).
+    let paid_order = paid(&env, "HIS-V-2").await;
+    let m = medpay_sandbox::persons::by_persona("mixed").unwrap();
+    let revoke_paid = RevokeUploadRequest { pay_ord_id: paid_order.pay_ord_id.clone(), pay_token: paid_order.pay_token.clone(), id_no: Secret::new(m.id_no.into()), user_name: Secret::new(m.name.into()), ..req };
+    assert_eq!(code(env.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &revoke_paid).await.unwrap_err()), "2005");
+    env.sandbox.stop().await;
+}
