@@ -26,6 +26,8 @@ pub fn root(app: &App) -> PathBuf {
 
 struct Body {
     lines: Vec<String>,
+    /// The true number of detail lines (faults change `lines` after the totals were taken).
+    count: usize,
     payments: i64,
     refunds: i64,
 }
@@ -33,7 +35,7 @@ struct Body {
 fn render(kind: &str, party: &str, period: &str, body: Body) -> String {
     let joined = body.lines.join("\n");
     let digest = hex::encode(medpay_crypto::sm3::sm3(joined.as_bytes()));
-    let n = body.lines.len();
+    let n = body.count;
     let mut out = format!("H|{kind}|{party}|{period}|{n}|{}|{}\n", body.payments, body.refunds);
     for l in &body.lines {
         out.push_str(l);
@@ -72,13 +74,14 @@ pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
         let mut lines = vec![];
         let (mut payments, mut refunds) = (Money::ZERO, Money::ZERO);
         for sp in st.self_pay_orders.values().filter(|s| s.org_code == h.creds.org_code) {
-            let Some(paid) = sp.paid_ms.filter(|ms| crate::clock::dashed_date(*ms) == date) else { continue };
+            if sp.paid_ms.is_none_or(|ms| crate::clock::dashed_date(ms) != date) {
+                continue;
+            }
             if !matches!(sp.status, SelfPayStatus::Success | SelfPayStatus::Refund) {
                 continue;
             }
             let mix = st.mixed_by_out_trade_no.get(&sp.out_trade_no).cloned().unwrap_or_default();
             let third = sp.third_trade_no.clone().unwrap_or_default();
-            let _ = paid;
             lines.push(format!("D|{date}|PAYMENT|{}|{mix}|{third}||{}|0", sp.out_trade_no, sp.total.fen()));
             payments = payments.checked_add(sp.total)?;
         }
@@ -89,9 +92,10 @@ pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
             refunds = refunds.checked_add(r.amount)?;
         }
         drop(st);
+        let count = lines.len();
         let extra = format!("D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER|||4200SANDBOXEXTRA||1000|0");
         corrupt(&mut lines, &fault, extra);
-        let text = render("SELFPAY", mer, date, Body { lines, payments: payments.fen(), refunds: refunds.fen() });
+        let text = render("SELFPAY", mer, date, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("selfpay").join(format!("SELFPAY_{mer}_{}.txt", date.replace('-', "")));
         paths.push(write(app, file, text, fault.late_secs)?);
     }
@@ -126,9 +130,10 @@ pub fn write_insurance(app: &App, month: &str) -> anyhow::Result<Vec<PathBuf>> {
             refunds = refunds.checked_add(r.fund.checked_add(r.acct)?)?;
         }
         drop(st);
+        let count = lines.len();
         let extra = format!("D|{month}-01|PAYMENT|ORDSANDBOXEXTRA|SANDBOX-UNKNOWN||1000|0");
         corrupt(&mut lines, &fault, extra);
-        let text = render("INSURANCE", org, month, Body { lines, payments: payments.fen(), refunds: refunds.fen() });
+        let text = render("INSURANCE", org, month, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("insurance").join(format!("INSURANCE_{org}_{}.txt", month.replace('-', "")));
         paths.push(write(app, file, text, fault.late_secs)?);
     }
