@@ -37,3 +37,51 @@ impl WechatClient {
         })
     }
 }
+
+/// The Alipay adapter: `alipay.commerce.medical.authinfo.auth.query` on the open platform's
+/// gateway (signed form, signed reply), authCode -> payAuthNo.
+#[derive(Clone)]
+pub struct AlipayClient {
+    pub http: reqwest::Client,
+    /// The gateway URL (e.g. `https://127.0.0.1:9443/alipay/gateway.do`).
+    pub url: String,
+    pub envelope: medpay_crypto::envelope::bank_gateway::BankGatewayEnvelope,
+    pub hospital_key: medpay_crypto::signer::PrivateKey,
+    pub alipay_public: medpay_crypto::signer::PublicKey,
+    pub org_code: String,
+    pub org_chnl_crtf_code: String,
+}
+
+impl AlipayClient {
+    pub async fn auth_query(&self, auth_code: &Secret<String>, req_biz_no: &str) -> Result<Authorisation, PartyError> {
+        use medpay_schemas::wire::channel::{AlipayAuthInfo, AlipayAuthQueryRequest};
+        const METHOD: &str = "alipay.commerce.medical.authinfo.auth.query";
+        let biz = AlipayAuthQueryRequest {
+            alipay_user_id: None,
+            open_id: None,
+            auth_code: auth_code.clone(),
+            ol_biz_type_code: "04107".into(),
+            org_app_id: self.envelope.app_id.clone(),
+            org_chnl_crtf_code: self.org_chnl_crtf_code.clone(),
+            org_code: self.org_code.clone(),
+            req_biz_no: req_biz_no.into(),
+            call_url: None,
+        };
+        let biz = serde_json::to_value(&biz).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+        let sealed = self
+            .envelope
+            .seal_form("", "", now_ms(), &biz, &self.hospital_key, &[("method", METHOD), ("version", "1.0")])
+            .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+        let (_, text) = send(PARTY, self.http.post(&self.url).form(&sealed.params)).await?;
+        let reply = self.envelope.open_response(&text, &self.alipay_public).map_err(|e| PartyError::Integrity { party: PARTY, detail: e.to_string() })?;
+        if reply["code"] != "10000" {
+            return Err(PartyError::Rejected {
+                party: PARTY,
+                code: reply["sub_code"].as_str().or(reply["code"].as_str()).unwrap_or("?").to_string(),
+                message: reply["sub_msg"].as_str().unwrap_or_default().to_string(),
+            });
+        }
+        let info: AlipayAuthInfo = serde_json::from_value(reply).map_err(|e| PartyError::Integrity { party: PARTY, detail: e.to_string() })?;
+        Authorisation::try_from(info).map_err(|e| PartyError::Rejected { party: PARTY, code: "AUTH".into(), message: e.to_string() })
+    }
+}

@@ -60,6 +60,9 @@ pub struct HospitalKeys {
     pub bank: BankGatewayEnvelope,
     pub bank_key: PrivateKey,
     pub hospital_bank_public: PublicKey,
+    pub alipay: BankGatewayEnvelope,
+    pub alipay_platform_key: PrivateKey,
+    pub hospital_alipay_public: PublicKey,
 }
 
 impl HospitalKeys {
@@ -73,6 +76,9 @@ impl HospitalKeys {
             bank: BankGatewayEnvelope::new(bank_profile.clone(), c.bank.app_id.clone(), None)?,
             bank_key: PrivateKey::from_text(&bank_profile.sign, &c.bank.bank_private_key)?,
             hospital_bank_public: PublicKey::from_text(&bank_profile.sign, &c.bank.hospital_public_key)?,
+            alipay: BankGatewayEnvelope::new(BankGatewayProfile::alipay_auth_query(), c.channel.alipay_app_id.clone(), None)?,
+            alipay_platform_key: PrivateKey::from_text(&bank_profile.sign, &c.channel.alipay_platform_private_key)?,
+            hospital_alipay_public: PublicKey::from_text(&bank_profile.sign, &c.channel.alipay_hospital_public_key)?,
             creds: c.clone(),
         })
     }
@@ -121,6 +127,10 @@ impl App {
 
     pub fn hospital_by_bank_app_id(&self, app_id: &str) -> Option<&HospitalKeys> {
         self.hospitals.iter().find(|h| h.creds.bank.app_id == app_id)
+    }
+
+    pub fn hospital_by_alipay_app_id(&self, app_id: &str) -> Option<&HospitalKeys> {
+        self.hospitals.iter().find(|h| h.creds.channel.alipay_app_id == app_id)
     }
 
     pub fn hospital_by_org(&self, org: &str) -> Option<&HospitalKeys> {

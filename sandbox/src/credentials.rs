@@ -25,8 +25,17 @@ pub struct HospitalCredentials {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChannelCredentials {
+    /// WeChat med-ins authorisation.
     pub partner_id: String,
     pub partner_secret: String,
+    /// Alipay open platform (SM2-signed, `alipay.commerce.medical.authinfo.auth.query`).
+    pub alipay_app_id: String,
+    pub alipay_hospital_private_key: String,
+    pub alipay_hospital_public_key: String,
+    pub alipay_platform_private_key: String,
+    pub alipay_platform_public_key: String,
+    /// 机构渠道认证编码 (org_chnl_crtf_code) issued to the hospital.
+    pub org_chnl_crtf_code: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -75,10 +84,21 @@ impl HospitalCredentials {
         let (mp, mpp) = key_pair()?;
         let (bh, bhp) = key_pair()?;
         let (bb, bbp) = key_pair()?;
+        let (ah, ahp) = key_pair()?;
+        let (ap, app) = key_pair()?;
         Ok(Self {
             org_code: org_code.into(),
             org_name: org_name.into(),
-            channel: ChannelCredentials { partner_id: format!("5000{index:04}"), partner_secret: hex_id(16)? },
+            channel: ChannelCredentials {
+                partner_id: format!("5000{index:04}"),
+                partner_secret: hex_id(16)?,
+                alipay_app_id: format!("2021000{index:09}"),
+                alipay_hospital_private_key: ah,
+                alipay_hospital_public_key: ahp,
+                alipay_platform_private_key: ap,
+                alipay_platform_public_key: app,
+                org_chnl_crtf_code: format!("BqK1kMStlhVDgN2uHf4EsLK9W2SxpkPiFnHK{index:04}"),
+            },
             mid_platform: MidPlatformCredentials {
                 app_id: hex_id(16)?,
                 app_secret: hex_id(16)?,
@@ -127,6 +147,10 @@ impl Credentials {
 
     pub fn by_bank_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
         self.hospitals.iter().find(|h| h.bank.app_id == app_id)
+    }
+
+    pub fn by_alipay_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
+        self.hospitals.iter().find(|h| h.channel.alipay_app_id == app_id)
     }
 
     pub fn by_partner_id(&self, partner_id: &str) -> Option<&HospitalCredentials> {

@@ -37,6 +37,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const WECHAT_USER_QUERY: &str = "/wechat/api/mipuserquery/userQuery/{partner_id}";
+pub const ALIPAY_GATEWAY: &str = "/alipay/gateway.do";
 pub const CORE_CALL_SERVICE: &str = "/core/fsi/api/rsfComIfsService/callService";
 
 /// The mid-platform path of an operation, under the sandbox's `/mid` prefix.
@@ -52,6 +53,7 @@ pub fn bank_path(op: BankOp) -> String {
 pub fn router(app: App) -> Router {
     let mut r = Router::new()
         .route(WECHAT_USER_QUERY, post(parties::channel::wechat_user_query))
+        .route(ALIPAY_GATEWAY, post(parties::channel::alipay_gateway))
         .route(CORE_CALL_SERVICE, post(parties::core::call_service))
         .route("/sandbox/patient/authorize", post(patient::authorize))
         .route("/sandbox/patient/pay", post(patient::pay))

@@ -31,6 +31,11 @@ pub struct BankGatewayProfile {
     pub timestamp: TimestampFormat,
     pub charset: String,
     pub format: String,
+    /// Whether the sign string starts with `<path>?` (ICBC) or is only the sorted parameters
+    /// (Alipay's open platform).
+    pub path_in_sign_string: bool,
+    /// The reply's business field (`response_biz_content`, or Alipay's `<method>_response`).
+    pub response_field: String,
 }
 
 impl Default for BankGatewayProfile {
@@ -42,6 +47,8 @@ impl Default for BankGatewayProfile {
             timestamp: TimestampFormat::Dashed,
             charset: "UTF-8".into(),
             format: "json".into(),
+            path_in_sign_string: true,
+            response_field: "response_biz_content".into(),
         }
     }
 }
@@ -50,6 +57,18 @@ impl BankGatewayProfile {
     /// The legacy profile: SHA256withRSA, no encryption.
     pub fn legacy_rsa2() -> Self {
         Self { sign: SignatureScheme::Rsa2, ..Self::default() }
+    }
+
+    /// Alipay's open-platform gateway for `alipay.commerce.medical.authinfo.auth.query`: bare
+    /// sorted parameters, SM2 signature (DER, Base64), reply under `<method>_response`.
+    pub fn alipay_auth_query() -> Self {
+        Self {
+            path_in_sign_string: false,
+            response_field: "alipay_commerce_medical_authinfo_auth_query_response".into(),
+            charset: "utf-8".into(),
+            format: "JSON".into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -71,11 +90,12 @@ pub enum GatewayError {
     Crypto(#[from] CryptoError),
 }
 
-/// `<path>?k1=v1&k2=v2...`, keys sorted, `sign` excluded, empty values skipped.
+/// `<path>?k1=v1&k2=v2...`, keys sorted, `sign` excluded, empty values skipped; an empty
+/// `path` gives the bare sorted parameters (Alipay).
 pub fn sign_string(path: &str, params: &BTreeMap<String, String>) -> String {
     let query: Vec<String> =
         params.iter().filter(|(k, v)| k.as_str() != "sign" && !v.is_empty()).map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{path}?{}", query.join("&"))
+    if path.is_empty() { query.join("&") } else { format!("{path}?{}", query.join("&")) }
 }
 
 /// One connection to a bank gateway: profile, our app id, and the `biz_content` key if any.
@@ -113,6 +133,10 @@ impl BankGatewayEnvelope {
             return Err(CryptoError::InvalidKey("the profile encrypts biz_content but no key is configured".into()));
         }
         Ok(Self { profile, app_id: app_id.into(), biz_key })
+    }
+
+    fn signed_path<'a>(&self, path: &'a str) -> &'a str {
+        if self.profile.path_in_sign_string { path } else { "" }
     }
 
     fn encrypt_biz(&self, json: &str) -> Result<String, CryptoError> {
@@ -158,7 +182,9 @@ impl BankGatewayEnvelope {
     ) -> Result<SealedRequest, CryptoError> {
         let mut params: BTreeMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
         params.insert("app_id".to_string(), self.app_id.clone());
-        params.insert("msg_id".to_string(), msg_id.to_string());
+        if !msg_id.is_empty() {
+            params.insert("msg_id".to_string(), msg_id.to_string());
+        }
         params.insert("format".to_string(), self.profile.format.clone());
         params.insert("charset".to_string(), self.profile.charset.clone());
         params.insert("sign_type".to_string(), self.profile.sign.label().to_string());
@@ -167,7 +193,7 @@ impl BankGatewayEnvelope {
             params.insert("encrypt_type".to_string(), self.profile.encrypt_label.clone());
         }
         params.insert("biz_content".to_string(), self.encrypt_biz(&biz_content.to_string())?);
-        let sign_string = sign_string(path, &params);
+        let sign_string = sign_string(self.signed_path(path), &params);
         let sig = key.sign(&self.profile.sign, sign_string.as_bytes())?;
         params.insert("sign".to_string(), encode_base64(&sig));
         Ok(SealedRequest { params, sign_string })
@@ -178,7 +204,7 @@ impl BankGatewayEnvelope {
     pub fn open_request(&self, path: &str, params: BTreeMap<String, String>, peer: &PublicKey) -> Result<OpenedRequest, GatewayError> {
         let sig_text = params.get("sign").ok_or(GatewayError::MissingParam("sign"))?;
         let biz = params.get("biz_content").ok_or(GatewayError::MissingParam("biz_content"))?;
-        let signed = sign_string(path, &params);
+        let signed = sign_string(self.signed_path(path), &params);
         let sig = decode_base64(sig_text).map_err(|e| GatewayError::SignatureMalformed(e.to_string()))?;
         verify(peer, &self.profile.sign, &signed, &sig)?;
         let biz_content = self.decrypt_biz(biz)?;
@@ -192,20 +218,21 @@ impl BankGatewayEnvelope {
             None => biz.to_string(),
         };
         let sig = key.sign(&self.profile.sign, raw_value.as_bytes())?;
-        Ok(format!(r#"{{"response_biz_content":{raw_value},"sign":"{}"}}"#, encode_base64(&sig)))
+        Ok(format!(r#"{{"{}":{raw_value},"sign":"{}"}}"#, self.profile.response_field, encode_base64(&sig)))
     }
 
     /// Verifies a reply over the raw text of `response_biz_content` and returns the business JSON.
     pub fn open_response(&self, raw: &str, peer: &PublicKey) -> Result<serde_json::Value, GatewayError> {
-        #[derive(Deserialize)]
-        struct Reply<'a> {
-            #[serde(borrow)]
-            response_biz_content: &'a RawValue,
-            sign: String,
-        }
-        let reply: Reply<'_> = serde_json::from_str(raw).map_err(|e| GatewayError::NotJson(e.to_string()))?;
-        let signed = reply.response_biz_content.get();
-        let sig = decode_base64(&reply.sign).map_err(|e| GatewayError::SignatureMalformed(e.to_string()))?;
+        let reply: BTreeMap<String, &RawValue> = serde_json::from_str(raw).map_err(|e| GatewayError::NotJson(e.to_string()))?;
+        let field = reply.get(&self.profile.response_field).ok_or(GatewayError::MissingParam("response_biz_content"))?;
+        let sign: String = reply
+            .get("sign")
+            .map(|r| serde_json::from_str(r.get()))
+            .transpose()
+            .map_err(|e| GatewayError::NotJson(e.to_string()))?
+            .ok_or(GatewayError::MissingParam("sign"))?;
+        let signed = field.get();
+        let sig = decode_base64(&sign).map_err(|e| GatewayError::SignatureMalformed(e.to_string()))?;
         verify(peer, &self.profile.sign, signed, &sig)?;
         match serde_json::from_str::<serde_json::Value>(signed) {
             Ok(serde_json::Value::String(ct)) if self.profile.encrypt.is_some() => self.decrypt_biz(&ct),
@@ -327,6 +354,24 @@ mod tests {
         assert!(ack.starts_with(r#"{"response_biz_content":{"#));
         env.open_callback_ack(&ack, "cb-42", &hospital.public_key()).unwrap();
         assert!(env.open_callback_ack(&ack, "cb-43", &hospital.public_key()).is_err());
+    }
+
+    #[test]
+    fn alipay_style_profile_signs_bare_parameters_and_reads_its_response_field() {
+        let (hospital, platform) = keys();
+        let profile = BankGatewayProfile {
+            path_in_sign_string: false,
+            response_field: "alipay_commerce_medical_authinfo_auth_query_response".into(),
+            ..Default::default()
+        };
+        let env = BankGatewayEnvelope::new(profile, "2021000000000001", None).unwrap();
+        let req = env.seal_form("/gateway.do", "", 0, &json!({"auth_code":"AC1"}), &hospital, &[("method", "alipay.commerce.medical.authinfo.auth.query")]).unwrap();
+        assert!(req.sign_string.starts_with("app_id=2021000000000001&biz_content="), "{}", req.sign_string);
+        assert!(!req.params.contains_key("msg_id"));
+        env.open_request("/gateway.do", req.params, &hospital.public_key()).unwrap();
+        let reply = env.seal_response(&json!({"code":"10000","auth_stas":"1"}), &platform).unwrap();
+        assert!(reply.starts_with(r#"{"alipay_commerce_medical_authinfo_auth_query_response":"#));
+        assert_eq!(env.open_response(&reply, &platform.public_key()).unwrap()["auth_stas"], "1");
     }
 
     #[test]
