@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Quick start, command 1: bring up the whole product on embedded defaults and run it.
-# Starts the Temporal dev server (SQLite, Web UI), builds and runs `medpay run` (worker + HTTP
-# API), runs the self-check through it, prints the URLs, and keeps running until Ctrl-C; then
-# stops what it started.
+# Starts the Temporal dev server (SQLite, Web UI) and the sandbox counterparties (HTTPS, and
+# SFTP statements when run as root with OpenSSH installed), builds and runs `medpay run` (worker
+# + HTTP API), runs the self-check through it, prints the URLs, and keeps running until Ctrl-C;
+# then stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MEDPAY_TEMPORAL_ADDRESS=${MEDPAY_TEMPORAL_ADDRESS:-http://127.0.0.1:${MEDPAY_TEMPORAL_PORT:-7233}}
 export MEDPAY_TEMPORAL_UI_URL=${MEDPAY_TEMPORAL_UI_URL:-http://127.0.0.1:${MEDPAY_TEMPORAL_UI_PORT:-8233}}
 export MEDPAY_API_LISTEN=${MEDPAY_API_LISTEN:-127.0.0.1:8080}
+export MEDPAY_SANDBOX_LISTEN=${MEDPAY_SANDBOX_LISTEN:-127.0.0.1:9443}
+export MEDPAY_SANDBOX_DIR=${MEDPAY_SANDBOX_DIR:-$PWD/.data/sandbox}
+if [ "$(id -u)" = 0 ] && [ -x /usr/sbin/sshd ]; then
+  export MEDPAY_SANDBOX_SFTP_PORT=${MEDPAY_SANDBOX_SFTP_PORT:-2222}
+fi
 
 started_stack=0
 if ! scripts/devstack.sh status >/dev/null 2>&1; then
@@ -16,12 +22,21 @@ if ! scripts/devstack.sh status >/dev/null 2>&1; then
 fi
 cleanup() {
   [ -n "${medpay_pid:-}" ] && kill "$medpay_pid" 2>/dev/null && wait "$medpay_pid" 2>/dev/null
+  [ -n "${sandbox_pid:-}" ] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
   [ "$started_stack" = 1 ] && scripts/devstack.sh down
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cargo build --quiet -p medpay-worker --bin medpay
+./target/debug/medpay sandbox > .data/sandbox.log 2>&1 &
+sandbox_pid=$!
+for _ in $(seq 1 60); do
+  grep -q "^personas" .data/sandbox.log 2>/dev/null && break
+  kill -0 "$sandbox_pid" 2>/dev/null || { cat .data/sandbox.log >&2; exit 1; }
+  sleep 0.5
+done
+cat .data/sandbox.log
 ./target/debug/medpay run &
 medpay_pid=$!
 for _ in $(seq 1 60); do
@@ -35,6 +50,8 @@ cat <<MSG
 medpay-interlink is running.
   HTTP API     : http://$MEDPAY_API_LISTEN   (try: curl -X POST http://$MEDPAY_API_LISTEN/v1/diagnostics/self-check)
   Temporal UI  : $MEDPAY_TEMPORAL_UI_URL
+  Sandbox      : https://$MEDPAY_SANDBOX_LISTEN (CA $MEDPAY_SANDBOX_DIR/tls/ca.pem, parameters $MEDPAY_SANDBOX_DIR/credentials.json)
+                 try: curl --cacert $MEDPAY_SANDBOX_DIR/tls/ca.pem https://$MEDPAY_SANDBOX_LISTEN/sandbox/personas
 Press Ctrl-C to stop.
 MSG
 wait "$medpay_pid"

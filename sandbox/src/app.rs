@@ -34,6 +34,8 @@ pub struct SandboxConfig {
     pub sftp_port: Option<u16>,
     /// Extra CA the callback client trusts (the hospital's), besides the sandbox CA.
     pub callback_ca: Option<PathBuf>,
+    /// The bank speaks the legacy RSA2 profile (SHA256withRSA) instead of SM2 (REQ B-1).
+    pub bank_legacy_rsa2: bool,
 }
 
 impl Default for SandboxConfig {
@@ -47,6 +49,7 @@ impl Default for SandboxConfig {
             faults: FaultConfig::default(),
             sftp_port: None,
             callback_ca: None,
+            bank_legacy_rsa2: false,
         }
     }
 }
@@ -66,19 +69,24 @@ pub struct HospitalKeys {
 }
 
 impl HospitalKeys {
-    fn load(c: &HospitalCredentials) -> anyhow::Result<Self> {
+    fn load(c: &HospitalCredentials, legacy: bool) -> anyhow::Result<Self> {
         let mid_profile = MidPlatformProfile::default();
-        let bank_profile = BankGatewayProfile::default();
+        let sm2_profile = BankGatewayProfile::default();
+        let (bank_profile, bank_private, hospital_public) = match (&c.bank.legacy_rsa, legacy) {
+            (Some(rsa), true) => (BankGatewayProfile::legacy_rsa2(), rsa.bank_private_key.as_str(), rsa.hospital_public_key.as_str()),
+            (None, true) => anyhow::bail!("the legacy RSA2 profile needs RSA keys in the credentials"),
+            (_, false) => (sm2_profile.clone(), c.bank.bank_private_key.as_str(), c.bank.hospital_public_key.as_str()),
+        };
         Ok(Self {
             mid: MidPlatformEnvelope::new(mid_profile.clone(), c.mid_platform.app_id.clone(), Secret::new(c.mid_platform.app_secret.clone()))?,
             platform_key: PrivateKey::from_text(&mid_profile.sign, &c.mid_platform.platform_private_key)?,
             hospital_mid_public: PublicKey::from_text(&mid_profile.sign, &c.mid_platform.hospital_public_key)?,
             bank: BankGatewayEnvelope::new(bank_profile.clone(), c.bank.app_id.clone(), None)?,
-            bank_key: PrivateKey::from_text(&bank_profile.sign, &c.bank.bank_private_key)?,
-            hospital_bank_public: PublicKey::from_text(&bank_profile.sign, &c.bank.hospital_public_key)?,
+            bank_key: PrivateKey::from_text(&bank_profile.sign, bank_private)?,
+            hospital_bank_public: PublicKey::from_text(&bank_profile.sign, hospital_public)?,
             alipay: BankGatewayEnvelope::new(BankGatewayProfile::alipay_auth_query(), c.channel.alipay_app_id.clone(), None)?,
-            alipay_platform_key: PrivateKey::from_text(&bank_profile.sign, &c.channel.alipay_platform_private_key)?,
-            hospital_alipay_public: PublicKey::from_text(&bank_profile.sign, &c.channel.alipay_hospital_public_key)?,
+            alipay_platform_key: PrivateKey::from_text(&sm2_profile.sign, &c.channel.alipay_platform_private_key)?,
+            hospital_alipay_public: PublicKey::from_text(&sm2_profile.sign, &c.channel.alipay_hospital_public_key)?,
             creds: c.clone(),
         })
     }
@@ -106,7 +114,8 @@ impl std::ops::Deref for App {
 
 impl App {
     pub fn new(config: SandboxConfig, credentials: Credentials, callback_client: reqwest::Client) -> anyhow::Result<Self> {
-        let hospitals = credentials.hospitals.iter().map(HospitalKeys::load).collect::<anyhow::Result<Vec<_>>>()?;
+        let legacy = config.bank_legacy_rsa2;
+        let hospitals = credentials.hospitals.iter().map(|c| HospitalKeys::load(c, legacy)).collect::<anyhow::Result<Vec<_>>>()?;
         let faults = Mutex::new(config.faults.clone());
         Ok(App(Arc::new(Inner { config, credentials, hospitals, state: Mutex::new(State::default()), faults, callback_client })))
     }

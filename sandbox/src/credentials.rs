@@ -62,6 +62,42 @@ pub struct BankCredentials {
     pub hospital_public_key: String,
     pub bank_private_key: String,
     pub bank_public_key: String,
+    /// RSA-2048 PEM keys for the legacy RSA2 profile (REQ B-1), made on first use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy_rsa: Option<RsaKeys>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RsaKeys {
+    pub hospital_private_key: String,
+    pub hospital_public_key: String,
+    pub bank_private_key: String,
+    pub bank_public_key: String,
+}
+
+/// RSA keys come from the OpenSSL CLI: pure-Rust RSA key generation takes many seconds in a
+/// debug build, and OpenSSL is installed wherever the sandbox runs.
+fn rsa_pair() -> anyhow::Result<(String, String)> {
+    use std::process::Command;
+    let key = Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).output()?;
+    anyhow::ensure!(key.status.success(), "openssl genpkey failed: {}", String::from_utf8_lossy(&key.stderr));
+    let mut child = Command::new("openssl")
+        .args(["pkey", "-pubout"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    std::io::Write::write_all(child.stdin.as_mut().ok_or_else(|| anyhow::anyhow!("no stdin"))?, &key.stdout)?;
+    let public = child.wait_with_output()?;
+    anyhow::ensure!(public.status.success(), "openssl pkey -pubout failed");
+    Ok((String::from_utf8(key.stdout)?, String::from_utf8(public.stdout)?))
+}
+
+impl RsaKeys {
+    pub fn generate() -> anyhow::Result<Self> {
+        let (hospital_private_key, hospital_public_key) = rsa_pair()?;
+        let (bank_private_key, bank_public_key) = rsa_pair()?;
+        Ok(Self { hospital_private_key, hospital_public_key, bank_private_key, bank_public_key })
+    }
 }
 
 fn key_pair() -> Result<(String, String), medpay_crypto::CryptoError> {
@@ -117,6 +153,7 @@ impl HospitalCredentials {
                 hospital_public_key: bhp,
                 bank_private_key: bb,
                 bank_public_key: bbp,
+                legacy_rsa: None,
             },
         })
     }
@@ -135,6 +172,21 @@ impl Credentials {
         }
         std::fs::write(path, serde_json::to_string_pretty(&c)?)?;
         Ok(c)
+    }
+
+    /// Makes sure every hospital has legacy RSA keys, saving the file if some were made.
+    pub fn ensure_legacy_rsa(&mut self, path: &Path) -> anyhow::Result<()> {
+        let mut changed = false;
+        for h in &mut self.hospitals {
+            if h.bank.legacy_rsa.is_none() {
+                h.bank.legacy_rsa = Some(RsaKeys::generate()?);
+                changed = true;
+            }
+        }
+        if changed {
+            std::fs::write(path, serde_json::to_string_pretty(self)?)?;
+        }
+        Ok(())
     }
 
     pub fn by_org(&self, org_code: &str) -> Option<&HospitalCredentials> {

@@ -116,7 +116,10 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let tls_files = tls::ensure(&config.data_dir.join("tls"))?;
     let credentials_path = config.data_dir.join("credentials.json");
-    let credentials = Credentials::load_or_generate(&credentials_path)?;
+    let mut credentials = Credentials::load_or_generate(&credentials_path)?;
+    if config.bank_legacy_rsa2 {
+        credentials.ensure_legacy_rsa(&credentials_path)?;
+    }
     let mut cas: Vec<&Path> = vec![&tls_files.ca_cert];
     if let Some(extra) = &config.callback_ca {
         cas.push(extra);

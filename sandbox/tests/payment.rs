@@ -173,3 +173,15 @@ async fn documented_error_codes() {
     env.sandbox.stop().await;
 }
 
+
+#[tokio::test]
+async fn the_legacy_rsa2_bank_profile() {
+    let env = start("rsa2", |c| c.bank_legacy_rsa2 = true).await;
+    assert!(matches!(env.bank.envelope.profile.sign, medpay_crypto::signer::SignatureScheme::Rsa2));
+    let o = order(&env, "mixed", "HIS-RSA-1", &[10_000]).await.unwrap();
+    env.post("/sandbox/patient/pay", json!({"mix_trade_no": o.mix_trade_no})).await;
+    let got = wait_for("an RSA2-signed callback", 10, async || env.callbacks.lock().unwrap().first().cloned()).await;
+    assert!(got.verified, "{got:?}");
+    assert_eq!(query(&env, &o, &o.created_date).await.unwrap().state.unwrap().mix_pay_status, MixPayStatus::Success);
+    env.sandbox.stop().await;
+}

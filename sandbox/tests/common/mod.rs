@@ -60,7 +60,12 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
     let h = sandbox.credentials.hospitals[0].clone();
     let base = sandbox.base_url.clone();
     let mid_profile = MidPlatformProfile::default();
-    let bank_profile = BankGatewayProfile::default();
+    let legacy = sandbox.app.config.bank_legacy_rsa2;
+    let bank_profile = if legacy { BankGatewayProfile::legacy_rsa2() } else { BankGatewayProfile::default() };
+    let (bank_key, bank_pub) = match (&h.bank.legacy_rsa, legacy) {
+        (Some(rsa), true) => (rsa.hospital_private_key.clone(), rsa.bank_public_key.clone()),
+        _ => (h.bank.hospital_private_key.clone(), h.bank.bank_public_key.clone()),
+    };
     let wechat = WechatClient { http: http.clone(), base_url: format!("{base}/wechat"), partner_id: h.channel.partner_id.clone(), partner_secret: Secret::new(h.channel.partner_secret.clone()) };
     let core = CoreClient {
         http: http.clone(),
@@ -81,8 +86,8 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
         http: http.clone(),
         base_url: format!("{base}/bank"),
         envelope: BankGatewayEnvelope::new(bank_profile.clone(), h.bank.app_id.clone(), None).unwrap(),
-        hospital_key: PrivateKey::from_text(&bank_profile.sign, &h.bank.hospital_private_key).unwrap(),
-        bank_public: PublicKey::from_text(&bank_profile.sign, &h.bank.bank_public_key).unwrap(),
+        hospital_key: PrivateKey::from_text(&bank_profile.sign, &bank_key).unwrap(),
+        bank_public: PublicKey::from_text(&bank_profile.sign, &bank_pub).unwrap(),
     };
     let callbacks = Arc::new(Mutex::new(vec![]));
     let callback_url = hospital_endpoint(&sandbox, bank.clone(), callbacks.clone()).await;

@@ -29,6 +29,9 @@ pub struct SandboxArgs {
     /// Extra CA to trust for the hospital's callback endpoint (the sandbox CA is always trusted).
     #[arg(long)]
     callback_ca: Option<PathBuf>,
+    /// The bank speaks the legacy RSA2 profile (SHA256withRSA) instead of SM2.
+    #[arg(long)]
+    bank_legacy_rsa2: bool,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -47,6 +50,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         record_dir: args.record,
         sftp_port: args.sftp_port,
         callback_ca: args.callback_ca,
+        bank_legacy_rsa2: args.bank_legacy_rsa2,
         ..SandboxConfig::default()
     };
     for f in &args.faults {
