@@ -29,6 +29,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cargo build --quiet -p medpay-worker --bin medpay
+export MEDPAY_PAYLOAD_KEY_FILE=${MEDPAY_PAYLOAD_KEY_FILE:-$PWD/.data/payload.keys}
+[ -f "$MEDPAY_PAYLOAD_KEY_FILE" ] || ./target/debug/medpay keygen --out "$MEDPAY_PAYLOAD_KEY_FILE"
 ./target/debug/medpay sandbox > .data/sandbox.log 2>&1 &
 sandbox_pid=$!
 for _ in $(seq 1 60); do

@@ -177,3 +177,12 @@ fn dechunk(mut s: &str) -> String {
 pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
+
+/// A fresh payload key file for the codec (tests never share keys).
+pub fn payload_key_file() -> PathBuf {
+    let path = std::env::temp_dir().join(format!("medpay-test-keys-{}-{}", std::process::id(), free_port()));
+    let _ = std::fs::remove_file(&path);
+    let out = Command::new(medpay_bin()).args(["keygen", "--out"]).arg(&path).output().expect("keygen");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    path
+}

@@ -74,6 +74,10 @@ fn services_and_wiring() {
         let name = v.as_str().unwrap().split(':').next().unwrap();
         assert!(c["volumes"].as_mapping().unwrap().contains_key(name), "volume {name} not declared");
     }
+    // The codec key comes from a compose secret, never from the image or the config file.
+    assert_eq!(env(medpay, "MEDPAY_PAYLOAD_KEY_FILE"), "/run/secrets/payload_keys");
+    assert!(medpay["secrets"].as_sequence().unwrap().iter().any(|s| s.as_str() == Some("payload_keys")));
+    assert!(c["secrets"]["payload_keys"]["file"].as_str().unwrap().starts_with("./deploy/secrets/"));
     // The mounted config directory exists in the repository.
     let mount = medpay["volumes"][0].as_str().unwrap().split(':').next().unwrap();
     assert!(workspace_root().join(mount).join("medpay.toml").is_file());
@@ -87,7 +91,9 @@ fn medpay_reads_the_compose_environment_and_config_file() {
     cmd.arg("config").env_clear();
     for (k, v) in medpay["environment"].as_mapping().unwrap() {
         let (k, v) = (k.as_str().unwrap(), v.as_str().unwrap());
-        if k == "MEDPAY_CONFIG" {
+        if k == "MEDPAY_PAYLOAD_KEY_FILE" {
+            cmd.env(k, v);
+        } else if k == "MEDPAY_CONFIG" {
             // The container path of the mounted file -> its place in the repository.
             cmd.env(k, workspace_root().join("deploy/config/medpay.toml"));
         } else {
@@ -100,4 +106,5 @@ fn medpay_reads_the_compose_environment_and_config_file() {
     assert_eq!(printed["temporal"]["address"].as_str(), Some("http://temporal:7233"));
     assert_eq!(printed["temporal"]["task_queue"].as_str(), Some("medpay"));
     assert_eq!(printed["api"]["listen"].as_str(), Some("0.0.0.0:8080"));
+    assert_eq!(printed["temporal"]["payload_key_file"].as_str(), Some("/run/secrets/payload_keys"));
 }

@@ -11,9 +11,11 @@ fn the_service_runs_its_workflow_end_to_end() {
     let temporal = TemporalDevServer::start();
     let api = format!("127.0.0.1:{}", free_port());
     let task_queue = format!("medpay-test-{}", std::process::id());
+    let keys = payload_key_file();
     let mut medpay = Proc::spawn(
         Command::new(medpay_bin())
             .arg("run")
+            .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
             .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
             .env("MEDPAY_API_LISTEN", &api)
             .env("MEDPAY_TASK_QUEUE", &task_queue),
@@ -37,16 +39,26 @@ fn the_service_runs_its_workflow_end_to_end() {
     let history = std::env::temp_dir().join(format!("medpay-history-{}.json", std::process::id()));
     let export = Command::new(medpay_bin())
         .args(["history", "export", &workflow_id, "--out", history.to_str().unwrap()])
+        .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
         .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
         .output()
         .unwrap();
     assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
-    let replay = Command::new(medpay_bin()).arg("replay").arg(&history).output().unwrap();
+    // The server holds only encrypted payloads: no "json/plain" payload, no readable input.
+    let recorded = std::fs::read_to_string(&history).unwrap();
+    assert!(recorded.contains("YmluYXJ5L2VuY3J5cHRlZA=="), "payloads must be binary/encrypted");
+    assert!(!recorded.contains("anNvbi9wbGFpbg=="), "a json/plain payload reached the server");
+    assert!(!recorded.contains("requested_by") && !recorded.contains("cmVxdWVzdGVkX2J5"), "the workflow input is readable");
+    let replay = Command::new(medpay_bin()).arg("replay").arg(&history).env("MEDPAY_PAYLOAD_KEY_FILE", &keys).output().unwrap();
     assert!(replay.status.success(), "{}{}", String::from_utf8_lossy(&replay.stdout), String::from_utf8_lossy(&replay.stderr));
+    // Without the key the encrypted history cannot be replayed.
+    let no_key = Command::new(medpay_bin()).arg("replay").arg(&history).output().unwrap();
+    assert!(!no_key.status.success(), "an encrypted history replayed without its key");
     let _ = std::fs::remove_file(&history);
 
     let out = Command::new(medpay_bin())
         .arg("doctor")
+        .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
         .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
         .env("MEDPAY_TASK_QUEUE", &task_queue)
         .output()
@@ -73,9 +85,18 @@ fn the_service_runs_its_workflow_end_to_end() {
 }
 
 #[test]
+fn no_workflow_runs_without_a_payload_key() {
+    let out = Command::new(medpay_bin()).arg("run").env("MEDPAY_TEMPORAL_ADDRESS", format!("http://127.0.0.1:{}", free_port())).env_remove("MEDPAY_PAYLOAD_KEY_FILE").output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("payload_key_file") && stderr.contains("medpay keygen"), "{stderr}");
+}
+
+#[test]
 fn doctor_reports_an_unreachable_server_clearly() {
     let out = Command::new(medpay_bin())
         .arg("doctor")
+        .env("MEDPAY_PAYLOAD_KEY_FILE", payload_key_file())
         .env("MEDPAY_TEMPORAL_ADDRESS", format!("http://127.0.0.1:{}", free_port()))
         .output()
         .unwrap();

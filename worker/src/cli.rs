@@ -39,6 +39,14 @@ pub enum Command {
     },
     /// Print the effective configuration (defaults + file + environment).
     Config,
+    /// Create a payload key file for the Temporal codec (SM4-GCM).
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        /// Key id recorded in every payload it encrypts.
+        #[arg(long, default_value = "k1")]
+        id: String,
+    },
     /// Run the sandbox counterparties (channel, core, mid-platform, bank) on loopback.
     Sandbox(crate::commands::sandbox::SandboxArgs),
     /// Replay recorded workflow histories (JSON from `history export`) against this build.

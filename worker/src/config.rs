@@ -21,6 +21,9 @@ pub struct TemporalConfig {
     pub task_queue: String,
     /// Where operators find the Web UI (printed at start-up, linked from errors).
     pub ui_url: String,
+    /// The payload codec's key file (`medpay keygen --out FILE`): without it no workflow runs,
+    /// because history would hold personal data in clear.
+    pub payload_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +40,7 @@ impl Default for TemporalConfig {
             namespace: "default".into(),
             task_queue: "medpay".into(),
             ui_url: "http://127.0.0.1:8233".into(),
+            payload_key_file: None,
         }
     }
 }
@@ -56,12 +60,13 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 5] = [
+pub const ENV_OVERRIDES: [(&str, &str); 6] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
     ("MEDPAY_TEMPORAL_UI_URL", "temporal.ui_url"),
     ("MEDPAY_API_LISTEN", "api.listen"),
+    ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
 ];
 
 impl Config {
@@ -86,6 +91,7 @@ impl Config {
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,
                 "MEDPAY_TEMPORAL_UI_URL" => self.temporal.ui_url = v,
                 "MEDPAY_API_LISTEN" => self.api.listen = v,
+                "MEDPAY_PAYLOAD_KEY_FILE" => self.temporal.payload_key_file = Some(v.into()),
                 _ => {}
             }
         }

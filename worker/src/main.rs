@@ -26,7 +26,15 @@ async fn main() -> anyhow::Result<()> {
             init_tracing();
             commands::sandbox::run(args).await
         }
-        Command::Replay { files } => commands::replay::replay(&files).await,
+        Command::Replay { files } => commands::replay::replay(&Config::load(cli.config.as_deref())?.temporal, &files).await,
+        Command::Keygen { out, id } => {
+            anyhow::ensure!(!out.exists(), "{} exists: refusing to overwrite a key file", out.display());
+            std::fs::write(&out, medpay_worker::codec::Sm4GcmCodec::generate_key_file(&id)?)?;
+            #[cfg(unix)]
+            std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+            println!("wrote payload key {id} to {} (mode 600)", out.display());
+            Ok(())
+        }
         Command::History { command: HistoryCommand::Export { workflow_id, out } } => {
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;

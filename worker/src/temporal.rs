@@ -5,11 +5,15 @@ use crate::config::TemporalConfig;
 use anyhow::Context;
 use medpay_activities::diagnostics::DiagnosticsActivities;
 use medpay_workflows::diagnostics::SelfCheckWorkflow;
+use crate::codec::Sm4GcmCodec;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
+use temporalio_common::data_converters::{DataConverter, DefaultFailureConverter, PayloadConverter};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 use url::Url;
 
 pub async fn connect(cfg: &TemporalConfig) -> anyhow::Result<Client> {
+    // Before anything else: no key, no workflow.
+    let converter = data_converter(cfg)?;
     let url = Url::parse(&cfg.address).with_context(|| format!("temporal.address {:?} is not a URL", cfg.address))?;
     let options = ConnectionOptions::new(url)
         .identity(format!("medpay-{}@{}", env!("CARGO_PKG_VERSION"), std::process::id()))
@@ -18,7 +22,19 @@ pub async fn connect(cfg: &TemporalConfig) -> anyhow::Result<Client> {
     let connection = Connection::connect(options)
         .await
         .with_context(|| format!("cannot reach the Temporal server at {} (is it running? `scripts/devstack.sh up`)", cfg.address))?;
-    Ok(Client::new(connection, ClientOptions::new(cfg.namespace.clone()).build())?)
+    let options = ClientOptions::new(cfg.namespace.clone()).data_converter(converter).build();
+    Ok(Client::new(connection, options)?)
+}
+
+/// JSON payloads, SM4-GCM encrypted; failure messages and stack traces go into encoded
+/// attributes so they are encrypted too.
+pub fn data_converter(cfg: &TemporalConfig) -> anyhow::Result<DataConverter> {
+    let file = cfg.payload_key_file.as_ref().context(
+        "temporal.payload_key_file (MEDPAY_PAYLOAD_KEY_FILE) is not set: workflow history would hold personal data in clear. \
+         Create one with `medpay keygen --out <file>`",
+    )?;
+    let codec = Sm4GcmCodec::from_key_file(file)?;
+    Ok(DataConverter::new(PayloadConverter::default(), DefaultFailureConverter::new(true), codec))
 }
 
 /// Runs the worker until `shutdown` resolves, then drains in-flight tasks.
@@ -45,7 +61,12 @@ pub async fn run_worker(client: Client, cfg: &TemporalConfig, shutdown: impl Fut
 
 /// A replayer with the same workflows the worker registers (keep the two lists together), for
 /// checking a new build against recorded histories before it is deployed.
-pub fn replayer() -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
-    let options = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?.build();
+pub fn replayer(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
+    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?;
+    // Without a key file only unencrypted histories replay.
+    let options = match cfg.payload_key_file {
+        Some(_) => builder.data_converter(data_converter(cfg)?).build(),
+        None => builder.build(),
+    };
     Ok(temporalio_sdk::workflow_replayer::WorkflowReplayer::new(options)?)
 }

@@ -21,8 +21,8 @@ pub async fn export(client: &Client, workflow_id: &str, out: &Path) -> anyhow::R
 }
 
 /// Replays every file; returns an error naming the files that failed.
-pub async fn replay(files: &[PathBuf]) -> anyhow::Result<()> {
-    let replayer = crate::temporal::replayer()?;
+pub async fn replay(cfg: &crate::config::TemporalConfig, files: &[PathBuf]) -> anyhow::Result<()> {
+    let replayer = crate::temporal::replayer(cfg)?;
     let mut failed = vec![];
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
