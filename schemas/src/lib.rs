@@ -4,6 +4,7 @@
 pub mod diagnostics;
 pub mod ids;
 pub mod money;
+pub mod payment;
 pub mod secret;
 pub mod status;
 pub mod wire;

@@ -1,0 +1,99 @@
+//! Schema migrations. DDL is written per backend so the money invariants are database CHECKs
+//! on both SQLite and PostgreSQL, not only code.
+
+use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreatePayments)]
+    }
+}
+
+struct CreatePayments;
+
+impl MigrationName for CreatePayments {
+    fn name(&self) -> &str {
+        "m20261126_000001_create_payments"
+    }
+}
+
+const MONEY_CHECKS: &str = "
+    CHECK (total_fen >= 0),
+    CHECK (fund_fen IS NULL OR fund_fen >= 0),
+    CHECK (psn_acct_fen IS NULL OR psn_acct_fen >= 0),
+    CHECK (own_pay_fen IS NULL OR own_pay_fen >= 0),
+    CHECK (fund_fen IS NULL OR fund_fen + psn_acct_fen + own_pay_fen = total_fen),
+    UNIQUE (org_code, med_org_ord)";
+
+fn payments_ddl(backend: DbBackend) -> String {
+    let id = match backend {
+        DbBackend::Postgres => "id BIGSERIAL PRIMARY KEY",
+        _ => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+    };
+    format!(
+        "CREATE TABLE payments (
+            {id},
+            org_code TEXT NOT NULL,
+            med_org_ord TEXT NOT NULL,
+            workflow_id TEXT NOT NULL,
+            request_fingerprint TEXT NOT NULL,
+            state TEXT NOT NULL,
+            total_fen BIGINT NOT NULL,
+            fund_fen BIGINT, psn_acct_fen BIGINT, own_pay_fen BIGINT,
+            pay_ord_id TEXT, ord_stas TEXT,
+            out_trade_no TEXT, bank_order_id TEXT, mix_trade_no TEXT, sub_mchid TEXT,
+            mix_pay_status TEXT, self_pay_status TEXT, med_ins_pay_status TEXT,
+            failure_reason TEXT,
+            created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL, paid_at_ms BIGINT,
+            version BIGINT NOT NULL DEFAULT 0,
+            {MONEY_CHECKS}
+        )"
+    )
+}
+
+fn events_ddl(backend: DbBackend) -> String {
+    let id = match backend {
+        DbBackend::Postgres => "id BIGSERIAL PRIMARY KEY",
+        _ => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+    };
+    format!(
+        "CREATE TABLE payment_events (
+            {id},
+            payment_id BIGINT NOT NULL REFERENCES payments(id),
+            at_ms BIGINT NOT NULL,
+            party TEXT NOT NULL,
+            operation TEXT NOT NULL,
+            request_digest TEXT, response_digest TEXT,
+            signature_ok BOOLEAN,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL
+        )"
+    )
+}
+
+// async_trait's desugaring needs the elided lifetime the trait itself elides.
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for CreatePayments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let backend = db.get_database_backend();
+        db.execute_unprepared(&payments_ddl(backend)).await?;
+        db.execute_unprepared(&events_ddl(backend)).await?;
+        db.execute_unprepared("CREATE INDEX payments_state ON payments(state)").await?;
+        db.execute_unprepared("CREATE INDEX payments_mix_trade_no ON payments(mix_trade_no)").await?;
+        db.execute_unprepared("CREATE INDEX payment_events_payment ON payment_events(payment_id)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("DROP TABLE payment_events").await?;
+        db.execute_unprepared("DROP TABLE payments").await?;
+        Ok(())
+    }
+}

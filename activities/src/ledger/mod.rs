@@ -1,0 +1,214 @@
+//! The hospital's ledger of payments (sea-orm): SQLite embedded by default, PostgreSQL in
+//! production, same code on both. A payment's state only moves forward and never out of a
+//! terminal state (`PaymentState::can_move_to`), checked inside the update with optimistic
+//! concurrency, so a late or duplicate status source cannot overwrite an outcome. Every external
+//! exchange is appended to `payment_events` as digests, never contents.
+
+pub mod entities;
+pub mod migration;
+
+use entities::{payment, payment_event};
+use medpay_schemas::Money;
+use medpay_schemas::payment::PaymentState;
+use medpay_schemas::wire::mid_platform::SettlementSplit;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm_migration::MigratorTrait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger database: {0}")]
+    Db(#[from] DbErr),
+    #[error("payment {org_code}/{med_org_ord} already exists with a different request; use a new HIS order no. or resend the same body")]
+    Conflict { org_code: String, med_org_ord: String },
+    #[error("payment {org_code}/{med_org_ord} not found")]
+    NotFound { org_code: String, med_org_ord: String },
+    #[error("payment {org_code}/{med_org_ord} cannot move from {from} to {to}")]
+    IllegalTransition { org_code: String, med_org_ord: String, from: String, to: PaymentState },
+    #[error("the split does not add up: {0}")]
+    BadSplit(String),
+    #[error("payment {0} kept changing under concurrent updates; retry")]
+    Contended(String),
+}
+
+pub struct NewPayment {
+    pub org_code: String,
+    pub med_org_ord: String,
+    pub workflow_id: String,
+    pub request_fingerprint: String,
+    pub total: Money,
+    pub now_ms: i64,
+}
+
+/// Changes to record with a state; `None` leaves a field as it is.
+#[derive(Debug, Default, Clone)]
+pub struct PaymentUpdate {
+    pub split: Option<SettlementSplit>,
+    pub pay_ord_id: Option<String>,
+    pub ord_stas: Option<String>,
+    pub out_trade_no: Option<String>,
+    pub bank_order_id: Option<String>,
+    pub mix_trade_no: Option<String>,
+    pub sub_mchid: Option<String>,
+    pub mix_pay_status: Option<String>,
+    pub self_pay_status: Option<String>,
+    pub med_ins_pay_status: Option<String>,
+    pub failure_reason: Option<String>,
+    pub paid_at_ms: Option<i64>,
+}
+
+pub struct NewEvent {
+    pub at_ms: i64,
+    pub party: String,
+    pub operation: String,
+    pub request: Option<Vec<u8>>,
+    pub response: Option<Vec<u8>>,
+    pub signature_ok: Option<bool>,
+    pub outcome: String,
+    pub detail: String,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum CreateOutcome {
+    New(payment::Model),
+    /// The same request was made before: the same payment (idempotent create).
+    Existing(payment::Model),
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    db: DatabaseConnection,
+}
+
+impl Ledger {
+    /// Connects and applies pending migrations. `sqlite://path?mode=rwc` creates the file.
+    pub async fn connect(url: &str) -> Result<Self, LedgerError> {
+        let db = Database::connect(url).await?;
+        migration::Migrator::up(&db, None).await?;
+        Ok(Self { db })
+    }
+
+    pub async fn create_payment(&self, p: NewPayment) -> Result<CreateOutcome, LedgerError> {
+        let row = payment::ActiveModel {
+            org_code: Set(p.org_code.clone()),
+            med_org_ord: Set(p.med_org_ord.clone()),
+            workflow_id: Set(p.workflow_id),
+            request_fingerprint: Set(p.request_fingerprint.clone()),
+            state: Set(PaymentState::Created.as_str().into()),
+            total_fen: Set(p.total.fen()),
+            created_at_ms: Set(p.now_ms),
+            updated_at_ms: Set(p.now_ms),
+            version: Set(0),
+            ..Default::default()
+        };
+        match row.insert(&self.db).await {
+            Ok(m) => Ok(CreateOutcome::New(m)),
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                let existing = self.get(&p.org_code, &p.med_org_ord).await?.ok_or_else(|| LedgerError::Db(e))?;
+                if existing.request_fingerprint == p.request_fingerprint {
+                    Ok(CreateOutcome::Existing(existing))
+                } else {
+                    Err(LedgerError::Conflict { org_code: p.org_code, med_org_ord: p.med_org_ord })
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get(&self, org_code: &str, med_org_ord: &str) -> Result<Option<payment::Model>, LedgerError> {
+        Ok(payment::Entity::find()
+            .filter(payment::Column::OrgCode.eq(org_code))
+            .filter(payment::Column::MedOrgOrd.eq(med_org_ord))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Records `to` with `update`, if the state machine allows it. Recording the current state
+    /// again is a no-op returning the row (idempotent activity retries).
+    pub async fn advance(&self, org_code: &str, med_org_ord: &str, to: PaymentState, update: PaymentUpdate, now_ms: i64) -> Result<payment::Model, LedgerError> {
+        if let Some(s) = &update.split {
+            s.check().map_err(|e| LedgerError::BadSplit(e.to_string()))?;
+        }
+        for _ in 0..5 {
+            let current = self
+                .get(org_code, med_org_ord)
+                .await?
+                .ok_or_else(|| LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() })?;
+            let from = PaymentState::parse(&current.state);
+            if !from.is_some_and(|f| f.can_move_to(to)) {
+                return Err(LedgerError::IllegalTransition { org_code: org_code.into(), med_org_ord: med_org_ord.into(), from: current.state, to });
+            }
+            let mut q = payment::Entity::update_many()
+                .col_expr(payment::Column::State, Expr::value(to.as_str()))
+                .col_expr(payment::Column::UpdatedAtMs, Expr::value(now_ms))
+                .col_expr(payment::Column::Version, Expr::value(current.version + 1));
+            if let Some(s) = update.split {
+                q = q
+                    .col_expr(payment::Column::FundFen, Expr::value(s.fund_pay.fen()))
+                    .col_expr(payment::Column::PsnAcctFen, Expr::value(s.psn_acct_pay.fen()))
+                    .col_expr(payment::Column::OwnPayFen, Expr::value(s.own_pay_amt.fen()))
+                    .col_expr(payment::Column::TotalFen, Expr::value(s.fee_sumamt.fen()));
+            }
+            for (col, v) in [
+                (payment::Column::PayOrdId, &update.pay_ord_id),
+                (payment::Column::OrdStas, &update.ord_stas),
+                (payment::Column::OutTradeNo, &update.out_trade_no),
+                (payment::Column::BankOrderId, &update.bank_order_id),
+                (payment::Column::MixTradeNo, &update.mix_trade_no),
+                (payment::Column::SubMchid, &update.sub_mchid),
+                (payment::Column::MixPayStatus, &update.mix_pay_status),
+                (payment::Column::SelfPayStatus, &update.self_pay_status),
+                (payment::Column::MedInsPayStatus, &update.med_ins_pay_status),
+                (payment::Column::FailureReason, &update.failure_reason),
+            ] {
+                if let Some(v) = v {
+                    q = q.col_expr(col, Expr::value(v.clone()));
+                }
+            }
+            if let Some(at) = update.paid_at_ms {
+                q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
+            }
+            let done = q.filter(payment::Column::Id.eq(current.id)).filter(payment::Column::Version.eq(current.version)).exec(&self.db).await?;
+            if done.rows_affected == 1 {
+                return self.get(org_code, med_org_ord).await?.ok_or_else(|| LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() });
+            }
+        }
+        Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
+    }
+
+    pub async fn record_event(&self, payment_id: i64, e: NewEvent) -> Result<(), LedgerError> {
+        let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
+        payment_event::ActiveModel {
+            payment_id: Set(payment_id),
+            at_ms: Set(e.at_ms),
+            party: Set(e.party),
+            operation: Set(e.operation),
+            request_digest: Set(digest(&e.request)),
+            response_digest: Set(digest(&e.response)),
+            signature_ok: Set(e.signature_ok),
+            outcome: Set(e.outcome),
+            detail: Set(e.detail),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn events(&self, payment_id: i64) -> Result<Vec<payment_event::Model>, LedgerError> {
+        Ok(payment_event::Entity::find()
+            .filter(payment_event::Column::PaymentId.eq(payment_id))
+            .order_by_asc(payment_event::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn in_state(&self, state: PaymentState) -> Result<Vec<payment::Model>, LedgerError> {
+        Ok(payment::Entity::find().filter(payment::Column::State.eq(state.as_str())).order_by_asc(payment::Column::Id).all(&self.db).await?)
+    }
+
+    /// For tests and repair tools: the raw connection.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
