@@ -55,6 +55,10 @@ fn services_and_wiring() {
 
     let medpay = &services["medpay"];
     assert!(depends_on(medpay).contains(&"temporal".to_string()));
+    assert!(depends_on(medpay).contains(&"postgresql".to_string()), "the ledger lives in PostgreSQL");
+    let ledger = env(medpay, "MEDPAY_LEDGER_URL");
+    assert!(ledger.starts_with("postgres://") && ledger.contains("@postgresql:5432/"), "{ledger}");
+    assert!(ledger.ends_with(&format!("/{}", env(&services["postgresql"], "POSTGRES_DB"))), "the ledger database is created by the postgresql service");
     let dockerfile = medpay["build"]["dockerfile"].as_str().unwrap();
     let context = medpay["build"]["context"].as_str().unwrap();
     let dockerfile_text = std::fs::read_to_string(workspace_root().join(context).join(dockerfile)).unwrap();
@@ -91,8 +95,8 @@ fn medpay_reads_the_compose_environment_and_config_file() {
     cmd.arg("config").env_clear();
     for (k, v) in medpay["environment"].as_mapping().unwrap() {
         let (k, v) = (k.as_str().unwrap(), v.as_str().unwrap());
-        if k == "MEDPAY_PAYLOAD_KEY_FILE" {
-            cmd.env(k, v);
+        if k == "MEDPAY_PAYLOAD_KEY_FILE" || k == "MEDPAY_LEDGER_URL" {
+            cmd.env(k, v.replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}", "pw"));
         } else if k == "MEDPAY_CONFIG" {
             // The container path of the mounted file -> its place in the repository.
             cmd.env(k, workspace_root().join("deploy/config/medpay.toml"));
@@ -107,4 +111,5 @@ fn medpay_reads_the_compose_environment_and_config_file() {
     assert_eq!(printed["temporal"]["task_queue"].as_str(), Some("medpay"));
     assert_eq!(printed["api"]["listen"].as_str(), Some("0.0.0.0:8080"));
     assert_eq!(printed["temporal"]["payload_key_file"].as_str(), Some("/run/secrets/payload_keys"));
+    assert_eq!(printed["ledger"]["url"].as_str(), Some("postgres://temporal:pw@postgresql:5432/medpay"));
 }

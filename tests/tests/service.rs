@@ -15,6 +15,7 @@ fn the_service_runs_its_workflow_end_to_end() {
     let mut medpay = Proc::spawn(
         Command::new(medpay_bin())
             .arg("run")
+            .env("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", std::env::temp_dir().join(format!("medpay-ledger-{}.db", std::process::id())).display()))
             .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
             .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
             .env("MEDPAY_API_LISTEN", &api)
@@ -25,6 +26,7 @@ fn the_service_runs_its_workflow_end_to_end() {
 
     let (status, body) = http("GET", &api, "/readyz", None).unwrap();
     assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["ledger"], "reachable");
 
     let (status, body) = http("POST", &api, "/v1/diagnostics/self-check", Some("")).unwrap();
     assert_eq!(status, 200, "{body}");

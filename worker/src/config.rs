@@ -9,6 +9,20 @@ use std::path::Path;
 pub struct Config {
     pub temporal: TemporalConfig,
     pub api: ApiConfig,
+    pub ledger: LedgerConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// `sqlite://<file>?mode=rwc` (embedded, default) or `postgres://user@host:port/db`.
+    pub url: String,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self { url: "sqlite://.data/ledger.db?mode=rwc".into() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,13 +74,14 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 6] = [
+pub const ENV_OVERRIDES: [(&str, &str); 7] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
     ("MEDPAY_TEMPORAL_UI_URL", "temporal.ui_url"),
     ("MEDPAY_API_LISTEN", "api.listen"),
     ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
+    ("MEDPAY_LEDGER_URL", "ledger.url"),
 ];
 
 impl Config {
@@ -92,6 +107,7 @@ impl Config {
                 "MEDPAY_TEMPORAL_UI_URL" => self.temporal.ui_url = v,
                 "MEDPAY_API_LISTEN" => self.api.listen = v,
                 "MEDPAY_PAYLOAD_KEY_FILE" => self.temporal.payload_key_file = Some(v.into()),
+                "MEDPAY_LEDGER_URL" => self.ledger.url = v,
                 _ => {}
             }
         }

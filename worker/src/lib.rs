@@ -37,6 +37,12 @@ pub async fn shutdown_signal() {
 /// `medpay run`: the worker and the API in one process, stopping both on a signal.
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
     let client = temporal::connect(&config.temporal).await?;
+    if let Some(dir) = config.ledger.url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent()) {
+        std::fs::create_dir_all(dir).ok();
+    }
+    let ledger = medpay_activities::ledger::Ledger::connect(&config.ledger.url)
+        .await
+        .with_context(|| format!("cannot open the ledger at {} (ledger.url)", redact_url(&config.ledger.url)))?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -45,7 +51,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         let listener = tokio::net::TcpListener::bind(&config.api.listen)
             .await
             .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
-        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()) };
+        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone() };
         let rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             axum::serve(listener, api::router(state)).with_graceful_shutdown(wait_stop(rx)).await.context("http api")
@@ -71,6 +77,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         println!("medpay API      : http://{}", config.api.listen);
     }
     println!("Temporal UI     : {}", config.temporal.ui_url);
+    println!("ledger          : {}", redact_url(&config.ledger.url));
     println!("Temporal server : {} (namespace {}, task queue {})", config.temporal.address, config.temporal.namespace, config.temporal.task_queue);
     let api_done = async {
         match api_task {
@@ -97,5 +104,26 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
             res?;
             anyhow::bail!("the HTTP API stopped unexpectedly")
         }
+    }
+}
+
+/// A database URL without its password, for logs and messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..s + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(super::redact_url("postgres://medpay:s3cret@db:5432/medpay"), "postgres://medpay:***@db:5432/medpay");
+        assert_eq!(super::redact_url("sqlite://.data/ledger.db?mode=rwc"), "sqlite://.data/ledger.db?mode=rwc");
     }
 }

@@ -207,6 +207,11 @@ impl Ledger {
         Ok(payment::Entity::find().filter(payment::Column::State.eq(state.as_str())).order_by_asc(payment::Column::Id).all(&self.db).await?)
     }
 
+    /// Readiness: the database answers.
+    pub async fn ping(&self) -> Result<(), LedgerError> {
+        Ok(self.db.ping().await?)
+    }
+
     /// For tests and repair tools: the raw connection.
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db

@@ -17,5 +17,8 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         .count_workflows("", WorkflowCountOptions::default())
         .await
         .map_err(ApiError::temporal_unavailable)?;
-    Ok(Json(json!({"status": "ready", "temporal": "reachable"})))
+    state.ledger.ping().await.map_err(|e| {
+        ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", format!("the ledger database is not reachable; retry later ({e})"))
+    })?;
+    Ok(Json(json!({"status": "ready", "temporal": "reachable", "ledger": "reachable"})))
 }

@@ -15,6 +15,7 @@ use temporalio_client::Client;
 pub struct AppState {
     pub client: Client,
     pub task_queue: Arc<str>,
+    pub ledger: medpay_activities::ledger::Ledger,
 }
 
 pub fn router(state: AppState) -> Router {
