@@ -5,6 +5,9 @@
 #   scripts/devstack.sh down      stop what `up` started (by PID)
 #   scripts/devstack.sh status
 # Re-running any of them is safe. Ports and paths can be changed with the variables below.
+# The custom search attributes operators use to find a payment in the Web UI by its business keys
+# (never personal data) are registered at start: MedpayOrgCode, MedpayMedOrgOrd,
+# MedpayPaymentState, MedpayRefundState.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -57,6 +60,8 @@ up() {
     --db-filename "$DATA/temporal.db" \
     --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
     --ui-disable-news-fetch --log-level warn --namespace default \
+    --search-attribute MedpayOrgCode=Keyword --search-attribute MedpayMedOrgOrd=Keyword \
+    --search-attribute MedpayPaymentState=Keyword --search-attribute MedpayRefundState=Keyword \
     >"$DATA/temporal.log" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 120); do
