@@ -1,7 +1,6 @@
 //! Starting and stopping the statements' SFTP server through `sandbox/sftp.sh` (OpenSSH sshd on
 //! loopback, key-only). What a client needs to connect is written to `<data>/sftp/ssh/`.
 
-use crate::app::App;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -40,7 +39,7 @@ pub fn stop(data_dir: &Path) {
 }
 
 /// Statement directories are created by the sandbox (root); the SFTP user must read them.
-pub fn make_readable(_app: &App, dir: &Path) {
+pub fn make_readable(dir: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

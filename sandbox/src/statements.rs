@@ -97,7 +97,7 @@ pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
         corrupt(&mut lines, &fault, extra);
         let text = render("SELFPAY", mer, date, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("selfpay").join(format!("SELFPAY_{mer}_{}.txt", date.replace('-', "")));
-        paths.push(write(app, file, text, fault.late_secs)?);
+        paths.push(write(file, text, fault.late_secs)?);
     }
     Ok(paths)
 }
@@ -135,17 +135,17 @@ pub fn write_insurance(app: &App, month: &str) -> anyhow::Result<Vec<PathBuf>> {
         corrupt(&mut lines, &fault, extra);
         let text = render("INSURANCE", org, month, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("insurance").join(format!("INSURANCE_{org}_{}.txt", month.replace('-', "")));
-        paths.push(write(app, file, text, fault.late_secs)?);
+        paths.push(write(file, text, fault.late_secs)?);
     }
     Ok(paths)
 }
 
 /// Writes atomically (temp file + rename) so a reader never sees half a file; `late_secs`
 /// defers the write, as a bank whose file is not ready yet.
-fn write(app: &App, path: PathBuf, text: String, late_secs: u64) -> anyhow::Result<PathBuf> {
+fn write(path: PathBuf, text: String, late_secs: u64) -> anyhow::Result<PathBuf> {
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     std::fs::create_dir_all(&dir)?;
-    crate::sftp::make_readable(app, &dir);
+    crate::sftp::make_readable(&dir);
     let target = path.clone();
     let job = move || -> std::io::Result<()> {
         let tmp = target.with_extension("part");
