@@ -29,11 +29,16 @@ const MONEY_CHECKS: &str = "
     CHECK (fund_fen IS NULL OR fund_fen + psn_acct_fen + own_pay_fen = total_fen),
     UNIQUE (org_code, med_org_ord)";
 
-fn payments_ddl(backend: DbBackend) -> String {
-    let id = match backend {
+/// An auto-increment primary key in each backend's dialect.
+fn id_column(backend: DbBackend) -> &'static str {
+    match backend {
         DbBackend::Postgres => "id BIGSERIAL PRIMARY KEY",
         _ => "id INTEGER PRIMARY KEY AUTOINCREMENT",
-    };
+    }
+}
+
+fn payments_ddl(backend: DbBackend) -> String {
+    let id = id_column(backend);
     format!(
         "CREATE TABLE payments (
             {id},
@@ -56,10 +61,7 @@ fn payments_ddl(backend: DbBackend) -> String {
 }
 
 fn events_ddl(backend: DbBackend) -> String {
-    let id = match backend {
-        DbBackend::Postgres => "id BIGSERIAL PRIMARY KEY",
-        _ => "id INTEGER PRIMARY KEY AUTOINCREMENT",
-    };
+    let id = id_column(backend);
     format!(
         "CREATE TABLE payment_events (
             {id},
