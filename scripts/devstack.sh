@@ -54,7 +54,10 @@ up() {
     return 0
   fi
   echo "devstack: starting Temporal dev server on 127.0.0.1:$PORT (UI http://127.0.0.1:$UI_PORT, db $DATA/temporal.db)" >&2
-  nohup "$TEMPORAL" server start-dev \
+  codec=()
+  # The Web UI decodes our encrypted payloads through medpay's codec endpoint when given.
+  [ -n "${MEDPAY_UI_CODEC_ENDPOINT:-}" ] && codec=(--ui-codec-endpoint "$MEDPAY_UI_CODEC_ENDPOINT")
+  nohup "$TEMPORAL" server start-dev "${codec[@]}" \
     --ip 127.0.0.1 --port "$PORT" --ui-port "$UI_PORT" \
     --http-port "$HTTP_PORT" --metrics-port "$METRICS_PORT" \
     --db-filename "$DATA/temporal.db" \

@@ -15,6 +15,7 @@ if [ "$(id -u)" = 0 ] && [ -x /usr/sbin/sshd ]; then
   export MEDPAY_SANDBOX_SFTP_PORT=${MEDPAY_SANDBOX_SFTP_PORT:-2222}
 fi
 
+export MEDPAY_UI_CODEC_ENDPOINT=${MEDPAY_UI_CODEC_ENDPOINT:-http://$MEDPAY_API_LISTEN/codec}
 started_stack=0
 if ! scripts/devstack.sh status >/dev/null 2>&1; then
   scripts/devstack.sh up

@@ -12,9 +12,12 @@ fn the_service_runs_its_workflow_end_to_end() {
     let api = format!("127.0.0.1:{}", free_port());
     let task_queue = format!("medpay-test-{}", std::process::id());
     let keys = payload_key_file();
+    let token_file = std::env::temp_dir().join(format!("medpay-codec-token-{}", std::process::id()));
+    std::fs::write(&token_file, "operator-token-123\n").unwrap();
     let mut medpay = Proc::spawn(
         Command::new(medpay_bin())
             .arg("run")
+            .env("MEDPAY_CODEC_TOKEN_FILE", &token_file)
             .env("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", std::env::temp_dir().join(format!("medpay-ledger-{}.db", std::process::id())).display()))
             .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
             .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
@@ -53,6 +56,17 @@ fn the_service_runs_its_workflow_end_to_end() {
     assert!(!recorded.contains("requested_by") && !recorded.contains("cmVxdWVzdGVkX2J5"), "the workflow input is readable");
     let replay = Command::new(medpay_bin()).arg("replay").arg(&history).env("MEDPAY_PAYLOAD_KEY_FILE", &keys).output().unwrap();
     assert!(replay.status.success(), "{}{}", String::from_utf8_lossy(&replay.stdout), String::from_utf8_lossy(&replay.stderr));
+    // The Web UI's codec endpoint decodes the workflow input for an authorised operator only.
+    let history_json = json(&recorded);
+    let input = &history_json["events"][0]["attributes"]["WorkflowExecutionStartedEventAttributes"]["input"]["payloads"][0];
+    let request = serde_json::json!({"payloads": [input]}).to_string();
+    let (status, _) = http("POST", &api, "/codec/decode", Some(&request)).unwrap();
+    assert_eq!(status, 401, "decoding without the token must be refused");
+    let (status, body) = http_with("POST", &api, "/codec/decode", Some(&request), &["Authorization: Bearer operator-token-123", "Origin: http://127.0.0.1:8233"]).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let decoded = &json(&body)["payloads"][0];
+    assert_eq!(decoded["metadata"]["encoding"], "anNvbi9wbGFpbg==", "json/plain after decoding");
+    assert_eq!(decoded["data"], "eyJyZXF1ZXN0ZWRfYnkiOiJhcGkifQ==", "the input {{\"requested_by\":\"api\"}}");
     // Without the key the encrypted history cannot be replayed.
     let no_key = Command::new(medpay_bin()).arg("replay").arg(&history).output().unwrap();
     assert!(!no_key.status.success(), "an encrypted history replayed without its key");

@@ -78,7 +78,7 @@ impl Sm4GcmCodec {
         Ok(format!("# medpay payload keys: first line encrypts, all decrypt. Keep secret.\n{id}={}\n", hex::encode(key)))
     }
 
-    fn seal(&self, p: &Payload) -> Result<Payload, PayloadConversionError> {
+    pub fn seal(&self, p: &Payload) -> Result<Payload, PayloadConversionError> {
         let key = self.keys.get(&self.current).ok_or(PayloadConversionError::WrongEncoding)?;
         let data = SymmetricCipher::SM4_GCM
             .encrypt_with_aad(key.expose(), &p.encode_to_vec(), self.current.as_bytes())
@@ -90,7 +90,7 @@ impl Sm4GcmCodec {
         Ok(Payload { metadata, data, ..Default::default() })
     }
 
-    fn open(&self, p: Payload) -> Result<Payload, PayloadConversionError> {
+    pub fn open(&self, p: Payload) -> Result<Payload, PayloadConversionError> {
         // Payloads written before the codec was switched on stay readable.
         if p.metadata.get(META_ENCODING).map(Vec::as_slice) != Some(ENCODING) {
             return Ok(p);

@@ -45,6 +45,9 @@ pub struct TemporalConfig {
 pub struct ApiConfig {
     /// Listen address of the HTTP API for the HIS.
     pub listen: String,
+    /// File holding the bearer token the Web UI's codec requests must carry (recommended
+    /// everywhere but a loopback dev box; without it anyone reaching the API can decode).
+    pub codec_token_file: Option<std::path::PathBuf>,
 }
 
 impl Default for TemporalConfig {
@@ -61,7 +64,7 @@ impl Default for TemporalConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into() }
+        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None }
     }
 }
 
@@ -74,7 +77,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 7] = [
+pub const ENV_OVERRIDES: [(&str, &str); 8] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -82,6 +85,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 7] = [
     ("MEDPAY_API_LISTEN", "api.listen"),
     ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
     ("MEDPAY_LEDGER_URL", "ledger.url"),
+    ("MEDPAY_CODEC_TOKEN_FILE", "api.codec_token_file"),
 ];
 
 impl Config {
@@ -108,6 +112,7 @@ impl Config {
                 "MEDPAY_API_LISTEN" => self.api.listen = v,
                 "MEDPAY_PAYLOAD_KEY_FILE" => self.temporal.payload_key_file = Some(v.into()),
                 "MEDPAY_LEDGER_URL" => self.ledger.url = v,
+                "MEDPAY_CODEC_TOKEN_FILE" => self.api.codec_token_file = Some(v.into()),
                 _ => {}
             }
         }

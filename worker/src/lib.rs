@@ -51,7 +51,18 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         let listener = tokio::net::TcpListener::bind(&config.api.listen)
             .await
             .with_context(|| format!("cannot listen on {} (api.listen)", config.api.listen))?;
-        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone() };
+        let codec = match &config.temporal.payload_key_file {
+            Some(f) => Some(Arc::new(codec::Sm4GcmCodec::from_key_file(f)?)),
+            None => None,
+        };
+        let token = match &config.api.codec_token_file {
+            Some(f) => Some(medpay_schemas::Secret::new(
+                std::fs::read_to_string(f).with_context(|| format!("cannot read api.codec_token_file {}", f.display()))?.trim().to_string(),
+            )),
+            None => None,
+        };
+        let codec = api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
+        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec };
         let rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             axum::serve(listener, api::router(state)).with_graceful_shutdown(wait_stop(rx)).await.context("http api")

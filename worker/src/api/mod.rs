@@ -1,5 +1,6 @@
 //! The HTTP API for the HIS and operators (axum). Routes are grouped one file per area.
 
+pub mod codec;
 pub mod diagnostics;
 pub mod error;
 pub mod health;
@@ -16,6 +17,16 @@ pub struct AppState {
     pub client: Client,
     pub task_queue: Arc<str>,
     pub ledger: medpay_activities::ledger::Ledger,
+    pub codec: CodecState,
+}
+
+/// What the Web UI's codec endpoint needs.
+#[derive(Clone)]
+pub struct CodecState {
+    pub codec: Option<Arc<crate::codec::Sm4GcmCodec>>,
+    pub token: Option<medpay_schemas::Secret<String>>,
+    /// The Web UI's origin allowed by CORS, e.g. http://127.0.0.1:8233.
+    pub ui_origin: String,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -23,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
+        .route("/codec/decode", post(codec::decode).options(codec::preflight))
+        .route("/codec/encode", post(codec::encode).options(codec::preflight))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see the README's API section") })
         .with_state(state)
 }
