@@ -9,3 +9,5 @@ pub mod diagnostics;
 pub mod http;
 pub mod ledger;
 pub mod mid_platform;
+pub mod parties;
+pub mod payment;

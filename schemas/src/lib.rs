@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod ids;
 pub mod money;
 pub mod payment;
+pub mod payment_flow;
 pub mod secret;
 pub mod status;
 pub mod wire;

@@ -10,6 +10,22 @@ pub struct Config {
     pub temporal: TemporalConfig,
     pub api: ApiConfig,
     pub ledger: LedgerConfig,
+    pub parties: PartiesConfig,
+}
+
+/// Where the counterparties are and the hospitals' onboarding parameters. Without
+/// `params_file` the payment API answers 503 `PARTIES_NOT_CONFIGURED`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PartiesConfig {
+    /// JSON with each hospital's parameters (the sandbox's `credentials.json` has this shape).
+    pub params_file: Option<std::path::PathBuf>,
+    /// Base URL serving `/wechat`, `/core`, `/mid`, `/bank` (the sandbox's layout).
+    pub base_url: String,
+    /// The only CA trusted for the parties.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Our callback URL as the bank must call it (public, behind the TLS proxy).
+    pub callback_url: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,7 +93,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 8] = [
+pub const ENV_OVERRIDES: [(&str, &str); 12] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -86,6 +102,10 @@ pub const ENV_OVERRIDES: [(&str, &str); 8] = [
     ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
     ("MEDPAY_LEDGER_URL", "ledger.url"),
     ("MEDPAY_CODEC_TOKEN_FILE", "api.codec_token_file"),
+    ("MEDPAY_PARTIES_PARAMS_FILE", "parties.params_file"),
+    ("MEDPAY_PARTIES_BASE_URL", "parties.base_url"),
+    ("MEDPAY_PARTIES_CA_FILE", "parties.ca_file"),
+    ("MEDPAY_CALLBACK_URL", "parties.callback_url"),
 ];
 
 impl Config {
@@ -113,6 +133,10 @@ impl Config {
                 "MEDPAY_PAYLOAD_KEY_FILE" => self.temporal.payload_key_file = Some(v.into()),
                 "MEDPAY_LEDGER_URL" => self.ledger.url = v,
                 "MEDPAY_CODEC_TOKEN_FILE" => self.api.codec_token_file = Some(v.into()),
+                "MEDPAY_PARTIES_PARAMS_FILE" => self.parties.params_file = Some(v.into()),
+                "MEDPAY_PARTIES_BASE_URL" => self.parties.base_url = v,
+                "MEDPAY_PARTIES_CA_FILE" => self.parties.ca_file = Some(v.into()),
+                "MEDPAY_CALLBACK_URL" => self.parties.callback_url = v,
                 _ => {}
             }
         }

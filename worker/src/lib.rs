@@ -43,6 +43,12 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     let ledger = medpay_activities::ledger::Ledger::connect(&config.ledger.url)
         .await
         .with_context(|| format!("cannot open the ledger at {} (ledger.url)", redact_url(&config.ledger.url)))?;
+    let parties = match (&config.parties.params_file, &config.parties.ca_file) {
+        (Some(params), Some(ca)) => Some(Arc::new(medpay_activities::parties::Parties::load(params, &config.parties.base_url, ca, &config.parties.callback_url)?)),
+        (Some(_), None) => anyhow::bail!("parties.params_file is set but parties.ca_file is not: the parties' CA must be configured"),
+        _ => None,
+    };
+    let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone() }));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -62,7 +68,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
             None => None,
         };
         let codec = api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
-        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec };
+        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone() };
         let rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             axum::serve(listener, api::router(state)).with_graceful_shutdown(wait_stop(rx)).await.context("http api")
@@ -73,7 +79,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     // The SDK's worker future is not Send, so it runs on this task rather than a spawned one.
     let worker_run = async {
         if worker {
-            temporal::run_worker(client.clone(), &config.temporal, wait_stop(stop_rx.clone())).await.context("worker")
+            temporal::run_worker(client.clone(), &config.temporal, payments.clone(), wait_stop(stop_rx.clone())).await.context("worker")
         } else {
             wait_stop(stop_rx.clone()).await;
             Ok(())

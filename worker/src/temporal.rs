@@ -4,7 +4,10 @@
 use crate::config::TemporalConfig;
 use anyhow::Context;
 use medpay_activities::diagnostics::DiagnosticsActivities;
+use medpay_activities::payment::{PaymentActivities, PaymentRevocation};
 use medpay_workflows::diagnostics::SelfCheckWorkflow;
+use medpay_workflows::payment::PaymentWorkflow;
+use std::sync::Arc;
 use crate::codec::Sm4GcmCodec;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
 use temporalio_common::data_converters::{DataConverter, DefaultFailureConverter, PayloadConverter};
@@ -37,13 +40,23 @@ pub fn data_converter(cfg: &TemporalConfig) -> anyhow::Result<DataConverter> {
     Ok(DataConverter::new(PayloadConverter::default(), DefaultFailureConverter::new(true), codec))
 }
 
-/// Runs the worker until `shutdown` resolves, then drains in-flight tasks.
-pub async fn run_worker(client: Client, cfg: &TemporalConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+/// Runs the worker until `shutdown` resolves, then drains in-flight tasks. Payment activities
+/// are registered when the parties are configured.
+pub async fn run_worker(
+    client: Client,
+    cfg: &TemporalConfig,
+    payments: Option<Arc<PaymentActivities>>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
-    let options = WorkerOptions::new(cfg.task_queue.clone())
+    let mut builder = WorkerOptions::new(cfg.task_queue.clone())
         .register_workflow::<SelfCheckWorkflow>()?
-        .register_activities(DiagnosticsActivities)
-        .build();
+        .register_workflow::<PaymentWorkflow>()?
+        .register_activities(DiagnosticsActivities);
+    if let Some(p) = payments {
+        builder = builder.register_activities(PaymentRevocation(p.clone())).register_activities((*p).clone());
+    }
+    let options = builder.build();
     let mut worker = Worker::new(&runtime, client, options)?;
     let handle = worker.shutdown_handle();
     let run = worker.run();
@@ -62,7 +75,7 @@ pub async fn run_worker(client: Client, cfg: &TemporalConfig, shutdown: impl Fut
 /// A replayer with the same workflows the worker registers (keep the two lists together), for
 /// checking a new build against recorded histories before it is deployed.
 pub fn replayer(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
-    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?;
+    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?.register_workflow::<PaymentWorkflow>()?;
     // Without a key file only unencrypted histories replay.
     let options = match cfg.payload_key_file {
         Some(_) => builder.data_converter(data_converter(cfg)?).build(),

@@ -4,3 +4,4 @@
 //! the usual offenders and CI runs clippy with `-D warnings`.
 
 pub mod diagnostics;
+pub mod payment;

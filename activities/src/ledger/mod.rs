@@ -195,6 +195,16 @@ impl Ledger {
         Ok(())
     }
 
+    /// The payment of a bank order, found by sub-merchant and mixed order no. together (two
+    /// hospitals may share order numbers; callbacks are never routed by the order no. alone).
+    pub async fn by_mix_trade_no(&self, sub_mchid: &str, mix_trade_no: &str) -> Result<Option<payment::Model>, LedgerError> {
+        Ok(payment::Entity::find()
+            .filter(payment::Column::SubMchid.eq(sub_mchid))
+            .filter(payment::Column::MixTradeNo.eq(mix_trade_no))
+            .one(&self.db)
+            .await?)
+    }
+
     pub async fn events(&self, payment_id: i64) -> Result<Vec<payment_event::Model>, LedgerError> {
         Ok(payment_event::Entity::find()
             .filter(payment_event::Column::PaymentId.eq(payment_id))

@@ -4,6 +4,7 @@ pub mod codec;
 pub mod diagnostics;
 pub mod error;
 pub mod health;
+pub mod payments;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub task_queue: Arc<str>,
     pub ledger: medpay_activities::ledger::Ledger,
     pub codec: CodecState,
+    pub parties: Option<Arc<medpay_activities::parties::Parties>>,
 }
 
 /// What the Web UI's codec endpoint needs.
@@ -34,6 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
+        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments/{org}/{ord}", get(payments::get))
+        .route("/v1/payments/{org}/{ord}/confirm", post(payments::confirm))
+        .route("/v1/bank/callback", post(payments::bank_callback))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see the README's API section") })

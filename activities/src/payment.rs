@@ -1,0 +1,344 @@
+//! The payment's activities (REQ 6.1 steps 4-12): each calls one party through its adapter,
+//! records the step in the ledger, and maps the party's errors for Temporal: refusals are
+//! non-retryable, everything else is retried. Every create is keyed by the HIS order no.
+//! (6201 `medOrgOrd`, bank `out_trade_no` derived from it), so a retried activity replays the
+//! same order instead of creating a second one; the sandbox and the parties answer a replay
+//! with the original order.
+
+use crate::http::{PartyError, now_ms};
+use crate::ledger::{Ledger, PaymentUpdate};
+use crate::parties::{HospitalParties, Parties};
+use medpay_schemas::payment::PaymentState;
+use medpay_schemas::payment_flow::*;
+use medpay_schemas::status::MixPayType;
+use medpay_schemas::wire::bank::*;
+use medpay_schemas::wire::mid_platform::*;
+use medpay_schemas::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use temporalio_common::error::ApplicationFailure;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+#[derive(Clone)]
+pub struct PaymentActivities {
+    pub parties: Arc<Parties>,
+    pub ledger: Ledger,
+}
+
+fn fail(e: PartyError) -> ActivityError {
+    match e {
+        PartyError::Rejected { .. } => ActivityError::application(ApplicationFailure::non_retryable(e)),
+        other => other.into(),
+    }
+}
+
+fn bad(msg: String) -> ActivityError {
+    ActivityError::application(ApplicationFailure::non_retryable(std::io::Error::other(msg)))
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepInput {
+    pub request: PaymentRequest,
+    pub identity: Option<Identity>,
+    pub uploaded: Option<Uploaded>,
+    pub split: Option<SettlementSplit>,
+    pub cashier: Option<Cashier>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outcome {
+    pub org_code: String,
+    pub med_org_ord: String,
+    pub state: PaymentState,
+    pub bank: Option<MixedOrderState>,
+    pub reason: Option<String>,
+}
+
+impl PaymentActivities {
+    fn hospital(&self, org: &str) -> Result<&HospitalParties, ActivityError> {
+        self.parties.hospitals.get(org).ok_or_else(|| bad(format!("hospital {org} is not configured")))
+    }
+
+    async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
+        self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await.map_err(|e| match e {
+            crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
+            other => std::io::Error::other(other.to_string()).into(),
+        })?;
+        Ok(())
+    }
+}
+
+fn need<T: Clone>(v: &Option<T>, what: &str) -> Result<T, ActivityError> {
+    v.clone().ok_or_else(|| bad(format!("{what} missing from the step input")))
+}
+
+#[activities]
+impl PaymentActivities {
+    /// Steps 4-5: authCode -> payAuthNo at the channel, sign-in and person info at the core.
+    #[activity]
+    pub async fn identify(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Identity, ActivityError> {
+        let h = self.hospital(&s.request.org_code)?;
+        let auth = h.wechat.user_query(&s.request.auth_code, &s.request.openid, &s.request.med_org_ord).await.map_err(fail)?;
+        let sign_no = h.core.sign_in(1).await.map_err(fail)?;
+        let info = h.core.person_info(&sign_no, 2, &auth.pay_auth_no).await.map_err(fail)?;
+        let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
+        self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
+        Ok(Identity {
+            pay_auth_no: auth.pay_auth_no,
+            psn_no: info.baseinfo.psn_no.to_string(),
+            insutype: ins.insutype,
+            insu_code: ins.insuplc_admdvs,
+            id_no: info.baseinfo.certno,
+            name: info.baseinfo.psn_name,
+        })
+    }
+
+    /// Step 6: fee details (6201), idempotent on medOrgOrd.
+    #[activity]
+    pub async fn upload(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Uploaded, ActivityError> {
+        let h = self.hospital(&s.request.org_code)?;
+        let id = need(&s.identity, "identity")?;
+        let r = &s.request;
+        let parse_err = |e: IdError| bad(e.to_string());
+        let chrg = ChrgBchno::parse(format!("CB{}", r.med_org_ord)).map_err(parse_err)?;
+        let total = r.total().map_err(|e| bad(e.to_string()))?;
+        let req = UploadFeeDetailsRequest {
+            org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
+            org_id: None,
+            psn_no: PsnNo::parse(id.psn_no.clone()).map_err(parse_err)?,
+            insutype: id.insutype.clone(),
+            insu_code: id.insu_code.clone(),
+            id_no: id.id_no.clone(),
+            id_type: "01".into(),
+            user_name: id.name.clone(),
+            pay_auth_no: id.pay_auth_no.clone(),
+            med_org_ord: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
+            chrg_bchno: chrg.clone(),
+            med_type: r.scene.med_type().into(),
+            begntime: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(now_ms()),
+            medfee_sumamt: total,
+            dept_code: None,
+            dept_name: None,
+            atddr_no: None,
+            dr_name: None,
+            uld_latlnt: None,
+            fee_type: "01".into(),
+            psn_setlway: "01".into(),
+            acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
+            feedetail_list: r
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| FeeDetail {
+                    feedetl_sn: (i + 1).to_string(),
+                    chrg_bchno: chrg.clone(),
+                    rxno: None,
+                    fee_ocur_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(now_ms()),
+                    med_list_codg: l.code.clone(),
+                    medins_list_codg: l.code.clone(),
+                    med_list_name: Some(l.name.clone()),
+                    det_item_fee_sumamt: Money::from_fen(l.amount_fen),
+                    cnt: "1".into(),
+                    pric: Money::from_fen(l.amount_fen),
+                    bilg_dept_codg: None,
+                    bilg_dept_name: None,
+                    bilg_dr_codg: None,
+                    bilg_dr_name: None,
+                    med_type: None,
+                    memo: None,
+                })
+                .collect(),
+        };
+        let resp: UploadFeeDetailsResponse = h.mid.call(MidPlatformOp::UploadFeeDetails, &req).await.map_err(fail)?;
+        self.record(r, PaymentState::Uploaded, PaymentUpdate { pay_ord_id: Some(resp.pay_ord_id.to_string()), ..Default::default() }).await?;
+        Ok(Uploaded { pay_ord_id: resp.pay_ord_id.to_string(), pay_token: resp.pay_token })
+    }
+
+    /// Step 7: pre-settlement (6202). The split must add up and match the bill's total.
+    #[activity]
+    pub async fn pre_settle(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<SettlementSplit, ActivityError> {
+        let h = self.hospital(&s.request.org_code)?;
+        let (id, up, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, &s.request);
+        let parse_err = |e: IdError| bad(e.to_string());
+        let req = PayOrderRequest {
+            pay_auth_no: id.pay_auth_no,
+            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(parse_err)?,
+            pay_token: up.pay_token,
+            org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
+            org_biz_ser: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
+            chrg_bchno: ChrgBchno::parse(format!("CB{}", r.med_org_ord)).map_err(parse_err)?,
+            fee_type: "01".into(),
+            mdtrt_id: None,
+            acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
+        };
+        let resp: PayOrderResponse = h.mid.call(MidPlatformOp::PayOrder, &req).await.map_err(fail)?;
+        // Integrity: an inconsistent split or one for another total is an alarm, never a result.
+        resp.split.check().map_err(|e| bad(format!("integrity alarm: 6202 {e}")))?;
+        if Ok(resp.split.fee_sumamt) != r.total() {
+            return Err(bad(format!("integrity alarm: 6202 feeSumamt {} differs from the bill", resp.split.fee_sumamt)));
+        }
+        self.record(r, PaymentState::PreSettled, PaymentUpdate { split: Some(resp.split), ord_stas: Some(resp.ord_stas.code().into()), ..Default::default() }).await?;
+        Ok(resp.split)
+    }
+
+    /// Steps 8-9: the self-pay order (only with a self-pay part) and the mixed order.
+    #[activity]
+    pub async fn place_orders(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Cashier, ActivityError> {
+        let h = self.hospital(&s.request.org_code)?;
+        let (id, up, split, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, need(&s.split, "split")?, &s.request);
+        let parse_err = |e: IdError| bad(e.to_string());
+        let own = split.own_pay_amt;
+        // The institution order no.: the self-pay order's, or by our rule "MX" + HIS order no.
+        // when there is no self-pay part (REQ 6.1 step 9).
+        let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord)).map_err(parse_err)?;
+        let mut prepay = None;
+        let mut prepay_id = None;
+        if !own.is_zero() {
+            let sp: SelfPayOrderResponse = h
+                .bank
+                .call(
+                    BankOp::SelfPayOrder,
+                    &format!("sp-{}", out),
+                    &SelfPayOrderRequest {
+                        mer_id: h.params.bank.mer_id.clone(),
+                        mer_prtcl_no: String::new(),
+                        out_trade_no: out.clone(),
+                        pay_mode: "9".into(),
+                        access_type: "9".into(),
+                        shop_appid: h.params.bank.shop_appid.clone(),
+                        open_id: r.openid.clone(),
+                        total_fee: own,
+                        fee_type: "001".into(),
+                        spbill_create_ip: "127.0.0.1".into(),
+                        orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(now_ms()),
+                        body: format!("{} {}", h.params.org_name, r.scene.order_type()),
+                        mer_url: self.parties.callback_url.clone(),
+                        expire_time: None,
+                        attach: None,
+                    },
+                )
+                .await
+                .map_err(fail)?;
+            if sp.total_amt != own {
+                return Err(bad(format!("integrity alarm: self-pay order total {} != ownPay {}", sp.total_amt.fen(), own.fen())));
+            }
+            if let Some(p) = sp.wx_data_package {
+                prepay_id = Some(p.package.trim_start_matches("prepay_id=").to_string());
+                prepay = serde_json::to_value(&p).ok();
+            }
+        }
+        let insurance = split.insurance().map_err(|e| bad(e.to_string()))?;
+        let mix_pay_type = match (own.is_zero(), insurance.is_zero()) {
+            (true, _) => MixPayType::InsuranceOnly,
+            (false, true) => MixPayType::CashOnly,
+            _ => MixPayType::CashAndInsurance,
+        };
+        let id_digest = Secret::new(hex::encode(medpay_crypto::sm3::sm3(id.id_no.expose().to_uppercase().as_bytes())));
+        let req = MixedOrderRequest {
+            hospital_id: h.params.bank.hospital_id.clone(),
+            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(parse_err)?,
+            mix_pay_type,
+            order_type: r.scene.order_type().into(),
+            appid: h.params.bank.shop_appid.clone(),
+            sub_appid: String::new(),
+            openid: r.openid.clone(),
+            payer_name: id.name.clone(),
+            payer_id_digest: id_digest,
+            payer_card_type: "ID_CARD".into(),
+            pay_for_relatives: false,
+            out_trade_no: out.clone(),
+            serial_no: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
+            pay_order_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(parse_err)?,
+            pay_auth_no: id.pay_auth_no.clone(),
+            geo_location: String::new(),
+            city_id: id.insu_code.clone(),
+            med_inst_name: h.params.org_name.clone(),
+            med_inst_no: h.params.org_code.clone(),
+            med_ins_order_create_time: String::new(),
+            total_fee: split.fee_sumamt,
+            med_ins_gov_fee: split.fund_pay,
+            med_ins_self_fee: split.psn_acct_pay,
+            med_ins_other_fee: Money::ZERO,
+            med_ins_cash_fee: own,
+            wechat_pay_cash_fee: own,
+            callback_url: self.parties.callback_url.clone(),
+            prepay_id,
+            passthrough_request_content: None,
+            attach: None,
+            med_ins_test_env: false,
+        };
+        req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
+        let mixed: MixedOrderResponse = h.bank.call(BankOp::MixedOrder, &format!("mix-{out}"), &req).await.map_err(fail)?;
+        let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;
+        self.record(
+            r,
+            PaymentState::Ordered,
+            PaymentUpdate { out_trade_no: Some(out.to_string()), mix_trade_no: Some(mix.to_string()), sub_mchid: Some(h.params.bank.sub_mchid.clone()), ..Default::default() },
+        )
+        .await?;
+        Ok(Cashier { mix_trade_no: mix.to_string(), out_trade_no: out.to_string(), prepay })
+    }
+
+    /// Step 12: the compensating query (REQ Q-9). `None` while the bank has no final result.
+    #[activity]
+    pub async fn query_bank(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Option<MixedOrderState>, ActivityError> {
+        let h = self.hospital(&s.request.org_code)?;
+        let c = need(&s.cashier, "cashier")?;
+        let date = {
+            let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(
+                self.ledger.get(&s.request.org_code, &s.request.med_org_ord).await.ok().flatten().map(|p| p.created_at_ms).unwrap_or_else(now_ms),
+            );
+            format!("{y:04}-{m:02}-{d:02}")
+        };
+        let req = MixedOrderQueryRequest {
+            query_type: "MIX_TRADE_NO".into(),
+            hospital_id: h.params.bank.hospital_id.clone(),
+            mix_trade_no: Some(MixTradeNo::parse(c.mix_trade_no.clone()).map_err(|e| bad(e.to_string()))?),
+            out_trade_no: None,
+            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
+            trx_date: date,
+        };
+        let resp: MixedOrderQueryResponse = h.bank.call(BankOp::MixedOrderQuery, &format!("q-{}-{}", c.mix_trade_no, now_ms()), &req).await.map_err(fail)?;
+        Ok(resp.state.filter(|st| st.mix_pay_status.is_final()))
+    }
+
+    /// Records the outcome in the ledger (Paid, Failed, PendingReconciliation, Cancelled).
+    #[activity]
+    pub async fn record_outcome(self: Arc<Self>, _ctx: ActivityContext, o: Outcome) -> Result<(), ActivityError> {
+        let update = PaymentUpdate {
+            mix_pay_status: o.bank.as_ref().map(|b| b.mix_pay_status.code().to_string()),
+            self_pay_status: o.bank.as_ref().map(|b| b.self_pay_status.code().to_string()),
+            med_ins_pay_status: o.bank.as_ref().map(|b| b.med_ins_pay_status.code().to_string()),
+            failure_reason: o.reason.clone(),
+            paid_at_ms: (o.state == PaymentState::Paid).then(now_ms),
+            ..Default::default()
+        };
+        self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await.map_err(|e| bad(e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[activities]
+impl PaymentRevocation {
+    /// Revokes the 6201 upload when the patient never confirms or the HIS cancels (6401).
+    #[activity]
+    pub async fn revoke(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<(), ActivityError> {
+        let acts = &self.0;
+        let h = acts.hospital(&s.request.org_code)?;
+        let (Some(id), Some(up)) = (&s.identity, &s.uploaded) else { return Ok(()) };
+        let req = RevokeUploadRequest {
+            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
+            org_codg: OrgCode::parse(s.request.org_code.clone()).map_err(|e| bad(e.to_string()))?,
+            pay_token: up.pay_token.clone(),
+            id_no: id.id_no.clone(),
+            user_name: id.name.clone(),
+            id_type: "01".into(),
+        };
+        let _: RevokeUploadResponse = h.mid.call(MidPlatformOp::RevokeUpload, &req).await.map_err(fail)?;
+        Ok(())
+    }
+}
+
+/// The revocation activity, separate so its type name reads well in the Web UI.
+pub struct PaymentRevocation(pub Arc<PaymentActivities>);

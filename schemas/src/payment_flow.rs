@@ -1,0 +1,112 @@
+//! Inputs and outputs of the payment workflow and its activities. Personal data (payAuthNo,
+//! names, ID numbers) travels only inside `Secret`s in these payloads, which the SM4-GCM
+//! payload codec encrypts before they reach the Temporal server.
+
+use crate::Money;
+use crate::Secret;
+use crate::payment::PaymentState;
+use crate::wire::bank::MixedOrderState;
+use crate::wire::mid_platform::SettlementSplit;
+use serde::{Deserialize, Serialize};
+
+/// Where the patient is served (REQ O-5 joint-test scenes); decides the channel order type and
+/// the insurance medical type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scene {
+    Registration,
+    Outpatient,
+    Pharmacy,
+}
+
+impl Scene {
+    pub fn order_type(self) -> &'static str {
+        match self {
+            Self::Registration => "REG_PAY",
+            Self::Outpatient => "DIAG_PAY",
+            Self::Pharmacy => "PHARMACY_PAY",
+        }
+    }
+
+    /// 医疗类别: 12 registration, 11 general outpatient, 41 pharmacy purchase.
+    pub fn med_type(self) -> &'static str {
+        match self {
+            Self::Registration => "12",
+            Self::Outpatient => "11",
+            Self::Pharmacy => "41",
+        }
+    }
+}
+
+/// One bill line from the HIS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillLine {
+    /// The hospital's catalogue code.
+    pub code: String,
+    pub name: String,
+    pub amount_fen: i64,
+}
+
+/// What the HIS asks for (the create-payment API body).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    pub org_code: String,
+    /// The HIS order no. (medOrgOrd): one payment per HIS order.
+    pub med_org_ord: String,
+    pub scene: Scene,
+    /// From the channel's authorisation page.
+    pub auth_code: Secret<String>,
+    /// The patient's openid in the hospital's app.
+    pub openid: String,
+    pub lines: Vec<BillLine>,
+    /// Use the personal account ("acctUsedFlag" = 1). Defaults to true.
+    #[serde(default = "yes")]
+    pub use_personal_account: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PaymentRequest {
+    pub fn total(&self) -> Result<Money, crate::MoneyError> {
+        Money::checked_sum(self.lines.iter().map(|l| Money::from_fen(l.amount_fen)))
+    }
+}
+
+/// The insured person, as the activities learnt it (encrypted in history).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub pay_auth_no: Secret<String>,
+    pub psn_no: String,
+    pub insutype: String,
+    pub insu_code: String,
+    pub id_no: Secret<String>,
+    pub name: Secret<String>,
+}
+
+/// The mid-platform order after 6201.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Uploaded {
+    pub pay_ord_id: String,
+    pub pay_token: Secret<String>,
+}
+
+/// What the HIS front-end needs to open the mixed cashier (REQ 6.1 step 10).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cashier {
+    pub mix_trade_no: String,
+    pub out_trade_no: String,
+    /// The self-pay prepay package (JSON), when there is a self-pay part.
+    pub prepay: Option<serde_json::Value>,
+}
+
+/// The workflow's view for the HIS and operators (the `status` query).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PaymentView {
+    pub state: Option<PaymentState>,
+    pub split: Option<SettlementSplit>,
+    pub cashier: Option<Cashier>,
+    pub bank: Option<MixedOrderState>,
+    pub failure: Option<String>,
+}

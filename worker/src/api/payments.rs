@@ -1,0 +1,138 @@
+//! The HIS's payment API: create (idempotent on the HIS order no.: same body -> same payment,
+//! other body -> 409), read, confirm; and the bank's callback endpoint (verify, hand over to the
+//! workflow, acknowledge in the bank's format; non-2xx when the hand-over failed so the bank
+//! retries).
+
+use super::AppState;
+use super::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use medpay_activities::ledger::{CreateOutcome, LedgerError, NewPayment};
+use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
+use medpay_schemas::payment_flow::{PaymentRequest, PaymentView};
+use medpay_schemas::{MedOrgOrd, OrgCode};
+use medpay_workflows::payment::PaymentWorkflow;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
+
+pub fn workflow_id(org: &str, med_org_ord: &str) -> String {
+    format!("pay-{org}-{med_org_ord}")
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PAYMENT", message)
+}
+
+fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
+    OrgCode::parse(r.org_code.clone()).map_err(|e| invalid(e.to_string()))?;
+    MedOrgOrd::parse(r.med_org_ord.clone()).map_err(|e| invalid(e.to_string()))?;
+    if r.lines.is_empty() {
+        return Err(invalid("lines is empty: a bill needs at least one line"));
+    }
+    if let Some(l) = r.lines.iter().find(|l| l.amount_fen <= 0) {
+        return Err(invalid(format!("line {} has a non-positive amount {} fen", l.code, l.amount_fen)));
+    }
+    r.total().map_err(|e| invalid(e.to_string()))?;
+    if r.auth_code.expose().is_empty() {
+        return Err(invalid("auth_code is empty"));
+    }
+    let parties = state.parties.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "PARTIES_NOT_CONFIGURED", "parties.params_file is not configured"))?;
+    if !parties.hospitals.contains_key(&r.org_code) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_HOSPITAL", format!("hospital {} is not configured", r.org_code)));
+    }
+    Ok(())
+}
+
+pub async fn create(State(state): State<AppState>, Json(r): Json<PaymentRequest>) -> Result<Response, ApiError> {
+    validate(&r, &state)?;
+    let body = serde_json::to_value(&r).map_err(|e| invalid(e.to_string()))?;
+    let fingerprint = hex::encode(medpay_crypto::sm3::sm3(canonical_data(&body, NumberStyle::Literal).as_bytes()));
+    let id = workflow_id(&r.org_code, &r.med_org_ord);
+    let total = r.total().map_err(|e| invalid(e.to_string()))?;
+    let now = medpay_activities::http::now_ms();
+    let created = state
+        .ledger
+        .create_payment(NewPayment { org_code: r.org_code.clone(), med_org_ord: r.med_org_ord.clone(), workflow_id: id.clone(), request_fingerprint: fingerprint, total, now_ms: now })
+        .await
+        .map_err(|e| match e {
+            LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "PAYMENT_CONFLICT", e.to_string()),
+            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", other.to_string()),
+        })?;
+    // Starting is idempotent too: a retried create after a crash reuses the running workflow.
+    let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone()).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
+    state.client.start_workflow(PaymentWorkflow::run, r.clone(), options).await.map_err(ApiError::temporal_unavailable)?;
+    let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
+}
+
+pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+    let row = state
+        .ledger
+        .get(&org, &ord)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
+    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
+    let view: Option<PaymentView> = handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
+    Ok(Json(json!({
+        "org_code": row.org_code, "med_org_ord": row.med_org_ord, "workflow_id": row.workflow_id,
+        "state": row.state, "total_fen": row.total_fen, "fund_fen": row.fund_fen, "psn_acct_fen": row.psn_acct_fen,
+        "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
+        "failure_reason": row.failure_reason, "workflow": view,
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct Confirm {
+    pub confirm: bool,
+}
+
+pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Json(c): Json<Confirm>) -> Result<StatusCode, ApiError> {
+    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&workflow_id(&org, &ord));
+    handle
+        .signal(PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("cannot confirm {org}/{ord}: {e}")))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The bank's payment callback: only a verified notice reaches the workflow (REQ S-4.1d); a
+/// forged one is refused and the workflow finds the truth by querying.
+pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
+    let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let Some(parties) = state.parties.as_ref() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response();
+    };
+    let app_id = params.get("app_id").cloned().unwrap_or_default();
+    let Some(h) = parties.by_bank_app_id(&app_id) else {
+        return (StatusCode::BAD_REQUEST, "unknown app_id").into_response();
+    };
+    let (msg_id, cb) = match h.bank.verify_callback(params) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
+            return (StatusCode::BAD_REQUEST, "signature does not verify").into_response();
+        }
+    };
+    let st = cb.state;
+    let row = match state.ledger.by_mix_trade_no(st.sub_mchid.as_str(), st.mix_trade_no.as_str()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return (StatusCode::NOT_FOUND, "unknown order").into_response(),
+        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
+    };
+    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
+    // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
+    let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
+    if let Err(e) = handle.signal(PaymentWorkflow::bank_callback, st, options).await {
+        tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
+        return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
+    }
+    match h.bank.acknowledge(&msg_id) {
+        Ok(ack) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], ack).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "cannot sign the acknowledgement").into_response(),
+    }
+}
