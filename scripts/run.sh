@@ -40,6 +40,11 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 cat .data/sandbox.log
+# medpay talks to the sandbox parties with the parameters the sandbox issued.
+export MEDPAY_PARTIES_PARAMS_FILE=${MEDPAY_PARTIES_PARAMS_FILE:-$MEDPAY_SANDBOX_DIR/credentials.json}
+export MEDPAY_PARTIES_BASE_URL=${MEDPAY_PARTIES_BASE_URL:-https://$MEDPAY_SANDBOX_LISTEN}
+export MEDPAY_PARTIES_CA_FILE=${MEDPAY_PARTIES_CA_FILE:-$MEDPAY_SANDBOX_DIR/tls/ca.pem}
+export MEDPAY_CALLBACK_URL=${MEDPAY_CALLBACK_URL:-http://$MEDPAY_API_LISTEN/v1/bank/callback}
 ./target/debug/medpay run &
 medpay_pid=$!
 for _ in $(seq 1 60); do
@@ -55,6 +60,7 @@ medpay-interlink is running.
   Temporal UI  : $MEDPAY_TEMPORAL_UI_URL
   Sandbox      : https://$MEDPAY_SANDBOX_LISTEN (CA $MEDPAY_SANDBOX_DIR/tls/ca.pem, parameters $MEDPAY_SANDBOX_DIR/credentials.json)
                  try: curl --cacert $MEDPAY_SANDBOX_DIR/tls/ca.pem https://$MEDPAY_SANDBOX_LISTEN/sandbox/personas
+A whole mixed payment: see "Walk-through" in README.md.
 Press Ctrl-C to stop.
 MSG
 wait "$medpay_pid"
