@@ -34,30 +34,8 @@ fn poll(api: &str, path: &str, what: &str, secs: u64, done: impl Fn(&Value) -> b
 
 #[test]
 fn a_mixed_payment_through_the_his_api() {
-    let temporal = TemporalDevServer::start();
-    let dir = std::env::temp_dir().join(format!("medpay-e2e-pay-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let sandbox_addr = format!("127.0.0.1:{}", free_port());
-    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()]));
-    sandbox.wait_for_line("personas", Duration::from_secs(30));
-    let ca = dir.join("tls/ca.pem");
-    let api = format!("127.0.0.1:{}", free_port());
-    let mut medpay = Proc::spawn(
-        Command::new(medpay_bin())
-            .arg("run")
-            .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
-            .env("MEDPAY_API_LISTEN", &api)
-            .env("MEDPAY_TASK_QUEUE", format!("pay-e2e-{}", std::process::id()))
-            .env("MEDPAY_PAYLOAD_KEY_FILE", payload_key_file())
-            .env("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display()))
-            .env("MEDPAY_PARTIES_PARAMS_FILE", dir.join("credentials.json"))
-            .env("MEDPAY_PARTIES_BASE_URL", format!("https://{sandbox_addr}"))
-            .env("MEDPAY_PARTIES_CA_FILE", &ca)
-            .env("MEDPAY_CALLBACK_URL", format!("http://{api}/v1/bank/callback")),
-    );
-    medpay.wait_for_line("medpay API", Duration::from_secs(60));
-    wait_until("/healthz", Duration::from_secs(30), || http("GET", &api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false));
-
+    let stack = stack("pay");
+    let (api, sandbox_addr, ca) = (stack.api.clone(), stack.sandbox_addr.clone(), stack.ca.clone());
     // The patient authorises at the channel; the HIS creates the payment with the authCode.
     let auth = curl_json(&ca, &format!("https://{sandbox_addr}/sandbox/patient/authorize"), &json!({"persona": "mixed"}));
     let body = json!({
@@ -96,8 +74,7 @@ fn a_mixed_payment_through_the_his_api() {
     assert_eq!(books["mid_orders"][0]["ord_stas"], "6");
     assert_eq!(books["self_pay_orders"][0]["total"], 4_000);
     assert!(books["callbacks"].as_array().unwrap().iter().any(|c| c["acknowledged"] == true), "{}", books["callbacks"]);
-    let _ = medpay.terminate(Duration::from_secs(30));
-    let _ = sandbox.terminate(Duration::from_secs(10));
+    stack.stop();
 }
 
 struct Stack {
