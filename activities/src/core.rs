@@ -25,17 +25,20 @@ pub struct CoreClient {
 }
 
 impl CoreClient {
-    /// msgid = org code (padded to 12) + yyyyMMddHHmmss + a 4-digit sequence.
-    fn msgid(&self, seq: u32) -> Result<MsgId, PartyError> {
+    /// msgid = org code (padded to 12) + yyyyMMddHHmmss + a 4-digit sequence. The sequence is
+    /// process-wide so two messages in the same second never share a msgid.
+    fn msgid(&self) -> Result<MsgId, PartyError> {
+        static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ts = TimestampFormat::Compact.render(now_ms());
         MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000))
             .map_err(|e| PartyError::Rejected { party: PARTY, code: "MSGID".into(), message: e.to_string() })
     }
 
-    async fn call<I: Serialize, O: DeserializeOwned>(&self, infno: &str, sign_no: &str, seq: u32, input: I) -> Result<O, PartyError> {
+    async fn call<I: Serialize, O: DeserializeOwned>(&self, infno: &str, sign_no: &str, input: I) -> Result<O, PartyError> {
         let req = CoreRequest {
             infno: infno.into(),
-            msgid: self.msgid(seq)?,
+            msgid: self.msgid()?,
             mdtrtarea_admvs: self.mdtrtarea_admvs.clone(),
             insuplc_admdvs: String::new(),
             recer_sys_code: "MBS_LOCAL".into(),
@@ -62,13 +65,13 @@ impl CoreClient {
         reply.output.ok_or_else(|| PartyError::Unknown { party: PARTY, detail: "success without output".into() })
     }
 
-    pub async fn sign_in(&self, seq: u32) -> Result<String, PartyError> {
+    pub async fn sign_in(&self) -> Result<String, PartyError> {
         let input = SignInInput { sign_in: SignInData { opter_no: "medpay".into(), mac: "00:00:00:00:00:00".into(), ip: "127.0.0.1".into() } };
-        let out: SignInOutput = self.call("9001", "", seq, input).await?;
+        let out: SignInOutput = self.call("9001", "", input).await?;
         Ok(out.signinoutb.sign_no)
     }
 
-    pub async fn person_info(&self, sign_no: &str, seq: u32, pay_auth_no: &Secret<String>) -> Result<PersonInfoOutput, PartyError> {
+    pub async fn person_info(&self, sign_no: &str, pay_auth_no: &Secret<String>) -> Result<PersonInfoOutput, PartyError> {
         let input = PersonInfoInput {
             data: PersonInfoQuery {
                 mdtrt_cert_type: "01".into(),
@@ -80,6 +83,6 @@ impl CoreClient {
                 psn_name: Secret::default(),
             },
         };
-        self.call(&self.person_info_infno.clone(), sign_no, seq, input).await
+        self.call(&self.person_info_infno.clone(), sign_no, input).await
     }
 }

@@ -39,8 +39,8 @@ async fn alipay_and_wechat_authorisation() {
     assert_eq!(auth.channel, ChannelKind::Alipay);
     assert!(!auth.for_relative);
     // The payAuthNo is usable at the core.
-    let sign_no = env.core.sign_in(1).await.unwrap();
-    let person = env.core.person_info(&sign_no, 2, &auth.pay_auth_no).await.unwrap();
+    let sign_no = env.core.sign_in().await.unwrap();
+    let person = env.core.person_info(&sign_no, &auth.pay_auth_no).await.unwrap();
     assert_eq!(person.baseinfo.psn_no.as_str(), medpay_sandbox::persons::by_persona("resident").unwrap().psn_no);
     // Single use.
     assert_eq!(client.auth_query(&code, "REQ-2").await.unwrap_err().code(), Some("AUTH_CODE_INVALID"));

@@ -127,8 +127,8 @@ async fn documented_error_codes() {
     // Expired payAuthNo -> the core and the mid-platform refuse it (2001).
     env.put_faults(json!({"global": {"pay_auth_no_expired": true}})).await;
     let expired = env.authorise("mixed").await;
-    let sign_no = env.core.sign_in(1).await.unwrap();
-    assert_eq!(rejected_code(&env.core.person_info(&sign_no, 2, &expired).await.unwrap_err()), "-1");
+    let sign_no = env.core.sign_in().await.unwrap();
+    assert_eq!(rejected_code(&env.core.person_info(&sign_no, &expired).await.unwrap_err()), "-1");
     let e = env.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-5", &expired, &[100])).await.unwrap_err();
     assert_eq!(rejected_code(&e), "2001");
     env.put_faults(json!({})).await;

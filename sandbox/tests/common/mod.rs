@@ -222,8 +222,8 @@ pub struct Ordered {
 /// REQ 6.1 steps 4-9 against the sandbox, as the payment workflow will do them.
 pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -> Result<Ordered, PartyError> {
     let pay_auth_no = env.authorise(persona).await;
-    let sign_no = env.core.sign_in(1).await?;
-    let info = env.core.person_info(&sign_no, 2, &pay_auth_no).await?;
+    let sign_no = env.core.sign_in().await?;
+    let info = env.core.person_info(&sign_no, &pay_auth_no).await?;
     assert_eq!(info.baseinfo.psn_no.as_str(), medpay_sandbox::persons::by_persona(persona).unwrap().psn_no);
     let upload: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines)).await?;
     let h = env.hospital();
