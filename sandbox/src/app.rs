@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProfile};
 use medpay_crypto::envelope::mid_platform::{MidPlatformEnvelope, MidPlatformProfile};
-use medpay_crypto::signer::{PrivateKey, PublicKey, SignatureScheme};
+use medpay_crypto::signer::{PrivateKey, PublicKey};
 use medpay_schemas::Secret;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -169,9 +169,4 @@ impl App {
             }
         }
     }
-}
-
-/// The signature scheme both sides of the sandbox use for SM2 envelopes.
-pub fn default_scheme() -> SignatureScheme {
-    MidPlatformProfile::default().sign
 }

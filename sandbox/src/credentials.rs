@@ -189,21 +189,9 @@ impl Credentials {
         Ok(())
     }
 
-    pub fn by_org(&self, org_code: &str) -> Option<&HospitalCredentials> {
-        self.hospitals.iter().find(|h| h.org_code == org_code)
-    }
 
-    pub fn by_mid_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
-        self.hospitals.iter().find(|h| h.mid_platform.app_id == app_id)
-    }
 
-    pub fn by_bank_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
-        self.hospitals.iter().find(|h| h.bank.app_id == app_id)
-    }
 
-    pub fn by_alipay_app_id(&self, app_id: &str) -> Option<&HospitalCredentials> {
-        self.hospitals.iter().find(|h| h.channel.alipay_app_id == app_id)
-    }
 
     pub fn by_partner_id(&self, partner_id: &str) -> Option<&HospitalCredentials> {
         self.hospitals.iter().find(|h| h.channel.partner_id == partner_id)
