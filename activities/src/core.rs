@@ -22,6 +22,22 @@ pub struct CoreClient {
     pub mdtrtarea_admvs: String,
     /// "1101" or "queryPsninfobyZFB" (Sichuan's mobile-pay variant).
     pub person_info_infno: String,
+    /// Today's sign-in (9001), shared by every call of this process: the core keeps one current
+    /// `sign_no` per institution, so signing in per payment would invalidate the payments
+    /// running beside it.
+    pub session: std::sync::Arc<tokio::sync::Mutex<Option<SignIn>>>,
+}
+
+/// A 9001 sign-in and the Beijing date it was made on.
+#[derive(Clone, Debug)]
+pub struct SignIn {
+    pub date: (i64, i64, i64),
+    pub sign_no: String,
+}
+
+fn beijing_date(ms: i64) -> (i64, i64, i64) {
+    let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(ms);
+    (y, m, d)
 }
 
 impl CoreClient {
@@ -69,6 +85,37 @@ impl CoreClient {
         let input = SignInInput { sign_in: SignInData { opter_no: "medpay".into(), mac: "00:00:00:00:00:00".into(), ip: "127.0.0.1".into() } };
         let out: SignInOutput = self.call("9001", "", input).await?;
         Ok(out.signinoutb.sign_no)
+    }
+
+    /// Today's sign_no: the cached one, or a new sign-in (one at a time).
+    pub async fn current_sign_no(&self) -> Result<String, PartyError> {
+        let mut session = self.session.lock().await;
+        let today = beijing_date(now_ms());
+        if let Some(s) = session.as_ref().filter(|s| s.date == today) {
+            return Ok(s.sign_no.clone());
+        }
+        let sign_no = self.sign_in().await?;
+        *session = Some(SignIn { date: today, sign_no: sign_no.clone() });
+        Ok(sign_no)
+    }
+
+    /// Person info under today's sign-in. A refusal with a cached sign_no is tried once more
+    /// after a fresh sign-in (another process, or the core's restart, may have replaced it).
+    pub async fn person_info_signed(&self, pay_auth_no: &Secret<String>) -> Result<PersonInfoOutput, PartyError> {
+        let sign_no = self.current_sign_no().await?;
+        match self.person_info(&sign_no, pay_auth_no).await {
+            Err(PartyError::Rejected { .. }) => {
+                {
+                    let mut session = self.session.lock().await;
+                    if session.as_ref().is_some_and(|s| s.sign_no == sign_no) {
+                        *session = None;
+                    }
+                }
+                let fresh = self.current_sign_no().await?;
+                self.person_info(&fresh, pay_auth_no).await
+            }
+            other => other,
+        }
     }
 
     pub async fn person_info(&self, sign_no: &str, pay_auth_no: &Secret<String>) -> Result<PersonInfoOutput, PartyError> {

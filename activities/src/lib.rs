@@ -11,3 +11,4 @@ pub mod ledger;
 pub mod mid_platform;
 pub mod parties;
 pub mod payment;
+pub mod refund;

@@ -101,6 +101,7 @@ impl Parties {
                     org_name: p.org_name.clone(),
                     mdtrtarea_admvs: "510100".into(),
                     person_info_infno: "queryPsninfobyZFB".into(),
+                    session: Default::default(),
                 },
                 mid: MidPlatformClient {
                     http: http.clone(),

@@ -80,8 +80,7 @@ impl PaymentActivities {
     pub async fn identify(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Identity, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let auth = h.wechat.user_query(&s.request.auth_code, &s.request.openid, &s.request.med_org_ord).await.map_err(fail)?;
-        let sign_no = h.core.sign_in().await.map_err(fail)?;
-        let info = h.core.person_info(&sign_no, &auth.pay_auth_no).await.map_err(fail)?;
+        let info = h.core.person_info_signed(&auth.pay_auth_no).await.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
         Ok(Identity {

@@ -26,6 +26,5 @@ pub fn dashed(ms: i64) -> String {
 
 /// RFC 3339 with +08:00.
 pub fn rfc3339(ms: i64) -> String {
-    let (y, mo, d, h, mi, s) = beijing_civil(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+08:00")
+    medpay_crypto::envelope::time::rfc3339_beijing(ms)
 }

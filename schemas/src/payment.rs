@@ -23,7 +23,7 @@ pub enum PaymentState {
     PendingReconciliation,
     /// Paid in full (insurance and self-pay parts).
     Paid,
-    /// Not paid (failed or abandoned after ordering).
+    /// Not paid: a party refused a step before ordering, or the bank's outcome was a failure.
     Failed,
     /// Cancelled before ordering; the upload was revoked (6401).
     Cancelled,
@@ -61,7 +61,9 @@ impl PaymentState {
             // Once the bank has the order the patient may pay at any moment: cancelling then
             // could lose a payment, so only the bank's outcome closes it.
             Cancelled => self <= Confirmed,
-            Paid | Failed => matches!(self, Ordered | PendingReconciliation),
+            Paid => matches!(self, Ordered | PendingReconciliation),
+            // Before ordering: a party refused a step (no money can move). After: the bank said so.
+            Failed => true,
             PendingReconciliation => self == Ordered,
             forward => forward > self && forward <= Ordered,
         }
@@ -111,6 +113,7 @@ mod tests {
         assert!(Created.can_move_to(Uploaded));
         assert!(!Uploaded.can_move_to(Authorised));
         assert!(!PreSettled.can_move_to(Paid), "paid needs an order at the bank");
+        assert!(Created.can_move_to(Failed), "a refusal before ordering fails the payment");
         assert!(Ordered.can_move_to(Paid) && Ordered.can_move_to(Failed) && Ordered.can_move_to(PendingReconciliation));
         assert!(PendingReconciliation.can_move_to(Paid) && PendingReconciliation.can_move_to(Failed));
         assert!(!PendingReconciliation.can_move_to(Ordered));

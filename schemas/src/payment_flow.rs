@@ -109,4 +109,59 @@ pub struct PaymentView {
     pub cashier: Option<Cashier>,
     pub bank: Option<MixedOrderState>,
     pub failure: Option<String>,
+    /// The self-pay refund started when insurance failed after self-pay (REQ X-8a).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_refund: Option<AnomalyRefundView>,
+}
+
+/// The payment workflow's deadlines. The defaults are the standard's (REQ Q-9: callback 20 s,
+/// query every 5 s up to 60 s); hospitals may lengthen them, and tests shorten them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PaymentTimings {
+    pub callback_wait_secs: u64,
+    pub query_every_secs: u64,
+    pub query_for_secs: u64,
+    /// How long a `PendingReconciliation` payment still listens for a late callback.
+    pub late_callback_secs: u64,
+    /// How long the patient has to confirm the pre-settlement before the upload is revoked.
+    pub confirm_deadline_secs: u64,
+}
+
+impl Default for PaymentTimings {
+    fn default() -> Self {
+        Self { callback_wait_secs: 20, query_every_secs: 5, query_for_secs: 60, late_callback_secs: 48 * 3600, confirm_deadline_secs: 15 * 60 }
+    }
+}
+
+impl PaymentTimings {
+    /// Zero intervals would spin; a query window shorter than one interval would never query.
+    pub fn check(&self) -> Result<(), String> {
+        if self.query_every_secs == 0 || self.callback_wait_secs == 0 || self.confirm_deadline_secs == 0 {
+            return Err("payment timings: callback_wait_secs, query_every_secs and confirm_deadline_secs must be positive".into());
+        }
+        if self.query_for_secs < self.query_every_secs {
+            return Err(format!("payment timings: query_for_secs {} is shorter than query_every_secs {}", self.query_for_secs, self.query_every_secs));
+        }
+        Ok(())
+    }
+}
+
+/// The payment workflow's input: the HIS's request and the deadlines in force when it started
+/// (kept in history so a changed configuration never alters a running payment's replay).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentInput {
+    pub request: PaymentRequest,
+    #[serde(default)]
+    pub timings: PaymentTimings,
+}
+
+/// The anomaly refund the payment started (REQ X-8a), as the payment's view shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyRefundView {
+    pub workflow_id: String,
+    pub refund_no: String,
+    pub amount_fen: i64,
+    /// The refund's state when the payment last heard of it.
+    pub state: String,
 }

@@ -2,6 +2,8 @@
 //! killed when dropped. No mocks: a Temporal dev server from the project's venv and the
 //! `medpay` binary built by `cargo build --workspace`.
 
+pub mod stack;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -44,7 +46,8 @@ pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool
 /// A child process killed on drop.
 pub struct Proc {
     pub child: Child,
-    lines: mpsc::Receiver<String>,
+    // In a Mutex only so a `Stack` can be shared by test threads (reads need `&mut self`).
+    lines: std::sync::Mutex<mpsc::Receiver<String>>,
 }
 
 impl Proc {
@@ -64,7 +67,7 @@ impl Proc {
                 }
             });
         }
-        Proc { child, lines: rx }
+        Proc { child, lines: std::sync::Mutex::new(rx) }
     }
 
     /// Waits for an output line containing `needle`; returns all lines seen so far.
@@ -72,7 +75,8 @@ impl Proc {
         let start = Instant::now();
         let mut seen = vec![];
         while start.elapsed() < timeout {
-            match self.lines.recv_timeout(Duration::from_millis(200)) {
+            let next = self.lines.get_mut().map(|rx| rx.recv_timeout(Duration::from_millis(200)));
+            match next.unwrap_or(Err(mpsc::RecvTimeoutError::Disconnected)) {
                 Ok(l) => {
                     let hit = l.contains(needle);
                     seen.push(l);
@@ -126,6 +130,9 @@ impl TemporalDevServer {
             "--port", &port.to_string(),
             "--http-port", &free_port().to_string(),
             "--metrics-port", &free_port().to_string(),
+            // The workflows upsert these (as scripts/devstack.sh registers them).
+            "--search-attribute", "MedpayOrgCode=Keyword", "--search-attribute", "MedpayMedOrgOrd=Keyword",
+            "--search-attribute", "MedpayPaymentState=Keyword", "--search-attribute", "MedpayRefundState=Keyword",
         ]));
         let server = TemporalDevServer { port, proc };
         wait_until("Temporal dev server health", Duration::from_secs(60), || {

@@ -11,6 +11,24 @@ pub struct Config {
     pub api: ApiConfig,
     pub ledger: LedgerConfig,
     pub parties: PartiesConfig,
+    /// The payment workflow's deadlines (defaults: the standard's, REQ Q-9).
+    pub payment: medpay_schemas::payment_flow::PaymentTimings,
+    pub refund: RefundConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefundConfig {
+    /// How long a failing refund step keeps retrying before the refund needs an operator.
+    pub attention_after_secs: u64,
+    /// Refunds are accepted this many days after the payment was paid.
+    pub window_days: u64,
+}
+
+impl Default for RefundConfig {
+    fn default() -> Self {
+        Self { attention_after_secs: 3600, window_days: 365 }
+    }
 }
 
 /// Where the counterparties are and the hospitals' onboarding parameters. Without
@@ -90,10 +108,14 @@ pub enum ConfigError {
     Read { path: String, source: std::io::Error },
     #[error("config file {path} is invalid: {source}")]
     Parse { path: String, source: toml::de::Error },
+    #[error("configuration is invalid: {message}")]
+    Invalid { message: String },
+    #[error("environment variable {var}={value:?} is invalid: {message}")]
+    Env { var: &'static str, value: String, message: String },
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 12] = [
+pub const ENV_OVERRIDES: [(&str, &str); 19] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -106,6 +128,13 @@ pub const ENV_OVERRIDES: [(&str, &str); 12] = [
     ("MEDPAY_PARTIES_BASE_URL", "parties.base_url"),
     ("MEDPAY_PARTIES_CA_FILE", "parties.ca_file"),
     ("MEDPAY_CALLBACK_URL", "parties.callback_url"),
+    ("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "payment.callback_wait_secs"),
+    ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "payment.query_every_secs"),
+    ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "payment.query_for_secs"),
+    ("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "payment.late_callback_secs"),
+    ("MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS", "payment.confirm_deadline_secs"),
+    ("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "refund.attention_after_secs"),
+    ("MEDPAY_REFUND_WINDOW_DAYS", "refund.window_days"),
 ];
 
 impl Config {
@@ -117,14 +146,23 @@ impl Config {
             }
             None => Config::default(),
         };
-        config.apply_env(|k| std::env::var(k).ok());
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.payment.check().map_err(|message| ConfigError::Invalid { message })?;
         Ok(config)
     }
 
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         for (var, _) in ENV_OVERRIDES {
             let Some(v) = get(var) else { continue };
+            let secs = || v.trim().parse::<u64>().map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() });
             match var {
+                "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS" => self.payment.callback_wait_secs = secs()?,
+                "MEDPAY_PAYMENT_QUERY_EVERY_SECS" => self.payment.query_every_secs = secs()?,
+                "MEDPAY_PAYMENT_QUERY_FOR_SECS" => self.payment.query_for_secs = secs()?,
+                "MEDPAY_PAYMENT_LATE_CALLBACK_SECS" => self.payment.late_callback_secs = secs()?,
+                "MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS" => self.payment.confirm_deadline_secs = secs()?,
+                "MEDPAY_REFUND_ATTENTION_AFTER_SECS" => self.refund.attention_after_secs = secs()?,
+                "MEDPAY_REFUND_WINDOW_DAYS" => self.refund.window_days = secs()?,
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,
@@ -140,6 +178,7 @@ impl Config {
                 _ => {}
             }
         }
+        Ok(())
     }
 }
 
@@ -152,8 +191,18 @@ mod tests {
         let mut c: Config = toml::from_str("[temporal]\naddress = \"http://127.0.0.1:17233\"\n").unwrap();
         assert_eq!(c.temporal.address, "http://127.0.0.1:17233");
         assert_eq!(c.temporal.task_queue, "medpay");
-        c.apply_env(|k| (k == "MEDPAY_API_LISTEN").then(|| "127.0.0.1:9999".to_string()));
+        c.apply_env(|k| (k == "MEDPAY_API_LISTEN").then(|| "127.0.0.1:9999".to_string())).unwrap();
         assert_eq!(c.api.listen, "127.0.0.1:9999");
+    }
+
+    #[test]
+    fn deadlines_default_to_the_standard_and_bad_numbers_are_named() {
+        let mut c = Config::default();
+        assert_eq!((c.payment.callback_wait_secs, c.payment.query_every_secs, c.payment.query_for_secs), (20, 5, 60));
+        c.apply_env(|k| (k == "MEDPAY_PAYMENT_QUERY_FOR_SECS").then(|| "6".to_string())).unwrap();
+        assert_eq!(c.payment.query_for_secs, 6);
+        let err = c.apply_env(|k| (k == "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS").then(|| "20s".to_string())).unwrap_err();
+        assert!(err.to_string().contains("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS"), "{err}");
     }
 
     #[test]

@@ -37,6 +37,7 @@ pub async fn shutdown_signal() {
 /// `medpay run`: the worker and the API in one process, stopping both on a signal.
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
     let client = temporal::connect(&config.temporal).await?;
+    temporal::ensure_search_attributes(&client, &config.temporal.namespace).await?;
     if let Some(dir) = config.ledger.url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent()) {
         std::fs::create_dir_all(dir).ok();
     }
@@ -68,7 +69,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
             None => None,
         };
         let codec = api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
-        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone() };
+        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone(), payment: config.payment, refund: config.refund };
         let rx = stop_rx.clone();
         Some(tokio::spawn(async move {
             axum::serve(listener, api::router(state)).with_graceful_shutdown(wait_stop(rx)).await.context("http api")

@@ -6,7 +6,9 @@ use anyhow::Context;
 use medpay_activities::diagnostics::DiagnosticsActivities;
 use medpay_activities::payment::{PaymentActivities, PaymentRevocation};
 use medpay_workflows::diagnostics::SelfCheckWorkflow;
+use medpay_activities::refund::RefundActivities;
 use medpay_workflows::payment::PaymentWorkflow;
+use medpay_workflows::refund::RefundWorkflow;
 use std::sync::Arc;
 use crate::codec::Sm4GcmCodec;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
@@ -40,8 +42,8 @@ pub fn data_converter(cfg: &TemporalConfig) -> anyhow::Result<DataConverter> {
     Ok(DataConverter::new(PayloadConverter::default(), DefaultFailureConverter::new(true), codec))
 }
 
-/// Runs the worker until `shutdown` resolves, then drains in-flight tasks. Payment activities
-/// are registered when the parties are configured.
+/// Runs the worker until `shutdown` resolves, then drains in-flight tasks. Payment and refund
+/// activities are registered when the parties are configured.
 pub async fn run_worker(
     client: Client,
     cfg: &TemporalConfig,
@@ -52,9 +54,11 @@ pub async fn run_worker(
     let mut builder = WorkerOptions::new(cfg.task_queue.clone())
         .register_workflow::<SelfCheckWorkflow>()?
         .register_workflow::<PaymentWorkflow>()?
+        .register_workflow::<RefundWorkflow>()?
         .register_activities(DiagnosticsActivities);
     if let Some(p) = payments {
-        builder = builder.register_activities(PaymentRevocation(p.clone())).register_activities((*p).clone());
+        let refunds = RefundActivities { parties: p.parties.clone(), ledger: p.ledger.clone() };
+        builder = builder.register_activities(PaymentRevocation(p.clone())).register_activities((*p).clone()).register_activities(refunds);
     }
     let options = builder.build();
     let mut worker = Worker::new(&runtime, client, options)?;
@@ -75,11 +79,40 @@ pub async fn run_worker(
 /// A replayer with the same workflows the worker registers (keep the two lists together), for
 /// checking a new build against recorded histories before it is deployed.
 pub fn replayer(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
-    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?.register_workflow::<PaymentWorkflow>()?;
+    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?
+        .register_workflow::<PaymentWorkflow>()?
+        .register_workflow::<RefundWorkflow>()?;
     // Without a key file only unencrypted histories replay.
     let options = match cfg.payload_key_file {
         Some(_) => builder.data_converter(data_converter(cfg)?).build(),
         None => builder.build(),
     };
     Ok(temporalio_sdk::workflow_replayer::WorkflowReplayer::new(options)?)
+}
+
+/// The custom search attributes the workflows upsert. Registered at start-up when missing, so
+/// a deployment on any Temporal server (dev server, compose, production) finds payments by HIS
+/// order no. without a manual step; a workflow upserting an unregistered one would fail.
+pub const SEARCH_ATTRIBUTES: [&str; 4] = ["MedpayOrgCode", "MedpayMedOrgOrd", "MedpayPaymentState", "MedpayRefundState"];
+
+pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyhow::Result<()> {
+    use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
+    use temporalio_common::protos::temporal::api::operatorservice::v1::{AddSearchAttributesRequest, ListSearchAttributesRequest};
+    let mut ops = client.connection().operator_service();
+    let listed = ops
+        .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest { namespace: namespace.to_string() }))
+        .await
+        .context("cannot list the namespace's search attributes")?
+        .into_inner();
+    let missing: std::collections::HashMap<String, i32> =
+        SEARCH_ATTRIBUTES.iter().filter(|n| !listed.custom_attributes.contains_key(**n)).map(|n| (n.to_string(), IndexedValueType::Keyword as i32)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = missing.keys().cloned().collect();
+    ops.add_search_attributes(tonic::Request::new(AddSearchAttributesRequest { search_attributes: missing, namespace: namespace.to_string() }))
+        .await
+        .with_context(|| format!("cannot register the search attributes {names:?} (register them with `temporal operator search-attribute create`)"))?;
+    tracing::info!(?names, "registered custom search attributes");
+    Ok(())
 }

@@ -1,27 +1,25 @@
-//! The payment workflow (REQ 6.1 steps 4-13, Q-9, SR-7a/b): identify, upload, pre-settle, wait
-//! for the patient's confirmation, order at the bank, then wait for the bank's callback for 20 s,
-//! query every 5 s up to 60 s, and with no result mark the payment `PendingReconciliation` and
-//! keep listening for a late callback (48 h). The bank's callback or query is the truth (SR-7b);
-//! an unknown outcome is never guessed.
+//! The payment workflow (REQ 6.1 steps 4-13, Q-9, SR-7a/b, X-8a): identify, upload,
+//! pre-settle, wait for the patient's confirmation, order at the bank, then wait for the
+//! bank's callback, query at intervals, and with no result mark the payment
+//! `PendingReconciliation` and keep listening for a late callback. The bank's callback or query
+//! is the truth (SR-7b); an unknown outcome is never guessed. Self-pay collected but insurance
+//! failed starts the anomaly refund at once, as a child workflow (X-8a).
 
+use crate::refund::RefundWorkflow;
+use crate::search;
 use medpay_activities::payment::{Outcome, PaymentActivities, PaymentRevocation, StepInput};
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::payment_flow::{PaymentRequest, PaymentView};
+use medpay_schemas::payment_flow::{AnomalyRefundView, PaymentInput, PaymentTimings, PaymentView};
+use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
 use medpay_schemas::status::{MedInsPayStatus, MixPayStatus, SelfPayStatus};
 use medpay_schemas::wire::bank::MixedOrderState;
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
-/// REQ Q-9.
-pub const CALLBACK_WAIT: Duration = Duration::from_secs(20);
-pub const QUERY_EVERY: Duration = Duration::from_secs(5);
-pub const QUERY_FOR: Duration = Duration::from_secs(60);
-/// How long a `PendingReconciliation` payment still listens for a late callback.
-pub const LATE_CALLBACK: Duration = Duration::from_secs(48 * 3600);
-/// How long the patient has to confirm the pre-settlement.
-pub const CONFIRM_DEADLINE: Duration = Duration::from_secs(15 * 60);
+/// How long the anomaly refund may keep failing before it needs an operator.
+pub const ANOMALY_REFUND_ATTENTION: Duration = Duration::from_secs(10 * 60);
 
 #[workflow]
 #[derive(Default)]
@@ -37,12 +35,24 @@ fn options() -> ActivityOptions {
         .build()
 }
 
+/// One query attempt per round, bounded by the round: a bank that does not answer is "no
+/// result yet" (the next round asks again), never a stuck payment (REQ Q-9).
+fn query_options(t: &PaymentTimings) -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(secs(t.query_every_secs.clamp(1, 10)))
+        .retry_policy(RetryPolicy::builder().maximum_attempts(1).build())
+        .build()
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
 /// What the bank's final status means for the payment.
 fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<String>) {
     match (&st.mix_pay_status, &st.self_pay_status, &st.med_ins_pay_status) {
         (MixPayStatus::Success, _, _) => (PaymentState::Paid, None),
         (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => {
-            (PaymentState::Failed, Some("insurance failed after self-pay: the self-pay part must be refunded (REQ X-8a)".into()))
+            (PaymentState::Failed, Some("insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)".into()))
         }
         (_, SelfPayStatus::Fail, MedInsPayStatus::Success) => {
             (PaymentState::PendingReconciliation, Some("integrity alarm: self-pay failed but insurance succeeded (REQ SR-7a)".into()))
@@ -54,90 +64,146 @@ fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<String>) {
 #[workflow_methods]
 impl PaymentWorkflow {
     #[run]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, request: PaymentRequest) -> WorkflowResult<PaymentView> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: PaymentInput) -> WorkflowResult<PaymentView> {
+        let PaymentInput { request, timings } = input;
+        ctx.upsert_search_attributes(search::identity(&request.org_code, &request.med_org_ord));
         let mut step = StepInput { request: request.clone(), identity: None, uploaded: None, split: None, cashier: None };
-        let set = |ctx: &mut WorkflowContext<Self>, s: PaymentState| ctx.state_mut(|w| w.view.state = Some(s));
-        set(ctx, PaymentState::Created);
-        step.identity = Some(ctx.execute_activity(PaymentActivities::identify, step.clone(), options()).await?);
-        set(ctx, PaymentState::Authorised);
-        step.uploaded = Some(ctx.execute_activity(PaymentActivities::upload, step.clone(), options()).await?);
-        set(ctx, PaymentState::Uploaded);
-        let split = ctx.execute_activity(PaymentActivities::pre_settle, step.clone(), options()).await?;
-        step.split = Some(split);
-        ctx.state_mut(|w| {
-            w.view.split = Some(split);
-            w.view.state = Some(PaymentState::PreSettled);
-        });
+        Self::set(ctx, PaymentState::Created);
+
+        // Steps 4-7. A refusal here ends the payment as Failed (nothing was ordered, no money
+        // can move); the upload is revoked when there was one.
+        let before_order: Result<(), String> = async {
+            step.identity = Some(ctx.execute_activity(PaymentActivities::identify, step.clone(), options()).await.map_err(|e| format!("identification: {}", crate::why(&e)))?);
+            Self::set(ctx, PaymentState::Authorised);
+            step.uploaded = Some(ctx.execute_activity(PaymentActivities::upload, step.clone(), options()).await.map_err(|e| format!("6201 upload: {}", crate::why(&e)))?);
+            Self::set(ctx, PaymentState::Uploaded);
+            let split = ctx.execute_activity(PaymentActivities::pre_settle, step.clone(), options()).await.map_err(|e| format!("6202 pre-settlement: {}", crate::why(&e)))?;
+            step.split = Some(split);
+            ctx.state_mut(|w| w.view.split = Some(split));
+            Self::set(ctx, PaymentState::PreSettled);
+            Ok(())
+        }
+        .await;
+        if let Err(reason) = before_order {
+            return Self::close_before_order(ctx, &step, PaymentState::Failed, reason).await;
+        }
 
         let confirmed = temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.confirmed.is_some()) => ctx.state(|w| w.confirmed == Some(true)),
-            _ = ctx.timer(CONFIRM_DEADLINE) => false,
-        };
-        let outcome = |state: PaymentState, bank: Option<MixedOrderState>, reason: Option<String>| Outcome {
-            org_code: request.org_code.clone(),
-            med_org_ord: request.med_org_ord.clone(),
-            state,
-            bank,
-            reason,
+            _ = ctx.timer(secs(timings.confirm_deadline_secs)) => false,
         };
         if !confirmed {
-            ctx.execute_activity(PaymentRevocation::revoke, step.clone(), options()).await?;
-            let reason = Some("not confirmed by the patient; upload revoked (6401)".to_string());
-            ctx.execute_activity(PaymentActivities::record_outcome, outcome(PaymentState::Cancelled, None, reason.clone()), options()).await?;
-            ctx.state_mut(|w| {
-                w.view.state = Some(PaymentState::Cancelled);
-                w.view.failure = reason;
-            });
-            return Ok(ctx.state(|w| w.view.clone()));
+            return Self::close_before_order(ctx, &step, PaymentState::Cancelled, "not confirmed by the patient; upload revoked (6401)".into()).await;
         }
-        set(ctx, PaymentState::Confirmed);
-        let cashier = ctx.execute_activity(PaymentActivities::place_orders, step.clone(), options()).await?;
+        Self::set(ctx, PaymentState::Confirmed);
+        let cashier = match ctx.execute_activity(PaymentActivities::place_orders, step.clone(), options()).await {
+            Ok(c) => c,
+            Err(e) => return Self::close_before_order(ctx, &step, PaymentState::Failed, format!("bank order: {}", crate::why(&e))).await,
+        };
         step.cashier = Some(cashier.clone());
-        ctx.state_mut(|w| {
-            w.view.cashier = Some(cashier);
-            w.view.state = Some(PaymentState::Ordered);
-        });
+        ctx.state_mut(|w| w.view.cashier = Some(cashier));
+        Self::set(ctx, PaymentState::Ordered);
 
-        // REQ Q-9: the callback for 20 s, then a query every 5 s for up to 60 s.
+        let Some(bank) = Self::await_bank(ctx, &step, &timings).await? else {
+            return Ok(ctx.state(|w| w.view.clone()));
+        };
+        let (state, reason) = outcome_of(&bank);
+        Self::record(ctx, &step, state, Some(bank.clone()), reason.clone()).await?;
+        ctx.state_mut(|w| {
+            w.view.bank = Some(bank.clone());
+            w.view.failure = reason;
+        });
+        Self::set(ctx, state);
+        if bank.self_pay_status == SelfPayStatus::Success && bank.med_ins_pay_status == MedInsPayStatus::Fail {
+            Self::anomaly_refund(ctx, &step).await?;
+        }
+        Ok(ctx.state(|w| w.view.clone()))
+    }
+
+    fn set(ctx: &mut WorkflowContext<Self>, state: PaymentState) {
+        ctx.state_mut(|w| w.view.state = Some(state));
+        ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set(state.as_str().to_string())]);
+    }
+
+    async fn record(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, bank: Option<MixedOrderState>, reason: Option<String>) -> WorkflowResult<()> {
+        let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank, reason };
+        ctx.execute_activity(PaymentActivities::record_outcome, o, options()).await?;
+        Ok(())
+    }
+
+    /// Ends a payment that never reached the bank: revoke the upload (6401) if there was one,
+    /// record the outcome and its reason.
+    async fn close_before_order(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, reason: String) -> WorkflowResult<PaymentView> {
+        if step.uploaded.is_some() {
+            ctx.execute_activity(PaymentRevocation::revoke, step.clone(), options()).await?;
+        }
+        Self::record(ctx, step, state, None, Some(reason.clone())).await?;
+        ctx.state_mut(|w| w.view.failure = Some(reason));
+        Self::set(ctx, state);
+        Ok(ctx.state(|w| w.view.clone()))
+    }
+
+    /// REQ Q-9: the callback for `callback_wait`, then a query every `query_every` for up to
+    /// `query_for`; then `PendingReconciliation` and a bounded wait for a late callback.
+    async fn await_bank(ctx: &mut WorkflowContext<Self>, step: &StepInput, t: &PaymentTimings) -> WorkflowResult<Option<MixedOrderState>> {
         let mut result = temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
-            _ = ctx.timer(CALLBACK_WAIT) => None,
+            _ = ctx.timer(secs(t.callback_wait_secs)) => None,
         };
-        let mut waited = Duration::ZERO;
-        while result.is_none() && waited < QUERY_FOR {
-            result = ctx.execute_activity(PaymentActivities::query_bank, step.clone(), options()).await?;
+        let mut waited = 0;
+        while result.is_none() && waited < t.query_for_secs {
+            result = ctx.execute_activity(PaymentActivities::query_bank, step.clone(), query_options(t)).await.unwrap_or(None);
             if result.is_some() {
                 break;
             }
             result = temporalio_sdk::workflows::select! {
                 _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
-                _ = ctx.timer(QUERY_EVERY) => None,
+                _ = ctx.timer(secs(t.query_every_secs)) => None,
             };
-            waited += QUERY_EVERY;
+            waited += t.query_every_secs;
         }
-        if result.is_none() {
-            let reason = Some("no bank result within 60 s: settled by reconciliation or a late callback (REQ Q-9)".to_string());
-            ctx.execute_activity(PaymentActivities::record_outcome, outcome(PaymentState::PendingReconciliation, None, reason.clone()), options()).await?;
-            ctx.state_mut(|w| {
-                w.view.state = Some(PaymentState::PendingReconciliation);
-                w.view.failure = reason;
-            });
-            result = temporalio_sdk::workflows::select! {
-                _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
-                _ = ctx.timer(LATE_CALLBACK) => None,
-            };
+        if result.is_some() {
+            return Ok(result);
         }
-        let Some(bank) = result else {
-            return Ok(ctx.state(|w| w.view.clone()));
+        let reason = format!("no bank result within {} s: settled by a late callback or reconciliation (REQ Q-9)", t.callback_wait_secs + t.query_for_secs);
+        Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(reason.clone())).await?;
+        ctx.state_mut(|w| w.view.failure = Some(reason));
+        Self::set(ctx, PaymentState::PendingReconciliation);
+        Ok(temporalio_sdk::workflows::select! {
+            _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
+            _ = ctx.timer(secs(t.late_callback_secs)) => None,
+        })
+    }
+
+    /// REQ X-8a: the self-pay part goes back at once, through the refund workflow (so an
+    /// operator handles it like any refund if the bank keeps refusing).
+    async fn anomaly_refund(ctx: &mut WorkflowContext<Self>, step: &StepInput) -> WorkflowResult<()> {
+        let r = &step.request;
+        let own = step.split.map(|s| s.own_pay_amt).unwrap_or_default();
+        let refund_no = format!("X8A{}", r.med_org_ord);
+        let workflow_id = medpay_activities::refund::workflow_id(&r.org_code, &refund_no);
+        let input = RefundInput {
+            org_code: r.org_code.clone(),
+            med_org_ord: r.med_org_ord.clone(),
+            refund_no: refund_no.clone(),
+            kind: RefundKind::Anomaly,
+            amounts: RefundAmounts { cash: own, ..Default::default() },
+            auth_code: None,
+            openid: None,
+            reason: Some("insurance failed after self-pay (REQ X-8a)".into()),
+            attention_after_secs: ANOMALY_REFUND_ATTENTION.as_secs(),
         };
-        let (state, reason) = outcome_of(&bank);
-        ctx.execute_activity(PaymentActivities::record_outcome, outcome(state, Some(bank.clone()), reason.clone()), options()).await?;
-        ctx.state_mut(|w| {
-            w.view.state = Some(state);
-            w.view.bank = Some(bank);
-            w.view.failure = reason;
-        });
-        Ok(ctx.state(|w| w.view.clone()))
+        let mut view = AnomalyRefundView { workflow_id: workflow_id.clone(), refund_no, amount_fen: own.fen(), state: "Started".into() };
+        ctx.state_mut(|w| w.view.anomaly_refund = Some(view.clone()));
+        let opts = ChildWorkflowOptions::builder().workflow_id(workflow_id).static_summary(format!("X-8a self-pay refund of {} fen", own.fen())).build();
+        let child = ctx.start_child_workflow(RefundWorkflow::run, input, opts).await?;
+        let done = child.result().await;
+        view.state = match done {
+            Ok(v) => v.state.map(|s| s.as_str().to_string()).unwrap_or_else(|| "Unknown".into()),
+            Err(e) => format!("failed: {e}"),
+        };
+        ctx.state_mut(|w| w.view.anomaly_refund = Some(view));
+        Ok(())
     }
 
     /// The patient confirmed (true) or declined (false) the pre-settled split, via the HIS.

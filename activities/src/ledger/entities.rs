@@ -35,6 +35,54 @@ pub mod payment {
         pub paid_at_ms: Option<i64>,
         /// Optimistic concurrency: every update bumps it.
         pub version: i64,
+        /// Reserved by accepted refunds (released when one is abandoned); never above the
+        /// component paid (database CHECK).
+        pub refunded_fund_fen: i64,
+        pub refunded_psn_acct_fen: i64,
+        pub refunded_cash_fen: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod refund {
+    use sea_orm::entity::prelude::*;
+
+    /// One refund per (org code, refund no.), with each party's serials and the amounts per
+    /// component. No personal data.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refunds")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub org_code: String,
+        pub refund_no: String,
+        pub payment_id: i64,
+        pub workflow_id: String,
+        /// patient, anomaly, over_collection
+        pub kind: String,
+        pub request_fingerprint: String,
+        pub state: String,
+        pub fund_fen: i64,
+        pub psn_acct_fen: i64,
+        pub cash_fen: i64,
+        /// Our 6203 serial (appRefdSn) and the centre's (refdSn), and 6203's last refStatus.
+        pub app_refd_sn: String,
+        pub mid_refd_sn: Option<String>,
+        pub mid_status: Option<String>,
+        /// Our bank refund serial (outtrx_serial_no) and the bank's (intrx_serial_no).
+        pub bank_serial: String,
+        pub bank_intrx_serial: Option<String>,
+        pub notified: bool,
+        pub reason: Option<String>,
+        /// Why it needs attention, or the operator's reference / reason when closed by hand.
+        pub attention: Option<String>,
+        pub created_at_ms: i64,
+        pub updated_at_ms: i64,
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

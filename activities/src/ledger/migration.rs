@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds)]
     }
 }
 
@@ -96,6 +96,79 @@ impl MigrationTrait for CreatePayments {
         let db = manager.get_connection();
         db.execute_unprepared("DROP TABLE payment_events").await?;
         db.execute_unprepared("DROP TABLE payments").await?;
+        Ok(())
+    }
+}
+
+struct CreateRefunds;
+
+impl MigrationName for CreateRefunds {
+    fn name(&self) -> &str {
+        "m20261126_000002_create_refunds"
+    }
+}
+
+/// The refunded (reserved) total per component, never above what was paid: the last line of
+/// defence against refunding a patient twice, whatever the code above it does.
+const REFUNDED_COLUMNS: [(&str, &str); 3] = [("refunded_fund_fen", "fund_fen"), ("refunded_psn_acct_fen", "psn_acct_fen"), ("refunded_cash_fen", "own_pay_fen")];
+
+fn refunds_ddl(backend: DbBackend) -> String {
+    let id = id_column(backend);
+    format!(
+        "CREATE TABLE refunds (
+            {id},
+            org_code TEXT NOT NULL,
+            refund_no TEXT NOT NULL,
+            payment_id BIGINT NOT NULL REFERENCES payments(id),
+            workflow_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            request_fingerprint TEXT NOT NULL,
+            state TEXT NOT NULL,
+            fund_fen BIGINT NOT NULL, psn_acct_fen BIGINT NOT NULL, cash_fen BIGINT NOT NULL,
+            app_refd_sn TEXT NOT NULL, mid_refd_sn TEXT, mid_status TEXT,
+            bank_serial TEXT NOT NULL, bank_intrx_serial TEXT,
+            notified BOOLEAN NOT NULL DEFAULT FALSE,
+            reason TEXT, attention TEXT,
+            created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL,
+            version BIGINT NOT NULL DEFAULT 0,
+            CHECK (fund_fen >= 0), CHECK (psn_acct_fen >= 0), CHECK (cash_fen >= 0),
+            CHECK (fund_fen + psn_acct_fen + cash_fen > 0),
+            UNIQUE (org_code, refund_no)
+        )"
+    )
+}
+
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for CreateRefunds {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let backend = db.get_database_backend();
+        for (col, paid) in REFUNDED_COLUMNS {
+            let check = format!("CHECK ({col} >= 0 AND {col} <= COALESCE({paid}, 0))");
+            match backend {
+                // PostgreSQL wants a cross-column CHECK as a table constraint.
+                DbBackend::Postgres => {
+                    db.execute_unprepared(&format!("ALTER TABLE payments ADD COLUMN {col} BIGINT NOT NULL DEFAULT 0")).await?;
+                    db.execute_unprepared(&format!("ALTER TABLE payments ADD CONSTRAINT payments_{col}_within_paid {check}")).await?;
+                }
+                _ => {
+                    db.execute_unprepared(&format!("ALTER TABLE payments ADD COLUMN {col} BIGINT NOT NULL DEFAULT 0 {check}")).await?;
+                }
+            }
+        }
+        db.execute_unprepared(&refunds_ddl(backend)).await?;
+        db.execute_unprepared("CREATE INDEX refunds_payment ON refunds(payment_id)").await?;
+        db.execute_unprepared("CREATE INDEX refunds_state ON refunds(state)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("DROP TABLE refunds").await?;
+        for (col, _) in REFUNDED_COLUMNS {
+            db.execute_unprepared(&format!("ALTER TABLE payments DROP COLUMN {col}")).await?;
+        }
         Ok(())
     }
 }

@@ -6,6 +6,9 @@
 
 pub mod entities;
 pub mod migration;
+pub mod refunds;
+
+pub use refunds::{CreateRefundOutcome, Ineligible, NewRefund, RefundUpdate};
 
 use entities::{payment, payment_event};
 use medpay_schemas::Money;
@@ -27,6 +30,12 @@ pub enum LedgerError {
     IllegalTransition { org_code: String, med_org_ord: String, from: String, to: PaymentState },
     #[error("the split does not add up: {0}")]
     BadSplit(String),
+    #[error("refund {org_code}/{refund_no} already exists with a different request; use a new refund no. or resend the same body")]
+    RefundConflict { org_code: String, refund_no: String },
+    #[error("refund {refund_no} cannot move from {from} to {to}")]
+    IllegalRefundTransition { refund_no: String, from: String, to: medpay_schemas::refund::RefundState },
+    #[error(transparent)]
+    Ineligible(#[from] refunds::Ineligible),
     #[error("payment {0} kept changing under concurrent updates; retry")]
     Contended(String),
 }

@@ -48,6 +48,13 @@ pub fn beijing_civil(epoch_millis: i64) -> (i64, i64, i64, i64, i64, i64) {
     (y, m, d, sod / 3600, sod % 3600 / 60, sod % 60)
 }
 
+/// RFC 3339 in Beijing time (`2026-11-26T16:15:03+08:00`), as the bank's refund notify and
+/// callbacks carry it.
+pub fn rfc3339_beijing(epoch_millis: i64) -> String {
+    let (y, mo, d, h, mi, s) = beijing_civil(epoch_millis);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+08:00")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

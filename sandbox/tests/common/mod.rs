@@ -74,6 +74,7 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
         org_name: h.org_name.clone(),
         mdtrtarea_admvs: "510100".into(),
         person_info_infno: "queryPsninfobyZFB".into(),
+        session: Default::default(),
     };
     let mid = MidPlatformClient {
         http: http.clone(),

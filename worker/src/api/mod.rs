@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod health;
 pub mod payments;
+pub mod refunds;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub ledger: medpay_activities::ledger::Ledger,
     pub codec: CodecState,
     pub parties: Option<Arc<medpay_activities::parties::Parties>>,
+    pub payment: medpay_schemas::payment_flow::PaymentTimings,
+    pub refund: crate::config::RefundConfig,
 }
 
 /// What the Web UI's codec endpoint needs.
@@ -39,6 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{org}/{ord}", get(payments::get))
         .route("/v1/payments/{org}/{ord}/confirm", post(payments::confirm))
+        .route("/v1/payments/{org}/{ord}/cancel", post(payments::cancel))
+        .route("/v1/refunds", post(refunds::create))
+        .route("/v1/refunds/{org}/{refund_no}", get(refunds::get))
+        .route("/v1/refunds/{org}/{refund_no}/actions", post(refunds::action))
         .route("/v1/bank/callback", post(payments::bank_callback))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{CreateOutcome, LedgerError, NewPayment};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
-use medpay_schemas::payment_flow::{PaymentRequest, PaymentView};
+use medpay_schemas::payment_flow::{PaymentInput, PaymentRequest, PaymentView};
 use medpay_schemas::{MedOrgOrd, OrgCode};
 use medpay_workflows::payment::PaymentWorkflow;
 use serde::Deserialize;
@@ -64,7 +64,7 @@ pub async fn create(State(state): State<AppState>, Json(r): Json<PaymentRequest>
         })?;
     // Starting is idempotent too: a retried create after a crash reuses the running workflow.
     let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone()).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
-    state.client.start_workflow(PaymentWorkflow::run, r.clone(), options).await.map_err(ApiError::temporal_unavailable)?;
+    state.client.start_workflow(PaymentWorkflow::run, PaymentInput { request: r.clone(), timings: state.payment }, options).await.map_err(ApiError::temporal_unavailable)?;
     let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
@@ -82,6 +82,7 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
         "org_code": row.org_code, "med_org_ord": row.med_org_ord, "workflow_id": row.workflow_id,
         "state": row.state, "total_fen": row.total_fen, "fund_fen": row.fund_fen, "psn_acct_fen": row.psn_acct_fen,
         "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
+        "refunded_fund_fen": row.refunded_fund_fen, "refunded_psn_acct_fen": row.refunded_psn_acct_fen, "refunded_cash_fen": row.refunded_cash_fen,
         "failure_reason": row.failure_reason, "workflow": view,
     })))
 }
@@ -97,6 +98,24 @@ pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(Stri
         .signal(PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default())
         .await
         .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("cannot confirm {org}/{ord}: {e}")))?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The HIS cancels a payment before it is ordered (the same as the patient declining). Once the
+/// bank has the order only the bank's outcome closes it, so this answers 409.
+pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    let row = state
+        .ledger
+        .get(&org, &ord)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
+    let current = medpay_schemas::payment::PaymentState::parse(&row.state);
+    if !current.is_some_and(|s| s.can_move_to(medpay_schemas::payment::PaymentState::Cancelled)) {
+        return Err(ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_CANCELLABLE", format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state)));
+    }
+    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
+    handle.signal(PaymentWorkflow::confirm, false, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -1,0 +1,251 @@
+//! The refund's activities (REQ 6.2 steps 3-6, X-8a): accept (reserve in the ledger), a fresh
+//! payAuthNo, the insurance refund (6203), the self-pay refund at the bank, and the
+//! refund-result notification through the bank. Every party call carries a serial derived from
+//! the refund no. (`appRefdSn`, `outtrx_serial_no`), so a retry after a crash is a replay at the
+//! party and the patient is never refunded twice.
+
+use crate::http::{PartyError, now_ms};
+use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
+use crate::parties::{HospitalParties, Parties};
+use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
+use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundState};
+use medpay_schemas::status::RefundStatus;
+use medpay_schemas::wire::bank::*;
+use medpay_schemas::wire::mid_platform::*;
+use medpay_schemas::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use temporalio_common::error::ApplicationFailure;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+#[derive(Clone)]
+pub struct RefundActivities {
+    pub parties: Arc<Parties>,
+    pub ledger: Ledger,
+}
+
+fn fail(e: PartyError) -> ActivityError {
+    match e {
+        PartyError::Rejected { .. } => ActivityError::application(ApplicationFailure::non_retryable(e)),
+        other => other.into(),
+    }
+}
+
+fn bad(msg: String) -> ActivityError {
+    ActivityError::application(ApplicationFailure::non_retryable(std::io::Error::other(msg)))
+}
+
+fn ledger_err(e: LedgerError) -> ActivityError {
+    match e {
+        LedgerError::Db(_) | LedgerError::Contended(_) => std::io::Error::other(e.to_string()).into(),
+        other => bad(other.to_string()),
+    }
+}
+
+/// SM3 of the refund's identity and amounts: the same refund asked twice is the same refund;
+/// the authCode and openid are left out (a retried request may bring a fresh one).
+pub fn fingerprint(r: &RefundInput) -> String {
+    let v = serde_json::json!({
+        "org_code": r.org_code, "med_org_ord": r.med_org_ord, "refund_no": r.refund_no, "kind": r.kind.as_str(),
+        "fund": r.amounts.fund.fen(), "psn_acct": r.amounts.psn_acct.fen(), "cash": r.amounts.cash.fen(),
+    });
+    hex::encode(medpay_crypto::sm3::sm3(canonical_data(&v, NumberStyle::Literal).as_bytes()))
+}
+
+pub fn workflow_id(org_code: &str, refund_no: &str) -> String {
+    format!("refund-{org_code}-{refund_no}")
+}
+
+/// What the steps need from the payment, learnt when the refund is accepted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefundPlan {
+    pub pay_ord_id: Option<String>,
+    pub mix_trade_no: String,
+    pub out_trade_no: String,
+    pub app_refd_sn: String,
+    pub bank_serial: String,
+    /// Whether the refund takes everything still refundable (6203 type ALL).
+    pub whole_remaining: bool,
+}
+
+/// One step's input: the refund, its plan, and what earlier steps learnt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefundStep {
+    pub input: RefundInput,
+    pub plan: RefundPlan,
+    pub pay_auth_no: Option<Secret<String>>,
+    pub insurance_refund_sn: Option<String>,
+    pub bank_refund_serial: Option<String>,
+}
+
+/// The insurance refund's answer: `Exception` (6203 EXP) is asked again later.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InsuranceRefunded {
+    pub refd_sn: String,
+    pub status: RefundStatus,
+}
+
+/// A state to record, with the serials learnt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefundRecord {
+    pub org_code: String,
+    pub refund_no: String,
+    pub state: RefundState,
+    pub mid_refd_sn: Option<String>,
+    pub mid_status: Option<String>,
+    pub bank_intrx_serial: Option<String>,
+    pub notified: Option<bool>,
+    pub attention: Option<String>,
+}
+
+impl RefundActivities {
+    fn hospital(&self, org: &str) -> Result<&HospitalParties, ActivityError> {
+        self.parties.hospitals.get(org).ok_or_else(|| bad(format!("hospital {org} is not configured")))
+    }
+}
+
+#[activities]
+impl RefundActivities {
+    /// Accepts the refund in the ledger (idempotent; reserves the amounts) and plans the steps.
+    #[activity]
+    pub async fn accept(self: Arc<Self>, _ctx: ActivityContext, r: RefundInput) -> Result<RefundPlan, ActivityError> {
+        let created = self
+            .ledger
+            .create_refund(NewRefund {
+                org_code: r.org_code.clone(),
+                med_org_ord: r.med_org_ord.clone(),
+                refund_no: r.refund_no.clone(),
+                workflow_id: workflow_id(&r.org_code, &r.refund_no),
+                kind: r.kind,
+                amounts: r.amounts,
+                request_fingerprint: fingerprint(&r),
+                reason: r.reason.clone(),
+                now_ms: now_ms(),
+            })
+            .await
+            .map_err(ledger_err)?;
+        let row = match created {
+            CreateRefundOutcome::New(m) | CreateRefundOutcome::Existing(m) => m,
+        };
+        let p = self.ledger.get(&r.org_code, &r.med_org_ord).await.map_err(ledger_err)?.ok_or_else(|| bad(format!("payment {}/{} vanished", r.org_code, r.med_org_ord)))?;
+        // Whole = after this refund nothing of any component is left (6203's ALL).
+        let whole_remaining = p.refunded_fund_fen == p.fund_fen.unwrap_or(0) && p.refunded_psn_acct_fen == p.psn_acct_fen.unwrap_or(0) && p.refunded_cash_fen == p.own_pay_fen.unwrap_or(0);
+        Ok(RefundPlan {
+            pay_ord_id: p.pay_ord_id,
+            mix_trade_no: p.mix_trade_no.ok_or_else(|| bad(format!("payment {}/{} has no mixed order", r.org_code, r.med_org_ord)))?,
+            out_trade_no: p.out_trade_no.ok_or_else(|| bad(format!("payment {}/{} has no institution order no.", r.org_code, r.med_org_ord)))?,
+            app_refd_sn: row.app_refd_sn,
+            bank_serial: row.bank_serial,
+            whole_remaining,
+        })
+    }
+
+    /// REQ 6.2 step 3: a fresh payAuthNo from the authCode the HIS passed.
+    #[activity]
+    pub async fn authorise(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<Secret<String>, ActivityError> {
+        let h = self.hospital(&s.input.org_code)?;
+        let code = s.input.auth_code.as_ref().ok_or_else(|| bad("the insurance part needs a fresh authCode: retry with one".into()))?;
+        let openid = s.input.openid.clone().unwrap_or_default();
+        let auth = h.wechat.user_query(code, &openid, &serial("RA", &s.input.refund_no)).await.map_err(fail)?;
+        Ok(auth.pay_auth_no)
+    }
+
+    /// REQ 6.2 step 4: the insurance refund (6203), keyed by `appRefdSn`. Asked again with the
+    /// same serial, the mid-platform answers with the same refund (and resolves an EXP).
+    #[activity]
+    pub async fn refund_insurance(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<InsuranceRefunded, ActivityError> {
+        let h = self.hospital(&s.input.org_code)?;
+        let a = s.input.amounts;
+        let parse_err = |e: IdError| bad(e.to_string());
+        let req = RefundRequest {
+            pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
+            app_refd_sn: AppRefdSn::parse(s.plan.app_refd_sn.clone()).map_err(parse_err)?,
+            app_refd_time: medpay_crypto::envelope::time::TimestampFormat::Compact.render(now_ms()),
+            totl_refd_amt: a.total().map_err(|e| bad(e.to_string()))?,
+            cash_refd_amt: a.cash,
+            psn_acct_refd_amt: a.psn_acct,
+            fund_refd_amt: a.fund,
+            refd_type: a.refund_type(s.plan.whole_remaining),
+            pay_auth_no: s.pay_auth_no.clone().ok_or_else(|| bad("no payAuthNo for 6203".into()))?,
+            exp_content: None,
+        };
+        let resp: RefundResponse = h.mid.call(MidPlatformOp::Refund, &req).await.map_err(fail)?;
+        if resp.ref_status == RefundStatus::Failed {
+            return Err(bad(format!("6203 refused refund {} (refStatus FAIL)", s.input.refund_no)));
+        }
+        let state = if resp.ref_status == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
+        record(&self.ledger, &s.input, state, RefundUpdate { mid_refd_sn: Some(resp.refd_sn.clone()), mid_status: Some(resp.ref_status.code().into()), ..Default::default() }).await?;
+        Ok(InsuranceRefunded { refd_sn: resp.refd_sn, status: resp.ref_status })
+    }
+
+    /// REQ 6.2 step 5 / X-8a: the self-pay refund at the bank, keyed by our serial.
+    #[activity]
+    pub async fn refund_cash(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<String, ActivityError> {
+        let h = self.hospital(&s.input.org_code)?;
+        let req = SelfPayRefundRequest {
+            mer_id: h.params.bank.mer_id.clone(),
+            out_trade_no: OutTradeNo::parse(s.plan.out_trade_no.clone()).map_err(|e| bad(e.to_string()))?,
+            order_id: None,
+            outtrx_serial_no: s.plan.bank_serial.clone(),
+            ret_total_amt: s.input.amounts.cash,
+            reason: s.input.reason.clone(),
+        };
+        let resp: SelfPayRefundResponse = h.bank.call(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req).await.map_err(fail)?;
+        match resp.refund_status.as_deref() {
+            Some("0") => {}
+            Some("1") => return Err(bad(format!("the bank refused self-pay refund {}", s.plan.bank_serial))),
+            // Processing or unknown: ask again (the serial makes it a replay).
+            other => return Err(std::io::Error::other(format!("bank refund {} still processing ({other:?})", s.plan.bank_serial)).into()),
+        }
+        if resp.real_reject_amt != s.input.amounts.cash {
+            return Err(bad(format!("integrity alarm: the bank refunded {} fen for refund {}, not {}", resp.real_reject_amt.fen(), s.input.refund_no, s.input.amounts.cash.fen())));
+        }
+        let intrx = resp.intrx_serial_no.map(|x| x.to_string()).ok_or_else(|| bad("the bank returned no intrx_serial_no".into()))?;
+        record(&self.ledger, &s.input, RefundState::CashRefunded, RefundUpdate { bank_intrx_serial: Some(intrx.clone()), ..Default::default() }).await?;
+        Ok(intrx)
+    }
+
+    /// REQ 6.2 step 6: the refund result to the channel through the bank (the cash part with
+    /// the same bank serial as its refund).
+    #[activity]
+    pub async fn notify(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<(), ActivityError> {
+        let h = self.hospital(&s.input.org_code)?;
+        let a: RefundAmounts = s.input.amounts;
+        let insurance = a.insurance().map_err(|e| bad(e.to_string()))?;
+        let refund_type = match (insurance.is_zero(), a.cash.is_zero()) {
+            (false, true) => "MED_REFUND",
+            (true, false) => "SELF_REFUND",
+            _ => "MIX_REFUND",
+        };
+        let req = RefundNotifyRequest {
+            hospital_id: h.params.bank.hospital_id.clone(),
+            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
+            refund_type: refund_type.into(),
+            mix_trade_no: MixTradeNo::parse(s.plan.mix_trade_no.clone()).map_err(|e| bad(e.to_string()))?,
+            intrx_serial_no: s.bank_refund_serial.clone().map(BankRefundSerial::parse).transpose().map_err(|e| bad(e.to_string()))?,
+            cash_refund_fee: a.cash,
+            med_refund_total_fee: insurance,
+            med_refund_gov_fee: a.fund,
+            med_refund_self_fee: a.psn_acct,
+            med_refund_other_fee: Money::ZERO,
+            refund_time: medpay_crypto::envelope::time::rfc3339_beijing(now_ms()),
+            out_refund_no: s.input.refund_no.clone(),
+        };
+        let _: RefundNotifyResponse = h.bank.call(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req).await.map_err(fail)?;
+        record(&self.ledger, &s.input, RefundState::Refunded, RefundUpdate { notified: Some(true), ..Default::default() }).await
+    }
+
+    /// Records a state the workflow decided (NeedsAttention, SettledOffline, Abandoned, ...).
+    #[activity]
+    pub async fn record_refund(self: Arc<Self>, _ctx: ActivityContext, r: RefundRecord) -> Result<(), ActivityError> {
+        let update = RefundUpdate { mid_refd_sn: r.mid_refd_sn, mid_status: r.mid_status, bank_intrx_serial: r.bank_intrx_serial, notified: r.notified, attention: r.attention };
+        self.ledger.advance_refund(&r.org_code, &r.refund_no, r.state, update, now_ms()).await.map_err(ledger_err)?;
+        Ok(())
+    }
+}
+
+async fn record(ledger: &Ledger, r: &RefundInput, to: RefundState, update: RefundUpdate) -> Result<(), ActivityError> {
+    ledger.advance_refund(&r.org_code, &r.refund_no, to, update, now_ms()).await.map_err(ledger_err)?;
+    Ok(())
+}

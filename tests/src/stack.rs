@@ -1,0 +1,193 @@
+//! The whole product on loopback for end-to-end tests: a Temporal dev server, the sandbox
+//! counterparties (`medpay sandbox`) and `medpay run` (worker + API) on a SQLite ledger, with
+//! short payment deadlines so the Q-9 paths run in seconds. `medpay` can be SIGKILLed and
+//! restarted on the same ledger, task queue and key.
+
+use crate::*;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The deadlines the e2e tests use (the standard's 20 s / 5 s / 60 s shortened in proportion).
+pub const FAST_TIMINGS: [(&str, &str); 5] = [
+    ("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "3"),
+    ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "1"),
+    ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "3"),
+    ("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "120"),
+    ("MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS", "120"),
+];
+
+pub struct Stack {
+    pub temporal: TemporalDevServer,
+    pub sandbox: Proc,
+    pub medpay: Proc,
+    pub api: String,
+    pub sandbox_addr: String,
+    pub ca: PathBuf,
+    pub dir: PathBuf,
+    /// `medpay run`'s environment, kept for restarts.
+    env: Vec<(String, String)>,
+}
+
+fn spawn_medpay(env: &[(String, String)], api: &str) -> Proc {
+    let mut cmd = Command::new(medpay_bin());
+    cmd.arg("run").envs(env.iter().map(|(k, v)| (k, v)));
+    let mut medpay = Proc::spawn(&mut cmd);
+    medpay.wait_for_line("medpay API", Duration::from_secs(60));
+    wait_until("/healthz", Duration::from_secs(30), || http("GET", api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false));
+    medpay
+}
+
+pub fn curl_json(ca: &std::path::Path, url: &str, body: &Value) -> Value {
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--cacert", ca.to_str().unwrap(), "-H", "content-type: application/json", "-d", &body.to_string(), url])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    json(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// GETs `path` until `done` holds; panics with the last body after `secs`.
+pub fn poll(api: &str, path: &str, what: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok((200, body)) = http("GET", api, path, None) {
+            last = json(&body);
+            if done(&last) {
+                return last;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    panic!("timed out waiting for {what}; last: {last}");
+}
+
+impl Stack {
+    pub fn start(name: &str, extra: &[(&str, &str)]) -> Stack {
+        let temporal = TemporalDevServer::start();
+        let dir = std::env::temp_dir().join(format!("medpay-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sandbox_addr = format!("127.0.0.1:{}", free_port());
+        let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()]));
+        sandbox.wait_for_line("personas", Duration::from_secs(30));
+        let ca = dir.join("tls/ca.pem");
+        let api = format!("127.0.0.1:{}", free_port());
+        let mut env = vec![
+            ("MEDPAY_TEMPORAL_ADDRESS".to_string(), temporal.address()),
+            ("MEDPAY_API_LISTEN".into(), api.clone()),
+            ("MEDPAY_TASK_QUEUE".into(), format!("{name}-{}", std::process::id())),
+            ("MEDPAY_PAYLOAD_KEY_FILE".into(), payload_key_file().display().to_string()),
+            ("MEDPAY_LEDGER_URL".into(), format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())),
+            ("MEDPAY_PARTIES_PARAMS_FILE".into(), dir.join("credentials.json").display().to_string()),
+            ("MEDPAY_PARTIES_BASE_URL".into(), format!("https://{sandbox_addr}")),
+            ("MEDPAY_PARTIES_CA_FILE".into(), ca.display().to_string()),
+            ("MEDPAY_CALLBACK_URL".into(), format!("http://{api}/v1/bank/callback")),
+        ];
+        env.extend(FAST_TIMINGS.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
+        let medpay = spawn_medpay(&env, &api);
+        Stack { temporal, sandbox, medpay, api, sandbox_addr, ca, dir, env }
+    }
+
+    /// SIGKILL: no drain, no goodbye, exactly what a crashed host does.
+    pub fn kill_medpay(&mut self) {
+        let _ = self.medpay.child.kill();
+        let _ = self.medpay.child.wait();
+    }
+
+    pub fn restart_medpay(&mut self) {
+        self.medpay = spawn_medpay(&self.env, &self.api);
+    }
+
+    pub fn sandbox_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.sandbox_addr)
+    }
+
+    /// A fresh authCode for a persona, as the patient's authorisation page hands it out.
+    pub fn auth_code(&self, persona: &str) -> Value {
+        curl_json(&self.ca, &self.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": persona}))["authCode"].clone()
+    }
+
+    /// Creates a payment; returns its status path.
+    pub fn create(&self, persona: &str, ord: &str, scene: &str, fen: &[i64]) -> String {
+        let lines: Vec<Value> = fen.iter().enumerate().map(|(i, f)| json!({"code": format!("L{i}"), "name": "项目", "amount_fen": f})).collect();
+        let body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": scene, "auth_code": self.auth_code(persona), "openid": "o", "lines": lines});
+        let (status, created) = http("POST", &self.api, "/v1/payments", Some(&body.to_string())).unwrap();
+        assert!(status == 201 || status == 200, "{status} {created}");
+        format!("/v1/payments/H51010500001/{ord}")
+    }
+
+    /// Waits for the pre-settlement, confirms (or declines) it; returns the mixed order no.
+    pub fn confirm(&self, path: &str, confirm: bool) -> Option<String> {
+        poll(&self.api, path, "the pre-settlement", 60, |v| v["state"] == "PreSettled");
+        let c = json!({"confirm": confirm}).to_string();
+        assert_eq!(http("POST", &self.api, &format!("{path}/confirm"), Some(&c)).unwrap().0, 202);
+        if !confirm {
+            return None;
+        }
+        let ordered = poll(&self.api, path, "the mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
+        ordered["workflow"]["cashier"]["mix_trade_no"].as_str().map(String::from)
+    }
+
+    /// Creates, pre-settles and confirms a payment; returns the status path and mixed order no.
+    pub fn order(&self, persona: &str, ord: &str, scene: &str, fen: &[i64], confirm: bool) -> (String, Option<String>) {
+        let path = self.create(persona, ord, scene, fen);
+        let mix = self.confirm(&path, confirm);
+        (path, mix)
+    }
+
+    /// The patient pays at the sandbox cashier.
+    pub fn pay(&self, mix: &str) -> Value {
+        curl_json(&self.ca, &self.sandbox_url("/sandbox/patient/pay"), &json!({"mix_trade_no": mix}))
+    }
+
+    /// A paid payment (order, pay, wait for Paid); returns its status path.
+    pub fn paid(&self, persona: &str, ord: &str, fen: &[i64]) -> String {
+        let (path, mix) = self.order(persona, ord, "outpatient", fen, true);
+        self.pay(&mix.expect("ordered"));
+        poll(&self.api, &path, "paid", 60, |v| v["state"] == "Paid");
+        path
+    }
+
+    pub fn faults(&self, f: Value) {
+        let out = Command::new("curl")
+            .args(["-sS", "-X", "PUT", "--cacert", self.ca.to_str().unwrap(), "-H", "content-type: application/json", "-d", &f.to_string(), &self.sandbox_url("/sandbox/control/faults")])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+
+    /// The sandbox's own books (orders, refunds, callbacks, notices).
+    pub fn books(&self) -> Value {
+        let out = Command::new("curl").args(["-sS", "--cacert", self.ca.to_str().unwrap(), &self.sandbox_url("/sandbox/control/state")]).output().unwrap();
+        json(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// A workflow's history as JSON, through the real `temporal` CLI.
+    pub fn history(&self, workflow_id: &str) -> Value {
+        let out = Command::new(temporal_bin())
+            .args(["workflow", "show", "--workflow-id", workflow_id, "--address", &format!("127.0.0.1:{}", self.temporal.port), "--output", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.medpay.terminate(Duration::from_secs(30));
+        let _ = self.sandbox.terminate(Duration::from_secs(10));
+    }
+}
+
+/// The activity types a history scheduled, in order.
+pub fn scheduled_activities(history: &Value) -> Vec<String> {
+    history["events"]
+        .as_array()
+        .map(|evs| {
+            evs.iter()
+                .filter_map(|e| e["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,129 @@
+//! Refunds end to end (REQ 6.2, X-8a): the HIS API of `medpay run` against a real Temporal dev
+//! server and the sandbox. Full refunds of insurance-only, self-pay-only and mixed payments
+//! return exactly what was paid, the channel is notified, concurrent identical requests make one
+//! refund, bad requests get 4xx with stable codes; a bank that keeps failing puts the refund in
+//! NeedsAttention until an operator decides; a 6203 EXP resolves by asking again.
+
+use medpay_tests::stack::*;
+use medpay_tests::*;
+use serde_json::{Value, json};
+
+const ORG: &str = "H51010500001";
+
+fn refund(s: &Stack, body: &Value) -> (u16, Value) {
+    let (status, text) = http("POST", &s.api, "/v1/refunds", Some(&body.to_string())).unwrap();
+    (status, json(&text))
+}
+
+fn full_refund(s: &Stack, persona: &str, ord: &str, refund_no: &str) -> Value {
+    json!({"org_code": ORG, "med_org_ord": ord, "refund_no": refund_no, "auth_code": s.auth_code(persona), "openid": "o", "reason": "patient left"})
+}
+
+#[test]
+fn full_refunds_concurrency_and_bad_requests() {
+    let s = Stack::start("refund", &[]);
+    let cases = [("insurance-only", "HIS-R-INS", 1_200), ("self-pay-only", "HIS-R-CASH", 3_456), ("mixed", "HIS-R-MIX", 30_000)];
+    let mut paid = vec![];
+    for (persona, ord, fen) in cases {
+        let p = s.paid(persona, ord, &[fen]);
+        paid.push(poll(&s.api, &p, "paid", 5, |v| v["state"] == "Paid"));
+    }
+
+    // Bad requests first: nothing is stored.
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-NONE", "refund_no": "RN-X"}));
+    assert_eq!((st, e["code"].as_str()), (404, Some("UNKNOWN_PAYMENT")));
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-MIX", "refund_no": "RN-X"}));
+    assert_eq!((st, e["code"].as_str()), (422, Some("AUTH_CODE_REQUIRED")), "the insurance part needs a fresh authorisation");
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-X", "cash_fen": 3_457}));
+    assert_eq!((st, e["code"].as_str()), (422, Some("EXCEEDS_REFUNDABLE")), "{e}");
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-X", "cash_fen": -1}));
+    assert_eq!((st, e["code"].as_str()), (422, Some("INVALID_REFUND")));
+    let mut mixed_partial = full_refund(&s, "mixed", "HIS-R-MIX", "RN-X");
+    mixed_partial["cash_fen"] = json!(1);
+    mixed_partial["fund_fen"] = json!(1);
+    assert_eq!(refund(&s, &mixed_partial).1["code"], "PARTIAL_MIXED_REFUND");
+    assert_eq!(http("GET", &s.api, &format!("/v1/refunds/{ORG}/RN-X"), None).unwrap().0, 404);
+
+    // Two identical requests at once: one refund.
+    let body = full_refund(&s, "mixed", "HIS-R-MIX", "RN-MIX");
+    let statuses: Vec<u16> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..2).map(|_| sc.spawn(|| refund(&s, &body).0)).collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 201], "one created, one the same");
+    let mut other = body.clone();
+    other["cash_fen"] = json!(1);
+    assert_eq!(refund(&s, &other).1["code"], "REFUND_CONFLICT");
+    assert_eq!(refund(&s, &full_refund(&s, "insurance-only", "HIS-R-INS", "RN-INS")).0, 201);
+    assert_eq!(refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-CASH"})).0, 201, "self-pay only needs no authCode");
+
+    for ((_, ord, _), (refund_no, p)) in cases.iter().zip(["RN-INS", "RN-CASH", "RN-MIX"].iter().zip(&paid)) {
+        let r = poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "refunded", 60, |v| v["state"] == "Refunded");
+        assert_eq!((r["fund_fen"].as_i64(), r["psn_acct_fen"].as_i64(), r["cash_fen"].as_i64()), (p["fund_fen"].as_i64(), p["psn_acct_fen"].as_i64(), p["own_pay_fen"].as_i64()), "{ord}");
+        assert_eq!(r["notified"], true);
+        let after = poll(&s.api, &format!("/v1/payments/{ORG}/{ord}"), "payment", 5, |_| true);
+        assert_eq!((after["refunded_fund_fen"].as_i64(), after["refunded_cash_fen"].as_i64()), (p["fund_fen"].as_i64(), p["own_pay_fen"].as_i64()));
+    }
+    // Nothing left: a second refund of the same payment is refused.
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-CASH-2"}));
+    assert_eq!((st, e["code"].as_str()), (422, Some("NOTHING_TO_REFUND")));
+
+    let books = s.books();
+    let count = |k: &str| books[k].as_array().unwrap().len();
+    // 6203 only where there is an insurance part (REQ 6.2 step 4), the bank only where there is
+    // cash (step 5), the notice for every refund (step 6).
+    assert_eq!((count("mid_refunds"), count("bank_refunds"), count("refund_notices")), (2, 2, 3));
+    let mix_sp = books["self_pay_orders"].as_array().unwrap().iter().find(|o| o["out_trade_no"] == "SPHIS-R-MIX").unwrap().clone();
+    assert_eq!(mix_sp["refunded"], mix_sp["total"]);
+    s.stop();
+}
+
+#[test]
+fn bank_failures_attention_operator_and_exp() {
+    let s = Stack::start("refund-faults", &[("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "6")]);
+    for ord in ["HIS-RF-BURST", "HIS-RF-DOWN", "HIS-RF-EXP", "HIS-RF-EXPF"] {
+        let p = s.paid("mixed", ord, &[30_000]);
+        assert!(poll(&s.api, &p, "paid", 5, |_| true)["own_pay_fen"].as_i64() > Some(0), "the bank refund needs a self-pay part");
+    }
+    // Every second bank refund call fails: retried to one refund.
+    s.faults(json!({"global": {"endpoints": {"bank.self_pay_refund": {"error_permille": 500}}}}));
+    assert_eq!(refund(&s, &full_refund(&s, "mixed", "HIS-RF-BURST", "RN-BURST")).0, 201);
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RN-BURST"), "refunded through the 5xx burst", 60, |v| v["state"] == "Refunded");
+
+    // The bank is down for good: NeedsAttention, visible in the API; an operator retries once
+    // the bank is back.
+    s.faults(json!({"global": {"endpoints": {"bank.self_pay_refund": {"error_permille": 1000}}}}));
+    assert_eq!(refund(&s, &full_refund(&s, "mixed", "HIS-RF-DOWN", "RN-DOWN")).0, 201);
+    let stuck = poll(&s.api, &format!("/v1/refunds/{ORG}/RN-DOWN"), "NeedsAttention", 60, |v| v["state"] == "NeedsAttention");
+    assert!(stuck["attention"].as_str().unwrap().contains("Cash"), "{stuck}");
+    assert_eq!(stuck["insurance_refund_status"], "SUCC", "the insurance part went back before the bank step");
+    let (st, _) = http("POST", &s.api, &format!("/v1/refunds/{ORG}/RN-BURST/actions"), Some(r#"{"action":"retry"}"#)).unwrap();
+    assert_eq!(st, 409, "a finished refund takes no operator action");
+    s.faults(json!({}));
+    let (st, body) = http("POST", &s.api, &format!("/v1/refunds/{ORG}/RN-DOWN/actions"), Some(r#"{"action":"retry"}"#)).unwrap();
+    assert_eq!(st, 202, "{body}");
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RN-DOWN"), "refunded after the operator's retry", 60, |v| v["state"] == "Refunded");
+
+    // 6203 EXP: asked again, the mid-platform resolves it (SUCC -> refunded; FAIL -> attention,
+    // and the operator abandons it, which makes the money refundable again).
+    s.faults(json!({"orders": {"HIS-RF-EXP": {"refund_exp": true}, "HIS-RF-EXPF": {"refund_exp": true, "exp_resolves_to": "FAIL"}}}));
+    assert_eq!(refund(&s, &full_refund(&s, "mixed", "HIS-RF-EXP", "RN-EXP")).0, 201);
+    assert_eq!(refund(&s, &full_refund(&s, "mixed", "HIS-RF-EXPF", "RN-EXPF")).0, 201);
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RN-EXP"), "EXP resolved to SUCC", 60, |v| v["state"] == "Refunded");
+    let failed = poll(&s.api, &format!("/v1/refunds/{ORG}/RN-EXPF"), "EXP resolved to FAIL", 60, |v| v["state"] == "NeedsAttention");
+    assert!(failed["attention"].as_str().unwrap().contains("FAIL"), "{failed}");
+    let (st, _) = http("POST", &s.api, &format!("/v1/refunds/{ORG}/RN-EXPF/actions"), Some(r#"{"action":"abandon","reason":"insurance centre refused; patient informed"}"#)).unwrap();
+    assert_eq!(st, 202);
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RN-EXPF"), "abandoned", 30, |v| v["state"] == "Abandoned");
+    let p = poll(&s.api, &format!("/v1/payments/{ORG}/HIS-RF-EXPF"), "released", 5, |v| v["refunded_fund_fen"] == 0);
+    assert_eq!(p["refunded_cash_fen"], 0);
+
+    let books = s.books();
+    let bank_refunds = books["bank_refunds"].as_array().unwrap();
+    for out in ["SPHIS-RF-BURST", "SPHIS-RF-DOWN", "SPHIS-RF-EXP"] {
+        assert_eq!(bank_refunds.iter().filter(|r| r["out_trade_no"] == out).count(), 1, "{out}: exactly one bank refund");
+    }
+    s.stop();
+}

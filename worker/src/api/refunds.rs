@@ -1,0 +1,170 @@
+//! The HIS's refund API (REQ 6.2): create (idempotent on the HIS refund no.: same body -> same
+//! refund, other body -> 409), read, and the operator's decision on a refund that needs
+//! attention. Eligibility is checked here for a clear 4xx and again in the ledger's
+//! transaction, which is what actually guarantees a payment is never refunded twice.
+
+use super::AppState;
+use super::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use medpay_activities::ledger::{CreateRefundOutcome, Ineligible, LedgerError, NewRefund};
+use medpay_activities::refund::{fingerprint, workflow_id};
+use medpay_schemas::refund::{OperatorAction, RefundAmounts, RefundInput, RefundKind, RefundState, RefundView};
+use medpay_schemas::{Money, Secret};
+use medpay_workflows::refund::RefundWorkflow;
+use serde::Deserialize;
+use serde_json::json;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
+
+/// The create-refund body. Without any amount, everything still refundable is refunded.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    pub org_code: String,
+    pub med_org_ord: String,
+    /// The HIS refund no.: one refund per number.
+    pub refund_no: String,
+    pub fund_fen: Option<i64>,
+    pub psn_acct_fen: Option<i64>,
+    pub cash_fen: Option<i64>,
+    /// A fresh authCode (REQ 6.2 step 3); required when an insurance part is refunded.
+    pub auth_code: Option<Secret<String>>,
+    pub openid: Option<String>,
+    pub reason: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_REFUND", message)
+}
+
+fn ledger_unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string())
+}
+
+fn ineligible(e: LedgerError) -> ApiError {
+    match e {
+        LedgerError::Ineligible(i) => match i {
+            Ineligible::UnknownPayment(_) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", i.to_string()),
+            Ineligible::NotPaid { .. } | Ineligible::NoSelfPayCollected(_) => ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_REFUNDABLE", i.to_string()),
+            Ineligible::ExceedsRemaining { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "EXCEEDS_REFUNDABLE", i.to_string()),
+        },
+        LedgerError::RefundConflict { .. } => ApiError::new(StatusCode::CONFLICT, "REFUND_CONFLICT", e.to_string()),
+        other => ledger_unavailable(other),
+    }
+}
+
+/// The amounts asked for, or everything still refundable when none is given.
+fn amounts(b: &RefundBody, p: &medpay_activities::ledger::entities::payment::Model) -> Result<RefundAmounts, ApiError> {
+    if b.fund_fen.is_none() && b.psn_acct_fen.is_none() && b.cash_fen.is_none() {
+        return Ok(RefundAmounts {
+            fund: Money::from_fen(p.fund_fen.unwrap_or(0) - p.refunded_fund_fen),
+            psn_acct: Money::from_fen(p.psn_acct_fen.unwrap_or(0) - p.refunded_psn_acct_fen),
+            cash: Money::from_fen(p.own_pay_fen.unwrap_or(0) - p.refunded_cash_fen),
+        });
+    }
+    let fen = |v: Option<i64>, what: &str| match v.unwrap_or(0) {
+        n if n < 0 => Err(invalid(format!("{what} is negative ({n} fen)"))),
+        n => Ok(Money::from_fen(n)),
+    };
+    Ok(RefundAmounts { fund: fen(b.fund_fen, "fund_fen")?, psn_acct: fen(b.psn_acct_fen, "psn_acct_fen")?, cash: fen(b.cash_fen, "cash_fen")? })
+}
+
+pub async fn create(State(state): State<AppState>, Json(b): Json<RefundBody>) -> Result<Response, ApiError> {
+    medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
+    let p = state
+        .ledger
+        .get(&b.org_code, &b.med_org_ord)
+        .await
+        .map_err(ledger_unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {}/{}", b.org_code, b.med_org_ord)))?;
+    let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ledger_unavailable)?;
+    let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
+        // "Refund everything" asked again: the same refund, whatever remains now.
+        (Some(r), None) => RefundAmounts { fund: Money::from_fen(r.fund_fen), psn_acct: Money::from_fen(r.psn_acct_fen), cash: Money::from_fen(r.cash_fen) },
+        _ => amounts(&b, &p)?,
+    };
+    if a.total().map_err(|e| invalid(e.to_string()))?.is_zero() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "NOTHING_TO_REFUND", format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord)));
+    }
+    let insurance = !a.insurance().map_err(|e| invalid(e.to_string()))?.is_zero();
+    if insurance && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "AUTH_CODE_REQUIRED", "refunding an insurance part needs a fresh auth_code from the channel (REQ 6.2 step 3)"));
+    }
+    let whole = a.fund.fen() == p.fund_fen.unwrap_or(0) - p.refunded_fund_fen
+        && a.psn_acct.fen() == p.psn_acct_fen.unwrap_or(0) - p.refunded_psn_acct_fen
+        && a.cash.fen() == p.own_pay_fen.unwrap_or(0) - p.refunded_cash_fen;
+    if existing.is_none() && insurance && !a.cash.is_zero() && !whole {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "PARTIAL_MIXED_REFUND",
+            "a refund with both insurance and self-pay parts must take everything still refundable; refund the parts separately for a partial refund",
+        ));
+    }
+    let window_ms = i64::try_from(state.refund.window_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+    if existing.is_none() && p.paid_at_ms.is_some_and(|paid| medpay_activities::http::now_ms() - paid > window_ms) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "REFUND_WINDOW_CLOSED", format!("payment {}/{} was paid more than {} days ago", b.org_code, b.med_org_ord, state.refund.window_days)));
+    }
+    let input = RefundInput {
+        org_code: b.org_code.clone(),
+        med_org_ord: b.med_org_ord.clone(),
+        refund_no: b.refund_no.clone(),
+        kind: RefundKind::Patient,
+        amounts: a,
+        auth_code: b.auth_code,
+        openid: b.openid,
+        reason: b.reason,
+        attention_after_secs: state.refund.attention_after_secs,
+    };
+    let id = workflow_id(&b.org_code, &b.refund_no);
+    let created = state
+        .ledger
+        .create_refund(NewRefund {
+            org_code: input.org_code.clone(),
+            med_org_ord: input.med_org_ord.clone(),
+            refund_no: input.refund_no.clone(),
+            workflow_id: id.clone(),
+            kind: input.kind,
+            amounts: a,
+            request_fingerprint: fingerprint(&input),
+            reason: input.reason.clone(),
+            now_ms: medpay_activities::http::now_ms(),
+        })
+        .await
+        .map_err(ineligible)?;
+    let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone()).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
+    state.client.start_workflow(RefundWorkflow::run, input, options).await.map_err(ApiError::temporal_unavailable)?;
+    let status = if matches!(created, CreateRefundOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    let url = format!("/v1/refunds/{}/{}", b.org_code, b.refund_no);
+    Ok((status, Json(json!({"workflow_id": id, "status_url": url, "fund_fen": a.fund.fen(), "psn_acct_fen": a.psn_acct.fen(), "cash_fen": a.cash.fen()}))).into_response())
+}
+
+pub async fn get(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
+    let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
+    let view: Option<RefundView> = handle.query(RefundWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
+    Ok(Json(json!({
+        "org_code": r.org_code, "refund_no": r.refund_no, "workflow_id": r.workflow_id, "kind": r.kind, "state": r.state,
+        "fund_fen": r.fund_fen, "psn_acct_fen": r.psn_acct_fen, "cash_fen": r.cash_fen,
+        "insurance_refund_sn": r.mid_refd_sn, "insurance_refund_status": r.mid_status, "bank_refund_serial": r.bank_intrx_serial,
+        "notified": r.notified, "attention": r.attention, "workflow": view,
+    })))
+}
+
+/// An operator's decision on a refund in `NeedsAttention`: retry (optionally with a fresh
+/// authCode), done offline with a reference, or abandon with a reason.
+pub async fn action(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>, Json(a): Json<OperatorAction>) -> Result<StatusCode, ApiError> {
+    match &a {
+        OperatorAction::MarkDoneOffline { reference } if reference.trim().is_empty() => return Err(invalid("mark_done_offline needs a reference (the offline transfer's id)")),
+        OperatorAction::Abandon { reason } if reason.trim().is_empty() => return Err(invalid("abandon needs a reason")),
+        _ => {}
+    }
+    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
+    if RefundState::parse(&r.state) != Some(RefundState::NeedsAttention) {
+        return Err(ApiError::new(StatusCode::CONFLICT, "REFUND_NOT_WAITING", format!("refund {org}/{refund_no} is {}: only a refund that needs attention takes an operator's decision", r.state)));
+    }
+    let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
+    handle.signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,197 @@
+//! The refund workflow (REQ 6.2 steps 3-6; X-8a and X-8b use it too): accept and reserve, a
+//! fresh payAuthNo, the insurance refund (6203), the self-pay refund at the bank, the refund
+//! notification through the bank. Each step retries with backoff; a step still failing after
+//! `attention_after_secs`, or a 6203 that stays `EXP`, puts the refund in `NeedsAttention` and
+//! the workflow waits for an operator's decision (retry, done offline, abandon) from the API.
+
+use crate::search;
+use medpay_activities::refund::{InsuranceRefunded, RefundActivities, RefundRecord, RefundStep};
+use medpay_schemas::refund::{OperatorAction, RefundInput, RefundState, RefundView};
+use medpay_schemas::status::RefundStatus;
+use std::time::Duration;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+
+/// How often and how many times an `EXP` insurance refund is asked again before an operator
+/// is needed (REQ 6.2: EXP goes to manual review when it does not resolve).
+pub const EXP_RECHECK: Duration = Duration::from_secs(5);
+pub const EXP_RECHECKS: u32 = 6;
+
+#[workflow]
+#[derive(Default)]
+pub struct RefundWorkflow {
+    view: RefundView,
+    action: Option<OperatorAction>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Authorise,
+    Insurance,
+    Cash,
+    Notify,
+}
+
+fn step_options(horizon: Duration) -> ActivityOptions {
+    ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: horizon,
+        start_to_close: Duration::from_secs(30),
+    })
+    .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(30)).build())
+    .build()
+}
+
+fn record_options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).maximum_interval(Duration::from_secs(30)).build())
+        .build()
+}
+
+/// How an attention episode ended.
+enum Decision {
+    Retry,
+    Closed,
+}
+
+#[workflow_methods]
+impl RefundWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: RefundInput) -> WorkflowResult<RefundView> {
+        ctx.upsert_search_attributes(search::identity(&input.org_code, &input.med_org_ord));
+        let plan = ctx.execute_activity(RefundActivities::accept, input.clone(), record_options()).await?;
+        Self::set(ctx, RefundState::Requested);
+        let horizon = Duration::from_secs(input.attention_after_secs.max(1));
+        let insurance = input.amounts.insurance().map(|m| !m.is_zero()).unwrap_or(true);
+        let mut s = RefundStep { input: input.clone(), plan, pay_auth_no: None, insurance_refund_sn: None, bank_refund_serial: None };
+        let mut steps = vec![];
+        if insurance {
+            steps.extend([Step::Authorise, Step::Insurance]);
+        }
+        if !input.amounts.cash.is_zero() {
+            steps.push(Step::Cash);
+        }
+        steps.push(Step::Notify);
+        let mut exp_rechecks = 0;
+        let mut i = 0;
+        while i < steps.len() {
+            let step = steps[i];
+            let result: Result<(), String> = match step {
+                Step::Authorise => ctx.execute_activity(RefundActivities::authorise, s.clone(), step_options(horizon)).await.map(|p| s.pay_auth_no = Some(p)).map_err(|e| crate::why(&e)),
+                Step::Insurance => match ctx.execute_activity(RefundActivities::refund_insurance, s.clone(), step_options(horizon)).await {
+                    Ok(InsuranceRefunded { refd_sn, status }) => {
+                        s.insurance_refund_sn = Some(refd_sn.clone());
+                        ctx.state_mut(|w| w.view.insurance_refund_sn = Some(refd_sn));
+                        if status == RefundStatus::Succeeded {
+                            Self::set(ctx, RefundState::InsuranceRefunded);
+                            Ok(())
+                        } else if exp_rechecks < EXP_RECHECKS {
+                            // EXP: ask again with the same appRefdSn after a pause.
+                            exp_rechecks += 1;
+                            ctx.timer(EXP_RECHECK).await;
+                            continue;
+                        } else {
+                            Err(format!("6203 answered {status} {EXP_RECHECKS} times: the insurance refund's outcome is unknown"))
+                        }
+                    }
+                    Err(e) => Err(crate::why(&e)),
+                },
+                Step::Cash => ctx.execute_activity(RefundActivities::refund_cash, s.clone(), step_options(horizon)).await.map(|serial| {
+                    s.bank_refund_serial = Some(serial.clone());
+                    ctx.state_mut(|w| w.view.bank_refund_serial = Some(serial));
+                }).map_err(|e| crate::why(&e)),
+                Step::Notify => ctx.execute_activity(RefundActivities::notify, s.clone(), step_options(horizon)).await.map(|_| ctx.state_mut(|w| w.view.notified = true)).map_err(|e| crate::why(&e)),
+            };
+            match result {
+                Ok(()) => {
+                    if step == Step::Cash {
+                        Self::set(ctx, RefundState::CashRefunded);
+                    }
+                    i += 1;
+                }
+                Err(why) => match Self::attention(ctx, &input, format!("{step:?} step: {why}")).await? {
+                    Decision::Retry => {
+                        exp_rechecks = 0;
+                        if let Some(code) = ctx.state_mut(|w| w.action.take()).and_then(|a| match a {
+                            OperatorAction::Retry { auth_code } => auth_code,
+                            _ => None,
+                        }) {
+                            s.input.auth_code = Some(code);
+                            // A fresh authCode means a fresh payAuthNo.
+                            if step == Step::Insurance {
+                                i -= 1;
+                            }
+                        }
+                    }
+                    Decision::Closed => return Ok(ctx.state(|w| w.view.clone())),
+                },
+            }
+        }
+        Self::set(ctx, RefundState::Refunded);
+        Ok(ctx.state(|w| w.view.clone()))
+    }
+
+    fn set(ctx: &mut WorkflowContext<Self>, state: RefundState) {
+        ctx.state_mut(|w| w.view.state = Some(state));
+        ctx.upsert_search_attributes([search::REFUND_STATE.value_set(state.as_str().to_string())]);
+    }
+
+    /// Records `NeedsAttention` and waits for an operator. A retry leaves the action in place
+    /// (with its authCode) for the caller; done-offline and abandon close the refund here.
+    async fn attention(ctx: &mut WorkflowContext<Self>, input: &RefundInput, why: String) -> WorkflowResult<Decision> {
+        let record = |state: RefundState, attention: Option<String>| RefundRecord {
+            org_code: input.org_code.clone(),
+            refund_no: input.refund_no.clone(),
+            state,
+            mid_refd_sn: None,
+            mid_status: None,
+            bank_intrx_serial: None,
+            notified: None,
+            attention,
+        };
+        let before = ctx.state(|w| w.view.state).unwrap_or(RefundState::Requested);
+        ctx.execute_activity(RefundActivities::record_refund, record(RefundState::NeedsAttention, Some(why.clone())), record_options()).await?;
+        ctx.state_mut(|w| {
+            w.view.attention = Some(why);
+            w.action = None;
+        });
+        Self::set(ctx, RefundState::NeedsAttention);
+        ctx.wait_condition(|w: &Self| w.action.is_some()).await?;
+        let action = ctx.state(|w| w.action.clone());
+        match action {
+            Some(OperatorAction::MarkDoneOffline { reference }) => {
+                let note = Some(format!("settled offline by an operator: {reference}"));
+                ctx.execute_activity(RefundActivities::record_refund, record(RefundState::SettledOffline, note.clone()), record_options()).await?;
+                ctx.state_mut(|w| w.view.attention = note);
+                Self::set(ctx, RefundState::SettledOffline);
+                Ok(Decision::Closed)
+            }
+            Some(OperatorAction::Abandon { reason }) => {
+                let note = Some(format!("abandoned by an operator: {reason}"));
+                ctx.execute_activity(RefundActivities::record_refund, record(RefundState::Abandoned, note.clone()), record_options()).await?;
+                ctx.state_mut(|w| w.view.attention = note);
+                Self::set(ctx, RefundState::Abandoned);
+                Ok(Decision::Closed)
+            }
+            _ => {
+                ctx.execute_activity(RefundActivities::record_refund, record(before, None), record_options()).await?;
+                ctx.state_mut(|w| w.view.attention = None);
+                Self::set(ctx, before);
+                Ok(Decision::Retry)
+            }
+        }
+    }
+
+    /// An operator's decision; only heard while the refund needs attention.
+    #[signal]
+    pub fn operator(&mut self, _ctx: &mut SyncWorkflowContext<Self>, action: OperatorAction) {
+        if self.view.state == Some(RefundState::NeedsAttention) && self.action.is_none() {
+            self.action = Some(action);
+        }
+    }
+
+    #[query]
+    pub fn status(&self, _ctx: &WorkflowContextView) -> RefundView {
+        self.view.clone()
+    }
+}
