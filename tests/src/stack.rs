@@ -78,7 +78,7 @@ impl Stack {
             ("MEDPAY_TEMPORAL_ADDRESS".to_string(), temporal.address()),
             ("MEDPAY_API_LISTEN".into(), api.clone()),
             ("MEDPAY_TASK_QUEUE".into(), format!("{name}-{}", std::process::id())),
-            ("MEDPAY_PAYLOAD_KEY_FILE".into(), payload_key_file().display().to_string()),
+            ("MEDPAY_PAYLOAD_KEY_FILE".into(), if recording() { replay_key_file() } else { payload_key_file() }.display().to_string()),
             ("MEDPAY_LEDGER_URL".into(), format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())),
             ("MEDPAY_PARTIES_PARAMS_FILE".into(), dir.join("credentials.json").display().to_string()),
             ("MEDPAY_PARTIES_BASE_URL".into(), format!("https://{sandbox_addr}")),
@@ -177,6 +177,36 @@ impl Stack {
     pub fn stop(mut self) {
         let _ = self.medpay.terminate(Duration::from_secs(30));
         let _ = self.sandbox.terminate(Duration::from_secs(10));
+    }
+}
+
+/// `MEDPAY_RECORD_HISTORIES=1 cargo test -p medpay-tests` re-records the histories the tests
+/// name with [`Stack::record`] into tests/histories/, encrypted with the test-only key there.
+/// Only when a workflow changed on purpose (and old histories are kept or patched).
+pub fn recording() -> bool {
+    std::env::var_os("MEDPAY_RECORD_HISTORIES").is_some()
+}
+
+/// The committed, test-only payload key the recorded histories are encrypted with.
+pub fn replay_key_file() -> PathBuf {
+    workspace_root().join("tests/histories/replay-test-only.key")
+}
+
+impl Stack {
+    /// Exports a finished workflow's history as tests/histories/{name}.json when recording.
+    pub fn record(&self, workflow_id: &str, name: &str) {
+        if !recording() {
+            return;
+        }
+        let out = workspace_root().join(format!("tests/histories/{name}.json"));
+        let status = Command::new(medpay_bin())
+            .args(["history", "export", workflow_id, "--out"])
+            .arg(&out)
+            .env("MEDPAY_TEMPORAL_ADDRESS", self.temporal.address())
+            .env("MEDPAY_PAYLOAD_KEY_FILE", replay_key_file())
+            .status()
+            .unwrap();
+        assert!(status.success(), "export of {workflow_id}");
     }
 }
 

@@ -48,6 +48,7 @@ fn a_mixed_payment_through_the_his_api() {
     assert_eq!(books["mid_orders"][0]["ord_stas"], "6");
     assert_eq!(books["self_pay_orders"][0]["total"], 4_000);
     assert!(books["callbacks"].as_array().unwrap().iter().any(|c| c["acknowledged"] == true), "{}", books["callbacks"]);
+    stack.record("pay-H51010500001-HIS-E2E-1", "payment-mixed-callback");
     stack.stop();
 }
 
@@ -70,6 +71,8 @@ fn joint_test_matrix_and_a_declined_bill() {
     let (path, _) = s.order("mixed", "HIS-M-NO", "outpatient", &[5_000], false);
     let cancelled = poll(&s.api, &path, "the revoked payment", 30, |v| v["state"] == "Cancelled");
     assert!(cancelled["failure_reason"].as_str().unwrap().contains("6401"));
+    s.record("pay-H51010500001-HIS-M-NO", "payment-declined");
+    s.record("pay-H51010500001-HIS-M-INS", "payment-insurance-only");
     s.stop();
 }
 
@@ -119,6 +122,10 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
     assert_eq!(refunds.len(), 1, "one bank refund: {refunds:?}");
     let notices: Vec<_> = books["refund_notices"].as_array().unwrap().iter().filter(|n| n["mix_trade_no"] == json!(x8a_mix)).collect();
     assert_eq!((notices.len(), notices[0]["refund_type"].as_str(), notices[0]["cash_refund_fee"].as_i64()), (1, Some("SELF_REFUND"), Some(own)));
+    s.record("pay-H51010500001-HIS-F-LOST", "payment-lost-callback-query");
+    s.record("pay-H51010500001-HIS-F-DUP", "payment-duplicate-callback");
+    s.record("pay-H51010500001-HIS-F-X8A", "payment-anomaly-x8a");
+    s.record("refund-H51010500001-X8AHIS-F-X8A", "refund-anomaly-x8a");
     s.stop();
 }
 
@@ -140,6 +147,7 @@ fn a_late_callback_settles_a_pending_payment() {
     assert!(String::from_utf8_lossy(&found.stdout).contains("pay-H51010500001-HIS-L-1"), "{}", String::from_utf8_lossy(&found.stdout));
     let done = poll(&s.api, &path, "paid by the late callback", 30, |v| v["state"] == "Paid");
     assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS");
+    s.record("pay-H51010500001-HIS-L-1", "payment-late-callback");
     s.stop();
 }
 

@@ -77,6 +77,7 @@ fn full_refunds_concurrency_and_bad_requests() {
     assert_eq!((count("mid_refunds"), count("bank_refunds"), count("refund_notices")), (2, 2, 3));
     let mix_sp = books["self_pay_orders"].as_array().unwrap().iter().find(|o| o["out_trade_no"] == "SPHIS-R-MIX").unwrap().clone();
     assert_eq!(mix_sp["refunded"], mix_sp["total"]);
+    s.record("refund-H51010500001-RN-MIX", "refund-mixed-full");
     s.stop();
 }
 
@@ -125,5 +126,8 @@ fn bank_failures_attention_operator_and_exp() {
     for out in ["SPHIS-RF-BURST", "SPHIS-RF-DOWN", "SPHIS-RF-EXP"] {
         assert_eq!(bank_refunds.iter().filter(|r| r["out_trade_no"] == out).count(), 1, "{out}: exactly one bank refund");
     }
+    s.record("refund-H51010500001-RN-DOWN", "refund-attention-retry");
+    s.record("refund-H51010500001-RN-EXP", "refund-exp-resolved");
+    s.record("refund-H51010500001-RN-EXPF", "refund-abandoned");
     s.stop();
 }

@@ -1,8 +1,11 @@
 //! Every history recorded in tests/histories/ must replay against the current workflow code.
 //! A failure here means a change would break workflows already running in production: guard
 //! it with `ctx.patched(..)` (and keep the old history), do not re-record to make this pass.
-//! Record a new one with `medpay history export <workflow-id> --out tests/histories/<name>.json`.
+//! The payment and refund histories are recorded by the end-to-end tests themselves
+//! (`MEDPAY_RECORD_HISTORIES=1`, see `medpay_tests::stack::recording`), their payloads
+//! encrypted with the committed test-only key `tests/histories/replay-test-only.key`.
 
+use medpay_tests::stack::replay_key_file;
 use medpay_tests::{medpay_bin, workspace_root};
 use std::process::Command;
 
@@ -17,7 +20,10 @@ fn recorded_histories_replay() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no recorded histories in {}", dir.display());
-    let out = Command::new(medpay_bin()).arg("replay").args(&files).output().unwrap();
+    for path in ["payment-", "refund-"] {
+        assert!(files.iter().any(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(path))), "no recorded {path}* history");
+    }
+    let out = Command::new(medpay_bin()).arg("replay").args(&files).env("MEDPAY_PAYLOAD_KEY_FILE", replay_key_file()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.matches("[ ok ]").count(), files.len(), "{stdout}");

@@ -87,6 +87,20 @@ fn the_service_runs_its_workflow_end_to_end() {
     assert_eq!(status, 404);
     assert_eq!(json(&body)["code"], "NOT_FOUND");
 
+    // The served OpenAPI document is the repo's, and every path in it is routed (none falls
+    // through to the NOT_FOUND fallback).
+    let (status, served) = http("GET", &api, "/openapi.json", None).unwrap();
+    assert_eq!(status, 200);
+    let doc = json(&served);
+    assert_eq!(doc, json(&std::fs::read_to_string(workspace_root().join("docs/openapi.json")).unwrap()));
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let concrete = path.replace("{org}", "H1").replace("{ord}", "O1").replace("{refund_no}", "R1");
+        for method in ops.as_object().unwrap().keys() {
+            let (_, body) = http(&method.to_uppercase(), &api, &concrete, Some("{}")).unwrap();
+            assert!(!body.contains("no such endpoint"), "{method} {path} is documented but not routed");
+        }
+    }
+
     // Temporal goes away: still alive, no longer ready, with a machine-readable reason.
     drop(temporal);
     wait_until("/readyz to report 503", Duration::from_secs(60), || {

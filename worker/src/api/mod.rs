@@ -34,10 +34,18 @@ pub struct CodecState {
     pub ui_origin: String,
 }
 
+/// The API's OpenAPI 3 document, kept in the repo (docs/openapi.json) and served as is.
+pub const OPENAPI: &str = include_str!("../../../docs/openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi))
         .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{org}/{ord}", get(payments::get))
