@@ -11,4 +11,5 @@ pub mod ledger;
 pub mod mid_platform;
 pub mod parties;
 pub mod payment;
+pub mod recon;
 pub mod refund;

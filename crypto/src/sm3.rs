@@ -6,8 +6,30 @@ pub fn sm3(data: &[u8]) -> [u8; 32] {
     Sm3::digest(data).into()
 }
 
+/// Incremental SM3, for files too large to hold in memory (statement checksums).
+#[derive(Clone, Default)]
+pub struct Sm3Stream(Sm3);
+
+impl Sm3Stream {
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn streaming_equals_one_shot() {
+        let mut s = super::Sm3Stream::default();
+        s.update(b"a");
+        s.update(b"bc");
+        assert_eq!(s.finish(), super::sm3(b"abc"));
+    }
+
     #[test]
     fn standard_vector_abc() {
         assert_eq!(

@@ -12,7 +12,8 @@
 //! Self-pay: `<data>/sftp/statements/selfpay/SELFPAY_<mer_id>_<yyyyMMdd>.txt`, the bank's
 //! next-day file for one day. Insurance: `<data>/sftp/statements/insurance/INSURANCE_<org>_<yyyyMM>.txt`,
 //! the mid-platform's monthly detail. Amounts are integer fen. Faults can make a file late,
-//! drop a line, add a line, or change an amount (the control totals then disagree).
+//! drop the first line, add a line, or change the last payment's amount (the control totals
+//! then disagree).
 
 use crate::app::App;
 use crate::faults::StatementFault;
@@ -45,10 +46,11 @@ fn render(kind: &str, party: &str, period: &str, body: Body) -> String {
     out
 }
 
-/// Applies the line faults after the totals were computed from the true lines.
+/// Applies the line faults after the totals were computed from the true lines: the wrong
+/// amount goes on the last payment line and the missing line is the first, so both can be set.
 fn corrupt(lines: &mut Vec<String>, f: &StatementFault, extra: String) {
     if f.wrong_amount
-        && let Some(l) = lines.iter_mut().find(|l| l.contains("|PAYMENT|"))
+        && let Some(l) = lines.iter_mut().rev().find(|l| l.contains("|PAYMENT|"))
     {
         let mut cols: Vec<String> = l.split('|').map(String::from).collect();
         if let Some(amount) = cols.get_mut(7).and_then(|a| a.parse::<i64>().ok().map(|v| (a, v))) {
@@ -93,7 +95,7 @@ pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
         }
         drop(st);
         let count = lines.len();
-        let extra = format!("D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER|||4200SANDBOXEXTRA||1000|0");
+        let extra = format!("D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER||4200SANDBOXEXTRA||1000|0");
         corrupt(&mut lines, &fault, extra);
         let text = render("SELFPAY", mer, date, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("selfpay").join(format!("SELFPAY_{mer}_{}.txt", date.replace('-', "")));

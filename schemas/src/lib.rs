@@ -6,6 +6,7 @@ pub mod ids;
 pub mod money;
 pub mod payment;
 pub mod payment_flow;
+pub mod recon;
 pub mod refund;
 pub mod secret;
 pub mod status;

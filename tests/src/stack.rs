@@ -66,11 +66,22 @@ pub fn poll(api: &str, path: &str, what: &str, secs: u64, done: impl Fn(&Value) 
 
 impl Stack {
     pub fn start(name: &str, extra: &[(&str, &str)]) -> Stack {
+        Self::start_with(name, extra, false)
+    }
+
+    /// With `sftp`, the sandbox also serves its statements over OpenSSH SFTP and medpay fetches
+    /// them from there (host key checked).
+    pub fn start_with(name: &str, extra: &[(&str, &str)], sftp: bool) -> Stack {
         let temporal = TemporalDevServer::start();
         let dir = std::env::temp_dir().join(format!("medpay-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox_addr = format!("127.0.0.1:{}", free_port());
-        let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()]));
+        let sftp_port = free_port().to_string();
+        let mut args = vec!["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()];
+        if sftp {
+            args.extend(["--sftp-port", &sftp_port]);
+        }
+        let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(&args));
         sandbox.wait_for_line("personas", Duration::from_secs(30));
         let ca = dir.join("tls/ca.pem");
         let api = format!("127.0.0.1:{}", free_port());
@@ -84,10 +95,25 @@ impl Stack {
             ("MEDPAY_PARTIES_BASE_URL".into(), format!("https://{sandbox_addr}")),
             ("MEDPAY_PARTIES_CA_FILE".into(), ca.display().to_string()),
             ("MEDPAY_CALLBACK_URL".into(), format!("http://{api}/v1/bank/callback")),
+            ("MEDPAY_RECON_STAGING_DIR".into(), dir.join("staging").display().to_string()),
+            ("MEDPAY_RECON_REPORTS_DIR".into(), dir.join("reports").display().to_string()),
         ];
+        if sftp {
+            env.extend([
+                ("MEDPAY_RECON_SFTP_HOST".to_string(), "127.0.0.1".to_string()),
+                ("MEDPAY_RECON_SFTP_PORT".into(), sftp_port.clone()),
+                ("MEDPAY_RECON_SFTP_KEY_FILE".into(), dir.join("sftp/ssh/client_key").display().to_string()),
+                ("MEDPAY_RECON_SFTP_KNOWN_HOSTS".into(), dir.join("sftp/ssh/known_hosts").display().to_string()),
+            ]);
+        }
         env.extend(FAST_TIMINGS.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
         let medpay = spawn_medpay(&env, &api);
         Stack { temporal, sandbox, medpay, api, sandbox_addr, ca, dir, env }
+    }
+
+    /// A variable of `medpay run`'s environment (to run CLI commands against the same stack).
+    pub fn env_value(&self, key: &str) -> String {
+        self.env.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
     }
 
     /// SIGKILL: no drain, no goodbye, exactly what a crashed host does.

@@ -20,7 +20,7 @@ fn recorded_histories_replay() {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "no recorded histories in {}", dir.display());
-    for path in ["payment-", "refund-"] {
+    for path in ["payment-", "refund-", "recon-"] {
         assert!(files.iter().any(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(path))), "no recorded {path}* history");
     }
     let out = Command::new(medpay_bin()).arg("replay").args(&files).env("MEDPAY_PAYLOAD_KEY_FILE", replay_key_file()).output().unwrap();

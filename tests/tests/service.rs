@@ -94,7 +94,7 @@ fn the_service_runs_its_workflow_end_to_end() {
     let doc = json(&served);
     assert_eq!(doc, json(&std::fs::read_to_string(workspace_root().join("docs/openapi.json")).unwrap()));
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{org}", "H1").replace("{ord}", "O1").replace("{refund_no}", "R1");
+        let concrete = path.replace("{org}", "H1").replace("{ord}", "O1").replace("{refund_no}", "R1").replace("{kind}", "selfpay").replace("{period}", "2026-11-26");
         for method in ops.as_object().unwrap().keys() {
             let (_, body) = http(&method.to_uppercase(), &api, &concrete, Some("{}")).unwrap();
             assert!(!body.contains("no such endpoint"), "{method} {path} is documented but not routed");

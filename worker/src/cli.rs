@@ -54,10 +54,31 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Reconciliation (REQ C-6.3): run one period through the worker and print its summary.
+    Recon {
+        #[command(subcommand)]
+        command: ReconCommand,
+    },
     /// Workflow histories on the server.
     History {
         #[command(subcommand)]
         command: HistoryCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReconCommand {
+    /// Start (or re-run) a period and wait for its summary.
+    Run {
+        /// selfpay (daily) or insurance (monthly).
+        #[arg(long)]
+        kind: String,
+        /// The hospital's org code.
+        #[arg(long)]
+        org: String,
+        /// yyyy-MM-dd (selfpay) or yyyy-MM (insurance).
+        #[arg(long)]
+        period: String,
     },
 }
 
@@ -78,5 +99,11 @@ pub enum BenchCommand {
         /// Seconds per figure.
         #[arg(long, default_value_t = 2)]
         seconds: u32,
+    },
+    /// Reconciliation of synthetic days with planted exceptions: lines/s and peak memory.
+    Recon {
+        /// Statement sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        lines: Vec<u64>,
     },
 }

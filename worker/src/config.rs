@@ -14,6 +14,49 @@ pub struct Config {
     /// The payment workflow's deadlines (defaults: the standard's, REQ Q-9).
     pub payment: medpay_schemas::payment_flow::PaymentTimings,
     pub refund: RefundConfig,
+    pub recon: ReconConfig,
+}
+
+/// Reconciliation: where statements come from, where reports go, when the schedules run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReconConfig {
+    /// SFTP server of the statements; without a host, files are read from `staging_dir`.
+    pub sftp_host: Option<String>,
+    pub sftp_port: u16,
+    pub sftp_user: String,
+    pub sftp_key_file: Option<std::path::PathBuf>,
+    /// Host keys trusted for the SFTP server (never trust-on-first-use).
+    pub sftp_known_hosts: Option<std::path::PathBuf>,
+    /// Remote path templates: {mer_id}, {org_code}, {yyyymmdd}, {yyyymm}.
+    pub selfpay_remote: String,
+    pub insurance_remote: String,
+    pub staging_dir: std::path::PathBuf,
+    pub reports_dir: std::path::PathBuf,
+    /// Create the Temporal Schedules at start-up (daily self-pay, monthly insurance).
+    pub schedules: bool,
+    /// Beijing time of the daily self-pay run ("H:MM"), and the day of month of the insurance run.
+    pub selfpay_at: String,
+    pub insurance_day: u8,
+}
+
+impl Default for ReconConfig {
+    fn default() -> Self {
+        Self {
+            sftp_host: None,
+            sftp_port: 22,
+            sftp_user: "medpaysftp".into(),
+            sftp_key_file: None,
+            sftp_known_hosts: None,
+            selfpay_remote: "selfpay/SELFPAY_{mer_id}_{yyyymmdd}.txt".into(),
+            insurance_remote: "insurance/INSURANCE_{org_code}_{yyyymm}.txt".into(),
+            staging_dir: ".data/statements".into(),
+            reports_dir: ".data/reports".into(),
+            schedules: true,
+            selfpay_at: "2:00".into(),
+            insurance_day: 3,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -115,7 +158,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 19] = [
+pub const ENV_OVERRIDES: [(&str, &str); 26] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -135,6 +178,13 @@ pub const ENV_OVERRIDES: [(&str, &str); 19] = [
     ("MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS", "payment.confirm_deadline_secs"),
     ("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "refund.attention_after_secs"),
     ("MEDPAY_REFUND_WINDOW_DAYS", "refund.window_days"),
+    ("MEDPAY_RECON_SFTP_HOST", "recon.sftp_host"),
+    ("MEDPAY_RECON_SFTP_PORT", "recon.sftp_port"),
+    ("MEDPAY_RECON_SFTP_USER", "recon.sftp_user"),
+    ("MEDPAY_RECON_SFTP_KEY_FILE", "recon.sftp_key_file"),
+    ("MEDPAY_RECON_SFTP_KNOWN_HOSTS", "recon.sftp_known_hosts"),
+    ("MEDPAY_RECON_STAGING_DIR", "recon.staging_dir"),
+    ("MEDPAY_RECON_REPORTS_DIR", "recon.reports_dir"),
 ];
 
 impl Config {
@@ -163,6 +213,13 @@ impl Config {
                 "MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS" => self.payment.confirm_deadline_secs = secs()?,
                 "MEDPAY_REFUND_ATTENTION_AFTER_SECS" => self.refund.attention_after_secs = secs()?,
                 "MEDPAY_REFUND_WINDOW_DAYS" => self.refund.window_days = secs()?,
+                "MEDPAY_RECON_SFTP_PORT" => self.recon.sftp_port = u16::try_from(secs()?).map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() })?,
+                "MEDPAY_RECON_SFTP_HOST" => self.recon.sftp_host = Some(v),
+                "MEDPAY_RECON_SFTP_USER" => self.recon.sftp_user = v,
+                "MEDPAY_RECON_SFTP_KEY_FILE" => self.recon.sftp_key_file = Some(v.into()),
+                "MEDPAY_RECON_SFTP_KNOWN_HOSTS" => self.recon.sftp_known_hosts = Some(v.into()),
+                "MEDPAY_RECON_STAGING_DIR" => self.recon.staging_dir = v.into(),
+                "MEDPAY_RECON_REPORTS_DIR" => self.recon.reports_dir = v.into(),
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod codec;
 pub mod commands;
 pub mod config;
+pub mod recon;
 pub mod temporal;
 
 use anyhow::Context;
@@ -50,6 +51,14 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         _ => None,
     };
     let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone() }));
+    let recon = Arc::new(medpay_activities::recon::ReconActivities { ledger: ledger.clone(), parties: parties.clone(), settings: Arc::new(recon::settings(&config.recon)?) });
+    if config.recon.schedules && worker {
+        let orgs: Vec<String> = parties.as_ref().map(|p| p.hospitals.keys().cloned().collect()).unwrap_or_default();
+        let created = recon::ensure_schedules(&client, &config.temporal.task_queue, &config.recon, &orgs).await?;
+        if !created.is_empty() {
+            tracing::info!(?created, "created reconciliation schedules");
+        }
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let wait_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -80,7 +89,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     // The SDK's worker future is not Send, so it runs on this task rather than a spawned one.
     let worker_run = async {
         if worker {
-            temporal::run_worker(client.clone(), &config.temporal, payments.clone(), wait_stop(stop_rx.clone())).await.context("worker")
+            temporal::run_worker(client.clone(), &config.temporal, payments.clone(), recon.clone(), wait_stop(stop_rx.clone())).await.context("worker")
         } else {
             wait_stop(stop_rx.clone()).await;
             Ok(())

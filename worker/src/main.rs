@@ -1,7 +1,7 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{BenchCommand, Cli, Command, HistoryCommand};
+use medpay_worker::cli::{BenchCommand, Cli, Command, HistoryCommand, ReconCommand};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -17,6 +17,12 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Envelope { command } => commands::envelope::run(command),
         Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds),
+        Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await,
+        Command::Recon { command: ReconCommand::Run { kind, org, period } } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let client = temporal::connect(&config.temporal).await?;
+            commands::recon::run(&client, &config.temporal.task_queue, &kind, &org, &period).await
+        }
         Command::Config => {
             let config = Config::load(cli.config.as_deref())?;
             print!("{}", toml::to_string_pretty(&config)?);

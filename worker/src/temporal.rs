@@ -8,6 +8,8 @@ use medpay_activities::payment::{PaymentActivities, PaymentRevocation};
 use medpay_workflows::diagnostics::SelfCheckWorkflow;
 use medpay_activities::refund::RefundActivities;
 use medpay_workflows::payment::PaymentWorkflow;
+use medpay_activities::recon::ReconActivities;
+use medpay_workflows::recon::ReconWorkflow;
 use medpay_workflows::refund::RefundWorkflow;
 use std::sync::Arc;
 use crate::codec::Sm4GcmCodec;
@@ -48,6 +50,7 @@ pub async fn run_worker(
     client: Client,
     cfg: &TemporalConfig,
     payments: Option<Arc<PaymentActivities>>,
+    recon: Arc<ReconActivities>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
@@ -55,7 +58,9 @@ pub async fn run_worker(
         .register_workflow::<SelfCheckWorkflow>()?
         .register_workflow::<PaymentWorkflow>()?
         .register_workflow::<RefundWorkflow>()?
-        .register_activities(DiagnosticsActivities);
+        .register_workflow::<ReconWorkflow>()?
+        .register_activities(DiagnosticsActivities)
+        .register_activities((*recon).clone());
     if let Some(p) = payments {
         let refunds = RefundActivities { parties: p.parties.clone(), ledger: p.ledger.clone() };
         builder = builder.register_activities(PaymentRevocation(p.clone())).register_activities((*p).clone()).register_activities(refunds);
@@ -81,7 +86,8 @@ pub async fn run_worker(
 pub fn replayer(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
     let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?
         .register_workflow::<PaymentWorkflow>()?
-        .register_workflow::<RefundWorkflow>()?;
+        .register_workflow::<RefundWorkflow>()?
+        .register_workflow::<ReconWorkflow>()?;
     // Without a key file only unencrypted histories replay.
     let options = match cfg.payload_key_file {
         Some(_) => builder.data_converter(data_converter(cfg)?).build(),

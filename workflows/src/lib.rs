@@ -5,6 +5,7 @@
 
 pub mod diagnostics;
 pub mod payment;
+pub mod recon;
 pub mod refund;
 pub mod search;
 

@@ -27,6 +27,8 @@ pub struct PaymentWorkflow {
     view: PaymentView,
     confirmed: Option<bool>,
     callback: Option<MixedOrderState>,
+    /// Reconciliation's verdict on a pending payment: paid or not, and by which run.
+    reconciled: Option<(bool, String)>,
 }
 
 fn options() -> ActivityOptions {
@@ -169,10 +171,22 @@ impl PaymentWorkflow {
         Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(reason.clone())).await?;
         ctx.state_mut(|w| w.view.failure = Some(reason));
         Self::set(ctx, PaymentState::PendingReconciliation);
-        Ok(temporalio_sdk::workflows::select! {
-            _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
+        let late = temporalio_sdk::workflows::select! {
+            _ = ctx.wait_condition(|w: &Self| w.callback.is_some() || w.reconciled.is_some()) => ctx.state(|w| w.callback.clone()),
             _ = ctx.timer(secs(t.late_callback_secs)) => None,
-        })
+        };
+        if late.is_some() {
+            return Ok(late);
+        }
+        // REQ Q-9: the end-of-day reconciliation settles it from the bank's statement.
+        if let Some((paid, run)) = ctx.state(|w| w.reconciled.clone()) {
+            let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
+            let reason = format!("settled by reconciliation {run}: {}", if paid { "the statement shows it paid" } else { "the statement does not show it" });
+            Self::record(ctx, step, state, None, Some(reason.clone())).await?;
+            ctx.state_mut(|w| w.view.failure = Some(reason));
+            Self::set(ctx, state);
+        }
+        Ok(None)
     }
 
     /// REQ X-8a: the self-pay part goes back at once, through the refund workflow (so an
@@ -220,6 +234,15 @@ impl PaymentWorkflow {
     pub fn bank_callback(&mut self, _ctx: &mut SyncWorkflowContext<Self>, state: MixedOrderState) {
         if self.callback.is_none() && state.mix_pay_status.is_final() {
             self.callback = Some(state);
+        }
+    }
+
+    /// Reconciliation's verdict for a `PendingReconciliation` payment (run id for the record).
+    /// Ignored before the payment is pending or after a callback decided it.
+    #[signal]
+    pub fn reconciled(&mut self, _ctx: &mut SyncWorkflowContext<Self>, verdict: (bool, String)) {
+        if self.reconciled.is_none() && self.view.state == Some(PaymentState::PendingReconciliation) {
+            self.reconciled = Some(verdict);
         }
     }
 

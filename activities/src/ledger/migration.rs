@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation)]
     }
 }
 
@@ -168,6 +168,57 @@ impl MigrationTrait for CreateRefunds {
         db.execute_unprepared("DROP TABLE refunds").await?;
         for (col, _) in REFUNDED_COLUMNS {
             db.execute_unprepared(&format!("ALTER TABLE payments DROP COLUMN {col}")).await?;
+        }
+        Ok(())
+    }
+}
+
+struct CreateReconciliation;
+
+impl MigrationName for CreateReconciliation {
+    fn name(&self) -> &str {
+        "m20261126_000003_create_reconciliation"
+    }
+}
+
+/// Statement lines are loaded per run (a re-run reloads them); `recon_items` keeps one row per
+/// (run, item) so an action taken once is never taken again.
+const RECON_DDL: [&str; 8] = [
+    "CREATE TABLE recon_runs (
+        run_id TEXT PRIMARY KEY, kind TEXT NOT NULL, org_code TEXT NOT NULL, period TEXT NOT NULL,
+        state TEXT NOT NULL, file TEXT, summary TEXT,
+        created_at_ms BIGINT NOT NULL, updated_at_ms BIGINT NOT NULL)",
+    "CREATE TABLE statement_lines (
+        run_id TEXT NOT NULL, line_no BIGINT NOT NULL, entry TEXT NOT NULL, order_key TEXT NOT NULL,
+        ref2 TEXT NOT NULL, serial TEXT NOT NULL, amount_fen BIGINT NOT NULL, amount2_fen BIGINT NOT NULL,
+        PRIMARY KEY (run_id, line_no))",
+    "CREATE TABLE statement_errors (run_id TEXT NOT NULL, line_no BIGINT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (run_id, line_no))",
+    "CREATE TABLE recon_items (
+        run_id TEXT NOT NULL, item_key TEXT NOT NULL, class TEXT NOT NULL, payment_id BIGINT,
+        ledger_fen BIGINT, statement_fen BIGINT, action TEXT, acted BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (run_id, item_key))",
+    "CREATE INDEX statement_lines_key ON statement_lines(run_id, order_key)",
+    "CREATE INDEX payments_out_trade_no ON payments(out_trade_no)",
+    "CREATE INDEX payments_pay_ord_id ON payments(pay_ord_id)",
+    "CREATE INDEX refunds_bank_intrx ON refunds(bank_intrx_serial)",
+];
+
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for CreateReconciliation {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for ddl in RECON_DDL {
+            db.execute_unprepared(ddl).await?;
+        }
+        db.execute_unprepared("CREATE INDEX refunds_app_refd_sn ON refunds(app_refd_sn)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for t in ["recon_items", "statement_errors", "statement_lines", "recon_runs"] {
+            db.execute_unprepared(&format!("DROP TABLE {t}")).await?;
         }
         Ok(())
     }

@@ -73,7 +73,9 @@ impl Ledger {
                     return Err(Ineligible::NoSelfPayCollected(id).into());
                 }
             }
-            _ => {
+            // The bank's statement is the evidence that the money was collected (REQ X-8b).
+            RefundKind::OverCollection => {}
+            RefundKind::Patient => {
                 if PaymentState::parse(&p.state) != Some(PaymentState::Paid) {
                     return Err(Ineligible::NotPaid { id, state: p.state }.into());
                 }

@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod health;
 pub mod payments;
+pub mod recon;
 pub mod refunds;
 
 use axum::Router;
@@ -54,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/refunds", post(refunds::create))
         .route("/v1/refunds/{org}/{refund_no}", get(refunds::get))
         .route("/v1/refunds/{org}/{refund_no}/actions", post(refunds::action))
+        .route("/v1/reconciliations", post(recon::start))
+        .route("/v1/reconciliations/{kind}/{org}/{period}", get(recon::get))
         .route("/v1/bank/callback", post(payments::bank_callback))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))

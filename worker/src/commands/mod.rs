@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod doctor;
 pub mod envelope;
+pub mod recon;
 pub mod replay;
 pub mod sandbox;

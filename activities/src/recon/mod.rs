@@ -1,0 +1,295 @@
+//! Reconciliation activities (REQ C-6.3.1, C-6.3.2, X-8b, X-8c, Q-9): fetch the statement over
+//! SFTP to local staging, stream it into the database, classify it against the ledger, list the
+//! actions the workflow takes, and write the report. Workflows only ever see file references,
+//! counts and short action lists (Temporal's 2 MB payload limit).
+
+pub mod classify;
+pub mod fetch;
+pub mod parse;
+pub mod store;
+pub mod synthetic;
+
+use crate::http::now_ms;
+use crate::ledger::Ledger;
+use crate::parties::Parties;
+use medpay_schemas::recon::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use temporalio_common::error::ApplicationFailure;
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+#[derive(Clone, Debug)]
+pub struct ReconSettings {
+    /// Without SFTP, statements are expected in `staging_dir` already (pushed by the bank).
+    pub sftp: Option<fetch::SftpSettings>,
+    pub staging_dir: PathBuf,
+    pub reports_dir: PathBuf,
+    pub layout: parse::Layout,
+}
+
+#[derive(Clone)]
+pub struct ReconActivities {
+    pub ledger: Ledger,
+    pub parties: Option<Arc<Parties>>,
+    pub settings: Arc<ReconSettings>,
+}
+
+fn bad(msg: String) -> ActivityError {
+    ActivityError::application(ApplicationFailure::non_retryable(std::io::Error::other(msg)))
+}
+
+fn retry(msg: String) -> ActivityError {
+    std::io::Error::other(msg).into()
+}
+
+pub fn run_id(kind: ReconKind, period: &str) -> String {
+    format!("{}-{period}", kind.as_str())
+}
+
+/// One action the workflow takes for an item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconAction {
+    pub item_key: String,
+    /// settle, close, refund, notify_his
+    pub action: String,
+    pub org_code: String,
+    pub med_org_ord: String,
+    pub workflow_id: String,
+    pub statement_fen: i64,
+}
+
+#[activities]
+impl ReconActivities {
+    /// Fetches the period's file to staging (or finds it there); "not yet" is retried.
+    #[activity]
+    pub async fn fetch_statement(self: Arc<Self>, _ctx: ActivityContext, input: ReconInput) -> Result<StagedFile, ActivityError> {
+        let period = input.period.clone().ok_or_else(|| bad("the period must be resolved before fetching".into()))?;
+        input.kind.check_period(&period).map_err(bad)?;
+        let id = run_id(input.kind, &period);
+        let local = self.settings.staging_dir.join(format!("{id}-{}.txt", input.org_code));
+        if let Some(sftp) = &self.settings.sftp {
+            let mer_id = self
+                .parties
+                .as_ref()
+                .and_then(|p| p.hospitals.get(&input.org_code))
+                .map(|h| h.params.bank.mer_id.clone())
+                .ok_or_else(|| bad(format!("hospital {} is not configured", input.org_code)))?;
+            let template = match input.kind {
+                ReconKind::Selfpay => &sftp.selfpay_remote,
+                ReconKind::Insurance => &sftp.insurance_remote,
+            };
+            let remote = fetch::remote_path(template, &mer_id, &input.org_code, &period);
+            fetch::fetch(sftp, &remote, &local).await.map_err(|e| retry(e.to_string()))?;
+        } else if !local.is_file() {
+            return Err(retry(format!("statement {} is not in the staging directory yet", local.display())));
+        }
+        let staged = StagedFile { run_id: id, kind: input.kind, org_code: input.org_code, period, path: local.display().to_string() };
+        store::upsert_run(&self.ledger, &staged, "Fetched", None, now_ms()).await.map_err(|e| retry(e.to_string()))?;
+        Ok(staged)
+    }
+
+    /// Streams the file into `statement_lines` (replacing an earlier load of the same run).
+    #[activity]
+    pub async fn load_statement(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<Loaded, ActivityError> {
+        load(&self.ledger, &self.settings.layout, &f).await.map_err(retry)
+    }
+
+    /// Classifies the run; returns the totals per class.
+    #[activity]
+    pub async fn classify(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<BTreeMap<String, ClassTotal>, ActivityError> {
+        classify::classify(&self.ledger, &f.run_id, f.kind, &f.org_code, &f.period).await.map_err(|e| retry(e.to_string()))
+    }
+
+    /// Up to `limit` items whose action has not been taken yet.
+    #[activity]
+    pub async fn pending_actions(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<Vec<ReconAction>, ActivityError> {
+        pending_actions(&self.ledger, &f.run_id, 200).await.map_err(retry)
+    }
+
+    /// Marks items acted (the workflow did what they asked).
+    #[activity]
+    pub async fn mark_acted(self: Arc<Self>, _ctx: ActivityContext, input: (String, Vec<String>)) -> Result<(), ActivityError> {
+        use sea_orm::ConnectionTrait;
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        let (run, keys) = input;
+        let q = Query::update()
+            .table(Alias::new("recon_items"))
+            .value(Alias::new("acted"), true)
+            .and_where(Expr::col(Alias::new("run_id")).eq(run))
+            .and_where(Expr::col(Alias::new("item_key")).is_in(keys))
+            .to_owned();
+        self.ledger.connection().execute(&q).await.map_err(|e| retry(e.to_string()))?;
+        Ok(())
+    }
+
+    /// For a payment whose workflow has already ended: record the statement's verdict in the
+    /// ledger directly (Paid, or Failed when the statement does not show it).
+    #[activity]
+    pub async fn settle_in_ledger(self: Arc<Self>, _ctx: ActivityContext, input: (ReconAction, bool)) -> Result<(), ActivityError> {
+        use medpay_schemas::payment::PaymentState;
+        let (a, paid) = input;
+        let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
+        let reason = format!("settled by reconciliation ({}): {}", a.item_key, if paid { "the statement shows it paid" } else { "the statement does not show it" });
+        let update = crate::ledger::PaymentUpdate { failure_reason: Some(reason), paid_at_ms: paid.then(now_ms), ..Default::default() };
+        match self.ledger.advance(&a.org_code, &a.med_org_ord, state, update, now_ms()).await {
+            Ok(_) | Err(crate::ledger::LedgerError::IllegalTransition { .. }) => Ok(()),
+            Err(e) => Err(retry(e.to_string())),
+        }
+    }
+
+    /// Writes the exception list as CSV and stores the summary with the run.
+    #[activity]
+    pub async fn report(self: Arc<Self>, _ctx: ActivityContext, input: (StagedFile, Loaded, u64)) -> Result<ReconSummary, ActivityError> {
+        let (f, loaded, actions_taken) = input;
+        let classes = classify::totals(&self.ledger, &f.run_id).await.map_err(|e| retry(e.to_string()))?;
+        let csv = self.settings.reports_dir.join(format!("recon-{}-{}.csv", f.run_id, f.org_code));
+        write_csv(&self.ledger, &f.run_id, &csv).await.map_err(retry)?;
+        let summary = ReconSummary { run_id: f.run_id.clone(), kind: Some(f.kind), period: f.period.clone(), loaded, classes, actions_taken, report_csv: Some(csv.display().to_string()) };
+        let json = serde_json::to_string(&summary).map_err(|e| bad(e.to_string()))?;
+        store::upsert_run(&self.ledger, &f, "Reported", Some(&json), now_ms()).await.map_err(|e| retry(e.to_string()))?;
+        Ok(summary)
+    }
+}
+
+/// Parses on a blocking thread and writes batches as they come: memory holds one batch.
+pub async fn load(ledger: &Ledger, layout: &parse::Layout, f: &StagedFile) -> Result<Loaded, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Item>, String>>(4);
+    let (path, kind, layout) = (f.path.clone(), f.kind, layout.clone());
+    let parser = tokio::task::spawn_blocking(move || -> Result<Loaded, String> {
+        let file = std::fs::File::open(&path).map_err(|e| format!("cannot open statement {path}: {e}"))?;
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut batch: Vec<Item> = Vec::with_capacity(store::BATCH);
+        let send = |b: Vec<Item>| tx.blocking_send(Ok(b)).map_err(|_| "the writer stopped".to_string());
+        let mut pending_err: Option<String> = None;
+        let loaded = parse::parse(&path, kind, &layout, reader, |d| {
+            batch.push(Item::Line(d));
+            if batch.len() >= store::BATCH {
+                send(std::mem::replace(&mut batch, Vec::with_capacity(store::BATCH)))?;
+            }
+            Ok(())
+        }, |r| {
+            // Rejections are rare; they ride with the next line batch.
+            if let Err(e) = tx.blocking_send(Ok(vec![Item::Reject(r)])) {
+                pending_err = Some(e.to_string());
+            }
+        })
+        .map_err(|e| e.to_string())?;
+        send(batch)?;
+        pending_err.map_or(Ok(loaded), Err)
+    });
+    let txn = store::LineWriter::begin(ledger, &f.run_id).await.map_err(|e| e.to_string())?;
+    {
+        let mut w = store::LineWriter::new(&txn, &f.run_id);
+        while let Some(batch) = rx.recv().await {
+            for item in batch? {
+                match item {
+                    Item::Line(l) => {
+                        w.push(l);
+                    }
+                    Item::Reject(r) => w.reject(r),
+                }
+            }
+            w.flush().await.map_err(|e| e.to_string())?;
+        }
+    }
+    let loaded = parser.await.map_err(|e| e.to_string())??;
+    txn.commit().await.map_err(|e| e.to_string())?;
+    Ok(loaded)
+}
+
+enum Item {
+    Line(parse::DetailLine),
+    Reject(parse::Rejected),
+}
+
+pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<ReconAction>, String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = ledger.connection();
+    let sql = format!(
+        "SELECT i.item_key, i.action, COALESCE(i.statement_fen, 0) AS statement_fen, p.org_code, p.med_org_ord, p.workflow_id
+         FROM recon_items i JOIN payments p ON p.id = i.payment_id
+         WHERE i.run_id = '{}' AND i.action IS NOT NULL AND i.acted = FALSE ORDER BY i.item_key LIMIT {limit}",
+        run.replace('\'', "")
+    );
+    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(ReconAction {
+                item_key: r.try_get("", "item_key").map_err(|e| e.to_string())?,
+                action: r.try_get("", "action").map_err(|e| e.to_string())?,
+                statement_fen: r.try_get("", "statement_fen").map_err(|e| e.to_string())?,
+                org_code: r.try_get("", "org_code").map_err(|e| e.to_string())?,
+                med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
+                workflow_id: r.try_get("", "workflow_id").map_err(|e| e.to_string())?,
+            })
+        })
+        .collect()
+}
+
+/// One exception of a run, for the API and the CSV report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionRow {
+    pub class: String,
+    pub item: String,
+    pub his_order: Option<String>,
+    pub hospital_yuan: String,
+    pub statement_yuan: String,
+    pub action: Option<String>,
+    pub acted: bool,
+}
+
+/// The run's exceptions (every class but the matched ones), money in yuan with two decimals.
+pub async fn exceptions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<ExceptionRow>, String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = ledger.connection();
+    let sql = format!(
+        "SELECT i.class, i.item_key, i.action, i.acted, COALESCE(i.ledger_fen, 0) AS ledger_fen, COALESCE(i.statement_fen, 0) AS statement_fen, p.med_org_ord
+         FROM recon_items i LEFT JOIN payments p ON p.id = i.payment_id
+         WHERE i.run_id = '{}' AND i.class NOT IN ('MATCHED', 'REFUND_MATCHED') ORDER BY i.class, i.item_key LIMIT {limit}",
+        run.replace('\'', "")
+    );
+    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let g = |c: &str| r.try_get::<Option<String>>("", c).ok().flatten();
+            let n = |c: &str| r.try_get::<i64>("", c).unwrap_or(0);
+            ExceptionRow {
+                class: g("class").unwrap_or_default(),
+                item: g("item_key").unwrap_or_default(),
+                his_order: g("med_org_ord"),
+                hospital_yuan: yuan(n("ledger_fen")),
+                statement_yuan: yuan(n("statement_fen")),
+                action: g("action"),
+                acted: r.try_get::<bool>("", "acted").unwrap_or(false),
+            }
+        })
+        .collect())
+}
+
+/// A run's state and stored summary (JSON), if it exists for that hospital.
+pub async fn run_state(ledger: &Ledger, run: &str, org: &str) -> Result<Option<(String, Option<String>)>, String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = ledger.connection();
+    let sql = format!("SELECT state, summary FROM recon_runs WHERE run_id = '{}' AND org_code = '{}'", run.replace('\'', ""), org.replace('\'', ""));
+    let Some(row) = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())? else { return Ok(None) };
+    Ok(Some((row.try_get("", "state").map_err(|e| e.to_string())?, row.try_get("", "summary").map_err(|e| e.to_string())?)))
+}
+
+/// The exception list as CSV.
+pub async fn write_csv(ledger: &Ledger, run: &str, path: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let rows = exceptions(ledger, run, i64::MAX as u64).await?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?);
+    writeln!(out, "class,item,his_order,hospital_yuan,statement_yuan,action,acted").map_err(|e| e.to_string())?;
+    for r in rows {
+        writeln!(out, "{},{},{},{},{},{},{}", r.class, r.item, r.his_order.unwrap_or_default(), r.hospital_yuan, r.statement_yuan, r.action.unwrap_or_default(), r.acted).map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())
+}

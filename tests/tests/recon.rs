@@ -1,0 +1,112 @@
+//! Reconciliation end to end (REQ C-6.3.2, X-8b, X-8c, Q-9): the sandbox's bank writes today's
+//! self-pay statement and serves it over OpenSSH SFTP; `medpay` fetches it (host key checked),
+//! loads it and classifies a day with a normal payment, a refund, two orders left
+//! PendingReconciliation, an under-collection (a line the bank dropped), a wrong amount and a
+//! line the hospital never made. The pending order the bank shows paid is settled, the one it
+//! does not is closed; a second run changes nothing; when the closed order turns out to have
+//! been paid after all, the next run refunds the over-collection through the refund workflow.
+
+use medpay_tests::stack::*;
+use medpay_tests::*;
+use serde_json::{Value, json};
+
+const ORG: &str = "H51010500001";
+
+fn today_beijing() -> String {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn recon(s: &Stack, day: &str) -> Value {
+    recon_kind(s, "selfpay", day)
+}
+
+fn recon_kind(s: &Stack, kind: &str, day: &str) -> Value {
+    let statement = curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": kind, "period": day}));
+    assert!(statement["files"][0].is_string(), "{statement}");
+    let out = std::process::Command::new(medpay_bin())
+        .args(["recon", "run", "--kind", kind, "--org", ORG, "--period", day])
+        .env("MEDPAY_TEMPORAL_ADDRESS", s.temporal.address())
+        .env("MEDPAY_TASK_QUEUE", s.env_value("MEDPAY_TASK_QUEUE"))
+        .env("MEDPAY_PAYLOAD_KEY_FILE", s.env_value("MEDPAY_PAYLOAD_KEY_FILE"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("exceptions CSV"), "{stdout}");
+    poll(&s.api, &format!("/v1/reconciliations/{kind}/{ORG}/{day}"), "the reconciliation report", 30, |v| v["state"] == "Reported")
+}
+
+fn count(r: &Value, class: &str) -> u64 {
+    r["summary"]["classes"][class]["count"].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
+    let s = Stack::start_with("recon", &[], true);
+    let day = today_beijing();
+    // Names sort so the sandbox's dropped line is A's and its wrong amount is Z's.
+    let under = s.paid("resident", "HIS-RC-A-UNDER", &[8_000]);
+    s.paid("resident", "HIS-RC-B-NORMAL", &[8_000]);
+    s.paid("resident", "HIS-RC-C-REFUND", &[8_000]);
+    s.paid("resident", "HIS-RC-Z-WRONG", &[8_000]);
+    let body = json!({"org_code": ORG, "med_org_ord": "HIS-RC-C-REFUND", "refund_no": "RN-RC-C", "auth_code": s.auth_code("resident"), "openid": "o"});
+    assert_eq!(http("POST", &s.api, "/v1/refunds", Some(&body.to_string())).unwrap().0, 201);
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RN-RC-C"), "refunded", 60, |v| v["state"] == "Refunded");
+
+    // Two orders left pending: no callback, and the bank's query down.
+    s.faults(json!({"global": {"endpoints": {"bank.query": {"error_permille": 1000}}},
+                    "orders": {"HIS-RC-P1": {"callback": {"lost": true}}, "HIS-RC-P2": {"callback": {"lost": true}}}}));
+    let (p1, p1_mix) = s.order("resident", "HIS-RC-P1", "outpatient", &[8_000], true);
+    let (p2, p2_mix) = s.order("resident", "HIS-RC-P2", "outpatient", &[8_000], true);
+    s.pay(&p1_mix.unwrap());
+    for p in [&p1, &p2] {
+        poll(&s.api, p, "pending", 30, |v| v["state"] == "PendingReconciliation");
+    }
+    s.faults(json!({"global": {"statement": {"missing_line": true, "wrong_amount": true, "extra_line": true}}}));
+
+    let first = recon(&s, &day);
+    let classes = |r: &Value| {
+        ["MATCHED", "HOSPITAL_ONLY", "AMOUNT_MISMATCH", "BANK_ONLY", "PENDING_SETTLED", "PENDING_CLOSED", "REFUND_MATCHED", "OVER_COLLECTED"].map(|c| count(r, c))
+    };
+    assert_eq!(classes(&first), [2, 1, 1, 1, 1, 1, 1, 0], "{first}");
+    assert!(first["summary"]["loaded"]["control_mismatch"].is_string(), "the dropped line and the changed amount break the control totals");
+    let exceptions = first["exceptions"].as_array().unwrap();
+    let under_notice = exceptions.iter().find(|e| e["class"] == "HOSPITAL_ONLY").unwrap();
+    assert_eq!((under_notice["his_order"].as_str(), under_notice["hospital_yuan"].as_str(), under_notice["action"].as_str()), (Some("HIS-RC-A-UNDER"), Some("40.00"), Some("notify_his")));
+    poll(&s.api, &p1, "settled by reconciliation", 30, |v| v["state"] == "Paid");
+    let closed = poll(&s.api, &p2, "closed by reconciliation", 30, |v| v["state"] == "Failed");
+    assert!(closed["failure_reason"].as_str().unwrap().contains("reconciliation"), "{closed}");
+    assert_eq!(poll(&s.api, &under, "still paid", 5, |_| true)["state"], "Paid", "an under-collection is reported, not reversed");
+
+    // The same day again: the same classes, no action taken twice.
+    let again = recon(&s, &day);
+    assert_eq!(classes(&again), classes(&first));
+    assert_eq!(again["summary"]["actions_taken"], 0, "{again}");
+
+    // The closed order's patient had paid after all: the next run finds the money and gives it back.
+    s.pay(&p2_mix.unwrap());
+    let third = recon(&s, &day);
+    assert_eq!(count(&third, "OVER_COLLECTED"), 1, "{third}");
+    let refund = poll(&s.api, &format!("/v1/refunds/{ORG}/X8BSPHIS-RC-P2"), "the X-8b refund", 60, |v| v["state"] == "Refunded");
+    assert_eq!((refund["kind"].as_str(), refund["cash_fen"].as_i64()), (Some("over_collection"), Some(4_000)));
+    let books = s.books();
+    assert_eq!(books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == "SPHIS-RC-P2").count(), 1);
+
+    // The month's insurance detail (REQ C-6.3.1): every settled insurance part matches, the
+    // refund's insurance part too; the order the hospital closed is listed (its insurance part
+    // was settled: an operator's case, the patient must authorise a 6203 refund).
+    s.faults(json!({}));
+    let insurance = recon_kind(&s, "insurance", &day[..7]);
+    let ins = ["MATCHED", "OVER_COLLECTED", "REFUND_MATCHED", "BANK_ONLY", "AMOUNT_MISMATCH", "HOSPITAL_ONLY"].map(|c| count(&insurance, c));
+    assert_eq!(ins, [5, 1, 1, 0, 0, 0], "{insurance}");
+    assert!(insurance["summary"]["loaded"]["control_mismatch"].is_null(), "{insurance}");
+
+    s.record(&format!("recon-selfpay-{ORG}-{day}"), "recon-selfpay-day");
+
+    // The product created its schedules on the server.
+    let list = std::process::Command::new(temporal_bin()).args(["schedule", "list", "--address", &format!("127.0.0.1:{}", s.temporal.port)]).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains(&format!("recon-selfpay-daily-{ORG}")), "{}", String::from_utf8_lossy(&list.stdout));
+    s.stop();
+}

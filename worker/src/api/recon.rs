@@ -1,0 +1,47 @@
+//! Reconciliation through the API: start (or re-run) one period, and read a run's summary and
+//! exception list (the under-collections the HIS must collect, REQ X-8c, are among them).
+
+use super::AppState;
+use super::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use medpay_schemas::recon::ReconKind;
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartBody {
+    pub kind: String,
+    pub org_code: String,
+    pub period: String,
+}
+
+fn kind(k: &str) -> Result<ReconKind, ApiError> {
+    ReconKind::parse(k).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", format!("kind {k:?} must be selfpay or insurance")))
+}
+
+pub async fn start(State(state): State<AppState>, Json(b): Json<StartBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let k = kind(&b.kind)?;
+    k.check_period(&b.period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
+    if !b.org_code.bytes().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", "org_code must be alphanumeric"));
+    }
+    let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period).await.map_err(ApiError::temporal_unavailable)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"workflow_id": id, "status_url": format!("/v1/reconciliations/{}/{}/{}", b.kind, b.org_code, b.period)}))))
+}
+
+pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(String, String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+    let k = kind(&k)?;
+    k.check_period(&period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
+    let run = medpay_activities::recon::run_id(k, &period);
+    let unavailable = |e: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e);
+    let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}")))?;
+    let exceptions = medpay_activities::recon::exceptions(&state.ledger, &run, 10_000).await.map_err(unavailable)?;
+    let summary: serde_json::Value = summary.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null);
+    Ok(Json(json!({"run_id": run, "org_code": org, "state": run_state, "summary": summary, "exceptions": exceptions})))
+}

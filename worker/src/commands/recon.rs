@@ -1,0 +1,106 @@
+//! `medpay recon run`: reconcile one period through the worker and print the summary; and
+//! `medpay bench recon`: generate a day of N statement lines with a matching ledger and planted
+//! exceptions, reconcile it (load + classify, the workflow's heavy activities) and print lines/s
+//! and peak memory, checking that exactly the planted exceptions were found.
+
+// Rates and MiB for display only; money stays integer fen.
+#![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+
+use anyhow::Context;
+use medpay_activities::ledger::Ledger;
+use medpay_activities::recon::{classify, load, parse::Layout, synthetic};
+use medpay_schemas::recon::{ReconKind, ReconSummary, StagedFile, yuan};
+use std::time::{Duration, Instant};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowQueryOptions};
+
+pub fn print_summary(s: &ReconSummary) {
+    println!("reconciliation {}  ({} lines, payments {} yuan, refunds {} yuan, {} rejected)", s.run_id, s.loaded.lines, yuan(s.loaded.payments_fen), yuan(s.loaded.refunds_fen), s.loaded.rejected);
+    if let Some(m) = &s.loaded.control_mismatch {
+        println!("  CONTROL TOTALS DISAGREE: {m}");
+    }
+    println!("  {:<24} {:>8} {:>14}", "class", "count", "yuan");
+    for (class, t) in &s.classes {
+        if t.count > 0 {
+            println!("  {:<24} {:>8} {:>14}", class, t.count, yuan(t.fen));
+        }
+    }
+    println!("  actions taken: {}", s.actions_taken);
+    if let Some(csv) = &s.report_csv {
+        println!("  exceptions CSV: {csv}");
+    }
+}
+
+pub async fn run(client: &Client, task_queue: &str, kind: &str, org: &str, period: &str) -> anyhow::Result<()> {
+    let kind = ReconKind::parse(kind).with_context(|| format!("--kind {kind:?} must be selfpay or insurance"))?;
+    let id = crate::recon::start(client, task_queue, kind, org, period).await?;
+    println!("started {id}");
+    let handle = client.get_workflow_handle::<medpay_workflows::recon::ReconWorkflow>(&id);
+    let result = handle.get_result(WorkflowGetResultOptions::default());
+    tokio::pin!(result);
+    loop {
+        tokio::select! {
+            r = &mut result => {
+                let summary = r.with_context(|| format!("reconciliation {id} failed"))?;
+                print_summary(&summary);
+                return Ok(());
+            }
+            () = tokio::time::sleep(Duration::from_secs(2)) => {
+                if let Ok(p) = handle.query(medpay_workflows::recon::ReconWorkflow::progress, (), WorkflowQueryOptions::default()).await {
+                    println!("  ... {} lines loaded", p.loaded.lines);
+                }
+            }
+        }
+    }
+}
+
+/// Peak resident memory (VmHWM) of this process, in MiB.
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// Resets VmHWM so the figure covers only the reconciliation (Linux `clear_refs` 5).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+pub async fn bench(sizes: &[u64]) -> anyhow::Result<()> {
+    println!("{:>10} {:>10} {:>10} {:>12} {:>10}  result", "lines", "load s", "match s", "lines/s", "peak MiB");
+    let mut all_ok = true;
+    for &n in sizes {
+        anyhow::ensure!(n > 3 * synthetic::PLANTED, "--lines must exceed {}", 3 * synthetic::PLANTED);
+        let dir = std::env::temp_dir().join(format!("medpay-recon-bench-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let ledger = Ledger::connect(&format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())).await?;
+        let (org, day) = ("H51010500001", "2026-11-26");
+        let (t0, _) = classify::period_bounds(ReconKind::Selfpay, day).map_err(anyhow::Error::msg)?;
+        synthetic::seed_ledger(&ledger, org, t0, n).await?;
+        let path = dir.join("statement.txt");
+        synthetic::write_statement(&path, "M1", day, n)?;
+        let f = StagedFile { run_id: format!("selfpay-{day}"), kind: ReconKind::Selfpay, org_code: org.into(), period: day.into(), path: path.display().to_string() };
+        reset_peak_rss();
+        let start = Instant::now();
+        let loaded = load(&ledger, &Layout::default(), &f).await.map_err(anyhow::Error::msg)?;
+        let load_s = start.elapsed().as_secs_f64();
+        let classes = classify::classify(&ledger, &f.run_id, f.kind, org, day).await?;
+        let total_s = start.elapsed().as_secs_f64();
+        let peak = peak_rss_mib();
+        let found: Vec<(String, u64)> = classes.iter().filter(|(_, t)| t.count > 0).map(|(c, t)| (c.clone(), t.count)).collect();
+        let mut expected: Vec<(String, u64)> = synthetic::expected(n).into_iter().map(|(c, k)| (c.to_string(), k)).collect();
+        expected.sort();
+        let ok = found == expected && loaded.control_mismatch.is_none() && loaded.lines == n;
+        all_ok &= ok;
+        println!(
+            "{n:>10} {load_s:>10.2} {:>10.2} {:>12.0} {peak:>10.1}  {}",
+            total_s - load_s,
+            n as f64 / total_s,
+            if ok { "exactly the planted exceptions".to_string() } else { format!("WRONG: found {found:?}, expected {expected:?}") }
+        );
+        drop(ledger);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    anyhow::ensure!(all_ok, "the reconciliation did not find exactly the planted exceptions");
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! The reconciliation workflow (REQ C-6.3.1, C-6.3.2, X-8b, X-8c, Q-9), one per (kind,
+//! hospital, period): fetch the statement (a file not there yet is retried for a day), stream it
+//! into the database, classify every line and ledger record, then act: settle or close the
+//! payments left `PendingReconciliation`, refund over-collections through the refund workflow,
+//! list under-collections for the HIS. Every action is recorded as taken, so a re-run of the
+//! same period changes nothing. A scheduled run has no period: it reconciles yesterday
+//! (self-pay) or last month (insurance) as a child workflow with the period in its id.
+
+use crate::payment::PaymentWorkflow;
+use crate::refund::RefundWorkflow;
+use medpay_activities::recon::{ReconAction, ReconActivities};
+use medpay_schemas::Money;
+use medpay_schemas::recon::{ReconInput, ReconKind, ReconSummary};
+use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
+use std::time::Duration;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{ActivityOptions, ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext, WorkflowContextView, WorkflowResult};
+
+/// A statement may be late; keep trying for this long before the run fails visibly.
+pub const STATEMENT_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+#[workflow]
+#[derive(Default)]
+pub struct ReconWorkflow {
+    progress: ReconSummary,
+}
+
+pub fn workflow_id(kind: ReconKind, org_code: &str, period: &str) -> String {
+    format!("recon-{}-{org_code}-{period}", kind.as_str())
+}
+
+fn options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(600))
+        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(60)).build())
+        .build()
+}
+
+fn fetch_options() -> ActivityOptions {
+    ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose { schedule_to_close: STATEMENT_WAIT, start_to_close: Duration::from_secs(300) })
+        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(2)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(600)).build())
+        .build()
+}
+
+#[workflow_methods]
+impl ReconWorkflow {
+    #[run]
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: ReconInput) -> WorkflowResult<ReconSummary> {
+        let Some(period) = input.period.clone() else {
+            let now_ms = ctx.workflow_time().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64).unwrap_or(0);
+            let period = medpay_schemas::recon::default_period(input.kind, now_ms);
+            let id = workflow_id(input.kind, &input.org_code, &period);
+            let opts = ChildWorkflowOptions::builder().workflow_id(id).static_summary(format!("{} reconciliation of {period}", input.kind.as_str())).build();
+            let child = ctx.start_child_workflow(ReconWorkflow::run, ReconInput { period: Some(period), ..input }, opts).await?;
+            return Ok(child.result().await?);
+        };
+        let input = ReconInput { period: Some(period), ..input };
+        let staged = ctx.execute_activity(ReconActivities::fetch_statement, input.clone(), fetch_options()).await?;
+        let loaded = ctx.execute_activity(ReconActivities::load_statement, staged.clone(), options()).await?;
+        ctx.state_mut(|w| w.progress.loaded = loaded.clone());
+        let classes = ctx.execute_activity(ReconActivities::classify, staged.clone(), options()).await?;
+        ctx.state_mut(|w| w.progress.classes = classes);
+        let mut taken = 0u64;
+        loop {
+            let actions = ctx.execute_activity(ReconActivities::pending_actions, staged.clone(), options()).await?;
+            if actions.is_empty() {
+                break;
+            }
+            let mut done = vec![];
+            for a in actions {
+                Self::act(ctx, &staged.run_id, &a).await?;
+                done.push(a.item_key);
+            }
+            taken += done.len() as u64;
+            ctx.execute_activity(ReconActivities::mark_acted, (staged.run_id.clone(), done), options()).await?;
+        }
+        let summary = ctx.execute_activity(ReconActivities::report, (staged, loaded, taken), options()).await?;
+        ctx.state_mut(|w| w.progress = summary.clone());
+        Ok(summary)
+    }
+
+    async fn act(ctx: &mut WorkflowContext<Self>, run_id: &str, a: &ReconAction) -> WorkflowResult<()> {
+        match a.action.as_str() {
+            "settle" | "close" => {
+                let paid = a.action == "settle";
+                let signal = ctx.external_workflow(a.workflow_id.clone(), None).signal(PaymentWorkflow::reconciled, (paid, run_id.to_string()), SignalWorkflowOptions::default()).await;
+                // The payment's workflow already ended (its late-callback wait ran out): the
+                // verdict goes to the ledger directly.
+                if signal.is_err() {
+                    ctx.execute_activity(ReconActivities::settle_in_ledger, (a.clone(), paid), options()).await?;
+                }
+            }
+            "refund" => {
+                // REQ X-8b: collected for a payment the hospital closed: give it back.
+                let refund_no = format!("X8B{}", a.item_key.trim_start_matches("P:"));
+                let input = RefundInput {
+                    org_code: a.org_code.clone(),
+                    med_org_ord: a.med_org_ord.clone(),
+                    refund_no: refund_no.clone(),
+                    kind: RefundKind::OverCollection,
+                    amounts: RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() },
+                    auth_code: None,
+                    openid: None,
+                    reason: Some(format!("over-collection found by reconciliation {run_id} (REQ X-8b)")),
+                    attention_after_secs: 3600,
+                };
+                let opts = ChildWorkflowOptions::builder()
+                    .workflow_id(medpay_activities::refund::workflow_id(&a.org_code, &refund_no))
+                    .parent_close_policy(ParentClosePolicy::Abandon)
+                    .static_summary(format!("X-8b refund of {} fen", a.statement_fen))
+                    .build();
+                // Started, not awaited: the refund has its own life (and its own attention path).
+                // Already started by an earlier run: nothing to do.
+                let _ = ctx.start_child_workflow(RefundWorkflow::run, input, opts).await;
+            }
+            // REQ X-8c: listed in the run's exception report and API for the HIS to collect.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    #[query]
+    pub fn progress(&self, _ctx: &WorkflowContextView) -> ReconSummary {
+        self.progress.clone()
+    }
+}
