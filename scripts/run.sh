@@ -45,6 +45,12 @@ export MEDPAY_PARTIES_PARAMS_FILE=${MEDPAY_PARTIES_PARAMS_FILE:-$MEDPAY_SANDBOX_
 export MEDPAY_PARTIES_BASE_URL=${MEDPAY_PARTIES_BASE_URL:-https://$MEDPAY_SANDBOX_LISTEN}
 export MEDPAY_PARTIES_CA_FILE=${MEDPAY_PARTIES_CA_FILE:-$MEDPAY_SANDBOX_DIR/tls/ca.pem}
 export MEDPAY_CALLBACK_URL=${MEDPAY_CALLBACK_URL:-http://$MEDPAY_API_LISTEN/v1/bank/callback}
+# Statements: fetched from the sandbox's SFTP server, its host key pinned.
+if [ -n "${MEDPAY_SANDBOX_SFTP_PORT:-}" ]; then
+  export MEDPAY_RECON_SFTP_HOST=127.0.0.1 MEDPAY_RECON_SFTP_PORT=$MEDPAY_SANDBOX_SFTP_PORT
+  export MEDPAY_RECON_SFTP_KEY_FILE=$MEDPAY_SANDBOX_DIR/sftp/ssh/client_key
+  export MEDPAY_RECON_SFTP_KNOWN_HOSTS=$MEDPAY_SANDBOX_DIR/sftp/ssh/known_hosts
+fi
 ./target/debug/medpay run &
 medpay_pid=$!
 for _ in $(seq 1 60); do
@@ -53,6 +59,8 @@ for _ in $(seq 1 60); do
 done
 echo "--- self-check through Temporal (workflow SelfCheckWorkflow) ---"
 ./target/debug/medpay doctor
+echo "--- the main job: a mixed payment, a refund, today's reconciliation (scripts/demo.sh) ---"
+scripts/demo.sh
 cat <<MSG
 
 medpay-interlink is running.
@@ -60,7 +68,8 @@ medpay-interlink is running.
   Temporal UI  : $MEDPAY_TEMPORAL_UI_URL
   Sandbox      : https://$MEDPAY_SANDBOX_LISTEN (CA $MEDPAY_SANDBOX_DIR/tls/ca.pem, parameters $MEDPAY_SANDBOX_DIR/credentials.json)
                  try: curl --cacert $MEDPAY_SANDBOX_DIR/tls/ca.pem https://$MEDPAY_SANDBOX_LISTEN/sandbox/personas
-A whole mixed payment: see "Walk-through" in README.md.
+  Schedules    : recon-selfpay-daily-H51010500001, recon-insurance-monthly-H51010500001 (Temporal UI → Schedules)
+  Again        : scripts/demo.sh   (step by step with curl: "Walk-through" in README.md)
 Press Ctrl-C to stop.
 MSG
 wait "$medpay_pid"

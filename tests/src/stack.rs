@@ -206,6 +206,15 @@ impl Stack {
     }
 }
 
+impl Drop for Stack {
+    /// A failed test kills the sandbox with SIGKILL, which cannot stop its sshd: do it here.
+    fn drop(&mut self) {
+        if self.dir.join("sftp/ssh").is_dir() {
+            let _ = Command::new("bash").arg(workspace_root().join("sandbox/sftp.sh")).arg("stop").arg(self.dir.join("sftp")).status();
+        }
+    }
+}
+
 /// `MEDPAY_RECORD_HISTORIES=1 cargo test -p medpay-tests` re-records the histories the tests
 /// name with [`Stack::record`] into tests/histories/, encrypted with the test-only key there.
 /// Only when a workflow changed on purpose (and old histories are kept or patched).
