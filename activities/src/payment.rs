@@ -5,6 +5,7 @@
 //! same order instead of creating a second one; the sandbox and the parties answer a replay
 //! with the original order.
 
+use crate::exchange_log::log_exchange;
 use crate::http::{PartyError, now_ms};
 use crate::ledger::{Ledger, PaymentUpdate};
 use crate::parties::{HospitalParties, Parties};
@@ -79,8 +80,13 @@ impl PaymentActivities {
     #[activity]
     pub async fn identify(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Identity, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let auth = h.wechat.user_query(&s.request.auth_code, &s.request.openid, &s.request.med_org_ord).await.map_err(fail)?;
-        let info = h.core.person_info_signed(&auth.pay_auth_no).await.map_err(fail)?;
+        let r = &s.request;
+        let auth = h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", "userQuery", &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+        let auth = auth.map_err(fail)?;
+        let info = h.core.person_info_signed(&auth.pay_auth_no).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "core", "person info", &auth.pay_auth_no, info.as_ref().map(|_| &"person found")).await;
+        let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
         Ok(Identity {
@@ -149,7 +155,9 @@ impl PaymentActivities {
                 })
                 .collect(),
         };
-        let resp: UploadFeeDetailsResponse = h.mid.call(MidPlatformOp::UploadFeeDetails, &req).await.map_err(fail)?;
+        let resp = h.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &req).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6201", &req, resp.as_ref()).await;
+        let resp = resp.map_err(fail)?;
         self.record(r, PaymentState::Uploaded, PaymentUpdate { pay_ord_id: Some(resp.pay_ord_id.to_string()), ..Default::default() }).await?;
         Ok(Uploaded { pay_ord_id: resp.pay_ord_id.to_string(), pay_token: resp.pay_token })
     }
@@ -171,7 +179,9 @@ impl PaymentActivities {
             mdtrt_id: None,
             acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
         };
-        let resp: PayOrderResponse = h.mid.call(MidPlatformOp::PayOrder, &req).await.map_err(fail)?;
+        let resp = h.mid.call::<_, PayOrderResponse>(MidPlatformOp::PayOrder, &req).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6202", &req, resp.as_ref()).await;
+        let resp = resp.map_err(fail)?;
         // Integrity: an inconsistent split or one for another total is an alarm, never a result.
         resp.split.check().map_err(|e| bad(format!("integrity alarm: 6202 {e}")))?;
         if Ok(resp.split.fee_sumamt) != r.total() {
@@ -194,12 +204,7 @@ impl PaymentActivities {
         let mut prepay = None;
         let mut prepay_id = None;
         if !own.is_zero() {
-            let sp: SelfPayOrderResponse = h
-                .bank
-                .call(
-                    BankOp::SelfPayOrder,
-                    &format!("sp-{}", out),
-                    &SelfPayOrderRequest {
+            let sp_req = SelfPayOrderRequest {
                         mer_id: h.params.bank.mer_id.clone(),
                         mer_prtcl_no: String::new(),
                         out_trade_no: out.clone(),
@@ -215,10 +220,10 @@ impl PaymentActivities {
                         mer_url: self.parties.callback_url.clone(),
                         expire_time: None,
                         attach: None,
-                    },
-                )
-                .await
-                .map_err(fail)?;
+            };
+            let sp = h.bank.call::<_, SelfPayOrderResponse>(BankOp::SelfPayOrder, &format!("sp-{out}"), &sp_req).await;
+            log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "self-pay order", &sp_req, sp.as_ref()).await;
+            let sp = sp.map_err(fail)?;
             if sp.total_amt != own {
                 return Err(bad(format!("integrity alarm: self-pay order total {} != ownPay {}", sp.total_amt.fen(), own.fen())));
             }
@@ -268,7 +273,9 @@ impl PaymentActivities {
             med_ins_test_env: false,
         };
         req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
-        let mixed: MixedOrderResponse = h.bank.call(BankOp::MixedOrder, &format!("mix-{out}"), &req).await.map_err(fail)?;
+        let mixed = h.bank.call::<_, MixedOrderResponse>(BankOp::MixedOrder, &format!("mix-{out}"), &req).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "mixed order", &req, mixed.as_ref()).await;
+        let mixed = mixed.map_err(fail)?;
         let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;
         self.record(
             r,
@@ -298,7 +305,9 @@ impl PaymentActivities {
             sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
             trx_date: date,
         };
-        let resp: MixedOrderQueryResponse = h.bank.call(BankOp::MixedOrderQuery, &format!("q-{}-{}", c.mix_trade_no, now_ms()), &req).await.map_err(fail)?;
+        let resp = h.bank.call::<_, MixedOrderQueryResponse>(BankOp::MixedOrderQuery, &format!("q-{}-{}", c.mix_trade_no, now_ms()), &req).await;
+        log_exchange(&self.ledger, &s.request.org_code, &s.request.med_org_ord, "bank", "mixed order query", &req, resp.as_ref()).await;
+        let resp = resp.map_err(fail)?;
         Ok(resp.state.filter(|st| st.mix_pay_status.is_final()))
     }
 
@@ -334,7 +343,9 @@ impl PaymentRevocation {
             user_name: id.name.clone(),
             id_type: "01".into(),
         };
-        let _: RevokeUploadResponse = h.mid.call(MidPlatformOp::RevokeUpload, &req).await.map_err(fail)?;
+        let resp = h.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &req).await;
+        log_exchange(&acts.ledger, &s.request.org_code, &s.request.med_org_ord, "mid-platform", "6401", &req, resp.as_ref()).await;
+        resp.map_err(fail)?;
         Ok(())
     }
 }

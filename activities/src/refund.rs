@@ -4,6 +4,7 @@
 //! the refund no. (`appRefdSn`, `outtrx_serial_no`), so a retry after a crash is a replay at the
 //! party and the patient is never refunded twice.
 
+use crate::exchange_log::log_exchange;
 use crate::http::{PartyError, now_ms};
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
 use crate::parties::{HospitalParties, Parties};
@@ -147,8 +148,9 @@ impl RefundActivities {
         let h = self.hospital(&s.input.org_code)?;
         let code = s.input.auth_code.as_ref().ok_or_else(|| bad("the insurance part needs a fresh authCode: retry with one".into()))?;
         let openid = s.input.openid.clone().unwrap_or_default();
-        let auth = h.wechat.user_query(code, &openid, &serial("RA", &s.input.refund_no)).await.map_err(fail)?;
-        Ok(auth.pay_auth_no)
+        let auth = h.wechat.user_query(code, &openid, &serial("RA", &s.input.refund_no)).await;
+        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+        Ok(auth.map_err(fail)?.pay_auth_no)
     }
 
     /// REQ 6.2 step 4: the insurance refund (6203), keyed by `appRefdSn`. Asked again with the
@@ -170,7 +172,9 @@ impl RefundActivities {
             pay_auth_no: s.pay_auth_no.clone().ok_or_else(|| bad("no payAuthNo for 6203".into()))?,
             exp_content: None,
         };
-        let resp: RefundResponse = h.mid.call(MidPlatformOp::Refund, &req).await.map_err(fail)?;
+        let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
+        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "mid-platform", "6203", &req, resp.as_ref()).await;
+        let resp = resp.map_err(fail)?;
         if resp.ref_status == RefundStatus::Failed {
             return Err(bad(format!("6203 refused refund {} (refStatus FAIL)", s.input.refund_no)));
         }
@@ -191,7 +195,9 @@ impl RefundActivities {
             ret_total_amt: s.input.amounts.cash,
             reason: s.input.reason.clone(),
         };
-        let resp: SelfPayRefundResponse = h.bank.call(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req).await.map_err(fail)?;
+        let resp = h.bank.call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req).await;
+        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "bank", "self-pay refund", &req, resp.as_ref()).await;
+        let resp = resp.map_err(fail)?;
         match resp.refund_status.as_deref() {
             Some("0") => {}
             Some("1") => return Err(bad(format!("the bank refused self-pay refund {}", s.plan.bank_serial))),
@@ -232,7 +238,9 @@ impl RefundActivities {
             refund_time: medpay_crypto::envelope::time::rfc3339_beijing(now_ms()),
             out_refund_no: s.input.refund_no.clone(),
         };
-        let _: RefundNotifyResponse = h.bank.call(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req).await.map_err(fail)?;
+        let resp = h.bank.call::<_, RefundNotifyResponse>(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req).await;
+        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "bank", "refund notify", &req, resp.as_ref()).await;
+        resp.map_err(fail)?;
         record(&self.ledger, &s.input, RefundState::Refunded, RefundUpdate { notified: Some(true), ..Default::default() }).await
     }
 

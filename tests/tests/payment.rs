@@ -42,6 +42,15 @@ fn a_mixed_payment_through_the_his_api() {
     let done = poll(&api, path, "the payment to be paid", 30, |v| v["state"] == "Paid");
     assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS");
 
+    // Every exchange is in the payment's log, as digests: no request content, no personal data.
+    let ops: Vec<String> = done["exchanges"].as_array().unwrap().iter().map(|e| format!("{} {} {}", e["party"].as_str().unwrap(), e["operation"].as_str().unwrap(), e["outcome"].as_str().unwrap())).collect();
+    for expected in ["channel userQuery ok", "core person info ok", "mid-platform 6201 ok", "mid-platform 6202 ok", "bank self-pay order ok", "bank mixed order ok", "bank callback ok"] {
+        assert!(ops.iter().any(|o| o == expected), "{expected} missing from {ops:?}");
+    }
+    let log = done["exchanges"].to_string();
+    assert!(done["exchanges"].as_array().unwrap().iter().all(|e| e["request_sm3"].as_str().is_some_and(|d| d.len() == 64)), "{log}");
+    assert!(!log.contains(auth["authCode"].as_str().unwrap()) && !log.contains("payAuthNo\":"), "{log}");
+
     // The sandbox's books agree, and its callback was acknowledged by medpay.
     let books = stack.books();
     assert_eq!(books["mixed_orders"].as_array().unwrap().len(), 1, "one mixed order, however many retries");
@@ -102,9 +111,13 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
         assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS");
     }
     // The duplicate was delivered and acknowledged twice, and recorded once.
-    wait_until("both duplicate callbacks", std::time::Duration::from_secs(20), || {
-        s.books()["callbacks"].as_array().unwrap().iter().filter(|c| c["mix_trade_no"] == json!(s.books()["mixed_orders"].as_array().unwrap().iter().find(|m| m["serial_no"] == "HIS-F-DUP").unwrap()["mix_trade_no"]) && c["acknowledged"] == true).count() >= 2
-    });
+    let dup_mix = s.books()["mixed_orders"].as_array().unwrap().iter().find(|m| m["serial_no"] == "HIS-F-DUP").unwrap()["mix_trade_no"].clone();
+    let acknowledged = || s.books()["callbacks"].as_array().unwrap().iter().filter(|c| c["mix_trade_no"] == dup_mix && c["acknowledged"] == true).count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while acknowledged() < 2 {
+        assert!(std::time::Instant::now() < deadline, "two acknowledged callbacks expected: {}", s.books()["callbacks"]);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let history = s.history("pay-H51010500001-HIS-F-DUP");
     let outcomes = scheduled_activities(&history).iter().filter(|a| a.ends_with("record_outcome")).count();
     assert_eq!(outcomes, 1, "one recorded outcome for two callbacks: {:?}", scheduled_activities(&history));

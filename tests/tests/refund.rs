@@ -21,7 +21,7 @@ fn full_refund(s: &Stack, persona: &str, ord: &str, refund_no: &str) -> Value {
 
 #[test]
 fn full_refunds_concurrency_and_bad_requests() {
-    let s = Stack::start("refund", &[]);
+    let mut s = Stack::start("refund", &[]);
     let cases = [("insurance-only", "HIS-R-INS", 1_200), ("self-pay-only", "HIS-R-CASH", 3_456), ("mixed", "HIS-R-MIX", 30_000)];
     let mut paid = vec![];
     for (persona, ord, fen) in cases {
@@ -58,6 +58,10 @@ fn full_refunds_concurrency_and_bad_requests() {
     assert_eq!(refund(&s, &other).1["code"], "REFUND_CONFLICT");
     assert_eq!(refund(&s, &full_refund(&s, "insurance-only", "HIS-R-INS", "RN-INS")).0, 201);
     assert_eq!(refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-CASH"})).0, 201, "self-pay only needs no authCode");
+    // The worker dies mid-refund and comes back; the HIS, unsure, sends the same request again.
+    s.kill_medpay();
+    s.restart_medpay();
+    assert_eq!(refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-CASH"})).0, 200, "the same refund");
 
     for ((_, ord, _), (refund_no, p)) in cases.iter().zip(["RN-INS", "RN-CASH", "RN-MIX"].iter().zip(&paid)) {
         let r = poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "refunded", 60, |v| v["state"] == "Refunded");

@@ -110,11 +110,12 @@ impl PaymentWorkflow {
             return Ok(ctx.state(|w| w.view.clone()));
         };
         let (state, reason) = outcome_of(&bank);
-        Self::record(ctx, &step, state, Some(bank.clone()), reason.clone()).await?;
+        // The view first: once the ledger says Paid, the view already carries the bank's status.
         ctx.state_mut(|w| {
             w.view.bank = Some(bank.clone());
-            w.view.failure = reason;
+            w.view.failure = reason.clone();
         });
+        Self::record(ctx, &step, state, Some(bank.clone()), reason).await?;
         Self::set(ctx, state);
         if bank.self_pay_status == SelfPayStatus::Success && bank.med_ins_pay_status == MedInsPayStatus::Fail {
             Self::anomaly_refund(ctx, &step).await?;

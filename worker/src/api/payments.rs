@@ -78,12 +78,21 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
     let view: Option<PaymentView> = handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
+    let events: Vec<serde_json::Value> = state
+        .ledger
+        .events(row.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| json!({"at_ms": e.at_ms, "party": e.party, "operation": e.operation, "outcome": e.outcome, "signature_ok": e.signature_ok,
+                         "request_sm3": e.request_digest, "response_sm3": e.response_digest, "detail": e.detail}))
+        .collect();
     Ok(Json(json!({
         "org_code": row.org_code, "med_org_ord": row.med_org_ord, "workflow_id": row.workflow_id,
         "state": row.state, "total_fen": row.total_fen, "fund_fen": row.fund_fen, "psn_acct_fen": row.psn_acct_fen,
         "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
         "refunded_fund_fen": row.refunded_fund_fen, "refunded_psn_acct_fen": row.refunded_psn_acct_fen, "refunded_cash_fen": row.refunded_cash_fen,
-        "failure_reason": row.failure_reason, "workflow": view,
+        "failure_reason": row.failure_reason, "workflow": view, "exchanges": events,
     })))
 }
 
@@ -143,6 +152,19 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         Ok(None) => return (StatusCode::NOT_FOUND, "unknown order").into_response(),
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
     };
+    let event = medpay_activities::ledger::NewEvent {
+        at_ms: medpay_activities::http::now_ms(),
+        party: "bank".into(),
+        operation: "callback".into(),
+        request: Some(body.into_bytes()),
+        response: None,
+        signature_ok: Some(true),
+        outcome: "ok".into(),
+        detail: format!("verified callback {msg_id}: {}", st.mix_pay_status),
+    };
+    if let Err(e) = state.ledger.record_event(row.id, event).await {
+        tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
+    }
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
     // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();

@@ -1,0 +1,38 @@
+//! The append-only log of every exchange with a party (`payment_events`): which party, which
+//! operation, SM3 digests of the request and of the verified reply (never their contents: they
+//! carry personal data), whether the reply's signature verified, and the outcome. It lets an
+//! operator or an auditor prove what was sent and received without the ledger holding personal
+//! data. A failure to write the log is reported, never turned into a retry of the party call
+//! (some calls, like spending an authCode, cannot be repeated).
+
+use crate::http::{PartyError, now_ms};
+use crate::ledger::{Ledger, NewEvent};
+use serde::Serialize;
+
+/// Records one exchange for the payment (org code, HIS order no.).
+pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
+    ledger: &Ledger,
+    org_code: &str,
+    med_org_ord: &str,
+    party: &str,
+    operation: &str,
+    request: &Req,
+    result: Result<&Resp, &PartyError>,
+) {
+    let (outcome, signature_ok, detail, response) = match result {
+        Ok(r) => ("ok".to_string(), Some(true), String::new(), serde_json::to_vec(r).ok()),
+        Err(PartyError::Rejected { code, .. }) => (format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None),
+        Err(PartyError::Unavailable { .. }) => ("unavailable".into(), None, format!("{party} unavailable"), None),
+        Err(PartyError::Unknown { .. }) => ("unknown".into(), None, format!("{party} outcome unknown: queried, never guessed"), None),
+        Err(PartyError::Integrity { .. }) => ("integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None),
+    };
+    let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
+    let written = match ledger.get(org_code, med_org_ord).await {
+        Ok(Some(p)) => ledger.record_event(p.id, event).await.map_err(|e| e.to_string()),
+        Ok(None) => Err("no such payment".into()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!(org_code, med_org_ord, party, operation, "could not append to the exchange log: {e}");
+    }
+}
