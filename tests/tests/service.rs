@@ -101,6 +101,24 @@ fn the_service_runs_its_workflow_end_to_end() {
         }
     }
 
+    // Bad input: a 4xx with a stable code and a message, and nothing stored.
+    let cases: [(&str, String, u16, &str); 4] = [
+        ("/v1/payments", "{not json".into(), 400, "MALFORMED_JSON"),
+        ("/v1/payments", r#"{"org_code": 1}"#.into(), 422, "INVALID_BODY"),
+        ("/v1/payments", format!(r#"{{"org_code":"{}"}}"#, "x".repeat(2 << 20)), 413, "BODY_TOO_LARGE"),
+        (
+            "/v1/payments",
+            r#"{"org_code":"H1","med_org_ord":"O1","scene":"outpatient","auth_code":"a","openid":"o","lines":[{"code":"L","name":"n","amount_fen":-5}]}"#.into(),
+            422,
+            "INVALID_PAYMENT",
+        ),
+    ];
+    for (path, body, status, code) in cases {
+        let (got, answer) = http("POST", &api, path, Some(&body)).unwrap();
+        assert_eq!((got, json(&answer)["code"].as_str().map(String::from)), (status, Some(code.to_string())), "{}", &answer[..answer.len().min(300)]);
+    }
+    assert_eq!(http("GET", &api, "/v1/payments/H1/O1", None).unwrap().0, 404, "a refused payment is not stored");
+
     // Temporal goes away: still alive, no longer ready, with a machine-readable reason.
     drop(temporal);
     wait_until("/readyz to report 503", Duration::from_secs(60), || {

@@ -1,5 +1,6 @@
 //! The HTTP API for the HIS and operators (axum). Routes are grouped one file per area.
 
+pub mod body;
 pub mod codec;
 pub mod diagnostics;
 pub mod error;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/bank/callback", post(payments::bank_callback))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see the README's API section") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see /openapi.json") })
+        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .with_state(state)
 }

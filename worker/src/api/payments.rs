@@ -4,6 +4,7 @@
 //! retries).
 
 use super::AppState;
+use super::body::Body;
 use super::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{CreateOutcome, LedgerError, NewPayment};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
+use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::{PaymentInput, PaymentRequest, PaymentView};
 use medpay_schemas::{MedOrgOrd, OrgCode};
 use medpay_workflows::payment::PaymentWorkflow;
@@ -47,7 +49,7 @@ fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub async fn create(State(state): State<AppState>, Json(r): Json<PaymentRequest>) -> Result<Response, ApiError> {
+pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>) -> Result<Response, ApiError> {
     validate(&r, &state)?;
     let body = serde_json::to_value(&r).map_err(|e| invalid(e.to_string()))?;
     let fingerprint = hex::encode(medpay_crypto::sm3::sm3(canonical_data(&body, NumberStyle::Literal).as_bytes()));
@@ -101,7 +103,7 @@ pub struct Confirm {
     pub confirm: bool,
 }
 
-pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Json(c): Json<Confirm>) -> Result<StatusCode, ApiError> {
+pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Body(c): Body<Confirm>) -> Result<StatusCode, ApiError> {
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&workflow_id(&org, &ord));
     handle
         .signal(PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default())
@@ -119,8 +121,8 @@ pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(Strin
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
-    let current = medpay_schemas::payment::PaymentState::parse(&row.state);
-    if !current.is_some_and(|s| s.can_move_to(medpay_schemas::payment::PaymentState::Cancelled)) {
+    let current = PaymentState::parse(&row.state);
+    if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
         return Err(ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_CANCELLABLE", format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state)));
     }
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
@@ -169,8 +171,13 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
     if let Err(e) = handle.signal(PaymentWorkflow::bank_callback, st, options).await {
-        tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
-        return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
+        // A repeat of a callback for a payment whose outcome is already recorded (its workflow
+        // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
+        let settled = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten().and_then(|p| PaymentState::parse(&p.state)).is_some_and(PaymentState::is_terminal);
+        if !settled {
+            tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
+            return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
+        }
     }
     match h.bank.acknowledge(&msg_id) {
         Ok(ack) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], ack).into_response(),

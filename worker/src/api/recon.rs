@@ -2,6 +2,7 @@
 //! exception list (the under-collections the HIS must collect, REQ X-8c, are among them).
 
 use super::AppState;
+use super::body::Body;
 use super::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -22,7 +23,7 @@ fn kind(k: &str) -> Result<ReconKind, ApiError> {
     ReconKind::parse(k).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", format!("kind {k:?} must be selfpay or insurance")))
 }
 
-pub async fn start(State(state): State<AppState>, Json(b): Json<StartBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn start(State(state): State<AppState>, Body(b): Body<StartBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let k = kind(&b.kind)?;
     k.check_period(&b.period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
     if !b.org_code.bytes().all(|c| c.is_ascii_alphanumeric()) {

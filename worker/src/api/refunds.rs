@@ -4,6 +4,7 @@
 //! transaction, which is what actually guarantees a payment is never refunded twice.
 
 use super::AppState;
+use super::body::Body;
 use super::error::ApiError;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -71,7 +72,7 @@ fn amounts(b: &RefundBody, p: &medpay_activities::ledger::entities::payment::Mod
     Ok(RefundAmounts { fund: fen(b.fund_fen, "fund_fen")?, psn_acct: fen(b.psn_acct_fen, "psn_acct_fen")?, cash: fen(b.cash_fen, "cash_fen")? })
 }
 
-pub async fn create(State(state): State<AppState>, Json(b): Json<RefundBody>) -> Result<Response, ApiError> {
+pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) -> Result<Response, ApiError> {
     medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
     let p = state
         .ledger
@@ -154,7 +155,7 @@ pub async fn get(State(state): State<AppState>, Path((org, refund_no)): Path<(St
 
 /// An operator's decision on a refund in `NeedsAttention`: retry (optionally with a fresh
 /// authCode), done offline with a reference, or abandon with a reason.
-pub async fn action(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>, Json(a): Json<OperatorAction>) -> Result<StatusCode, ApiError> {
+pub async fn action(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>, Body(a): Body<OperatorAction>) -> Result<StatusCode, ApiError> {
     match &a {
         OperatorAction::MarkDoneOffline { reference } if reference.trim().is_empty() => return Err(invalid("mark_done_offline needs a reference (the offline transfer's id)")),
         OperatorAction::Abandon { reason } if reason.trim().is_empty() => return Err(invalid("abandon needs a reason")),

@@ -1,0 +1,35 @@
+//! The JSON body extractor of every endpoint: axum's `Json`, with its refusals answered in our
+//! error format (a stable code and a message naming the field) instead of plain text, so an
+//! HIS integrator's malformed request is as easy to diagnose as any other 4xx.
+
+use super::error::ApiError;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+
+/// Largest request body accepted (a bill of a few thousand lines fits easily).
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+pub struct Body<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::JsonDataError(e) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY", format!("the body does not have the documented shape: {}", e.body_text())),
+            JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, "MALFORMED_JSON", format!("the body is not valid JSON: {}", e.body_text())),
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "NOT_JSON", "send the body as JSON with `Content-Type: application/json`"),
+            JsonRejection::BytesRejection(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("the body is larger than {MAX_BODY_BYTES} bytes or could not be read")),
+            other => ApiError::new(StatusCode::BAD_REQUEST, "BAD_BODY", other.body_text()),
+        }
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::Json(v) = axum::Json::<T>::from_request(req, state).await?;
+        Ok(Body(v))
+    }
+}
