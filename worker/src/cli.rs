@@ -100,6 +100,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2)]
         seconds: u32,
     },
+    /// Payments through the whole product beside the engine baseline, at several concurrencies.
+    Product {
+        #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
+        concurrency: Vec<usize>,
+        /// Items per concurrency level (at least twice the concurrency).
+        #[arg(long, default_value_t = 40)]
+        items: usize,
+        /// Markdown report to (re)write, e.g. docs/BENCHMARKS.md.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The figures as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Reconciliation of synthetic days with planted exceptions: lines/s and peak memory.
     Recon {
         /// Statement sizes, comma-separated.

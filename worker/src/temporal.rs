@@ -59,7 +59,9 @@ pub async fn run_worker(
         .register_workflow::<PaymentWorkflow>()?
         .register_workflow::<RefundWorkflow>()?
         .register_workflow::<ReconWorkflow>()?
+        .register_workflow::<medpay_workflows::baseline::BaselineWorkflow>()?
         .register_activities(DiagnosticsActivities)
+        .register_activities(medpay_activities::baseline::BaselineActivities)
         .register_activities((*recon).clone());
     if let Some(p) = payments {
         let refunds = RefundActivities { parties: p.parties.clone(), ledger: p.ledger.clone() };

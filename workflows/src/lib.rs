@@ -3,6 +3,7 @@
 //! `medpay-activities`, time comes from the workflow context. `clippy.toml` in this crate bans
 //! the usual offenders and CI runs clippy with `-D warnings`.
 
+pub mod baseline;
 pub mod diagnostics;
 pub mod payment;
 pub mod recon;

@@ -91,8 +91,17 @@ pub struct Ledger {
 
 impl Ledger {
     /// Connects and applies pending migrations. `sqlite://path?mode=rwc` creates the file.
+    ///
+    /// SQLite runs in WAL mode (readers never block the writer; much faster under concurrent
+    /// payments) with `synchronous=FULL`, so a committed ledger write survives a power loss too:
+    /// the workflow does not redo an activity that completed, so its write must be durable.
     pub async fn connect(url: &str) -> Result<Self, LedgerError> {
-        let db = Database::connect(url).await?;
+        let mut opts = sea_orm::ConnectOptions::new(url);
+        opts.sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
+            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+            o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full).busy_timeout(std::time::Duration::from_secs(10))
+        });
+        let db = Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
         Ok(Self { db })
     }

@@ -71,7 +71,14 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+/// `?view=false` reads the ledger only: a cheap status poll for an HIS (the workflow's view,
+/// with the cashier package, costs a Temporal query).
+#[derive(Deserialize)]
+pub struct ReadOptions {
+    pub view: Option<bool>,
+}
+
+pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, axum::extract::Query(o): axum::extract::Query<ReadOptions>) -> Result<Json<serde_json::Value>, ApiError> {
     let row = state
         .ledger
         .get(&org, &ord)
@@ -79,7 +86,7 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
-    let view: Option<PaymentView> = handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
+    let view: Option<PaymentView> = if o.view == Some(false) { None } else { handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok() };
     let events: Vec<serde_json::Value> = state
         .ledger
         .events(row.id)

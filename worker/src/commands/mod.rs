@@ -1,6 +1,7 @@
 //! CLI subcommands other than running the service.
 
 pub mod bench;
+pub mod bench_product;
 pub mod doctor;
 pub mod envelope;
 pub mod recon;
