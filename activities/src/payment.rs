@@ -25,6 +25,8 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 pub struct PaymentActivities {
     pub parties: Arc<Parties>,
     pub ledger: Ledger,
+    /// The HIS's notification endpoint, when configured.
+    pub his: Option<Arc<crate::his::HisNotifier>>,
 }
 
 fn fail(e: PartyError) -> ActivityError {
@@ -326,6 +328,36 @@ impl PaymentActivities {
         Ok(())
     }
 }
+
+#[activities]
+impl PaymentNotification {
+    /// Tells the HIS how the payment ended (signed POST), with the ledger's figures; retried by
+    /// Temporal until the HIS answers 2xx. A no-op when no endpoint is configured.
+    #[activity]
+    pub async fn notify_his(self: Arc<Self>, _ctx: ActivityContext, o: Outcome) -> Result<(), ActivityError> {
+        let acts = &self.0;
+        let Some(his) = &acts.his else { return Ok(()) };
+        let p = acts.ledger.get(&o.org_code, &o.med_org_ord).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+        let notice = crate::his::PaymentNotice {
+            event: "payment.completed".into(),
+            org_code: o.org_code.clone(),
+            med_org_ord: o.med_org_ord.clone(),
+            state: o.state.as_str().into(),
+            total_fen: p.as_ref().map(|p| p.total_fen),
+            fund_fen: p.as_ref().and_then(|p| p.fund_fen),
+            psn_acct_fen: p.as_ref().and_then(|p| p.psn_acct_fen),
+            own_pay_fen: p.as_ref().and_then(|p| p.own_pay_fen),
+            mix_trade_no: p.as_ref().and_then(|p| p.mix_trade_no.clone()),
+            reason: o.reason.clone(),
+        };
+        let sent = his.send(&notice).await;
+        log_exchange(&acts.ledger, &o.org_code, &o.med_org_ord, "his", "payment notice", &notice, sent.as_ref().map(|()| &"delivered")).await;
+        sent.map_err(|e| std::io::Error::other(e.to_string()).into())
+    }
+}
+
+/// The HIS notification activity, separate so its type name reads well in the Web UI.
+pub struct PaymentNotification(pub Arc<PaymentActivities>);
 
 #[activities]
 impl PaymentRevocation {

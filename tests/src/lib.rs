@@ -2,6 +2,7 @@
 //! killed when dropped. No mocks: a Temporal dev server from the project's venv and the
 //! `medpay` binary built by `cargo build --workspace`.
 
+pub mod receiver;
 pub mod stack;
 
 use std::io::{BufRead, BufReader, Read, Write};

@@ -9,7 +9,12 @@ use serde_json::json;
 
 #[test]
 fn a_mixed_payment_through_the_his_api() {
-    let stack = Stack::start("pay", &[]);
+    // The HIS's notification endpoint: down for the first notice, then up.
+    let his = medpay_tests::receiver::Receiver::start(vec![503]);
+    let key_file = std::env::temp_dir().join(format!("medpay-his-key-{}", std::process::id()));
+    std::fs::write(&key_file, "his-shared-key-0123456789\n").unwrap();
+    let notify_url = format!("http://{}/his/notify", his.addr);
+    let stack = Stack::start("pay", &[("MEDPAY_HIS_NOTIFY_URL", &notify_url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())]);
     let (api, sandbox_addr, ca) = (stack.api.clone(), stack.sandbox_addr.clone(), stack.ca.clone());
     // The patient authorises at the channel; the HIS creates the payment with the authCode.
     let auth = curl_json(&ca, &format!("https://{sandbox_addr}/sandbox/patient/authorize"), &json!({"persona": "mixed"}));
@@ -50,6 +55,20 @@ fn a_mixed_payment_through_the_his_api() {
     let log = done["exchanges"].to_string();
     assert!(done["exchanges"].as_array().unwrap().iter().all(|e| e["request_sm3"].as_str().is_some_and(|d| d.len() == 64)), "{log}");
     assert!(!log.contains(auth["authCode"].as_str().unwrap()) && !log.contains("payAuthNo\":"), "{log}");
+
+    // The HIS was told, with a signature it can check, after one refused delivery.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while his.all().iter().filter(|r| r.answered == 200).count() < 1 {
+        assert!(std::time::Instant::now() < deadline, "no notice delivered: {:?}", his.all());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let notices = his.all();
+    assert_eq!(notices.iter().map(|r| r.answered).collect::<Vec<_>>(), vec![503, 200], "retried once, delivered once");
+    let n = &notices[1];
+    let signed = medpay_crypto::envelope::his::verify_his_signature(b"his-shared-key-0123456789", &n.headers["x-medpay-timestamp"], &n.body, &n.headers["x-medpay-signature"]);
+    assert!(signed, "the notice's signature must verify");
+    let notice = json(&String::from_utf8_lossy(&n.body));
+    assert_eq!((notice["state"].as_str(), notice["med_org_ord"].as_str(), notice["own_pay_fen"].as_i64()), (Some("Paid"), Some("HIS-E2E-1"), Some(4_000)), "{notice}");
 
     // The sandbox's books agree, and its callback was acknowledged by medpay.
     let books = stack.books();

@@ -15,6 +15,19 @@ pub struct Config {
     pub payment: medpay_schemas::payment_flow::PaymentTimings,
     pub refund: RefundConfig,
     pub recon: ReconConfig,
+    pub his: HisConfig,
+}
+
+/// The outbound notice to the HIS when a payment ends.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HisConfig {
+    /// Where to POST the signed notice; without it, no notice is sent (the HIS polls).
+    pub notify_url: Option<String>,
+    /// The HMAC key shared with the HIS (file contents, trimmed).
+    pub notify_key_file: Option<std::path::PathBuf>,
+    /// The CA of an https notify_url (otherwise the parties' CA is the only one trusted).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Reconciliation: where statements come from, where reports go, when the schedules run.
@@ -158,7 +171,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 26] = [
+pub const ENV_OVERRIDES: [(&str, &str); 29] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -185,6 +198,9 @@ pub const ENV_OVERRIDES: [(&str, &str); 26] = [
     ("MEDPAY_RECON_SFTP_KNOWN_HOSTS", "recon.sftp_known_hosts"),
     ("MEDPAY_RECON_STAGING_DIR", "recon.staging_dir"),
     ("MEDPAY_RECON_REPORTS_DIR", "recon.reports_dir"),
+    ("MEDPAY_HIS_NOTIFY_URL", "his.notify_url"),
+    ("MEDPAY_HIS_NOTIFY_KEY_FILE", "his.notify_key_file"),
+    ("MEDPAY_HIS_CA_FILE", "his.ca_file"),
 ];
 
 impl Config {
@@ -220,6 +236,9 @@ impl Config {
                 "MEDPAY_RECON_SFTP_KNOWN_HOSTS" => self.recon.sftp_known_hosts = Some(v.into()),
                 "MEDPAY_RECON_STAGING_DIR" => self.recon.staging_dir = v.into(),
                 "MEDPAY_RECON_REPORTS_DIR" => self.recon.reports_dir = v.into(),
+                "MEDPAY_HIS_NOTIFY_URL" => self.his.notify_url = Some(v),
+                "MEDPAY_HIS_NOTIFY_KEY_FILE" => self.his.notify_key_file = Some(v.into()),
+                "MEDPAY_HIS_CA_FILE" => self.his.ca_file = Some(v.into()),
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

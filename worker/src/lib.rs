@@ -50,7 +50,8 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         (Some(_), None) => anyhow::bail!("parties.params_file is set but parties.ca_file is not: the parties' CA must be configured"),
         _ => None,
     };
-    let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone() }));
+    let his = his_notifier(&config)?;
+    let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone(), his: his.clone() }));
     let recon = Arc::new(medpay_activities::recon::ReconActivities { ledger: ledger.clone(), parties: parties.clone(), settings: Arc::new(recon::settings(&config.recon)?) });
     if config.recon.schedules && worker {
         let orgs: Vec<String> = parties.as_ref().map(|p| p.hospitals.keys().cloned().collect()).unwrap_or_default();
@@ -132,6 +133,20 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
             anyhow::bail!("the HTTP API stopped unexpectedly")
         }
     }
+}
+
+/// The HIS notifier from `[his]`: a notify URL needs its HMAC key.
+fn his_notifier(config: &Config) -> anyhow::Result<Option<Arc<medpay_activities::his::HisNotifier>>> {
+    let Some(url) = &config.his.notify_url else { return Ok(None) };
+    let key_file = config.his.notify_key_file.as_ref().context("his.notify_url (MEDPAY_HIS_NOTIFY_URL) needs his.notify_key_file (MEDPAY_HIS_NOTIFY_KEY_FILE): notices are signed")?;
+    let key = std::fs::read_to_string(key_file).with_context(|| format!("cannot read his.notify_key_file {}", key_file.display()))?.trim().as_bytes().to_vec();
+    anyhow::ensure!(key.len() >= 16, "his.notify_key_file {} holds fewer than 16 bytes: use a long random key", key_file.display());
+    let ca = config.his.ca_file.as_ref().or(config.parties.ca_file.as_ref());
+    let http = match ca {
+        Some(ca) => medpay_activities::http::https_client(&[ca.as_path()], std::time::Duration::from_secs(15))?,
+        None => anyhow::bail!("his.notify_url needs a CA to trust (his.ca_file or parties.ca_file)"),
+    };
+    Ok(Some(Arc::new(medpay_activities::his::HisNotifier { http, url: url.clone(), key: medpay_schemas::Secret::new(key) })))
 }
 
 /// A database URL without its password, for logs and messages.

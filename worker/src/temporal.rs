@@ -65,7 +65,11 @@ pub async fn run_worker(
         .register_activities((*recon).clone());
     if let Some(p) = payments {
         let refunds = RefundActivities { parties: p.parties.clone(), ledger: p.ledger.clone() };
-        builder = builder.register_activities(PaymentRevocation(p.clone())).register_activities((*p).clone()).register_activities(refunds);
+        builder = builder
+            .register_activities(PaymentRevocation(p.clone()))
+            .register_activities(medpay_activities::payment::PaymentNotification(p.clone()))
+            .register_activities((*p).clone())
+            .register_activities(refunds);
     }
     let options = builder.build();
     let mut worker = Worker::new(&runtime, client, options)?;

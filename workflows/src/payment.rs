@@ -7,7 +7,7 @@
 
 use crate::refund::RefundWorkflow;
 use crate::search;
-use medpay_activities::payment::{Outcome, PaymentActivities, PaymentRevocation, StepInput};
+use medpay_activities::payment::{Outcome, PaymentActivities, PaymentNotification, PaymentRevocation, StepInput};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::{AnomalyRefundView, PaymentInput, PaymentTimings, PaymentView};
 use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
@@ -107,6 +107,7 @@ impl PaymentWorkflow {
         Self::set(ctx, PaymentState::Ordered);
 
         let Some(bank) = Self::await_bank(ctx, &step, &timings).await? else {
+            Self::notify_his(ctx, &step).await;
             return Ok(ctx.state(|w| w.view.clone()));
         };
         let (state, reason) = outcome_of(&bank);
@@ -120,7 +121,26 @@ impl PaymentWorkflow {
         if bank.self_pay_status == SelfPayStatus::Success && bank.med_ins_pay_status == MedInsPayStatus::Fail {
             Self::anomaly_refund(ctx, &step).await?;
         }
+        Self::notify_his(ctx, &step).await;
         Ok(ctx.state(|w| w.view.clone()))
+    }
+
+    /// Tells the HIS the outcome (when the payment ended; not while it is pending). Retried for
+    /// a day; an HIS that stays down does not hold the payment open longer than that. Guarded by
+    /// a patch so payments started before this step existed replay unchanged.
+    async fn notify_his(ctx: &mut WorkflowContext<Self>, step: &StepInput) {
+        let Some(state) = ctx.state(|w| w.view.state).filter(|s| s.is_terminal()) else { return };
+        if !ctx.patched("his-notify-v1") {
+            return;
+        }
+        let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank: None, reason: ctx.state(|w| w.view.failure.clone()) };
+        let opts = ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
+            schedule_to_close: Duration::from_secs(24 * 3600),
+            start_to_close: Duration::from_secs(30),
+        })
+        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(300)).build())
+        .build();
+        let _ = ctx.execute_activity(PaymentNotification::notify_his, o, opts).await;
     }
 
     fn set(ctx: &mut WorkflowContext<Self>, state: PaymentState) {
@@ -143,6 +163,7 @@ impl PaymentWorkflow {
         Self::record(ctx, step, state, None, Some(reason.clone())).await?;
         ctx.state_mut(|w| w.view.failure = Some(reason));
         Self::set(ctx, state);
+        Self::notify_his(ctx, step).await;
         Ok(ctx.state(|w| w.view.clone()))
     }
 

@@ -5,5 +5,6 @@ pub mod bank_gateway;
 pub mod canonical;
 pub mod channel;
 pub mod diagnose;
+pub mod his;
 pub mod mid_platform;
 pub mod time;

@@ -1,0 +1,47 @@
+//! The outbound notice to the hospital's HIS when a payment ends (paid, failed, cancelled):
+//! a signed JSON POST (see `medpay_crypto::envelope::his`), retried by Temporal until the HIS
+//! answers 2xx, so the HIS learns the outcome even if it stopped polling. Off unless
+//! `his.notify_url` is configured.
+
+use crate::http::{PartyError, now_ms, send};
+use medpay_crypto::envelope::his::{HEADER_SIGNATURE, HEADER_TIMESTAMP, his_signature};
+use medpay_schemas::Secret;
+use serde::{Deserialize, Serialize};
+
+/// What the HIS is told: ids, state and amounts in fen. No personal data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentNotice {
+    pub event: String,
+    pub org_code: String,
+    pub med_org_ord: String,
+    pub state: String,
+    pub total_fen: Option<i64>,
+    pub fund_fen: Option<i64>,
+    pub psn_acct_fen: Option<i64>,
+    pub own_pay_fen: Option<i64>,
+    pub mix_trade_no: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct HisNotifier {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub key: Secret<Vec<u8>>,
+}
+
+impl HisNotifier {
+    pub async fn send(&self, notice: &PaymentNotice) -> Result<(), PartyError> {
+        let body = serde_json::to_vec(notice).map_err(|e| PartyError::Rejected { party: "his", code: "ENCODE".into(), message: e.to_string() })?;
+        let ts = now_ms().to_string();
+        let sig = his_signature(self.key.expose(), &ts, &body);
+        let req = self.http.post(&self.url).header("content-type", "application/json").header(HEADER_TIMESTAMP, ts).header(HEADER_SIGNATURE, sig).body(body);
+        let (status, text) = send("his", req).await?;
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            // A 4xx from the HIS is still retried: the notice must arrive once the HIS is fixed.
+            Err(PartyError::Unavailable { party: "his", detail: format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()) })
+        }
+    }
+}
