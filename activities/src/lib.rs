@@ -8,6 +8,7 @@ pub mod channel;
 pub mod core;
 pub mod diagnostics;
 pub mod exchange_log;
+pub mod failure;
 pub mod his;
 pub mod http;
 pub mod ledger;

@@ -5,8 +5,9 @@
 //! same order instead of creating a second one; the sandbox and the parties answer a replay
 //! with the original order.
 
+use crate::failure::{fail, bad};
 use crate::exchange_log::log_exchange;
-use crate::http::{PartyError, now_ms};
+use crate::http::now_ms;
 use crate::ledger::{Ledger, PaymentUpdate};
 use crate::parties::{HospitalParties, Parties};
 use medpay_schemas::payment::PaymentState;
@@ -17,7 +18,6 @@ use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use temporalio_common::error::ApplicationFailure;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -27,17 +27,6 @@ pub struct PaymentActivities {
     pub ledger: Ledger,
     /// The HIS's notification endpoint, when configured.
     pub his: Option<Arc<crate::his::HisNotifier>>,
-}
-
-fn fail(e: PartyError) -> ActivityError {
-    match e {
-        PartyError::Rejected { .. } => ActivityError::application(ApplicationFailure::non_retryable(e)),
-        other => other.into(),
-    }
-}
-
-fn bad(msg: String) -> ActivityError {
-    ActivityError::application(ApplicationFailure::non_retryable(std::io::Error::other(msg)))
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -4,8 +4,9 @@
 //! the refund no. (`appRefdSn`, `outtrx_serial_no`), so a retry after a crash is a replay at the
 //! party and the patient is never refunded twice.
 
+use crate::failure::{fail, bad};
 use crate::exchange_log::log_exchange;
-use crate::http::{PartyError, now_ms};
+use crate::http::now_ms;
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
 use crate::parties::{HospitalParties, Parties};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
@@ -16,7 +17,6 @@ use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use temporalio_common::error::ApplicationFailure;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -24,17 +24,6 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 pub struct RefundActivities {
     pub parties: Arc<Parties>,
     pub ledger: Ledger,
-}
-
-fn fail(e: PartyError) -> ActivityError {
-    match e {
-        PartyError::Rejected { .. } => ActivityError::application(ApplicationFailure::non_retryable(e)),
-        other => other.into(),
-    }
-}
-
-fn bad(msg: String) -> ActivityError {
-    ActivityError::application(ApplicationFailure::non_retryable(std::io::Error::other(msg)))
 }
 
 fn ledger_err(e: LedgerError) -> ActivityError {

@@ -9,6 +9,7 @@ pub mod parse;
 pub mod store;
 pub mod synthetic;
 
+use crate::failure::{bad, retry};
 use crate::http::now_ms;
 use crate::ledger::Ledger;
 use crate::parties::Parties;
@@ -17,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use temporalio_common::error::ApplicationFailure;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
@@ -35,14 +35,6 @@ pub struct ReconActivities {
     pub ledger: Ledger,
     pub parties: Option<Arc<Parties>>,
     pub settings: Arc<ReconSettings>,
-}
-
-fn bad(msg: String) -> ActivityError {
-    ActivityError::application(ApplicationFailure::non_retryable(std::io::Error::other(msg)))
-}
-
-fn retry(msg: String) -> ActivityError {
-    std::io::Error::other(msg).into()
 }
 
 pub fn run_id(kind: ReconKind, period: &str) -> String {

@@ -71,6 +71,16 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
 
+/// The ledger row of a payment, or the API's 404 / 503.
+async fn payment_row(state: &AppState, org: &str, ord: &str) -> Result<medpay_activities::ledger::entities::payment::Model, ApiError> {
+    state
+        .ledger
+        .get(org, ord)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))
+}
+
 /// `?view=false` reads the ledger only: a cheap status poll for an HIS (the workflow's view,
 /// with the cashier package, costs a Temporal query).
 #[derive(Deserialize)]
@@ -79,12 +89,7 @@ pub struct ReadOptions {
 }
 
 pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, axum::extract::Query(o): axum::extract::Query<ReadOptions>) -> Result<Json<serde_json::Value>, ApiError> {
-    let row = state
-        .ledger
-        .get(&org, &ord)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
+    let row = payment_row(&state, &org, &ord).await?;
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
     let view: Option<PaymentView> = if o.view == Some(false) { None } else { handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok() };
     let events: Vec<serde_json::Value> = state
@@ -122,12 +127,7 @@ pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(Stri
 /// The HIS cancels a payment before it is ordered (the same as the patient declining). Once the
 /// bank has the order only the bank's outcome closes it, so this answers 409.
 pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
-    let row = state
-        .ledger
-        .get(&org, &ord)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))?;
+    let row = payment_row(&state, &org, &ord).await?;
     let current = PaymentState::parse(&row.state);
     if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
         return Err(ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_CANCELLABLE", format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state)));
