@@ -156,12 +156,25 @@ pub fn http(method: &str, addr: &str, path: &str, body: Option<&str>) -> std::io
     http_with(method, addr, path, body, &[])
 }
 
+/// Headers every `http` request of this test binary carries (e.g. the hospital's API key);
+/// a header of the same name given to `http_with` replaces it.
+static DEFAULT_HEADERS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+pub fn set_default_headers(headers: &[&str]) {
+    if let Ok(mut h) = DEFAULT_HEADERS.lock() {
+        *h = headers.iter().map(|s| s.to_string()).collect();
+    }
+}
+
 /// The same with extra request headers ("Name: value").
 pub fn http_with(method: &str, addr: &str, path: &str, body: Option<&str>, headers: &[&str]) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let body = body.unwrap_or("");
-    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    let name = |h: &str| h.split(':').next().unwrap_or("").trim().to_ascii_lowercase();
+    let defaults: Vec<String> = DEFAULT_HEADERS.lock().map(|d| d.clone()).unwrap_or_default();
+    let defaults = defaults.into_iter().filter(|d| !headers.iter().any(|h| name(h) == name(d)));
+    let extra: String = headers.iter().map(|h| h.to_string()).chain(defaults).map(|h| format!("{h}\r\n")).collect();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",

@@ -138,6 +138,8 @@ pub struct ApiConfig {
     /// File holding the bearer token the Web UI's codec requests must carry (recommended
     /// everywhere but a loopback dev box; without it anyone reaching the API can decode).
     pub codec_token_file: Option<std::path::PathBuf>,
+    /// API keys and rate limits (`[api.guard]`).
+    pub guard: crate::api::guard::GuardConfig,
 }
 
 impl Default for TemporalConfig {
@@ -154,7 +156,7 @@ impl Default for TemporalConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None }
+        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None, guard: Default::default() }
     }
 }
 
@@ -171,7 +173,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 29] = [
+pub const ENV_OVERRIDES: [(&str, &str); 35] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -201,6 +203,12 @@ pub const ENV_OVERRIDES: [(&str, &str); 29] = [
     ("MEDPAY_HIS_NOTIFY_URL", "his.notify_url"),
     ("MEDPAY_HIS_NOTIFY_KEY_FILE", "his.notify_key_file"),
     ("MEDPAY_HIS_CA_FILE", "his.ca_file"),
+    ("MEDPAY_API_KEYS_FILE", "api.guard.keys_file"),
+    ("MEDPAY_RATE_PER_IP", "api.guard.per_ip.per_sec"),
+    ("MEDPAY_RATE_PER_DEVICE", "api.guard.per_device.per_sec"),
+    ("MEDPAY_RATE_DEVICE_BURST", "api.guard.per_device.burst"),
+    ("MEDPAY_RATE_CALLBACK_PER_IP", "api.guard.callback_per_ip.per_sec"),
+    ("MEDPAY_BLOCK_AFTER_FAILURES", "api.guard.block_after_failures"),
 ];
 
 impl Config {
@@ -239,6 +247,12 @@ impl Config {
                 "MEDPAY_HIS_NOTIFY_URL" => self.his.notify_url = Some(v),
                 "MEDPAY_HIS_NOTIFY_KEY_FILE" => self.his.notify_key_file = Some(v.into()),
                 "MEDPAY_HIS_CA_FILE" => self.his.ca_file = Some(v.into()),
+                "MEDPAY_API_KEYS_FILE" => self.api.guard.keys_file = Some(v.into()),
+                "MEDPAY_RATE_PER_IP" => self.api.guard.per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_RATE_PER_DEVICE" => self.api.guard.per_device.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_RATE_DEVICE_BURST" => self.api.guard.per_device.burst = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_RATE_CALLBACK_PER_IP" => self.api.guard.callback_per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_BLOCK_AFTER_FAILURES" => self.api.guard.block_after_failures = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

@@ -4,6 +4,7 @@ pub mod body;
 pub mod codec;
 pub mod diagnostics;
 pub mod error;
+pub mod guard;
 pub mod health;
 pub mod payments;
 pub mod recon;
@@ -25,6 +26,7 @@ pub struct AppState {
     pub parties: Option<Arc<medpay_activities::parties::Parties>>,
     pub payment: medpay_schemas::payment_flow::PaymentTimings,
     pub refund: crate::config::RefundConfig,
+    pub guard: Arc<guard::Guard>,
 }
 
 /// What the Web UI's codec endpoint needs.
@@ -44,11 +46,8 @@ async fn openapi() -> impl axum::response::IntoResponse {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi))
-        .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
+    // The HIS's endpoints: API key, hospital check and rate limits (guard::his).
+    let his = Router::new()
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{org}/{ord}", get(payments::get))
         .route("/v1/payments/{org}/{ord}/confirm", post(payments::confirm))
@@ -58,9 +57,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/refunds/{org}/{refund_no}/actions", post(refunds::action))
         .route("/v1/reconciliations", post(recon::start))
         .route("/v1/reconciliations/{kind}/{org}/{period}", get(recon::get))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::his));
+    // The bank's callback: authenticated by its signature, rate-limited on its own.
+    let bank = Router::new()
         .route("/v1/bank/callback", post(payments::bank_callback))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::callback));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))
+        .merge(his)
+        .merge(bank)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see /openapi.json") })
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .with_state(state)

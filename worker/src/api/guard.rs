@@ -1,0 +1,209 @@
+//! Abuse protection in front of the HIS API and the bank callback (REQ S-4.1c): per-hospital
+//! API keys (compared in constant time; a key only works for its own hospital's org code), token
+//! buckets per client IP, per device id (`X-Device-Id`, forwarded by the HIS) and, separately,
+//! for the bank callback so a flood elsewhere cannot starve real callbacks; repeated
+//! authentication failures block the IP and device for a while. Refusals are 401 / 403 / 429
+//! in the error format, 429 with `Retry-After`.
+
+use super::AppState;
+use super::error::ApiError;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Requests per second and burst; a rate of 0 turns the limit off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Rate {
+    pub per_sec: u32,
+    pub burst: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GuardConfig {
+    /// `org_code=key` lines; without the file the HIS API is open (loopback dev only).
+    pub keys_file: Option<std::path::PathBuf>,
+    pub per_ip: Rate,
+    pub per_device: Rate,
+    pub callback_per_ip: Rate,
+    /// Authentication failures from one IP or device before it is blocked.
+    pub block_after_failures: u32,
+    pub block_secs: u64,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            keys_file: None,
+            // The HIS is usually one busy client behind a proxy: no per-IP limit unless asked.
+            per_ip: Rate { per_sec: 0, burst: 0 },
+            per_device: Rate { per_sec: 10, burst: 20 },
+            callback_per_ip: Rate { per_sec: 2_000, burst: 4_000 },
+            block_after_failures: 10,
+            block_secs: 300,
+        }
+    }
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+pub struct Guard {
+    config: GuardConfig,
+    /// (org code, key)
+    keys: Vec<(String, Vec<u8>)>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    failures: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+}
+
+impl Guard {
+    pub fn new(config: GuardConfig) -> anyhow::Result<Self> {
+        let keys = match &config.keys_file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read api.keys_file {}: {e}", f.display()))?;
+                let mut keys = vec![];
+                for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
+                    let (org, key) = line.split_once('=').ok_or_else(|| anyhow::anyhow!("api.keys_file {} line {}: expected org_code=key", f.display(), i + 1))?;
+                    anyhow::ensure!(key.trim().len() >= 16, "api.keys_file {} line {}: the key for {} is shorter than 16 characters", f.display(), i + 1, org.trim());
+                    keys.push((org.trim().to_string(), key.trim().as_bytes().to_vec()));
+                }
+                keys
+            }
+            None => vec![],
+        };
+        Ok(Self { config, keys, buckets: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()) })
+    }
+
+    /// Takes a token from `key`'s bucket; `Err(seconds until one is back)` when empty.
+    #[allow(clippy::float_arithmetic)]
+    fn take(&self, key: String, rate: Rate) -> Result<(), u64> {
+        if rate.per_sec == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let b = buckets.entry(key).or_insert(Bucket { tokens: f64::from(rate.burst.max(1)), at: now });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * f64::from(rate.per_sec)).min(f64::from(rate.burst.max(1)));
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - b.tokens) / f64::from(rate.per_sec)).ceil().max(1.0) as u64)
+        }
+    }
+
+    fn blocked(&self, who: &[String]) -> Option<u64> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        who.iter().filter_map(|w| failures.get(w)).filter_map(|(_, until)| *until).filter_map(|u| u.checked_duration_since(Instant::now())).map(|d| d.as_secs().max(1)).max()
+    }
+
+    fn failed(&self, who: &[String]) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        for w in who {
+            let e = failures.entry(w.clone()).or_insert((0, None));
+            e.0 += 1;
+            if e.0 >= self.config.block_after_failures {
+                e.1 = Some(Instant::now() + Duration::from_secs(self.config.block_secs));
+                e.0 = 0;
+            }
+        }
+    }
+
+    /// The org code a key belongs to. Every key is compared, in constant time each.
+    fn org_of(&self, presented: &[u8]) -> Option<String> {
+        use subtle_eq::ct_eq;
+        let mut found = None;
+        for (org, key) in &self.keys {
+            if ct_eq(key, presented) {
+                found = Some(org.clone());
+            }
+        }
+        found
+    }
+}
+
+mod subtle_eq {
+    /// Constant-time equality for equal lengths (the length itself is not secret).
+    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+fn too_many(code: &'static str, retry_after: u64, message: String) -> Response {
+    let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+    if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+        r.headers_mut().insert("retry-after", v);
+    }
+    r
+}
+
+/// The org code a request is about: from the path, or from the JSON body of a create.
+async fn request_org(req: Request) -> (Request, Option<String>) {
+    let path = req.uri().path().to_string();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let from_path = match parts.as_slice() {
+        ["v1", "payments" | "refunds", org, ..] => Some(org.to_string()),
+        ["v1", "reconciliations", _, org, ..] => Some(org.to_string()),
+        _ => None,
+    };
+    if from_path.is_some() {
+        return (req, from_path);
+    }
+    let (head, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, super::body::MAX_BODY_BYTES).await.unwrap_or_default();
+    let org = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v["org_code"].as_str().map(String::from));
+    (Request::from_parts(head, Body::from(bytes)), org)
+}
+
+/// The HIS API's guard: limits, then the key, then the key's hospital against the request's.
+pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+    let g = &state.guard;
+    let ip = format!("ip:{}", peer.ip());
+    let device = req.headers().get("x-device-id").and_then(|v| v.to_str().ok()).map(|d| format!("dev:{d}"));
+    // Failures count against the device when the HIS names one (many patients share the HIS's
+    // address), otherwise against the address.
+    let who: Vec<String> = vec![device.clone().unwrap_or_else(|| ip.clone())];
+    if let Some(secs) = g.blocked(std::slice::from_ref(&ip)).or_else(|| g.blocked(&who)) {
+        return too_many("BLOCKED", secs, "too many failed authentications from this client: blocked for a while".into());
+    }
+    if let Err(secs) = g.take(ip, g.config.per_ip) {
+        return too_many("RATE_LIMITED", secs, "too many requests from this address".into());
+    }
+    if let Some(d) = device
+        && let Err(secs) = g.take(d, g.config.per_device)
+    {
+        return too_many("RATE_LIMITED", secs, "too many requests from this device".into());
+    }
+    if g.keys.is_empty() {
+        return next.run(req).await;
+    }
+    let presented = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|k| k.trim().as_bytes().to_vec());
+    let Some(org) = presented.and_then(|k| g.org_of(&k)) else {
+        g.failed(&who);
+        return ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "send the hospital's API key as `Authorization: Bearer <key>`").into_response();
+    };
+    let (req, asked) = request_org(req).await;
+    if asked.as_deref().is_some_and(|a| a != org) {
+        return ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN_ORG", format!("this API key belongs to {org}, not to {}", asked.unwrap_or_default())).into_response();
+    }
+    next.run(req).await
+}
+
+/// The bank callback's own bucket: a flood on the HIS API cannot use it up, and the other way
+/// round. Its authentication is the callback's signature.
+pub async fn callback(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+    let g = &state.guard;
+    if let Err(secs) = g.take(format!("cb:{}", peer.ip()), g.config.callback_per_ip) {
+        return too_many("RATE_LIMITED", secs, "too many callbacks from this address".into());
+    }
+    next.run(req).await
+}
