@@ -25,6 +25,8 @@ fn keys_hospitals_floods_and_blocks() {
     let body = r#"{"org_code":"H51010500001","med_org_ord":"X","scene":"outpatient","auth_code":"a","openid":"o","lines":[]}"#;
     assert_eq!(code(http_with("POST", &s.api, "/v1/payments", Some(body), &[other]).unwrap()).0, 403, "the hospital is read from the body too");
     assert_eq!(http("GET", &s.api, path, None).unwrap().0, 404, "the right key passes");
+    let huge = format!(r#"{{"org_code":"H51010500001","x":"{}"}}"#, "x".repeat(2 << 20));
+    assert_eq!(code(http("POST", &s.api, "/v1/payments", Some(&huge)).unwrap()), (413, Some("BODY_TOO_LARGE".into())), "the guard refuses an oversized body as the handler would");
 
     // One device floods: beyond its burst it is refused with a machine-readable 429.
     let flood: Vec<u16> = (0..10).map(|_| http_with("GET", &s.api, path, None, &["X-Device-Id: flooder"]).unwrap().0).collect();

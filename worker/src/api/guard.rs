@@ -146,8 +146,9 @@ fn too_many(code: &'static str, retry_after: u64, message: String) -> Response {
     r
 }
 
-/// The org code a request is about: from the path, or from the JSON body of a create.
-async fn request_org(req: Request) -> (Request, Option<String>) {
+/// The org code a request is about: from the path, or from the JSON body of a create. A body
+/// over the limit is refused here, as the handler would.
+async fn request_org(req: Request) -> Result<(Request, Option<String>), Response> {
     let path = req.uri().path().to_string();
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let from_path = match parts.as_slice() {
@@ -156,12 +157,14 @@ async fn request_org(req: Request) -> (Request, Option<String>) {
         _ => None,
     };
     if from_path.is_some() {
-        return (req, from_path);
+        return Ok((req, from_path));
     }
     let (head, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, super::body::MAX_BODY_BYTES).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, super::body::MAX_BODY_BYTES).await.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("the body is larger than {} bytes or could not be read", super::body::MAX_BODY_BYTES)).into_response()
+    })?;
     let org = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v["org_code"].as_str().map(String::from));
-    (Request::from_parts(head, Body::from(bytes)), org)
+    Ok((Request::from_parts(head, Body::from(bytes)), org))
 }
 
 /// The HIS API's guard: limits, then the key, then the key's hospital against the request's.
@@ -191,7 +194,10 @@ pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
         g.failed(&who);
         return ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "send the hospital's API key as `Authorization: Bearer <key>`").into_response();
     };
-    let (req, asked) = request_org(req).await;
+    let (req, asked) = match request_org(req).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
+    };
     if asked.as_deref().is_some_and(|a| a != org) {
         return ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN_ORG", format!("this API key belongs to {org}, not to {}", asked.unwrap_or_default())).into_response();
     }
@@ -206,4 +212,47 @@ pub async fn callback(State(state): State<AppState>, ConnectInfo(peer): ConnectI
         return too_many("RATE_LIMITED", secs, "too many callbacks from this address".into());
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(per_sec: u32, burst: u32) -> Guard {
+        Guard::new(GuardConfig { per_device: Rate { per_sec, burst }, block_after_failures: 2, ..Default::default() }).unwrap()
+    }
+
+    #[test]
+    fn a_bucket_gives_its_burst_then_says_when_to_come_back() {
+        let g = guard(1, 3);
+        for _ in 0..3 {
+            assert!(g.take("dev:a".into(), g.config.per_device).is_ok());
+        }
+        assert_eq!(g.take("dev:a".into(), g.config.per_device), Err(1), "one token per second: retry after 1 s");
+        assert!(g.take("dev:b".into(), g.config.per_device).is_ok(), "another device has its own bucket");
+        assert!(g.take("x".into(), Rate { per_sec: 0, burst: 0 }).is_ok(), "a rate of 0 is no limit");
+    }
+
+    #[test]
+    fn failures_block_only_the_failing_client() {
+        let g = guard(1, 1);
+        let who = vec!["dev:guesser".to_string()];
+        g.failed(&who);
+        assert!(g.blocked(&who).is_none());
+        g.failed(&who);
+        assert!(g.blocked(&who).is_some_and(|s| s > 0));
+        assert!(g.blocked(&["dev:other".to_string()]).is_none());
+    }
+
+    #[test]
+    fn keys_need_length_and_map_to_their_hospital() {
+        let f = std::env::temp_dir().join(format!("medpay-guard-keys-{}", std::process::id()));
+        std::fs::write(&f, "H1=0123456789abcdef0123\n# comment\nH2=fedcba9876543210fedc\n").unwrap();
+        let g = Guard::new(GuardConfig { keys_file: Some(f.clone()), ..Default::default() }).unwrap();
+        assert_eq!(g.org_of(b"fedcba9876543210fedc").as_deref(), Some("H2"));
+        assert_eq!(g.org_of(b"fedcba9876543210fedX"), None);
+        std::fs::write(&f, "H1=short\n").unwrap();
+        assert!(Guard::new(GuardConfig { keys_file: Some(f.clone()), ..Default::default() }).is_err());
+        let _ = std::fs::remove_file(&f);
+    }
 }
