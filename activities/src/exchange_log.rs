@@ -27,9 +27,9 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
         Err(PartyError::Integrity { .. }) => ("integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None),
     };
     let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
-    let written = match ledger.get(org_code, med_org_ord).await {
-        Ok(Some(p)) => ledger.record_event(p.id, event).await.map_err(|e| e.to_string()),
-        Ok(None) => Err("no such payment".into()),
+    let written = match ledger.record_event_for(org_code, med_org_ord, event).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("no such payment".to_string()),
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = written {

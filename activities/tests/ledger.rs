@@ -106,6 +106,13 @@ async fn events_keep_digests_not_contents() {
         assert_eq!(events[0].signature_ok, Some(true));
         let all = format!("{events:?}");
         assert!(!all.contains("AUTH-SECRET") && !all.contains("510104199001011234"), "{backend}: personal data stored");
+        // By business key, in one statement; an unknown payment writes nothing.
+        let event = |op: &str| NewEvent { at_ms: 2, party: "bank".into(), operation: op.into(), request: Some(body.clone()), response: None, signature_ok: None, outcome: "unavailable".into(), detail: String::new() };
+        assert!(ledger.record_event_for("H51010500001", "HIS-EV", event("mixed order")).await.unwrap(), "{backend}");
+        assert!(!ledger.record_event_for("H51010500001", "HIS-NONE", event("mixed order")).await.unwrap(), "{backend}");
+        let events = ledger.events(p.id).await.unwrap();
+        assert_eq!((events.len(), events[1].operation.as_str(), events[1].response_digest.as_deref()), (2, "mixed order", None), "{backend}");
+        assert_eq!(events[1].request_digest, events[0].request_digest, "{backend}");
     }
 }
 

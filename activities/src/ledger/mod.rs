@@ -15,7 +15,7 @@ use medpay_schemas::Money;
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::wire::mid_platform::SettlementSplit;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use sea_orm_migration::MigratorTrait;
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +211,47 @@ impl Ledger {
         .insert(&self.db)
         .await?;
         Ok(())
+    }
+
+    /// The same for a payment known by its business key, in one statement (INSERT ... SELECT):
+    /// the activities log every party call, so no extra lookup per call. `false` when there is
+    /// no such payment.
+    pub async fn record_event_for(&self, org_code: &str, med_org_ord: &str, e: NewEvent) -> Result<bool, LedgerError> {
+        use sea_orm::sea_query::Query;
+        let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
+        let select = Query::select()
+            .column(payment::Column::Id)
+            .exprs([
+                Expr::value(e.at_ms),
+                Expr::value(e.party),
+                Expr::value(e.operation),
+                Expr::value(digest(&e.request)),
+                Expr::value(digest(&e.response)),
+                Expr::value(e.signature_ok),
+                Expr::value(e.outcome),
+                Expr::value(e.detail),
+            ])
+            .from(payment::Entity)
+            .and_where(payment::Column::OrgCode.eq(org_code))
+            .and_where(payment::Column::MedOrgOrd.eq(med_org_ord))
+            .to_owned();
+        let insert = Query::insert()
+            .into_table(payment_event::Entity)
+            .columns([
+                payment_event::Column::PaymentId,
+                payment_event::Column::AtMs,
+                payment_event::Column::Party,
+                payment_event::Column::Operation,
+                payment_event::Column::RequestDigest,
+                payment_event::Column::ResponseDigest,
+                payment_event::Column::SignatureOk,
+                payment_event::Column::Outcome,
+                payment_event::Column::Detail,
+            ])
+            .select_from(select)
+            .map_err(|e| LedgerError::Db(DbErr::Custom(e.to_string())))?
+            .to_owned();
+        Ok(self.db.execute(&insert).await?.rows_affected() == 1)
     }
 
     /// The payment of a bank order, found by sub-merchant and mixed order no. together (two

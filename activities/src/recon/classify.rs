@@ -40,7 +40,7 @@ pub fn period_bounds(kind: ReconKind, period: &str) -> Result<(i64, i64), String
 }
 
 /// Only ids we generated or validated go into the SQL text; still, refuse anything else.
-fn lit(s: &str) -> Result<String, LedgerError> {
+pub(crate) fn lit(s: &str) -> Result<String, LedgerError> {
     if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
         Ok(format!("'{s}'"))
     } else {

@@ -203,8 +203,8 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
     let sql = format!(
         "SELECT i.item_key, i.action, COALESCE(i.statement_fen, 0) AS statement_fen, p.org_code, p.med_org_ord, p.workflow_id
          FROM recon_items i JOIN payments p ON p.id = i.payment_id
-         WHERE i.run_id = '{}' AND i.action IS NOT NULL AND i.acted = FALSE ORDER BY i.item_key LIMIT {limit}",
-        run.replace('\'', "")
+         WHERE i.run_id = {} AND i.action IS NOT NULL AND i.acted = FALSE ORDER BY i.item_key LIMIT {limit}",
+        classify::lit(run).map_err(|e| e.to_string())?
     );
     let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
     rows.into_iter()
@@ -240,8 +240,8 @@ pub async fn exceptions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<Ex
     let sql = format!(
         "SELECT i.class, i.item_key, i.action, i.acted, COALESCE(i.ledger_fen, 0) AS ledger_fen, COALESCE(i.statement_fen, 0) AS statement_fen, p.med_org_ord
          FROM recon_items i LEFT JOIN payments p ON p.id = i.payment_id
-         WHERE i.run_id = '{}' AND i.class NOT IN ('MATCHED', 'REFUND_MATCHED') ORDER BY i.class, i.item_key LIMIT {limit}",
-        run.replace('\'', "")
+         WHERE i.run_id = {} AND i.class NOT IN ('MATCHED', 'REFUND_MATCHED') ORDER BY i.class, i.item_key LIMIT {limit}",
+        classify::lit(run).map_err(|e| e.to_string())?
     );
     let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
     Ok(rows
@@ -266,7 +266,8 @@ pub async fn exceptions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<Ex
 pub async fn run_state(ledger: &Ledger, run: &str, org: &str) -> Result<Option<(String, Option<String>)>, String> {
     use sea_orm::{ConnectionTrait, Statement};
     let db = ledger.connection();
-    let sql = format!("SELECT state, summary FROM recon_runs WHERE run_id = '{}' AND org_code = '{}'", run.replace('\'', ""), org.replace('\'', ""));
+    let lit = |s: &str| classify::lit(s).map_err(|e| e.to_string());
+    let sql = format!("SELECT state, summary FROM recon_runs WHERE run_id = {} AND org_code = {}", lit(run)?, lit(org)?);
     let Some(row) = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())? else { return Ok(None) };
     Ok(Some((row.try_get("", "state").map_err(|e| e.to_string())?, row.try_get("", "summary").map_err(|e| e.to_string())?)))
 }

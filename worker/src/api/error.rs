@@ -23,6 +23,10 @@ impl ApiError {
         Self { status, body: ErrorBody { code, message: message.into() } }
     }
 
+    pub fn ledger_unavailable(detail: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", format!("the ledger database is not reachable; retry later ({detail})"))
+    }
+
     pub fn temporal_unavailable(detail: impl std::fmt::Display) -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

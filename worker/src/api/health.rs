@@ -18,7 +18,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         .await
         .map_err(ApiError::temporal_unavailable)?;
     state.ledger.ping().await.map_err(|e| {
-        ApiError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", format!("the ledger database is not reachable; retry later ({e})"))
+        ApiError::ledger_unavailable(e)
     })?;
     Ok(Json(json!({"status": "ready", "temporal": "reachable", "ledger": "reachable"})))
 }

@@ -62,7 +62,7 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
         .await
         .map_err(|e| match e {
             LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "PAYMENT_CONFLICT", e.to_string()),
-            other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", other.to_string()),
+            other => ApiError::ledger_unavailable(other),
         })?;
     // Starting is idempotent too: a retried create after a crash reuses the running workflow.
     let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone()).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
@@ -77,7 +77,7 @@ async fn payment_row(state: &AppState, org: &str, ord: &str) -> Result<medpay_ac
         .ledger
         .get(org, ord)
         .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string()))?
+        .map_err(ApiError::ledger_unavailable)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))
 }
 

@@ -37,12 +37,11 @@ pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(St
     let k = kind(&k)?;
     k.check_period(&period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
     let run = medpay_activities::recon::run_id(k, &period);
-    let unavailable = |e: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e);
     let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
-        .map_err(unavailable)?
+        .map_err(ApiError::ledger_unavailable)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}")))?;
-    let exceptions = medpay_activities::recon::exceptions(&state.ledger, &run, 10_000).await.map_err(unavailable)?;
+    let exceptions = medpay_activities::recon::exceptions(&state.ledger, &run, 10_000).await.map_err(ApiError::ledger_unavailable)?;
     let summary: serde_json::Value = summary.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null);
     Ok(Json(json!({"run_id": run, "org_code": org, "state": run_state, "summary": summary, "exceptions": exceptions})))
 }

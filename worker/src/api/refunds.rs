@@ -40,10 +40,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_REFUND", message)
 }
 
-fn ledger_unavailable(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", e.to_string())
-}
-
 fn ineligible(e: LedgerError) -> ApiError {
     match e {
         LedgerError::Ineligible(i) => match i {
@@ -52,7 +48,7 @@ fn ineligible(e: LedgerError) -> ApiError {
             Ineligible::ExceedsRemaining { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "EXCEEDS_REFUNDABLE", i.to_string()),
         },
         LedgerError::RefundConflict { .. } => ApiError::new(StatusCode::CONFLICT, "REFUND_CONFLICT", e.to_string()),
-        other => ledger_unavailable(other),
+        other => ApiError::ledger_unavailable(other),
     }
 }
 
@@ -78,9 +74,9 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         .ledger
         .get(&b.org_code, &b.med_org_ord)
         .await
-        .map_err(ledger_unavailable)?
+        .map_err(ApiError::ledger_unavailable)?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {}/{}", b.org_code, b.med_org_ord)))?;
-    let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ledger_unavailable)?;
+    let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ApiError::ledger_unavailable)?;
     let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
         // "Refund everything" asked again: the same refund, whatever remains now.
         (Some(r), None) => RefundAmounts { fund: Money::from_fen(r.fund_fen), psn_acct: Money::from_fen(r.psn_acct_fen), cash: Money::from_fen(r.cash_fen) },
@@ -142,7 +138,7 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
 }
 
 pub async fn get(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
-    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
+    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
     let view: Option<RefundView> = handle.query(RefundWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
     Ok(Json(json!({
@@ -161,7 +157,7 @@ pub async fn action(State(state): State<AppState>, Path((org, refund_no)): Path<
         OperatorAction::Abandon { reason } if reason.trim().is_empty() => return Err(invalid("abandon needs a reason")),
         _ => {}
     }
-    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
+    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
     if RefundState::parse(&r.state) != Some(RefundState::NeedsAttention) {
         return Err(ApiError::new(StatusCode::CONFLICT, "REFUND_NOT_WAITING", format!("refund {org}/{refund_no} is {}: only a refund that needs attention takes an operator's decision", r.state)));
     }

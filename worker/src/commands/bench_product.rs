@@ -48,7 +48,8 @@ fn cpu_ms(pid: u32) -> f64 {
     ticks * 10.0 // CLK_TCK is 100 on Linux
 }
 
-fn rss_mib(pid: u32, field: &str) -> f64 {
+/// A memory figure (`VmRSS:`, `VmHWM:`) of a process from /proc, in MiB.
+pub fn rss_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
 }

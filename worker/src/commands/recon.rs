@@ -53,13 +53,6 @@ pub async fn run(client: &Client, task_queue: &str, kind: &str, org: &str, perio
     }
 }
 
-/// Peak resident memory (VmHWM) of this process, in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    kb / 1024.0
-}
-
 /// Resets VmHWM so the figure covers only the reconciliation (Linux `clear_refs` 5).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -86,7 +79,7 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<()> {
         let load_s = start.elapsed().as_secs_f64();
         let classes = classify::classify(&ledger, &f.run_id, f.kind, org, day).await?;
         let total_s = start.elapsed().as_secs_f64();
-        let peak = peak_rss_mib();
+        let peak = super::bench_product::rss_mib(std::process::id(), "VmHWM:");
         let found: Vec<(String, u64)> = classes.iter().filter(|(_, t)| t.count > 0).map(|(c, t)| (c.clone(), t.count)).collect();
         let mut expected: Vec<(String, u64)> = synthetic::expected(n).into_iter().map(|(c, k)| (c.to_string(), k)).collect();
         expected.sort();
