@@ -184,7 +184,7 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
             break m.to_string();
         }
         anyhow::ensure!(v["state"] != "Failed" && started.elapsed() < Duration::from_secs(120), "payment {ord} did not reach the cashier: {v}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(poll_ms())).await;
     };
     json_post(&s.http, &format!("https://{}/sandbox/patient/pay", s.sandbox), &json!({"mix_trade_no": mix})).await?;
     loop {
@@ -193,8 +193,12 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
             return Ok(started.elapsed());
         }
         anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "payment {ord} not paid: {v}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(poll_ms())).await;
     }
+}
+
+fn poll_ms() -> u64 {
+    std::env::var("MEDPAY_BENCH_POLL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(10)
 }
 
 async fn one_baseline(s: &Stack, id: String) -> anyhow::Result<Duration> {
