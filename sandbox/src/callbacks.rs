@@ -48,12 +48,14 @@ async fn deliver(app: App, mix_trade_no: String) {
     }
 }
 
-async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, url: &str, bad_signature: bool) -> bool {
+/// The bank's signed callback form for an order as it stands now, with a fresh msg_id (a
+/// broken signature when `bad_signature`). `None` for an unknown order or a signing failure.
+pub fn signed_callback(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, bad_signature: bool) -> Option<(String, std::collections::BTreeMap<String, String>)> {
     let now = crate::clock::now_ms();
     let (biz, msg_id) = {
         let mut st = app.state();
         let msg_id = st.next_id("CB", now);
-        let Some(m) = st.mixed_orders.get(mix_trade_no) else { return true };
+        let m = st.mixed_orders.get(mix_trade_no)?;
         let mut biz = crate::parties::bank::state_json(&st, m);
         biz["event_type"] = serde_json::json!("MEDICAL_INSURANCE.SUCCESS");
         (biz, msg_id)
@@ -63,7 +65,7 @@ async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str,
         Ok(s) => s,
         Err(e) => {
             tracing::error!("cannot sign callback: {e}");
-            return false;
+            return None;
         }
     };
     let mut params = sealed.params;
@@ -73,6 +75,12 @@ async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str,
             params.insert("sign".into(), encode_base64(&forged));
         }
     }
+    Some((msg_id, params))
+}
+
+async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, url: &str, bad_signature: bool) -> bool {
+    let now = crate::clock::now_ms();
+    let Some((msg_id, params)) = signed_callback(app, keys, mix_trade_no, bad_signature) else { return true };
     let result = app.callback_client.post(url).form(&params).timeout(Duration::from_secs(5)).send().await;
     let (http_status, acknowledged, detail) = match result {
         Err(e) => (0, false, format!("{e}")),

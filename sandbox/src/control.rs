@@ -1,5 +1,6 @@
 //! The control API (`/sandbox/control/...`): set faults, write statement files on demand, and
-//! inspect what the parties hold (tests assert on it: "no duplicate order exists").
+//! inspect what the parties hold (tests assert on it: "no duplicate order exists"), and hand out
+//! signed bank callbacks for replay (benchmarks, drills).
 
 use crate::app::App;
 use crate::faults::FaultConfig;
@@ -62,4 +63,31 @@ pub async fn statements(State(app): State<App>, Json(req): Json<StatementRequest
 
 pub async fn personas() -> Json<serde_json::Value> {
     Json(json!({"personas": crate::persons::ROSTER, "rule": "fund = total*fund_bp/10000 (down); psn_acct = min(balance, rest) if acctUsedFlag=1; own_pay = rest"}))
+}
+
+#[derive(serde::Deserialize)]
+pub struct CallbackRequest {
+    pub mix_trade_no: String,
+    /// How many distinct notices (each with its own msg_id) to sign.
+    #[serde(default = "one")]
+    pub count: usize,
+    #[serde(default)]
+    pub bad_signature: bool,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Signed bank callbacks for an order, handed to the caller instead of sent: for replaying a
+/// callback storm at the hospital (benchmarks, the runbook's drill) without the sandbox's own
+/// delivery in the measurement. Each is exactly what the bank would POST.
+pub async fn sign_callbacks(State(app): State<App>, Json(req): Json<CallbackRequest>) -> Response {
+    let org = match app.state().mixed_orders.get(&req.mix_trade_no) {
+        Some(m) => m.org_code.clone(),
+        None => return (StatusCode::NOT_FOUND, "unknown mix_trade_no").into_response(),
+    };
+    let Some(keys) = app.hospital_by_org(&org) else { return (StatusCode::NOT_FOUND, "unknown hospital").into_response() };
+    let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback(&app, keys, &req.mix_trade_no, req.bad_signature).map(|(_, p)| p)).collect();
+    Json(serde_json::json!({ "callbacks": forms })).into_response()
 }

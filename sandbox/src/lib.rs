@@ -61,6 +61,7 @@ pub fn router(app: App) -> Router {
         .route("/sandbox/control/faults", get(control::get_faults).put(control::put_faults))
         .route("/sandbox/control/state", get(control::state))
         .route("/sandbox/control/statements", post(control::statements))
+        .route("/sandbox/control/callbacks", post(control::sign_callbacks))
         .route("/sandbox/personas", get(control::personas));
     for op in MidPlatformOp::ALL {
         r = r.route(&mid_path(op), post(move |State(app): State<App>, body: String| parties::mid_platform::handle(app, op, body)));

@@ -213,3 +213,11 @@ pub fn payload_key_file() -> PathBuf {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     path
 }
+
+/// `application/x-www-form-urlencoded` of a JSON object of strings (a bank callback's form).
+pub fn form_encode(params: &serde_json::Value) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    };
+    params.as_object().map(|o| o.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v.as_str().unwrap_or_default()))).collect::<Vec<_>>().join("&")).unwrap_or_default()
+}

@@ -33,7 +33,19 @@ fn a_mixed_payment_through_the_his_api() {
     assert_eq!((status, json(&conflict)["code"].as_str()), (409, Some("PAYMENT_CONFLICT")));
 
     let path = "/v1/payments/H51010500001/HIS-E2E-1";
-    let pre = poll(&api, path, "the pre-settlement", 60, |v| v["state"] == "PreSettled");
+    // A long poll answers as soon as the state moves past the listed ones (no client polling).
+    let started = std::time::Instant::now();
+    let (status, pre) = http("GET", &api, &format!("{path}?view=false&wait_while=Created,Authorised,Uploaded&wait_secs=25"), None).unwrap();
+    let pre = json(&pre);
+    assert_eq!((status, pre["state"].as_str()), (200, Some("PreSettled")), "{pre}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the long poll waited {:?} instead of answering on the change", started.elapsed());
+    let (status, held) = http("GET", &api, &format!("{path}?view=false&wait_while=PreSettled&wait_secs=1"), None).unwrap();
+    assert_eq!((status, json(&held)["state"].as_str()), (200, Some("PreSettled")), "after wait_secs the current state is answered");
+    for (query, code) in [("wait_while=Sleeping", "INVALID_QUERY"), ("view=maybe", "INVALID_QUERY"), ("wait_while=Created&wait_secs=-1", "INVALID_QUERY")] {
+        let (status, body) = http("GET", &api, &format!("{path}?{query}"), None).unwrap();
+        assert!(status == 400 || status == 422, "{query}: {status} {body}");
+        assert_eq!(json(&body)["code"], code, "{query}: {body}");
+    }
     assert_eq!((pre["fund_fen"].as_i64(), pre["psn_acct_fen"].as_i64(), pre["own_pay_fen"].as_i64()), (Some(21_000), Some(5_000), Some(4_000)));
 
     let (status, _) = http("POST", &api, &format!("{path}/confirm"), Some(r#"{"confirm":true}"#)).unwrap();
@@ -77,6 +89,22 @@ fn a_mixed_payment_through_the_his_api() {
     assert_eq!(books["self_pay_orders"][0]["total"], 4_000);
     assert!(books["callbacks"].as_array().unwrap().iter().any(|c| c["acknowledged"] == true), "{}", books["callbacks"]);
     stack.record("pay-H51010500001-HIS-E2E-1", "payment-mixed-callback");
+
+    // The bank repeats a notice until acknowledged: repeats for the paid payment are verified,
+    // logged and acknowledged from the ledger; one with a broken signature is refused (REQ S-4.1d).
+    let signed = curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "count": 3}));
+    for form in signed["callbacks"].as_array().unwrap() {
+        let (status, ack) = http("POST", &api, "/v1/bank/callback", Some(&form_encode(form))).unwrap();
+        assert_eq!(status, 200, "{ack}");
+        assert!(ack.contains(form["msg_id"].as_str().unwrap()), "the acknowledgement names the notice: {ack}");
+    }
+    let forged = curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "bad_signature": true}));
+    let (status, _) = http("POST", &api, "/v1/bank/callback", Some(&form_encode(&forged["callbacks"][0]))).unwrap();
+    assert_eq!(status, 400, "a forged notice is refused");
+    let after = json(&http("GET", &api, path, None).unwrap().1);
+    assert_eq!(after["state"], "Paid");
+    let callbacks = after["exchanges"].as_array().unwrap().iter().filter(|e| e["operation"] == "callback").count();
+    assert!(callbacks >= 4, "the sandbox's callback and the 3 repeats are logged: {}", after["exchanges"]);
     stack.stop();
 }
 

@@ -87,6 +87,10 @@ pub enum CreateOutcome {
 #[derive(Clone)]
 pub struct Ledger {
     db: DatabaseConnection,
+    /// Process-local news of payment state changes (the payment's row id), so an API long-poll
+    /// wakes as soon as the worker in the same process advances a payment. An API in another
+    /// process hears nothing here and re-reads the row every second instead.
+    changes: tokio::sync::broadcast::Sender<i64>,
 }
 
 impl Ledger {
@@ -103,7 +107,7 @@ impl Ledger {
         });
         let db = Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
-        Ok(Self { db })
+        Ok(Self { db, changes: tokio::sync::broadcast::channel(1024).0 })
     }
 
     pub async fn create_payment(&self, p: NewPayment) -> Result<CreateOutcome, LedgerError> {
@@ -188,10 +192,16 @@ impl Ledger {
             }
             let done = q.filter(payment::Column::Id.eq(current.id)).filter(payment::Column::Version.eq(current.version)).exec(&self.db).await?;
             if done.rows_affected == 1 {
+                let _ = self.changes.send(current.id);
                 return self.get(org_code, med_org_ord).await?.ok_or_else(|| LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() });
             }
         }
         Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
+    }
+
+    /// Subscribe before reading a row, so a change between the read and the wait is not missed.
+    pub fn watch_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.changes.subscribe()
     }
 
     pub async fn record_event(&self, payment_id: i64, e: NewEvent) -> Result<(), LedgerError> {

@@ -33,3 +33,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         Ok(Body(v))
     }
 }
+
+/// Query-string options, with a malformed one (`?view=maybe`) answered in the error format.
+pub struct QueryOptions<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for QueryOptions<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(QueryOptions(v)),
+            Err(e) => Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY", format!("the query string does not have the documented shape: {}", e.body_text()))),
+        }
+    }
+}
