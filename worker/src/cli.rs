@@ -107,6 +107,12 @@ pub enum BenchCommand {
         /// Items per concurrency level (at least twice the concurrency).
         #[arg(long, default_value_t = 40)]
         items: usize,
+        /// Payments held open at the cashier at once for the in-flight RSS figure.
+        #[arg(long, default_value_t = 1000)]
+        in_flight: usize,
+        /// Statement sizes for the reconciliation figures.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        recon_lines: Vec<u64>,
         /// Markdown report to (re)write, e.g. docs/BENCHMARKS.md.
         #[arg(long)]
         out: Option<PathBuf>,

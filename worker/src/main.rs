@@ -21,9 +21,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Envelope { command } => commands::envelope::run(command),
-        Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds),
-        Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await,
-        Command::Bench { what: BenchCommand::Product { concurrency, items, out, json } } => commands::bench_product::run(&concurrency, items, out.as_deref(), json.as_deref()).await,
+        Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),
+        Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await.map(drop),
+        Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => commands::bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref()).await,
         Command::Recon { command: ReconCommand::Run { kind, org, period } } => {
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;

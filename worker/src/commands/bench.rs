@@ -45,7 +45,8 @@ fn openssl_evp(secs: u32, cipher: &str) -> Option<f64> {
     last.parse::<f64>().ok().map(|k| k * 1000.0 / 1e6)
 }
 
-pub fn run(secs: u32) -> anyhow::Result<()> {
+/// Prints the figures and returns them (for `medpay bench product`'s report).
+pub fn run(secs: u32) -> anyhow::Result<serde_json::Value> {
     let s = f64::from(secs);
     let key = Sm2PrivateKey::generate()?;
     let public = key.public_key();
@@ -90,5 +91,8 @@ pub fn run(secs: u32) -> anyhow::Result<()> {
     println!("{:<28} {:>12.1} {:>14} {:>10}", "SM4-CBC MB/s", cbc_mb, show(ossl_cbc), ratio(cbc_mb, ossl_cbc));
     println!("{:<28} {:>12.1} {:>14} {:>10}", "SM3 MB/s", sm3_mb, show(ossl_sm3), ratio(sm3_mb, ossl_sm3));
     println!("(16 KiB blocks; OpenSSL has no SM4-GCM in 3.0, so GCM is shown beside its SM4-CBC)");
-    Ok(())
+    Ok(serde_json::json!({
+        "sm2_sign_per_s": sign, "sm2_verify_per_s": verify, "openssl_sm2_sign_per_s": ossl_sm2.map(|x| x.0), "openssl_sm2_verify_per_s": ossl_sm2.map(|x| x.1),
+        "sm4_gcm_mb_s": gcm_mb, "sm4_cbc_mb_s": cbc_mb, "openssl_sm4_cbc_mb_s": ossl_cbc, "sm3_mb_s": sm3_mb, "openssl_sm3_mb_s": ossl_sm3,
+    }))
 }

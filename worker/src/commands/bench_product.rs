@@ -141,6 +141,9 @@ async fn start(dir: &Path) -> anyhow::Result<Stack> {
             .env("MEDPAY_CALLBACK_URL", format!("http://{api}/v1/bank/callback"))
             .env("MEDPAY_RECON_STAGING_DIR", dir.join("staging"))
             .env("MEDPAY_RECON_REPORTS_DIR", dir.join("reports"))
+            // Payments held open at the cashier (the in-flight figure) must not time out into
+            // bank queries while the rest are being opened.
+            .env("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "900")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?,
@@ -253,6 +256,105 @@ where
     }
 }
 
+/// Verified bank callbacks at the callback endpoint: the bank's repeats of success notices for
+/// paid payments, signed by the sandbox beforehand (not timed) and posted `concurrency` at a
+/// time. Each one costs the worker the signature check, a ledger read, an exchange-log write
+/// and a signed acknowledgement. Returns (callbacks/s wall, worker CPU-ms per callback).
+async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::Result<(f64, f64)> {
+    let books = get(&s.http, &format!("https://{}/sandbox/control/state", s.sandbox)).await?;
+    let paid: Vec<String> = books["mixed_orders"].as_array().into_iter().flatten().filter(|m| m["mix_status"] == "MIX_PAY_SUCCESS").filter_map(|m| m["mix_trade_no"].as_str().map(String::from)).take(20).collect();
+    anyhow::ensure!(!paid.is_empty(), "no paid order to repeat callbacks for");
+    let mut forms: Vec<String> = vec![];
+    for mix in &paid {
+        let signed = json_post(&s.http, &format!("https://{}/sandbox/control/callbacks", s.sandbox), &json!({"mix_trade_no": mix, "count": total.div_ceil(paid.len())})).await?;
+        for form in signed["callbacks"].as_array().into_iter().flatten() {
+            let pairs = form.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()));
+            forms.push(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish());
+        }
+    }
+    forms.truncate(total);
+    let url = Arc::new(format!("http://{}/v1/bank/callback", s.api));
+    let work = Arc::new(std::sync::Mutex::new(forms));
+    let w0 = cpu_ms(s.medpay.0.id());
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for _ in 0..concurrency {
+        let (s, url, work) = (s.clone(), url.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acknowledged = 0usize;
+            loop {
+                let Some(form) = work.lock().ok().and_then(|mut w| w.pop()) else { return acknowledged };
+                let r = s.http.post(url.as_str()).header("content-type", "application/x-www-form-urlencoded").body(form).send().await;
+                if let Ok(r) = r
+                    && r.status().is_success()
+                    && r.bytes().await.is_ok()
+                {
+                    acknowledged += 1;
+                }
+            }
+        }));
+    }
+    let mut acknowledged = 0;
+    for t in tasks {
+        acknowledged += t.await.unwrap_or(0);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    anyhow::ensure!(acknowledged == total, "only {acknowledged} of {total} callbacks were acknowledged");
+    Ok((total as f64 / wall, (cpu_ms(s.medpay.0.id()) - w0) / total as f64))
+}
+
+/// `n` payments held open at the cashier at once (created and confirmed, the patient not yet
+/// paying): the worker's RSS with that many in flight; then all of them paid (the sandbox's
+/// callbacks arrive in a burst), and the time until the last one is `Paid`.
+async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Result<(f64, f64, f64)> {
+    let rss0 = rss_mib(s.medpay.0.id(), "VmRSS:");
+    let mixes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let opened = run_level(s, "in-flight", concurrency, n, {
+        let mixes = mixes.clone();
+        move |s, i| {
+            let mixes = mixes.clone();
+            async move {
+                let ord = format!("F{i}");
+                let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
+                let started = Instant::now();
+                let body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 8000}]});
+                json_post(&s.http, &format!("http://{}/v1/payments", s.api), &body).await?;
+                let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
+                json_post(&s.http, &format!("{path}/confirm"), &json!({"confirm": true})).await?;
+                let v = get(&s.http, &format!("{path}?view=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed")).await?;
+                let mix = v["mix_trade_no"].as_str().ok_or_else(|| anyhow::anyhow!("payment {ord} did not reach the cashier: {v}"))?;
+                if let Ok(mut m) = mixes.lock() {
+                    m.push((ord.clone(), mix.to_string()));
+                }
+                Ok(started.elapsed())
+            }
+        }
+    })
+    .await;
+    anyhow::ensure!(opened.failed == 0, "{} payments did not reach the cashier", opened.failed);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = rss_mib(s.medpay.0.id(), "VmRSS:");
+    let open: Vec<(String, String)> = mixes.lock().map(|m| m.clone()).unwrap_or_default();
+    let started = Instant::now();
+    let work = Arc::new(std::sync::Mutex::new(open));
+    let mut tasks = vec![];
+    for _ in 0..concurrency {
+        let (s, work) = (s.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some((ord, mix)) = work.lock().ok().and_then(|mut w| w.pop()) else { return anyhow::Ok(()) };
+                json_post(&s.http, &format!("https://{}/sandbox/patient/pay", s.sandbox), &json!({"mix_trade_no": mix})).await?;
+                let v = get(&s.http, &format!("http://{}/v1/payments/H51010500001/{ord}?view=false&wait_secs=30&wait_while=Ordered", s.api)).await?;
+                anyhow::ensure!(v["state"] == "Paid", "payment {ord} not paid: {v}");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok((rss0, rss, started.elapsed().as_secs_f64()))
+}
+
 /// Create-payment latency alone under `callers` concurrent callers.
 async fn api_latency(s: &Arc<Stack>, callers: usize, items: usize) -> anyhow::Result<(f64, f64)> {
     let mut bodies = vec![];
@@ -280,7 +382,7 @@ async fn api_latency(s: &Arc<Stack>, callers: usize, items: usize) -> anyhow::Re
     Ok((percentile(&lat, 0.5), percentile(&lat, 0.99)))
 }
 
-pub async fn run(concurrency: &[usize], per_level: usize, out_md: Option<&Path>, out_json: Option<&Path>) -> anyhow::Result<()> {
+pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, recon_lines: &[u64], out_md: Option<&Path>, out_json: Option<&Path>) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("medpay-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -299,10 +401,22 @@ pub async fn run(concurrency: &[usize], per_level: usize, out_md: Option<&Path>,
     }
     let (api_p50, api_p99) = api_latency(&s, 50, 200).await?;
     println!("create-payment API latency, 50 callers: p50 {api_p50:.1} ms, p99 {api_p99:.1} ms");
+    let (cb_per_s, cb_cpu_ms) = callbacks(&s, 5000, 32).await?;
+    println!("verified callbacks: {cb_per_s:.0}/s (wall, 2 cores shared with the load), worker {cb_cpu_ms:.3} CPU-ms each = {:.0} per worker core-second", 1000.0 / cb_cpu_ms);
+    let (rss_before, rss_open, drain_s) = in_flight(&s, in_flight_n, 50).await?;
+    println!("{in_flight_n} payments in flight: worker RSS {rss_open:.0} MiB (before {rss_before:.0} MiB); all paid {drain_s:.1} s after the patients paid");
     let hwm = rss_mib(s.medpay.0.id(), "VmHWM:");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
-    let report = json!({"date": chrono_like_today(), "machine": machine(), "rows": rows, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm});
+    println!("== crypto (this process, one thread)");
+    let crypto = super::bench::run(2)?;
+    println!("== reconciliation (this process, SQLite)");
+    let recon = super::recon::bench(recon_lines).await?;
+    let report = json!({
+        "date": chrono_like_today(), "machine": machine(), "rows": rows, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
+        "callbacks_per_s": cb_per_s, "callback_worker_cpu_ms": cb_cpu_ms, "in_flight": {"payments": in_flight_n, "worker_rss_mib": rss_open, "worker_rss_before_mib": rss_before, "drain_s": drain_s},
+        "crypto": crypto, "recon": recon,
+    });
     if let Some(p) = out_json {
         std::fs::write(p, serde_json::to_string_pretty(&report)?)?;
     }
@@ -352,12 +466,70 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
             md.push_str(&format!("| | {} | {:.0}% | {:.2}x |\n", b.concurrency, 100.0 * p.per_s / b.per_s.max(f64::MIN_POSITIVE), p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE)));
         }
     }
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     md.push_str(&format!(
-        "\nCreate-payment API latency with 50 concurrent callers (200 creates): p50 {:.1} ms, p99 {:.1} ms. Worker peak RSS over the whole run: {:.0} MiB.\n",
-        report["api_create_p50_ms"].as_f64().unwrap_or(0.0),
-        report["api_create_p99_ms"].as_f64().unwrap_or(0.0),
-        report["worker_peak_rss_mib"].as_f64().unwrap_or(0.0)
+        "\nCreate-payment API latency with 50 concurrent callers (200 creates): p50 {:.1} ms, p99 {:.1} ms. Worker peak RSS over the payment levels: {:.0} MiB.\n",
+        f(&report["api_create_p50_ms"]),
+        f(&report["api_create_p99_ms"]),
+        f(&report["worker_peak_rss_mib"])
     ));
-    md.push_str("\nReconciliation (`medpay bench recon`) and crypto (`medpay bench crypto`, beside `openssl speed`) figures are in the README's Benchmarks section.\n");
+    let cb_cpu = f(&report["callback_worker_cpu_ms"]);
+    md.push_str(&format!(
+        "\n**Callbacks**: 5,000 verified bank callbacks (the bank's repeats of success notices for paid payments, signed beforehand by the sandbox), 32 at a time: {:.0}/s wall with the load generator on the same 2 cores; the worker spent {:.3} CPU-ms on each (SM2 verification, ledger read, exchange-log write, signed acknowledgement), i.e. **{:.0} callbacks per worker core-second**.\n",
+        f(&report["callbacks_per_s"]),
+        cb_cpu,
+        1000.0 / cb_cpu.max(f64::MIN_POSITIVE)
+    ));
+    let fl = &report["in_flight"];
+    md.push_str(&format!(
+        "\n**In flight**: {} payments created and confirmed and left open at the cashier at once: worker RSS {:.0} MiB (before: {:.0} MiB); once the patients paid, the last was `Paid` after {:.1} s.\n",
+        fl["payments"], f(&fl["worker_rss_mib"]), f(&fl["worker_rss_before_mib"]), f(&fl["drain_s"])
+    ));
+    let c = &report["crypto"];
+    md.push_str("\n**Crypto** (this process, one thread, beside `openssl speed` in the same run):\n\n| figure | medpay | openssl | ratio |\n|---|---:|---:|---:|\n");
+    for (name, ours, theirs) in [("SM2 sign/s", "sm2_sign_per_s", "openssl_sm2_sign_per_s"), ("SM2 verify/s", "sm2_verify_per_s", "openssl_sm2_verify_per_s"), ("SM4-CBC MB/s", "sm4_cbc_mb_s", "openssl_sm4_cbc_mb_s"), ("SM4-GCM MB/s (openssl: SM4-CBC)", "sm4_gcm_mb_s", "openssl_sm4_cbc_mb_s"), ("SM3 MB/s", "sm3_mb_s", "openssl_sm3_mb_s")] {
+        let (o, t) = (f(&c[ours]), c[theirs].as_f64());
+        md.push_str(&format!("| {name} | {o:.0} | {} | {} |\n", t.map(|t| format!("{t:.0}")).unwrap_or("n/a".into()), t.map(|t| format!("{:.2}x", o / t.max(f64::MIN_POSITIVE))).unwrap_or("n/a".into())));
+    }
+    md.push_str("\n**Reconciliation** (this process, SQLite, a synthetic day with planted exceptions):\n\n| lines | load s | match s | lines/s | peak RSS MiB | planted exceptions found exactly |\n|---:|---:|---:|---:|---:|---|\n");
+    for r in report["recon"].as_array().into_iter().flatten() {
+        md.push_str(&format!("| {} | {:.2} | {:.2} | {:.0} | {:.0} | {} |\n", r["lines"], f(&r["load_s"]), f(&r["match_s"]), f(&r["lines_per_s"]), f(&r["peak_rss_mib"]), if r["exact"] == true { "yes" } else { "NO" }));
+    }
+    md.push_str(&goals(report, rows));
+    md
+}
+
+/// The goals, each with the measured figure and met / not met.
+fn goals(report: &Value, rows: &[Row]) -> String {
+    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    let at = |what: &str, c: usize| rows.iter().find(|r| r.what == what && r.concurrency == c);
+    let top = rows.iter().map(|r| r.concurrency).max().unwrap_or(0);
+    let mut g: Vec<(String, String, bool)> = vec![];
+    if let (Some(b), Some(p)) = (at("baseline", top), at("payment", top)) {
+        let ratio = p.per_s / b.per_s.max(f64::MIN_POSITIVE);
+        g.push((format!("payment throughput >= 80% of baseline at c={top}"), format!("{:.0}%", 100.0 * ratio), ratio >= 0.8));
+        let p99 = p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE);
+        g.push((format!("payment p99 <= 1.5x baseline at c={top}"), format!("{p99:.2}x"), p99 <= 1.5));
+    }
+    let worst = rows.iter().filter(|r| r.what == "payment").map(|r| r.worker_cpu_ms).fold(0.0, f64::max);
+    g.push(("worker CPU per payment <= 15 ms (worst level)".into(), format!("{worst:.1} ms"), worst <= 15.0));
+    let rss = f(&report["in_flight"]["worker_rss_mib"]);
+    g.push((format!("worker RSS <= 150 MB with {} payments in flight", report["in_flight"]["payments"]), format!("{rss:.0} MiB"), rss * 1.048_576 <= 150.0));
+    let per_core = 1000.0 / f(&report["callback_worker_cpu_ms"]).max(f64::MIN_POSITIVE);
+    g.push(("verified callbacks >= 2,000/s on one core".into(), format!("{per_core:.0}/core-s"), per_core >= 2000.0));
+    if let Some(r) = report["recon"].as_array().and_then(|a| a.iter().find(|r| r["lines"] == 1_000_000)) {
+        let secs = f(&r["load_s"]) + f(&r["match_s"]);
+        g.push(("reconciliation of 1,000,000 lines < 10 s, < 512 MB".into(), format!("{secs:.1} s, {:.0} MiB", f(&r["peak_rss_mib"])), secs < 10.0 && f(&r["peak_rss_mib"]) < 512.0));
+    }
+    let c = &report["crypto"];
+    for (what, ours, theirs) in [("SM2 sign >= OpenSSL", "sm2_sign_per_s", "openssl_sm2_sign_per_s"), ("SM2 verify >= OpenSSL", "sm2_verify_per_s", "openssl_sm2_verify_per_s")] {
+        if let Some(t) = c[theirs].as_f64() {
+            g.push((what.into(), format!("{:.2}x", f(&c[ours]) / t.max(f64::MIN_POSITIVE)), f(&c[ours]) >= t));
+        }
+    }
+    let mut md = String::from("\n## Goals\n\n| goal | measured | met |\n|---|---:|---|\n");
+    for (goal, measured, met) in g {
+        md.push_str(&format!("| {goal} | {measured} | {} |\n", if met { "yes" } else { "**no**" }));
+    }
     md
 }

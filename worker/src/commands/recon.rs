@@ -58,9 +58,11 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-pub async fn bench(sizes: &[u64]) -> anyhow::Result<()> {
+/// Prints a line per size and returns the figures (for `medpay bench product`'s report).
+pub async fn bench(sizes: &[u64]) -> anyhow::Result<Vec<serde_json::Value>> {
     println!("{:>10} {:>10} {:>10} {:>12} {:>10}  result", "lines", "load s", "match s", "lines/s", "peak MiB");
     let mut all_ok = true;
+    let mut figures = vec![];
     for &n in sizes {
         anyhow::ensure!(n > 3 * synthetic::PLANTED, "--lines must exceed {}", 3 * synthetic::PLANTED);
         let dir = std::env::temp_dir().join(format!("medpay-recon-bench-{}-{n}", std::process::id()));
@@ -91,9 +93,10 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<()> {
             n as f64 / total_s,
             if ok { "exactly the planted exceptions".to_string() } else { format!("WRONG: found {found:?}, expected {expected:?}") }
         );
+        figures.push(serde_json::json!({"lines": n, "load_s": load_s, "match_s": total_s - load_s, "lines_per_s": n as f64 / total_s, "peak_rss_mib": peak, "exact": ok}));
         drop(ledger);
         let _ = std::fs::remove_dir_all(&dir);
     }
     anyhow::ensure!(all_ok, "the reconciliation did not find exactly the planted exceptions");
-    Ok(())
+    Ok(figures)
 }
