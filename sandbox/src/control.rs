@@ -31,6 +31,9 @@ pub async fn state(State(app): State<App>) -> Response {
         "refund_notices": st.refund_notices,
         "callbacks": st.callbacks,
         "balances": st.balances,
+        // The credentials the sandbox issued, so privacy tests can look for them in histories and logs.
+        "issued_pay_auth_nos": st.pay_auths.keys().collect::<Vec<_>>(),
+        "issued_pay_tokens": st.mid_orders.values().map(|o| o.pay_token.as_str()).collect::<Vec<_>>(),
     }))
     .into_response()
 }

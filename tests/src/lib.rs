@@ -96,6 +96,12 @@ impl Proc {
         panic!("no line containing {needle:?} within {timeout:?}; output:\n{}", seen.join("\n"));
     }
 
+    /// Every output line not yet consumed by `wait_for_line` (stdout and stderr), without waiting.
+    pub fn output_so_far(&mut self) -> Vec<String> {
+        let Ok(rx) = self.lines.get_mut() else { return vec![] };
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> std::process::ExitStatus {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();

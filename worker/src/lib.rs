@@ -7,6 +7,7 @@ pub mod codec;
 pub mod commands;
 pub mod config;
 pub mod recon;
+pub mod redact;
 pub mod temporal;
 
 use anyhow::Context;
