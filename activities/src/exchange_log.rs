@@ -9,6 +9,9 @@ use crate::http::{PartyError, now_ms};
 use crate::ledger::{Ledger, NewEvent};
 use serde::Serialize;
 
+/// Party replies refused for a failed signature or decryption, since start (REQ S-4.1d; `/metrics`).
+pub static INTEGRITY_REFUSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Records one exchange for the payment (org code, HIS order no.).
 pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
     ledger: &Ledger,
@@ -24,7 +27,10 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
         Err(PartyError::Rejected { code, .. }) => (format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None),
         Err(PartyError::Unavailable { .. }) => ("unavailable".into(), None, format!("{party} unavailable"), None),
         Err(PartyError::Unknown { .. }) => ("unknown".into(), None, format!("{party} outcome unknown: queried, never guessed"), None),
-        Err(PartyError::Integrity { .. }) => ("integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None),
+        Err(PartyError::Integrity { .. }) => {
+            INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ("integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None)
+        }
     };
     let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
     let written = match ledger.record_event_for(org_code, med_org_ord, event).await {

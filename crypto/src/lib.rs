@@ -12,5 +12,6 @@ pub mod sm2;
 pub mod sm3;
 pub mod symmetric;
 pub mod text;
+pub mod x509;
 
 pub use error::{CryptoError, Result};

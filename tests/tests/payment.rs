@@ -101,6 +101,11 @@ fn a_mixed_payment_through_the_his_api() {
     let forged = curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "bad_signature": true}));
     let (status, _) = http("POST", &api, "/v1/bank/callback", Some(&form_encode(&forged["callbacks"][0]))).unwrap();
     assert_eq!(status, 400, "a forged notice is refused");
+    // ... and counted (REQ S-4.1d); /metrics also carries the sandbox CA's expiry (REQ T-4.3d).
+    let (status, metrics) = http("GET", &api, "/metrics", None).unwrap();
+    assert_eq!(status, 200);
+    assert!(metrics.contains("medpay_forged_callbacks_total 1\n"), "{metrics}");
+    assert!(metrics.lines().any(|l| l.starts_with("medpay_certificate_days_left{name=\"parties TLS trust (CA)\"")), "{metrics}");
     let after = json(&http("GET", &api, path, None).unwrap().1);
     assert_eq!(after["state"], "Paid");
     let callbacks = after["exchanges"].as_array().unwrap().iter().filter(|e| e["operation"] == "callback").count();

@@ -40,6 +40,11 @@ pub enum Command {
     /// Print the effective configuration (defaults + file + environment).
     Config,
     /// Create a payload key file for the Temporal codec (SM4-GCM).
+    /// Certificates and keys named by the configuration: expiry and days left (REQ T-4.3d).
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
     Keygen {
         #[arg(long)]
         out: PathBuf,
@@ -125,5 +130,17 @@ pub enum BenchCommand {
         /// Statement sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
         lines: Vec<u64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertsCommand {
+    /// List every configured certificate and key; warn under --warn-days, fail on an expired one.
+    Check {
+        /// Check as of this day (YYYY-MM-DD, UTC) instead of now: "what will have expired by then?"
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long, default_value_t = 30)]
+        warn_days: i64,
     },
 }

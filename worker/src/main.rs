@@ -1,7 +1,7 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{BenchCommand, Cli, Command, HistoryCommand, ReconCommand};
+use medpay_worker::cli::{BenchCommand, CertsCommand, Cli, Command, HistoryCommand, ReconCommand};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -51,6 +51,12 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;
             commands::replay::export(&client, &workflow_id, &out).await
+        }
+        Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;
+            anyhow::ensure!(bad == 0, "{bad} certificate(s) expired or unreadable: renew them (docs/RUNBOOK.md, certificate renewal)");
+            Ok(())
         }
         Command::Doctor => {
             init_tracing();

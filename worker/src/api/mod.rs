@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod guard;
 pub mod health;
+pub mod metrics;
 pub mod payments;
 pub mod recon;
 pub mod refunds;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub payment: medpay_schemas::payment_flow::PaymentTimings,
     pub refund: crate::config::RefundConfig,
     pub guard: Arc<guard::Guard>,
+    /// For `/metrics`: certificates are re-read at every scrape, so a renewal shows at once.
+    pub config: Arc<crate::config::Config>,
 }
 
 /// What the Web UI's codec endpoint needs.
@@ -66,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(openapi))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))

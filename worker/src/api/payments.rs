@@ -181,6 +181,9 @@ pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(Strin
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Bank callbacks refused since start because their signature does not verify (`/metrics`).
+pub static FORGED_CALLBACKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// The bank's payment callback: only a verified notice reaches the workflow (REQ S-4.1d); a
 /// forged one is refused and the workflow finds the truth by querying.
 pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
@@ -195,6 +198,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     let (msg_id, cb) = match h.bank.verify_callback(params) {
         Ok(v) => v,
         Err(e) => {
+            FORGED_CALLBACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
             return (StatusCode::BAD_REQUEST, "signature does not verify").into_response();
         }

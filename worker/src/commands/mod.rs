@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_product;
+pub mod certs;
 pub mod doctor;
 pub mod envelope;
 pub mod recon;

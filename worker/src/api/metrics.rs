@@ -1,0 +1,20 @@
+//! `GET /metrics` in the Prometheus text format: certificate expiry (the figures of
+//! `medpay certs check`) and the integrity refusals of REQ S-4.1d (party replies and bank
+//! callbacks whose signature failed, never acted on).
+
+use super::AppState;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use std::sync::atomic::Ordering;
+
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let now = medpay_activities::http::now_ms() / 1000;
+    let findings = crate::commands::certs::check(&crate::commands::certs::sources(&state.config), now, 30);
+    let mut out = String::new();
+    crate::commands::certs::metrics(&findings, &mut out);
+    out.push_str("# HELP medpay_integrity_refusals_total Party replies that failed signature or decryption checks (not acted on; the workflow queries instead).\n# TYPE medpay_integrity_refusals_total counter\n");
+    out.push_str(&format!("medpay_integrity_refusals_total {}\n", medpay_activities::exchange_log::INTEGRITY_REFUSALS.load(Ordering::Relaxed)));
+    out.push_str("# HELP medpay_forged_callbacks_total Bank callbacks refused because their signature does not verify.\n# TYPE medpay_forged_callbacks_total counter\n");
+    out.push_str(&format!("medpay_forged_callbacks_total {}\n", super::payments::FORGED_CALLBACKS.load(Ordering::Relaxed)));
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}
