@@ -29,6 +29,10 @@ pub struct PaymentWorkflow {
     callback: Option<MixedOrderState>,
     /// Reconciliation's verdict on a pending payment: paid or not, and by which run.
     reconciled: Option<(bool, String)>,
+    /// Payments started since the "lean-search-v1" patch carry their identity from the start
+    /// (set by the API) and upsert only the states operators look for; each upsert is a history
+    /// event and a visibility write on the server.
+    lean_search: bool,
 }
 
 fn options() -> ActivityOptions {
@@ -68,7 +72,11 @@ impl PaymentWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: PaymentInput) -> WorkflowResult<PaymentView> {
         let PaymentInput { request, timings } = input;
-        ctx.upsert_search_attributes(search::identity(&request.org_code, &request.med_org_ord));
+        let lean = ctx.patched("lean-search-v1");
+        ctx.state_mut(|w| w.lean_search = lean);
+        if !lean {
+            ctx.upsert_search_attributes(search::identity(&request.org_code, &request.med_org_ord));
+        }
         let mut step = StepInput { request: request.clone(), identity: None, uploaded: None, split: None, cashier: None };
         Self::set(ctx, PaymentState::Created);
 
@@ -145,7 +153,12 @@ impl PaymentWorkflow {
 
     fn set(ctx: &mut WorkflowContext<Self>, state: PaymentState) {
         ctx.state_mut(|w| w.view.state = Some(state));
-        ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set(state.as_str().to_string())]);
+        // Lean: the states a payment rests in (waiting for the patient, for reconciliation, or
+        // ended); the ones it passes through in milliseconds are in the ledger and the view.
+        let searched = !matches!(state, PaymentState::Created | PaymentState::Authorised | PaymentState::Uploaded | PaymentState::Confirmed);
+        if searched || !ctx.state(|w| w.lean_search) {
+            ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set(state.as_str().to_string())]);
+        }
     }
 
     async fn record(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, bank: Option<MixedOrderState>, reason: Option<String>) -> WorkflowResult<()> {

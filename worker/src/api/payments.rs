@@ -16,6 +16,7 @@ use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::{PaymentInput, PaymentRequest, PaymentView};
 use medpay_schemas::{MedOrgOrd, OrgCode};
 use medpay_workflows::payment::PaymentWorkflow;
+use medpay_workflows::search;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -66,7 +67,12 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
             other => ApiError::ledger_unavailable(other),
         })?;
     // Starting is idempotent too: a retried create after a crash reuses the running workflow.
-    let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone()).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
+    // The identity and the first state go with the start (no upsert events in the history).
+    let attributes = search::identity(&r.org_code, &r.med_org_ord).into_iter().chain([search::PAYMENT_STATE.value_set(PaymentState::Created.as_str().to_string())]);
+    let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone())
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .search_attributes(temporalio_common::search_attributes::SearchAttributes::new(attributes))
+        .build();
     state.client.start_workflow(PaymentWorkflow::run, PaymentInput { request: r.clone(), timings: state.payment }, options).await.map_err(ApiError::temporal_unavailable)?;
     let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
