@@ -128,6 +128,11 @@ pub struct TemporalConfig {
     /// The payload codec's key file (`medpay keygen --out FILE`): without it no workflow runs,
     /// because history would hold personal data in clear.
     pub payload_key_file: Option<std::path::PathBuf>,
+    /// Workflows kept in the worker's memory between tasks (the SDK's sticky cache). Each
+    /// in-flight payment costs ~90 KiB there (benchmark); an evicted one is rebuilt from its
+    /// history on its next task, which costs CPU instead. Lower it on a small box with many
+    /// payments waiting at the cashier.
+    pub max_cached_workflows: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -150,6 +155,7 @@ impl Default for TemporalConfig {
             task_queue: "medpay".into(),
             ui_url: "http://127.0.0.1:8233".into(),
             payload_key_file: None,
+            max_cached_workflows: 1000,
         }
     }
 }
@@ -173,10 +179,11 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 35] = [
+pub const ENV_OVERRIDES: [(&str, &str); 36] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
+    ("MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS", "temporal.max_cached_workflows"),
     ("MEDPAY_TEMPORAL_UI_URL", "temporal.ui_url"),
     ("MEDPAY_API_LISTEN", "api.listen"),
     ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
@@ -231,6 +238,7 @@ impl Config {
             let secs = || v.trim().parse::<u64>().map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() });
             match var {
                 "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS" => self.payment.callback_wait_secs = secs()?,
+                "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS" => self.temporal.max_cached_workflows = usize::try_from(secs()?).unwrap_or(usize::MAX),
                 "MEDPAY_PAYMENT_QUERY_EVERY_SECS" => self.payment.query_every_secs = secs()?,
                 "MEDPAY_PAYMENT_QUERY_FOR_SECS" => self.payment.query_for_secs = secs()?,
                 "MEDPAY_PAYMENT_LATE_CALLBACK_SECS" => self.payment.late_callback_secs = secs()?,

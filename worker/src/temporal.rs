@@ -55,6 +55,7 @@ pub async fn run_worker(
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())?;
     let mut builder = WorkerOptions::new(cfg.task_queue.clone())
+        .max_cached_workflows(cfg.max_cached_workflows)
         .register_workflow::<SelfCheckWorkflow>()?
         .register_workflow::<PaymentWorkflow>()?
         .register_workflow::<RefundWorkflow>()?
