@@ -84,7 +84,8 @@ impl Parties {
     /// `base_url` serves every party under `/wechat`, `/core/...`, `/mid`, `/bank` (the sandbox's
     /// layout); `ca` is the only CA trusted for them.
     pub fn load(params_file: &Path, base_url: &str, ca: &Path, callback_url: &str) -> Result<Self, PartiesError> {
-        let text = std::fs::read_to_string(params_file).map_err(|e| PartiesError::Read(params_file.display().to_string(), e.to_string()))?;
+        // Private keys and appSecrets: the file may be sealed at rest (medpay_crypto::sealed).
+        let text = medpay_crypto::sealed::read_secret_file(params_file).map_err(|e| PartiesError::Read(params_file.display().to_string(), e.to_string()))?;
         let file: ParamsFile = serde_json::from_str(&text).map_err(|e| PartiesError::Read(params_file.display().to_string(), e.to_string()))?;
         let http = https_client(&[ca], Duration::from_secs(10)).map_err(|e| PartiesError::Read(ca.display().to_string(), e.to_string()))?;
         let mut hospitals = BTreeMap::new();

@@ -6,6 +6,7 @@
 pub mod envelope;
 pub mod error;
 pub mod random;
+pub mod sealed;
 pub mod rsa2;
 pub mod signer;
 pub mod sm2;

@@ -107,6 +107,18 @@ impl Stack {
             ]);
         }
         env.extend(FAST_TIMINGS.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
+        // With a master key, medpay gets its credentials and codec keys sealed at rest only.
+        if let Some((_, master)) = extra.iter().find(|(k, _)| *k == "MEDPAY_MASTER_KEY") {
+            for var in ["MEDPAY_PARTIES_PARAMS_FILE", "MEDPAY_PAYLOAD_KEY_FILE"] {
+                let plain = env.iter().rev().find(|(k, _)| k == var).map(|(_, v)| v.clone()).unwrap();
+                let sealed = dir.join(format!("{var}.sealed"));
+                let out = Command::new(medpay_bin()).args(["secrets", "seal", "--in", &plain, "--out", sealed.to_str().unwrap()]).env("MEDPAY_MASTER_KEY", master).output().unwrap();
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                let text = std::fs::read_to_string(&sealed).unwrap();
+                assert!(text.starts_with("medpay-sealed:v1:") && !text.contains("PRIVATE") && !text.contains("app_secret"), "sealed: {text}");
+                env.push((var.to_string(), sealed.display().to_string()));
+            }
+        }
         let medpay = spawn_medpay(&env, &api);
         Stack { temporal, sandbox, medpay, api, sandbox_addr, ca, dir, env }
     }

@@ -30,6 +30,7 @@ fn recon_kind(s: &Stack, kind: &str, day: &str) -> Value {
         .env("MEDPAY_TEMPORAL_ADDRESS", s.temporal.address())
         .env("MEDPAY_TASK_QUEUE", s.env_value("MEDPAY_TASK_QUEUE"))
         .env("MEDPAY_PAYLOAD_KEY_FILE", s.env_value("MEDPAY_PAYLOAD_KEY_FILE"))
+        .env("MEDPAY_MASTER_KEY", s.env_value("MEDPAY_MASTER_KEY"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -44,8 +45,9 @@ fn count(r: &Value, class: &str) -> u64 {
 
 #[test]
 fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
-    // Debug logging everywhere, so the privacy check at the end reads a chatty log.
-    let mut s = Stack::start_with("recon", &[("MEDPAY_LOG", "debug")], true);
+    // Debug logging everywhere, so the privacy check at the end reads a chatty log; the
+    // counterparty credentials and codec keys sealed at rest (REQ S-4.1e), opened with the key.
+    let mut s = Stack::start_with("recon", &[("MEDPAY_LOG", "debug"), ("MEDPAY_MASTER_KEY", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")], true);
     let day = today_beijing();
     // Names sort so the sandbox's dropped line is A's and its wrong amount is Z's.
     let under = s.paid("resident", "HIS-RC-A-UNDER", &[8_000]);

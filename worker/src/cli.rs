@@ -40,6 +40,11 @@ pub enum Command {
     /// Print the effective configuration (defaults + file + environment).
     Config,
     /// Create a payload key file for the Temporal codec (SM4-GCM).
+    /// Seal a secret file at rest with the master key (MEDPAY_MASTER_KEY / MEDPAY_MASTER_KEY_FILE).
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Certificates and keys named by the configuration: expiry and days left (REQ T-4.3d).
     Certs {
         #[command(subcommand)]
@@ -142,5 +147,19 @@ pub enum CertsCommand {
         at: Option<String>,
         #[arg(long, default_value_t = 30)]
         warn_days: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Encrypt a credentials, key or token file (SM4-GCM under the master key); medpay opens
+    /// sealed files wherever it reads a secret file. `--generate-master-key` prints a new key.
+    Seal {
+        #[arg(long = "in", required_unless_present = "generate_master_key")]
+        input: Option<PathBuf>,
+        #[arg(long, required_unless_present = "generate_master_key")]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        generate_master_key: bool,
     },
 }

@@ -49,7 +49,7 @@ impl std::fmt::Debug for Sm4GcmCodec {
 impl Sm4GcmCodec {
     pub fn from_key_file(path: &Path) -> Result<Self, KeyFileError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| KeyFileError::Read(file.clone(), e))?;
+        let text = medpay_crypto::sealed::read_secret_file(path).map_err(|e| KeyFileError::Read(file.clone(), std::io::Error::other(e.to_string())))?;
         let mut current = None;
         let mut keys = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {

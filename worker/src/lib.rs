@@ -37,7 +37,25 @@ pub async fn shutdown_signal() {
 }
 
 /// `medpay run`: the worker and the API in one process, stopping both on a signal.
+/// Secret files stored in clear get a warning at start (REQ S-4.1e wants them sealed at rest).
+fn warn_unsealed(config: &Config) {
+    let files = [
+        ("parties.params_file", &config.parties.params_file),
+        ("temporal.payload_key_file", &config.temporal.payload_key_file),
+        ("api.guard.keys_file", &config.api.guard.keys_file),
+        ("api.codec_token_file", &config.api.codec_token_file),
+        ("his.notify_key_file", &config.his.notify_key_file),
+    ];
+    for (setting, path) in files {
+        let Some(path) = path else { continue };
+        if std::fs::read_to_string(path).is_ok_and(|t| !medpay_crypto::sealed::is_sealed(&t)) {
+            tracing::warn!(setting, path = %path.display(), "secret file stored in clear; seal it: medpay secrets seal --in FILE --out FILE.sealed (with MEDPAY_MASTER_KEY)");
+        }
+    }
+}
+
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
+    warn_unsealed(&config);
     let client = temporal::connect(&config.temporal).await?;
     temporal::ensure_search_attributes(&client, &config.temporal.namespace).await?;
     if let Some(dir) = config.ledger.url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent()) {
@@ -75,7 +93,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         };
         let token = match &config.api.codec_token_file {
             Some(f) => Some(medpay_schemas::Secret::new(
-                std::fs::read_to_string(f).with_context(|| format!("cannot read api.codec_token_file {}", f.display()))?.trim().to_string(),
+                medpay_crypto::sealed::read_secret_file(f).with_context(|| format!("cannot read api.codec_token_file {}", f.display()))?.trim().to_string(),
             )),
             None => None,
         };
@@ -140,7 +158,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
 fn his_notifier(config: &Config) -> anyhow::Result<Option<Arc<medpay_activities::his::HisNotifier>>> {
     let Some(url) = &config.his.notify_url else { return Ok(None) };
     let key_file = config.his.notify_key_file.as_ref().context("his.notify_url (MEDPAY_HIS_NOTIFY_URL) needs his.notify_key_file (MEDPAY_HIS_NOTIFY_KEY_FILE): notices are signed")?;
-    let key = std::fs::read_to_string(key_file).with_context(|| format!("cannot read his.notify_key_file {}", key_file.display()))?.trim().as_bytes().to_vec();
+    let key = medpay_crypto::sealed::read_secret_file(key_file).with_context(|| format!("cannot read his.notify_key_file {}", key_file.display()))?.trim().as_bytes().to_vec();
     anyhow::ensure!(key.len() >= 16, "his.notify_key_file {} holds fewer than 16 bytes: use a long random key", key_file.display());
     let ca = config.his.ca_file.as_ref().or(config.parties.ca_file.as_ref());
     let http = match ca {

@@ -1,7 +1,7 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{BenchCommand, CertsCommand, Cli, Command, HistoryCommand, ReconCommand};
+use medpay_worker::cli::{BenchCommand, CertsCommand, Cli, Command, HistoryCommand, ReconCommand, SecretsCommand};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -52,6 +52,20 @@ async fn main() -> anyhow::Result<()> {
             let client = temporal::connect(&config.temporal).await?;
             commands::replay::export(&client, &workflow_id, &out).await
         }
+        Command::Secrets { command: SecretsCommand::Seal { input, out, generate_master_key } } => {
+            if generate_master_key {
+                println!("{}", hex::encode(medpay_crypto::random::random_bytes::<16>()?));
+                return Ok(());
+            }
+            let (Some(input), Some(out)) = (input, out) else { anyhow::bail!("--in and --out are required") };
+            let master = medpay_crypto::sealed::master_key_from_env()?.ok_or_else(|| anyhow::anyhow!("set MEDPAY_MASTER_KEY (32 hex digits) or MEDPAY_MASTER_KEY_FILE; `medpay secrets seal --generate-master-key` makes one"))?;
+            let plain = zeroize::Zeroizing::new(std::fs::read(&input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?);
+            anyhow::ensure!(!medpay_crypto::sealed::is_sealed(&String::from_utf8_lossy(&plain)), "{} is already sealed", input.display());
+            let sealed = medpay_crypto::sealed::seal(&master, &plain)?;
+            write_private(&out, sealed.as_bytes())?;
+            println!("sealed {} -> {} (remove the plain file once medpay runs with the sealed one)", input.display(), out.display());
+            Ok(())
+        }
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
             let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;
@@ -72,4 +86,16 @@ async fn main() -> anyhow::Result<()> {
             run_service(config, !no_api, !no_worker).await
         }
     }
+}
+
+/// Writes a file only its owner can read (0600 on Unix).
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
 }

@@ -68,7 +68,7 @@ impl Guard {
     pub fn new(config: GuardConfig) -> anyhow::Result<Self> {
         let keys = match &config.keys_file {
             Some(f) => {
-                let text = std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read api.keys_file {}: {e}", f.display()))?;
+                let text = medpay_crypto::sealed::read_secret_file(f).map_err(|e| anyhow::anyhow!("cannot read api.keys_file {}: {e}", f.display()))?;
                 let mut keys = vec![];
                 for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
                     let (org, key) = line.split_once('=').ok_or_else(|| anyhow::anyhow!("api.keys_file {} line {}: expected org_code=key", f.display(), i + 1))?;

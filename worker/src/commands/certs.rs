@@ -56,7 +56,7 @@ pub fn sources(config: &Config) -> Vec<Source> {
         v.push(file("payload codec keys", p, true));
     }
     if let Some(p) = &config.parties.params_file {
-        match std::fs::read_to_string(p).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<medpay_activities::parties::ParamsFile>(&t).map_err(|e| e.to_string())) {
+        match medpay_crypto::sealed::read_secret_file(p).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<medpay_activities::parties::ParamsFile>(&t).map_err(|e| e.to_string())) {
             Err(e) => v.push(Source { name: "counterparty parameters".into(), origin: p.display().to_string(), text: Err(e), key_only: false }),
             Ok(params) => {
                 for h in params.hospitals {
