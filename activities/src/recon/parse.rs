@@ -222,4 +222,47 @@ mod tests {
         let cut = "H|SELFPAY|M1|2026-11-26|1|5000|0\nD|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0\n";
         assert!(parse("t", ReconKind::Selfpay, &Layout::default(), cut.as_bytes(), |_| Ok(()), |_| {}).is_err());
     }
+
+    /// Statement lines as a bank might garble them: known and unknown record types, short and
+    /// long rows, numbers and non-numbers, non-ASCII.
+    fn garbled_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let col = prop_oneof!["[0-9]{0,12}", "-?[0-9]{1,6}\\.?[0-9]{0,3}", "\\PC{0,12}", Just(String::new()), Just("PAYMENT".to_string()), Just("REFUND".to_string())];
+        (prop_oneof![Just("H"), Just("D"), Just("T"), Just("X"), Just("")], proptest::collection::vec(col, 0..12)).prop_map(|(kind, cols)| std::iter::once(kind.to_string()).chain(cols).collect::<Vec<_>>().join("|"))
+    }
+
+    proptest::proptest! {
+        /// Whatever the file holds, parsing ends with an answer (never a panic), and every
+        /// detail line read before the trailer is accounted for: accepted or rejected with a
+        /// line number.
+        #[test]
+        fn any_statement_is_parsed_or_refused_without_panics(lines in proptest::collection::vec(garbled_line(), 0..40)) {
+            let text = lines.join("\n");
+            let (mut accepted, mut rejected) = (0u64, vec![]);
+            if let Ok(l) = parse("t", ReconKind::Selfpay, &Layout::default(), text.as_bytes(), |_| { accepted += 1; Ok(()) }, |r| rejected.push(r)) {
+                // `lines` counts the detail lines, accepted or not; `rejected` any refused line.
+                proptest::prop_assert_eq!(l.rejected, rejected.len() as u64);
+                proptest::prop_assert!(accepted <= l.lines && l.lines <= accepted + l.rejected);
+                proptest::prop_assert!(rejected.iter().all(|r| r.line_no >= 1 && r.line_no <= lines.len() as u64));
+            }
+        }
+
+        /// A good file with one detail byte changed is never accepted as it was: a line is
+        /// rejected, or the control totals or the checksum disagree.
+        #[test]
+        fn a_changed_byte_never_passes_unnoticed(pos in 0usize..200, byte in proptest::char::range('0', 'z')) {
+            let detail = ["D|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0", "D|2026-11-26|REFUND|SP1|MIX1||RF1|1000|0"];
+            let good = file(&detail);
+            let body_start = good.find('\n').unwrap() + 1;
+            let body_end = good.rfind("\nT|").unwrap();
+            let p = body_start + pos % (body_end - body_start);
+            let mut changed = good.clone().into_bytes();
+            proptest::prop_assume!(changed[p] != byte as u8 && changed[p] != b'\n' && changed[p] != b'|');
+            changed[p] = byte as u8;
+            let text = String::from_utf8(changed).unwrap();
+            if let Ok(l) = parse("t", ReconKind::Selfpay, &Layout::default(), text.as_bytes(), |_| Ok(()), |_| {}) {
+                proptest::prop_assert!(l.rejected > 0 || l.control_mismatch.is_some(), "unnoticed change at {p}: {text}");
+            }
+        }
+    }
 }
