@@ -14,6 +14,7 @@ pub mod http;
 pub mod ledger;
 pub mod mid_platform;
 pub mod parties;
+pub mod pay_auth_cache;
 pub mod payment;
 pub mod recon;
 pub mod refund;

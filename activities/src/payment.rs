@@ -72,14 +72,24 @@ impl PaymentActivities {
     pub async fn identify(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Identity, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let r = &s.request;
-        let auth = h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", "userQuery", &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
-        let auth = auth.map_err(fail)?;
+        // A retry of this activity reuses the exchange made by an earlier attempt (single-use code).
+        let exchange = crate::pay_auth_cache::key(&r.org_code, &r.med_org_ord, r.auth_code.expose());
+        let auth = match crate::pay_auth_cache::recall(&exchange) {
+            Some(a) => a,
+            None => {
+                let auth = h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await;
+                log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", "userQuery", &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+                let auth = auth.map_err(fail)?;
+                crate::pay_auth_cache::remember(exchange.clone(), &auth);
+                auth
+            }
+        };
         let info = h.core.person_info_signed(&auth.pay_auth_no).await;
         log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "core", "person info", &auth.pay_auth_no, info.as_ref().map(|_| &"person found")).await;
         let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
+        crate::pay_auth_cache::forget(&exchange);
         Ok(Identity {
             pay_auth_no: auth.pay_auth_no,
             psn_no: info.baseinfo.psn_no.to_string(),

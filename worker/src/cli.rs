@@ -45,6 +45,24 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Payments and refunds under faults (worker SIGKILLs, a Temporal restart, failing parties,
+    /// lost/duplicated/forged callbacks), then an audit against the sandbox's books.
+    Soak {
+        #[arg(long, default_value_t = 200)]
+        payments: usize,
+        #[arg(long, default_value_t = 50)]
+        refunds: usize,
+        #[arg(long, default_value_t = 10)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 5)]
+        kill_every_secs: u64,
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+        restart_temporal: bool,
+        #[arg(long, default_value_t = 50)]
+        fault_permille: u32,
+        #[arg(long, default_value_t = 5)]
+        callback_fault_percent: u32,
+    },
     /// Certificates and keys named by the configuration: expiry and days left (REQ T-4.3d).
     Certs {
         #[command(subcommand)]

@@ -66,6 +66,12 @@ async fn main() -> anyhow::Result<()> {
             println!("sealed {} -> {} (remove the plain file once medpay runs with the sealed one)", input.display(), out.display());
             Ok(())
         }
+        Command::Soak { payments, refunds, concurrency, kill_every_secs, restart_temporal, fault_permille, callback_fault_percent } => {
+            let o = commands::soak::SoakOptions { payments, refunds, concurrency, kill_every_secs, restart_temporal, fault_permille, callback_fault_percent };
+            let clean = commands::soak::run(o).await?;
+            anyhow::ensure!(clean, "the soak audit found lost or doubled payments or a money difference (see above)");
+            Ok(())
+        }
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
             let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;

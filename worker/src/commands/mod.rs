@@ -5,6 +5,8 @@ pub mod bench_product;
 pub mod certs;
 pub mod doctor;
 pub mod envelope;
+pub mod procs;
 pub mod recon;
 pub mod replay;
 pub mod sandbox;
+pub mod soak;

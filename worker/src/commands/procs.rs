@@ -1,0 +1,188 @@
+//! The product as separate processes on loopback, for the commands that measure or abuse it
+//! (`medpay bench product`, `medpay soak`): a Temporal dev server (SQLite file, WAL), the
+//! sandbox parties and `medpay run`, each with its own PID so its CPU and memory are its own.
+//! The worker can be SIGKILLed and started again, and the Temporal server restarted on the same
+//! database: an operator's bad day, on demand.
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A child process stopped (SIGTERM, then SIGKILL after 20 s) when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        if let Ok(Some(_)) = self.0.try_wait() {
+            return;
+        }
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).stderr(Stdio::null()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+pub fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ok() {
+        anyhow::ensure!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+pub struct ProcStack {
+    pub dir: PathBuf,
+    temporal_bin: PathBuf,
+    temporal_port: u16,
+    temporal_args: Vec<String>,
+    temporal: Mutex<Option<Killed>>,
+    _sandbox: Killed,
+    medpay: Mutex<Option<Killed>>,
+    medpay_env: Vec<(String, String)>,
+    pub api: String,
+    pub sandbox: String,
+    pub http: reqwest::Client,
+    pub client: temporalio_client::Client,
+    pub task_queue: String,
+}
+
+fn spawn_temporal(bin: &Path, args: &[String]) -> anyhow::Result<Killed> {
+    Ok(Killed(Command::new(bin).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().context("cannot start the Temporal dev server")?))
+}
+
+impl ProcStack {
+    /// Starts the three processes in `dir`; `extra_env` goes to `medpay run` (e.g. deadlines).
+    pub async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let me = std::env::current_exe()?;
+        let temporal_bin = std::env::var_os("MEDPAY_TEMPORAL_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".venv/bin/temporal"));
+        anyhow::ensure!(temporal_bin.is_file(), "Temporal CLI not found at {} (scripts/devstack.sh install, or MEDPAY_TEMPORAL_BIN)", temporal_bin.display());
+        let temporal_port = free_port()?;
+        let db = dir.join("temporal.db");
+        let temporal_args: Vec<String> = [
+            "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error", "--port", &temporal_port.to_string(), "--http-port", &free_port()?.to_string(),
+            "--metrics-port", &free_port()?.to_string(), "--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let temporal = spawn_temporal(&temporal_bin, &temporal_args)?;
+        let address = format!("http://127.0.0.1:{temporal_port}");
+        let sandbox = format!("127.0.0.1:{}", free_port()?);
+        let sdir = dir.join("sandbox");
+        let sandbox_proc = Killed(Command::new(&me).args(["sandbox", "--listen", &sandbox, "--data-dir", &sdir.display().to_string()]).env("MEDPAY_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+        wait_for("the sandbox", 60, || sdir.join("credentials.json").is_file())?;
+        let keys = dir.join("payload.keys");
+        if !keys.is_file() {
+            std::fs::write(&keys, crate::codec::Sm4GcmCodec::generate_key_file("bench")?)?;
+        }
+        let api = format!("127.0.0.1:{}", free_port()?);
+        let task_queue = "bench".to_string();
+        let mut medpay_env: Vec<(String, String)> = [
+            ("MEDPAY_LOG", "warn".to_string()),
+            ("MEDPAY_TEMPORAL_ADDRESS", address.clone()),
+            ("MEDPAY_TASK_QUEUE", task_queue.clone()),
+            ("MEDPAY_API_LISTEN", api.clone()),
+            ("MEDPAY_PAYLOAD_KEY_FILE", keys.display().to_string()),
+            ("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())),
+            ("MEDPAY_PARTIES_PARAMS_FILE", sdir.join("credentials.json").display().to_string()),
+            ("MEDPAY_PARTIES_BASE_URL", format!("https://{sandbox}")),
+            ("MEDPAY_PARTIES_CA_FILE", sdir.join("tls/ca.pem").display().to_string()),
+            ("MEDPAY_CALLBACK_URL", format!("http://{api}/v1/bank/callback")),
+            ("MEDPAY_RECON_STAGING_DIR", dir.join("staging").display().to_string()),
+            ("MEDPAY_RECON_REPORTS_DIR", dir.join("reports").display().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        medpay_env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let http = medpay_activities::http::https_client(&[&sdir.join("tls/ca.pem")], Duration::from_secs(60))?;
+        wait_for("the Temporal dev server", 60, || Command::new(&temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{temporal_port}")]).output().is_ok_and(|o| o.status.success()))?;
+        let cfg = crate::config::TemporalConfig { address, task_queue: task_queue.clone(), payload_key_file: Some(keys), ..Default::default() };
+        let client = crate::temporal::connect(&cfg).await?;
+        let s = ProcStack {
+            dir: dir.to_path_buf(),
+            temporal_bin,
+            temporal_port,
+            temporal_args,
+            temporal: Mutex::new(Some(temporal)),
+            _sandbox: sandbox_proc,
+            medpay: Mutex::new(None),
+            medpay_env,
+            api,
+            sandbox,
+            http,
+            client,
+            task_queue,
+        };
+        s.start_medpay().await?;
+        Ok(s)
+    }
+
+    pub fn medpay_pid(&self) -> u32 {
+        self.medpay.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+    }
+
+    pub fn temporal_pid(&self) -> u32 {
+        self.temporal.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+    }
+
+    /// Starts `medpay run` (worker + API) and waits until its API answers.
+    pub async fn start_medpay(&self) -> anyhow::Result<()> {
+        let me = std::env::current_exe()?;
+        let child = Command::new(me).arg("run").envs(self.medpay_env.iter().map(|(k, v)| (k, v))).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        if let Ok(mut m) = self.medpay.lock() {
+            *m = Some(Killed(child));
+        }
+        let probe = format!("http://{}/healthz", self.api);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.http.get(&probe).send().await.map(|r| !r.status().is_success()).unwrap_or(true) {
+            anyhow::ensure!(Instant::now() < deadline, "medpay run did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
+    /// SIGKILL: no shutdown, no flush; whatever was in flight is the worker's to recover.
+    pub fn kill_medpay(&self) {
+        let taken = self.medpay.lock().ok().and_then(|mut m| m.take());
+        if let Some(mut k) = taken {
+            let _ = k.0.kill();
+            let _ = k.0.wait();
+        }
+    }
+
+    /// Stops the Temporal server (SIGTERM) and starts it again on the same database and port.
+    pub fn restart_temporal(&self) -> anyhow::Result<()> {
+        let old = self.temporal.lock().ok().and_then(|mut t| t.take());
+        drop(old);
+        let fresh = spawn_temporal(&self.temporal_bin, &self.temporal_args)?;
+        if let Ok(mut t) = self.temporal.lock() {
+            *t = Some(fresh);
+        }
+        let port = self.temporal_port;
+        wait_for("the restarted Temporal dev server", 60, || Command::new(&self.temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success()))
+    }
+}
+
+impl Drop for ProcStack {
+    fn drop(&mut self) {
+        // medpay first, so it does not log a storm of errors about a vanished server.
+        if let Ok(mut m) = self.medpay.lock() {
+            m.take();
+        }
+    }
+}
