@@ -166,11 +166,11 @@ pub struct Confirm {
 }
 
 pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Body(c): Body<Confirm>) -> Result<StatusCode, ApiError> {
-    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&workflow_id(&org, &ord));
-    handle
-        .signal(PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default())
-        .await
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("cannot confirm {org}/{ord}: {e}")))?;
+    // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
+    // unreachable (503, retry), not an unknown payment (found by `medpay soak` restarting Temporal).
+    let row = payment_row(&state, &org, &ord).await?;
+    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
+    handle.signal(PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
     Ok(StatusCode::ACCEPTED)
 }
 
