@@ -63,6 +63,11 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         callback_fault_percent: u32,
     },
+    /// Rehearse a runbook playbook (docs/RUNBOOK.md) against a private sandbox stack.
+    Drill {
+        #[arg(value_enum)]
+        situation: crate::commands::drill::Situation,
+    },
     /// Certificates and keys named by the configuration: expiry and days left (REQ T-4.3d).
     Certs {
         #[command(subcommand)]

@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(clean, "the soak audit found lost or doubled payments or a money difference (see above)");
             Ok(())
         }
+        Command::Drill { situation } => commands::drill::run(situation).await,
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
             let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_product;
 pub mod certs;
 pub mod doctor;
+pub mod drill;
 pub mod envelope;
 pub mod procs;
 pub mod recon;

@@ -165,10 +165,20 @@ impl ProcStack {
         }
     }
 
-    /// Stops the Temporal server (SIGTERM) and starts it again on the same database and port.
-    pub fn restart_temporal(&self) -> anyhow::Result<()> {
+    /// Stops the Temporal server (SIGTERM); its database stays.
+    pub fn stop_temporal(&self) {
         let old = self.temporal.lock().ok().and_then(|mut t| t.take());
         drop(old);
+    }
+
+    /// Stops the Temporal server (SIGTERM) and starts it again on the same database and port.
+    pub fn restart_temporal(&self) -> anyhow::Result<()> {
+        self.stop_temporal();
+        self.start_temporal()
+    }
+
+    /// Starts the Temporal server on the database and port it had.
+    pub fn start_temporal(&self) -> anyhow::Result<()> {
         let fresh = spawn_temporal(&self.temporal_bin, &self.temporal_args)?;
         if let Ok(mut t) = self.temporal.lock() {
             *t = Some(fresh);

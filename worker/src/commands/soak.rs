@@ -33,7 +33,7 @@ pub struct SoakOptions {
 
 /// The HIS's retrying HTTP call: connection errors (medpay being restarted), 502/503/504 and
 /// 429 are retried every 250 ms until `secs`; any other answer is returned.
-async fn call(s: &ProcStack, method: reqwest::Method, url: &str, body: Option<&Value>, secs: u64) -> anyhow::Result<(u16, Value)> {
+pub(crate) async fn call(s: &ProcStack, method: reqwest::Method, url: &str, body: Option<&Value>, secs: u64) -> anyhow::Result<(u16, Value)> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let mut req = s.http.request(method.clone(), url);
@@ -54,14 +54,14 @@ async fn call(s: &ProcStack, method: reqwest::Method, url: &str, body: Option<&V
 }
 
 #[derive(Clone, Debug, Default)]
-struct Paid {
-    ord: String,
-    created: bool,
-    state: String,
-    error: Option<String>,
+pub(crate) struct Paid {
+    pub ord: String,
+    pub created: bool,
+    pub state: String,
+    pub error: Option<String>,
 }
 
-async fn one_payment(s: &ProcStack, ord: String) -> Paid {
+pub(crate) async fn one_payment(s: &ProcStack, ord: String) -> Paid {
     let mut out = Paid { ord: ord.clone(), ..Default::default() };
     let result: anyhow::Result<()> = async {
         let sandbox = |p: &str| format!("https://{}{p}", s.sandbox);
