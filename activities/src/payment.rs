@@ -52,6 +52,18 @@ impl PaymentActivities {
         self.parties.hospitals.get(org).ok_or_else(|| bad(format!("hospital {org} is not configured")))
     }
 
+    /// When the HIS created the payment (the ledger's row): the time stamped on fee details and
+    /// orders, so a retried call carries exactly the same content as the first (the parties
+    /// are idempotent on identical content only; `medpay soak` found 6201 refusing a retry
+    /// whose times had moved on).
+    async fn created_at_ms(&self, r: &PaymentRequest) -> Result<i64, ActivityError> {
+        match self.ledger.get(&r.org_code, &r.med_org_ord).await {
+            Ok(Some(p)) => Ok(p.created_at_ms),
+            Ok(None) => Err(bad(format!("payment {}/{} is not in the ledger", r.org_code, r.med_org_ord))),
+            Err(e) => Err(std::io::Error::other(e.to_string()).into()),
+        }
+    }
+
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
         self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await.map_err(|e| match e {
             crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
@@ -108,6 +120,7 @@ impl PaymentActivities {
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
         let chrg = ChrgBchno::parse(format!("CB{}", r.med_org_ord)).map_err(parse_err)?;
+        let created_at = self.created_at_ms(r).await?;
         let total = r.total().map_err(|e| bad(e.to_string()))?;
         let req = UploadFeeDetailsRequest {
             org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
@@ -122,7 +135,7 @@ impl PaymentActivities {
             med_org_ord: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
             chrg_bchno: chrg.clone(),
             med_type: r.scene.med_type().into(),
-            begntime: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(now_ms()),
+            begntime: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
             medfee_sumamt: total,
             dept_code: None,
             dept_name: None,
@@ -140,7 +153,7 @@ impl PaymentActivities {
                     feedetl_sn: (i + 1).to_string(),
                     chrg_bchno: chrg.clone(),
                     rxno: None,
-                    fee_ocur_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(now_ms()),
+                    fee_ocur_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
                     med_list_codg: l.code.clone(),
                     medins_list_codg: l.code.clone(),
                     med_list_name: Some(l.name.clone()),
@@ -202,6 +215,7 @@ impl PaymentActivities {
         // The institution order no.: the self-pay order's, or by our rule "MX" + HIS order no.
         // when there is no self-pay part (REQ 6.1 step 9).
         let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord)).map_err(parse_err)?;
+        let created_at = self.created_at_ms(r).await?;
         let mut prepay = None;
         let mut prepay_id = None;
         if !own.is_zero() {
@@ -216,7 +230,7 @@ impl PaymentActivities {
                         total_fee: own,
                         fee_type: "001".into(),
                         spbill_create_ip: "127.0.0.1".into(),
-                        orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(now_ms()),
+                        orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
                         body: format!("{} {}", h.params.org_name, r.scene.order_type()),
                         mer_url: self.parties.callback_url.clone(),
                         expire_time: None,

@@ -131,25 +131,34 @@ pub struct TemporalDevServer {
 
 impl TemporalDevServer {
     pub fn start() -> Self {
-        let port = free_port();
-        let proc = Proc::spawn(Command::new(temporal_bin()).args([
-            "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error",
-            "--port", &port.to_string(),
-            "--http-port", &free_port().to_string(),
-            "--metrics-port", &free_port().to_string(),
-            // The workflows upsert these (as scripts/devstack.sh registers them).
-            "--search-attribute", "MedpayOrgCode=Keyword", "--search-attribute", "MedpayMedOrgOrd=Keyword",
-            "--search-attribute", "MedpayPaymentState=Keyword", "--search-attribute", "MedpayRefundState=Keyword",
-        ]));
-        let server = TemporalDevServer { port, proc };
-        wait_until("Temporal dev server health", Duration::from_secs(60), || {
-            Command::new(temporal_bin())
-                .args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false)
-        });
-        server
+        // A port picked free can be taken by another test's server before this one binds it;
+        // then the server exits at once and is started again on fresh ports.
+        for _ in 0..3 {
+            let port = free_port();
+            let mut proc = Proc::spawn(Command::new(temporal_bin()).args([
+                "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error",
+                "--port", &port.to_string(),
+                "--http-port", &free_port().to_string(),
+                "--metrics-port", &free_port().to_string(),
+                // The workflows upsert these (as scripts/devstack.sh registers them).
+                "--search-attribute", "MedpayOrgCode=Keyword", "--search-attribute", "MedpayMedOrgOrd=Keyword",
+                "--search-attribute", "MedpayPaymentState=Keyword", "--search-attribute", "MedpayRefundState=Keyword",
+            ]));
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(90) {
+                if matches!(proc.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                let healthy = Command::new(temporal_bin()).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success());
+                if healthy {
+                    return TemporalDevServer { port, proc };
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = proc.child.kill();
+            let _ = proc.child.wait();
+        }
+        panic!("the Temporal dev server did not become healthy in three attempts");
     }
 
     pub fn address(&self) -> String {

@@ -13,7 +13,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,sqlx=warn,sea_orm=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(medpay_worker::redact::RedactingStderr).init();
+    // JSON lines for log shippers in production (MEDPAY_LOG_FORMAT=json); both formats pass
+    // through the redacting writer.
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(medpay_worker::redact::RedactingStderr);
+    if std::env::var("MEDPAY_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
 }
 
 #[tokio::main]

