@@ -68,8 +68,9 @@ async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
     Ok(http.get(url).send().await?.json().await?)
 }
 
-/// One payment from the HIS's and the patient's side; returns create-to-paid latency.
-async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
+/// The HIS's side up to the open cashier: authorise (not timed), create, confirm, long-poll
+/// until the mixed order exists. Returns when the clock started and the mixed order no.
+async fn to_cashier(s: &Stack, ord: &str) -> anyhow::Result<(Instant, String)> {
     let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
     let started = Instant::now();
     let body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 8000}]});
@@ -78,13 +79,19 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
     json_post(&s.http, &format!("{path}/confirm"), &json!({"confirm": true})).await?;
     // The HIS's long poll: answered when the state leaves the listed ones.
     let to_cashier = format!("{path}?view=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed");
-    let mix = loop {
+    loop {
         let v = get(&s.http, &to_cashier).await?;
         if let Some(m) = v["mix_trade_no"].as_str() {
-            break m.to_string();
+            return Ok((started, m.to_string()));
         }
         anyhow::ensure!(v["state"] != "Failed" && started.elapsed() < Duration::from_secs(120), "payment {ord} did not reach the cashier: {v}");
-    };
+    }
+}
+
+/// One payment from the HIS's and the patient's side; returns create-to-paid latency.
+async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
+    let (started, mix) = to_cashier(s, &ord).await?;
+    let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
     json_post(&s.http, &format!("https://{}/sandbox/patient/pay", s.sandbox), &json!({"mix_trade_no": mix})).await?;
     let to_paid = format!("{path}?view=false&wait_secs=30&wait_while=Ordered");
     loop {
@@ -211,16 +218,9 @@ async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Resu
             let mixes = mixes.clone();
             async move {
                 let ord = format!("F{i}");
-                let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
-                let started = Instant::now();
-                let body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 8000}]});
-                json_post(&s.http, &format!("http://{}/v1/payments", s.api), &body).await?;
-                let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
-                json_post(&s.http, &format!("{path}/confirm"), &json!({"confirm": true})).await?;
-                let v = get(&s.http, &format!("{path}?view=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed")).await?;
-                let mix = v["mix_trade_no"].as_str().ok_or_else(|| anyhow::anyhow!("payment {ord} did not reach the cashier: {v}"))?;
+                let (started, mix) = to_cashier(&s, &ord).await?;
                 if let Ok(mut m) = mixes.lock() {
-                    m.push((ord.clone(), mix.to_string()));
+                    m.push((ord.clone(), mix));
                 }
                 Ok(started.elapsed())
             }
