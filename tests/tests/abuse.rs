@@ -14,7 +14,7 @@ fn keys_hospitals_floods_and_blocks() {
     std::fs::write(&keys, format!("# org_code=key\nH51010500001={KEY}\nH99999999999=other-hospital-key-0123456789\n")).unwrap();
     let s = Stack::start(
         "abuse",
-        &[("MEDPAY_API_KEYS_FILE", keys.to_str().unwrap()), ("MEDPAY_RATE_PER_DEVICE", "2"), ("MEDPAY_RATE_DEVICE_BURST", "3"), ("MEDPAY_BLOCK_AFTER_FAILURES", "3")],
+        &[("MEDPAY_API_KEYS_FILE", keys.to_str().unwrap()), ("MEDPAY_RATE_PER_DEVICE", "2"), ("MEDPAY_RATE_DEVICE_BURST", "3"), ("MEDPAY_BLOCK_AFTER_FAILURES", "3"), ("MEDPAY_ORDER_BURST_MAX", "4")],
     );
     set_default_headers(&[&format!("Authorization: Bearer {KEY}")]);
     let path = "/v1/payments/H51010500001/NOPE";
@@ -41,6 +41,19 @@ fn keys_hospitals_floods_and_blocks() {
         assert_eq!(http_with("GET", &s.api, path, None, &["X-Device-Id: guesser", "Authorization: Bearer guess-guess-guess-guess"]).unwrap().0, 401);
     }
     assert_eq!(code(http_with("GET", &s.api, path, None, &["X-Device-Id: guesser"]).unwrap()), (429, Some("BLOCKED".into())));
+    assert_eq!(http("GET", &s.api, path, None).unwrap().0, 404, "other clients are not blocked");
+
+    // A device creating one distinct order after another (probing order nos. or authCodes) is
+    // blocked after 4 in a minute; its retries of the same order do not count; others go on.
+    let create = |ord: &str| {
+        let body = format!(r#"{{"org_code":"H51010500001","med_org_ord":"{ord}","scene":"outpatient","auth_code":"a","openid":"o","lines":[]}}"#);
+        std::thread::sleep(std::time::Duration::from_millis(600)); // under the device's rate limit
+        code(http_with("POST", &s.api, "/v1/payments", Some(&body), &["X-Device-Id: prober"]).unwrap())
+    };
+    for ord in ["PR-1", "PR-2", "PR-2", "PR-3", "PR-4"] {
+        assert_ne!(create(ord).1.as_deref(), Some("BLOCKED"), "{ord}");
+    }
+    assert_eq!(create("PR-5"), (429, Some("BLOCKED".into())), "the fifth distinct order in a minute");
     assert_eq!(http("GET", &s.api, path, None).unwrap().0, 404, "other clients are not blocked");
     s.stop();
 }

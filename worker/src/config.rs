@@ -179,7 +179,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 36] = [
+pub const ENV_OVERRIDES: [(&str, &str); 37] = [
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -216,6 +216,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 36] = [
     ("MEDPAY_RATE_DEVICE_BURST", "api.guard.per_device.burst"),
     ("MEDPAY_RATE_CALLBACK_PER_IP", "api.guard.callback_per_ip.per_sec"),
     ("MEDPAY_BLOCK_AFTER_FAILURES", "api.guard.block_after_failures"),
+    ("MEDPAY_ORDER_BURST_MAX", "api.guard.order_burst_max"),
 ];
 
 impl Config {
@@ -261,6 +262,7 @@ impl Config {
                 "MEDPAY_RATE_DEVICE_BURST" => self.api.guard.per_device.burst = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_RATE_CALLBACK_PER_IP" => self.api.guard.callback_per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_BLOCK_AFTER_FAILURES" => self.api.guard.block_after_failures = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_ORDER_BURST_MAX" => self.api.guard.order_burst_max = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

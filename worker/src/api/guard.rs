@@ -2,7 +2,8 @@
 //! API keys (compared in constant time; a key only works for its own hospital's org code), token
 //! buckets per client IP, per device id (`X-Device-Id`, forwarded by the HIS) and, separately,
 //! for the bank callback so a flood elsewhere cannot starve real callbacks; repeated
-//! authentication failures block the IP and device for a while. Refusals are 401 / 403 / 429
+//! authentication failures, or a burst of distinct new orders from one device (a script
+//! probing order numbers or authCodes), block the IP or device for a while. Refusals are 401 / 403 / 429
 //! in the error format, 429 with `Retry-After`.
 
 use super::AppState;
@@ -35,6 +36,10 @@ pub struct GuardConfig {
     /// Authentication failures from one IP or device before it is blocked.
     pub block_after_failures: u32,
     pub block_secs: u64,
+    /// Distinct HIS order numbers one device may create within `order_burst_secs` before it is
+    /// blocked (0: no limit). A cashier terminal makes a few a minute.
+    pub order_burst_max: u32,
+    pub order_burst_secs: u64,
 }
 
 impl Default for GuardConfig {
@@ -47,6 +52,8 @@ impl Default for GuardConfig {
             callback_per_ip: Rate { per_sec: 2_000, burst: 4_000 },
             block_after_failures: 10,
             block_secs: 300,
+            order_burst_max: 30,
+            order_burst_secs: 60,
         }
     }
 }
@@ -62,6 +69,8 @@ pub struct Guard {
     keys: Vec<(String, Vec<u8>)>,
     buckets: Mutex<HashMap<String, Bucket>>,
     failures: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// Per device: when each distinct order no. was first created in the current window.
+    orders: Mutex<HashMap<String, std::collections::VecDeque<(Instant, String)>>>,
 }
 
 impl Guard {
@@ -79,7 +88,7 @@ impl Guard {
             }
             None => vec![],
         };
-        Ok(Self { config, keys, buckets: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()) })
+        Ok(Self { config, keys, buckets: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()), orders: Mutex::new(HashMap::new()) })
     }
 
     /// Takes a token from `key`'s bucket; `Err(seconds until one is back)` when empty.
@@ -116,6 +125,31 @@ impl Guard {
                 e.0 = 0;
             }
         }
+    }
+
+    /// Notes a create for `order` from `device`; true (and the device blocked) when it is one
+    /// distinct order too many for the window. Repeats of the same order (retries) are free.
+    fn new_order(&self, device: &str, order: &str) -> bool {
+        if self.config.order_burst_max == 0 {
+            return false;
+        }
+        let window = Duration::from_secs(self.config.order_burst_secs);
+        let over = {
+            let mut orders = self.orders.lock().unwrap_or_else(|p| p.into_inner());
+            let q = orders.entry(device.to_string()).or_default();
+            while q.front().is_some_and(|(at, _)| at.elapsed() >= window) {
+                q.pop_front();
+            }
+            if !q.iter().any(|(_, o)| o == order) {
+                q.push_back((Instant::now(), order.to_string()));
+            }
+            q.len() > self.config.order_burst_max as usize
+        };
+        if over {
+            let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+            failures.entry(device.to_string()).or_insert((0, None)).1 = Some(Instant::now() + Duration::from_secs(self.config.block_secs));
+        }
+        over
     }
 
     /// The org code a key belongs to. Every key is compared, in constant time each.
@@ -159,12 +193,18 @@ async fn request_org(req: Request) -> Result<(Request, Option<String>), Response
     if from_path.is_some() {
         return Ok((req, from_path));
     }
+    request_field(req, "org_code").await
+}
+
+/// A string field of the JSON body, the body kept for the handler. A body over the limit is
+/// refused here, as the handler would.
+async fn request_field(req: Request, field: &str) -> Result<(Request, Option<String>), Response> {
     let (head, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, super::body::MAX_BODY_BYTES).await.map_err(|_| {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("the body is larger than {} bytes or could not be read", super::body::MAX_BODY_BYTES)).into_response()
     })?;
-    let org = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v["org_code"].as_str().map(String::from));
-    Ok((Request::from_parts(head, Body::from(bytes)), org))
+    let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v[field].as_str().map(String::from));
+    Ok((Request::from_parts(head, Body::from(bytes)), value))
 }
 
 /// The HIS API's guard: limits, then the key, then the key's hospital against the request's.
@@ -176,16 +216,31 @@ pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     // address), otherwise against the address.
     let who: Vec<String> = vec![device.clone().unwrap_or_else(|| ip.clone())];
     if let Some(secs) = g.blocked(std::slice::from_ref(&ip)).or_else(|| g.blocked(&who)) {
-        return too_many("BLOCKED", secs, "too many failed authentications from this client: blocked for a while".into());
+        return too_many("BLOCKED", secs, "too many failed authentications or new orders from this client: blocked for a while".into());
     }
     if let Err(secs) = g.take(ip, g.config.per_ip) {
         return too_many("RATE_LIMITED", secs, "too many requests from this address".into());
     }
-    if let Some(d) = device
+    if let Some(d) = device.clone()
         && let Err(secs) = g.take(d, g.config.per_device)
     {
         return too_many("RATE_LIMITED", secs, "too many requests from this device".into());
     }
+    let req = if let Some(d) = device.as_deref()
+        && req.method() == axum::http::Method::POST
+        && req.uri().path() == "/v1/payments"
+    {
+        let (req, order) = match request_field(req, "med_org_ord").await {
+            Ok(v) => v,
+            Err(refused) => return refused,
+        };
+        if order.is_some_and(|o| g.new_order(d, &o)) {
+            return too_many("BLOCKED", g.config.block_secs, format!("more than {} new orders in {} s from this device: blocked for a while", g.config.order_burst_max, g.config.order_burst_secs));
+        }
+        req
+    } else {
+        req
+    };
     if g.keys.is_empty() {
         return next.run(req).await;
     }
@@ -254,5 +309,17 @@ mod tests {
         std::fs::write(&f, "H1=short\n").unwrap();
         assert!(Guard::new(GuardConfig { keys_file: Some(f.clone()), ..Default::default() }).is_err());
         let _ = std::fs::remove_file(&f);
+    }
+
+    #[test]
+    fn a_burst_of_distinct_orders_blocks_the_device_retries_do_not() {
+        let g = Guard::new(GuardConfig { order_burst_max: 3, ..Default::default() }).unwrap();
+        for o in ["A", "B", "C", "A", "B", "C", "C"] {
+            assert!(!g.new_order("dev:t", o), "{o}: three distinct orders and their retries are fine");
+        }
+        assert!(g.blocked(&["dev:t".to_string()]).is_none());
+        assert!(g.new_order("dev:t", "D"), "a fourth distinct order is one too many");
+        assert!(g.blocked(&["dev:t".to_string()]).is_some_and(|s| s > 0));
+        assert!(!g.new_order("dev:other", "D"), "other devices are not affected");
     }
 }
