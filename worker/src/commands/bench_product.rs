@@ -170,37 +170,12 @@ async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::
     let mut forms: Vec<String> = vec![];
     for mix in &paid {
         let signed = json_post(&s.http, &format!("https://{}/sandbox/control/callbacks", s.sandbox), &json!({"mix_trade_no": mix, "count": total.div_ceil(paid.len())})).await?;
-        for form in signed["callbacks"].as_array().into_iter().flatten() {
-            let pairs = form.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()));
-            forms.push(url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish());
-        }
+        forms.extend(super::procs::callback_forms(&signed));
     }
     forms.truncate(total);
-    let url = Arc::new(format!("http://{}/v1/bank/callback", s.api));
-    let work = Arc::new(std::sync::Mutex::new(forms));
     let w0 = cpu_ms(s.medpay_pid());
     let started = Instant::now();
-    let mut tasks = vec![];
-    for _ in 0..concurrency {
-        let (s, url, work) = (s.clone(), url.clone(), work.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut acknowledged = 0usize;
-            loop {
-                let Some(form) = work.lock().ok().and_then(|mut w| w.pop()) else { return acknowledged };
-                let r = s.http.post(url.as_str()).header("content-type", "application/x-www-form-urlencoded").body(form).send().await;
-                if let Ok(r) = r
-                    && r.status().is_success()
-                    && r.bytes().await.is_ok()
-                {
-                    acknowledged += 1;
-                }
-            }
-        }));
-    }
-    let mut acknowledged = 0;
-    for t in tasks {
-        acknowledged += t.await.unwrap_or(0);
-    }
+    let acknowledged = super::procs::post_callbacks(s, forms, concurrency).await.iter().filter(|&&status| status == 200).count();
     let wall = started.elapsed().as_secs_f64();
     anyhow::ensure!(acknowledged == total, "only {acknowledged} of {total} callbacks were acknowledged");
     Ok((total as f64 / wall, (cpu_ms(s.medpay_pid()) - w0) / total as f64))

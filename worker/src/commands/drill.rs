@@ -5,7 +5,7 @@
 
 #![allow(clippy::float_arithmetic)]
 
-use super::procs::ProcStack;
+use super::procs::{ProcStack, callback_forms, post_callbacks};
 use super::soak::{call, one_payment};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -125,34 +125,15 @@ async fn callback_storm(d: &Drill) -> anyhow::Result<()> {
     let mix = d.payment("DRILL-STORM-1").await?["mix_trade_no"].as_str().unwrap_or_default().to_string();
     let (_, signed) = call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix, "count": 2000})), 60).await?;
     let (_, forged) = call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix, "count": 200, "bad_signature": true})), 60).await?;
-    let encode = |f: &Value| url::form_urlencoded::Serializer::new(String::new()).extend_pairs(f.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))).finish();
-    let mut bodies: Vec<(bool, String)> = signed["callbacks"].as_array().into_iter().flatten().map(|f| (true, encode(f))).collect();
-    bodies.extend(forged["callbacks"].as_array().into_iter().flatten().map(|f| (false, encode(f))));
-    d.say(format!("storm: {} signed repeats and {} forged notices, 64 at a time; meanwhile a new payment", bodies.len() - 200, 200));
+    let (genuine, forged) = (callback_forms(&signed), callback_forms(&forged));
+    d.say(format!("storm: {} signed repeats and {} forged notices, 64 at a time; meanwhile a new payment", genuine.len(), forged.len()));
     let meanwhile = d.start_payment("DRILL-STORM-2");
-    let work = Arc::new(std::sync::Mutex::new(bodies));
     let started = Instant::now();
-    let mut tasks = vec![];
-    for _ in 0..64 {
-        let (s, work) = (d.s.clone(), work.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut acked, mut refused, mut other) = (0usize, 0usize, 0usize);
-            loop {
-                let Some((genuine, body)) = work.lock().ok().and_then(|mut w| w.pop()) else { return (acked, refused, other) };
-                let status = s.http.post(format!("http://{}/v1/bank/callback", s.api)).header("content-type", "application/x-www-form-urlencoded").body(body).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
-                match (genuine, status) {
-                    (true, 200) => acked += 1,
-                    (false, 400) => refused += 1,
-                    _ => other += 1,
-                }
-            }
-        }));
-    }
-    let (mut acked, mut refused, mut other) = (0, 0, 0);
-    for t in tasks {
-        let (a, r, o) = t.await?;
-        (acked, refused, other) = (acked + a, refused + r, other + o);
-    }
+    let statuses = post_callbacks(&d.s, genuine.into_iter().chain(forged).collect(), 64).await;
+    let (repeats, fakes) = statuses.split_at(2000.min(statuses.len()));
+    let acked = repeats.iter().filter(|&&s| s == 200).count();
+    let refused = fakes.iter().filter(|&&s| s == 400).count();
+    let other = statuses.len() - acked - refused;
     d.say(format!("storm over in {:.1} s: {acked} acknowledged, {refused} forged refused, {other} other (429 = the callback rate limit)", started.elapsed().as_secs_f64()));
     let metrics = d.s.http.get(d.api("/metrics")).send().await?.text().await?;
     d.say(metrics.lines().find(|l| l.starts_with("medpay_forged_callbacks_total")).unwrap_or("no forged-callback metric"));
@@ -246,7 +227,7 @@ async fn stuck_pending(d: &Drill) -> anyhow::Result<()> {
     d.say("operator: temporal workflow list --query \"MedpayPaymentState = 'PendingReconciliation'\"");
     let mix = d.payment("DRILL-PEND").await?["mix_trade_no"].as_str().unwrap_or_default().to_string();
     let (_, signed) = call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix})), 30).await?;
-    let form = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(signed["callbacks"][0].as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))).finish();
+    let form = callback_forms(&signed).into_iter().next().unwrap_or_default();
     d.say("playbook: ask the bank to re-send its notice (or run the day's reconciliation: medpay recon run)");
     let status = d.s.http.post(d.api("/v1/bank/callback")).header("content-type", "application/x-www-form-urlencoded").body(form).send().await?.status();
     d.say(format!("  the late notice: HTTP {status}"));

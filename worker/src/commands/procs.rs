@@ -60,6 +60,21 @@ pub struct ProcStack {
     pub task_queue: String,
 }
 
+fn temporal_healthy(bin: &Path, port: u16) -> bool {
+    Command::new(bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success())
+}
+
+/// The sandbox's signed callbacks (`/sandbox/control/callbacks`: objects of strings) as the
+/// form bodies the bank posts.
+pub fn callback_forms(signed: &serde_json::Value) -> Vec<String> {
+    signed["callbacks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| url::form_urlencoded::Serializer::new(String::new()).extend_pairs(f.as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))).finish())
+        .collect()
+}
+
 fn spawn_temporal(bin: &Path, args: &[String]) -> anyhow::Result<Killed> {
     Ok(Killed(Command::new(bin).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().context("cannot start the Temporal dev server")?))
 }
@@ -85,8 +100,7 @@ impl ProcStack {
             .collect();
             let mut temporal = spawn_temporal(&temporal_bin, &temporal_args)?;
             let up = wait_for("the Temporal dev server", 90, || {
-                matches!(temporal.0.try_wait(), Ok(Some(_)))
-                    || Command::new(&temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{temporal_port}")]).output().is_ok_and(|o| o.status.success())
+                matches!(temporal.0.try_wait(), Ok(Some(_))) || temporal_healthy(&temporal_bin, temporal_port)
             });
             if up.is_ok() && matches!(temporal.0.try_wait(), Ok(None)) {
                 started = Some((temporal_port, temporal_args, temporal));
@@ -197,8 +211,41 @@ impl ProcStack {
             *t = Some(fresh);
         }
         let port = self.temporal_port;
-        wait_for("the restarted Temporal dev server", 60, || Command::new(&self.temporal_bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success()))
+        wait_for("the restarted Temporal dev server", 60, || temporal_healthy(&self.temporal_bin, port))
     }
+}
+
+/// POSTs each body to medpay's bank callback endpoint, `concurrency` at a time, and returns
+/// each one's HTTP status in the order given (0: no answer).
+pub async fn post_callbacks(s: &std::sync::Arc<ProcStack>, bodies: Vec<String>, concurrency: usize) -> Vec<u16> {
+    let total = bodies.len();
+    let work = std::sync::Arc::new(Mutex::new(bodies.into_iter().enumerate().collect::<Vec<_>>()));
+    let mut tasks = vec![];
+    for _ in 0..concurrency {
+        let (s, work) = (s.clone(), work.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answered = vec![];
+            while let Some((i, body)) = work.lock().ok().and_then(|mut w| w.pop()) {
+                let r = s.http.post(format!("http://{}/v1/bank/callback", s.api)).header("content-type", "application/x-www-form-urlencoded").body(body).send().await;
+                let status = match r {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        if r.bytes().await.is_ok() { status } else { 0 }
+                    }
+                    Err(_) => 0,
+                };
+                answered.push((i, status));
+            }
+            answered
+        }));
+    }
+    let mut statuses = vec![0; total];
+    for t in tasks {
+        for (i, status) in t.await.unwrap_or_default() {
+            statuses[i] = status;
+        }
+    }
+    statuses
 }
 
 impl Drop for ProcStack {
