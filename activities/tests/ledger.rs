@@ -218,3 +218,49 @@ async fn refunds_never_exceed_what_was_paid() {
         assert!(raw.is_err(), "{backend}: the database must refuse refunding more than was paid");
     }
 }
+
+fn repeat(i: usize) -> NewEvent {
+    NewEvent { at_ms: 1, party: "bank".into(), operation: "callback".into(), request: Some(format!("body {i}").into_bytes()), response: None, signature_ok: Some(true), outcome: "ok".into(), detail: format!("repeat {i}") }
+}
+
+/// The exchange log's group commit: 600 concurrent appends (more than two batches), half by
+/// row id and half by business key, to two payments; each is committed when its caller
+/// returns, none twice, each under its payment. An append for no payment is an error (row id)
+/// or `false` (business key) for its caller, and the batch it shared is not lost.
+#[tokio::test]
+async fn concurrent_event_appends_are_each_committed_once() {
+    for (backend, ledger) in backends().await {
+        let mut ids = vec![];
+        for ord in ["EB-A", "EB-B"] {
+            let (CreateOutcome::New(p) | CreateOutcome::Existing(p)) = ledger.create_payment(new(ord, "fp")).await.unwrap();
+            ids.push(p.id);
+        }
+        let tasks: Vec<_> = (0..600)
+            .map(|i| {
+                let (ledger, id) = (ledger.clone(), ids[i % 2]);
+                tokio::spawn(async move {
+                    match i % 4 {
+                        0 | 1 => ledger.record_event(id, repeat(i)).await.map(|()| true),
+                        _ => ledger.record_event_for("H51010500001", if i % 2 == 0 { "EB-A" } else { "EB-B" }, repeat(i)).await,
+                    }
+                })
+            })
+            .collect();
+        let missing = tokio::spawn({
+            let ledger = ledger.clone();
+            async move { ledger.record_event_for("H51010500001", "NO-SUCH-ORDER", repeat(9999)).await }
+        });
+        for t in tasks {
+            assert!(t.await.unwrap().unwrap(), "{backend}");
+        }
+        assert!(!missing.await.unwrap().unwrap(), "{backend}: no such payment, nothing written");
+        for (k, id) in ids.iter().enumerate() {
+            let events = ledger.events(*id).await.unwrap();
+            let mut seen: Vec<usize> = events.iter().filter_map(|e| e.detail.strip_prefix("repeat ")?.parse().ok()).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..600).filter(|n| n % 2 == k).collect::<Vec<_>>(), "{backend}: every append of payment {k} exactly once");
+            assert!(events.iter().all(|e| e.request_digest.as_ref().is_some_and(|d| d.len() == 64)), "{backend}: digests, not contents");
+        }
+        assert!(ledger.record_event(424_242, repeat(0)).await.is_err(), "{backend}: no such row");
+    }
+}

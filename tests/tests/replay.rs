@@ -44,3 +44,23 @@ fn a_history_from_different_code_is_reported_as_not_replaying() {
     assert!(!out.status.success(), "an altered history must not replay");
     assert!(String::from_utf8_lossy(&out.stdout).contains("[FAIL]"));
 }
+
+/// Payment flow 2 (`PaymentInput::flow`): a payment that went straight to `Paid` records no
+/// patch marker and upserts its search attributes once, at the end; its identity came with the
+/// start request. Each marker came with the SDK's own `TemporalChangeVersion` upsert, and every
+/// upsert is a visibility write on the Temporal server (`medpay bench product`,
+/// baseline+search). The flow-0 history recorded before keeps its two markers and five upserts.
+#[test]
+fn a_paid_payment_on_flow_2_upserts_its_search_attributes_once() {
+    const MARKER_RECORDED: i64 = 25;
+    const UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: i64 = 40;
+    let count = |name: &str| {
+        let text = std::fs::read_to_string(workspace_root().join("tests/histories").join(name)).unwrap();
+        let history: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let events = history["events"].as_array().unwrap().clone();
+        let of = |t: i64| events.iter().filter(|e| e["event_type"].as_i64() == Some(t)).count();
+        (of(MARKER_RECORDED), of(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES))
+    };
+    assert_eq!(count("payment-mixed-callback.json"), (0, 1), "flow 2: no marker, one upsert (Paid); re-record with MEDPAY_RECORD_HISTORIES=1 only after a deliberate change");
+    assert_eq!(count("payment-mixed-callback-before-flow-2.json"), (2, 5), "flow 0 as recorded");
+}

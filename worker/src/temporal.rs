@@ -25,6 +25,10 @@ pub async fn connect(cfg: &TemporalConfig) -> anyhow::Result<Client> {
     let options = ConnectionOptions::new(url)
         .identity(format!("medpay-{}@{}", env!("CARGO_PKG_VERSION"), std::process::id()))
         .connect_timeout(std::time::Duration::from_secs(5))
+        .grpc_compression(match cfg.grpc_compression {
+            crate::config::GrpcCompressionSetting::None => temporalio_client::GrpcCompression::None,
+            crate::config::GrpcCompressionSetting::Gzip => temporalio_client::GrpcCompression::Gzip,
+        })
         .build();
     let connection = Connection::connect(options)
         .await

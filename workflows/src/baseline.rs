@@ -1,13 +1,23 @@
 //! The engine baseline (`medpay bench product`): a workflow with the payment's shape and none of
-//! its work — five no-op activities, the patient's confirmation signal raced against a deadline
-//! timer, the bank's callback signal raced against the callback timer — on the same server,
-//! worker and codec. Payments can only approach its throughput; the ratio is our overhead.
+//! its work — six no-op activities (identify, upload, pre-settle; order; record, notify the HIS),
+//! the patient's confirmation signal raced against a deadline timer, the bank's callback signal
+//! raced against the callback timer — on the same server, worker and codec. Payments can only
+//! approach its throughput; the ratio is our overhead.
+//!
+//! With [`WITH_SEARCH`] in its input it also carries what a payment (flow 2) carries for
+//! operators: the state upserted where a payment upserts it, at the end (the bench starts it
+//! with the identity attributes too), so the benchmark can tell the cost of searchability apart
+//! from the cost of the work.
 
+use crate::search;
 use medpay_activities::baseline::BaselineActivities;
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowResult};
+
+/// Input flag: behave like a payment towards visibility (identity at start, the end state).
+pub const WITH_SEARCH: u32 = 1;
 
 #[workflow]
 #[derive(Default)]
@@ -23,7 +33,8 @@ fn options() -> ActivityOptions {
 #[workflow_methods]
 impl BaselineWorkflow {
     #[run]
-    pub async fn run(ctx: &mut WorkflowContext<Self>, _input: u32) -> WorkflowResult<u32> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>, input: u32) -> WorkflowResult<u32> {
+        let searched = input & WITH_SEARCH != 0;
         let mut n = 0;
         for _ in 0..3 {
             n = ctx.execute_activity(BaselineActivities::step, n + 1, options()).await?;
@@ -37,6 +48,10 @@ impl BaselineWorkflow {
             _ = ctx.wait_condition(|w: &Self| w.called_back) => {},
             _ = ctx.timer(Duration::from_secs(20)) => {},
         };
+        n = ctx.execute_activity(BaselineActivities::step, n + 1, options()).await?;
+        if searched {
+            ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set("Paid".to_string())]);
+        }
         ctx.execute_activity(BaselineActivities::step, n + 1, options()).await.map_err(Into::into)
     }
 

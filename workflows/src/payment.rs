@@ -29,10 +29,23 @@ pub struct PaymentWorkflow {
     callback: Option<MixedOrderState>,
     /// Reconciliation's verdict on a pending payment: paid or not, and by which run.
     reconciled: Option<(bool, String)>,
-    /// Payments started since the "lean-search-v1" patch carry their identity from the start
-    /// (set by the API) and upsert only the states operators look for; each upsert is a history
-    /// event and a visibility write on the server.
-    lean_search: bool,
+    /// Which payment states are upserted as `MedpayPaymentState`; each upsert is a history event
+    /// and a visibility write on the server.
+    search: SearchMode,
+    /// The flow version from the input (`PaymentInput::flow`).
+    flow: u32,
+}
+
+/// Flow 0 before the "lean-search-v1" patch upserts every state; since the patch the identity
+/// comes with the start request (set by the API) and only the states a payment rests in are
+/// upserted; flow 2 upserts only the states an operator acts on: `PendingReconciliation` and
+/// the end (a running payment's live step is in the ledger and the view).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum SearchMode {
+    #[default]
+    Every,
+    Resting,
+    Actionable,
 }
 
 fn options() -> ActivityOptions {
@@ -71,10 +84,18 @@ fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<String>) {
 impl PaymentWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: PaymentInput) -> WorkflowResult<PaymentView> {
-        let PaymentInput { request, timings } = input;
-        let lean = ctx.patched("lean-search-v1");
-        ctx.state_mut(|w| w.lean_search = lean);
-        if !lean {
+        let PaymentInput { request, timings, flow } = input;
+        // Flow 2 needs no patch: the version is in the input, so in the history.
+        let mode = match flow {
+            2.. => SearchMode::Actionable,
+            _ if ctx.patched("lean-search-v1") => SearchMode::Resting,
+            _ => SearchMode::Every,
+        };
+        ctx.state_mut(|w| {
+            w.search = mode;
+            w.flow = flow;
+        });
+        if mode == SearchMode::Every {
             ctx.upsert_search_attributes(search::identity(&request.org_code, &request.med_org_ord));
         }
         let mut step = StepInput { request: request.clone(), identity: None, uploaded: None, split: None, cashier: None };
@@ -134,11 +155,12 @@ impl PaymentWorkflow {
     }
 
     /// Tells the HIS the outcome (when the payment ended; not while it is pending). Retried for
-    /// a day; an HIS that stays down does not hold the payment open longer than that. Guarded by
-    /// a patch so payments started before this step existed replay unchanged.
+    /// a day; an HIS that stays down does not hold the payment open longer than that. Flow 0
+    /// payments are guarded by a patch, so those started before this step existed replay
+    /// unchanged.
     async fn notify_his(ctx: &mut WorkflowContext<Self>, step: &StepInput) {
         let Some(state) = ctx.state(|w| w.view.state).filter(|s| s.is_terminal()) else { return };
-        if !ctx.patched("his-notify-v1") {
+        if ctx.state(|w| w.flow) < 2 && !ctx.patched("his-notify-v1") {
             return;
         }
         let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank: None, reason: ctx.state(|w| w.view.failure.clone()) };
@@ -153,10 +175,12 @@ impl PaymentWorkflow {
 
     fn set(ctx: &mut WorkflowContext<Self>, state: PaymentState) {
         ctx.state_mut(|w| w.view.state = Some(state));
-        // Lean: the states a payment rests in (waiting for the patient, for reconciliation, or
-        // ended); the ones it passes through in milliseconds are in the ledger and the view.
-        let searched = !matches!(state, PaymentState::Created | PaymentState::Authorised | PaymentState::Uploaded | PaymentState::Confirmed);
-        if searched || !ctx.state(|w| w.lean_search) {
+        let searched = match ctx.state(|w| w.search) {
+            SearchMode::Every => true,
+            SearchMode::Resting => !matches!(state, PaymentState::Created | PaymentState::Authorised | PaymentState::Uploaded | PaymentState::Confirmed),
+            SearchMode::Actionable => state == PaymentState::PendingReconciliation || state.is_terminal(),
+        };
+        if searched {
             ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set(state.as_str().to_string())]);
         }
     }

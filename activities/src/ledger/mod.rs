@@ -5,6 +5,7 @@
 //! exchange is appended to `payment_events` as digests, never contents.
 
 pub mod entities;
+pub mod event_batch;
 pub mod migration;
 pub mod refunds;
 
@@ -66,6 +67,7 @@ pub struct PaymentUpdate {
     pub paid_at_ms: Option<i64>,
 }
 
+#[derive(Clone)]
 pub struct NewEvent {
     pub at_ms: i64,
     pub party: String,
@@ -91,6 +93,8 @@ pub struct Ledger {
     /// wakes as soon as the worker in the same process advances a payment. An API in another
     /// process hears nothing here and re-reads the row every second instead.
     changes: tokio::sync::broadcast::Sender<i64>,
+    /// The exchange log's group commit (see `event_batch`).
+    events: event_batch::EventBatcher,
 }
 
 impl Ledger {
@@ -107,7 +111,8 @@ impl Ledger {
         });
         let db = Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
-        Ok(Self { db, changes: tokio::sync::broadcast::channel(1024).0 })
+        let events = event_batch::EventBatcher::start(db.clone());
+        Ok(Self { db, changes: tokio::sync::broadcast::channel(1024).0, events })
     }
 
     pub async fn create_payment(&self, p: NewPayment) -> Result<CreateOutcome, LedgerError> {
@@ -190,10 +195,11 @@ impl Ledger {
             if let Some(at) = update.paid_at_ms {
                 q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
             }
-            let done = q.filter(payment::Column::Id.eq(current.id)).filter(payment::Column::Version.eq(current.version)).exec(&self.db).await?;
-            if done.rows_affected == 1 {
+            // UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL): the new row without a second read.
+            let done = q.filter(payment::Column::Id.eq(current.id)).filter(payment::Column::Version.eq(current.version)).exec_with_returning(&self.db).await?;
+            if let Some(row) = done.into_iter().next() {
                 let _ = self.changes.send(current.id);
-                return self.get(org_code, med_org_ord).await?.ok_or_else(|| LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() });
+                return Ok(row);
             }
         }
         Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
@@ -204,64 +210,29 @@ impl Ledger {
         self.changes.subscribe()
     }
 
+    /// Appends to a payment's exchange log (group-committed with concurrent appends); returns
+    /// once the row is durable.
     pub async fn record_event(&self, payment_id: i64, e: NewEvent) -> Result<(), LedgerError> {
-        let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
-        payment_event::ActiveModel {
-            payment_id: Set(payment_id),
-            at_ms: Set(e.at_ms),
-            party: Set(e.party),
-            operation: Set(e.operation),
-            request_digest: Set(digest(&e.request)),
-            response_digest: Set(digest(&e.response)),
-            signature_ok: Set(e.signature_ok),
-            outcome: Set(e.outcome),
-            detail: Set(e.detail),
-            ..Default::default()
+        match self.events.record(event_batch::Target::Row(payment_id), e.clone()).await {
+            Ok(_) => Ok(()),
+            Err(Some(err)) => Err(LedgerError::Db(DbErr::Custom(err))),
+            // The writer's runtime has ended (a ledger carried into another runtime): directly.
+            Err(None) => {
+                event_row(payment_id, e).insert(&self.db).await?;
+                Ok(())
+            }
         }
-        .insert(&self.db)
-        .await?;
-        Ok(())
     }
 
-    /// The same for a payment known by its business key, in one statement (INSERT ... SELECT):
-    /// the activities log every party call, so no extra lookup per call. `false` when there is
-    /// no such payment.
+    /// The same for a payment known by its business key (INSERT ... SELECT, no lookup first):
+    /// the activities log every party call. `false` when there is no such payment.
     pub async fn record_event_for(&self, org_code: &str, med_org_ord: &str, e: NewEvent) -> Result<bool, LedgerError> {
-        use sea_orm::sea_query::Query;
-        let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
-        let select = Query::select()
-            .column(payment::Column::Id)
-            .exprs([
-                Expr::value(e.at_ms),
-                Expr::value(e.party),
-                Expr::value(e.operation),
-                Expr::value(digest(&e.request)),
-                Expr::value(digest(&e.response)),
-                Expr::value(e.signature_ok),
-                Expr::value(e.outcome),
-                Expr::value(e.detail),
-            ])
-            .from(payment::Entity)
-            .and_where(payment::Column::OrgCode.eq(org_code))
-            .and_where(payment::Column::MedOrgOrd.eq(med_org_ord))
-            .to_owned();
-        let insert = Query::insert()
-            .into_table(payment_event::Entity)
-            .columns([
-                payment_event::Column::PaymentId,
-                payment_event::Column::AtMs,
-                payment_event::Column::Party,
-                payment_event::Column::Operation,
-                payment_event::Column::RequestDigest,
-                payment_event::Column::ResponseDigest,
-                payment_event::Column::SignatureOk,
-                payment_event::Column::Outcome,
-                payment_event::Column::Detail,
-            ])
-            .select_from(select)
-            .map_err(|e| LedgerError::Db(DbErr::Custom(e.to_string())))?
-            .to_owned();
-        Ok(self.db.execute(&insert).await?.rows_affected() == 1)
+        let target = event_batch::Target::Key { org_code: org_code.to_string(), med_org_ord: med_org_ord.to_string() };
+        match self.events.record(target, e.clone()).await {
+            Ok(found) => Ok(found),
+            Err(Some(err)) => Err(LedgerError::Db(DbErr::Custom(err))),
+            Err(None) => Ok(self.db.execute(&insert_for_payment(org_code, med_org_ord, e)?).await?.rows_affected() == 1),
+        }
     }
 
     /// The payment of a bank order, found by sub-merchant and mixed order no. together (two
@@ -295,4 +266,61 @@ impl Ledger {
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
+}
+
+/// An exchange-log row: digests of what was sent and received, never the contents.
+pub(crate) fn event_row(payment_id: i64, e: NewEvent) -> payment_event::ActiveModel {
+    let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
+    payment_event::ActiveModel {
+        payment_id: Set(payment_id),
+        at_ms: Set(e.at_ms),
+        party: Set(e.party),
+        operation: Set(e.operation),
+        request_digest: Set(digest(&e.request)),
+        response_digest: Set(digest(&e.response)),
+        signature_ok: Set(e.signature_ok),
+        outcome: Set(e.outcome),
+        detail: Set(e.detail),
+        ..Default::default()
+    }
+}
+
+/// INSERT ... SELECT: an exchange-log row for the payment with this business key (none when
+/// there is no such payment), in one statement.
+pub(crate) fn insert_for_payment(org_code: &str, med_org_ord: &str, e: NewEvent) -> Result<sea_orm::sea_query::InsertStatement, DbErr> {
+    use sea_orm::sea_query::Query;
+    let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
+    let select = Query::select()
+        .column(payment::Column::Id)
+        .exprs([
+            Expr::value(e.at_ms),
+            Expr::value(e.party),
+            Expr::value(e.operation),
+            Expr::value(digest(&e.request)),
+            Expr::value(digest(&e.response)),
+            Expr::value(e.signature_ok),
+            Expr::value(e.outcome),
+            Expr::value(e.detail),
+        ])
+        .from(payment::Entity)
+        .and_where(payment::Column::OrgCode.eq(org_code))
+        .and_where(payment::Column::MedOrgOrd.eq(med_org_ord))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(payment_event::Entity)
+        .columns([
+            payment_event::Column::PaymentId,
+            payment_event::Column::AtMs,
+            payment_event::Column::Party,
+            payment_event::Column::Operation,
+            payment_event::Column::RequestDigest,
+            payment_event::Column::ResponseDigest,
+            payment_event::Column::SignatureOk,
+            payment_event::Column::Outcome,
+            payment_event::Column::Detail,
+        ])
+        .select_from(select)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+        .to_owned();
+    Ok(insert)
 }

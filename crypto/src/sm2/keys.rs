@@ -5,6 +5,7 @@
 use crate::error::{CryptoError, Result};
 use crate::text::decode_hex_or_base64;
 use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+use sm2::dsa::SigningKey;
 use sm2::{PublicKey, SecretKey};
 
 /// The SM2 distinguishing ID every party in this domain uses. Always passed explicitly: OpenSSL
@@ -12,8 +13,13 @@ use sm2::{PublicKey, SecretKey};
 pub const DEFAULT_SM2_ID: &str = "1234567812345678";
 
 /// An SM2 private key. Debug never prints the scalar.
+///
+/// The signing key for the first distinguishing ID it signs with is built once and kept beside
+/// the scalar: building one costs a scalar multiplication (d·G), as much as the signature itself,
+/// and every party call and signed acknowledgement signs (the sm2 crate's `SigningKey` does not
+/// zeroize; it lives exactly as long as this key, which lives as long as the configuration).
 #[derive(Clone)]
-pub struct Sm2PrivateKey(SecretKey);
+pub struct Sm2PrivateKey(SecretKey, std::sync::Arc<std::sync::OnceLock<(String, SigningKey)>>);
 
 impl std::fmt::Debug for Sm2PrivateKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -43,14 +49,14 @@ impl Sm2PrivateKey {
     pub fn from_pem(pem: &str) -> Result<Self> {
         if pem.contains("BEGIN PRIVATE KEY") {
             return SecretKey::from_pkcs8_pem(pem)
-                .map(Self)
+                .map(Self::wrap)
                 .map_err(|e| CryptoError::InvalidKey(format!("PKCS#8 SM2 private key: {e}")));
         }
         // `openssl ec` writes SEC1 bodies under an "SM2 PRIVATE KEY" label.
         let relabelled = pem.replace("SM2 PRIVATE KEY", "EC PRIVATE KEY");
         if relabelled.contains("BEGIN EC PRIVATE KEY") {
             return SecretKey::from_sec1_pem(&relabelled)
-                .map(Self)
+                .map(Self::wrap)
                 .map_err(|e| CryptoError::InvalidKey(format!("SEC1 SM2 private key: {e}")));
         }
         Err(CryptoError::InvalidKey("PEM is neither PRIVATE KEY nor EC/SM2 PRIVATE KEY".into()))
@@ -68,11 +74,31 @@ impl Sm2PrivateKey {
                 )));
             }
         };
-        SecretKey::from_slice(d).map(Self).map_err(|_| CryptoError::InvalidKey("SM2 private key is out of range".into()))
+        SecretKey::from_slice(d).map(Self::wrap).map_err(|_| CryptoError::InvalidKey("SM2 private key is out of range".into()))
+    }
+
+    fn wrap(secret: SecretKey) -> Self {
+        Self(secret, Default::default())
     }
 
     pub fn public_key(&self) -> Sm2PublicKey {
-        Sm2PublicKey(self.0.public_key())
+        match self.1.get() {
+            Some((_, sk)) => Sm2PublicKey(PublicKey::from_affine(*sk.verifying_key().as_affine()).unwrap_or_else(|_| self.0.public_key())),
+            None => Sm2PublicKey(self.0.public_key()),
+        }
+    }
+
+    /// Runs `f` with the signing key for `id`: the cached one, or (another ID) a fresh one.
+    pub(crate) fn with_signing_key<R>(&self, id: &str, f: impl FnOnce(&SigningKey) -> R) -> Result<R> {
+        let build = || SigningKey::new(id, &self.0).map_err(|_| CryptoError::InvalidKey("SM2 distinguishing ID too long".into()));
+        if self.1.get().is_none() {
+            let sk = build()?;
+            let _ = self.1.set((id.to_string(), sk));
+        }
+        match self.1.get() {
+            Some((cached_id, sk)) if cached_id == id => Ok(f(sk)),
+            _ => Ok(f(&build()?)),
+        }
     }
 
     pub(crate) fn inner(&self) -> &SecretKey {
@@ -96,7 +122,7 @@ impl Sm2PrivateKey {
         loop {
             let d = crate::random::random_bytes::<32>()?;
             if let Ok(k) = SecretKey::from_slice(&d) {
-                return Ok(Self(k));
+                return Ok(Self::wrap(k));
             }
         }
     }

@@ -5,7 +5,7 @@ use super::keys::{Sm2PrivateKey, Sm2PublicKey};
 use crate::error::{CryptoError, Result};
 use serde::{Deserialize, Serialize};
 use sm2::dsa::signature::{RandomizedSigner, Verifier};
-use sm2::dsa::{Signature, SigningKey, VerifyingKey};
+use sm2::dsa::{Signature, VerifyingKey};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,12 +27,10 @@ impl Sm2SignatureFormat {
 
 /// Signs `msg` with hedged RFC 6979 nonces (RNG + deterministic), the ID given explicitly.
 pub fn sm2_sign(key: &Sm2PrivateKey, id: &str, msg: &[u8], format: Sm2SignatureFormat) -> Result<Vec<u8>> {
-    let sk = SigningKey::new(id, key.inner()).map_err(|_| CryptoError::InvalidKey("SM2 distinguishing ID too long".into()))?;
     let mut rng = sm2::elliptic_curve::common::getrandom::SysRng;
     // The crate returns Err in negligible-probability cases instead of retrying; retry once here.
-    let sig: Signature = sk
-        .try_sign_with_rng(&mut rng, msg)
-        .or_else(|_| sk.try_sign_with_rng(&mut rng, msg))
+    let sig: Signature = key
+        .with_signing_key(id, |sk| sk.try_sign_with_rng(&mut rng, msg).or_else(|_| sk.try_sign_with_rng(&mut rng, msg)))?
         .map_err(|_| CryptoError::SignFailed)?;
     Ok(match format {
         Sm2SignatureFormat::Der => sig.to_der().as_bytes().to_vec(),
@@ -123,6 +121,22 @@ mod tests {
             sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"payload", &sig, f).unwrap();
             assert_eq!(sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"payloaD", &sig, f), Err(CryptoError::BadSignature));
         }
+    }
+
+    /// The key caches its signing key for the first ID it signs with; a second ID must still
+    /// sign with its own Z value, not the cached one's.
+    #[test]
+    fn a_key_signs_correctly_under_a_second_id_after_the_first_is_cached() {
+        let k = Sm2PrivateKey::generate().unwrap();
+        let public_before = k.public_key();
+        let sig = sm2_sign(&k, DEFAULT_SM2_ID, b"m", Sm2SignatureFormat::Raw).unwrap();
+        sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"m", &sig, Sm2SignatureFormat::Raw).unwrap();
+        assert_eq!(k.public_key(), public_before, "the cached public key is d·G");
+        let other = sm2_sign(&k, "ALICE123@YAHOO.COM", b"m", Sm2SignatureFormat::Raw).unwrap();
+        sm2_verify(&k.public_key(), "ALICE123@YAHOO.COM", b"m", &other, Sm2SignatureFormat::Raw).unwrap();
+        assert_eq!(sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"m", &other, Sm2SignatureFormat::Raw), Err(CryptoError::BadSignature));
+        let clone = k.clone();
+        sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"m", &sm2_sign(&clone, DEFAULT_SM2_ID, b"m", Sm2SignatureFormat::Der).unwrap(), Sm2SignatureFormat::Der).unwrap();
     }
 
     proptest! {

@@ -15,6 +15,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     out.push_str("# HELP medpay_integrity_refusals_total Party replies that failed signature or decryption checks (not acted on; the workflow queries instead).\n# TYPE medpay_integrity_refusals_total counter\n");
     out.push_str(&format!("medpay_integrity_refusals_total {}\n", medpay_activities::exchange_log::INTEGRITY_REFUSALS.load(Ordering::Relaxed)));
     out.push_str("# HELP medpay_forged_callbacks_total Bank callbacks refused because their signature does not verify.\n# TYPE medpay_forged_callbacks_total counter\n");
-    out.push_str(&format!("medpay_forged_callbacks_total {}\n", super::payments::FORGED_CALLBACKS.load(Ordering::Relaxed)));
+    out.push_str(&format!("medpay_forged_callbacks_total {}\n", super::bank_callback::FORGED_CALLBACKS.load(Ordering::Relaxed)));
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

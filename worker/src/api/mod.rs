@@ -1,5 +1,6 @@
 //! The HTTP API for the HIS and operators (axum). Routes are grouped one file per area.
 
+pub mod bank_callback;
 pub mod body;
 pub mod codec;
 pub mod diagnostics;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub guard: Arc<guard::Guard>,
     /// For `/metrics`: certificates are re-read at every scrape, so a renewal shows at once.
     pub config: Arc<crate::config::Config>,
+    pub callbacks: Arc<bank_callback::CallbackDesk>,
 }
 
 /// What the Web UI's codec endpoint needs.
@@ -63,7 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::his));
     // The bank's callback: authenticated by its signature, rate-limited on its own.
     let bank = Router::new()
-        .route("/v1/bank/callback", post(payments::bank_callback))
+        .route("/v1/bank/callback", post(bank_callback::bank_callback))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::callback));
     Router::new()
         .route("/healthz", get(health::healthz))

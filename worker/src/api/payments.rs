@@ -1,7 +1,6 @@
 //! The HIS's payment API: create (idempotent on the HIS order no.: same body -> same payment,
-//! other body -> 409), read, confirm; and the bank's callback endpoint (verify, hand over to the
-//! workflow, acknowledge in the bank's format; non-2xx when the hand-over failed so the bank
-//! retries).
+//! other body -> 409), read (with a long poll), confirm, cancel. The bank's callback endpoint
+//! is in `bank_callback.rs`.
 
 use super::AppState;
 use super::body::Body;
@@ -19,7 +18,6 @@ use medpay_workflows::payment::PaymentWorkflow;
 use medpay_workflows::search;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
 use std::time::Duration;
 use temporalio_client::{WorkflowIdConflictPolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
 
@@ -67,13 +65,14 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
             other => ApiError::ledger_unavailable(other),
         })?;
     // Starting is idempotent too: a retried create after a crash reuses the running workflow.
-    // The identity and the first state go with the start (no upsert events in the history).
-    let attributes = search::identity(&r.org_code, &r.med_org_ord).into_iter().chain([search::PAYMENT_STATE.value_set(PaymentState::Created.as_str().to_string())]);
+    // The identity goes with the start (no upsert event in the history); the workflow sets the
+    // state once the payment needs an operator or has ended.
+    let attributes = search::identity(&r.org_code, &r.med_org_ord);
     let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .search_attributes(temporalio_common::search_attributes::SearchAttributes::new(attributes))
         .build();
-    state.client.start_workflow(PaymentWorkflow::run, PaymentInput { request: r.clone(), timings: state.payment }, options).await.map_err(ApiError::temporal_unavailable)?;
+    state.client.start_workflow(PaymentWorkflow::run, PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW }, options).await.map_err(ApiError::temporal_unavailable)?;
     let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
@@ -187,72 +186,3 @@ pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(Strin
     Ok(StatusCode::ACCEPTED)
 }
 
-/// Bank callbacks refused since start because their signature does not verify (`/metrics`).
-pub static FORGED_CALLBACKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// The bank's payment callback: only a verified notice reaches the workflow (REQ S-4.1d); a
-/// forged one is refused and the workflow finds the truth by querying.
-pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
-    let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-    let Some(parties) = state.parties.as_ref() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response();
-    };
-    let app_id = params.get("app_id").cloned().unwrap_or_default();
-    let Some(h) = parties.by_bank_app_id(&app_id) else {
-        return (StatusCode::BAD_REQUEST, "unknown app_id").into_response();
-    };
-    let (msg_id, cb) = match h.bank.verify_callback(params) {
-        Ok(v) => v,
-        Err(e) => {
-            FORGED_CALLBACKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
-            return (StatusCode::BAD_REQUEST, "signature does not verify").into_response();
-        }
-    };
-    let st = cb.state;
-    let row = match state.ledger.by_mix_trade_no(st.sub_mchid.as_str(), st.mix_trade_no.as_str()).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return (StatusCode::NOT_FOUND, "unknown order").into_response(),
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
-    };
-    let event = medpay_activities::ledger::NewEvent {
-        at_ms: medpay_activities::http::now_ms(),
-        party: "bank".into(),
-        operation: "callback".into(),
-        request: Some(body.into_bytes()),
-        response: None,
-        signature_ok: Some(true),
-        outcome: "ok".into(),
-        detail: format!("verified callback {msg_id}: {}", st.mix_pay_status),
-    };
-    if let Err(e) = state.ledger.record_event(row.id, event).await {
-        tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
-    }
-    // A success notice for a payment the ledger already holds as paid adds nothing (banks
-    // repeat notices until acknowledged, and a storm of them must not load Temporal): answer it
-    // from the ledger. Any other notice goes to the workflow, which decides.
-    if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == medpay_schemas::status::MixPayStatus::Success {
-        return acknowledge(&h.bank, &msg_id);
-    }
-    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
-    // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
-    let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
-    if let Err(e) = handle.signal(PaymentWorkflow::bank_callback, st, options).await {
-        // A repeat of a callback for a payment whose outcome is already recorded (its workflow
-        // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
-        let settled = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten().and_then(|p| PaymentState::parse(&p.state)).is_some_and(PaymentState::is_terminal);
-        if !settled {
-            tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
-            return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
-        }
-    }
-    acknowledge(&h.bank, &msg_id)
-}
-
-/// The signed acknowledgement the bank expects; without it the bank keeps repeating the notice.
-fn acknowledge(bank: &medpay_activities::bank::BankClient, msg_id: &str) -> Response {
-    match bank.acknowledge(msg_id) {
-        Ok(ack) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], ack).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "cannot sign the acknowledgement").into_response(),
-    }
-}

@@ -103,11 +103,20 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
     }
 }
 
-async fn one_baseline(s: &Stack, id: String) -> anyhow::Result<Duration> {
-    use medpay_workflows::baseline::BaselineWorkflow;
+/// One baseline workflow; `searched`: with a payment's search attributes (identity at start, the
+/// end state upserted), for the share of the gap that is visibility.
+async fn one_baseline(s: &Stack, id: String, searched: bool) -> anyhow::Result<Duration> {
+    use medpay_workflows::baseline::{BaselineWorkflow, WITH_SEARCH};
+    use medpay_workflows::search;
     use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions, WorkflowStartOptions};
     let started = Instant::now();
-    let handle = s.client.start_workflow(BaselineWorkflow::run, 0u32, WorkflowStartOptions::new(s.task_queue.clone(), id).build()).await?;
+    let mut options = WorkflowStartOptions::new(s.task_queue.clone(), id.clone()).build();
+    let mut input = 0u32;
+    if searched {
+        options.search_attributes = Some(temporalio_common::search_attributes::SearchAttributes::new(search::identity("H51010500001", &id)));
+        input |= WITH_SEARCH;
+    }
+    let handle = s.client.start_workflow(BaselineWorkflow::run, input, options).await?;
     handle.signal(BaselineWorkflow::confirm, true, WorkflowSignalOptions::default()).await?;
     handle.signal(BaselineWorkflow::callback, true, WorkflowSignalOptions::default()).await?;
     handle.get_result(WorkflowGetResultOptions::default()).await?;
@@ -265,12 +274,13 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     let mut rows = vec![];
     for &c in concurrency {
         let items = per_level.max(c * 2);
-        let base = run_level(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, format!("base-{c}-{i}")).await }).await;
-        println!("{:<9} c={c:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  RSS {:>6.1} MiB  failed {}", base.what, base.per_s, base.p50_ms, base.p99_ms, base.worker_cpu_ms, base.server_cpu_ms, base.worker_rss_mib, base.failed);
+        let base = run_level(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, format!("base-{c}-{i}"), false).await }).await;
+        print_row(&base);
+        let searched = run_level(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, format!("bsearch-{c}-{i}"), true).await }).await;
+        print_row(&searched);
         let pay = run_level(&s, "payment", c, items, move |s, i| async move { one_payment(&s, format!("P{c}-{i}")).await }).await;
-        println!("{:<9} c={c:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  RSS {:>6.1} MiB  failed {}", pay.what, pay.per_s, pay.p50_ms, pay.p99_ms, pay.worker_cpu_ms, pay.server_cpu_ms, pay.worker_rss_mib, pay.failed);
-        rows.push(base);
-        rows.push(pay);
+        print_row(&pay);
+        rows.extend([base, searched, pay]);
     }
     let (api_p50, api_p99) = api_latency(&s, 50, 200).await?;
     println!("create-payment API latency, 50 callers: p50 {api_p50:.1} ms, p99 {api_p99:.1} ms");
@@ -300,6 +310,13 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     Ok(())
 }
 
+fn print_row(r: &Row) {
+    println!(
+        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  RSS {:>6.1} MiB  failed {}",
+        r.what, r.concurrency, r.per_s, r.p50_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.worker_rss_mib, r.failed
+    );
+}
+
 fn chrono_like_today() -> String {
     let ms = medpay_activities::http::now_ms();
     let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
@@ -325,7 +342,7 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         report["machine"]["medpay"].as_str().unwrap_or(""),
         report["date"].as_str().unwrap_or("")
     ));
-    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (5 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); RSS is the worker's at the end of the level.\n\n");
+    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); RSS is the worker's at the end of the level.\n\n");
     md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | server CPU-ms/item | worker RSS MiB | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         md.push_str(&format!(
@@ -334,8 +351,8 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         ));
     }
     md.push_str("\n| ratio payment / baseline | concurrency | throughput | p99 latency |\n|---|---:|---:|---:|\n");
-    for pair in rows.chunks(2) {
-        if let [b, p] = pair {
+    for level in rows.chunks(3) {
+        if let [b, _, p] = level {
             md.push_str(&format!("| | {} | {:.0}% | {:.2}x |\n", b.concurrency, 100.0 * p.per_s / b.per_s.max(f64::MIN_POSITIVE), p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE)));
         }
     }

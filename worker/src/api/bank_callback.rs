@@ -1,0 +1,127 @@
+//! The bank's payment callback (REQ 6.1 step 12, S-4.1d): verify the notice's signature, append
+//! it to the payment's exchange log, hand it to the payment workflow, and acknowledge it in the
+//! bank's signed format; non-2xx when the hand-over failed, so the bank retries.
+//!
+//! Banks repeat a notice until it is acknowledged, and after an outage they repeat many at once.
+//! A success notice for a payment already `Paid` changes nothing, so it is answered without
+//! Temporal, from an in-process list of paid orders (`Paid` is terminal: an entry never goes
+//! stale); its exchange-log row joins the ledger's group commit with the other appends. Only verified notices get
+//! this far; a forged one is refused and counted, and the workflow finds the truth by querying.
+
+use super::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use medpay_activities::ledger::NewEvent;
+use medpay_schemas::payment::PaymentState;
+use medpay_schemas::status::MixPayStatus;
+use medpay_workflows::payment::PaymentWorkflow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use temporalio_client::WorkflowSignalOptions;
+
+/// Counted for `/metrics`: callbacks whose signature did not verify (REQ S-4.1d).
+pub static FORGED_CALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+/// Paid orders remembered; past this the list starts over (a miss only costs a ledger read).
+const PAID_REMEMBERED: usize = 100_000;
+
+/// The callback endpoint's own state: the paid orders it has seen.
+#[derive(Default)]
+pub struct CallbackDesk {
+    /// `sub_mchid/mix_trade_no` -> the payment's ledger row id.
+    paid: Mutex<HashMap<String, i64>>,
+}
+
+impl CallbackDesk {
+
+    fn paid_row(&self, key: &str) -> Option<i64> {
+        self.paid.lock().ok()?.get(key).copied()
+    }
+
+    fn remember_paid(&self, key: String, row_id: i64) {
+        if let Ok(mut paid) = self.paid.lock() {
+            if paid.len() >= PAID_REMEMBERED {
+                paid.clear();
+            }
+            paid.insert(key, row_id);
+        }
+    }
+}
+
+pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
+    let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let Some(parties) = state.parties.as_ref() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response();
+    };
+    let app_id = params.get("app_id").cloned().unwrap_or_default();
+    let Some(h) = parties.by_bank_app_id(&app_id) else {
+        return (StatusCode::BAD_REQUEST, "unknown app_id").into_response();
+    };
+    let (msg_id, cb) = match h.bank.verify_callback(params) {
+        Ok(v) => v,
+        Err(e) => {
+            FORGED_CALLBACKS.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
+            return (StatusCode::BAD_REQUEST, "signature does not verify").into_response();
+        }
+    };
+    let st = cb.state;
+    let desk = &state.callbacks;
+    let key = format!("{}/{}", st.sub_mchid.as_str(), st.mix_trade_no.as_str());
+    let event = |at_ms| NewEvent {
+        at_ms,
+        party: "bank".into(),
+        operation: "callback".into(),
+        request: Some(body.clone().into_bytes()),
+        response: None,
+        signature_ok: Some(true),
+        outcome: "ok".into(),
+        detail: format!("verified callback {msg_id}: {}", st.mix_pay_status),
+    };
+    // A success notice for a payment the ledger already holds as paid adds nothing: logged and
+    // acknowledged, no ledger read, no Temporal call (a storm of repeats must not load either).
+    if st.mix_pay_status == MixPayStatus::Success
+        && let Some(row_id) = desk.paid_row(&key)
+    {
+        if let Err(e) = state.ledger.record_event(row_id, event(medpay_activities::http::now_ms())).await {
+            tracing::warn!(row_id, "could not append a repeated callback to the exchange log: {e}");
+        }
+        return acknowledge(&h.bank, &msg_id);
+    }
+    let row = match state.ledger.by_mix_trade_no(st.sub_mchid.as_str(), st.mix_trade_no.as_str()).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return (StatusCode::NOT_FOUND, "unknown order").into_response(),
+        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
+    };
+    if let Err(e) = state.ledger.record_event(row.id, event(medpay_activities::http::now_ms())).await {
+        tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
+    }
+    if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == MixPayStatus::Success {
+        desk.remember_paid(key, row.id);
+        return acknowledge(&h.bank, &msg_id);
+    }
+    // Any other notice goes to the workflow, which decides.
+    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
+    // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
+    let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
+    if let Err(e) = handle.signal(PaymentWorkflow::bank_callback, st, options).await {
+        // A repeat of a callback for a payment whose outcome is already recorded (its workflow
+        // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
+        let settled = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten().and_then(|p| PaymentState::parse(&p.state)).is_some_and(PaymentState::is_terminal);
+        if !settled {
+            tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
+            return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
+        }
+    }
+    acknowledge(&h.bank, &msg_id)
+}
+
+/// The signed acknowledgement the bank expects; without it the bank keeps repeating the notice.
+fn acknowledge(bank: &medpay_activities::bank::BankClient, msg_id: &str) -> Response {
+    match bank.acknowledge(msg_id) {
+        Ok(ack) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], ack).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "cannot sign the acknowledgement").into_response(),
+    }
+}
