@@ -8,6 +8,7 @@ pub mod entities;
 pub mod event_batch;
 pub mod migration;
 pub mod refunds;
+pub mod watch;
 
 pub use refunds::{CreateRefundOutcome, Ineligible, NewRefund, RefundUpdate};
 
@@ -89,10 +90,9 @@ pub enum CreateOutcome {
 #[derive(Clone)]
 pub struct Ledger {
     db: DatabaseConnection,
-    /// Process-local news of payment state changes (the payment's row id), so an API long-poll
-    /// wakes as soon as the worker in the same process advances a payment. An API in another
-    /// process hears nothing here and re-reads the row every second instead.
-    changes: tokio::sync::broadcast::Sender<i64>,
+    /// Process-local news of payment state changes, so an API long poll wakes as soon as the
+    /// worker in the same process advances its payment (see `watch`).
+    changes: watch::RowWatchers,
     /// The exchange log's group commit (see `event_batch`).
     events: event_batch::EventBatcher,
 }
@@ -112,7 +112,7 @@ impl Ledger {
         let db = Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
         let events = event_batch::EventBatcher::start(db.clone());
-        Ok(Self { db, changes: tokio::sync::broadcast::channel(1024).0, events })
+        Ok(Self { db, changes: watch::RowWatchers::default(), events })
     }
 
     pub async fn create_payment(&self, p: NewPayment) -> Result<CreateOutcome, LedgerError> {
@@ -198,16 +198,17 @@ impl Ledger {
             // UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL): the new row without a second read.
             let done = q.filter(payment::Column::Id.eq(current.id)).filter(payment::Column::Version.eq(current.version)).exec_with_returning(&self.db).await?;
             if let Some(row) = done.into_iter().next() {
-                let _ = self.changes.send(current.id);
+                self.changes.changed(current.id);
                 return Ok(row);
             }
         }
         Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
     }
 
-    /// Subscribe before reading a row, so a change between the read and the wait is not missed.
-    pub fn watch_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
-        self.changes.subscribe()
+    /// News of payment row `id`'s changes from now on: subscribe, then read the row, so a change
+    /// between the read and the wait is not missed.
+    pub fn watch_row(&self, id: i64) -> tokio::sync::watch::Receiver<()> {
+        self.changes.subscribe(id)
     }
 
     /// Appends to a payment's exchange log (group-committed with concurrent appends); returns

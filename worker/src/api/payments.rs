@@ -114,21 +114,20 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
         waiting_for.push(s.as_str());
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs.min(MAX_WAIT_SECS));
-    let mut changes = state.ledger.watch_changes();
     let mut row = payment_row(state, org, ord).await?;
+    if !waiting_for.contains(&row.state.as_str()) {
+        return Ok(row);
+    }
+    // Subscribed, then read again: a change in between is not missed.
+    let mut changes = state.ledger.watch_row(row.id);
+    row = payment_row(state, org, ord).await?;
     while waiting_for.contains(&row.state.as_str()) && tokio::time::Instant::now() < deadline {
-        let id = row.id;
-        let heard = async {
-            loop {
-                match changes.recv().await {
-                    Ok(changed) if changed != id => continue,
-                    // This payment changed, or news was lost (lagged): read the row again.
-                    _ => return,
-                }
-            }
-        };
+        // Woken by this payment's change in this process; otherwise (a worker in another
+        // process) the row is read again every second.
         let tick = (tokio::time::Instant::now() + Duration::from_secs(1)).min(deadline);
-        let _ = tokio::time::timeout_at(tick, heard).await;
+        if let Ok(Err(_)) = tokio::time::timeout_at(tick, changes.changed()).await {
+            tokio::time::sleep_until(tick).await; // no news source any more: poll
+        }
         row = payment_row(state, org, ord).await?;
     }
     Ok(row)
