@@ -46,20 +46,27 @@ impl EventBatcher {
     }
 
     /// Appends one event; returns once it is committed: `Ok(false)` when `Target::Key` names no
-    /// payment, `Err(None)` when the writer task is gone (its runtime ended; write directly).
-    pub async fn record(&self, target: Target, event: NewEvent) -> Result<bool, Option<String>> {
+    /// payment.
+    pub async fn record(&self, target: Target, event: NewEvent) -> Result<bool, String> {
         let (done, committed) = oneshot::channel();
-        self.tx.send((target, event, done)).await.map_err(|_| None)?;
-        committed.await.map_err(|_| None)?.map_err(Some)
+        let gone = "the exchange-log writer has stopped (its runtime ended)".to_string();
+        self.tx.send((target, event, done)).await.map_err(|_| gone.clone())?;
+        committed.await.map_err(|_| gone)?
     }
 }
 
-/// One batch in one transaction; for each event, whether its payment was found.
+/// One batch in one transaction (a lone event: one statement); for each event, whether its
+/// payment was found.
 async fn write(db: &DatabaseConnection, rows: Vec<(Target, NewEvent)>) -> Result<Vec<bool>, DbErr> {
-    if let [(Target::Key { org_code, med_org_ord }, _)] = &rows[..] {
-        let (org_code, med_org_ord) = (org_code.clone(), med_org_ord.clone());
-        let Some((_, e)) = rows.into_iter().next() else { return Ok(vec![]) };
-        return Ok(vec![db.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1]);
+    if rows.len() == 1 {
+        let mut found = vec![];
+        for (target, e) in rows {
+            found.push(match target {
+                Target::Row(id) => payment_event::Entity::insert(event_row(id, e)).exec_without_returning(db).await.map(|_| true)?,
+                Target::Key { org_code, med_org_ord } => db.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1,
+            });
+        }
+        return Ok(found);
     }
     let txn = db.begin().await?;
     let mut found = vec![true; rows.len()];

@@ -17,7 +17,7 @@ use medpay_schemas::Money;
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::wire::mid_platform::SettlementSplit;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use sea_orm_migration::MigratorTrait;
 
 #[derive(Debug, thiserror::Error)]
@@ -68,7 +68,6 @@ pub struct PaymentUpdate {
     pub paid_at_ms: Option<i64>,
 }
 
-#[derive(Clone)]
 pub struct NewEvent {
     pub at_ms: i64,
     pub party: String,
@@ -214,26 +213,14 @@ impl Ledger {
     /// Appends to a payment's exchange log (group-committed with concurrent appends); returns
     /// once the row is durable.
     pub async fn record_event(&self, payment_id: i64, e: NewEvent) -> Result<(), LedgerError> {
-        match self.events.record(event_batch::Target::Row(payment_id), e.clone()).await {
-            Ok(_) => Ok(()),
-            Err(Some(err)) => Err(LedgerError::Db(DbErr::Custom(err))),
-            // The writer's runtime has ended (a ledger carried into another runtime): directly.
-            Err(None) => {
-                event_row(payment_id, e).insert(&self.db).await?;
-                Ok(())
-            }
-        }
+        self.events.record(event_batch::Target::Row(payment_id), e).await.map(drop).map_err(|e| LedgerError::Db(DbErr::Custom(e)))
     }
 
     /// The same for a payment known by its business key (INSERT ... SELECT, no lookup first):
     /// the activities log every party call. `false` when there is no such payment.
     pub async fn record_event_for(&self, org_code: &str, med_org_ord: &str, e: NewEvent) -> Result<bool, LedgerError> {
         let target = event_batch::Target::Key { org_code: org_code.to_string(), med_org_ord: med_org_ord.to_string() };
-        match self.events.record(target, e.clone()).await {
-            Ok(found) => Ok(found),
-            Err(Some(err)) => Err(LedgerError::Db(DbErr::Custom(err))),
-            Err(None) => Ok(self.db.execute(&insert_for_payment(org_code, med_org_ord, e)?).await?.rows_affected() == 1),
-        }
+        self.events.record(target, e).await.map_err(|e| LedgerError::Db(DbErr::Custom(e)))
     }
 
     /// The payment of a bank order, found by sub-merchant and mixed order no. together (two
