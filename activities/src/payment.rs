@@ -32,6 +32,10 @@ pub struct PaymentActivities {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StepInput {
     pub request: PaymentRequest,
+    /// From the payment's input (`PaymentInput::created_at_ms`); `None` for payments started
+    /// before it was carried, which read the ledger instead.
+    #[serde(default)]
+    pub created_at_ms: Option<i64>,
     pub identity: Option<Identity>,
     pub uploaded: Option<Uploaded>,
     pub split: Option<SettlementSplit>,
@@ -56,7 +60,11 @@ impl PaymentActivities {
     /// orders, so a retried call carries exactly the same content as the first (the parties
     /// are idempotent on identical content only; `medpay soak` found 6201 refusing a retry
     /// whose times had moved on).
-    async fn created_at_ms(&self, r: &PaymentRequest) -> Result<i64, ActivityError> {
+    async fn created_at_ms(&self, s: &StepInput) -> Result<i64, ActivityError> {
+        if let Some(at) = s.created_at_ms {
+            return Ok(at);
+        }
+        let r = &s.request;
         match self.ledger.get(&r.org_code, &r.med_org_ord).await {
             Ok(Some(p)) => Ok(p.created_at_ms),
             Ok(None) => Err(bad(format!("payment {}/{} is not in the ledger", r.org_code, r.med_org_ord))),
@@ -120,7 +128,7 @@ impl PaymentActivities {
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
         let chrg = ChrgBchno::parse(format!("CB{}", r.med_org_ord)).map_err(parse_err)?;
-        let created_at = self.created_at_ms(r).await?;
+        let created_at = self.created_at_ms(&s).await?;
         let total = r.total().map_err(|e| bad(e.to_string()))?;
         let req = UploadFeeDetailsRequest {
             org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
@@ -215,7 +223,7 @@ impl PaymentActivities {
         // The institution order no.: the self-pay order's, or by our rule "MX" + HIS order no.
         // when there is no self-pay part (REQ 6.1 step 9).
         let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord)).map_err(parse_err)?;
-        let created_at = self.created_at_ms(r).await?;
+        let created_at = self.created_at_ms(&s).await?;
         let mut prepay = None;
         let mut prepay_id = None;
         if !own.is_zero() {
@@ -307,9 +315,7 @@ impl PaymentActivities {
         let h = self.hospital(&s.request.org_code)?;
         let c = need(&s.cashier, "cashier")?;
         let date = {
-            let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(
-                self.ledger.get(&s.request.org_code, &s.request.med_org_ord).await.ok().flatten().map(|p| p.created_at_ms).unwrap_or_else(now_ms),
-            );
+            let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(self.created_at_ms(&s).await.unwrap_or_else(|_| now_ms()));
             format!("{y:04}-{m:02}-{d:02}")
         };
         let req = MixedOrderQueryRequest {

@@ -73,8 +73,11 @@ async fn idempotent_create_forward_only_states_and_money_constraints() {
         // A late "failed" or an old status cannot overwrite the outcome; re-recording it is harmless.
         assert!(matches!(ledger.advance(org, "HIS-1", Failed, PaymentUpdate::default(), 7).await, Err(LedgerError::IllegalTransition { .. })));
         assert!(matches!(ledger.advance(org, "HIS-1", Ordered, PaymentUpdate::default(), 7).await, Err(LedgerError::IllegalTransition { .. })));
-        assert_eq!(ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 8).await.unwrap().state, "Paid");
+        let again = ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 8).await.unwrap();
+        assert_eq!((again.state.as_str(), again.paid_at_ms, again.version), ("Paid", Some(6), paid.version + 1), "{backend}: a re-record keeps the outcome, counts a version");
         assert_eq!(ledger.in_state(Paid).await.unwrap().len(), 1);
+        // The refusal says why: no such payment is not an illegal transition.
+        assert!(matches!(ledger.advance(org, "HIS-NONE", Authorised, PaymentUpdate::default(), 9).await, Err(LedgerError::NotFound { .. })), "{backend}");
 
         // The database itself refuses a split that does not add up (CHECK constraint).
         let sql = "UPDATE payments SET fund_fen = 1 WHERE med_org_ord = 'HIS-1'";

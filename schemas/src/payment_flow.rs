@@ -160,6 +160,12 @@ pub struct PaymentInput {
     /// visibility write on the Temporal server each.
     #[serde(default)]
     pub flow: u32,
+    /// The ledger row's creation time, which fee details and orders are stamped with (the
+    /// parties are idempotent on identical content only). Carried here so the activities need
+    /// not read it back; `None` in payments started before the field existed, whose activities
+    /// read the ledger.
+    #[serde(default)]
+    pub created_at_ms: Option<i64>,
 }
 
 /// The payment flow new payments start on. 2: no patch markers; the state is searchable once

@@ -84,7 +84,7 @@ fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<String>) {
 impl PaymentWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: PaymentInput) -> WorkflowResult<PaymentView> {
-        let PaymentInput { request, timings, flow } = input;
+        let PaymentInput { request, timings, flow, created_at_ms } = input;
         // Flow 2 needs no patch: the version is in the input, so in the history.
         let mode = match flow {
             2.. => SearchMode::Actionable,
@@ -98,7 +98,7 @@ impl PaymentWorkflow {
         if mode == SearchMode::Every {
             ctx.upsert_search_attributes(search::identity(&request.org_code, &request.med_org_ord));
         }
-        let mut step = StepInput { request: request.clone(), identity: None, uploaded: None, split: None, cashier: None };
+        let mut step = StepInput { request: request.clone(), created_at_ms, identity: None, uploaded: None, split: None, cashier: None };
         Self::set(ctx, PaymentState::Created);
 
         // Steps 4-7. A refusal here ends the payment as Failed (nothing was ordered, no money

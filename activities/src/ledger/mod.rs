@@ -16,7 +16,7 @@ use entities::{payment, payment_event};
 use medpay_schemas::Money;
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::wire::mid_platform::SettlementSplit;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use sea_orm_migration::MigratorTrait;
 
@@ -151,57 +151,59 @@ impl Ledger {
 
     /// Records `to` with `update`, if the state machine allows it. Recording the current state
     /// again is a no-op returning the row (idempotent activity retries).
+    ///
+    /// One statement: `UPDATE ... WHERE state IN (the states that may move to `to`) RETURNING`,
+    /// so the check and the write are one atomic step on both databases (no read first, no
+    /// optimistic retry loop); only a refusal reads the row, to say why.
     pub async fn advance(&self, org_code: &str, med_org_ord: &str, to: PaymentState, update: PaymentUpdate, now_ms: i64) -> Result<payment::Model, LedgerError> {
         if let Some(s) = &update.split {
             s.check().map_err(|e| LedgerError::BadSplit(e.to_string()))?;
         }
-        for _ in 0..5 {
-            let current = self
-                .get(org_code, med_org_ord)
-                .await?
-                .ok_or_else(|| LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() })?;
-            let from = PaymentState::parse(&current.state);
-            if !from.is_some_and(|f| f.can_move_to(to)) {
-                return Err(LedgerError::IllegalTransition { org_code: org_code.into(), med_org_ord: med_org_ord.into(), from: current.state, to });
-            }
-            let mut q = payment::Entity::update_many()
-                .col_expr(payment::Column::State, Expr::value(to.as_str()))
-                .col_expr(payment::Column::UpdatedAtMs, Expr::value(now_ms))
-                .col_expr(payment::Column::Version, Expr::value(current.version + 1));
-            if let Some(s) = update.split {
-                q = q
-                    .col_expr(payment::Column::FundFen, Expr::value(s.fund_pay.fen()))
-                    .col_expr(payment::Column::PsnAcctFen, Expr::value(s.psn_acct_pay.fen()))
-                    .col_expr(payment::Column::OwnPayFen, Expr::value(s.own_pay_amt.fen()))
-                    .col_expr(payment::Column::TotalFen, Expr::value(s.fee_sumamt.fen()));
-            }
-            for (col, v) in [
-                (payment::Column::PayOrdId, &update.pay_ord_id),
-                (payment::Column::OrdStas, &update.ord_stas),
-                (payment::Column::OutTradeNo, &update.out_trade_no),
-                (payment::Column::BankOrderId, &update.bank_order_id),
-                (payment::Column::MixTradeNo, &update.mix_trade_no),
-                (payment::Column::SubMchid, &update.sub_mchid),
-                (payment::Column::MixPayStatus, &update.mix_pay_status),
-                (payment::Column::SelfPayStatus, &update.self_pay_status),
-                (payment::Column::MedInsPayStatus, &update.med_ins_pay_status),
-                (payment::Column::FailureReason, &update.failure_reason),
-            ] {
-                if let Some(v) = v {
-                    q = q.col_expr(col, Expr::value(v.clone()));
-                }
-            }
-            if let Some(at) = update.paid_at_ms {
-                q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
-            }
-            // UPDATE ... RETURNING (SQLite 3.35+, PostgreSQL): the new row without a second read.
-            let done = q.filter(payment::Column::Id.eq(current.id)).filter(payment::Column::Version.eq(current.version)).exec_with_returning(&self.db).await?;
-            if let Some(row) = done.into_iter().next() {
-                self.changes.changed(current.id);
-                return Ok(row);
+        let allowed_from: Vec<&str> = PaymentState::ALL.into_iter().filter(|f| f.can_move_to(to)).map(PaymentState::as_str).collect();
+        let mut q = payment::Entity::update_many()
+            .col_expr(payment::Column::State, Expr::value(to.as_str()))
+            .col_expr(payment::Column::UpdatedAtMs, Expr::value(now_ms))
+            .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1));
+        if let Some(s) = update.split {
+            q = q
+                .col_expr(payment::Column::FundFen, Expr::value(s.fund_pay.fen()))
+                .col_expr(payment::Column::PsnAcctFen, Expr::value(s.psn_acct_pay.fen()))
+                .col_expr(payment::Column::OwnPayFen, Expr::value(s.own_pay_amt.fen()))
+                .col_expr(payment::Column::TotalFen, Expr::value(s.fee_sumamt.fen()));
+        }
+        for (col, v) in [
+            (payment::Column::PayOrdId, update.pay_ord_id),
+            (payment::Column::OrdStas, update.ord_stas),
+            (payment::Column::OutTradeNo, update.out_trade_no),
+            (payment::Column::BankOrderId, update.bank_order_id),
+            (payment::Column::MixTradeNo, update.mix_trade_no),
+            (payment::Column::SubMchid, update.sub_mchid),
+            (payment::Column::MixPayStatus, update.mix_pay_status),
+            (payment::Column::SelfPayStatus, update.self_pay_status),
+            (payment::Column::MedInsPayStatus, update.med_ins_pay_status),
+            (payment::Column::FailureReason, update.failure_reason),
+        ] {
+            if let Some(v) = v {
+                q = q.col_expr(col, Expr::value(v));
             }
         }
-        Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
+        if let Some(at) = update.paid_at_ms {
+            q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
+        }
+        let done = q
+            .filter(payment::Column::OrgCode.eq(org_code))
+            .filter(payment::Column::MedOrgOrd.eq(med_org_ord))
+            .filter(payment::Column::State.is_in(allowed_from))
+            .exec_with_returning(&self.db)
+            .await?;
+        if let Some(row) = done.into_iter().next() {
+            self.changes.changed(row.id);
+            return Ok(row);
+        }
+        match self.get(org_code, med_org_ord).await? {
+            None => Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() }),
+            Some(current) => Err(LedgerError::IllegalTransition { org_code: org_code.into(), med_org_ord: med_org_ord.into(), from: current.state, to }),
+        }
     }
 
     /// News of payment row `id`'s changes from now on: subscribe, then read the row, so a change

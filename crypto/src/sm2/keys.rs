@@ -6,6 +6,7 @@ use crate::error::{CryptoError, Result};
 use crate::text::decode_hex_or_base64;
 use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use sm2::dsa::SigningKey;
+use super::verify::PointTable;
 use sm2::{PublicKey, SecretKey};
 
 /// The SM2 distinguishing ID every party in this domain uses. Always passed explicitly: OpenSSL
@@ -27,8 +28,18 @@ impl std::fmt::Debug for Sm2PrivateKey {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sm2PublicKey(PublicKey);
+/// An SM2 public key. The table of its multiples that verification uses is built on the first
+/// verification and shared by clones (see `verify.rs`).
+#[derive(Clone)]
+pub struct Sm2PublicKey(PublicKey, std::sync::Arc<std::sync::OnceLock<PointTable>>);
+
+impl PartialEq for Sm2PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Sm2PublicKey {}
 
 impl std::fmt::Debug for Sm2PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -83,8 +94,8 @@ impl Sm2PrivateKey {
 
     pub fn public_key(&self) -> Sm2PublicKey {
         match self.1.get() {
-            Some((_, sk)) => Sm2PublicKey(PublicKey::from_affine(*sk.verifying_key().as_affine()).unwrap_or_else(|_| self.0.public_key())),
-            None => Sm2PublicKey(self.0.public_key()),
+            Some((_, sk)) => Sm2PublicKey::wrap(PublicKey::from_affine(*sk.verifying_key().as_affine()).unwrap_or_else(|_| self.0.public_key())),
+            None => Sm2PublicKey::wrap(self.0.public_key()),
         }
     }
 
@@ -133,7 +144,7 @@ impl Sm2PublicKey {
         let t = text.trim();
         if t.starts_with("-----BEGIN") {
             return PublicKey::from_public_key_pem(t)
-                .map(Self)
+                .map(Self::wrap)
                 .map_err(|e| CryptoError::InvalidKey(format!("SPKI SM2 public key: {e}")));
         }
         Self::from_raw(&decode_hex_or_base64(t)?)
@@ -149,7 +160,7 @@ impl Sm2PublicKey {
             bytes
         };
         PublicKey::from_sec1_bytes(sec1)
-            .map(Self)
+            .map(Self::wrap)
             .map_err(|_| CryptoError::InvalidKey(format!("{} bytes are not an SM2 public key point", bytes.len())))
     }
 
@@ -171,6 +182,15 @@ impl Sm2PublicKey {
 
     pub(crate) fn inner(&self) -> &PublicKey {
         &self.0
+    }
+
+    fn wrap(point: PublicKey) -> Self {
+        Self(point, Default::default())
+    }
+
+    /// The multiples of this key that verification adds up, built once per key.
+    pub(crate) fn table(&self) -> &PointTable {
+        self.1.get_or_init(|| PointTable::new(self.0.to_projective()))
     }
 }
 

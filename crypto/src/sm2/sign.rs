@@ -4,8 +4,8 @@
 use super::keys::{Sm2PrivateKey, Sm2PublicKey};
 use crate::error::{CryptoError, Result};
 use serde::{Deserialize, Serialize};
-use sm2::dsa::signature::{RandomizedSigner, Verifier};
-use sm2::dsa::{Signature, VerifyingKey};
+use sm2::dsa::Signature;
+use sm2::dsa::signature::RandomizedSigner;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,18 +49,18 @@ pub fn decode_signature(sig: &[u8], format: Sm2SignatureFormat) -> Result<Signat
 }
 
 pub fn sm2_verify(key: &Sm2PublicKey, id: &str, msg: &[u8], sig: &[u8], format: Sm2SignatureFormat) -> Result<()> {
-    let vk = VerifyingKey::new(id, *key.inner()).map_err(|_| CryptoError::InvalidKey("SM2 distinguishing ID too long".into()))?;
     let sig = decode_signature(sig, format)?;
-    vk.verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
+    super::verify::verify_digest(key.table(), &sm2_digest(key, id, msg)?, &sig)
 }
 
-/// The value SM2 actually signs, e = SM3(Z || M), for the envelope debugger: two parties whose
-/// digests differ disagree on the message, the ID or the public key, not on the signature.
+/// The value SM2 actually signs, e = SM3(Z || M); also what the envelope debugger shows: two
+/// parties whose digests differ disagree on the message, the ID or the public key, not on the
+/// signature.
 pub fn sm2_digest(key: &Sm2PublicKey, id: &str, msg: &[u8]) -> Result<[u8; 32]> {
-    let z = z_value(key, id)?;
-    let mut input = z.to_vec();
-    input.extend_from_slice(msg);
-    Ok(crate::sm3::sm3(&input))
+    let mut hash = crate::sm3::Sm3Stream::default();
+    hash.update(&z_value(key, id)?);
+    hash.update(msg);
+    Ok(hash.finish())
 }
 
 /// Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) (GB/T 32918.2 §5.5).
@@ -84,6 +84,7 @@ mod tests {
     use super::*;
     use crate::sm2::keys::DEFAULT_SM2_ID;
     use proptest::prelude::*;
+    use sm2::dsa::VerifyingKey;
     use sm2::dsa::signature::hazmat::PrehashVerifier;
 
     const PUB: &str = "0417cc16abaebedc7f87b2e0a508c0cb93631761db7fa19adece712c6aade1d673e389b5e902df7a2e6fe3917b0f55747e00d74e36e939ecc3e7967b7058a91858";

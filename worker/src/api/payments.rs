@@ -72,7 +72,9 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .search_attributes(temporalio_common::search_attributes::SearchAttributes::new(attributes))
         .build();
-    state.client.start_workflow(PaymentWorkflow::run, PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW }, options).await.map_err(ApiError::temporal_unavailable)?;
+    let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
+    let input = PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW, created_at_ms: Some(row.created_at_ms) };
+    state.client.start_workflow(PaymentWorkflow::run, input, options).await.map_err(ApiError::temporal_unavailable)?;
     let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
