@@ -12,6 +12,22 @@ use serde::Serialize;
 /// Party replies refused for a failed signature or decryption, since start (REQ S-4.1d; `/metrics`).
 pub static INTEGRITY_REFUSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Party exchanges since start by (party, outcome class: ok, rejected, unavailable, unknown,
+/// integrity), for `/metrics`: a rise in `unavailable` or `unknown` is a party in trouble and
+/// means activity retries and compensating queries before any payment is seen to fail.
+static EXCHANGES: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>> = std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// The counts of [`EXCHANGES`], in key order.
+pub fn exchange_counts() -> Vec<(String, &'static str, u64)> {
+    EXCHANGES.lock().map(|m| m.iter().map(|((party, class), n)| (party.clone(), *class, *n)).collect()).unwrap_or_default()
+}
+
+fn count(party: &str, class: &'static str) {
+    if let Ok(mut m) = EXCHANGES.lock() {
+        *m.entry((party.to_string(), class)).or_default() += 1;
+    }
+}
+
 /// Records one exchange for the payment (org code, HIS order no.).
 pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
     ledger: &Ledger,
@@ -22,6 +38,16 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
     request: &Req,
     result: Result<&Resp, &PartyError>,
 ) {
+    count(
+        party,
+        match result {
+            Ok(_) => "ok",
+            Err(PartyError::Rejected { .. }) => "rejected",
+            Err(PartyError::Unavailable { .. }) => "unavailable",
+            Err(PartyError::Unknown { .. }) => "unknown",
+            Err(PartyError::Integrity { .. }) => "integrity",
+        },
+    );
     let (outcome, signature_ok, detail, response) = match result {
         Ok(r) => ("ok".to_string(), Some(true), String::new(), serde_json::to_vec(r).ok()),
         Err(PartyError::Rejected { code, .. }) => (format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None),

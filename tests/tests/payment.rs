@@ -106,6 +106,14 @@ fn a_mixed_payment_through_the_his_api() {
     assert_eq!(status, 200);
     assert!(metrics.contains("medpay_forged_callbacks_total 1\n"), "{metrics}");
     assert!(metrics.lines().any(|l| l.starts_with("medpay_certificate_days_left{name=\"parties TLS trust (CA)\"")), "{metrics}");
+    // Party exchanges by outcome: the HIS's refused delivery (retried) is there beside the calls
+    // that went through.
+    let exchanges = |party: &str, outcome: &str| {
+        let key = format!("medpay_party_exchanges_total{{party=\"{party}\",outcome=\"{outcome}\"}} ");
+        metrics.lines().find_map(|l| l.strip_prefix(key.as_str())).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
+    };
+    assert!(exchanges("his", "unavailable") >= 1 && exchanges("his", "ok") >= 1, "{metrics}");
+    assert!(exchanges("bank", "ok") >= 2 && exchanges("mid-platform", "ok") >= 2, "{metrics}");
     let after = json(&http("GET", &api, path, None).unwrap().1);
     assert_eq!(after["state"], "Paid");
     let callbacks = after["exchanges"].as_array().unwrap().iter().filter(|e| e["operation"] == "callback").count();

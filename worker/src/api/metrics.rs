@@ -1,6 +1,6 @@
 //! `GET /metrics` in the Prometheus text format: certificate expiry (the figures of
 //! `medpay certs check`) and the integrity refusals of REQ S-4.1d (party replies and bank
-//! callbacks whose signature failed, never acted on).
+//! callbacks whose signature failed, never acted on), and the party exchanges by outcome.
 
 use super::AppState;
 use axum::extract::State;
@@ -16,5 +16,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     out.push_str(&format!("medpay_integrity_refusals_total {}\n", medpay_activities::exchange_log::INTEGRITY_REFUSALS.load(Ordering::Relaxed)));
     out.push_str("# HELP medpay_forged_callbacks_total Bank callbacks refused because their signature does not verify.\n# TYPE medpay_forged_callbacks_total counter\n");
     out.push_str(&format!("medpay_forged_callbacks_total {}\n", super::bank_callback::FORGED_CALLBACKS.load(Ordering::Relaxed)));
+    out.push_str("# HELP medpay_party_exchanges_total Calls to the parties by outcome: ok, rejected (a refusal), unavailable (retried), unknown (queried, never guessed), integrity (reply refused).\n# TYPE medpay_party_exchanges_total counter\n");
+    for (party, outcome, n) in medpay_activities::exchange_log::exchange_counts() {
+        out.push_str(&format!("medpay_party_exchanges_total{{party=\"{party}\",outcome=\"{outcome}\"}} {n}\n"));
+    }
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

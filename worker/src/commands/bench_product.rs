@@ -52,6 +52,47 @@ pub struct Row {
     pub server_cpu_ms: f64,
     pub worker_rss_mib: f64,
     pub failed: usize,
+    /// Throughput of each interleaved round on its own (see [`ROUNDS`]).
+    pub round_per_s: Vec<f64>,
+}
+
+/// Each level runs baseline, baseline+search and payment in turn, this many times over, and
+/// adds the rounds up: this machine's speed drifts by tens of percent from one minute to the
+/// next, and a row run all at once in a fast or a slow minute made the ratio a matter of luck
+/// (the same binary gave 53% and 87% at c=100). Interleaved, the rows share the minutes.
+const ROUNDS: usize = 3;
+
+/// One round of one row: what was measured, before it is added up into a [`Row`].
+struct Sample {
+    latencies_ms: Vec<f64>,
+    wall_s: f64,
+    worker_cpu_ms: f64,
+    server_cpu_ms: f64,
+    worker_rss_mib: f64,
+    failed: usize,
+}
+
+impl Row {
+    fn from_rounds(what: &str, concurrency: usize, rounds: &[Sample]) -> Self {
+        let mut lat: Vec<f64> = rounds.iter().flat_map(|r| r.latencies_ms.iter().copied()).collect();
+        lat.sort_by(f64::total_cmp);
+        let done = lat.len().max(1) as f64;
+        let wall: f64 = rounds.iter().map(|r| r.wall_s).sum();
+        Row {
+            what: what.into(),
+            concurrency,
+            items: rounds.iter().map(|r| r.latencies_ms.len() + r.failed).sum(),
+            per_s: lat.len() as f64 / wall.max(f64::MIN_POSITIVE),
+            p50_ms: percentile(&lat, 0.50),
+            p95_ms: percentile(&lat, 0.95),
+            p99_ms: percentile(&lat, 0.99),
+            worker_cpu_ms: rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() / done,
+            server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
+            worker_rss_mib: rounds.last().map_or(0.0, |r| r.worker_rss_mib),
+            failed: rounds.iter().map(|r| r.failed).sum(),
+            round_per_s: rounds.iter().map(|r| r.latencies_ms.len() as f64 / r.wall_s.max(f64::MIN_POSITIVE)).collect(),
+        }
+    }
 }
 
 type Stack = super::procs::ProcStack;
@@ -123,7 +164,8 @@ async fn one_baseline(s: &Stack, id: String, searched: bool) -> anyhow::Result<D
     Ok(started.elapsed())
 }
 
-async fn run_level<F, Fut>(s: &Arc<Stack>, what: &str, concurrency: usize, items: usize, f: F) -> Row
+/// `items` runs of `f`, `concurrency` at a time: latencies and the processes' CPU over the round.
+async fn run_round<F, Fut>(s: &Arc<Stack>, what: &str, concurrency: usize, items: usize, f: F) -> Sample
 where
     F: Fn(Arc<Stack>, usize) -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
@@ -139,10 +181,10 @@ where
             f(s, i).await
         }));
     }
-    let (mut lat, mut failed) = (vec![], 0);
+    let (mut latencies_ms, mut failed) = (vec![], 0);
     for t in tasks {
         match t.await {
-            Ok(Ok(d)) => lat.push(d.as_secs_f64() * 1000.0),
+            Ok(Ok(d)) => latencies_ms.push(d.as_secs_f64() * 1000.0),
             Ok(Err(e)) => {
                 failed += 1;
                 eprintln!("{what}: {e}");
@@ -150,22 +192,25 @@ where
             Err(_) => failed += 1,
         }
     }
-    let wall = started.elapsed().as_secs_f64();
-    lat.sort_by(f64::total_cmp);
-    let done = lat.len().max(1) as f64;
-    Row {
-        what: what.into(),
-        concurrency,
-        items,
-        per_s: lat.len() as f64 / wall,
-        p50_ms: percentile(&lat, 0.50),
-        p95_ms: percentile(&lat, 0.95),
-        p99_ms: percentile(&lat, 0.99),
-        worker_cpu_ms: (cpu_ms(s.medpay_pid()) - w0) / done,
-        server_cpu_ms: (cpu_ms(s.temporal_pid()) - t0) / done,
+    Sample {
+        latencies_ms,
+        wall_s: started.elapsed().as_secs_f64(),
+        worker_cpu_ms: cpu_ms(s.medpay_pid()) - w0,
+        server_cpu_ms: cpu_ms(s.temporal_pid()) - t0,
         worker_rss_mib: rss_mib(s.medpay_pid(), "VmRSS:"),
         failed,
     }
+}
+
+/// Party calls so far that were not answered (`unavailable`, `unknown`), from the worker's
+/// `/metrics`.
+async fn troubled_exchanges(s: &Stack) -> u64 {
+    let Ok(resp) = s.http.get(format!("http://{}/metrics", s.api)).send().await else { return 0 };
+    let text = resp.text().await.unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("medpay_party_exchanges_total") && (l.contains("outcome=\"unavailable\"") || l.contains("outcome=\"unknown\"")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// Verified bank callbacks at the callback endpoint: the bank's repeats of success notices for
@@ -196,7 +241,7 @@ async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::
 async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Result<(f64, f64, f64)> {
     let rss0 = rss_mib(s.medpay_pid(), "VmRSS:");
     let mixes = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let opened = run_level(s, "in-flight", concurrency, n, {
+    let opened = run_round(s, "in-flight", concurrency, n, {
         let mixes = mixes.clone();
         move |s, i| {
             let mixes = mixes.clone();
@@ -270,18 +315,25 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     // queries while the rest are being opened.
     let s = Arc::new(Stack::start(&dir, &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "900")]).await?);
     // Warm-up: connections, sign-in, JIT-free but caches and pools.
-    let _ = run_level(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await;
+    let _ = run_round(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await;
     let mut rows = vec![];
+    let troubled_before = troubled_exchanges(&s).await;
     for &c in concurrency {
-        let items = per_level.max(c * 2);
-        let base = run_level(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, format!("base-{c}-{i}"), false).await }).await;
-        print_row(&base);
-        let searched = run_level(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, format!("bsearch-{c}-{i}"), true).await }).await;
-        print_row(&searched);
-        let pay = run_level(&s, "payment", c, items, move |s, i| async move { one_payment(&s, format!("P{c}-{i}")).await }).await;
-        print_row(&pay);
-        rows.extend([base, searched, pay]);
+        // Each round keeps the level's concurrency busy for a while (at least two waves).
+        let items = per_level.div_ceil(ROUNDS).max(c * 2);
+        let (mut base, mut searched, mut pay) = (vec![], vec![], vec![]);
+        for round in 0..ROUNDS {
+            base.push(run_round(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, format!("base-{c}-{round}-{i}"), false).await }).await);
+            searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, format!("bsearch-{c}-{round}-{i}"), true).await }).await);
+            pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, format!("P{c}-{round}-{i}")).await }).await);
+        }
+        let level = [Row::from_rounds("baseline", c, &base), Row::from_rounds("baseline+search", c, &searched), Row::from_rounds("payment", c, &pay)];
+        level.iter().for_each(print_row);
+        rows.extend(level);
     }
+    // Every retried or queried party call adds events and work; a run with many is not a fair one.
+    let troubled = troubled_exchanges(&s).await.saturating_sub(troubled_before);
+    println!("party calls that were not answered (unavailable/unknown, i.e. retried or queried) during the levels: {troubled}");
     let (api_p50, api_p99) = api_latency(&s, 50, 200).await?;
     println!("create-payment API latency, 50 callers: p50 {api_p50:.1} ms, p99 {api_p99:.1} ms");
     let (cb_per_s, cb_cpu_ms) = callbacks(&s, 5000, 32).await?;
@@ -297,7 +349,7 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     let recon = super::recon::bench(recon_lines).await?;
     let report = json!({
         "date": chrono_like_today(), "machine": machine(), "rows": rows, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
-        "callbacks_per_s": cb_per_s, "callback_worker_cpu_ms": cb_cpu_ms, "in_flight": {"payments": in_flight_n, "worker_rss_mib": rss_open, "worker_rss_before_mib": rss_before, "drain_s": drain_s},
+        "troubled_party_calls": troubled, "callbacks_per_s": cb_per_s, "callback_worker_cpu_ms": cb_cpu_ms, "in_flight": {"payments": in_flight_n, "worker_rss_mib": rss_open, "worker_rss_before_mib": rss_before, "drain_s": drain_s},
         "crypto": crypto, "recon": recon,
     });
     if let Some(p) = out_json {
@@ -311,9 +363,10 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
 }
 
 fn print_row(r: &Row) {
+    let rounds: Vec<String> = r.round_per_s.iter().map(|x| format!("{x:.1}")).collect();
     println!(
-        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  RSS {:>6.1} MiB  failed {}",
-        r.what, r.concurrency, r.per_s, r.p50_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.worker_rss_mib, r.failed
+        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}",
+        r.what, r.concurrency, r.per_s, r.p50_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.worker_rss_mib, r.failed, rounds.join("/")
     );
 }
 
@@ -350,13 +403,22 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
             r.what, r.concurrency, r.items, r.per_s, r.p50_ms, r.p95_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.worker_rss_mib, r.failed
         ));
     }
-    md.push_str("\n| ratio payment / baseline | concurrency | throughput | p99 latency |\n|---|---:|---:|---:|\n");
+    md.push_str(&format!("\nEach level ran the three rows in turn, {ROUNDS} rounds over, and adds the rounds up, so all three saw the same minutes of this shared machine (whose speed drifts by tens of percent from minute to minute); the last column is each round's ratio on its own.\n"));
+    md.push_str("\n| ratio payment / baseline | concurrency | throughput | p99 latency | throughput by round |\n|---|---:|---:|---:|---|\n");
     for level in rows.chunks(3) {
         if let [b, _, p] = level {
-            md.push_str(&format!("| | {} | {:.0}% | {:.2}x |\n", b.concurrency, 100.0 * p.per_s / b.per_s.max(f64::MIN_POSITIVE), p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE)));
+            let by_round: Vec<String> = b.round_per_s.iter().zip(&p.round_per_s).map(|(b, p)| format!("{:.0}%", 100.0 * p / b.max(f64::MIN_POSITIVE))).collect();
+            md.push_str(&format!(
+                "| | {} | {:.0}% | {:.2}x | {} |\n",
+                b.concurrency,
+                100.0 * p.per_s / b.per_s.max(f64::MIN_POSITIVE),
+                p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE),
+                by_round.join(", ")
+            ));
         }
     }
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
+    md.push_str(&format!("\nParty calls not answered during the levels (unavailable or unknown: retried or queried): {}.\n", report["troubled_party_calls"]));
     md.push_str(&format!(
         "\nCreate-payment API latency with 50 concurrent callers (200 creates): p50 {:.1} ms, p99 {:.1} ms. Worker peak RSS over the payment levels: {:.0} MiB.\n",
         f(&report["api_create_p50_ms"]),
