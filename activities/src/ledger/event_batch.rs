@@ -55,31 +55,31 @@ impl EventBatcher {
     }
 }
 
-/// One batch in one transaction (a lone event: one statement); for each event, whether its
-/// payment was found.
+/// One batch in one transaction (a lone event: one statement, no transaction around it); for
+/// each event, whether its payment was found.
 async fn write(db: &DatabaseConnection, rows: Vec<(Target, NewEvent)>) -> Result<Vec<bool>, DbErr> {
     if rows.len() == 1 {
-        let mut found = vec![];
-        for (target, e) in rows {
-            found.push(match target {
-                Target::Row(id) => payment_event::Entity::insert(event_row(id, e)).exec_without_returning(db).await.map(|_| true)?,
-                Target::Key { org_code, med_org_ord } => db.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1,
-            });
-        }
-        return Ok(found);
+        return append(db, rows).await;
     }
     let txn = db.begin().await?;
+    let found = append(&txn, rows).await?;
+    txn.commit().await?;
+    Ok(found)
+}
+
+/// The appends on `conn`: those by key one `INSERT ... SELECT` each, those by row id in one
+/// multi-row insert.
+async fn append(conn: &impl ConnectionTrait, rows: Vec<(Target, NewEvent)>) -> Result<Vec<bool>, DbErr> {
     let mut found = vec![true; rows.len()];
     let mut by_row = vec![];
     for (i, (target, e)) in rows.into_iter().enumerate() {
         match target {
             Target::Row(id) => by_row.push(event_row(id, e)),
-            Target::Key { org_code, med_org_ord } => found[i] = txn.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1,
+            Target::Key { org_code, med_org_ord } => found[i] = conn.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1,
         }
     }
     if !by_row.is_empty() {
-        payment_event::Entity::insert_many(by_row).exec_without_returning(&txn).await?;
+        payment_event::Entity::insert_many(by_row).exec_without_returning(conn).await?;
     }
-    txn.commit().await?;
     Ok(found)
 }

@@ -50,6 +50,8 @@ pub struct Row {
     pub p99_ms: f64,
     pub worker_cpu_ms: f64,
     pub server_cpu_ms: f64,
+    /// The sandbox parties' CPU per item: not ours, but taken from the same cores.
+    pub sandbox_cpu_ms: f64,
     pub worker_rss_mib: f64,
     pub failed: usize,
     /// Throughput of each interleaved round on its own (see [`ROUNDS`]).
@@ -68,6 +70,7 @@ struct Sample {
     wall_s: f64,
     worker_cpu_ms: f64,
     server_cpu_ms: f64,
+    sandbox_cpu_ms: f64,
     worker_rss_mib: f64,
     failed: usize,
 }
@@ -88,6 +91,7 @@ impl Row {
             p99_ms: percentile(&lat, 0.99),
             worker_cpu_ms: rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() / done,
             server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
+            sandbox_cpu_ms: rounds.iter().map(|r| r.sandbox_cpu_ms).sum::<f64>() / done,
             worker_rss_mib: rounds.last().map_or(0.0, |r| r.worker_rss_mib),
             failed: rounds.iter().map(|r| r.failed).sum(),
             round_per_s: rounds.iter().map(|r| r.latencies_ms.len() as f64 / r.wall_s.max(f64::MIN_POSITIVE)).collect(),
@@ -170,7 +174,7 @@ where
     F: Fn(Arc<Stack>, usize) -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
 {
-    let (w0, t0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()));
+    let (w0, t0, p0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()), cpu_ms(s.sandbox_pid()));
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = vec![];
@@ -197,6 +201,7 @@ where
         wall_s: started.elapsed().as_secs_f64(),
         worker_cpu_ms: cpu_ms(s.medpay_pid()) - w0,
         server_cpu_ms: cpu_ms(s.temporal_pid()) - t0,
+        sandbox_cpu_ms: cpu_ms(s.sandbox_pid()) - p0,
         worker_rss_mib: rss_mib(s.medpay_pid(), "VmRSS:"),
         failed,
     }
@@ -365,8 +370,8 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
 fn print_row(r: &Row) {
     let rounds: Vec<String> = r.round_per_s.iter().map(|x| format!("{x:.1}")).collect();
     println!(
-        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}",
-        r.what, r.concurrency, r.per_s, r.p50_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.worker_rss_mib, r.failed, rounds.join("/")
+        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}",
+        r.what, r.concurrency, r.per_s, r.p50_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.sandbox_cpu_ms, r.worker_rss_mib, r.failed, rounds.join("/")
     );
 }
 
@@ -395,12 +400,12 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         report["machine"]["medpay"].as_str().unwrap_or(""),
         report["date"].as_str().unwrap_or("")
     ));
-    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); RSS is the worker's at the end of the level.\n\n");
-    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | server CPU-ms/item | worker RSS MiB | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level.\n\n");
+    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         md.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {} |\n",
-            r.what, r.concurrency, r.items, r.per_s, r.p50_ms, r.p95_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.worker_rss_mib, r.failed
+            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {} |\n",
+            r.what, r.concurrency, r.items, r.per_s, r.p50_ms, r.p95_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.sandbox_cpu_ms, r.worker_rss_mib, r.failed
         ));
     }
     md.push_str(&format!("\nEach level ran the three rows in turn, {ROUNDS} rounds over, and adds the rounds up, so all three saw the same minutes of this shared machine (whose speed drifts by tens of percent from minute to minute); the last column is each round's ratio on its own.\n"));

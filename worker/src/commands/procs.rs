@@ -163,6 +163,12 @@ impl ProcStack {
         self.medpay.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
     }
 
+    /// The sandbox parties' process: on a real deployment the parties run elsewhere, here they
+    /// share the cores with the product.
+    pub fn sandbox_pid(&self) -> u32 {
+        self._sandbox.0.id()
+    }
+
     pub fn temporal_pid(&self) -> u32 {
         self.temporal.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
     }
