@@ -56,6 +56,44 @@ pub struct Row {
     pub failed: usize,
     /// Throughput of each interleaved round on its own (see [`ROUNDS`]).
     pub round_per_s: Vec<f64>,
+    /// The shape of a sample of the level's histories (see [`HistoryShape`]).
+    pub history: HistoryShape,
+}
+
+/// What the Temporal server had to store for an item, over a sample of the last round's
+/// histories: the server's cost follows the events and workflow tasks, and a timed-out or
+/// failed task (a worker too slow to answer) means a retry and, on the worker, a replay.
+#[derive(Serialize, Clone, Default)]
+pub struct HistoryShape {
+    pub sampled: usize,
+    pub events_per_item: f64,
+    pub workflow_tasks_per_item: f64,
+    pub timed_out_or_failed_tasks: usize,
+}
+
+/// Histories sampled per row.
+const HISTORY_SAMPLE: usize = 20;
+
+async fn history_shape(s: &Stack, workflow_ids: impl Iterator<Item = String>) -> HistoryShape {
+    use temporalio_client::WorkflowFetchHistoryOptions;
+    use temporalio_common::protos::temporal::api::enums::v1::EventType;
+    let (mut shape, mut events, mut tasks) = (HistoryShape::default(), 0usize, 0usize);
+    for id in workflow_ids.take(HISTORY_SAMPLE) {
+        let handle = s.client.get_workflow_handle::<medpay_workflows::diagnostics::SelfCheckWorkflow>(&id);
+        let Ok(history) = handle.fetch_history(WorkflowFetchHistoryOptions::default()).into_events().await else { continue };
+        shape.sampled += 1;
+        events += history.len();
+        let is = |e: &&temporalio_common::protos::temporal::api::history::v1::HistoryEvent, t: EventType| e.event_type == t as i32;
+        tasks += history.iter().filter(|e| is(e, EventType::WorkflowTaskScheduled)).count();
+        shape.timed_out_or_failed_tasks += history
+            .iter()
+            .filter(|e| is(e, EventType::WorkflowTaskTimedOut) || is(e, EventType::WorkflowTaskFailed) || is(e, EventType::ActivityTaskTimedOut))
+            .count();
+    }
+    let n = shape.sampled.max(1) as f64;
+    shape.events_per_item = events as f64 / n;
+    shape.workflow_tasks_per_item = tasks as f64 / n;
+    shape
 }
 
 /// Each level runs baseline, baseline+search and payment in turn, this many times over, and
@@ -95,6 +133,7 @@ impl Row {
             worker_rss_mib: rounds.last().map_or(0.0, |r| r.worker_rss_mib),
             failed: rounds.iter().map(|r| r.failed).sum(),
             round_per_s: rounds.iter().map(|r| r.latencies_ms.len() as f64 / r.wall_s.max(f64::MIN_POSITIVE)).collect(),
+            history: HistoryShape::default(),
         }
     }
 }
@@ -332,7 +371,11 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
             searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, format!("bsearch-{c}-{round}-{i}"), true).await }).await);
             pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, format!("P{c}-{round}-{i}")).await }).await);
         }
-        let level = [Row::from_rounds("baseline", c, &base), Row::from_rounds("baseline+search", c, &searched), Row::from_rounds("payment", c, &pay)];
+        let mut level = [Row::from_rounds("baseline", c, &base), Row::from_rounds("baseline+search", c, &searched), Row::from_rounds("payment", c, &pay)];
+        let last = ROUNDS - 1;
+        level[0].history = history_shape(&s, (0..items).map(|i| format!("base-{c}-{last}-{i}"))).await;
+        level[1].history = history_shape(&s, (0..items).map(|i| format!("bsearch-{c}-{last}-{i}"))).await;
+        level[2].history = history_shape(&s, (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &format!("P{c}-{last}-{i}")))).await;
         level.iter().for_each(print_row);
         rows.extend(level);
     }
@@ -370,8 +413,21 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
 fn print_row(r: &Row) {
     let rounds: Vec<String> = r.round_per_s.iter().map(|x| format!("{x:.1}")).collect();
     println!(
-        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}",
-        r.what, r.concurrency, r.per_s, r.p50_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.sandbox_cpu_ms, r.worker_rss_mib, r.failed, rounds.join("/")
+        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}  history {:.1} events {:.1} WFTs {} timeouts",
+        r.what,
+        r.concurrency,
+        r.per_s,
+        r.p50_ms,
+        r.p99_ms,
+        r.worker_cpu_ms,
+        r.server_cpu_ms,
+        r.sandbox_cpu_ms,
+        r.worker_rss_mib,
+        r.failed,
+        rounds.join("/"),
+        r.history.events_per_item,
+        r.history.workflow_tasks_per_item,
+        r.history.timed_out_or_failed_tasks
     );
 }
 
@@ -400,12 +456,27 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         report["machine"]["medpay"].as_str().unwrap_or(""),
         report["date"].as_str().unwrap_or("")
     ));
-    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level.\n\n");
-    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n");
+    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         md.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {} |\n",
-            r.what, r.concurrency, r.items, r.per_s, r.p50_ms, r.p95_ms, r.p99_ms, r.worker_cpu_ms, r.server_cpu_ms, r.sandbox_cpu_ms, r.worker_rss_mib, r.failed
+            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {:.1} | {} in {} histories |\n",
+            r.what,
+            r.concurrency,
+            r.items,
+            r.per_s,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.worker_cpu_ms,
+            r.server_cpu_ms,
+            r.sandbox_cpu_ms,
+            r.worker_rss_mib,
+            r.failed,
+            r.history.events_per_item,
+            r.history.workflow_tasks_per_item,
+            r.history.timed_out_or_failed_tasks,
+            r.history.sampled
         ));
     }
     md.push_str(&format!("\nEach level ran the three rows in turn, {ROUNDS} rounds over, and adds the rounds up, so all three saw the same minutes of this shared machine (whose speed drifts by tens of percent from minute to minute); the last column is each round's ratio on its own.\n"));
