@@ -190,20 +190,24 @@ impl Ledger {
         if let Some(at) = update.paid_at_ms {
             q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
         }
-        let done = q
-            .filter(payment::Column::OrgCode.eq(org_code))
-            .filter(payment::Column::MedOrgOrd.eq(med_org_ord))
-            .filter(payment::Column::State.is_in(allowed_from))
-            .exec_with_returning(&self.db)
-            .await?;
-        if let Some(row) = done.into_iter().next() {
-            self.changes.changed(row.id);
-            return Ok(row);
+        let q = q.filter(payment::Column::OrgCode.eq(org_code)).filter(payment::Column::MedOrgOrd.eq(med_org_ord)).filter(payment::Column::State.is_in(allowed_from));
+        // Refused, then the row read: if another writer moved it in between to a state from
+        // which `to` is allowed after all, try once more rather than report a refusal whose
+        // `from` would contradict it.
+        for _ in 0..2 {
+            if let Some(row) = q.clone().exec_with_returning(&self.db).await?.into_iter().next() {
+                self.changes.changed(row.id);
+                return Ok(row);
+            }
+            match self.get(org_code, med_org_ord).await? {
+                None => return Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() }),
+                Some(current) if !PaymentState::parse(&current.state).is_some_and(|f| f.can_move_to(to)) => {
+                    return Err(LedgerError::IllegalTransition { org_code: org_code.into(), med_org_ord: med_org_ord.into(), from: current.state, to });
+                }
+                Some(_) => {}
+            }
         }
-        match self.get(org_code, med_org_ord).await? {
-            None => Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() }),
-            Some(current) => Err(LedgerError::IllegalTransition { org_code: org_code.into(), med_org_ord: med_org_ord.into(), from: current.state, to }),
-        }
+        Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
     }
 
     /// News of payment row `id`'s changes from now on: subscribe, then read the row, so a change
