@@ -38,26 +38,18 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
     request: &Req,
     result: Result<&Resp, &PartyError>,
 ) {
-    count(
-        party,
-        match result {
-            Ok(_) => "ok",
-            Err(PartyError::Rejected { .. }) => "rejected",
-            Err(PartyError::Unavailable { .. }) => "unavailable",
-            Err(PartyError::Unknown { .. }) => "unknown",
-            Err(PartyError::Integrity { .. }) => "integrity",
-        },
-    );
-    let (outcome, signature_ok, detail, response) = match result {
-        Ok(r) => ("ok".to_string(), Some(true), String::new(), serde_json::to_vec(r).ok()),
-        Err(PartyError::Rejected { code, .. }) => (format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None),
-        Err(PartyError::Unavailable { .. }) => ("unavailable".into(), None, format!("{party} unavailable"), None),
-        Err(PartyError::Unknown { .. }) => ("unknown".into(), None, format!("{party} outcome unknown: queried, never guessed"), None),
+    // `class` is the outcome without the refusal code: the metric's label.
+    let (class, outcome, signature_ok, detail, response) = match result {
+        Ok(r) => ("ok", "ok".to_string(), Some(true), String::new(), serde_json::to_vec(r).ok()),
+        Err(PartyError::Rejected { code, .. }) => ("rejected", format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None),
+        Err(PartyError::Unavailable { .. }) => ("unavailable", "unavailable".into(), None, format!("{party} unavailable"), None),
+        Err(PartyError::Unknown { .. }) => ("unknown", "unknown".into(), None, format!("{party} outcome unknown: queried, never guessed"), None),
         Err(PartyError::Integrity { .. }) => {
             INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            ("integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None)
+            ("integrity", "integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None)
         }
     };
+    count(party, class);
     let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
     let written = match ledger.record_event_for(org_code, med_org_ord, event).await {
         Ok(true) => Ok(()),

@@ -153,8 +153,8 @@ impl Ledger {
     /// again is a no-op returning the row (idempotent activity retries).
     ///
     /// One statement: `UPDATE ... WHERE state IN (the states that may move to `to`) RETURNING`,
-    /// so the check and the write are one atomic step on both databases (no read first, no
-    /// optimistic retry loop); only a refusal reads the row, to say why.
+    /// so the check and the write are one atomic step on both databases, with no read first;
+    /// only a refusal reads the row, to say why.
     pub async fn advance(&self, org_code: &str, med_org_ord: &str, to: PaymentState, update: PaymentUpdate, now_ms: i64) -> Result<payment::Model, LedgerError> {
         if let Some(s) = &update.split {
             s.check().map_err(|e| LedgerError::BadSplit(e.to_string()))?;

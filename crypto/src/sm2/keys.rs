@@ -2,11 +2,11 @@
 //! OpenSSL's "SM2 PRIVATE KEY" label), raw hex or Base64 of the 32-byte scalar (a 33-byte value
 //! with a leading 0x00 is stripped), and public keys as 04||X||Y, X||Y, hex or Base64.
 
+use super::verify::PointTable;
 use crate::error::{CryptoError, Result};
 use crate::text::decode_hex_or_base64;
 use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use sm2::dsa::SigningKey;
-use super::verify::PointTable;
 use sm2::{PublicKey, SecretKey};
 
 /// The SM2 distinguishing ID every party in this domain uses. Always passed explicitly: OpenSSL

@@ -365,17 +365,21 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     for &c in concurrency {
         // Each round keeps the level's concurrency busy for a while (at least two waves).
         let items = per_level.div_ceil(ROUNDS).max(c * 2);
+        // Item ids, named once: the rounds start them, the history sample reads them back.
+        let base_id = move |round: usize, i: usize| format!("base-{c}-{round}-{i}");
+        let searched_id = move |round: usize, i: usize| format!("bsearch-{c}-{round}-{i}");
+        let payment_ord = move |round: usize, i: usize| format!("P{c}-{round}-{i}");
         let (mut base, mut searched, mut pay) = (vec![], vec![], vec![]);
         for round in 0..ROUNDS {
-            base.push(run_round(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, format!("base-{c}-{round}-{i}"), false).await }).await);
-            searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, format!("bsearch-{c}-{round}-{i}"), true).await }).await);
-            pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, format!("P{c}-{round}-{i}")).await }).await);
+            base.push(run_round(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, base_id(round, i), false).await }).await);
+            searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, searched_id(round, i), true).await }).await);
+            pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, payment_ord(round, i)).await }).await);
         }
         let mut level = [Row::from_rounds("baseline", c, &base), Row::from_rounds("baseline+search", c, &searched), Row::from_rounds("payment", c, &pay)];
         let last = ROUNDS - 1;
-        level[0].history = history_shape(&s, (0..items).map(|i| format!("base-{c}-{last}-{i}"))).await;
-        level[1].history = history_shape(&s, (0..items).map(|i| format!("bsearch-{c}-{last}-{i}"))).await;
-        level[2].history = history_shape(&s, (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &format!("P{c}-{last}-{i}")))).await;
+        level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
+        level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
+        level[2].history = history_shape(&s, (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &payment_ord(last, i)))).await;
         level.iter().for_each(print_row);
         rows.extend(level);
     }
