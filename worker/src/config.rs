@@ -16,6 +16,28 @@ pub struct Config {
     pub refund: RefundConfig,
     pub recon: ReconConfig,
     pub his: HisConfig,
+    pub runtime: RuntimeConfig,
+}
+
+/// The threads `medpay run` works on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Threads running the API, the worker and the activities. 1 (the default) runs them all
+    /// on one thread: at ~20 CPU-ms per payment that is ~50 payments/s, beyond what one Temporal
+    /// server here sustains, and a second thread only added hand-offs between the two (the
+    /// benchmark measured 364 context switches per payment with the runtime's default of one
+    /// thread per core, 247 with one thread, and 1 CPU-ms less per payment). Raise it when
+    /// `medpay bench product` shows the worker's CPU as the limit. Statement files are parsed
+    /// on a separate blocking pool either way; the SDK's workflow thread and SQLite's
+    /// connection threads are their own.
+    pub threads: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self { threads: 1 }
+    }
 }
 
 /// The outbound notice to the HIS when a payment ends.
@@ -193,7 +215,8 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 38] = [
+pub const ENV_OVERRIDES: [(&str, &str); 39] = [
+    ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
     ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
@@ -245,6 +268,9 @@ impl Config {
         };
         config.apply_env(|k| std::env::var(k).ok())?;
         config.payment.check().map_err(|message| ConfigError::Invalid { message })?;
+        if config.runtime.threads == 0 {
+            return Err(ConfigError::Invalid { message: "runtime.threads (MEDPAY_RUNTIME_THREADS) is 0: at least one thread must run the service".into() });
+        }
         Ok(config)
     }
 
@@ -255,6 +281,7 @@ impl Config {
             match var {
                 "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS" => self.payment.callback_wait_secs = secs()?,
                 "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS" => self.temporal.max_cached_workflows = usize::try_from(secs()?).unwrap_or(usize::MAX),
+                "MEDPAY_RUNTIME_THREADS" => self.runtime.threads = usize::try_from(secs()?).unwrap_or(usize::MAX),
                 "MEDPAY_TEMPORAL_GRPC_COMPRESSION" => {
                     self.temporal.grpc_compression = match v.trim() {
                         "none" => GrpcCompressionSetting::None,
@@ -325,6 +352,15 @@ mod tests {
         assert_eq!(c.payment.query_for_secs, 6);
         let err = c.apply_env(|k| (k == "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS").then(|| "20s".to_string())).unwrap_err();
         assert!(err.to_string().contains("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS"), "{err}");
+    }
+
+    #[test]
+    fn one_runtime_thread_by_default_and_more_on_request() {
+        let mut c = Config::default();
+        assert_eq!(c.runtime.threads, 1);
+        c.apply_env(|k| (k == "MEDPAY_RUNTIME_THREADS").then(|| "4".to_string())).unwrap();
+        assert_eq!(c.runtime.threads, 4);
+        assert!(c.apply_env(|k| (k == "MEDPAY_RUNTIME_THREADS").then(|| "many".to_string())).is_err());
     }
 
     #[test]

@@ -23,9 +23,21 @@ fn init_tracing() {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // `medpay run` takes its thread count from the configuration (see `RuntimeConfig`); the
+    // tools and the benchmark's load generator use one thread per core.
+    let runtime = match &cli.command {
+        Command::Run { .. } => match Config::load(cli.config.as_deref())?.runtime.threads {
+            1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+            n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
+        },
+        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    };
+    runtime.block_on(async_main(cli))
+}
+
+async fn async_main(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Envelope { command } => commands::envelope::run(command),
         Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),

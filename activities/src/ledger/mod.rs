@@ -196,7 +196,7 @@ impl Ledger {
         // `from` would contradict it.
         for _ in 0..2 {
             if let Some(row) = q.clone().exec_with_returning(&self.db).await?.into_iter().next() {
-                self.changes.changed(row.id);
+                self.changes.changed(&row);
                 return Ok(row);
             }
             match self.get(org_code, med_org_ord).await? {
@@ -210,10 +210,10 @@ impl Ledger {
         Err(LedgerError::Contended(format!("{org_code}/{med_org_ord}")))
     }
 
-    /// News of payment row `id`'s changes from now on: subscribe, then read the row, so a change
-    /// between the read and the wait is not missed.
-    pub fn watch_row(&self, id: i64) -> tokio::sync::watch::Receiver<()> {
-        self.changes.subscribe(id)
+    /// News of the payment's changes from now on, each with the changed row: subscribe, then
+    /// read the row, so a change between the read and the wait is not missed.
+    pub fn watch_payment(&self, org_code: &str, med_org_ord: &str) -> watch::RowNews {
+        self.changes.subscribe(org_code, med_org_ord)
     }
 
     /// Appends to a payment's exchange log (group-committed with concurrent appends); returns

@@ -116,21 +116,27 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
         waiting_for.push(s.as_str());
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs.min(MAX_WAIT_SECS));
+    // Subscribed, then read: a change in between is not missed.
+    let mut changes = state.ledger.watch_payment(org, ord);
     let mut row = payment_row(state, org, ord).await?;
-    if !waiting_for.contains(&row.state.as_str()) {
-        return Ok(row);
-    }
-    // Subscribed, then read again: a change in between is not missed.
-    let mut changes = state.ledger.watch_row(row.id);
-    row = payment_row(state, org, ord).await?;
     while waiting_for.contains(&row.state.as_str()) && tokio::time::Instant::now() < deadline {
-        // Woken by this payment's change in this process; otherwise (a worker in another
-        // process) the row is read again every second.
+        // Woken by this payment's change in this process, with the changed row; otherwise (a
+        // worker in another process) the row is read again every second.
         let tick = (tokio::time::Instant::now() + Duration::from_secs(1)).min(deadline);
-        if let Ok(Err(_)) = tokio::time::timeout_at(tick, changes.changed()).await {
-            tokio::time::sleep_until(tick).await; // no news source any more: poll
+        match tokio::time::timeout_at(tick, changes.changed()).await {
+            Ok(Ok(())) => {
+                let newer = changes.borrow_and_update().as_ref().filter(|n| n.version > row.version).map(|n| PaymentRow::clone(n));
+                match newer {
+                    Some(n) => row = n,
+                    None => row = payment_row(state, org, ord).await?,
+                }
+            }
+            Ok(Err(_)) => {
+                tokio::time::sleep_until(tick).await; // no news source any more: poll
+                row = payment_row(state, org, ord).await?;
+            }
+            Err(_) => row = payment_row(state, org, ord).await?,
         }
-        row = payment_row(state, org, ord).await?;
     }
     Ok(row)
 }

@@ -25,6 +25,25 @@ fn cpu_ms(pid: u32) -> f64 {
     ticks * 10.0 // CLK_TCK is 100 on Linux
 }
 
+/// Context switches of all of a process's threads so far (voluntary and not): each is a thread
+/// handing work to another (a ledger statement to SQLite's thread, a woken runtime worker), and
+/// on this VM the switches were the largest single share of the worker's CPU (perf). Unlike CPU
+/// time, the count does not drift with the machine's speed.
+fn context_switches(pid: u32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
 /// A memory figure (`VmRSS:`, `VmHWM:`) of a process from /proc, in MiB.
 pub fn rss_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -49,6 +68,8 @@ pub struct Row {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub worker_cpu_ms: f64,
+    /// The worker's context switches per item (see [`context_switches`]).
+    pub worker_switches: f64,
     pub server_cpu_ms: f64,
     /// The sandbox parties' CPU per item: not ours, but taken from the same cores.
     pub sandbox_cpu_ms: f64,
@@ -107,6 +128,7 @@ struct Sample {
     latencies_ms: Vec<f64>,
     wall_s: f64,
     worker_cpu_ms: f64,
+    worker_switches: f64,
     server_cpu_ms: f64,
     sandbox_cpu_ms: f64,
     worker_rss_mib: f64,
@@ -128,6 +150,7 @@ impl Row {
             p95_ms: percentile(&lat, 0.95),
             p99_ms: percentile(&lat, 0.99),
             worker_cpu_ms: rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() / done,
+            worker_switches: rounds.iter().map(|r| r.worker_switches).sum::<f64>() / done,
             server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
             sandbox_cpu_ms: rounds.iter().map(|r| r.sandbox_cpu_ms).sum::<f64>() / done,
             worker_rss_mib: rounds.last().map_or(0.0, |r| r.worker_rss_mib),
@@ -214,6 +237,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
 {
     let (w0, t0, p0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()), cpu_ms(s.sandbox_pid()));
+    let switches0 = context_switches(s.medpay_pid());
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let mut tasks = vec![];
@@ -239,6 +263,7 @@ where
         latencies_ms,
         wall_s: started.elapsed().as_secs_f64(),
         worker_cpu_ms: cpu_ms(s.medpay_pid()) - w0,
+        worker_switches: context_switches(s.medpay_pid()) - switches0,
         server_cpu_ms: cpu_ms(s.temporal_pid()) - t0,
         sandbox_cpu_ms: cpu_ms(s.sandbox_pid()) - p0,
         worker_rss_mib: rss_mib(s.medpay_pid(), "VmRSS:"),
@@ -417,13 +442,14 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
 fn print_row(r: &Row) {
     let rounds: Vec<String> = r.round_per_s.iter().map(|x| format!("{x:.1}")).collect();
     println!(
-        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}  history {:.1} events {:.1} WFTs {} timeouts",
+        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms {:>5.0} switches  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}  history {:.1} events {:.1} WFTs {} timeouts",
         r.what,
         r.concurrency,
         r.per_s,
         r.p50_ms,
         r.p99_ms,
         r.worker_cpu_ms,
+        r.worker_switches,
         r.server_cpu_ms,
         r.sandbox_cpu_ms,
         r.worker_rss_mib,
@@ -461,10 +487,10 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         report["date"].as_str().unwrap_or("")
     ));
     md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n");
-    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | worker context switches/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         md.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {:.1} | {} in {} histories |\n",
+            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {:.1} | {} in {} histories |\n",
             r.what,
             r.concurrency,
             r.items,
@@ -473,6 +499,7 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
             r.p95_ms,
             r.p99_ms,
             r.worker_cpu_ms,
+            r.worker_switches,
             r.server_cpu_ms,
             r.sandbox_cpu_ms,
             r.worker_rss_mib,
