@@ -11,6 +11,14 @@ const KEY: &str = "h51010500001-key-0123456789abcdef";
 #[test]
 fn keys_hospitals_floods_and_blocks() {
     let keys = std::env::temp_dir().join(format!("medpay-api-keys-{}", std::process::id()));
+    // The keys file holds secrets: removed when the test ends, passed or failed.
+    struct RemoveOnDrop(std::path::PathBuf);
+    impl Drop for RemoveOnDrop {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let _remove = RemoveOnDrop(keys.clone());
     std::fs::write(&keys, format!("# org_code=key\nH51010500001={KEY}\nH99999999999=other-hospital-key-0123456789\n")).unwrap();
     let s = Stack::start(
         "abuse",
