@@ -68,6 +68,9 @@ pub struct Row {
     pub p95_ms: f64,
     pub p99_ms: f64,
     pub worker_cpu_ms: f64,
+    /// The same less what the worker spends idle over the row's time (see [`idle_cpu_ms_per_s`]):
+    /// at c=1 the idle work (pollers, timers) is spread over few items.
+    pub worker_cpu_less_idle_ms: f64,
     /// The worker's context switches per item (see [`context_switches`]).
     pub worker_switches: f64,
     pub server_cpu_ms: f64,
@@ -136,7 +139,7 @@ struct Sample {
 }
 
 impl Row {
-    fn from_rounds(what: &str, concurrency: usize, rounds: &[Sample]) -> Self {
+    fn from_rounds(what: &str, concurrency: usize, rounds: &[Sample], idle_cpu_ms_per_s: f64) -> Self {
         let mut lat: Vec<f64> = rounds.iter().flat_map(|r| r.latencies_ms.iter().copied()).collect();
         lat.sort_by(f64::total_cmp);
         let done = lat.len().max(1) as f64;
@@ -150,6 +153,7 @@ impl Row {
             p95_ms: percentile(&lat, 0.95),
             p99_ms: percentile(&lat, 0.99),
             worker_cpu_ms: rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() / done,
+            worker_cpu_less_idle_ms: (rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() - idle_cpu_ms_per_s * wall).max(0.0) / done,
             worker_switches: rounds.iter().map(|r| r.worker_switches).sum::<f64>() / done,
             server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
             sandbox_cpu_ms: rounds.iter().map(|r| r.sandbox_cpu_ms).sum::<f64>() / done,
@@ -271,6 +275,14 @@ where
     }
 }
 
+/// The worker's CPU while nothing is asked of it (Temporal long polls, timers, the SDK's own
+/// housekeeping), in CPU-ms per second, over `over`.
+async fn idle_cpu_ms_per_s(s: &Stack, over: Duration) -> f64 {
+    let (cpu0, t0) = (cpu_ms(s.medpay_pid()), Instant::now());
+    tokio::time::sleep(over).await;
+    (cpu_ms(s.medpay_pid()) - cpu0) / t0.elapsed().as_secs_f64()
+}
+
 /// Party calls so far that were not answered (`unavailable`, `unknown`), from the worker's
 /// `/metrics`.
 async fn troubled_exchanges(s: &Stack) -> u64 {
@@ -385,6 +397,8 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     let s = Arc::new(Stack::start(&dir, &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "900")]).await?);
     // Warm-up: connections, sign-in, JIT-free but caches and pools.
     let _ = run_round(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await;
+    let idle = idle_cpu_ms_per_s(&s, Duration::from_secs(10)).await;
+    println!("worker idle: {idle:.2} CPU-ms per second");
     let mut rows = vec![];
     let troubled_before = troubled_exchanges(&s).await;
     for &c in concurrency {
@@ -400,7 +414,7 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
             searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, searched_id(round, i), true).await }).await);
             pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, payment_ord(round, i)).await }).await);
         }
-        let mut level = [Row::from_rounds("baseline", c, &base), Row::from_rounds("baseline+search", c, &searched), Row::from_rounds("payment", c, &pay)];
+        let mut level = [Row::from_rounds("baseline", c, &base, idle), Row::from_rounds("baseline+search", c, &searched, idle), Row::from_rounds("payment", c, &pay, idle)];
         let last = ROUNDS - 1;
         level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
         level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
@@ -425,7 +439,7 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     println!("== reconciliation (this process, SQLite)");
     let recon = super::recon::bench(recon_lines).await?;
     let report = json!({
-        "date": chrono_like_today(), "machine": machine(), "rows": rows, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
+        "date": chrono_like_today(), "machine": machine(), "rows": rows, "worker_idle_cpu_ms_per_s": idle, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
         "troubled_party_calls": troubled, "callbacks_per_s": cb_per_s, "callback_worker_cpu_ms": cb_cpu_ms, "in_flight": {"payments": in_flight_n, "worker_rss_mib": rss_open, "worker_rss_before_mib": rss_before, "drain_s": drain_s},
         "crypto": crypto, "recon": recon,
     });
@@ -442,13 +456,14 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
 fn print_row(r: &Row) {
     let rounds: Vec<String> = r.round_per_s.iter().map(|x| format!("{x:.1}")).collect();
     println!(
-        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms {:>5.0} switches  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}  history {:.1} events {:.1} WFTs {} timeouts",
+        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms ({:.1} less idle) {:>5.0} switches  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}  history {:.1} events {:.1} WFTs {} timeouts",
         r.what,
         r.concurrency,
         r.per_s,
         r.p50_ms,
         r.p99_ms,
         r.worker_cpu_ms,
+        r.worker_cpu_less_idle_ms,
         r.worker_switches,
         r.server_cpu_ms,
         r.sandbox_cpu_ms,
@@ -486,11 +501,11 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         report["machine"]["medpay"].as_str().unwrap_or(""),
         report["date"].as_str().unwrap_or("")
     ));
-    md.push_str("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n");
-    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | worker context switches/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str(&format!("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); *less idle* subtracts what the worker spends with nothing to do ({:.2} CPU-ms per second, measured for 10 s before the levels) over the row's time; context switches are the worker's threads' (each a hand-off between threads: to SQLite's connection thread, to the SDK's workflow thread, a wake-up from the network); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n", report["worker_idle_cpu_ms_per_s"].as_f64().unwrap_or(0.0)));
+    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | less idle | worker context switches/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         md.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {:.1} | {} in {} histories |\n",
+            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {:.1} | {} in {} histories |\n",
             r.what,
             r.concurrency,
             r.items,
@@ -499,6 +514,7 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
             r.p95_ms,
             r.p99_ms,
             r.worker_cpu_ms,
+            r.worker_cpu_less_idle_ms,
             r.worker_switches,
             r.server_cpu_ms,
             r.sandbox_cpu_ms,
@@ -570,8 +586,10 @@ fn goals(report: &Value, rows: &[Row]) -> String {
         let p99 = p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE);
         g.push((format!("payment p99 <= 1.5x baseline at c={top}"), format!("{p99:.2}x"), p99 <= 1.5));
     }
-    let worst = rows.iter().filter(|r| r.what == "payment").map(|r| r.worker_cpu_ms).fold(0.0, f64::max);
-    g.push(("worker CPU per payment <= 15 ms (worst level)".into(), format!("{worst:.1} ms"), worst <= 15.0));
+    let payments: Vec<&Row> = rows.iter().filter(|r| r.what == "payment").collect();
+    let worst = payments.iter().map(|r| r.worker_cpu_ms).fold(0.0, f64::max);
+    let levels: Vec<String> = payments.iter().map(|r| format!("c={} {:.1} ({:.1} less idle)", r.concurrency, r.worker_cpu_ms, r.worker_cpu_less_idle_ms)).collect();
+    g.push(("worker CPU per payment <= 15 ms (worst level)".into(), format!("{worst:.1} ms; {}", levels.join(", ")), worst <= 15.0));
     let rss = f(&report["in_flight"]["worker_rss_mib"]);
     g.push((format!("worker RSS <= 150 MB with {} payments in flight", report["in_flight"]["payments"]), format!("{rss:.0} MiB"), rss * 1.048_576 <= 150.0));
     let per_core = 1000.0 / f(&report["callback_worker_cpu_ms"]).max(f64::MIN_POSITIVE);
