@@ -25,19 +25,21 @@ fn init_tracing() {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // `medpay run` takes its thread count from the configuration (see `RuntimeConfig`); the
-    // tools and the benchmark's load generator use one thread per core.
-    let runtime = match &cli.command {
-        Command::Run { .. } => match Config::load(cli.config.as_deref())?.runtime.threads {
-            1 => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-            n => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
-        },
-        _ => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    // `medpay run` takes its thread count from its configuration (see `RuntimeConfig`), loaded
+    // once here; the tools and the benchmark's load generator use one thread per core.
+    let run_config = match &cli.command {
+        Command::Run { .. } => Some(Config::load(cli.config.as_deref())?),
+        _ => None,
     };
-    runtime.block_on(async_main(cli))
+    let runtime = match run_config.as_ref().map(|c| c.runtime.threads) {
+        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
+        None => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
+    };
+    runtime.block_on(async_main(cli, run_config))
 }
 
-async fn async_main(cli: Cli) -> anyhow::Result<()> {
+async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> {
     match cli.command {
         Command::Envelope { command } => commands::envelope::run(command),
         Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),
@@ -108,7 +110,7 @@ async fn async_main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run { no_api, no_worker } => {
             init_tracing();
-            let config = Config::load(cli.config.as_deref())?;
+            let config = run_config.map_or_else(|| Config::load(cli.config.as_deref()), Ok)?;
             run_service(config, !no_api, !no_worker).await
         }
     }

@@ -126,10 +126,10 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
         match tokio::time::timeout_at(tick, changes.changed()).await {
             Ok(Ok(())) => {
                 let newer = changes.borrow_and_update().as_ref().filter(|n| n.version > row.version).map(|n| PaymentRow::clone(n));
-                match newer {
-                    Some(n) => row = n,
-                    None => row = payment_row(state, org, ord).await?,
-                }
+                row = match newer {
+                    Some(n) => n,
+                    None => payment_row(state, org, ord).await?,
+                };
             }
             Ok(Err(_)) => {
                 tokio::time::sleep_until(tick).await; // no news source any more: poll
