@@ -39,9 +39,12 @@ fn a_mixed_payment_through_the_his_api() {
     let pre = json(&pre);
     assert_eq!((status, pre["state"].as_str()), (200, Some("PreSettled")), "{pre}");
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "the long poll waited {:?} instead of answering on the change", started.elapsed());
-    let (status, held) = http("GET", &api, &format!("{path}?view=false&wait_while=PreSettled&wait_secs=1"), None).unwrap();
-    assert_eq!((status, json(&held)["state"].as_str()), (200, Some("PreSettled")), "after wait_secs the current state is answered");
-    for (query, code) in [("wait_while=Sleeping", "INVALID_QUERY"), ("view=maybe", "INVALID_QUERY"), ("wait_while=Created&wait_secs=-1", "INVALID_QUERY")] {
+    assert!(pre["exchanges"].as_array().is_some_and(|e| !e.is_empty()), "the exchange log comes by default: {pre}");
+    let (status, held) = http("GET", &api, &format!("{path}?view=false&exchanges=false&wait_while=PreSettled&wait_secs=1"), None).unwrap();
+    let held = json(&held);
+    assert_eq!((status, held["state"].as_str()), (200, Some("PreSettled")), "after wait_secs the current state is answered");
+    assert!(held.get("exchanges").is_none(), "exchanges=false leaves the log out: {held}");
+    for (query, code) in [("wait_while=Sleeping", "INVALID_QUERY"), ("view=maybe", "INVALID_QUERY"), ("exchanges=1x", "INVALID_QUERY"), ("wait_while=Created&wait_secs=-1", "INVALID_QUERY")] {
         let (status, body) = http("GET", &api, &format!("{path}?{query}"), None).unwrap();
         assert!(status == 400 || status == 422, "{query}: {status} {body}");
         assert_eq!(json(&body)["code"], code, "{query}: {body}");

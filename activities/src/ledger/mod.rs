@@ -102,8 +102,19 @@ impl Ledger {
     /// SQLite runs in WAL mode (readers never block the writer; much faster under concurrent
     /// payments) with `synchronous=FULL`, so a committed ledger write survives a power loss too:
     /// the workflow does not redo an activity that completed, so its write must be durable.
+    ///
+    /// The pool does not ping a connection before handing it out (sqlx's default): each ping
+    /// is a round trip to SQLite's connection thread (or to PostgreSQL), one of three per
+    /// statement with the release's own. An embedded SQLite connection cannot be dropped by
+    /// anyone; a PostgreSQL one idle for 30 s is pinged first (a server, proxy or firewall may
+    /// have closed it), a busy one is not.
     pub async fn connect(url: &str) -> Result<Self, LedgerError> {
         let mut opts = sea_orm::ConnectOptions::new(url);
+        if url.starts_with("sqlite:") {
+            opts.test_before_acquire(false);
+        } else {
+            opts.test_before_acquire_if_idle_for(std::time::Duration::from_secs(30));
+        }
         opts.sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
             use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
             o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full).busy_timeout(std::time::Duration::from_secs(10))

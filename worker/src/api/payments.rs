@@ -92,13 +92,17 @@ async fn payment_row(state: &AppState, org: &str, ord: &str) -> Result<PaymentRo
 }
 
 /// `?view=false` reads the ledger only: a cheap status poll for an HIS (the workflow's view,
-/// with the cashier package, costs a Temporal query).
+/// with the cashier package, costs a Temporal query); `&exchanges=false` leaves out the
+/// exchange log too.
 #[derive(Deserialize)]
 pub struct ReadOptions {
     pub view: Option<bool>,
     /// Long poll: answer once the state is none of these (comma-separated), or after `wait_secs`.
     pub wait_while: Option<String>,
     pub wait_secs: Option<u64>,
+    /// `false`: without the exchange log, one ledger read less per poll (an HIS waiting for a
+    /// state has no use for it; an operator reading a payment has).
+    pub exchanges: Option<bool>,
 }
 
 /// The longest a long poll is held; proxies commonly cut idle requests at 60 s.
@@ -148,22 +152,26 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
     };
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
     let view: Option<PaymentView> = if o.view == Some(false) { None } else { handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok() };
-    let events: Vec<serde_json::Value> = state
-        .ledger
-        .events(row.id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| json!({"at_ms": e.at_ms, "party": e.party, "operation": e.operation, "outcome": e.outcome, "signature_ok": e.signature_ok,
-                         "request_sm3": e.request_digest, "response_sm3": e.response_digest, "detail": e.detail}))
-        .collect();
-    Ok(Json(json!({
+    let mut body = json!({
         "org_code": row.org_code, "med_org_ord": row.med_org_ord, "workflow_id": row.workflow_id,
         "state": row.state, "total_fen": row.total_fen, "fund_fen": row.fund_fen, "psn_acct_fen": row.psn_acct_fen,
         "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
         "refunded_fund_fen": row.refunded_fund_fen, "refunded_psn_acct_fen": row.refunded_psn_acct_fen, "refunded_cash_fen": row.refunded_cash_fen,
-        "failure_reason": row.failure_reason, "workflow": view, "exchanges": events,
-    })))
+        "failure_reason": row.failure_reason, "workflow": view,
+    });
+    if o.exchanges != Some(false) {
+        let events: Vec<serde_json::Value> = state
+            .ledger
+            .events(row.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| json!({"at_ms": e.at_ms, "party": e.party, "operation": e.operation, "outcome": e.outcome, "signature_ok": e.signature_ok,
+                             "request_sm3": e.request_digest, "response_sm3": e.response_digest, "detail": e.detail}))
+            .collect();
+        body["exchanges"] = events.into();
+    }
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]

@@ -189,7 +189,7 @@ async fn to_cashier(s: &Stack, ord: &str) -> anyhow::Result<(Instant, String)> {
     let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
     json_post(&s.http, &format!("{path}/confirm"), &json!({"confirm": true})).await?;
     // The HIS's long poll: answered when the state leaves the listed ones.
-    let to_cashier = format!("{path}?view=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed");
+    let to_cashier = format!("{path}?view=false&exchanges=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed");
     loop {
         let v = get(&s.http, &to_cashier).await?;
         if let Some(m) = v["mix_trade_no"].as_str() {
@@ -204,7 +204,7 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
     let (started, mix) = to_cashier(s, &ord).await?;
     let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
     json_post(&s.http, &format!("https://{}/sandbox/patient/pay", s.sandbox), &json!({"mix_trade_no": mix})).await?;
-    let to_paid = format!("{path}?view=false&wait_secs=30&wait_while=Ordered");
+    let to_paid = format!("{path}?view=false&exchanges=false&wait_secs=30&wait_while=Ordered");
     loop {
         let v = get(&s.http, &to_paid).await?;
         if v["state"] == "Paid" {
@@ -350,7 +350,7 @@ async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Resu
             loop {
                 let Some((ord, mix)) = work.lock().ok().and_then(|mut w| w.pop()) else { return anyhow::Ok(()) };
                 json_post(&s.http, &format!("https://{}/sandbox/patient/pay", s.sandbox), &json!({"mix_trade_no": mix})).await?;
-                let v = get(&s.http, &format!("http://{}/v1/payments/H51010500001/{ord}?view=false&wait_secs=30&wait_while=Ordered", s.api)).await?;
+                let v = get(&s.http, &format!("http://{}/v1/payments/H51010500001/{ord}?view=false&exchanges=false&wait_secs=30&wait_while=Ordered", s.api)).await?;
                 anyhow::ensure!(v["state"] == "Paid", "payment {ord} not paid: {v}");
             }
         }));
@@ -501,7 +501,7 @@ fn markdown(report: &Value, rows: &[Row]) -> String {
         report["machine"]["medpay"].as_str().unwrap_or(""),
         report["date"].as_str().unwrap_or("")
     ));
-    md.push_str(&format!("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status (`?view=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); *less idle* subtracts what the worker spends with nothing to do ({:.2} CPU-ms per second, measured for 10 s before the levels) over the row's time; context switches are the worker's threads' (each a hand-off between threads: to SQLite's connection thread, to the SDK's workflow thread, a wake-up from the network); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n", report["worker_idle_cpu_ms_per_s"].as_f64().unwrap_or(0.0)));
+    md.push_str(&format!("**Baseline** is `BaselineWorkflow`: the payment's shape (6 no-op activities, 2 signals each raced with a timer) on the same server, worker and codec, driven through the Temporal client. **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status without the exchange log (`?view=false&exchanges=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); *less idle* subtracts what the worker spends with nothing to do ({:.2} CPU-ms per second, measured for 10 s before the levels) over the row's time; context switches are the worker's threads' (each a hand-off between threads: to SQLite's connection thread, to the SDK's workflow thread, a wake-up from the network); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n", report["worker_idle_cpu_ms_per_s"].as_f64().unwrap_or(0.0)));
     md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | less idle | worker context switches/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         md.push_str(&format!(

@@ -77,7 +77,7 @@ pub(crate) async fn one_payment(s: &ProcStack, ord: String) -> Paid {
         let mut paid_at_cashier = false;
         loop {
             let wait = if paid_at_cashier { "Ordered".to_string() } else { NOT_YET_ORDERED.to_string() };
-            let (_, v) = call(s, reqwest::Method::GET, &format!("{path}?view=false&wait_secs=20&wait_while={wait}"), None, 180).await?;
+            let (_, v) = call(s, reqwest::Method::GET, &format!("{path}?view=false&exchanges=false&wait_secs=20&wait_while={wait}"), None, 180).await?;
             out.state = v["state"].as_str().unwrap_or("").to_string();
             match (out.state.as_str(), v["mix_trade_no"].as_str()) {
                 ("Ordered", Some(mix)) if !paid_at_cashier => {
