@@ -267,3 +267,42 @@ async fn concurrent_event_appends_are_each_committed_once() {
         assert!(ledger.record_event(424_242, repeat(0)).await.is_err(), "{backend}: no such row");
     }
 }
+
+/// An HIS that hangs up, or an activity cancelled mid-write, drops its ledger future midway.
+/// On SQLite the single-statement writes share one connection (the write lane): a write given
+/// up at any point must either have happened whole or not at all, and the next caller must find
+/// the connection ready, not stuck in the abandoned statement.
+#[tokio::test]
+async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
+    for (backend, ledger) in backends().await {
+        let ords: Vec<String> = (0..40).map(|i| format!("HIS-GIVEUP-{i}")).collect();
+        for ord in &ords {
+            ledger.create_payment(new(ord, "fp")).await.unwrap();
+        }
+        // Half the callers give up after 0-3 ms, the rest wait: they race on the same writes.
+        let mut tasks = vec![];
+        for (i, ord) in ords.iter().enumerate() {
+            let (l, ord) = (ledger.clone(), ord.clone());
+            tasks.push(tokio::spawn(async move {
+                let write = l.advance("H51010500001", &ord, Authorised, PaymentUpdate::default(), 2);
+                if i % 2 == 0 {
+                    let _ = tokio::time::timeout(std::time::Duration::from_millis((i % 4) as u64), write).await;
+                } else {
+                    write.await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        for ord in &ords {
+            let row = ledger.get("H51010500001", ord).await.unwrap().unwrap();
+            assert!(row.state == "Created" || (row.state == "Authorised" && row.version == 1), "{backend} {ord}: half a write: {} v{}", row.state, row.version);
+            // The retry a cancelled activity gets: it completes on the same ledger.
+            let done = ledger.advance("H51010500001", ord, Authorised, PaymentUpdate::default(), 3).await.unwrap();
+            assert_eq!(done.state, "Authorised", "{backend} {ord}");
+        }
+        let created = ledger.create_payment(new("HIS-GIVEUP-AFTER", "fp")).await.unwrap();
+        assert!(matches!(created, CreateOutcome::New(_)), "{backend}: a write after the abandoned ones");
+    }
+}

@@ -3,11 +3,13 @@
 //! append on its own is a commit and an fsync. The ledger hands appends to one writer task,
 //! which writes whatever has queued up in one transaction; every caller still waits until its
 //! row is committed, so nothing is reported written before it is durable. Alone, an append is
-//! one statement as before.
+//! one statement as before (on SQLite through the write lane, see `lane`).
 
 use super::entities::payment_event;
+use super::lane::Writes;
 use super::{NewEvent, event_row, insert_for_payment};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Rows per transaction: 9 columns each stays far below SQLite's bound-parameter limit.
@@ -30,13 +32,15 @@ pub struct EventBatcher {
 
 impl EventBatcher {
     /// Starts the writer task on the current runtime; it ends when the last sender is dropped.
-    pub fn start(db: DatabaseConnection) -> Self {
+    /// A lone append goes to `writes` (on SQLite the write lane), a batch to a transaction on
+    /// the pool.
+    pub fn start(db: DatabaseConnection, writes: Arc<Writes>) -> Self {
         let (tx, mut rx) = mpsc::channel::<Pending>(4 * MAX_BATCH);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (rows, waiters): (Vec<(Target, NewEvent)>, Vec<_>) = batch.drain(..).map(|(t, e, w)| ((t, e), w)).unzip();
-                match write(&db, rows).await {
+                match write(&db, &writes, rows).await {
                     Ok(found) => waiters.into_iter().zip(found).for_each(|(w, f)| drop(w.send(Ok(f)))),
                     Err(e) => waiters.into_iter().for_each(|w| drop(w.send(Err(e.to_string())))),
                 }
@@ -57,9 +61,9 @@ impl EventBatcher {
 
 /// One batch in one transaction (a lone event: one statement, no transaction around it); for
 /// each event, whether its payment was found.
-async fn write(db: &DatabaseConnection, rows: Vec<(Target, NewEvent)>) -> Result<Vec<bool>, DbErr> {
+async fn write(db: &DatabaseConnection, writes: &Writes, rows: Vec<(Target, NewEvent)>) -> Result<Vec<bool>, DbErr> {
     if rows.len() == 1 {
-        return append(db, rows).await;
+        return append(writes, rows).await;
     }
     let txn = db.begin().await?;
     let found = append(&txn, rows).await?;

@@ -6,6 +6,7 @@
 
 pub mod entities;
 pub mod event_batch;
+pub mod lane;
 pub mod migration;
 pub mod refunds;
 pub mod watch;
@@ -19,6 +20,7 @@ use medpay_schemas::wire::mid_platform::SettlementSplit;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -94,6 +96,8 @@ pub struct Ledger {
     changes: watch::RowWatchers,
     /// The exchange log's group commit (see `event_batch`).
     events: event_batch::EventBatcher,
+    /// Single-statement writes: on an embedded SQLite, one connection of their own (see `lane`).
+    writes: Arc<lane::Writes>,
 }
 
 impl Ledger {
@@ -107,7 +111,9 @@ impl Ledger {
     /// is a round trip to SQLite's connection thread (or to PostgreSQL), one of three per
     /// statement with the release's own. An embedded SQLite connection cannot be dropped by
     /// anyone; a PostgreSQL one idle for 30 s is pinged first (a server, proxy or firewall may
-    /// have closed it), a busy one is not.
+    /// have closed it), a busy one is not. On an embedded SQLite file the single-statement
+    /// writes (create, state changes, lone exchange-log appends) skip the pool altogether: they
+    /// go through one connection of their own (`lane`), one round trip each.
     pub async fn connect(url: &str) -> Result<Self, LedgerError> {
         let mut opts = sea_orm::ConnectOptions::new(url);
         if url.starts_with("sqlite:") {
@@ -121,8 +127,9 @@ impl Ledger {
         });
         let db = Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
-        let events = event_batch::EventBatcher::start(db.clone());
-        Ok(Self { db, changes: watch::RowWatchers::default(), events })
+        let writes = Arc::new(lane::Writes::open(url, &db).await?);
+        let events = event_batch::EventBatcher::start(db.clone(), writes.clone());
+        Ok(Self { db, changes: watch::RowWatchers::default(), events, writes })
     }
 
     pub async fn create_payment(&self, p: NewPayment) -> Result<CreateOutcome, LedgerError> {
@@ -138,7 +145,7 @@ impl Ledger {
             version: Set(0),
             ..Default::default()
         };
-        match row.insert(&self.db).await {
+        match row.insert(&*self.writes).await {
             Ok(m) => Ok(CreateOutcome::New(m)),
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 let existing = self.get(&p.org_code, &p.med_org_ord).await?.ok_or_else(|| LedgerError::Db(e))?;
@@ -206,7 +213,7 @@ impl Ledger {
         // which `to` is allowed after all, try once more rather than report a refusal whose
         // `from` would contradict it.
         for _ in 0..2 {
-            if let Some(row) = q.clone().exec_with_returning(&self.db).await?.into_iter().next() {
+            if let Some(row) = q.clone().exec_with_returning(&*self.writes).await?.into_iter().next() {
                 self.changes.changed(&row);
                 return Ok(row);
             }
