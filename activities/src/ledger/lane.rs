@@ -10,9 +10,10 @@
 //! sleeping in SQLite's busy handler. Reads and multi-statement transactions stay on the pool
 //! (readers run beside the writer in WAL mode). PostgreSQL has no lane: the pool is the path.
 //!
-//! A statement whose caller goes away midway still runs to its end on the connection thread
-//! before the next one starts (sqlx's worker takes one command at a time), and the lane never
-//! opens a transaction, so nothing is left half-done for the next caller.
+//! A caller that goes away midway (an HIS hanging up, a cancelled activity) leaves nothing
+//! half-done for the next: each write is one statement in autocommit, done whole or not at all
+//! (with `RETURNING`, SQLite makes all the changes on the first step), the connection thread
+//! takes one command at a time, and the lane never opens a transaction.
 
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::sqlx::{self, ConnectOptions as _, Executor as _};
