@@ -427,8 +427,9 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
         let payment_ord = move |round: usize, i: usize| format!("P{c}-{round}-{i}");
         let (mut base, mut searched, mut pay) = (vec![], vec![], vec![]);
         // Each round starts with another row, and each row waits for the server to settle
-        // (`run_round`): with a fixed order and no wait, the baseline's first c=100 round, the
-        // only one not run right after a c=100 payment round, was its fastest in every run.
+        // (`run_round`). With a fixed order the baseline's first c=100 round was its fastest in
+        // every run; rotated, a level's first round is usually the fastest for every row (the
+        // server slows as the level goes on), so only rows of one round compare like-for-like.
         for round in 0..ROUNDS {
             for row in (0..3).map(|k| (round + k) % 3) {
                 match row {
