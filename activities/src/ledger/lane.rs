@@ -15,27 +15,21 @@
 //! (with `RETURNING`, SQLite makes all the changes on the first step), the connection thread
 //! takes one command at a time, and the lane never opens a transaction.
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::sqlx::{self, ConnectOptions as _, Executor as _};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 pub struct SqliteLane {
     conn: tokio::sync::Mutex<sqlx::SqliteConnection>,
 }
 
 impl SqliteLane {
-    /// Opens the lane's connection with the ledger's settings: WAL, `synchronous=FULL` (a
-    /// committed write survives a power loss), a 10 s busy timeout for the pool's writers.
+    /// Opens the lane's connection with the pool's settings (`super::sqlite_settings`).
     pub async fn open(url: &str) -> Result<Self, DbErr> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(conn_err)?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
+        let options = super::sqlite_settings(SqliteConnectOptions::from_str(url).map_err(conn_err)?);
         let conn = options.connect().await.map_err(conn_err)?;
         Ok(Self { conn: tokio::sync::Mutex::new(conn) })
     }

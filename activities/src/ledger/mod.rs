@@ -121,10 +121,7 @@ impl Ledger {
         } else {
             opts.test_before_acquire_if_idle_for(std::time::Duration::from_secs(30));
         }
-        opts.sqlx_logging(false).map_sqlx_sqlite_opts(|o| {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full).busy_timeout(std::time::Duration::from_secs(10))
-        });
+        opts.sqlx_logging(false).map_sqlx_sqlite_opts(sqlite_settings);
         let db = Database::connect(opts).await?;
         migration::Migrator::up(&db, None).await?;
         let writes = Arc::new(lane::Writes::open(url, &db).await?);
@@ -278,6 +275,13 @@ impl Ledger {
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
+}
+
+/// The embedded ledger's SQLite settings, for the pool and the write lane alike (see
+/// `Ledger::connect` for why WAL and `synchronous=FULL`).
+pub(crate) fn sqlite_settings(o: sea_orm::sqlx::sqlite::SqliteConnectOptions) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+    use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+    o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full).busy_timeout(std::time::Duration::from_secs(10))
 }
 
 /// An exchange-log row: digests of what was sent and received, never the contents.
