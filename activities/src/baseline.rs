@@ -1,16 +1,48 @@
 //! The engine baseline's activity: does nothing, so a workflow made of it measures what the
 //! Temporal server, the SDK and our worker settings cost on their own (`medpay bench product`).
+//!
+//! Its bank lives here too: after the fourth step (a payment's bank order) the worker signals
+//! `callback`, as the bank calls back only once the patient has paid the order the payment
+//! placed (through this worker's callback endpoint). The patient's confirmation comes from the
+//! benchmark right after the start, as its HIS confirms a payment right after creating it. A
+//! baseline whose callback came up front too would find it waiting and finish in fewer workflow
+//! tasks than any payment can once its steps run local first.
 
+use temporalio_client::WorkflowSignalOptions;
+use temporalio_common::{SignalDefinition, UntypedWorkflow};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 pub struct BaselineActivities;
 
+/// The step after which the bank calls back (the order).
+const CALLBACK_AFTER: u32 = 4;
+
+/// `BaselineWorkflow`'s signals by name (that crate depends on this one).
+struct Signal(&'static str);
+
+impl SignalDefinition for Signal {
+    type Workflow = UntypedWorkflow;
+    type Input = bool;
+    fn name(&self) -> &str {
+        self.0
+    }
+}
+
 #[activities]
 impl BaselineActivities {
     /// Returns its input: the payload still crosses the codec and the server like a real one.
     #[activity]
-    pub async fn step(_ctx: ActivityContext, n: u32) -> Result<u32, ActivityError> {
+    pub async fn step(ctx: ActivityContext, n: u32) -> Result<u32, ActivityError> {
+        if let (CALLBACK_AFTER, Some(handle)) = (n, ctx.workflow_handle::<UntypedWorkflow>()) {
+            // Not awaited: the step completes while the callback is on its way, as a payment's
+            // order step completes while the patient, shown the cashier, pays.
+            tokio::spawn(async move {
+                if let Err(e) = handle.signal(Signal("callback"), true, WorkflowSignalOptions::default()).await {
+                    tracing::warn!("baseline signal failed: {e}");
+                }
+            });
+        }
         Ok(n)
     }
 }

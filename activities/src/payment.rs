@@ -73,7 +73,13 @@ impl PaymentActivities {
     }
 
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
-        self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await.map_err(|e| match e {
+        self.advance(&r.org_code, &r.med_org_ord, to, update).await
+    }
+
+    /// A refused transition is final (non-retryable); anything else (a busy or unreachable
+    /// database) is retried.
+    async fn advance(&self, org: &str, ord: &str, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
+        self.ledger.advance(org, ord, to, update, now_ms()).await.map_err(|e| match e {
             crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
             other => std::io::Error::other(other.to_string()).into(),
         })?;
@@ -343,8 +349,7 @@ impl PaymentActivities {
             paid_at_ms: (o.state == PaymentState::Paid).then(now_ms),
             ..Default::default()
         };
-        self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await.map_err(|e| bad(e.to_string()))?;
-        Ok(())
+        self.advance(&o.org_code, &o.med_org_ord, o.state, update).await
     }
 }
 

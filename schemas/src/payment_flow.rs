@@ -169,8 +169,10 @@ pub struct PaymentInput {
 }
 
 /// The payment flow new payments start on. 2: no patch markers; the state is searchable once
-/// the payment needs an operator (`PendingReconciliation`) or has ended.
-pub const PAYMENT_FLOW: u32 = 2;
+/// the payment needs an operator (`PendingReconciliation`) or has ended. 3: as 2, and the quick
+/// steps (identify, upload, pre-settle, bank order, outcome) run local first: one attempt as a
+/// local activity in the worker, then as a regular activity if it failed retryably.
+pub const PAYMENT_FLOW: u32 = 3;
 
 /// The anomaly refund the payment started (REQ X-8a), as the payment's view shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -296,14 +296,32 @@ impl Stack {
     }
 }
 
-/// The activity types a history scheduled, in order.
-pub fn scheduled_activities(history: &Value) -> Vec<String> {
-    history["events"]
-        .as_array()
-        .map(|evs| {
-            evs.iter()
-                .filter_map(|e| e["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str().map(String::from))
-                .collect()
+/// The activity types a history ran, in order: regular activities as scheduled, local
+/// activities (payment flow 3's quick steps) by their markers.
+pub fn activities_run(history: &Value) -> Vec<String> {
+    let Some(events) = history["events"].as_array() else { return vec![] };
+    events
+        .iter()
+        .filter_map(|e| {
+            if let Some(name) = e["activityTaskScheduledEventAttributes"]["activityType"]["name"].as_str() {
+                return Some(name.to_string());
+            }
+            let marker = &e["markerRecordedEventAttributes"];
+            if marker["markerName"] != "core_local_activity" {
+                return None;
+            }
+            local_activity_type(&marker["details"]["data"]["payloads"][0]["data"])
         })
-        .unwrap_or_default()
+        .collect()
+}
+
+/// The marker's metadata payload (JSON): as the `temporal` CLI prints it, either decoded or
+/// base64.
+fn local_activity_type(data: &Value) -> Option<String> {
+    use base64::Engine;
+    let meta = match data {
+        Value::String(b64) => serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?,
+        other => other.clone(),
+    };
+    meta["activity_type"].as_str().map(String::from)
 }

@@ -151,6 +151,7 @@ fn joint_test_matrix_and_a_declined_bill() {
 /// REQ Q-9, S-4.1d, X-8a: a lost and a forged callback both end paid through the bank query; a
 /// duplicated callback changes the state once; insurance failing after self-pay ends Failed and
 /// the anomaly refund returns exactly the self-pay part at the bank, notified to the channel.
+/// Then a step refused and a party down, local first (flow 3).
 #[test]
 fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
     let s = Stack::start("faults", &[]);
@@ -182,8 +183,8 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let history = s.history("pay-H51010500001-HIS-F-DUP");
-    let outcomes = scheduled_activities(&history).iter().filter(|a| a.ends_with("record_outcome")).count();
-    assert_eq!(outcomes, 1, "one recorded outcome for two callbacks: {:?}", scheduled_activities(&history));
+    let outcomes = activities_run(&history).iter().filter(|a| a.ends_with("record_outcome")).count();
+    assert_eq!(outcomes, 1, "one recorded outcome for two callbacks: {:?}", activities_run(&history));
 
     let failed = poll(&s.api, &x8a, "the anomaly refund", 60, |v| v["state"] == "Failed" && v["workflow"]["anomaly_refund"]["state"] == "Refunded");
     assert!(failed["failure_reason"].as_str().unwrap().contains("X-8a"), "{failed}");
@@ -198,6 +199,29 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
     assert_eq!(refunds.len(), 1, "one bank refund: {refunds:?}");
     let notices: Vec<_> = books["refund_notices"].as_array().unwrap().iter().filter(|n| n["mix_trade_no"] == json!(x8a_mix)).collect();
     assert_eq!((notices.len(), notices[0]["refund_type"].as_str(), notices[0]["cash_refund_fee"].as_i64()), (1, Some("SELF_REFUND"), Some(own)));
+
+    // Flow 3's quick steps run local first (workflows/src/quick.rs). A refusal ends the step at
+    // once: the expired payAuthNo is refused by a party and never retried as a regular activity.
+    s.faults(json!({"global": {"pay_auth_no_expired": true}}));
+    let expired = s.create("mixed", "HIS-F-EXPIRED", "outpatient", &[1_000]);
+    let refused = poll(&s.api, &expired, "the refusal", 60, |v| v["state"] == "Failed");
+    let ran = activities_run(&s.history("pay-H51010500001-HIS-F-EXPIRED"));
+    let mut once = ran.clone();
+    once.dedup();
+    assert_eq!(ran, once, "a refused step is not run again: {ran:?} ({})", refused["failure_reason"]);
+    // A party that is down fails the local attempt; the step goes on as a regular activity
+    // (what operators see as a pending activity with its attempts) and completes when the
+    // party is back.
+    s.faults(json!({"global": {"endpoints": {"mid.6201": {"error_permille": 1000}}}}));
+    let down = s.create("mixed", "HIS-F-6201", "outpatient", &[2_000]);
+    poll(&s.api, &down, "a refused 6201", 30, |v| v["exchanges"].as_array().is_some_and(|x| x.iter().filter(|e| e["operation"] == "6201").count() >= 2));
+    s.faults(json!({}));
+    let mix = s.confirm(&down, true).unwrap();
+    s.pay(&mix);
+    poll(&s.api, &down, "paid after the outage", 30, |v| v["state"] == "Paid");
+    let uploads = activities_run(&s.history("pay-H51010500001-HIS-F-6201")).into_iter().filter(|a| a.ends_with("upload")).count();
+    assert_eq!(uploads, 2, "the local attempt, then the regular activity");
+
     s.record("pay-H51010500001-HIS-F-LOST", "payment-lost-callback-query");
     s.record("pay-H51010500001-HIS-F-DUP", "payment-duplicate-callback");
     s.record("pay-H51010500001-HIS-F-X8A", "payment-anomaly-x8a");

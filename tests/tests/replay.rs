@@ -50,17 +50,24 @@ fn a_history_from_different_code_is_reported_as_not_replaying() {
 /// start request. Each marker came with the SDK's own `TemporalChangeVersion` upsert, and every
 /// upsert is a visibility write on the Temporal server (`medpay bench product`,
 /// baseline+search). The flow-0 history recorded before keeps its two markers and five upserts.
+/// Flow 3 keeps that and runs its five quick steps as local activities (`workflows/src/quick.rs`):
+/// five local-activity markers instead of five scheduled activities; only the HIS notice is a
+/// regular activity.
 #[test]
-fn a_paid_payment_on_flow_2_upserts_its_search_attributes_once() {
-    const MARKER_RECORDED: i64 = 25;
-    const UPSERT_WORKFLOW_SEARCH_ATTRIBUTES: i64 = 40;
+fn a_paid_payment_upserts_once_and_flow_3_runs_its_quick_steps_locally() {
     let count = |name: &str| {
         let text = std::fs::read_to_string(workspace_root().join("tests/histories").join(name)).unwrap();
         let history: serde_json::Value = serde_json::from_str(&text).unwrap();
         let events = history["events"].as_array().unwrap().clone();
-        let of = |t: i64| events.iter().filter(|e| e["event_type"].as_i64() == Some(t)).count();
-        (of(MARKER_RECORDED), of(UPSERT_WORKFLOW_SEARCH_ATTRIBUTES))
+        let markers = |local: bool| {
+            events.iter().filter(|e| e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"].as_str().is_some_and(|m| (m == "core_local_activity") == local)).count()
+        };
+        let upserts = events.iter().filter(|e| e["attributes"].get("UpsertWorkflowSearchAttributesEventAttributes").is_some()).count();
+        let scheduled: Vec<&str> = events.iter().filter_map(|e| e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"].as_str()).collect();
+        (markers(false), upserts, markers(true), scheduled.len())
     };
-    assert_eq!(count("payment-mixed-callback.json"), (0, 1), "flow 2: no marker, one upsert (Paid); re-record with MEDPAY_RECORD_HISTORIES=1 only after a deliberate change");
-    assert_eq!(count("payment-mixed-callback-before-flow-2.json"), (2, 5), "flow 0 as recorded");
+    let again = "re-record with MEDPAY_RECORD_HISTORIES=1 only after a deliberate change";
+    assert_eq!(count("payment-mixed-callback.json"), (0, 1, 5, 1), "flow 3: no patch marker, one upsert, five local steps, the HIS notice scheduled; {again}");
+    assert_eq!(count("payment-mixed-callback-before-flow-3.json"), (0, 1, 0, 6), "flow 2 as recorded");
+    assert_eq!(count("payment-mixed-callback-before-flow-2.json"), (2, 5, 0, 6), "flow 0 as recorded");
 }

@@ -4,6 +4,7 @@
 //! raced against the callback timer — on the same server, worker and codec. Payments can only
 //! approach its throughput; the ratio is our overhead.
 //!
+//! With [`LOCAL_FIRST`] it runs the steps the way a payment on flow 3 does (local first).
 //! With [`WITH_SEARCH`] in its input it also carries what a payment (flow 2) carries for
 //! operators: the state upserted where a payment upserts it, at the end (the bench starts it
 //! with the identity attributes too), so the benchmark can tell the cost of searchability apart
@@ -18,6 +19,9 @@ use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, Work
 
 /// Input flag: behave like a payment towards visibility (identity at start, the end state).
 pub const WITH_SEARCH: u32 = 1;
+/// Input flag: run the steps a payment runs local first (flow 3, `crate::quick`) the same way:
+/// identify, upload, pre-settle, order and record as local activities, the HIS notice regular.
+pub const LOCAL_FIRST: u32 = 2;
 
 #[workflow]
 #[derive(Default)]
@@ -35,20 +39,21 @@ impl BaselineWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: u32) -> WorkflowResult<u32> {
         let searched = input & WITH_SEARCH != 0;
+        let local = input & LOCAL_FIRST != 0;
         let mut n = 0;
         for _ in 0..3 {
-            n = ctx.execute_activity(BaselineActivities::step, n + 1, options()).await?;
+            n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         }
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.confirmed) => {},
             _ = ctx.timer(Duration::from_secs(900)) => {},
         };
-        n = ctx.execute_activity(BaselineActivities::step, n + 1, options()).await?;
+        n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.called_back) => {},
             _ = ctx.timer(Duration::from_secs(20)) => {},
         };
-        n = ctx.execute_activity(BaselineActivities::step, n + 1, options()).await?;
+        n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         if searched {
             ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set("Paid".to_string())]);
         }

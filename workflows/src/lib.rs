@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod diagnostics;
 pub mod payment;
+mod quick;
 pub mod recon;
 pub mod refund;
 pub mod search;

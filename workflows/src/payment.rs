@@ -14,9 +14,10 @@ use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
 use medpay_schemas::status::{MedInsPayStatus, MixPayStatus, SelfPayStatus};
 use medpay_schemas::wire::bank::MixedOrderState;
 use std::time::Duration;
-use temporalio_common::RetryPolicy;
+use temporalio_common::data_converters::TemporalDeserializable;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
 /// How long the anomaly refund may keep failing before it needs an operator.
 pub const ANOMALY_REFUND_ATTENTION: Duration = Duration::from_secs(10 * 60);
@@ -104,11 +105,11 @@ impl PaymentWorkflow {
         // Steps 4-7. A refusal here ends the payment as Failed (nothing was ordered, no money
         // can move); the upload is revoked when there was one.
         let before_order: Result<(), String> = async {
-            step.identity = Some(ctx.execute_activity(PaymentActivities::identify, step.clone(), options()).await.map_err(|e| format!("identification: {}", crate::why(&e)))?);
+            step.identity = Some(Self::quick(ctx, || PaymentActivities::identify, step.clone()).await.map_err(|e| format!("identification: {}", crate::why(&e)))?);
             Self::set(ctx, PaymentState::Authorised);
-            step.uploaded = Some(ctx.execute_activity(PaymentActivities::upload, step.clone(), options()).await.map_err(|e| format!("6201 upload: {}", crate::why(&e)))?);
+            step.uploaded = Some(Self::quick(ctx, || PaymentActivities::upload, step.clone()).await.map_err(|e| format!("6201 upload: {}", crate::why(&e)))?);
             Self::set(ctx, PaymentState::Uploaded);
-            let split = ctx.execute_activity(PaymentActivities::pre_settle, step.clone(), options()).await.map_err(|e| format!("6202 pre-settlement: {}", crate::why(&e)))?;
+            let split = Self::quick(ctx, || PaymentActivities::pre_settle, step.clone()).await.map_err(|e| format!("6202 pre-settlement: {}", crate::why(&e)))?;
             step.split = Some(split);
             ctx.state_mut(|w| w.view.split = Some(split));
             Self::set(ctx, PaymentState::PreSettled);
@@ -127,7 +128,7 @@ impl PaymentWorkflow {
             return Self::close_before_order(ctx, &step, PaymentState::Cancelled, "not confirmed by the patient; upload revoked (6401)".into()).await;
         }
         Self::set(ctx, PaymentState::Confirmed);
-        let cashier = match ctx.execute_activity(PaymentActivities::place_orders, step.clone(), options()).await {
+        let cashier = match Self::quick(ctx, || PaymentActivities::place_orders, step.clone()).await {
             Ok(c) => c,
             Err(e) => return Self::close_before_order(ctx, &step, PaymentState::Failed, format!("bank order: {}", crate::why(&e))).await,
         };
@@ -173,6 +174,17 @@ impl PaymentWorkflow {
         let _ = ctx.execute_activity(PaymentNotification::notify_his, o, opts).await;
     }
 
+    /// A quick step (`crate::quick`): local first on flow 3 and later, a regular activity before.
+    async fn quick<AD>(ctx: &mut WorkflowContext<Self>, act: impl Fn() -> AD, input: AD::Input) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Input: Clone,
+        AD::Output: TemporalDeserializable,
+    {
+        let local_first = ctx.state(|w| w.flow) >= 3;
+        crate::quick::step(ctx, local_first, act, input, options()).await
+    }
+
     fn set(ctx: &mut WorkflowContext<Self>, state: PaymentState) {
         ctx.state_mut(|w| w.view.state = Some(state));
         let searched = match ctx.state(|w| w.search) {
@@ -187,7 +199,7 @@ impl PaymentWorkflow {
 
     async fn record(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, bank: Option<MixedOrderState>, reason: Option<String>) -> WorkflowResult<()> {
         let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank, reason };
-        ctx.execute_activity(PaymentActivities::record_outcome, o, options()).await?;
+        Self::quick(ctx, || PaymentActivities::record_outcome, o).await?;
         Ok(())
     }
 
