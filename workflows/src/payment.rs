@@ -3,7 +3,8 @@
 //! bank's callback, query at intervals, and with no result mark the payment
 //! `PendingReconciliation` and keep listening for a late callback. The bank's callback or query
 //! is the truth (SR-7b); an unknown outcome is never guessed. Self-pay collected but insurance
-//! failed starts the anomaly refund at once, as a child workflow (X-8a).
+//! failed starts the anomaly refund at once, as a child workflow (X-8a). Since flow 3 the quick
+//! steps (identify, upload, pre-settle, order, record) run local first (`crate::quick`).
 
 use crate::refund::RefundWorkflow;
 use crate::search;

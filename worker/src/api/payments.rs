@@ -145,13 +145,23 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
     Ok(row)
 }
 
+/// How long a status read waits for the workflow's view. A payment whose step is running inside
+/// the worker (a local activity, flow 3: a party that is slow or down) answers queries only once
+/// that step's workflow task ends; the read does not wait for it: `workflow` is null then and
+/// the ledger's state, amounts and exchanges are in the body as always.
+const VIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, super::body::QueryOptions(o): super::body::QueryOptions<ReadOptions>) -> Result<Json<serde_json::Value>, ApiError> {
     let row = match &o.wait_while {
         Some(states) => wait_while(&state, &org, &ord, states, o.wait_secs.unwrap_or(MAX_WAIT_SECS)).await?,
         None => payment_row(&state, &org, &ord).await?,
     };
     let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
-    let view: Option<PaymentView> = if o.view == Some(false) { None } else { handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()).await.ok() };
+    let view: Option<PaymentView> = if o.view == Some(false) {
+        None
+    } else {
+        tokio::time::timeout(VIEW_WAIT, handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default())).await.ok().and_then(Result::ok)
+    };
     let mut body = json!({
         "org_code": row.org_code, "med_org_ord": row.med_org_ord, "workflow_id": row.workflow_id,
         "state": row.state, "total_fen": row.total_fen, "fund_fen": row.fund_fen, "psn_acct_fen": row.psn_acct_fen,
