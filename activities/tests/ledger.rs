@@ -306,3 +306,33 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
         assert!(matches!(created, CreateOutcome::New(_)), "{backend}: a write after the abandoned ones");
     }
 }
+
+/// A refund accepted while payments' steps are being recorded (on SQLite: through the write
+/// lane, a connection of its own): the refund's transaction reads the payment and then writes,
+/// and must wait for the other writer rather than fail because that writer committed in between
+/// (SQLite's `SQLITE_BUSY` on a stale read snapshot, which no busy timeout waits out; it reached
+/// the HIS as a 503 in CI).
+#[tokio::test]
+async fn refunds_accepted_while_payments_are_recorded() {
+    for (backend, ledger) in backends().await {
+        paid(&ledger, "HIS-BUSY").await;
+        let recorder = tokio::spawn({
+            let ledger = ledger.clone();
+            async move {
+                for i in 0..60 {
+                    let ord = format!("HIS-W-{i}");
+                    ledger.create_payment(new(&ord, "fp")).await.unwrap();
+                    for s in [Authorised, Uploaded] {
+                        ledger.advance("H51010500001", &ord, s, PaymentUpdate::default(), 2).await.unwrap();
+                    }
+                }
+            }
+        });
+        for i in 0..40 {
+            let accepted = ledger.create_refund(refund("HIS-BUSY", &format!("RN-BUSY-{i}"), 0, 0, 1)).await;
+            assert!(matches!(accepted, Ok(CreateRefundOutcome::New(_))), "{backend}: refund {i}: {accepted:?}");
+        }
+        recorder.await.unwrap();
+        assert_eq!(ledger.get("H51010500001", "HIS-BUSY").await.unwrap().unwrap().refunded_cash_fen, 40, "{backend}");
+    }
+}

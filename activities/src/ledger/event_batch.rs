@@ -8,7 +8,7 @@
 use super::entities::payment_event;
 use super::lane::Writes;
 use super::{NewEvent, event_row, insert_for_payment};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,7 +65,7 @@ async fn write(db: &DatabaseConnection, writes: &Writes, rows: Vec<(Target, NewE
     if rows.len() == 1 {
         return append(writes, rows).await;
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let found = append(&txn, rows).await?;
     txn.commit().await?;
     Ok(found)

@@ -284,6 +284,17 @@ pub(crate) fn sqlite_settings(o: sea_orm::sqlx::sqlite::SqliteConnectOptions) ->
     o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full).busy_timeout(std::time::Duration::from_secs(10))
 }
 
+/// A transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write lock up front
+/// (waiting for it under the busy timeout): a deferred transaction that reads first and writes
+/// later fails at once with `SQLITE_BUSY` — no waiting helps — when another connection (the
+/// write lane, another pool connection) committed in between, which a refund accepted while a
+/// payment's steps are being recorded did (a 503 on a refund in CI). PostgreSQL ignores the
+/// mode; its conditional updates re-check the row they change.
+pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }).await
+}
+
 /// An exchange-log row: digests of what was sent and received, never the contents.
 pub(crate) fn event_row(payment_id: i64, e: NewEvent) -> payment_event::ActiveModel {
     let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));

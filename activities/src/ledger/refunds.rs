@@ -8,7 +8,7 @@ use super::{Ledger, LedgerError};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::refund::{RefundAmounts, RefundKind, RefundState};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
 pub struct NewRefund {
     pub org_code: String,
@@ -59,7 +59,7 @@ impl Ledger {
         if let Some(existing) = self.get_refund(&r.org_code, &r.refund_no).await? {
             return self.same_refund(existing, &r);
         }
-        let txn = self.db.begin().await?;
+        let txn = super::begin_write(&self.db).await?;
         let id = format!("{}/{}", r.org_code, r.med_org_ord);
         let p = payment::Entity::find()
             .filter(payment::Column::OrgCode.eq(&r.org_code))
@@ -178,7 +178,7 @@ impl Ledger {
             if !from.is_some_and(|f| f.can_move_to(to)) {
                 return Err(LedgerError::IllegalRefundTransition { refund_no: refund_no.into(), from: current.state, to });
             }
-            let txn = self.db.begin().await?;
+            let txn = super::begin_write(&self.db).await?;
             let mut q = refund::Entity::update_many()
                 .col_expr(refund::Column::State, Expr::value(to.as_str()))
                 .col_expr(refund::Column::UpdatedAtMs, Expr::value(now_ms))

@@ -5,7 +5,7 @@ use super::parse::{DetailLine, Rejected};
 use crate::ledger::{Ledger, LedgerError};
 use medpay_schemas::recon::StagedFile;
 use sea_orm::sea_query::{Alias, ExprTrait, Query};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 pub const BATCH: usize = 500;
 
@@ -19,7 +19,7 @@ pub struct LineWriter<'a> {
 
 impl<'a> LineWriter<'a> {
     pub async fn begin(ledger: &Ledger, run_id: &str) -> Result<DatabaseTransaction, LedgerError> {
-        let txn = ledger.connection().begin().await?;
+        let txn = crate::ledger::begin_write(ledger.connection()).await?;
         for table in ["statement_lines", "statement_errors"] {
             let q = Query::delete().from_table(Alias::new(table)).and_where(sea_orm::sea_query::Expr::col(Alias::new("run_id")).eq(run_id)).to_owned();
             txn.execute(&q).await?;

@@ -4,7 +4,7 @@
 
 use crate::ledger::{Ledger, LedgerError};
 use sea_orm::sea_query::{Alias, Query};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use std::io::Write;
 
 /// How many of each exception are planted.
@@ -23,7 +23,7 @@ pub fn expected(n: u64) -> Vec<(&'static str, u64)> {
 
 /// Fills the ledger: `n` payments of `day` (all Paid but the first PLANTED, left pending).
 pub async fn seed_ledger(ledger: &Ledger, org: &str, day_start_ms: i64, n: u64) -> Result<(), LedgerError> {
-    let txn = ledger.connection().begin().await?;
+    let txn = crate::ledger::begin_write(ledger.connection()).await?;
     let cols = [
         "org_code", "med_org_ord", "workflow_id", "request_fingerprint", "state", "total_fen", "fund_fen", "psn_acct_fen", "own_pay_fen",
         "out_trade_no", "created_at_ms", "updated_at_ms", "paid_at_ms", "version",

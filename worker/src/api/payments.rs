@@ -146,10 +146,12 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
 }
 
 /// How long a status read waits for the workflow's view. A payment whose step is running inside
-/// the worker (a local activity, flow 3: a party that is slow or down) answers queries only once
-/// that step's workflow task ends; the read does not wait for it: `workflow` is null then and
-/// the ledger's state, amounts and exchanges are in the body as always.
-const VIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// the worker (a local activity, flow 3: a party that is slow or down, up to the step's 30 s)
+/// answers queries only once that step's workflow task ends; the read does not wait for it:
+/// `workflow` is null then and the ledger's state, amounts and exchanges are in the body as
+/// always. Long enough for a view that needs the history replayed first (a restarted worker,
+/// a busy machine: the runbook's key-rotation drill took over 2 s in CI).
+const VIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, super::body::QueryOptions(o): super::body::QueryOptions<ReadOptions>) -> Result<Json<serde_json::Value>, ApiError> {
     let row = match &o.wait_while {
