@@ -47,8 +47,11 @@ where
     if local_first {
         match ctx.execute_local_activity(act(), input.clone(), local_options()).await {
             Ok(out) => return Ok(out),
-            Err(e) if refused(&e) => return Err(e),
-            Err(_) => {}
+            // Failed retryably (a party error, a timeout): on to the regular activity. A refusal,
+            // a cancellation (the workflow is being cancelled) or a payload that does not convert
+            // would end a regular activity the same way.
+            Err(e @ ActivityExecutionError::Failed(_)) if !refused(&e) => {}
+            Err(e) => return Err(e),
         }
     }
     ctx.execute_activity(act(), input, regular).await
