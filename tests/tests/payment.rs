@@ -265,6 +265,43 @@ fn a_late_callback_settles_a_pending_payment() {
     s.stop();
 }
 
+/// An operator resets a payment waiting for the bank (`temporal workflow reset`, or the Web UI)
+/// to its last workflow task: the run the API started ends, and a new run places the same order
+/// again (idempotent at the bank and in the ledger) and waits. The bank's callback, which the API
+/// sends to the run it started (`worker/src/api/runs.rs`), still reaches the payment: the ended
+/// run answers "not found" and the signal goes again by workflow id, to the new run. The callback
+/// wait is long here, so only the callback (not the bank query after it) can settle it in time.
+#[test]
+fn a_reset_payment_takes_the_banks_callback_on_its_new_run() {
+    let s = Stack::start("reset", &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "300")]);
+    let (path, mix) = s.order("resident", "HIS-R-1", "outpatient", &[6_000], true);
+    let wid = "pay-H51010500001-HIS-R-1";
+    let address = format!("127.0.0.1:{}", s.temporal.port);
+    let temporal = |args: &[&str]| {
+        let out = std::process::Command::new(temporal_bin()).args(args).args(["--address", &address]).output().unwrap();
+        assert!(out.status.success(), "temporal {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let run_id = || json(&temporal(&["workflow", "describe", "--workflow-id", wid, "--output", "json"]))["workflowExecutionInfo"]["execution"]["runId"].as_str().unwrap_or_default().to_string();
+    // Waiting for the bank: the order's workflow task has completed (its callback timer started).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while s.history(wid).to_string().matches("TIMER_STARTED").count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the payment never waited for the bank: {}", s.history(wid));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let first = run_id();
+    temporal(&["workflow", "reset", "--workflow-id", wid, "--type", "LastWorkflowTask", "--reason", "operator test", "--yes"]);
+    let second = run_id();
+    assert!(!first.is_empty() && first != second, "the reset made a new run: {first} -> {second}");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    s.pay(&mix.unwrap());
+    let done = poll(&s.api, &path, "paid on the new run", 20, |v| v["state"] == "Paid");
+    assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS", "{done}");
+    let signalled = temporal(&["workflow", "show", "--workflow-id", wid, "--run-id", &second, "--output", "json"]);
+    assert!(signalled.contains("bank_callback"), "the new run took the callback: {signalled}");
+    s.stop();
+}
+
 /// The worker is SIGKILLed while 20 payments are in flight and restarted: every payment
 /// completes exactly once, and the sandbox holds exactly one order of each kind per payment.
 #[test]

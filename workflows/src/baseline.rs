@@ -19,6 +19,13 @@ use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, Work
 
 /// Input flag: behave like a payment towards visibility (identity at start, the end state).
 pub const WITH_SEARCH: u32 = 1;
+/// How long the baseline waits for each of its signals: what `medpay bench product` gives its
+/// payments for the patient's confirmation (the default deadline) and the bank's callback (set
+/// for the bench). The same timers matter beyond the shape: a timer left pending when a workflow
+/// ends still fires on the server later, and the baseline's old 20 s one fired in the middle of
+/// the rows that followed, charged to them.
+pub const SIGNAL_WAIT: Duration = Duration::from_secs(900);
+
 /// Input flag: run the steps a payment runs local first (flow 3, `crate::quick`) the same way:
 /// identify, upload, pre-settle, order and record as local activities, the HIS notice regular.
 pub const LOCAL_FIRST: u32 = 2;
@@ -46,12 +53,12 @@ impl BaselineWorkflow {
         }
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.confirmed) => {},
-            _ = ctx.timer(Duration::from_secs(900)) => {},
+            _ = ctx.timer(SIGNAL_WAIT) => {},
         };
         n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.called_back) => {},
-            _ = ctx.timer(Duration::from_secs(20)) => {},
+            _ = ctx.timer(SIGNAL_WAIT) => {},
         };
         n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         if searched {

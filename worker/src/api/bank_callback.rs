@@ -103,10 +103,9 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         return acknowledge(&h.bank, &msg_id);
     }
     // Any other notice goes to the workflow, which decides.
-    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
     // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
-    if let Err(e) = handle.signal(PaymentWorkflow::bank_callback, st, options).await {
+    if let Err(e) = super::runs::signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::bank_callback, st, options).await {
         // A repeat of a callback for a payment whose outcome is already recorded (its workflow
         // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
         let settled = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten().and_then(|p| PaymentState::parse(&p.state)).is_some_and(PaymentState::is_terminal);

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod payments;
 pub mod recon;
 pub mod refunds;
+pub mod runs;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -32,6 +33,7 @@ pub struct AppState {
     /// For `/metrics`: certificates are re-read at every scrape, so a renewal shows at once.
     pub config: Arc<crate::config::Config>,
     pub callbacks: Arc<bank_callback::CallbackDesk>,
+    pub runs: Arc<runs::RunIds>,
 }
 
 /// What the Web UI's codec endpoint needs.

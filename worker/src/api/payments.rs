@@ -5,6 +5,7 @@
 use super::AppState;
 use super::body::Body;
 use super::error::ApiError;
+use super::runs::signal_payment;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -74,7 +75,10 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
         .build();
     let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
     let input = PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW, created_at_ms: Some(row.created_at_ms) };
-    state.client.start_workflow(PaymentWorkflow::run, input, options).await.map_err(ApiError::temporal_unavailable)?;
+    let started = state.client.start_workflow(PaymentWorkflow::run, input, options).await.map_err(ApiError::temporal_unavailable)?;
+    if let Some(run_id) = started.run_id() {
+        state.runs.remember(&id, run_id);
+    }
     let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
@@ -195,8 +199,7 @@ pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(Stri
     // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
     // unreachable (503, retry), not an unknown payment (found by `medpay soak` restarting Temporal).
     let row = payment_row(&state, &org, &ord).await?;
-    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
-    handle.signal(PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -208,8 +211,7 @@ pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(Strin
     if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
         return Err(ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_CANCELLABLE", format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state)));
     }
-    let handle = state.client.get_workflow_handle::<PaymentWorkflow>(&row.workflow_id);
-    handle.signal(PaymentWorkflow::confirm, false, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, false, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -5,13 +5,14 @@
 //! activities) and full payments through the HIS API (create, confirm, pay at the sandbox
 //! cashier, paid): throughput, p50/p95/p99 latency, worker and server CPU-ms per item, worker
 //! RSS; then create-payment latency under 50 concurrent callers. Figures go to JSON and
-//! `docs/BENCHMARKS.md`.
+//! `docs/BENCHMARKS.md` (`super::bench_report`).
 
 // Rates, percentiles and MiB for display only; money is not involved.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,12 +77,18 @@ pub struct Row {
     pub server_cpu_ms: f64,
     /// The sandbox parties' CPU per item: not ours, but taken from the same cores.
     pub sandbox_cpu_ms: f64,
+    /// The load generator's (this process: the HIS's and the patients' calls, or the baseline's
+    /// starts and signals) CPU per item: not the product's either, but on the same cores.
+    pub load_cpu_ms: f64,
     pub worker_rss_mib: f64,
     pub failed: usize,
     /// Throughput of each interleaved round on its own (see [`ROUNDS`]).
     pub round_per_s: Vec<f64>,
     /// The shape of a sample of the level's histories (see [`HistoryShape`]).
     pub history: HistoryShape,
+    /// The Temporal server's requests per item by service and operation (see
+    /// [`server_requests`]): where a row's server CPU goes.
+    pub server_requests: BTreeMap<String, f64>,
 }
 
 /// What the Temporal server had to store for an item, over a sample of the last round's
@@ -124,7 +131,7 @@ async fn history_shape(s: &Stack, workflow_ids: impl Iterator<Item = String>) ->
 /// adds the rounds up: this machine's speed drifts by tens of percent from one minute to the
 /// next, and a row run all at once in a fast or a slow minute made the ratio a matter of luck
 /// (the same binary gave 53% and 87% at c=100). Interleaved, the rows share the minutes.
-const ROUNDS: usize = 3;
+pub(crate) const ROUNDS: usize = 3;
 
 /// One round of one row: what was measured, before it is added up into a [`Row`].
 struct Sample {
@@ -134,8 +141,10 @@ struct Sample {
     worker_switches: f64,
     server_cpu_ms: f64,
     sandbox_cpu_ms: f64,
+    load_cpu_ms: f64,
     worker_rss_mib: f64,
     failed: usize,
+    server_requests: BTreeMap<String, f64>,
 }
 
 impl Row {
@@ -157,10 +166,15 @@ impl Row {
             worker_switches: rounds.iter().map(|r| r.worker_switches).sum::<f64>() / done,
             server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
             sandbox_cpu_ms: rounds.iter().map(|r| r.sandbox_cpu_ms).sum::<f64>() / done,
+            load_cpu_ms: rounds.iter().map(|r| r.load_cpu_ms).sum::<f64>() / done,
             worker_rss_mib: rounds.last().map_or(0.0, |r| r.worker_rss_mib),
             failed: rounds.iter().map(|r| r.failed).sum(),
             round_per_s: rounds.iter().map(|r| r.latencies_ms.len() as f64 / r.wall_s.max(f64::MIN_POSITIVE)).collect(),
             history: HistoryShape::default(),
+            server_requests: rounds.iter().flat_map(|r| r.server_requests.iter()).fold(BTreeMap::new(), |mut sum, (op, n)| {
+                *sum.entry(op.clone()).or_default() += n / done;
+                sum
+            }),
         }
     }
 }
@@ -237,47 +251,101 @@ async fn one_baseline(s: &Stack, id: String, searched: bool) -> anyhow::Result<D
     Ok(started.elapsed())
 }
 
+/// How long one item may take before it counts as failed: far beyond any item's latency even at
+/// c=100 on this machine, so only a stuck item reaches it.
+const ITEM_LIMIT: Duration = Duration::from_secs(180);
+
 /// `items` runs of `f`, `concurrency` at a time: latencies and the processes' CPU over the round.
-async fn run_round<F, Fut>(s: &Arc<Stack>, what: &str, concurrency: usize, items: usize, f: F) -> Sample
+/// An item that does not finish within [`ITEM_LIMIT`] counts as failed; a process of the stack
+/// that exits ends the round, and the bench, with the reason.
+async fn run_round<F, Fut>(s: &Arc<Stack>, what: &str, concurrency: usize, items: usize, f: F) -> anyhow::Result<Sample>
 where
     F: Fn(Arc<Stack>, usize) -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
 {
-    let (w0, t0, p0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()), cpu_ms(s.sandbox_pid()));
+    let (w0, t0, p0, l0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()), cpu_ms(s.sandbox_pid()), cpu_ms(std::process::id()));
     let switches0 = context_switches(s.medpay_pid());
+    let requests0 = server_requests(s).await;
     let started = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut tasks = vec![];
+    let mut tasks = tokio::task::JoinSet::new();
     for i in 0..items {
         let (s, f, sem) = (s.clone(), f.clone(), sem.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            f(s, i).await
-        }));
+            tokio::time::timeout(ITEM_LIMIT, f(s, i)).await.unwrap_or_else(|_| Err(anyhow::anyhow!("item {i} did not finish within {} s", ITEM_LIMIT.as_secs())))
+        });
     }
     let (mut latencies_ms, mut failed) = (vec![], 0);
-    for t in tasks {
-        match t.await {
-            Ok(Ok(d)) => latencies_ms.push(d.as_secs_f64() * 1000.0),
-            Ok(Err(e)) => {
-                failed += 1;
-                eprintln!("{what}: {e}");
+    let mut alive = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            done = tasks.join_next() => match done {
+                None => break,
+                Some(Ok(Ok(d))) => latencies_ms.push(d.as_secs_f64() * 1000.0),
+                Some(Ok(Err(e))) => {
+                    failed += 1;
+                    eprintln!("{what}: {e}");
+                }
+                Some(Err(_)) => failed += 1,
+            },
+            _ = alive.tick() => {
+                if let Some(why) = s.exited() {
+                    anyhow::bail!("{what} (c={concurrency}) stopped: {why}");
+                }
             }
-            Err(_) => failed += 1,
         }
     }
     let wall_s = started.elapsed().as_secs_f64();
     settle(s).await;
-    Sample {
+    // The server hands its counters to its metrics endpoint once a second: read after that, the
+    // round's last requests are the round's, not the next one's.
+    tokio::time::sleep(METRICS_FLUSH).await;
+    let mut requests = server_requests(s).await;
+    for (op, n) in &mut requests {
+        *n -= requests0.get(op).copied().unwrap_or(0.0);
+    }
+    requests.retain(|_, n| *n > 0.0);
+    Ok(Sample {
+        server_requests: requests,
         latencies_ms,
         wall_s,
         worker_cpu_ms: cpu_ms(s.medpay_pid()) - w0,
         worker_switches: context_switches(s.medpay_pid()) - switches0,
         server_cpu_ms: cpu_ms(s.temporal_pid()) - t0,
         sandbox_cpu_ms: cpu_ms(s.sandbox_pid()) - p0,
+        load_cpu_ms: cpu_ms(std::process::id()) - l0,
         worker_rss_mib: rss_mib(s.medpay_pid(), "VmRSS:"),
         failed,
+    })
+}
+
+/// How often the Temporal server's metrics endpoint takes up its counters (its reporting
+/// interval), and a little more.
+const METRICS_FLUSH: Duration = Duration::from_millis(1100);
+
+/// The Temporal server's requests so far from its metrics: the gRPC requests each of its services
+/// answered (`service_requests`) and its requests to its database (`persistence_requests`), by
+/// service and operation (`rpc frontend.SignalWorkflowExecution`, `db history.UpdateWorkflowExecution`).
+/// Counts, unlike CPU, do not drift with the machine: two rows that differ in server CPU per item
+/// show here which requests make the difference. Empty when the metrics do not answer.
+async fn server_requests(s: &Stack) -> BTreeMap<String, f64> {
+    let mut counts = BTreeMap::new();
+    let Ok(resp) = s.http.get(&s.temporal_metrics).send().await else { return counts };
+    let text = resp.text().await.unwrap_or_default();
+    for line in text.lines() {
+        let kind = if line.starts_with("service_requests{") {
+            "rpc"
+        } else if line.starts_with("persistence_requests{") {
+            "db"
+        } else {
+            continue;
+        };
+        let label = |name: &str| line.split_once(&format!("{name}=\"")).and_then(|(_, rest)| rest.split_once('"')).map(|(v, _)| v.to_string()).unwrap_or_default();
+        let Some(n) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        *counts.entry(format!("{kind} {}.{}", label("service_name"), label("operation"))).or_default() += n;
     }
+    counts
 }
 
 /// Waits (at most 5 s) until the Temporal server has done what the round left behind (timers
@@ -356,7 +424,7 @@ async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Resu
             }
         }
     })
-    .await;
+    .await?;
     anyhow::ensure!(opened.failed == 0, "{} payments did not reach the cashier", opened.failed);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = rss_mib(s.medpay_pid(), "VmRSS:");
@@ -414,9 +482,11 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     std::fs::create_dir_all(&dir)?;
     // Payments held open at the cashier (the in-flight figure) must not time out into bank
     // queries while the rest are being opened.
-    let s = Arc::new(Stack::start(&dir, &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "900")]).await?);
+    // The baseline's timers are the same (`medpay_workflows::baseline::SIGNAL_WAIT`).
+    let callback_wait = medpay_workflows::baseline::SIGNAL_WAIT.as_secs().to_string();
+    let s = Arc::new(Stack::start(&dir, &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", &callback_wait)]).await?);
     // Warm-up: connections, sign-in, JIT-free but caches and pools.
-    let _ = run_round(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await;
+    run_round(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await?;
     let idle = idle_cpu_ms_per_s(&s, Duration::from_secs(10)).await;
     println!("worker idle: {idle:.2} CPU-ms per second");
     let mut rows = vec![];
@@ -436,9 +506,9 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
         for round in 0..ROUNDS {
             for row in (0..3).map(|k| (round + k) % 3) {
                 match row {
-                    0 => base.push(run_round(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, base_id(round, i), false).await }).await),
-                    1 => searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, searched_id(round, i), true).await }).await),
-                    _ => pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, payment_ord(round, i)).await }).await),
+                    0 => base.push(run_round(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, base_id(round, i), false).await }).await?),
+                    1 => searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, searched_id(round, i), true).await }).await?),
+                    _ => pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, payment_ord(round, i)).await }).await?),
                 }
             }
         }
@@ -447,7 +517,7 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
         level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
         level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
         level[2].history = history_shape(&s, (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &payment_ord(last, i)))).await;
-        level.iter().for_each(print_row);
+        level.iter().for_each(super::bench_report::print_row);
         rows.extend(level);
     }
     // Every retried or queried party call adds events and work; a run with many is not a fair one.
@@ -467,7 +537,7 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
     println!("== reconciliation (this process, SQLite)");
     let recon = super::recon::bench(recon_lines).await?;
     let report = json!({
-        "date": chrono_like_today(), "machine": machine(), "rows": rows, "worker_idle_cpu_ms_per_s": idle, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
+        "date": super::bench_report::chrono_like_today(), "machine": super::bench_report::machine(), "rows": rows, "worker_idle_cpu_ms_per_s": idle, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
         "troubled_party_calls": troubled, "callbacks_per_s": cb_per_s, "callback_worker_cpu_ms": cb_cpu_ms, "in_flight": {"payments": in_flight_n, "worker_rss_mib": rss_open, "worker_rss_before_mib": rss_before, "drain_s": drain_s},
         "crypto": crypto, "recon": recon,
     });
@@ -475,166 +545,8 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
         std::fs::write(p, serde_json::to_string_pretty(&report)?)?;
     }
     if let Some(p) = out_md {
-        std::fs::write(p, markdown(&report, &rows))?;
+        std::fs::write(p, super::bench_report::markdown(&report, &rows))?;
         println!("wrote {}", p.display());
     }
     Ok(())
-}
-
-fn print_row(r: &Row) {
-    let rounds: Vec<String> = r.round_per_s.iter().map(|x| format!("{x:.1}")).collect();
-    println!(
-        "{:<15} c={:<4} {:>8.1}/s  p50 {:>7.1} ms  p99 {:>7.1} ms  worker {:>6.1} CPU-ms ({:.1} less idle) {:>5.0} switches  server {:>6.1} CPU-ms  sandbox {:>5.1} CPU-ms  RSS {:>6.1} MiB  failed {}  rounds {}  history {:.1} events {:.1} WFTs {} timeouts",
-        r.what,
-        r.concurrency,
-        r.per_s,
-        r.p50_ms,
-        r.p99_ms,
-        r.worker_cpu_ms,
-        r.worker_cpu_less_idle_ms,
-        r.worker_switches,
-        r.server_cpu_ms,
-        r.sandbox_cpu_ms,
-        r.worker_rss_mib,
-        r.failed,
-        rounds.join("/"),
-        r.history.events_per_item,
-        r.history.workflow_tasks_per_item,
-        r.history.timed_out_or_failed_tasks
-    );
-}
-
-fn chrono_like_today() -> String {
-    let ms = medpay_activities::http::now_ms();
-    let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-fn machine() -> Value {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let cores = cpu.lines().filter(|l| l.starts_with("processor")).count();
-    let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_gib = mem.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0 / 1024.0;
-    json!({"cpu": model, "cores": cores, "memory_gib": (mem_gib * 10.0).round() / 10.0, "medpay": env!("CARGO_PKG_VERSION")})
-}
-
-fn markdown(report: &Value, rows: &[Row]) -> String {
-    let mut md = String::from("# Benchmarks\n\nGenerated by `medpay bench product` (release build). Do not edit by hand: re-run it.\n\n");
-    md.push_str(&format!(
-        "Machine: {} ({} cores, {} GiB), medpay {}, {} (Beijing date). One invocation: a Temporal dev server (SQLite, WAL), the sandbox parties and `medpay run` as separate processes; the load generator in the bench process.\n\n",
-        report["machine"]["cpu"].as_str().unwrap_or(""),
-        report["machine"]["cores"],
-        report["machine"]["memory_gib"],
-        report["machine"]["medpay"].as_str().unwrap_or(""),
-        report["date"].as_str().unwrap_or("")
-    ));
-    md.push_str(&format!("**Baseline** is `BaselineWorkflow`: the payment's shape on the same server, worker and codec: 6 no-op activities run as the payment's flow 3 runs its steps (the five quick steps local first, the HIS notice regular), 2 signals each raced with a timer (the confirmation sent by the bench right after the start, as its HIS confirms a payment; the callback sent by the worker once the order step has run, as the bank calls back once the patient has paid). **baseline+search** is the same workflow carrying what a payment carries for operators: its identity search attributes at start and its end state upserted (`Paid`); the difference to the baseline is what searchability costs the server. **Payment** is a full payment through the HIS API against the sandbox: authorise (not timed), create, confirm, long-poll the ledger-only status without the exchange log (`?view=false&exchanges=false&wait_while=...`) for the mixed order no., pay at the sandbox cashier, long-poll until `Paid`. CPU-ms are per completed item (utime+stime of the process over the run, 10 ms clock resolution); *less idle* subtracts what the worker spends with nothing to do ({:.2} CPU-ms per second, measured for 10 s before the levels) over the row's time; context switches are the worker's threads' (each a hand-off between threads: to SQLite's connection thread, to the SDK's workflow thread, a wake-up from the network); the sandbox's is the simulated parties' (signing, verifying, encrypting as the real ones do), which a deployment does not carry but which here takes its share of the same cores; RSS is the worker's at the end of the level. The history columns are a sample of the last round's histories (up to 20 per row): what the server stored per item.\n\n", report["worker_idle_cpu_ms_per_s"].as_f64().unwrap_or(0.0)));
-    md.push_str("| what | concurrency | items | items/s | p50 ms | p95 ms | p99 ms | worker CPU-ms/item | less idle | worker context switches/item | server CPU-ms/item | sandbox CPU-ms/item | worker RSS MiB | failed | history events/item | workflow tasks/item | tasks timed out or failed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for r in rows {
-        md.push_str(&format!(
-            "| {} | {} | {} | {:.1} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {:.1} | {:.1} | {:.0} | {} | {:.1} | {:.1} | {} in {} histories |\n",
-            r.what,
-            r.concurrency,
-            r.items,
-            r.per_s,
-            r.p50_ms,
-            r.p95_ms,
-            r.p99_ms,
-            r.worker_cpu_ms,
-            r.worker_cpu_less_idle_ms,
-            r.worker_switches,
-            r.server_cpu_ms,
-            r.sandbox_cpu_ms,
-            r.worker_rss_mib,
-            r.failed,
-            r.history.events_per_item,
-            r.history.workflow_tasks_per_item,
-            r.history.timed_out_or_failed_tasks,
-            r.history.sampled
-        ));
-    }
-    md.push_str(&format!("\nEach level ran the three rows in turn, {ROUNDS} rounds over, each round starting with another row and each row waiting for the server to settle from the one before (what a row left the server to do is counted in its CPU, not its time), and adds the rounds up, so all three saw the same minutes of this shared machine (whose speed drifts by tens of percent from minute to minute); the last column is each round's ratio on its own.\n"));
-    md.push_str("\n| ratio payment / baseline | concurrency | throughput | p99 latency | throughput by round |\n|---|---:|---:|---:|---|\n");
-    for level in rows.chunks(3) {
-        if let [b, _, p] = level {
-            let by_round: Vec<String> = b.round_per_s.iter().zip(&p.round_per_s).map(|(b, p)| format!("{:.0}%", 100.0 * p / b.max(f64::MIN_POSITIVE))).collect();
-            md.push_str(&format!(
-                "| | {} | {:.0}% | {:.2}x | {} |\n",
-                b.concurrency,
-                100.0 * p.per_s / b.per_s.max(f64::MIN_POSITIVE),
-                p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE),
-                by_round.join(", ")
-            ));
-        }
-    }
-    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
-    md.push_str(&format!("\nParty calls not answered during the levels (unavailable or unknown: retried or queried): {}.\n", report["troubled_party_calls"]));
-    md.push_str(&format!(
-        "\nCreate-payment API latency with 50 concurrent callers (200 creates): p50 {:.1} ms, p99 {:.1} ms. Worker peak RSS over the payment levels: {:.0} MiB.\n",
-        f(&report["api_create_p50_ms"]),
-        f(&report["api_create_p99_ms"]),
-        f(&report["worker_peak_rss_mib"])
-    ));
-    let cb_cpu = f(&report["callback_worker_cpu_ms"]);
-    md.push_str(&format!(
-        "\n**Callbacks**: 5,000 verified bank callbacks (the bank's repeats of success notices for paid payments, signed beforehand by the sandbox), 32 at a time: {:.0}/s wall with the load generator on the same 2 cores; the worker spent {:.3} CPU-ms on each (SM2 verification, the paid order found in the in-process list, the exchange-log append in the group commit, the signed acknowledgement), i.e. **{:.0} callbacks per worker core-second**.\n",
-        f(&report["callbacks_per_s"]),
-        cb_cpu,
-        1000.0 / cb_cpu.max(f64::MIN_POSITIVE)
-    ));
-    let fl = &report["in_flight"];
-    md.push_str(&format!(
-        "\n**In flight**: {} payments created and confirmed and left open at the cashier at once: worker RSS {:.0} MiB (before: {:.0} MiB); once the patients paid, the last was `Paid` after {:.1} s.\n",
-        fl["payments"], f(&fl["worker_rss_mib"]), f(&fl["worker_rss_before_mib"]), f(&fl["drain_s"])
-    ));
-    let c = &report["crypto"];
-    md.push_str("\n**Crypto** (this process, one thread, beside `openssl speed` in the same run):\n\n| figure | medpay | openssl | ratio |\n|---|---:|---:|---:|\n");
-    for (name, ours, theirs) in [("SM2 sign/s", "sm2_sign_per_s", "openssl_sm2_sign_per_s"), ("SM2 verify/s", "sm2_verify_per_s", "openssl_sm2_verify_per_s"), ("SM4-CBC MB/s", "sm4_cbc_mb_s", "openssl_sm4_cbc_mb_s"), ("SM4-GCM MB/s (openssl: SM4-CBC)", "sm4_gcm_mb_s", "openssl_sm4_cbc_mb_s"), ("SM3 MB/s", "sm3_mb_s", "openssl_sm3_mb_s")] {
-        let (o, t) = (f(&c[ours]), c[theirs].as_f64());
-        md.push_str(&format!("| {name} | {o:.0} | {} | {} |\n", t.map(|t| format!("{t:.0}")).unwrap_or("n/a".into()), t.map(|t| format!("{:.2}x", o / t.max(f64::MIN_POSITIVE))).unwrap_or("n/a".into())));
-    }
-    md.push_str("\n**Reconciliation** (this process, SQLite, a synthetic day with planted exceptions):\n\n| lines | load s | match s | lines/s | peak RSS MiB | planted exceptions found exactly |\n|---:|---:|---:|---:|---:|---|\n");
-    for r in report["recon"].as_array().into_iter().flatten() {
-        md.push_str(&format!("| {} | {:.2} | {:.2} | {:.0} | {:.0} | {} |\n", r["lines"], f(&r["load_s"]), f(&r["match_s"]), f(&r["lines_per_s"]), f(&r["peak_rss_mib"]), if r["exact"] == true { "yes" } else { "NO" }));
-    }
-    md.push_str(&goals(report, rows));
-    md
-}
-
-/// The goals, each with the measured figure and met / not met.
-fn goals(report: &Value, rows: &[Row]) -> String {
-    let f = |v: &Value| v.as_f64().unwrap_or(0.0);
-    let at = |what: &str, c: usize| rows.iter().find(|r| r.what == what && r.concurrency == c);
-    let top = rows.iter().map(|r| r.concurrency).max().unwrap_or(0);
-    let mut g: Vec<(String, String, bool)> = vec![];
-    if let (Some(b), Some(p)) = (at("baseline", top), at("payment", top)) {
-        let ratio = p.per_s / b.per_s.max(f64::MIN_POSITIVE);
-        g.push((format!("payment throughput >= 80% of baseline at c={top}"), format!("{:.0}%", 100.0 * ratio), ratio >= 0.8));
-        let p99 = p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE);
-        g.push((format!("payment p99 <= 1.5x baseline at c={top}"), format!("{p99:.2}x"), p99 <= 1.5));
-    }
-    let payments: Vec<&Row> = rows.iter().filter(|r| r.what == "payment").collect();
-    let worst = payments.iter().map(|r| r.worker_cpu_ms).fold(0.0, f64::max);
-    let levels: Vec<String> = payments.iter().map(|r| format!("c={} {:.1} ({:.1} less idle)", r.concurrency, r.worker_cpu_ms, r.worker_cpu_less_idle_ms)).collect();
-    g.push(("worker CPU per payment <= 15 ms (worst level)".into(), format!("{worst:.1} ms; {}", levels.join(", ")), worst <= 15.0));
-    let rss = f(&report["in_flight"]["worker_rss_mib"]);
-    g.push((format!("worker RSS <= 150 MB with {} payments in flight", report["in_flight"]["payments"]), format!("{rss:.0} MiB"), rss * 1.048_576 <= 150.0));
-    let per_core = 1000.0 / f(&report["callback_worker_cpu_ms"]).max(f64::MIN_POSITIVE);
-    g.push(("verified callbacks >= 2,000/s on one core".into(), format!("{per_core:.0}/core-s"), per_core >= 2000.0));
-    if let Some(r) = report["recon"].as_array().and_then(|a| a.iter().find(|r| r["lines"] == 1_000_000)) {
-        let secs = f(&r["load_s"]) + f(&r["match_s"]);
-        g.push(("reconciliation of 1,000,000 lines < 10 s, < 512 MB".into(), format!("{secs:.1} s, {:.0} MiB", f(&r["peak_rss_mib"])), secs < 10.0 && f(&r["peak_rss_mib"]) < 512.0));
-    }
-    let c = &report["crypto"];
-    for (what, ours, theirs) in [("SM2 sign >= OpenSSL", "sm2_sign_per_s", "openssl_sm2_sign_per_s"), ("SM2 verify >= OpenSSL", "sm2_verify_per_s", "openssl_sm2_verify_per_s")] {
-        if let Some(t) = c[theirs].as_f64() {
-            g.push((what.into(), format!("{:.2}x", f(&c[ours]) / t.max(f64::MIN_POSITIVE)), f(&c[ours]) >= t));
-        }
-    }
-    let mut md = String::from("\n## Goals\n\n| goal | measured | met |\n|---|---:|---|\n");
-    for (goal, measured, met) in g {
-        md.push_str(&format!("| {goal} | {measured} | {} |\n", if met { "yes" } else { "**no**" }));
-    }
-    md
 }

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_product;
+pub mod bench_report;
 pub mod certs;
 pub mod doctor;
 pub mod drill;

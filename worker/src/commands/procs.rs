@@ -48,9 +48,11 @@ pub struct ProcStack {
     pub dir: PathBuf,
     temporal_bin: PathBuf,
     temporal_port: u16,
+    /// The Temporal server's Prometheus endpoint: its requests by operation.
+    pub temporal_metrics: String,
     temporal_args: Vec<String>,
     temporal: Mutex<Option<Killed>>,
-    _sandbox: Killed,
+    sandbox_proc: Mutex<Option<Killed>>,
     medpay: Mutex<Option<Killed>>,
     medpay_env: Vec<(String, String)>,
     pub api: String,
@@ -75,8 +77,12 @@ pub fn callback_forms(signed: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn spawn_temporal(bin: &Path, args: &[String]) -> anyhow::Result<Killed> {
-    Ok(Killed(Command::new(bin).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().context("cannot start the Temporal dev server")?))
+/// The Temporal dev server's output (errors only), in the stack's directory: why it stopped.
+const TEMPORAL_LOG: &str = "temporal.log";
+
+fn spawn_temporal(dir: &Path, bin: &Path, args: &[String]) -> anyhow::Result<Killed> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(TEMPORAL_LOG))?;
+    Ok(Killed(Command::new(bin).args(args).stdout(log.try_clone()?).stderr(log).spawn().context("cannot start the Temporal dev server")?))
 }
 
 impl ProcStack {
@@ -90,24 +96,24 @@ impl ProcStack {
         // and is started again on fresh ports.
         let mut started = None;
         for _ in 0..3 {
-            let temporal_port = free_port()?;
+            let (temporal_port, metrics_port) = (free_port()?, free_port()?);
             let temporal_args: Vec<String> = [
                 "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error", "--port", &temporal_port.to_string(), "--http-port", &free_port()?.to_string(),
-                "--metrics-port", &free_port()?.to_string(), "--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+                "--metrics-port", &metrics_port.to_string(), "--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
             ]
             .iter()
             .map(|s| s.to_string())
             .collect();
-            let mut temporal = spawn_temporal(&temporal_bin, &temporal_args)?;
+            let mut temporal = spawn_temporal(dir, &temporal_bin, &temporal_args)?;
             let up = wait_for("the Temporal dev server", 90, || {
                 matches!(temporal.0.try_wait(), Ok(Some(_))) || temporal_healthy(&temporal_bin, temporal_port)
             });
             if up.is_ok() && matches!(temporal.0.try_wait(), Ok(None)) {
-                started = Some((temporal_port, temporal_args, temporal));
+                started = Some((temporal_port, metrics_port, temporal_args, temporal));
                 break;
             }
         }
-        let (temporal_port, temporal_args, temporal) = started.ok_or_else(|| anyhow::anyhow!("the Temporal dev server did not start in three attempts"))?;
+        let (temporal_port, metrics_port, temporal_args, temporal) = started.ok_or_else(|| anyhow::anyhow!("the Temporal dev server did not start in three attempts"))?;
         let address = format!("http://127.0.0.1:{temporal_port}");
         let sandbox = format!("127.0.0.1:{}", free_port()?);
         let sdir = dir.join("sandbox");
@@ -144,9 +150,10 @@ impl ProcStack {
             dir: dir.to_path_buf(),
             temporal_bin,
             temporal_port,
+            temporal_metrics: format!("http://127.0.0.1:{metrics_port}/metrics"),
             temporal_args,
             temporal: Mutex::new(Some(temporal)),
-            _sandbox: sandbox_proc,
+            sandbox_proc: Mutex::new(Some(sandbox_proc)),
             medpay: Mutex::new(None),
             medpay_env,
             api,
@@ -166,7 +173,22 @@ impl ProcStack {
     /// The sandbox parties' process: on a real deployment the parties run elsewhere, here they
     /// share the cores with the product.
     pub fn sandbox_pid(&self) -> u32 {
-        self._sandbox.0.id()
+        self.sandbox_proc.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+    }
+
+    /// Which of the stack's processes exited without being asked to, if any (one stopped on
+    /// purpose, as `medpay soak` does, is not running and not counted): a measurement against a
+    /// dead server would otherwise wait or fail item by item without saying why.
+    pub fn exited(&self) -> Option<String> {
+        let check = |what: &str, slot: &Mutex<Option<Killed>>| {
+            let mut slot = slot.lock().ok()?;
+            let status = slot.as_mut()?.0.try_wait().ok()??;
+            Some(format!("{what} exited ({status})"))
+        };
+        check("the Temporal dev server", &self.temporal)
+            .map(|why| format!("{why}; its log: {}", self.dir.join(TEMPORAL_LOG).display()))
+            .or_else(|| check("the sandbox", &self.sandbox_proc))
+            .or_else(|| check("medpay run", &self.medpay))
     }
 
     pub fn temporal_pid(&self) -> u32 {
@@ -212,7 +234,7 @@ impl ProcStack {
 
     /// Starts the Temporal server on the database and port it had.
     pub fn start_temporal(&self) -> anyhow::Result<()> {
-        let fresh = spawn_temporal(&self.temporal_bin, &self.temporal_args)?;
+        let fresh = spawn_temporal(&self.dir, &self.temporal_bin, &self.temporal_args)?;
         if let Ok(mut t) = self.temporal.lock() {
             *t = Some(fresh);
         }
