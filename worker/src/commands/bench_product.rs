@@ -305,8 +305,11 @@ where
     }
     let wall_s = started.elapsed().as_secs_f64();
     settle(s).await;
+    let (worker_cpu_ms, server_cpu_ms, sandbox_cpu_ms, load_cpu_ms) = (cpu_ms(s.medpay_pid()) - w0, cpu_ms(s.temporal_pid()) - t0, cpu_ms(s.sandbox_pid()) - p0, cpu_ms(std::process::id()) - l0);
+    let worker_switches = context_switches(s.medpay_pid()) - switches0;
     // The server hands its counters to its metrics endpoint once a second: read after that, the
-    // round's last requests are the round's, not the next one's.
+    // round's last requests are the round's, not the next one's (the CPU figures are taken
+    // before this wait, which is not the round's work).
     tokio::time::sleep(METRICS_FLUSH).await;
     let mut requests = server_requests(s).await;
     for (op, n) in &mut requests {
@@ -314,16 +317,16 @@ where
     }
     requests.retain(|_, n| *n > 0.0);
     Ok(Sample {
-        server_requests: requests,
         latencies_ms,
         wall_s,
-        worker_cpu_ms: cpu_ms(s.medpay_pid()) - w0,
-        worker_switches: context_switches(s.medpay_pid()) - switches0,
-        server_cpu_ms: cpu_ms(s.temporal_pid()) - t0,
-        sandbox_cpu_ms: cpu_ms(s.sandbox_pid()) - p0,
-        load_cpu_ms: cpu_ms(std::process::id()) - l0,
+        worker_cpu_ms,
+        worker_switches,
+        server_cpu_ms,
+        sandbox_cpu_ms,
+        load_cpu_ms,
         worker_rss_mib: rss_mib(s.medpay_pid(), "VmRSS:"),
         failed,
+        server_requests: requests,
     })
 }
 
