@@ -31,6 +31,11 @@ impl Drop for Killed {
     }
 }
 
+/// The PID of a process in a slot of the stack; 0 while it is stopped.
+fn pid(slot: &Mutex<Option<Killed>>) -> u32 {
+    slot.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -167,13 +172,13 @@ impl ProcStack {
     }
 
     pub fn medpay_pid(&self) -> u32 {
-        self.medpay.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+        pid(&self.medpay)
     }
 
     /// The sandbox parties' process: on a real deployment the parties run elsewhere, here they
     /// share the cores with the product.
     pub fn sandbox_pid(&self) -> u32 {
-        self.sandbox_proc.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+        pid(&self.sandbox_proc)
     }
 
     /// Which of the stack's processes exited without being asked to, if any (one stopped on
@@ -192,7 +197,7 @@ impl ProcStack {
     }
 
     pub fn temporal_pid(&self) -> u32 {
-        self.temporal.lock().ok().and_then(|m| m.as_ref().map(|k| k.0.id())).unwrap_or(0)
+        pid(&self.temporal)
     }
 
     /// Starts `medpay run` (worker + API) and waits until its API answers.
