@@ -33,7 +33,15 @@ for _ in $(seq 1 240); do MIX=$(api "http://$API$P" | field workflow cashier mix
 echo "4. confirmed; mixed order $MIX open at the cashier; the patient pays"
 sandbox -d '{"mix_trade_no":"'"$MIX"'"}' "https://$SANDBOX/sandbox/patient/pay" >/dev/null
 wait_for "$P" state Paid 60
-echo "5. paid (bank callback verified); Temporal UI: workflow pay-$ORG-$ORD"
+SETTLED=$(api "http://$API$P" | field workflow settled_by)
+case "$SETTLED" in
+  callback) HOW="the bank's callback, verified" ;;
+  query) HOW="the compensating query: no callback arrived in time" ;;
+  late_callback) HOW="a late callback, after it was pending" ;;
+  reconciliation) HOW="the day's reconciliation" ;;
+  *) HOW="a source the workflow did not report" ;;
+esac
+echo "5. paid (settled by $HOW); Temporal UI: workflow pay-$ORG-$ORD"
 api "http://$API/v1/refunds" -d '{"org_code":"'$ORG'","med_org_ord":"'$ORD'","refund_no":"R'$ORD'","cash_fen":1000,"reason":"demo"}' >/dev/null
 wait_for "/v1/refunds/$ORG/R$ORD" state Refunded 60
 echo "6. refunded 10.00 yuan of the self-pay part at the bank, channel notified (workflow refund-$ORG-R$ORD)"

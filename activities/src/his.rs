@@ -20,7 +20,11 @@ pub struct PaymentNotice {
     pub psn_acct_fen: Option<i64>,
     pub own_pay_fen: Option<i64>,
     pub mix_trade_no: Option<String>,
+    /// The failure's message (as `failure.message`), for HIS versions that read only this.
     pub reason: Option<String>,
+    /// Why the payment did not end paid: code, party and its code, message, next action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<medpay_schemas::failure::FailureView>,
 }
 
 #[derive(Clone)]

@@ -81,6 +81,11 @@ impl PaymentActivities {
     async fn advance(&self, org: &str, ord: &str, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
         self.ledger.advance(org, ord, to, update, now_ms()).await.map_err(|e| match e {
             crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
+            crate::ledger::LedgerError::DuplicateBankOrder { .. } => {
+                crate::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(org_code = org, "{e}");
+                bad(e.to_string())
+            }
             other => std::io::Error::other(other.to_string()).into(),
         })?;
         Ok(())
@@ -372,7 +377,8 @@ impl PaymentNotification {
             psn_acct_fen: p.as_ref().and_then(|p| p.psn_acct_fen),
             own_pay_fen: p.as_ref().and_then(|p| p.own_pay_fen),
             mix_trade_no: p.as_ref().and_then(|p| p.mix_trade_no.clone()),
-            reason: o.reason.clone(),
+            reason: o.reason.as_deref().map(|r| medpay_schemas::failure::PaymentFailure::decode(r).message),
+            failure: medpay_schemas::failure::PaymentFailure::view_of(o.state, o.reason.as_deref()),
         };
         let sent = his.send(&notice).await;
         log_exchange(&acts.ledger, &o.org_code, &o.med_org_ord, "his", "payment notice", &notice, sent.as_ref().map(|()| &"delivered")).await;

@@ -97,6 +97,8 @@ pub struct Inner {
     pub credentials: Credentials,
     pub hospitals: Vec<HospitalKeys>,
     pub state: Mutex<State>,
+    /// The books may have changed since they were last written (`books`).
+    pub dirty: std::sync::atomic::AtomicBool,
     pub faults: Mutex<FaultConfig>,
     /// HTTPS client for the bank's callbacks (trusts the sandbox CA and `callback_ca`).
     pub callback_client: reqwest::Client,
@@ -116,13 +118,25 @@ impl App {
     pub fn new(config: SandboxConfig, credentials: Credentials, callback_client: reqwest::Client) -> anyhow::Result<Self> {
         let legacy = config.bank_legacy_rsa2;
         let hospitals = credentials.hospitals.iter().map(|c| HospitalKeys::load(c, legacy)).collect::<anyhow::Result<Vec<_>>>()?;
+        config.faults.check().map_err(anyhow::Error::msg)?;
         let faults = Mutex::new(config.faults.clone());
-        Ok(App(Arc::new(Inner { config, credentials, hospitals, state: Mutex::new(State::default()), faults, callback_client })))
+        let books = crate::books::load(&config.data_dir)?;
+        let dirty = std::sync::atomic::AtomicBool::new(false);
+        Ok(App(Arc::new(Inner { config, credentials, hospitals, state: Mutex::new(books), dirty, faults, callback_client })))
     }
 
     /// Poisoning only follows a panic in another handler; the state is still consistent
     /// because every mutation is completed inside one critical section.
+    ///
+    /// Every access counts as a change for the books on disk (a snapshot too many costs a
+    /// write; a change missed would cost an order).
     pub fn state(&self) -> MutexGuard<'_, State> {
+        self.dirty.store(true, std::sync::atomic::Ordering::Release);
+        self.state_untracked()
+    }
+
+    /// The state for reading only, not marking the books changed.
+    pub fn state_untracked(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 

@@ -15,9 +15,14 @@ pub async fn get_faults(State(app): State<App>) -> Json<FaultConfig> {
     Json(app.faults())
 }
 
-pub async fn put_faults(State(app): State<App>, Json(f): Json<FaultConfig>) -> Json<FaultConfig> {
+/// Replaces the fault settings. A setting the sandbox would not apply is refused (422), never
+/// stored and ignored: see [`FaultConfig::check`].
+pub async fn put_faults(State(app): State<App>, Json(f): Json<FaultConfig>) -> Response {
+    if let Err(message) = f.check() {
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"code": "FAULT_NOT_APPLICABLE", "message": message}))).into_response();
+    }
     *app.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = f.clone();
-    Json(f)
+    Json(f).into_response()
 }
 
 pub async fn state(State(app): State<App>) -> Response {

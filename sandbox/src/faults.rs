@@ -70,6 +70,18 @@ pub struct FaultConfig {
 }
 
 impl FaultConfig {
+    /// Endpoint faults (503s, hangs) are decided per endpoint before a request's body is read,
+    /// so the order it concerns is not known yet: they exist only globally. A per-order setting
+    /// of them is refused rather than stored and silently ignored.
+    pub fn check(&self) -> Result<(), String> {
+        match self.orders.iter().find(|(_, f)| !f.endpoints.is_empty()) {
+            Some((order, _)) => Err(format!(
+                "orders.{order}.endpoints: endpoint faults apply to every call of an endpoint and can only be set under global.endpoints"
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The faults in force for an order known by any of `keys` (medOrgOrd, mix_trade_no, ...).
     pub fn for_order(&self, keys: &[&str]) -> &Faults {
         keys.iter().find_map(|k| self.orders.get(*k)).unwrap_or(&self.global)
@@ -161,6 +173,17 @@ mod tests {
         assert_eq!(f.callback.delay_secs, 70);
         assert_eq!(f.endpoints["bank.mixed_order"].error_permille, 250);
         assert!(apply_flag(&mut f, "nonsense").is_err());
+    }
+
+    #[test]
+    fn per_order_endpoint_faults_are_refused_not_ignored() {
+        let mut c = FaultConfig::default();
+        c.orders.insert("HIS1".into(), Faults { refund_exp: true, ..Default::default() });
+        assert!(c.check().is_ok());
+        let mut e = Faults::default();
+        e.endpoints.insert("mid.6201".into(), EndpointFault { error_permille: 1000, ..Default::default() });
+        c.orders.insert("HIS2".into(), e);
+        assert!(c.check().unwrap_err().contains("orders.HIS2.endpoints"));
     }
 
     #[test]

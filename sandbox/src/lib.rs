@@ -10,6 +10,7 @@
 //! patient and control endpoints.
 
 pub mod app;
+pub mod books;
 pub mod callbacks;
 pub mod clock;
 pub mod control;
@@ -94,12 +95,15 @@ pub struct SandboxHandle {
     pub app: App,
     server: axum_server::Handle<std::net::SocketAddr>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    flusher: tokio::task::JoinHandle<()>,
 }
 
 impl SandboxHandle {
     pub async fn stop(self) {
         self.server.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
         let _ = self.task.await;
+        self.flusher.abort();
+        books::flush(&self.app);
         if self.sftp.is_some() {
             sftp::stop(&self.app.config.data_dir);
         }
@@ -140,6 +144,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let router = router(app.clone());
     let serve = axum_server::from_tcp_rustls(listener, rustls_config)?.handle(server.clone()).serve(router.into_make_service());
     let task = tokio::spawn(serve);
+    let flusher = books::spawn_flusher(app.clone());
     Ok(SandboxHandle {
         base_url: format!("https://{addr}"),
         ca_cert: tls_files.ca_cert,
@@ -151,5 +156,6 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         app,
         server,
         task,
+        flusher,
     })
 }

@@ -2,6 +2,7 @@
 //! and every counterparty's wire types. No I/O and no clocks, so workflows can depend on it.
 
 pub mod diagnostics;
+pub mod failure;
 pub mod ids;
 pub mod money;
 pub mod payment;

@@ -38,8 +38,10 @@ impl Scene {
     }
 }
 
-/// One bill line from the HIS.
+/// One bill line from the HIS. Unknown fields are refused (one policy for every API body: a
+/// misspelt field is an error the integrator sees, never a value silently dropped).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BillLine {
     /// The hospital's catalogue code.
     pub code: String,
@@ -49,6 +51,7 @@ pub struct BillLine {
 
 /// What the HIS asks for (the create-payment API body).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     pub org_code: String,
     /// The HIS order no. (medOrgOrd): one payment per HIS order.
@@ -112,6 +115,11 @@ pub struct PaymentView {
     /// The self-pay refund started when insurance failed after self-pay (REQ X-8a).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly_refund: Option<AnomalyRefundView>,
+    /// Which source gave the bank's final result: `callback` (the verified notice),
+    /// `query` (the compensating query, REQ Q-9), `late_callback` (after the payment became
+    /// PendingReconciliation) or `reconciliation` (the statement). `None` until settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_by: Option<String>,
 }
 
 /// The payment workflow's deadlines. The defaults are the standard's (REQ Q-9: callback 20 s,

@@ -32,10 +32,15 @@ impl ReconKind {
 
     /// A period is a day (`yyyy-MM-dd`) for self-pay and a month (`yyyy-MM`) for insurance.
     pub fn check_period(self, period: &str) -> Result<(), String> {
-        let ok = match self {
-            Self::Selfpay => period.len() == 10 && period.as_bytes()[4] == b'-' && period.as_bytes()[7] == b'-',
-            Self::Insurance => period.len() == 7 && period.as_bytes()[4] == b'-',
-        } && period.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+        // Digits where digits belong, a month 01-12 and a day 01-31 (the API document states the
+        // same pattern); a day past its month's end finds no statement.
+        let num = |r: std::ops::Range<usize>| period.get(r).filter(|s| s.bytes().all(|b| b.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok());
+        let month_ok = period.get(4..5) == Some("-") && num(0..4).is_some() && num(5..7).is_some_and(|m| (1..=12).contains(&m));
+        let ok = month_ok
+            && match self {
+                Self::Selfpay => period.len() == 10 && period.get(7..8) == Some("-") && num(8..10).is_some_and(|d| (1..=31).contains(&d)),
+                Self::Insurance => period.len() == 7,
+            };
         if ok { Ok(()) } else { Err(format!("{period:?} is not a {} period ({})", self.as_str(), self.period_format())) }
     }
 
@@ -229,6 +234,10 @@ mod tests {
         assert!(ReconKind::Selfpay.check_period("2026-11").is_err());
         assert!(ReconKind::Insurance.check_period("2026-11").is_ok());
         assert!(ReconKind::Insurance.check_period("2026-11'; DROP").is_err());
+        for bad in ["8049-71-07", "2026-00-01", "2026-11-32", "2026-1--01", "+026-11-01"] {
+            assert!(ReconKind::Selfpay.check_period(bad).is_err(), "{bad}");
+        }
+        assert!(ReconKind::Insurance.check_period("2026-13").is_err());
         assert_eq!((yuan(12_345), yuan(-5), yuan(0)), ("123.45".to_string(), "-0.05".to_string(), "0.00".to_string()));
         for c in ReconClass::ALL {
             assert_eq!(ReconClass::parse(c.as_str()), Some(c));

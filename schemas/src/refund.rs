@@ -150,7 +150,7 @@ pub struct RefundInput {
 
 /// An operator's decision on a refund that needs attention, given through the API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OperatorAction {
     /// Try the failed step again now; with a fresh authCode when the last one was refused.
     Retry {

@@ -33,9 +33,9 @@ fn full_refunds_concurrency_and_bad_requests() {
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-NONE", "refund_no": "RN-X"}));
     assert_eq!((st, e["code"].as_str()), (404, Some("UNKNOWN_PAYMENT")));
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-MIX", "refund_no": "RN-X"}));
-    assert_eq!((st, e["code"].as_str()), (422, Some("AUTH_CODE_REQUIRED")), "the insurance part needs a fresh authorisation");
+    assert_eq!((st, e["code"].as_str()), (409, Some("AUTH_CODE_REQUIRED")), "the insurance part needs a fresh authorisation");
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-X", "cash_fen": 3_457}));
-    assert_eq!((st, e["code"].as_str()), (422, Some("EXCEEDS_REFUNDABLE")), "{e}");
+    assert_eq!((st, e["code"].as_str()), (409, Some("EXCEEDS_REFUNDABLE")), "{e}");
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-X", "cash_fen": -1}));
     assert_eq!((st, e["code"].as_str()), (422, Some("INVALID_REFUND")));
     let mut mixed_partial = full_refund(&s, "mixed", "HIS-R-MIX", "RN-X");
@@ -72,7 +72,7 @@ fn full_refunds_concurrency_and_bad_requests() {
     }
     // Nothing left: a second refund of the same payment is refused.
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-CASH-2"}));
-    assert_eq!((st, e["code"].as_str()), (422, Some("NOTHING_TO_REFUND")));
+    assert_eq!((st, e["code"].as_str()), (409, Some("NOTHING_TO_REFUND")));
 
     let books = s.books();
     let count = |k: &str| books[k].as_array().unwrap().len();

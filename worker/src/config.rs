@@ -180,6 +180,27 @@ pub struct ApiConfig {
     pub codec_token_file: Option<std::path::PathBuf>,
     /// API keys and rate limits (`[api.guard]`).
     pub guard: crate::api::guard::GuardConfig,
+    /// The largest bill and bill line accepted (`[api.limits]`).
+    pub limits: BillLimits,
+}
+
+/// Amounts above these are refused with 422 `AMOUNT_TOO_LARGE`: a typo of a few digits in the
+/// HIS (or a hostile client) must not reach the insurance platform as a bill. The defaults fit
+/// the largest inpatient bills hospitals settle; lower them to what the hospital's own HIS
+/// could ever send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BillLimits {
+    /// Per bill, in fen (default 1,000,000.00 yuan).
+    pub max_bill_fen: i64,
+    /// Per bill line, in fen (default 1,000,000.00 yuan).
+    pub max_line_fen: i64,
+}
+
+impl Default for BillLimits {
+    fn default() -> Self {
+        Self { max_bill_fen: 100_000_000, max_line_fen: 100_000_000 }
+    }
 }
 
 impl Default for TemporalConfig {
@@ -198,7 +219,7 @@ impl Default for TemporalConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None, guard: Default::default() }
+        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None, guard: Default::default(), limits: BillLimits::default() }
     }
 }
 
@@ -215,7 +236,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 39] = [
+pub const ENV_OVERRIDES: [(&str, &str); 41] = [
     ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
@@ -255,6 +276,8 @@ pub const ENV_OVERRIDES: [(&str, &str); 39] = [
     ("MEDPAY_RATE_CALLBACK_PER_IP", "api.guard.callback_per_ip.per_sec"),
     ("MEDPAY_BLOCK_AFTER_FAILURES", "api.guard.block_after_failures"),
     ("MEDPAY_ORDER_BURST_MAX", "api.guard.order_burst_max"),
+    ("MEDPAY_MAX_BILL_FEN", "api.limits.max_bill_fen"),
+    ("MEDPAY_MAX_LINE_FEN", "api.limits.max_line_fen"),
 ];
 
 impl Config {
@@ -268,6 +291,9 @@ impl Config {
         };
         config.apply_env(|k| std::env::var(k).ok())?;
         config.payment.check().map_err(|message| ConfigError::Invalid { message })?;
+        if config.api.limits.max_bill_fen <= 0 || config.api.limits.max_line_fen <= 0 {
+            return Err(ConfigError::Invalid { message: "api.limits.max_bill_fen and max_line_fen must be positive".into() });
+        }
         if config.runtime.threads == 0 {
             return Err(ConfigError::Invalid { message: "runtime.threads (MEDPAY_RUNTIME_THREADS) is 0: at least one thread must run the service".into() });
         }
@@ -278,6 +304,11 @@ impl Config {
         for (var, _) in ENV_OVERRIDES {
             let Some(v) = get(var) else { continue };
             let secs = || v.trim().parse::<u64>().map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() });
+            let fen = || match v.trim().parse::<i64>() {
+                Ok(n) if n > 0 => Ok(n),
+                Ok(_) => Err(ConfigError::Env { var, value: v.clone(), message: "must be a positive number of fen".into() }),
+                Err(e) => Err(ConfigError::Env { var, value: v.clone(), message: e.to_string() }),
+            };
             match var {
                 "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS" => self.payment.callback_wait_secs = secs()?,
                 "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS" => self.temporal.max_cached_workflows = usize::try_from(secs()?).unwrap_or(usize::MAX),
@@ -312,6 +343,8 @@ impl Config {
                 "MEDPAY_RATE_CALLBACK_PER_IP" => self.api.guard.callback_per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_BLOCK_AFTER_FAILURES" => self.api.guard.block_after_failures = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_ORDER_BURST_MAX" => self.api.guard.order_burst_max = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_MAX_BILL_FEN" => self.api.limits.max_bill_fen = fen()?,
+                "MEDPAY_MAX_LINE_FEN" => self.api.limits.max_line_fen = fen()?,
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

@@ -23,7 +23,19 @@ fn init_tracing() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors are printed as one line with their whole chain ("cannot open the ledger at ...:
+/// ledger database: ... duplicate key ..."), so the first line a log shows names the cause.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("medpay: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // `medpay run` takes its thread count from its configuration (see `RuntimeConfig`), loaded
     // once here; the tools and the benchmark's load generator use one thread per core.

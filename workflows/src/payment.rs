@@ -9,6 +9,7 @@
 use crate::refund::RefundWorkflow;
 use crate::search;
 use medpay_activities::payment::{Outcome, PaymentActivities, PaymentNotification, PaymentRevocation, StepInput};
+use medpay_schemas::failure::{FailedStep, FailureCode, PaymentFailure};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::{AnomalyRefundView, PaymentInput, PaymentTimings, PaymentView};
 use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
@@ -36,6 +37,8 @@ pub struct PaymentWorkflow {
     search: SearchMode,
     /// The flow version from the input (`PaymentInput::flow`).
     flow: u32,
+    /// Why the payment did not end Paid (its message is also the view's `failure`).
+    failure: Option<PaymentFailure>,
 }
 
 /// Flow 0 before the "lean-search-v1" patch upserts every state; since the patch the identity
@@ -69,16 +72,18 @@ fn secs(s: u64) -> Duration {
 }
 
 /// What the bank's final status means for the payment.
-fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<String>) {
+fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<PaymentFailure>) {
     match (&st.mix_pay_status, &st.self_pay_status, &st.med_ins_pay_status) {
         (MixPayStatus::Success, _, _) => (PaymentState::Paid, None),
-        (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => {
-            (PaymentState::Failed, Some("insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)".into()))
-        }
-        (_, SelfPayStatus::Fail, MedInsPayStatus::Success) => {
-            (PaymentState::PendingReconciliation, Some("integrity alarm: self-pay failed but insurance succeeded (REQ SR-7a)".into()))
-        }
-        (status, _, _) => (PaymentState::Failed, Some(format!("bank status {status}"))),
+        (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => (
+            PaymentState::Failed,
+            Some(PaymentFailure::new(FailureCode::InsuranceFailedAfterSelfPay, "insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)")),
+        ),
+        (_, SelfPayStatus::Fail, MedInsPayStatus::Success) => (
+            PaymentState::PendingReconciliation,
+            Some(PaymentFailure::new(FailureCode::IntegrityAlarm, "integrity alarm: self-pay failed but insurance succeeded (REQ SR-7a)")),
+        ),
+        (status, _, _) => (PaymentState::Failed, Some(PaymentFailure { party: Some("bank".into()), party_code: Some(status.to_string()), ..PaymentFailure::new(FailureCode::BankPaymentFailed, format!("bank status {status}")) })),
     }
 }
 
@@ -105,12 +110,13 @@ impl PaymentWorkflow {
 
         // Steps 4-7. A refusal here ends the payment as Failed (nothing was ordered, no money
         // can move); the upload is revoked when there was one.
-        let before_order: Result<(), String> = async {
-            step.identity = Some(Self::quick(ctx, || PaymentActivities::identify, step.clone()).await.map_err(|e| format!("identification: {}", crate::why(&e)))?);
+        let failed_at = |at: FailedStep| move |e: ActivityExecutionError| PaymentFailure::at_step(at, &crate::why(&e));
+        let before_order: Result<(), PaymentFailure> = async {
+            step.identity = Some(Self::quick(ctx, || PaymentActivities::identify, step.clone()).await.map_err(failed_at(FailedStep::Identification))?);
             Self::set(ctx, PaymentState::Authorised);
-            step.uploaded = Some(Self::quick(ctx, || PaymentActivities::upload, step.clone()).await.map_err(|e| format!("6201 upload: {}", crate::why(&e)))?);
+            step.uploaded = Some(Self::quick(ctx, || PaymentActivities::upload, step.clone()).await.map_err(failed_at(FailedStep::Upload))?);
             Self::set(ctx, PaymentState::Uploaded);
-            let split = Self::quick(ctx, || PaymentActivities::pre_settle, step.clone()).await.map_err(|e| format!("6202 pre-settlement: {}", crate::why(&e)))?;
+            let split = Self::quick(ctx, || PaymentActivities::pre_settle, step.clone()).await.map_err(failed_at(FailedStep::PreSettlement))?;
             step.split = Some(split);
             ctx.state_mut(|w| w.view.split = Some(split));
             Self::set(ctx, PaymentState::PreSettled);
@@ -126,12 +132,16 @@ impl PaymentWorkflow {
             _ = ctx.timer(secs(timings.confirm_deadline_secs)) => false,
         };
         if !confirmed {
-            return Self::close_before_order(ctx, &step, PaymentState::Cancelled, "not confirmed by the patient; upload revoked (6401)".into()).await;
+            let failure = match ctx.state(|w| w.confirmed) {
+                Some(false) => PaymentFailure::new(FailureCode::Declined, "declined by the patient (or cancelled by the HIS); upload revoked (6401)"),
+                _ => PaymentFailure::new(FailureCode::NotConfirmedInTime, format!("not confirmed within {} s; upload revoked (6401)", timings.confirm_deadline_secs)),
+            };
+            return Self::close_before_order(ctx, &step, PaymentState::Cancelled, failure).await;
         }
         Self::set(ctx, PaymentState::Confirmed);
         let cashier = match Self::quick(ctx, || PaymentActivities::place_orders, step.clone()).await {
             Ok(c) => c,
-            Err(e) => return Self::close_before_order(ctx, &step, PaymentState::Failed, format!("bank order: {}", crate::why(&e))).await,
+            Err(e) => return Self::close_before_order(ctx, &step, PaymentState::Failed, failed_at(FailedStep::BankOrder)(e)).await,
         };
         step.cashier = Some(cashier.clone());
         ctx.state_mut(|w| w.view.cashier = Some(cashier));
@@ -141,13 +151,15 @@ impl PaymentWorkflow {
             Self::notify_his(ctx, &step).await;
             return Ok(ctx.state(|w| w.view.clone()));
         };
-        let (state, reason) = outcome_of(&bank);
+        let (state, failure) = outcome_of(&bank);
         // The view first: once the ledger says Paid, the view already carries the bank's status.
-        ctx.state_mut(|w| {
-            w.view.bank = Some(bank.clone());
-            w.view.failure = reason.clone();
-        });
-        Self::record(ctx, &step, state, Some(bank.clone()), reason).await?;
+        ctx.state_mut(|w| w.view.bank = Some(bank.clone()));
+        match &failure {
+            Some(f) => Self::failed(ctx, f),
+            // Paid after being pending: the pending reason is no failure any more.
+            None => ctx.state_mut(|w| w.failure = None),
+        }
+        Self::record(ctx, &step, state, Some(bank.clone()), failure.map(|f| f.encode())).await?;
         Self::set(ctx, state);
         if bank.self_pay_status == SelfPayStatus::Success && bank.med_ins_pay_status == MedInsPayStatus::Fail {
             Self::anomaly_refund(ctx, &step).await?;
@@ -165,7 +177,8 @@ impl PaymentWorkflow {
         if ctx.state(|w| w.flow) < 2 && !ctx.patched("his-notify-v1") {
             return;
         }
-        let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank: None, reason: ctx.state(|w| w.view.failure.clone()) };
+        let reason = ctx.state(|w| w.failure.as_ref().map(PaymentFailure::encode));
+        let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank: None, reason };
         let opts = ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
             schedule_to_close: Duration::from_secs(24 * 3600),
             start_to_close: Duration::from_secs(30),
@@ -184,6 +197,15 @@ impl PaymentWorkflow {
     {
         let local_first = ctx.state(|w| w.flow) >= 3;
         crate::quick::step(ctx, local_first, act, input, options()).await
+    }
+
+    /// Keeps why the payment did not end Paid: the failure for the ledger and the HIS, its
+    /// message for the view.
+    fn failed(ctx: &mut WorkflowContext<Self>, f: &PaymentFailure) {
+        ctx.state_mut(|w| {
+            w.view.failure = Some(f.message.clone());
+            w.failure = Some(f.clone());
+        });
     }
 
     fn set(ctx: &mut WorkflowContext<Self>, state: PaymentState) {
@@ -206,12 +228,12 @@ impl PaymentWorkflow {
 
     /// Ends a payment that never reached the bank: revoke the upload (6401) if there was one,
     /// record the outcome and its reason.
-    async fn close_before_order(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, reason: String) -> WorkflowResult<PaymentView> {
+    async fn close_before_order(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, failure: PaymentFailure) -> WorkflowResult<PaymentView> {
         if step.uploaded.is_some() {
             ctx.execute_activity(PaymentRevocation::revoke, step.clone(), options()).await?;
         }
-        Self::record(ctx, step, state, None, Some(reason.clone())).await?;
-        ctx.state_mut(|w| w.view.failure = Some(reason));
+        Self::record(ctx, step, state, None, Some(failure.encode())).await?;
+        Self::failed(ctx, &failure);
         Self::set(ctx, state);
         Self::notify_his(ctx, step).await;
         Ok(ctx.state(|w| w.view.clone()))
@@ -220,42 +242,62 @@ impl PaymentWorkflow {
     /// REQ Q-9: the callback for `callback_wait`, then a query every `query_every` for up to
     /// `query_for`; then `PendingReconciliation` and a bounded wait for a late callback.
     async fn await_bank(ctx: &mut WorkflowContext<Self>, step: &StepInput, t: &PaymentTimings) -> WorkflowResult<Option<MixedOrderState>> {
+        // `settled_by` is the view's record of which source decided (no command: replay-safe).
         let mut result = temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
             _ = ctx.timer(secs(t.callback_wait_secs)) => None,
         };
+        let mut source = "callback";
         let mut waited = 0;
         while result.is_none() && waited < t.query_for_secs {
             result = ctx.execute_activity(PaymentActivities::query_bank, step.clone(), query_options(t)).await.unwrap_or(None);
             if result.is_some() {
+                source = "query";
                 break;
             }
             result = temporalio_sdk::workflows::select! {
                 _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
                 _ = ctx.timer(secs(t.query_every_secs)) => None,
             };
+            source = "callback";
             waited += t.query_every_secs;
         }
         if result.is_some() {
+            ctx.state_mut(|w| w.view.settled_by = Some(source.into()));
             return Ok(result);
         }
-        let reason = format!("no bank result within {} s: settled by a late callback or reconciliation (REQ Q-9)", t.callback_wait_secs + t.query_for_secs);
-        Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(reason.clone())).await?;
-        ctx.state_mut(|w| w.view.failure = Some(reason));
+        let pending = PaymentFailure::new(
+            FailureCode::AwaitingBankResult,
+            format!("no bank result within {} s: settled by a late callback or reconciliation (REQ Q-9)", t.callback_wait_secs + t.query_for_secs),
+        );
+        Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(pending.encode())).await?;
+        Self::failed(ctx, &pending);
         Self::set(ctx, PaymentState::PendingReconciliation);
         let late = temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.callback.is_some() || w.reconciled.is_some()) => ctx.state(|w| w.callback.clone()),
             _ = ctx.timer(secs(t.late_callback_secs)) => None,
         };
         if late.is_some() {
+            ctx.state_mut(|w| w.view.settled_by = Some("late_callback".into()));
             return Ok(late);
         }
         // REQ Q-9: the end-of-day reconciliation settles it from the bank's statement.
         if let Some((paid, run)) = ctx.state(|w| w.reconciled.clone()) {
             let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
-            let reason = format!("settled by reconciliation {run}: {}", if paid { "the statement shows it paid" } else { "the statement does not show it" });
-            Self::record(ctx, step, state, None, Some(reason.clone())).await?;
-            ctx.state_mut(|w| w.view.failure = Some(reason));
+            let message = format!("settled by reconciliation {run}: {}", if paid { "the statement shows it paid" } else { "the statement does not show it" });
+            if paid {
+                // A note, not a failure: the API shows no `failure` for a paid payment.
+                Self::record(ctx, step, state, None, Some(message.clone())).await?;
+                ctx.state_mut(|w| {
+                    w.view.failure = Some(message);
+                    w.failure = None;
+                });
+            } else {
+                let f = PaymentFailure::new(FailureCode::NotPaidPerStatement, message);
+                Self::record(ctx, step, state, None, Some(f.encode())).await?;
+                Self::failed(ctx, &f);
+            }
+            ctx.state_mut(|w| w.view.settled_by = Some("reconciliation".into()));
             Self::set(ctx, state);
         }
         Ok(None)

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders)]
     }
 }
 
@@ -220,6 +220,32 @@ impl MigrationTrait for CreateReconciliation {
         for t in ["recon_items", "statement_errors", "statement_lines", "recon_runs"] {
             db.execute_unprepared(&format!("DROP TABLE {t}")).await?;
         }
+        Ok(())
+    }
+}
+
+struct UniqueBankOrders;
+
+impl MigrationName for UniqueBankOrders {
+    fn name(&self) -> &str {
+        "m20261204_000004_unique_bank_orders"
+    }
+}
+
+/// A bank order number belongs to one payment: `(sub_mchid, mix_trade_no)` is unique, so a
+/// number the bank issues twice (a bank that lost its books) can never route one payment's
+/// callback to another. Rows without a bank order (NULL) are not constrained, on both backends.
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for UniqueBankOrders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared("CREATE UNIQUE INDEX payments_bank_order ON payments(sub_mchid, mix_trade_no)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("DROP INDEX payments_bank_order").await?;
         Ok(())
     }
 }

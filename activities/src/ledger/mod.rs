@@ -42,6 +42,10 @@ pub enum LedgerError {
     Ineligible(#[from] refunds::Ineligible),
     #[error("payment {0} kept changing under concurrent updates; retry")]
     Contended(String),
+    /// The bank gave this payment an order number another payment already holds (a bank that
+    /// reissued numbers, e.g. after losing its books). Never settled by guessing: an alarm.
+    #[error("integrity alarm: the bank's order {sub_mchid}/{mix_trade_no} for payment {org_code}/{med_org_ord} already belongs to payment {holder}; the payment was not offered to the patient, investigate with the bank")]
+    DuplicateBankOrder { org_code: String, med_org_ord: String, sub_mchid: String, mix_trade_no: String, holder: String },
 }
 
 pub struct NewPayment {
@@ -100,6 +104,26 @@ pub struct Ledger {
     writes: Arc<lane::Writes>,
 }
 
+/// Any constant key both instances agree on; "medpay" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x6d65_6470_6179;
+
+/// Applies pending migrations. On PostgreSQL several instances may start at once (compose's
+/// `--scale medpay=3`, a rolling deploy): the migrations run in one transaction holding an
+/// advisory lock, so the second instance waits for the first and then finds nothing to do
+/// (without it both created the tables and one died on a duplicate type). PostgreSQL's DDL is
+/// transactional, so a failed migration leaves nothing half-made. An embedded SQLite file
+/// belongs to one instance.
+async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return migration::Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")).await?;
+    migration::Migrator::up(&txn, None).await?;
+    txn.commit().await
+}
+
 impl Ledger {
     /// Connects and applies pending migrations. `sqlite://path?mode=rwc` creates the file.
     ///
@@ -123,7 +147,7 @@ impl Ledger {
         }
         opts.sqlx_logging(false).map_sqlx_sqlite_opts(sqlite_settings);
         let db = Database::connect(opts).await?;
-        migration::Migrator::up(&db, None).await?;
+        migrate(&db).await?;
         let writes = Arc::new(lane::Writes::open(url, &db).await?);
         let events = event_batch::EventBatcher::start(db.clone(), writes.clone());
         Ok(Self { db, changes: watch::RowWatchers::default(), events, writes })
@@ -174,6 +198,7 @@ impl Ledger {
         if let Some(s) = &update.split {
             s.check().map_err(|e| LedgerError::BadSplit(e.to_string()))?;
         }
+        let bank_order = update.sub_mchid.clone().zip(update.mix_trade_no.clone());
         let allowed_from: Vec<&str> = PaymentState::ALL.into_iter().filter(|f| f.can_move_to(to)).map(PaymentState::as_str).collect();
         let mut q = payment::Entity::update_many()
             .col_expr(payment::Column::State, Expr::value(to.as_str()))
@@ -210,7 +235,16 @@ impl Ledger {
         // which `to` is allowed after all, try once more rather than report a refusal whose
         // `from` would contradict it.
         for _ in 0..2 {
-            if let Some(row) = q.clone().exec_with_returning(&*self.writes).await?.into_iter().next() {
+            let written = match q.clone().exec_with_returning(&*self.writes).await {
+                Ok(rows) => rows,
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    let Some((sub_mchid, mix_trade_no)) = bank_order else { return Err(e.into()) };
+                    let holder = self.by_mix_trade_no(&sub_mchid, &mix_trade_no).await?.map(|p| format!("{}/{}", p.org_code, p.med_org_ord)).unwrap_or_else(|| "another payment".into());
+                    return Err(LedgerError::DuplicateBankOrder { org_code: org_code.into(), med_org_ord: med_org_ord.into(), sub_mchid, mix_trade_no, holder });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(row) = written.into_iter().next() {
                 self.changes.changed(&row);
                 return Ok(row);
             }

@@ -124,7 +124,13 @@ impl ReconActivities {
         use medpay_schemas::payment::PaymentState;
         let (a, paid) = input;
         let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
-        let reason = format!("settled by reconciliation ({}): {}", a.item_key, if paid { "the statement shows it paid" } else { "the statement does not show it" });
+        let message = format!("settled by reconciliation ({}): {}", a.item_key, if paid { "the statement shows it paid" } else { "the statement does not show it" });
+        // A failed one carries its failure code; a paid one only a note.
+        let reason = if paid {
+            message
+        } else {
+            medpay_schemas::failure::PaymentFailure::new(medpay_schemas::failure::FailureCode::NotPaidPerStatement, message).encode()
+        };
         let update = crate::ledger::PaymentUpdate { failure_reason: Some(reason), paid_at_ms: paid.then(now_ms), ..Default::default() };
         match self.ledger.advance(&a.org_code, &a.med_org_ord, state, update, now_ms()).await {
             Ok(_) | Err(crate::ledger::LedgerError::IllegalTransition { .. }) => Ok(()),

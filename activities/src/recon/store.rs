@@ -72,6 +72,19 @@ impl<'a> LineWriter<'a> {
     }
 }
 
+/// Records a requested run (state `Requested`) unless the run exists: an HIS that asks for the
+/// run right after starting it finds it, before the workflow has fetched anything.
+pub async fn request_run(ledger: &Ledger, run_id: &str, kind: &str, org: &str, period: &str, now: i64) -> Result<(), LedgerError> {
+    let q = Query::insert()
+        .into_table(Alias::new("recon_runs"))
+        .columns(["run_id", "kind", "org_code", "period", "state", "created_at_ms", "updated_at_ms"].map(Alias::new))
+        .values_panic([run_id.into(), kind.into(), org.into(), period.into(), "Requested".into(), now.into(), now.into()])
+        .on_conflict(sea_orm::sea_query::OnConflict::column(Alias::new("run_id")).do_nothing().to_owned())
+        .to_owned();
+    ledger.connection().execute(&q).await?;
+    Ok(())
+}
+
 /// Creates or updates the run's row.
 pub async fn upsert_run(ledger: &Ledger, f: &StagedFile, state: &str, summary: Option<&str>, now: i64) -> Result<(), LedgerError> {
     let (run_id, kind, org, period, file) = (f.run_id.as_str(), f.kind.as_str(), f.org_code.as_str(), f.period.as_str(), Some(f.path.as_str()));

@@ -27,27 +27,55 @@ pub static FORGED_CALLBACKS: AtomicU64 = AtomicU64::new(0);
 /// Paid orders remembered; past this the list starts over (a miss only costs a ledger read).
 const PAID_REMEMBERED: usize = 100_000;
 
-/// The callback endpoint's own state: the paid orders it has seen.
+/// A paid order as the desk remembers it: its ledger row and the HIS order no. it belongs to,
+/// so a notice is matched on the whole order identity, never on the bank's number alone.
+#[derive(Clone)]
+struct PaidOrder {
+    row_id: i64,
+    med_org_ord: String,
+    out_trade_no: Option<String>,
+}
+
+/// The callback endpoint's own state: the paid orders it has seen. Per instance: a peer
+/// instance's paid orders are found in the ledger (one read), never assumed.
 #[derive(Default)]
 pub struct CallbackDesk {
-    /// `sub_mchid/mix_trade_no` -> the payment's ledger row id.
-    paid: Mutex<HashMap<String, i64>>,
+    /// `sub_mchid/mix_trade_no` -> the paid order.
+    paid: Mutex<HashMap<String, PaidOrder>>,
 }
 
 impl CallbackDesk {
-
-    fn paid_row(&self, key: &str) -> Option<i64> {
-        self.paid.lock().ok()?.get(key).copied()
+    fn paid_order(&self, key: &str) -> Option<PaidOrder> {
+        self.paid.lock().ok()?.get(key).cloned()
     }
 
-    fn remember_paid(&self, key: String, row_id: i64) {
+    fn remember_paid(&self, key: String, order: PaidOrder) {
         if let Ok(mut paid) = self.paid.lock() {
             if paid.len() >= PAID_REMEMBERED {
                 paid.clear();
             }
-            paid.insert(key, row_id);
+            paid.insert(key, order);
         }
     }
+}
+
+/// Whether a notice names the same order as the ledger row its bank order number points at:
+/// the HIS order no. (`serial_no`) and, once recorded, the institution order no.
+fn same_order(notice: &medpay_schemas::wire::bank::MixedOrderState, med_org_ord: &str, out_trade_no: Option<&str>) -> bool {
+    notice.serial_no.as_str() == med_org_ord && out_trade_no.is_none_or(|o| o == notice.out_trade_no.as_str())
+}
+
+/// A notice whose bank order number belongs to another payment: an integrity alarm, counted,
+/// not acknowledged (the bank keeps it and repeats it) and handed to no workflow.
+fn mismatch(key: &str, notice: &medpay_schemas::wire::bank::MixedOrderState, med_org_ord: &str) -> Response {
+    medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, Ordering::Relaxed);
+    tracing::error!(
+        bank_order = key,
+        notice_his_order = notice.serial_no.as_str(),
+        ledger_his_order = med_org_ord,
+        "integrity alarm: a bank callback names an order number that belongs to another payment; not acted on"
+    );
+    (StatusCode::CONFLICT, "order numbers do not match the order this bank order no. belongs to").into_response()
 }
 
 pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
@@ -56,15 +84,17 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response();
     };
     let app_id = params.get("app_id").cloned().unwrap_or_default();
+    // Not the bank's notice (an unknown app_id, a signature that does not verify): 401, the
+    // signature is the bank's credential.
     let Some(h) = parties.by_bank_app_id(&app_id) else {
-        return (StatusCode::BAD_REQUEST, "unknown app_id").into_response();
+        return (StatusCode::UNAUTHORIZED, "unknown app_id").into_response();
     };
     let (msg_id, cb) = match h.bank.verify_callback(params) {
         Ok(v) => v,
         Err(e) => {
             FORGED_CALLBACKS.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
-            return (StatusCode::BAD_REQUEST, "signature does not verify").into_response();
+            return (StatusCode::UNAUTHORIZED, "signature does not verify").into_response();
         }
     };
     let st = cb.state;
@@ -83,10 +113,13 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     // A success notice for a payment the ledger already holds as paid adds nothing: logged and
     // acknowledged, no ledger read, no Temporal call (a storm of repeats must not load either).
     if st.mix_pay_status == MixPayStatus::Success
-        && let Some(row_id) = desk.paid_row(&key)
+        && let Some(order) = desk.paid_order(&key)
     {
-        if let Err(e) = state.ledger.record_event(row_id, event(medpay_activities::http::now_ms())).await {
-            tracing::warn!(row_id, "could not append a repeated callback to the exchange log: {e}");
+        if !same_order(&st, &order.med_org_ord, order.out_trade_no.as_deref()) {
+            return mismatch(&key, &st, &order.med_org_ord);
+        }
+        if let Err(e) = state.ledger.record_event(order.row_id, event(medpay_activities::http::now_ms())).await {
+            tracing::warn!(row_id = order.row_id, "could not append a repeated callback to the exchange log: {e}");
         }
         return acknowledge(&h.bank, &msg_id);
     }
@@ -95,11 +128,14 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         Ok(None) => return (StatusCode::NOT_FOUND, "unknown order").into_response(),
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
     };
+    if !same_order(&st, &row.med_org_ord, row.out_trade_no.as_deref()) {
+        return mismatch(&key, &st, &row.med_org_ord);
+    }
     if let Err(e) = state.ledger.record_event(row.id, event(medpay_activities::http::now_ms())).await {
         tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
     }
     if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == MixPayStatus::Success {
-        desk.remember_paid(key, row.id);
+        desk.remember_paid(key, PaidOrder { row_id: row.id, med_org_ord: row.med_org_ord.clone(), out_trade_no: row.out_trade_no.clone() });
         return acknowledge(&h.bank, &msg_id);
     }
     // Any other notice goes to the workflow, which decides.

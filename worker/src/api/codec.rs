@@ -17,6 +17,7 @@ use temporalio_common::protos::temporal::api::common::v1::Payload;
 
 /// A payload as the UI sends it (proto JSON: bytes as Base64).
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JsonPayload {
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
@@ -88,10 +89,10 @@ async fn transform(state: AppState, headers: HeaderMap, body: Payloads, decode: 
     cors(&state, result.unwrap_or_else(IntoResponse::into_response))
 }
 
-pub async fn decode(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<Payloads>) -> Response {
+pub async fn decode(State(state): State<AppState>, headers: HeaderMap, super::body::Body(body): super::body::Body<Payloads>) -> Response {
     transform(state, headers, body, true).await
 }
 
-pub async fn encode(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<Payloads>) -> Response {
+pub async fn encode(State(state): State<AppState>, headers: HeaderMap, super::body::Body(body): super::body::Body<Payloads>) -> Response {
     transform(state, headers, body, false).await
 }

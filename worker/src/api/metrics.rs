@@ -16,6 +16,8 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     out.push_str(&format!("medpay_integrity_refusals_total {}\n", medpay_activities::exchange_log::INTEGRITY_REFUSALS.load(Ordering::Relaxed)));
     out.push_str("# HELP medpay_forged_callbacks_total Bank callbacks refused because their signature does not verify.\n# TYPE medpay_forged_callbacks_total counter\n");
     out.push_str(&format!("medpay_forged_callbacks_total {}\n", super::bank_callback::FORGED_CALLBACKS.load(Ordering::Relaxed)));
+    out.push_str("# HELP medpay_duplicate_bank_orders_total Integrity alarms: a bank order no. issued for a second payment, or a callback naming an order its number does not belong to.\n# TYPE medpay_duplicate_bank_orders_total counter\n");
+    out.push_str(&format!("medpay_duplicate_bank_orders_total {}\n", medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.load(Ordering::Relaxed)));
     out.push_str("# HELP medpay_party_exchanges_total Calls to the parties by outcome: ok, rejected (a refusal), unavailable (retried), unknown (queried, never guessed), integrity (reply refused).\n# TYPE medpay_party_exchanges_total counter\n");
     for (party, outcome, n) in medpay_activities::exchange_log::exchange_counts() {
         out.push_str(&format!("medpay_party_exchanges_total{{party=\"{party}\",outcome=\"{outcome}\"}} {n}\n"));

@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{CreateOutcome, LedgerError, NewPayment};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
+use medpay_schemas::failure::PaymentFailure;
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::{PaymentInput, PaymentRequest, PaymentView};
 use medpay_schemas::{MedOrgOrd, OrgCode};
@@ -20,7 +21,8 @@ use medpay_workflows::search;
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
-use temporalio_client::{WorkflowIdConflictPolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
+use temporalio_client::errors::WorkflowStartError;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
 
 pub fn workflow_id(org: &str, med_org_ord: &str) -> String {
     format!("pay-{org}-{med_org_ord}")
@@ -30,18 +32,35 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PAYMENT", message)
 }
 
+fn too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "AMOUNT_TOO_LARGE", message)
+}
+
 fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
     OrgCode::parse(r.org_code.clone()).map_err(|e| invalid(e.to_string()))?;
     MedOrgOrd::parse(r.med_org_ord.clone()).map_err(|e| invalid(e.to_string()))?;
     if r.lines.is_empty() {
         return Err(invalid("lines is empty: a bill needs at least one line"));
     }
+    if let Some((i, _)) = r.lines.iter().enumerate().find(|(_, l)| l.code.trim().is_empty() || l.name.trim().is_empty()) {
+        return Err(invalid(format!("line {i} has an empty code or name: every line needs the hospital's catalogue code and the item's name")));
+    }
     if let Some(l) = r.lines.iter().find(|l| l.amount_fen <= 0) {
         return Err(invalid(format!("line {} has a non-positive amount {} fen", l.code, l.amount_fen)));
     }
-    r.total().map_err(|e| invalid(e.to_string()))?;
-    if r.auth_code.expose().is_empty() {
+    let limits = &state.config.api.limits;
+    if let Some(l) = r.lines.iter().find(|l| l.amount_fen > limits.max_line_fen) {
+        return Err(too_large(format!("line {} is {} fen, above this deployment's limit of {} fen per line (api.limits.max_line_fen)", l.code, l.amount_fen, limits.max_line_fen)));
+    }
+    let total = r.total().map_err(|e| too_large(format!("the bill's total does not fit: {e}")))?;
+    if total.fen() > limits.max_bill_fen {
+        return Err(too_large(format!("the bill is {} fen, above this deployment's limit of {} fen per bill (api.limits.max_bill_fen)", total.fen(), limits.max_bill_fen)));
+    }
+    if r.auth_code.expose().trim().is_empty() {
         return Err(invalid("auth_code is empty"));
+    }
+    if r.openid.trim().is_empty() {
+        return Err(invalid("openid is empty: the patient's openid in the hospital's app is needed for the cashier"));
     }
     let parties = state.parties.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "PARTIES_NOT_CONFIGURED", "parties.params_file is not configured"))?;
     if !parties.hospitals.contains_key(&r.org_code) {
@@ -69,15 +88,27 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     // The identity goes with the start (no upsert event in the history); the workflow sets the
     // state once the payment needs an operator or has ended.
     let attributes = search::identity(&r.org_code, &r.med_org_ord);
+    // A payment that has ended is never started again: its workflow id is not reused (a retried
+    // create of a paid bill would otherwise run a second payment on the same HIS order).
     let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .search_attributes(temporalio_common::search_attributes::SearchAttributes::new(attributes))
         .build();
     let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
-    let input = PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW, created_at_ms: Some(row.created_at_ms) };
-    let started = state.client.start_workflow(PaymentWorkflow::run, input, options).await.map_err(ApiError::temporal_unavailable)?;
-    if let Some(run_id) = started.run_id() {
-        state.runs.remember(&id, run_id);
+    let ended = PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal);
+    if !ended {
+        let input = PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW, created_at_ms: Some(row.created_at_ms) };
+        match state.client.start_workflow(PaymentWorkflow::run, input, options).await {
+            Ok(started) => {
+                if let Some(run_id) = started.run_id() {
+                    state.runs.remember(&id, run_id);
+                }
+            }
+            // Its workflow ran and closed (the ledger row is about to show how): the same payment.
+            Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+            Err(e) => return Err(ApiError::temporal_unavailable(e)),
+        }
     }
     let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
@@ -173,7 +204,9 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
         "state": row.state, "total_fen": row.total_fen, "fund_fen": row.fund_fen, "psn_acct_fen": row.psn_acct_fen,
         "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
         "refunded_fund_fen": row.refunded_fund_fen, "refunded_psn_acct_fen": row.refunded_psn_acct_fen, "refunded_cash_fen": row.refunded_cash_fen,
-        "failure_reason": row.failure_reason, "workflow": view,
+        "failure_reason": row.failure_reason.as_deref().map(|r| PaymentFailure::decode(r).message),
+        "failure": PaymentState::parse(&row.state).and_then(|s| PaymentFailure::view_of(s, row.failure_reason.as_deref())),
+        "workflow": view,
     });
     if o.exchanges != Some(false) {
         let events: Vec<serde_json::Value> = state
@@ -191,6 +224,7 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Confirm {
     pub confirm: bool,
 }
@@ -199,8 +233,19 @@ pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(Stri
     // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
     // unreachable (503, retry), not an unknown payment (found by `medpay soak` restarting Temporal).
     let row = payment_row(&state, &org, &ord).await?;
-    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    if PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal) {
+        return Err(ended(&org, &ord, &row.state));
+    }
+    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default())
+        .await
+        .map_err(|e| ApiError::signal_refused(e, "PAYMENT_ENDED", &format!("payment {org}/{ord}"), &row.state))?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// A confirmation or cancellation of a payment that has ended: 409 with its state, so an HIS that
+/// retries 5xx does not retry this.
+fn ended(org: &str, ord: &str, state: &str) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "PAYMENT_ENDED", format!("payment {org}/{ord} is {state}: it has ended and takes no confirmation or cancellation"))
 }
 
 /// The HIS cancels a payment before it is ordered (the same as the patient declining). Once the
@@ -211,7 +256,9 @@ pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(Strin
     if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
         return Err(ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_CANCELLABLE", format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state)));
     }
-    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, false, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, false, WorkflowSignalOptions::default())
+        .await
+        .map_err(|e| ApiError::signal_refused(e, "PAYMENT_NOT_CANCELLABLE", &format!("payment {org}/{ord}"), &row.state))?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -26,16 +26,30 @@ fn kind(k: &str) -> Result<ReconKind, ApiError> {
 pub async fn start(State(state): State<AppState>, Body(b): Body<StartBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let k = kind(&b.kind)?;
     k.check_period(&b.period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
-    if !b.org_code.bytes().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", "org_code must be alphanumeric"));
-    }
+    medpay_schemas::OrgCode::parse(b.org_code.clone()).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", e.to_string()))?;
     let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period).await.map_err(ApiError::temporal_unavailable)?;
+    let run = medpay_activities::recon::run_id(k, &b.period);
+    medpay_activities::recon::store::request_run(&state.ledger, &run, k.as_str(), &b.org_code, &b.period, medpay_activities::http::now_ms())
+        .await
+        .map_err(ApiError::ledger_unavailable)?;
     Ok((StatusCode::ACCEPTED, Json(json!({"workflow_id": id, "status_url": format!("/v1/reconciliations/{}/{}/{}", b.kind, b.org_code, b.period)}))))
 }
 
 pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(String, String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
-    let k = kind(&k)?;
-    k.check_period(&period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
+    // In the path, an unknown kind is a malformed path (400), as a malformed period is.
+    let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
+    // A period of the other kind's form names a reconciliation that cannot exist (404); one of
+    // neither form is a malformed path (400).
+    if let Err(m) = k.check_period(&period) {
+        let other = match k {
+            ReconKind::Selfpay => ReconKind::Insurance,
+            ReconKind::Insurance => ReconKind::Selfpay,
+        };
+        return Err(match other.check_period(&period) {
+            Ok(()) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("{m}: there is no such {} reconciliation", k.as_str())),
+            Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m),
+        });
+    }
     let run = medpay_activities::recon::run_id(k, &period);
     let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await

@@ -17,7 +17,8 @@ use medpay_schemas::{Money, Secret};
 use medpay_workflows::refund::RefundWorkflow;
 use serde::Deserialize;
 use serde_json::json;
-use temporalio_client::{WorkflowIdConflictPolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
+use temporalio_client::errors::WorkflowStartError;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
 
 /// The create-refund body. Without any amount, everything still refundable is refunded.
 #[derive(Deserialize)]
@@ -40,12 +41,15 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_REFUND", message)
 }
 
+/// Refusals that depend on the payment's current state (what is left to refund, its parts, its
+/// age) are 409: the same body may be right for another payment. 422 is kept for a body that
+/// breaks a rule the API document states.
 fn ineligible(e: LedgerError) -> ApiError {
     match e {
         LedgerError::Ineligible(i) => match i {
             Ineligible::UnknownPayment(_) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", i.to_string()),
             Ineligible::NotPaid { .. } | Ineligible::NoSelfPayCollected(_) => ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_REFUNDABLE", i.to_string()),
-            Ineligible::ExceedsRemaining { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "EXCEEDS_REFUNDABLE", i.to_string()),
+            Ineligible::ExceedsRemaining { .. } => ApiError::new(StatusCode::CONFLICT, "EXCEEDS_REFUNDABLE", i.to_string()),
         },
         LedgerError::RefundConflict { .. } => ApiError::new(StatusCode::CONFLICT, "REFUND_CONFLICT", e.to_string()),
         other => ApiError::ledger_unavailable(other),
@@ -83,25 +87,25 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         _ => amounts(&b, &p)?,
     };
     if a.total().map_err(|e| invalid(e.to_string()))?.is_zero() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "NOTHING_TO_REFUND", format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord)));
+        return Err(ApiError::new(StatusCode::CONFLICT, "NOTHING_TO_REFUND", format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord)));
     }
     let insurance = !a.insurance().map_err(|e| invalid(e.to_string()))?.is_zero();
     if insurance && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "AUTH_CODE_REQUIRED", "refunding an insurance part needs a fresh auth_code from the channel (REQ 6.2 step 3)"));
+        return Err(ApiError::new(StatusCode::CONFLICT, "AUTH_CODE_REQUIRED", "refunding an insurance part needs a fresh auth_code from the channel (REQ 6.2 step 3)"));
     }
     let whole = a.fund.fen() == p.fund_fen.unwrap_or(0) - p.refunded_fund_fen
         && a.psn_acct.fen() == p.psn_acct_fen.unwrap_or(0) - p.refunded_psn_acct_fen
         && a.cash.fen() == p.own_pay_fen.unwrap_or(0) - p.refunded_cash_fen;
     if existing.is_none() && insurance && !a.cash.is_zero() && !whole {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::CONFLICT,
             "PARTIAL_MIXED_REFUND",
             "a refund with both insurance and self-pay parts must take everything still refundable; refund the parts separately for a partial refund",
         ));
     }
     let window_ms = i64::try_from(state.refund.window_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
     if existing.is_none() && p.paid_at_ms.is_some_and(|paid| medpay_activities::http::now_ms() - paid > window_ms) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "REFUND_WINDOW_CLOSED", format!("payment {}/{} was paid more than {} days ago", b.org_code, b.med_org_ord, state.refund.window_days)));
+        return Err(ApiError::new(StatusCode::CONFLICT, "REFUND_WINDOW_CLOSED", format!("payment {}/{} was paid more than {} days ago", b.org_code, b.med_org_ord, state.refund.window_days)));
     }
     let input = RefundInput {
         org_code: b.org_code.clone(),
@@ -130,8 +134,15 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         })
         .await
         .map_err(ineligible)?;
-    let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone()).id_conflict_policy(WorkflowIdConflictPolicy::UseExisting).build();
-    state.client.start_workflow(RefundWorkflow::run, input, options).await.map_err(ApiError::temporal_unavailable)?;
+    // A refund whose workflow has closed is not run again (RejectDuplicate): the same refund.
+    let options = WorkflowStartOptions::new(state.task_queue.to_string(), id.clone())
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .build();
+    match state.client.start_workflow(RefundWorkflow::run, input, options).await {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Err(e) => return Err(ApiError::temporal_unavailable(e)),
+    }
     let status = if matches!(created, CreateRefundOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
     let url = format!("/v1/refunds/{}/{}", b.org_code, b.refund_no);
     Ok((status, Json(json!({"workflow_id": id, "status_url": url, "fund_fen": a.fund.fen(), "psn_acct_fen": a.psn_acct.fen(), "cash_fen": a.cash.fen()}))).into_response())
@@ -162,6 +173,9 @@ pub async fn action(State(state): State<AppState>, Path((org, refund_no)): Path<
         return Err(ApiError::new(StatusCode::CONFLICT, "REFUND_NOT_WAITING", format!("refund {org}/{refund_no} is {}: only a refund that needs attention takes an operator's decision", r.state)));
     }
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
-    handle.signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    handle
+        .signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default())
+        .await
+        .map_err(|e| ApiError::signal_refused(e, "REFUND_NOT_WAITING", &format!("refund {org}/{refund_no}"), &r.state))?;
     Ok(StatusCode::ACCEPTED)
 }
