@@ -6,6 +6,9 @@
 # then stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# OpenSSH (the sandbox's SFTP statements), openssl, curl, python3-venv: installed as root, else
+# named with the command that installs them.
+scripts/prereqs.sh run
 export MEDPAY_TEMPORAL_ADDRESS=${MEDPAY_TEMPORAL_ADDRESS:-http://127.0.0.1:${MEDPAY_TEMPORAL_PORT:-7233}}
 export MEDPAY_TEMPORAL_UI_URL=${MEDPAY_TEMPORAL_UI_URL:-http://127.0.0.1:${MEDPAY_TEMPORAL_UI_PORT:-8233}}
 export MEDPAY_API_LISTEN=${MEDPAY_API_LISTEN:-127.0.0.1:8080}
@@ -29,7 +32,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cargo build --quiet -p medpay-worker --bin medpay
+echo "--- building medpay (a first build takes 5-10 minutes on 2 cores; cargo shows its progress) ---"
+cargo build -p medpay-worker --bin medpay
 export MEDPAY_PAYLOAD_KEY_FILE=${MEDPAY_PAYLOAD_KEY_FILE:-$PWD/.data/payload.keys}
 [ -f "$MEDPAY_PAYLOAD_KEY_FILE" ] || ./target/debug/medpay keygen --out "$MEDPAY_PAYLOAD_KEY_FILE"
 ./target/debug/medpay sandbox > .data/sandbox.log 2>&1 &

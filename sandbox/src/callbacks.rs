@@ -51,6 +51,18 @@ async fn deliver(app: App, mix_trade_no: String) {
 /// The bank's signed callback form for an order as it stands now, with a fresh msg_id (a
 /// broken signature when `bad_signature`). `None` for an unknown order or a signing failure.
 pub fn signed_callback(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, bad_signature: bool) -> Option<(String, std::collections::BTreeMap<String, String>)> {
+    signed_callback_naming(app, keys, mix_trade_no, bad_signature, None)
+}
+
+/// The same, optionally naming another HIS order no. (`serial_no`) than the order's own: a bank
+/// that mixes up its orders, correctly signed (for the hospital's order-identity check).
+pub fn signed_callback_naming(
+    app: &App,
+    keys: &crate::app::HospitalKeys,
+    mix_trade_no: &str,
+    bad_signature: bool,
+    serial_no: Option<&str>,
+) -> Option<(String, std::collections::BTreeMap<String, String>)> {
     let now = crate::clock::now_ms();
     let (biz, msg_id) = {
         let mut st = app.state();
@@ -58,6 +70,9 @@ pub fn signed_callback(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no:
         let m = st.mixed_orders.get(mix_trade_no)?;
         let mut biz = crate::parties::bank::state_json(&st, m);
         biz["event_type"] = serde_json::json!("MEDICAL_INSURANCE.SUCCESS");
+        if let Some(other) = serial_no {
+            biz["serial_no"] = serde_json::json!(other);
+        }
         (biz, msg_id)
     };
     let extra = [("from", "icbc-api"), ("api", CALLBACK_API)];

@@ -81,6 +81,10 @@ pub struct CallbackRequest {
     pub count: usize,
     #[serde(default)]
     pub bad_signature: bool,
+    /// Sign a notice that names this HIS order no. instead of the order's own (a bank that
+    /// confuses its orders), to test the hospital's check of the order's identity.
+    #[serde(default)]
+    pub serial_no: Option<String>,
 }
 
 fn one() -> usize {
@@ -96,6 +100,6 @@ pub async fn sign_callbacks(State(app): State<App>, Json(req): Json<CallbackRequ
         None => return (StatusCode::NOT_FOUND, "unknown mix_trade_no").into_response(),
     };
     let Some(keys) = app.hospital_by_org(&org) else { return (StatusCode::NOT_FOUND, "unknown hospital").into_response() };
-    let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback(&app, keys, &req.mix_trade_no, req.bad_signature).map(|(_, p)| p)).collect();
+    let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback_naming(&app, keys, &req.mix_trade_no, req.bad_signature, req.serial_no.as_deref()).map(|(_, p)| p)).collect();
     Json(serde_json::json!({ "callbacks": forms })).into_response()
 }

@@ -28,6 +28,14 @@ pub struct Stack {
     pub dir: PathBuf,
     /// `medpay run`'s environment, kept for restarts.
     env: Vec<(String, String)>,
+    /// `medpay sandbox`'s arguments, kept for restarts.
+    sandbox_args: Vec<String>,
+}
+
+fn spawn_sandbox(args: &[String]) -> Proc {
+    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(args));
+    sandbox.wait_for_line("personas", Duration::from_secs(30));
+    sandbox
 }
 
 fn spawn_medpay(env: &[(String, String)], api: &str) -> Proc {
@@ -77,12 +85,11 @@ impl Stack {
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox_addr = format!("127.0.0.1:{}", free_port());
         let sftp_port = free_port().to_string();
-        let mut args = vec!["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()];
+        let mut sandbox_args: Vec<String> = ["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()].map(String::from).into();
         if sftp {
-            args.extend(["--sftp-port", &sftp_port]);
+            sandbox_args.extend(["--sftp-port".to_string(), sftp_port.clone()]);
         }
-        let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(&args));
-        sandbox.wait_for_line("personas", Duration::from_secs(30));
+        let sandbox = spawn_sandbox(&sandbox_args);
         let ca = dir.join("tls/ca.pem");
         let api = format!("127.0.0.1:{}", free_port());
         let mut env = vec![
@@ -120,7 +127,7 @@ impl Stack {
             }
         }
         let medpay = spawn_medpay(&env, &api);
-        Stack { temporal, sandbox, medpay, api, sandbox_addr, ca, dir, env }
+        Stack { temporal, sandbox, medpay, api, sandbox_addr, ca, dir, env, sandbox_args }
     }
 
     /// A variable of `medpay run`'s environment (to run CLI commands against the same stack).
@@ -132,6 +139,18 @@ impl Stack {
     pub fn kill_medpay(&mut self) {
         let _ = self.medpay.child.kill();
         let _ = self.medpay.child.wait();
+    }
+
+    /// Restarts the sandbox parties on the same data directory: with `crash`, SIGKILL (no
+    /// chance to write its books), else SIGTERM.
+    pub fn restart_sandbox(&mut self, crash: bool) {
+        if crash {
+            let _ = self.sandbox.child.kill();
+            let _ = self.sandbox.child.wait();
+        } else {
+            self.sandbox.terminate(Duration::from_secs(10));
+        }
+        self.sandbox = spawn_sandbox(&self.sandbox_args);
     }
 
     pub fn restart_medpay(&mut self) {

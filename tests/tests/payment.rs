@@ -103,7 +103,7 @@ fn a_mixed_payment_through_the_his_api() {
     }
     let forged = curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "bad_signature": true}));
     let (status, _) = http("POST", &api, "/v1/bank/callback", Some(&form_encode(&forged["callbacks"][0]))).unwrap();
-    assert_eq!(status, 400, "a forged notice is refused");
+    assert_eq!(status, 401, "a forged notice is refused (its signature is the bank's credential)");
     // ... and counted (REQ S-4.1d); /metrics also carries the sandbox CA's expiry (REQ T-4.3d).
     let (status, metrics) = http("GET", &api, "/metrics", None).unwrap();
     assert_eq!(status, 200);
