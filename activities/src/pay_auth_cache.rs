@@ -2,10 +2,12 @@
 //! When a later step of the same identification fails (the core's person query, the ledger
 //! write), Temporal retries the activity, which must not exchange the authCode again: the
 //! channel answers 40003 and the payment would fail for a passing fault (found by
-//! `medpay soak`: 3 of 40 payments with 5% of core calls failing). Exchanges are kept here, per
-//! process, until their identification completes. A worker killed in between still loses its
-//! own: that payment fails with the channel's refusal and the HIS starts again with a fresh
-//! authCode (a known limit, in the README).
+//! `medpay soak`: 3 of 40 payments with 5% of core calls failing). Exchanges are kept until
+//! their identification completes: in this process's memory (the fast path), and, when the
+//! worker has a sealer (its payload key), in the ledger sealed, so that a retry that lands on
+//! another instance of the same hospital (scale-out), or on this one after a restart, finds
+//! the exchange too. The payAuthNo is never in the ledger in clear; the row is keyed by a
+//! digest and deleted when the identification completes.
 
 use medpay_schemas::wire::channel::Authorisation;
 use std::collections::BTreeMap;
@@ -36,6 +38,51 @@ pub fn remember(key: String, auth: &Authorisation) {
 pub fn forget(key: &str) {
     if let Ok(mut m) = ISSUED.lock() {
         m.remove(key);
+    }
+}
+
+/// Seals and opens an exchange for the shared store (the worker's payload key, SM4-GCM).
+pub trait ExchangeSealer: Send + Sync {
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String>;
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// This process's memory first, then the ledger (sealed), for one payment's exchange.
+pub async fn recall_shared(ledger: &crate::ledger::Ledger, sealer: Option<&dyn ExchangeSealer>, key: &str) -> Option<Authorisation> {
+    if let Some(a) = recall(key) {
+        return Some(a);
+    }
+    let sealer = sealer?;
+    let sealed = match ledger.get_exchange(key).await {
+        Ok(s) => s?,
+        Err(e) => {
+            tracing::warn!("cannot read the shared authCode exchanges: {e}");
+            return None;
+        }
+    };
+    let plain = sealer.open(&sealed).map_err(|e| tracing::warn!("cannot open a shared authCode exchange: {e}")).ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+/// Keeps an exchange here and, sealed, in the ledger. A failure to share is not fatal: this
+/// process still has it (the retry most likely comes back here).
+pub async fn remember_shared(ledger: &crate::ledger::Ledger, sealer: Option<&dyn ExchangeSealer>, key: String, auth: &Authorisation, now_ms: i64) {
+    remember(key.clone(), auth);
+    let Some(sealer) = sealer else { return };
+    let sealed = match serde_json::to_vec(auth).map_err(|e| e.to_string()).and_then(|plain| sealer.seal(&plain)) {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!("cannot seal an authCode exchange: {e}"),
+    };
+    if let Err(e) = ledger.put_exchange(&key, &sealed, now_ms).await {
+        tracing::warn!("cannot share an authCode exchange: {e}");
+    }
+}
+
+/// The identification completed: the exchange is no longer needed anywhere.
+pub async fn forget_shared(ledger: &crate::ledger::Ledger, key: &str) {
+    forget(key);
+    if let Err(e) = ledger.delete_exchange(key).await {
+        tracing::warn!("cannot delete a shared authCode exchange: {e}");
     }
 }
 

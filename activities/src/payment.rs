@@ -27,6 +27,9 @@ pub struct PaymentActivities {
     pub ledger: Ledger,
     /// The HIS's notification endpoint, when configured.
     pub his: Option<Arc<crate::his::HisNotifier>>,
+    /// Seals authCode exchanges shared through the ledger with peer instances
+    /// (`pay_auth_cache`); without it they stay in this process.
+    pub sealer: Option<Arc<dyn crate::pay_auth_cache::ExchangeSealer>>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -105,13 +108,14 @@ impl PaymentActivities {
         let r = &s.request;
         // A retry of this activity reuses the exchange made by an earlier attempt (single-use code).
         let exchange = crate::pay_auth_cache::key(&r.org_code, &r.med_org_ord, r.auth_code.expose());
-        let auth = match crate::pay_auth_cache::recall(&exchange) {
+        let sealer = self.sealer.as_deref();
+        let auth = match crate::pay_auth_cache::recall_shared(&self.ledger, sealer, &exchange).await {
             Some(a) => a,
             None => {
                 let auth = h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await;
                 log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", "userQuery", &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
                 let auth = auth.map_err(fail)?;
-                crate::pay_auth_cache::remember(exchange.clone(), &auth);
+                crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), &auth, now_ms()).await;
                 auth
             }
         };
@@ -120,7 +124,7 @@ impl PaymentActivities {
         let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
-        crate::pay_auth_cache::forget(&exchange);
+        crate::pay_auth_cache::forget_shared(&self.ledger, &exchange).await;
         Ok(Identity {
             pay_auth_no: auth.pay_auth_no,
             psn_no: info.baseinfo.psn_no.to_string(),

@@ -399,3 +399,36 @@ async fn concurrent_first_starts_on_postgresql_migrate_once() {
         }
     }
 }
+
+/// A stand-in for the worker's payload-key sealer: reversible, and visibly not the plain text.
+struct Reverse;
+
+impl medpay_activities::pay_auth_cache::ExchangeSealer for Reverse {
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String> {
+        Ok(plain.iter().rev().map(|b| b ^ 0x5a).collect())
+    }
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, String> {
+        Ok(sealed.iter().rev().map(|b| b ^ 0x5a).collect())
+    }
+}
+
+/// Scale-out (issue 21): an identification retried on a peer instance finds the authCode
+/// exchange the first instance made (sealed in the ledger), instead of exchanging the
+/// single-use code again and failing the payment; once it completes the exchange is gone.
+#[tokio::test]
+async fn an_authcode_exchange_is_shared_sealed_until_its_identification_completes() {
+    use medpay_activities::pay_auth_cache::*;
+    use medpay_schemas::wire::channel::{Authorisation, ChannelKind};
+    for (backend, ledger) in backends().await {
+        let auth = Authorisation { channel: ChannelKind::Wechat, pay_auth_no: medpay_schemas::Secret::new("AUTHNO-SHARED-1".into()), for_relative: false, location: None };
+        let k = key("H51010500001", &format!("HIS-EX-{backend}"), "CODE-1");
+        remember_shared(&ledger, Some(&Reverse), k.clone(), &auth, medpay_activities::http::now_ms()).await;
+        let stored = ledger.get_exchange(&k).await.unwrap().expect("shared");
+        assert!(!String::from_utf8_lossy(&stored).contains("AUTHNO-SHARED-1"), "{backend}: the payAuthNo is sealed in the ledger");
+        forget(&k); // the peer instance: nothing in its memory
+        assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, Some(auth.clone()), "{backend}: found through the ledger");
+        assert_eq!(recall_shared(&ledger, None, &k).await, None, "{backend}: without the key, nothing");
+        forget_shared(&ledger, &k).await;
+        assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, None, "{backend}: gone once the identification completed");
+    }
+}

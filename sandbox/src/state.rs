@@ -141,6 +141,7 @@ pub struct State {
     pub seq_file: Option<std::path::PathBuf>,
     pub auth_codes: BTreeMap<String, AuthCode>,
     pub pay_auths: BTreeMap<String, PayAuth>,
+    /// sign_no -> the org code it was issued to (9001), each valid beside the others.
     pub sign_nos: BTreeMap<String, String>,
     pub mid_orders: BTreeMap<String, MidOrder>,
     /// (org code, medOrgOrd) -> payOrdId of the live (not revoked) order.

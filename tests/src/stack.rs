@@ -153,6 +153,14 @@ impl Stack {
         self.sandbox = spawn_sandbox(&self.sandbox_args);
     }
 
+    /// Another `medpay run` beside the stack's own (scale-out): the same task queue, ledger,
+    /// keys and parties, its API on `api`.
+    pub fn spawn_peer(&self, api: &str) -> Proc {
+        let mut env = self.env.clone();
+        env.push(("MEDPAY_API_LISTEN".into(), api.into()));
+        spawn_medpay(&env, api)
+    }
+
     pub fn restart_medpay(&mut self) {
         self.medpay = spawn_medpay(&self.env, &self.api);
     }

@@ -106,6 +106,22 @@ impl Sm4GcmCodec {
     }
 }
 
+/// The payload key seals the authCode exchanges the instances share through the ledger.
+impl medpay_activities::pay_auth_cache::ExchangeSealer for Sm4GcmCodec {
+    fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String> {
+        let sealed = Sm4GcmCodec::seal(self, &Payload { data: plain.to_vec(), ..Default::default() }).map_err(|e| e.to_string())?;
+        Ok(sealed.encode_to_vec())
+    }
+
+    fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, String> {
+        let p = Payload::decode(sealed).map_err(|e| e.to_string())?;
+        if p.metadata.is_empty() {
+            return Err("not a sealed exchange".into());
+        }
+        Ok(Sm4GcmCodec::open(self, p).map_err(|e| e.to_string())?.data)
+    }
+}
+
 impl PayloadCodec for Sm4GcmCodec {
     fn encode(&self, _: &SerializationContextData, payloads: Vec<Payload>) -> BoxFuture<'static, Result<Vec<Payload>, PayloadConversionError>> {
         let out = payloads.iter().map(|p| self.seal(p)).collect();
@@ -157,6 +173,17 @@ mod tests {
         assert!(rotated.open(relabelled).is_err());
         // Plain payloads pass through (histories from before the codec).
         assert_eq!(old.open(p.clone()).unwrap(), p);
+    }
+
+    #[test]
+    fn shared_authcode_exchanges_are_sealed_with_the_payload_key() {
+        use medpay_activities::pay_auth_cache::ExchangeSealer;
+        let c = codec("k1=000102030405060708090a0b0c0d0e0f\n");
+        let sealed = ExchangeSealer::seal(&c, br#"{"pay_auth_no":"AUTH-SECRET"}"#).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("AUTH-SECRET"));
+        assert_eq!(ExchangeSealer::open(&c, &sealed).unwrap(), br#"{"pay_auth_no":"AUTH-SECRET"}"#);
+        assert!(ExchangeSealer::open(&codec("k3=ffeeddccbbaa99887766554433221100\n"), &sealed).is_err(), "another key opens nothing");
+        assert!(ExchangeSealer::open(&c, b"not sealed").is_err());
     }
 
     #[test]

@@ -70,7 +70,12 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         _ => None,
     };
     let his = his_notifier(&config)?;
-    let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone(), his: his.clone() }));
+    // The payload key also seals the authCode exchanges shared with peer instances.
+    let sealer: Option<Arc<dyn medpay_activities::pay_auth_cache::ExchangeSealer>> = match &config.temporal.payload_key_file {
+        Some(f) => Some(Arc::new(codec::Sm4GcmCodec::from_key_file(f)?)),
+        None => None,
+    };
+    let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone(), his: his.clone(), sealer: sealer.clone() }));
     let recon = Arc::new(medpay_activities::recon::ReconActivities { ledger: ledger.clone(), parties: parties.clone(), settings: Arc::new(recon::settings(&config.recon)?) });
     if config.recon.schedules && worker {
         let orgs: Vec<String> = parties.as_ref().map(|p| p.hospitals.keys().cloned().collect()).unwrap_or_default();

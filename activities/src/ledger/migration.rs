@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges)]
     }
 }
 
@@ -246,6 +246,33 @@ impl MigrationTrait for UniqueBankOrders {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared("DROP INDEX payments_bank_order").await?;
+        Ok(())
+    }
+}
+
+struct AuthExchanges;
+
+impl MigrationName for AuthExchanges {
+    fn name(&self) -> &str {
+        "m20261204_000005_auth_exchanges"
+    }
+}
+
+/// authCode exchanges shared by the instances until their identification completes, sealed
+/// with the payload key (`pay_auth_cache`): keyed by a digest, never the payAuthNo in clear.
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for AuthExchanges {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("CREATE TABLE auth_exchanges (exchange_key TEXT PRIMARY KEY, sealed TEXT NOT NULL, created_at_ms BIGINT NOT NULL)")
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("DROP TABLE auth_exchanges").await?;
         Ok(())
     }
 }

@@ -42,13 +42,15 @@ pub async fn call_service(State(app): State<App>, body: String) -> Response {
         "9001" => {
             let mut st = app.state();
             let sign_no = st.next_id("SIGN", now);
-            st.sign_nos.insert(org, sign_no.clone());
+            // Each terminal's sign-in stays valid beside the others' (several medpay instances
+            // of one hospital each sign in), as the core keeps one per operator terminal.
+            st.sign_nos.insert(sign_no.clone(), org);
             reply(&msgid, Some(json!({"signinoutb": {"sign_no": sign_no, "sign_time": crate::clock::dashed(now)}})), None)
         }
         "1101" | "queryPsninfobyZFB" => {
             let st = app.state();
-            if st.sign_nos.get(&org).map(String::as_str) != req["sign_no"].as_str() {
-                return reply(&msgid, None, Some("sign_no is not the current one: sign in with 9001 first".into()));
+            if req["sign_no"].as_str().and_then(|n| st.sign_nos.get(n)) != Some(&org) {
+                return reply(&msgid, None, Some("sign_no is not one this core issued to the hospital: sign in with 9001 first".into()));
             }
             let cert_no = req["input"]["data"]["mdtrt_cert_no"].as_str().unwrap_or_default();
             let Some(auth) = st.pay_auths.get(cert_no) else {
