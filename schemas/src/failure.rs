@@ -142,12 +142,8 @@ pub struct PaymentFailure {
 /// `PaymentFailure` as the API and the HIS notice show it: with its next action.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureView {
-    pub code: FailureCode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub party_code: Option<String>,
-    pub message: String,
+    #[serde(flatten)]
+    pub failure: PaymentFailure,
     pub next_action: String,
 }
 
@@ -192,7 +188,7 @@ impl PaymentFailure {
             return None;
         }
         let f = stored.map(Self::decode).unwrap_or_else(|| Self::new(FailureCode::Unclassified, format!("the payment is {}", state.as_str())));
-        Some(FailureView { next_action: f.code.next_action().to_string(), code: f.code, party: f.party, party_code: f.party_code, message: f.message })
+        Some(FailureView { next_action: f.code.next_action().to_string(), failure: f })
     }
 }
 
@@ -240,7 +236,9 @@ mod tests {
         assert_eq!((old.code, old.message.as_str()), (FailureCode::Unclassified, "bank status MIX_PAY_CLOSED"));
         assert_eq!(PaymentFailure::view_of(PaymentState::Paid, Some(&f.encode())), None, "a paid payment has no failure");
         let v = PaymentFailure::view_of(PaymentState::Cancelled, Some(&f.encode())).unwrap();
-        assert_eq!((v.code, v.next_action.as_str()), (FailureCode::Declined, "none"));
+        assert_eq!((v.failure.code, v.next_action.as_str()), (FailureCode::Declined, "none"));
+        let wire = serde_json::to_value(&v).unwrap();
+        assert_eq!((wire["code"].as_str(), wire["next_action"].as_str(), wire.get("party")), (Some("DECLINED"), Some("none"), None), "flat on the wire: {wire}");
     }
 
     #[test]
