@@ -2,12 +2,14 @@
 //! When a later step of the same identification fails (the core's person query, the ledger
 //! write), Temporal retries the activity, which must not exchange the authCode again: the
 //! channel answers 40003 and the payment would fail for a passing fault (found by
-//! `medpay soak`: 3 of 40 payments with 5% of core calls failing). Exchanges are kept until
-//! their identification completes: in this process's memory (the fast path), and, when the
+//! `medpay soak`: 3 of 40 payments with 5% of core calls failing). Exchanges are kept for an
+//! hour (a payAuthNo lives minutes): in this process's memory (the fast path), and, when the
 //! worker has a sealer (its payload key), in the ledger sealed, so that a retry that lands on
 //! another instance of the same hospital (scale-out), or on this one after a restart, finds
-//! the exchange too. The payAuthNo is never in the ledger in clear; the row is keyed by a
-//! digest and deleted when the identification completes.
+//! the exchange too. Not deleted when the identification completes: since flow 3 a completed
+//! identification is recorded only with the workflow task that ran it, and a task that never
+//! completes (a killed worker) runs it again. The payAuthNo is never in the ledger in clear;
+//! the row is keyed by a digest.
 
 use medpay_schemas::wire::channel::Authorisation;
 use std::collections::BTreeMap;
@@ -78,7 +80,7 @@ pub async fn remember_shared(ledger: &crate::ledger::Ledger, sealer: Option<&dyn
     }
 }
 
-/// The identification completed: the exchange is no longer needed anywhere.
+/// Deletes an exchange everywhere (and the ledger's expired ones).
 pub async fn forget_shared(ledger: &crate::ledger::Ledger, key: &str) {
     forget(key);
     if let Err(e) = ledger.delete_exchange(key).await {

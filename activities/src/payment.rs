@@ -75,14 +75,32 @@ impl PaymentActivities {
         }
     }
 
+    /// Records a step's own state (Authorised .. Ordered). A step run again after its state was
+    /// recorded and the payment moved on finds the ledger ahead of it: that is this step done
+    /// before, not a refusal. It happens when the workflow task that ran the step locally
+    /// (flow 3) never completed (its worker killed, or the task timed out behind a slow party)
+    /// and the next task runs the steps again; before, the payment failed for a passing fault
+    /// (found by `medpay soak`: "cannot move from PreSettled to Uploaded"). A terminal state is
+    /// still a refusal.
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
-        self.advance(&r.org_code, &r.med_org_ord, to, update).await
+        match self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await {
+            Err(crate::ledger::LedgerError::IllegalTransition { from, .. }) if already_past(&from, to) => {
+                tracing::info!(org_code = %r.org_code, "step {} run again after the payment reached {from}: already recorded", to.as_str());
+                Ok(())
+            }
+            other => self.refused_or_retried(&r.org_code, other.map(drop)),
+        }
     }
 
     /// A refused transition is final (non-retryable); anything else (a busy or unreachable
     /// database) is retried.
     async fn advance(&self, org: &str, ord: &str, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
-        self.ledger.advance(org, ord, to, update, now_ms()).await.map_err(|e| match e {
+        let done = self.ledger.advance(org, ord, to, update, now_ms()).await.map(drop);
+        self.refused_or_retried(org, done)
+    }
+
+    fn refused_or_retried(&self, org: &str, done: Result<(), crate::ledger::LedgerError>) -> Result<(), ActivityError> {
+        done.map_err(|e| match e {
             crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
             crate::ledger::LedgerError::DuplicateBankOrder { .. } => {
                 crate::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -90,9 +108,14 @@ impl PaymentActivities {
                 bad(e.to_string())
             }
             other => std::io::Error::other(other.to_string()).into(),
-        })?;
-        Ok(())
+        })
     }
+}
+
+/// Whether a step's state `to` was recorded before and the payment has moved on since (the
+/// ledger is at `from`, further along and not ended).
+fn already_past(from: &str, to: PaymentState) -> bool {
+    PaymentState::parse(from).is_some_and(|f| !f.is_terminal() && f > to)
 }
 
 fn need<T: Clone>(v: &Option<T>, what: &str) -> Result<T, ActivityError> {
@@ -113,10 +136,12 @@ impl PaymentActivities {
             Some(a) => a,
             None => {
                 let auth = h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await;
+                // Kept before anything else: until then a killed worker loses the exchange.
+                if let Ok(a) = &auth {
+                    crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), a, now_ms()).await;
+                }
                 log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", "userQuery", &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
-                let auth = auth.map_err(fail)?;
-                crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), &auth, now_ms()).await;
-                auth
+                auth.map_err(fail)?
             }
         };
         let info = h.core.person_info_signed(&auth.pay_auth_no).await;
@@ -124,7 +149,6 @@ impl PaymentActivities {
         let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
-        crate::pay_auth_cache::forget_shared(&self.ledger, &exchange).await;
         Ok(Identity {
             pay_auth_no: auth.pay_auth_no,
             psn_no: info.baseinfo.psn_no.to_string(),
@@ -418,3 +442,25 @@ impl PaymentRevocation {
 
 /// The revocation activity, separate so its type name reads well in the Web UI.
 pub struct PaymentRevocation(pub Arc<PaymentActivities>);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_run_again_after_the_payment_moved_on_is_done_but_an_ended_payment_refuses() {
+        use PaymentState::*;
+        // A lost workflow task runs identify/upload again while the ledger is further along.
+        assert!(already_past("PreSettled", Uploaded));
+        assert!(already_past("Ordered", Authorised));
+        assert!(already_past("PendingReconciliation", Ordered));
+        // The same state is the ledger's own idempotent case; an earlier one is a real move.
+        assert!(!already_past("Uploaded", Uploaded));
+        assert!(!already_past("Authorised", Uploaded));
+        // An ended payment is never "already past": recording a step there stays a refusal.
+        for ended in ["Paid", "Failed", "Cancelled"] {
+            assert!(!already_past(ended, Ordered), "{ended}");
+        }
+        assert!(!already_past("Nonsense", Ordered));
+    }
+}

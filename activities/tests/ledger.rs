@@ -412,11 +412,11 @@ impl medpay_activities::pay_auth_cache::ExchangeSealer for Reverse {
     }
 }
 
-/// Scale-out (issue 21): an identification retried on a peer instance finds the authCode
-/// exchange the first instance made (sealed in the ledger), instead of exchanging the
-/// single-use code again and failing the payment; once it completes the exchange is gone.
+/// Scale-out (issue 21): an identification retried on a peer instance (or run again after a
+/// killed worker) finds the authCode exchange the first attempt made (sealed in the ledger),
+/// instead of exchanging the single-use code again and failing the payment.
 #[tokio::test]
-async fn an_authcode_exchange_is_shared_sealed_until_its_identification_completes() {
+async fn an_authcode_exchange_is_shared_sealed_and_found_by_a_peer() {
     use medpay_activities::pay_auth_cache::*;
     use medpay_schemas::wire::channel::{Authorisation, ChannelKind};
     for (backend, ledger) in backends().await {
@@ -429,6 +429,6 @@ async fn an_authcode_exchange_is_shared_sealed_until_its_identification_complete
         assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, Some(auth.clone()), "{backend}: found through the ledger");
         assert_eq!(recall_shared(&ledger, None, &k).await, None, "{backend}: without the key, nothing");
         forget_shared(&ledger, &k).await;
-        assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, None, "{backend}: gone once the identification completed");
+        assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, None, "{backend}: gone once forgotten");
     }
 }

@@ -104,6 +104,9 @@ pub struct Ledger {
     writes: Arc<lane::Writes>,
 }
 
+/// How long a shared authCode exchange is kept (a payAuthNo lives minutes at the channel).
+const EXCHANGE_KEPT_MS: i64 = 3_600_000;
+
 /// Any constant key both instances agree on; "medpay" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x6d65_6470_6179;
 
@@ -307,10 +310,12 @@ impl Ledger {
 
     /// For tests and repair tools: the raw connection.
     /// A sealed authCode exchange shared by the instances (`pay_auth_cache`); the first one
-    /// written for a key stays (the same exchange).
+    /// written for a key stays (the same exchange). Exchanges older than an hour go first.
     pub async fn put_exchange(&self, key: &str, sealed: &[u8], now_ms: i64) -> Result<(), LedgerError> {
         use sea_orm::ConnectionTrait;
-        use sea_orm::sea_query::{Alias, OnConflict, Query};
+        use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
+        let expired = Query::delete().from_table(Alias::new("auth_exchanges")).and_where(Expr::col(Alias::new("created_at_ms")).lt(now_ms - EXCHANGE_KEPT_MS)).to_owned();
+        self.db.execute(&expired).await?;
         let q = Query::insert()
             .into_table(Alias::new("auth_exchanges"))
             .columns(["exchange_key", "sealed", "created_at_ms"].map(Alias::new))
@@ -335,7 +340,7 @@ impl Ledger {
     pub async fn delete_exchange(&self, key: &str) -> Result<(), LedgerError> {
         use sea_orm::ConnectionTrait;
         use sea_orm::sea_query::{Alias, Expr, Query};
-        let stale = crate::http::now_ms() - 3_600_000;
+        let stale = crate::http::now_ms() - EXCHANGE_KEPT_MS;
         let q = Query::delete()
             .from_table(Alias::new("auth_exchanges"))
             .cond_where(sea_orm::sea_query::Cond::any().add(Expr::col(Alias::new("exchange_key")).eq(key)).add(Expr::col(Alias::new("created_at_ms")).lt(stale)))

@@ -311,7 +311,12 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
     let a = audit(&s, &paid, &refunds).await?;
     let elapsed = started.elapsed().as_secs_f64();
     drop(s);
-    let _ = std::fs::remove_dir_all(&dir);
+    // A failed audit keeps its evidence (ledger, Temporal's database, the sandbox's books).
+    if a.lost.is_empty() && a.doubled.is_empty() && a.money_diff_fen == 0 {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        println!("soak: the stack's files are kept for inspection in {}", dir.display());
+    }
     let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
     for s in &a.stuck {
         *by_reason.entry(s.split_once(": ").map(|(_, r)| r.chars().take(90).collect()).unwrap_or_default()).or_default() += 1;
