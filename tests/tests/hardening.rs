@@ -38,7 +38,8 @@ fn metric(s: &Stack, name: &str) -> f64 {
 
 #[test]
 fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_books() {
-    let mut s = Stack::start("hardening", &[]);
+    // A pending payment's workflow stops listening for the bank after 4 s here (48 h by default).
+    let mut s = Stack::start("hardening", &[("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "4")]);
 
     // A paid payment's workflow has ended: confirming or cancelling it is a 409 naming its
     // state (it was a 503 "Workflow not found" that an HIS retries forever), and the same
@@ -133,6 +134,28 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     assert!(!mixed_before.contains(&new_mix), "{new_mix} was issued before the crash: {mixed_before:?}");
     let done = json(&http("GET", &s.api, &after, None).unwrap().1);
     assert_eq!(done["workflow"]["settled_by"], "callback", "{done}");
+
+    // A payment left PendingReconciliation (no callback, the bank's query failing) whose
+    // workflow has stopped listening: the bank's notice that comes later used to be answered
+    // 503 for ever (nothing to hand it to). Now the verified notice, with the amounts ordered
+    // (REQ SR-7b), settles it in the ledger and is acknowledged.
+    s.faults(json!({"global": {"callback": {"lost": true}, "endpoints": {"bank.query": {"error_permille": 1000}}}}));
+    let (late, late_mix) = s.order("mixed", "HIS-H-LATE", "outpatient", &[2_000], true);
+    let late_mix = late_mix.expect("ordered");
+    s.pay(&late_mix);
+    poll(&s.api, &late, "pending", 60, |v| v["state"] == "PendingReconciliation");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !s.history("pay-H51010500001-HIS-H-LATE").to_string().contains("WORKFLOW_EXECUTION_COMPLETED") {
+        assert!(std::time::Instant::now() < deadline, "the pending payment's workflow did not end");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    s.faults(json!({}));
+    let (_, signed) = sandbox_call(&s, "POST", "/sandbox/control/callbacks", &json!({"mix_trade_no": &late_mix}));
+    let form = form_encode(&json(&signed)["callbacks"][0]);
+    let (status, ack) = http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap();
+    assert_eq!(status, 200, "{ack}");
+    let settled = json(&http("GET", &s.api, &late, None).unwrap().1);
+    assert_eq!((settled["state"].as_str(), settled["failure"].is_null()), (Some("Paid"), true), "{settled}");
 
     // Still one run of the first payment: nothing above started it again.
     let runs = Command::new(temporal_bin())

@@ -12,9 +12,10 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use medpay_activities::ledger::NewEvent;
+use medpay_activities::ledger::{LedgerError, NewEvent, PaymentUpdate};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::status::MixPayStatus;
+use medpay_schemas::wire::bank::MixedOrderState;
 use medpay_workflows::payment::PaymentWorkflow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -141,17 +142,60 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     // Any other notice goes to the workflow, which decides.
     // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
-    if let Err(e) = super::runs::signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::bank_callback, st, options).await {
+    if let Err(e) = super::runs::signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::bank_callback, st.clone(), options).await {
         // A repeat of a callback for a payment whose outcome is already recorded (its workflow
         // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
-        let settled = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten().and_then(|p| PaymentState::parse(&p.state)).is_some_and(PaymentState::is_terminal);
-        if !settled {
-            tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
-            return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
+        let current = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten();
+        let now = current.as_ref().and_then(|p| PaymentState::parse(&p.state));
+        if now.is_some_and(PaymentState::is_terminal) {
+            return acknowledge(&h.bank, &msg_id);
         }
+        // A pending payment whose workflow stopped listening (after `late_callback_secs`): the
+        // bank's verified word settles it here, or the bank would repeat it for ever.
+        if let (temporalio_client::errors::WorkflowInteractionError::NotFound(_), Some(PaymentState::PendingReconciliation), Some(p)) = (&e, now, current) {
+            return settle_after_workflow(&state, &h.bank, &msg_id, &p, &st).await;
+        }
+        tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
+        return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
     }
     acknowledge(&h.bank, &msg_id)
 }
+
+/// A verified notice for a `PendingReconciliation` payment whose workflow has ended. Success
+/// with the amounts the ledger holds (REQ SR-7b) records `Paid`; success with other amounts is
+/// an integrity alarm (409, counted, not acted on); any other status is acknowledged and left
+/// to the reconciliation, which settles pending payments from the statement.
+async fn settle_after_workflow(state: &AppState, bank: &medpay_activities::bank::BankClient, msg_id: &str, p: &PaymentRow, st: &MixedOrderState) -> Response {
+    let id = format!("{}/{}", p.org_code, p.med_org_ord);
+    if st.mix_pay_status != MixPayStatus::Success {
+        tracing::warn!(payment = %id, "a {} notice for a pending payment whose workflow has ended: left to the reconciliation", st.mix_pay_status);
+        return acknowledge(bank, msg_id);
+    }
+    let ordered = [Some(p.total_fen), p.own_pay_fen, p.fund_fen, p.psn_acct_fen];
+    let notified = [st.total_fee, st.wechat_pay_cash_fee, st.med_ins_gov_fee, st.med_ins_self_fee].map(|m| Some(m.fen()));
+    if ordered != notified {
+        medpay_activities::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(payment = %id, ?ordered, ?notified, "integrity alarm: the bank's success notice does not carry the amounts ordered (REQ SR-7b); not acted on");
+        return (StatusCode::CONFLICT, "the amounts do not match the order").into_response();
+    }
+    let update = PaymentUpdate {
+        mix_pay_status: Some(st.mix_pay_status.code().to_string()),
+        self_pay_status: Some(st.self_pay_status.code().to_string()),
+        med_ins_pay_status: Some(st.med_ins_pay_status.code().to_string()),
+        failure_reason: Some("settled by the bank's verified callback after its workflow had stopped waiting (REQ Q-9)".into()),
+        paid_at_ms: Some(medpay_activities::http::now_ms()),
+        ..Default::default()
+    };
+    match state.ledger.advance(&p.org_code, &p.med_org_ord, PaymentState::Paid, update, medpay_activities::http::now_ms()).await {
+        Ok(_) | Err(LedgerError::IllegalTransition { .. }) => acknowledge(bank, msg_id),
+        Err(e) => {
+            tracing::warn!(payment = %id, "could not record the late callback: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable; retry").into_response()
+        }
+    }
+}
+
+type PaymentRow = medpay_activities::ledger::entities::payment::Model;
 
 /// The signed acknowledgement the bank expects; without it the bank keeps repeating the notice.
 fn acknowledge(bank: &medpay_activities::bank::BankClient, msg_id: &str) -> Response {
