@@ -132,7 +132,7 @@ async fn callback_storm(d: &Drill) -> anyhow::Result<()> {
     let statuses = post_callbacks(&d.s, genuine.into_iter().chain(forged).collect(), 64).await;
     let (repeats, fakes) = statuses.split_at(2000.min(statuses.len()));
     let acked = repeats.iter().filter(|&&s| s == 200).count();
-    let refused = fakes.iter().filter(|&&s| s == 400).count();
+    let refused = fakes.iter().filter(|&&s| s == 401).count();
     let other = statuses.len() - acked - refused;
     d.say(format!("storm over in {:.1} s: {acked} acknowledged, {refused} forged refused, {other} other (429 = the callback rate limit)", started.elapsed().as_secs_f64()));
     let metrics = d.s.http.get(d.api("/metrics")).send().await?.text().await?;
