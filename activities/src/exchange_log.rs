@@ -9,10 +9,10 @@ use crate::http::{PartyError, now_ms};
 use crate::ledger::{Ledger, NewEvent};
 use serde::Serialize;
 
-/// Party replies refused for a failed signature or decryption, since start (REQ S-4.1d; `/metrics`).
 /// Bank order numbers seen for a second payment (a new order's, or a callback's that names a
 /// payment the numbers do not belong to), for `/metrics`: each is an integrity alarm.
 pub static DUPLICATE_BANK_ORDERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Party replies refused for a failed signature or decryption, since start (REQ S-4.1d; `/metrics`).
 pub static INTEGRITY_REFUSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Party exchanges since start by (party, outcome class: ok, rejected, unavailable, unknown,
