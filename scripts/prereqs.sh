@@ -3,7 +3,8 @@
 #   scripts/prereqs.sh run    what scripts/run.sh needs (the demo's reconciliation fetches its
 #                             statement over SFTP from a real OpenSSH sshd)
 #   scripts/prereqs.sh test   what scripts/test.sh needs (+ PostgreSQL for the ledger tests,
-#                             clippy for the determinism guard)
+#                             Prometheus and promtool for the operations test, clippy for the
+#                             determinism guard)
 # Missing Debian packages are installed with apt-get when this runs as root (a container, CI);
 # otherwise it stops at once with the one command that installs them. The Temporal CLI and
 # schemathesis go into .venv (scripts/devstack.sh, scripts/test.sh): no root needed for those.
@@ -19,6 +20,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v sftp >/dev/null || need+=(openssh-client)
 if [ "$what" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+  # The operations test scrapes medpay with a real Prometheus and checks the alert rules.
+  { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -53,6 +53,7 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
         }
     };
     count(party, class);
+    crate::metrics::inc(crate::metrics::PARTY_CALLS, &[("org", org_code), ("party", party), ("operation", operation), ("outcome", class)]);
     let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
     let written = match ledger.record_event_for(org_code, med_org_ord, event).await {
         Ok(true) => Ok(()),

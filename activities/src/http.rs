@@ -66,6 +66,13 @@ pub fn https_client(ca_files: &[&Path], timeout: Duration) -> Result<reqwest::Cl
 
 /// Sends and reads the body, mapping transport failures and 5xx to `Unavailable`/`Unknown`.
 pub async fn send(party: &'static str, req: reqwest::RequestBuilder) -> Result<(u16, String), PartyError> {
+    let started = std::time::Instant::now();
+    let result = exchange(party, req).await;
+    crate::metrics::observe(crate::metrics::PARTY_CALL_SECONDS, &[("party", party)], started.elapsed());
+    result
+}
+
+async fn exchange(party: &'static str, req: reqwest::RequestBuilder) -> Result<(u16, String), PartyError> {
     let resp = req.send().await.map_err(|e| {
         if e.is_connect() {
             PartyError::Unavailable { party, detail: e.to_string() }

@@ -12,6 +12,7 @@ pub mod failure;
 pub mod his;
 pub mod http;
 pub mod ledger;
+pub mod metrics;
 pub mod mid_platform;
 pub mod parties;
 pub mod pay_auth_cache;

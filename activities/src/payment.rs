@@ -94,11 +94,6 @@ impl PaymentActivities {
 
     /// A refused transition is final (non-retryable); anything else (a busy or unreachable
     /// database) is retried.
-    async fn advance(&self, org: &str, ord: &str, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
-        let done = self.ledger.advance(org, ord, to, update, now_ms()).await.map(drop);
-        self.refused_or_retried(org, done)
-    }
-
     fn refused_or_retried(&self, org: &str, done: Result<(), crate::ledger::LedgerError>) -> Result<(), ActivityError> {
         done.map_err(|e| match e {
             crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
@@ -110,6 +105,10 @@ impl PaymentActivities {
             other => std::io::Error::other(other.to_string()).into(),
         })
     }
+}
+
+fn since(at_ms: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(now_ms() - at_ms).unwrap_or(0))
 }
 
 /// Whether a step's state `to` was recorded before and the payment has moved on since (the
@@ -249,6 +248,9 @@ impl PaymentActivities {
             return Err(bad(format!("integrity alarm: 6202 feeSumamt {} differs from the bill", resp.split.fee_sumamt)));
         }
         self.record(r, PaymentState::PreSettled, PaymentUpdate { split: Some(resp.split), ord_stas: Some(resp.ord_stas.code().into()), ..Default::default() }).await?;
+        if let Ok(created) = self.created_at_ms(&s).await {
+            crate::metrics::observe(crate::metrics::PRE_SETTLED_SECONDS, &[("org", &r.org_code)], since(created));
+        }
         Ok(resp.split)
     }
 
@@ -367,6 +369,12 @@ impl PaymentActivities {
         };
         let resp = h.bank.call::<_, MixedOrderQueryResponse>(BankOp::MixedOrderQuery, &format!("q-{}-{}", c.mix_trade_no, now_ms()), &req).await;
         log_exchange(&self.ledger, &s.request.org_code, &s.request.med_org_ord, "bank", "mixed order query", &req, resp.as_ref()).await;
+        let found = match &resp {
+            Ok(r) if r.state.as_ref().is_some_and(|st| st.mix_pay_status.is_final()) => "final",
+            Ok(_) => "none",
+            Err(_) => "failed",
+        };
+        crate::metrics::inc(crate::metrics::BANK_QUERIES, &[("org", &s.request.org_code), ("found", found)]);
         let resp = resp.map_err(fail)?;
         Ok(resp.state.filter(|st| st.mix_pay_status.is_final()))
     }
@@ -382,7 +390,19 @@ impl PaymentActivities {
             paid_at_ms: (o.state == PaymentState::Paid).then(now_ms),
             ..Default::default()
         };
-        self.advance(&o.org_code, &o.med_org_ord, o.state, update).await
+        // Counted once per payment: a retried or replayed outcome finds it recorded already.
+        let before = if o.state.is_terminal() { self.ledger.get(&o.org_code, &o.med_org_ord).await.ok().flatten().map(|p| p.state) } else { None };
+        let row = match self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await {
+            Ok(row) => row,
+            Err(e) => return self.refused_or_retried(&o.org_code, Err(e)),
+        };
+        if o.state.is_terminal() && before.as_deref() != Some(o.state.as_str()) {
+            crate::metrics::inc(crate::metrics::PAYMENTS_ENDED, &[("org", &o.org_code), ("state", o.state.as_str())]);
+            if o.state == PaymentState::Paid {
+                crate::metrics::observe(crate::metrics::PAID_SECONDS, &[("org", &o.org_code)], since(row.created_at_ms));
+            }
+        }
+        Ok(())
     }
 }
 

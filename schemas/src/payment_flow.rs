@@ -20,6 +20,14 @@ pub enum Scene {
 }
 
 impl Scene {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registration => "registration",
+            Self::Outpatient => "outpatient",
+            Self::Pharmacy => "pharmacy",
+        }
+    }
+
     pub fn order_type(self) -> &'static str {
         match self {
             Self::Registration => "REG_PAY",

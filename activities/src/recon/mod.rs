@@ -148,6 +148,7 @@ impl ReconActivities {
         let summary = ReconSummary { run_id: f.run_id.clone(), kind: Some(f.kind), period: f.period.clone(), loaded, classes, actions_taken, report_csv: Some(csv.display().to_string()) };
         let json = serde_json::to_string(&summary).map_err(|e| bad(e.to_string()))?;
         store::upsert_run(&self.ledger, &f, "Reported", Some(&json), now_ms()).await.map_err(|e| retry(e.to_string()))?;
+        crate::metrics::inc(crate::metrics::RECON_RUNS, &[("org", &f.org_code), ("kind", f.kind.as_str())]);
         Ok(summary)
     }
 }

@@ -68,8 +68,9 @@ fn same_order(notice: &medpay_schemas::wire::bank::MixedOrderState, med_org_ord:
 
 /// A notice whose bank order number belongs to another payment: an integrity alarm, counted,
 /// not acknowledged (the bank keeps it and repeats it) and handed to no workflow.
-fn mismatch(key: &str, notice: &medpay_schemas::wire::bank::MixedOrderState, med_org_ord: &str) -> Response {
+fn mismatch(org: &str, key: &str, notice: &medpay_schemas::wire::bank::MixedOrderState, med_org_ord: &str) -> Response {
     medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, Ordering::Relaxed);
+    callback_seen(org, "mismatch");
     tracing::error!(
         bank_order = key,
         notice_his_order = notice.serial_no.as_str(),
@@ -94,6 +95,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         Ok(v) => v,
         Err(e) => {
             FORGED_CALLBACKS.fetch_add(1, Ordering::Relaxed);
+            callback_seen(&h.params.org_code, "forged");
             tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
             return (StatusCode::UNAUTHORIZED, "signature does not verify").into_response();
         }
@@ -117,30 +119,36 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         && let Some(order) = desk.paid_order(&key)
     {
         if !same_order(&st, &order.med_org_ord, order.out_trade_no.as_deref()) {
-            return mismatch(&key, &st, &order.med_org_ord);
+            return mismatch(&h.params.org_code, &key, &st, &order.med_org_ord);
         }
         if let Err(e) = state.ledger.record_event(order.row_id, event(medpay_activities::http::now_ms())).await {
             tracing::warn!(row_id = order.row_id, "could not append a repeated callback to the exchange log: {e}");
         }
+        callback_seen(&h.params.org_code, "repeated");
         return acknowledge(&h.bank, &msg_id);
     }
     let row = match state.ledger.by_mix_trade_no(st.sub_mchid.as_str(), st.mix_trade_no.as_str()).await {
         Ok(Some(r)) => r,
-        Ok(None) => return (StatusCode::NOT_FOUND, "unknown order").into_response(),
+        Ok(None) => {
+            callback_seen(&h.params.org_code, "unknown_order");
+            return (StatusCode::NOT_FOUND, "unknown order").into_response();
+        }
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
     };
     if !same_order(&st, &row.med_org_ord, row.out_trade_no.as_deref()) {
-        return mismatch(&key, &st, &row.med_org_ord);
+        return mismatch(&row.org_code, &key, &st, &row.med_org_ord);
     }
     if let Err(e) = state.ledger.record_event(row.id, event(medpay_activities::http::now_ms())).await {
         tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
     }
     if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == MixPayStatus::Success {
         desk.remember_paid(key, PaidOrder { row_id: row.id, med_org_ord: row.med_org_ord.clone(), out_trade_no: row.out_trade_no.clone() });
+        callback_seen(&row.org_code, "repeated");
         return acknowledge(&h.bank, &msg_id);
     }
     // Any other notice goes to the workflow, which decides.
     // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
+    callback_seen(&row.org_code, "verified");
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
     if let Err(e) = super::runs::signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::bank_callback, st.clone(), options).await {
         // A repeat of a callback for a payment whose outcome is already recorded (its workflow
@@ -196,6 +204,12 @@ async fn settle_after_workflow(state: &AppState, bank: &medpay_activities::bank:
 }
 
 type PaymentRow = medpay_activities::ledger::entities::payment::Model;
+
+/// Counts a callback by outcome for `/metrics` (the org code, or the sub-merchant when the
+/// notice names an order that is not the hospital's).
+fn callback_seen(org: &str, outcome: &str) {
+    medpay_activities::metrics::inc(medpay_activities::metrics::CALLBACKS, &[("org", org), ("outcome", outcome)]);
+}
 
 /// The signed acknowledgement the bank expects; without it the bank keeps repeating the notice.
 fn acknowledge(bank: &medpay_activities::bank::BankClient, msg_id: &str) -> Response {

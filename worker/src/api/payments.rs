@@ -110,7 +110,12 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
             Err(e) => return Err(ApiError::temporal_unavailable(e)),
         }
     }
-    let status = if matches!(created, CreateOutcome::New(_)) { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if matches!(created, CreateOutcome::New(_)) {
+        medpay_activities::metrics::inc(medpay_activities::metrics::PAYMENTS_STARTED, &[("org", &r.org_code), ("scene", r.scene.as_str())]);
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
 }
 

@@ -1,0 +1,110 @@
+//! Operations (issue 24) with real parts: Debian's `prometheus` scrapes `medpay run` on loopback
+//! while payments of the O-5 kind run through the sandbox, and the test asks Prometheus's HTTP
+//! API whether the counters and histograms say what happened (payments started and ended by
+//! state, callbacks, compensating queries, a party's errors after a planted 503, payments by
+//! live state). `promtool` checks the alert rules and proves the pending-reconciliation alert
+//! fires from a synthetic series; the Grafana dashboard may reference only metrics that exist.
+
+use medpay_tests::stack::*;
+use medpay_tests::*;
+use serde_json::{Value, json};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn prometheus_dir() -> std::path::PathBuf {
+    workspace_root().join("deploy/prometheus")
+}
+
+#[test]
+fn alert_rules_are_valid_and_the_pending_alert_fires() {
+    let dir = prometheus_dir();
+    let check = Command::new("promtool").args(["check", "rules", "alerts.yml"]).current_dir(&dir).output().expect("promtool (apt-get install prometheus; scripts/test.sh does)");
+    assert!(check.status.success(), "{}{}", String::from_utf8_lossy(&check.stdout), String::from_utf8_lossy(&check.stderr));
+    let test = Command::new("promtool").args(["test", "rules", "alerts_test.yml"]).current_dir(&dir).output().unwrap();
+    assert!(test.status.success(), "{}{}", String::from_utf8_lossy(&test.stdout), String::from_utf8_lossy(&test.stderr));
+}
+
+/// One instant query: the result's samples as (labels, value).
+fn query(prom: &str, q: &str) -> Vec<(Value, f64)> {
+    let out = Command::new("curl").args(["-sS", "--get", "--data-urlencode", &format!("query={q}"), &format!("http://{prom}/api/v1/query")]).output().unwrap();
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["status"], "success", "{q}: {v}");
+    v["data"]["result"].as_array().unwrap().iter().map(|s| (s["metric"].clone(), s["value"][1].as_str().unwrap().parse().unwrap())).collect()
+}
+
+/// Waits until the query's single value satisfies `ok` (Prometheus scrapes every second).
+fn eventually(prom: &str, q: &str, ok: impl Fn(f64) -> bool) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = query(prom, q).first().map(|(_, v)| *v);
+        if got.is_some_and(&ok) {
+            return got.unwrap();
+        }
+        assert!(Instant::now() < deadline, "{q}: last {got:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn prometheus_sees_what_happened() {
+    let mut s = Stack::start("metrics", &[]);
+    let prom = format!("127.0.0.1:{}", free_port());
+    let config = s.dir.join("prometheus.yml");
+    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: medpay\n    static_configs:\n      - targets: ['{}']\n", s.api)).unwrap();
+    let mut prometheus = Proc::spawn(Command::new("prometheus").args([
+        &format!("--config.file={}", config.display()),
+        &format!("--storage.tsdb.path={}", s.dir.join("prometheus").display()),
+        &format!("--web.listen-address={prom}"),
+    ]));
+    prometheus.wait_for_line("Server is ready to receive web requests", Duration::from_secs(60));
+
+    // The matrix's kind of traffic: three paid payments in three scenes, one declined.
+    for (i, scene) in ["registration", "outpatient", "pharmacy"].iter().enumerate() {
+        let (path, mix) = s.order("mixed", &format!("HIS-M-{i}"), scene, &[10_000], true);
+        s.pay(&mix.expect("ordered"));
+        poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
+    }
+    let (declined, _) = s.order("mixed", "HIS-M-DECLINED", "outpatient", &[1_000], false);
+    poll(&s.api, &declined, "cancelled", 60, |v| v["state"] == "Cancelled");
+    // A planted 503 at the mid-platform's upload: retried, then paid; the party's error counted.
+    s.faults(json!({"global": {"endpoints": {"mid.6201": {"error_permille": 1000}}}}));
+    let path = s.create("mixed", "HIS-M-503", "outpatient", &[2_000]);
+    std::thread::sleep(Duration::from_secs(2));
+    s.faults(json!({}));
+    let mix = s.confirm(&path, true);
+    s.pay(&mix.expect("ordered"));
+    poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
+
+    let org = r#"org="H51010500001""#;
+    assert_eq!(eventually(&prom, &format!("sum(medpay_payments_started_total{{{org}}})"), |v| v >= 5.0), 5.0);
+    assert_eq!(eventually(&prom, &format!("sum(medpay_payments_ended_total{{{org},state=\"Paid\"}})"), |v| v >= 4.0), 4.0);
+    assert_eq!(eventually(&prom, &format!("sum(medpay_payments_ended_total{{{org},state=\"Cancelled\"}})"), |v| v >= 1.0), 1.0);
+    assert_eq!(query(&prom, "sum(medpay_payments_started_total{scene=\"pharmacy\"})")[0].1, 1.0, "by scene");
+    assert_eq!(eventually(&prom, "sum(medpay_payment_paid_seconds_count)", |v| v >= 4.0), 4.0, "one create-to-paid latency per paid payment");
+    assert_eq!(eventually(&prom, "sum(medpay_payment_pre_settled_seconds_count)", |v| v >= 5.0), 5.0);
+    assert_eq!(eventually(&prom, "sum(medpay_bank_callbacks_total{outcome=\"verified\"})", |v| v >= 4.0), 4.0, "each paid payment's callback verified once");
+    assert!(eventually(&prom, "sum(medpay_party_calls_total{party=\"mid-platform\",operation=\"6201\",outcome=\"unavailable\"})", |v| v >= 1.0) >= 1.0);
+    assert!(eventually(&prom, "sum(medpay_party_calls_total{party=\"bank\",operation=\"mixed order\",outcome=\"ok\"})", |v| v >= 4.0) >= 4.0);
+    assert!(eventually(&prom, "histogram_quantile(0.5, sum by (le) (rate(medpay_party_call_seconds_bucket{party=\"bank\"}[1m])))", |v| v > 0.0) < 5.0, "a bank call takes milliseconds here");
+    // Nothing is left live: the gauge of live states has no payment waiting.
+    let live: f64 = query(&prom, "sum(medpay_payments_live)").first().map_or(0.0, |(_, v)| *v);
+    assert_eq!(live, 0.0, "every payment ended");
+    assert_eq!(query(&prom, "medpay_ledger_up")[0].1, 1.0);
+
+    // The dashboard references only metrics that exist in a scrape.
+    let (_, scrape) = http("GET", &s.api, "/metrics", None).unwrap();
+    let dashboard = std::fs::read_to_string(workspace_root().join("deploy/grafana/medpay.json")).unwrap();
+    let _: Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    let mut names: Vec<&str> = dashboard.match_indices("medpay_").map(|(i, _)| {
+        let rest = &dashboard[i..];
+        &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())]
+    }).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        assert!(scrape.contains(&format!("# TYPE {name} ")) || scrape.contains(&format!("{name} ")) || scrape.contains(&format!("{name}{{")), "the dashboard uses {name}, which /metrics does not have");
+    }
+    let _ = prometheus.child.kill();
+    s.kill_medpay();
+}
