@@ -64,11 +64,19 @@ pub fn https_client(ca_files: &[&Path], timeout: Duration) -> Result<reqwest::Cl
     Ok(reqwest::Client::builder().use_preconfigured_tls(tls).timeout(timeout).build()?)
 }
 
+/// A client for plain-HTTP endpoints on the operator's side (a trace collector beside medpay);
+/// https needs `https_client` with the endpoint's CA.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, TlsSetupError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder().timeout(timeout).build()?)
+}
+
 /// Sends and reads the body, mapping transport failures and 5xx to `Unavailable`/`Unknown`.
 pub async fn send(party: &'static str, req: reqwest::RequestBuilder) -> Result<(u16, String), PartyError> {
-    let started = std::time::Instant::now();
+    let (started, at) = (std::time::Instant::now(), std::time::SystemTime::now());
     let result = exchange(party, req).await;
     crate::metrics::observe(crate::metrics::PARTY_CALL_SECONDS, &[("party", party)], started.elapsed());
+    crate::trace::exchanged(party, at, std::time::SystemTime::now());
     result
 }
 

@@ -19,3 +19,4 @@ pub mod pay_auth_cache;
 pub mod payment;
 pub mod recon;
 pub mod refund;
+pub mod trace;

@@ -390,12 +390,14 @@ impl PaymentActivities {
             paid_at_ms: (o.state == PaymentState::Paid).then(now_ms),
             ..Default::default()
         };
+        let at = std::time::SystemTime::now();
         // Counted once per payment: a retried or replayed outcome finds it recorded already.
         let before = if o.state.is_terminal() { self.ledger.get(&o.org_code, &o.med_org_ord).await.ok().flatten().map(|p| p.state) } else { None };
         let row = match self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await {
             Ok(row) => row,
             Err(e) => return self.refused_or_retried(&o.org_code, Err(e)),
         };
+        crate::trace::record(crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord), format!("outcome {}", o.state.as_str()), at, std::time::SystemTime::now(), vec![("medpay.org_code", o.org_code.clone()), ("medpay.state", o.state.as_str().into())], false);
         if o.state.is_terminal() && before.as_deref() != Some(o.state.as_str()) {
             crate::metrics::inc(crate::metrics::PAYMENTS_ENDED, &[("org", &o.org_code), ("state", o.state.as_str())]);
             if o.state == PaymentState::Paid {

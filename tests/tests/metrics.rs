@@ -3,7 +3,8 @@
 //! API whether the counters and histograms say what happened (payments started and ended by
 //! state, callbacks, compensating queries, a party's errors after a planted 503, payments by
 //! live state). `promtool` checks the alert rules and proves the pending-reconciliation alert
-//! fires from a synthetic series; the Grafana dashboard may reference only metrics that exist.
+//! fires from a synthetic series; the Grafana dashboard may reference only metrics that exist;
+//! the traces exported over OTLP/HTTP put each payment's spans into one trace.
 
 use medpay_tests::stack::*;
 use medpay_tests::*;
@@ -47,10 +48,18 @@ fn eventually(prom: &str, q: &str, ok: impl Fn(f64) -> bool) -> f64 {
 
 #[test]
 fn prometheus_sees_what_happened() {
-    let mut s = Stack::start("metrics", &[]);
+    let sdk = format!("127.0.0.1:{}", free_port());
+    // A stand-in OTLP/HTTP collector records the traces (no collector in Debian's packages).
+    let collector = medpay_tests::receiver::Receiver::start(vec![]);
+    let otlp = format!("http://{}/v1/traces", collector.addr);
+    let mut s = Stack::start("metrics", &[("MEDPAY_SDK_METRICS_LISTEN", &sdk), ("MEDPAY_OTLP_ENDPOINT", &otlp)]);
     let prom = format!("127.0.0.1:{}", free_port());
     let config = s.dir.join("prometheus.yml");
-    std::fs::write(&config, format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: medpay\n    static_configs:\n      - targets: ['{}']\n", s.api)).unwrap();
+    std::fs::write(
+        &config,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: medpay\n    static_configs:\n      - targets: ['{}']\n  - job_name: medpay-sdk\n    static_configs:\n      - targets: ['{sdk}']\n", s.api),
+    )
+    .unwrap();
     let mut prometheus = Proc::spawn(Command::new("prometheus").args([
         &format!("--config.file={}", config.display()),
         &format!("--storage.tsdb.path={}", s.dir.join("prometheus").display()),
@@ -90,6 +99,11 @@ fn prometheus_sees_what_happened() {
     let live: f64 = query(&prom, "sum(medpay_payments_live)").first().map_or(0.0, |(_, v)| *v);
     assert_eq!(live, 0.0, "every payment ended");
     assert_eq!(query(&prom, "medpay_ledger_up")[0].1, 1.0);
+    // The SDK's own worker metrics, scraped beside: task slots, pollers, the sticky cache.
+    for name in ["temporal_worker_task_slots_available", "temporal_num_pollers", "temporal_sticky_cache_size"] {
+        let got = eventually(&prom, &format!("count({name}{{job=\"medpay-sdk\"}})"), |v| v >= 1.0);
+        assert!(got >= 1.0, "{name}");
+    }
 
     // The dashboard references only metrics that exist in a scrape.
     let (_, scrape) = http("GET", &s.api, "/metrics", None).unwrap();
@@ -106,5 +120,45 @@ fn prometheus_sees_what_happened() {
         assert!(scrape.contains(&format!("# TYPE {name} ")) || scrape.contains(&format!("{name} ")) || scrape.contains(&format!("{name}{{")), "the dashboard uses {name}, which /metrics does not have");
     }
     let _ = prometheus.child.kill();
+    assert_one_trace_per_payment(&s, &collector);
     s.kill_medpay();
+}
+
+/// Every span of a payment is in one trace, rooted at the HIS's create: its party calls (timed),
+/// the confirmation, the bank's callback, the outcome; no personal data in any span. (HIS-M-1:
+/// the first payment used the persona's personal account, so it had no self-pay order.)
+fn assert_one_trace_per_payment(s: &Stack, collector: &medpay_tests::receiver::Receiver) {
+    let wanted = ["HIS create payment", "channel userQuery", "core person info", "mid-platform 6201", "mid-platform 6202", "bank self-pay order", "bank mixed order", "HIS confirm", "bank callback", "outcome Paid"];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let received = collector.all();
+        let spans: Vec<Value> = received.iter().filter(|r| r.path == "/v1/traces").flat_map(|r| {
+            let v = json(&String::from_utf8_lossy(&r.body));
+            v["resourceSpans"][0]["scopeSpans"][0]["spans"].as_array().cloned().unwrap_or_default()
+        }).collect();
+        let attr = |span: &Value, key: &str| span["attributes"].as_array().and_then(|a| a.iter().find(|x| x["key"] == key)).and_then(|x| x["value"]["stringValue"].as_str().map(String::from));
+        let root = spans.iter().find(|sp| sp["name"] == "HIS create payment" && attr(sp, "medpay.med_org_ord").as_deref() == Some("HIS-M-1"));
+        if let Some(root) = root {
+            let trace: Vec<&Value> = spans.iter().filter(|sp| sp["traceId"] == root["traceId"]).collect();
+            let names: Vec<&str> = trace.iter().filter_map(|sp| sp["name"].as_str()).collect();
+            if wanted.iter().all(|w| names.contains(w)) {
+                for sp in trace.iter().filter(|sp| sp["name"] != "HIS create payment") {
+                    assert_eq!(sp["parentSpanId"], root["spanId"], "{sp}");
+                }
+                let timed = trace.iter().filter(|sp| sp["name"] == "bank mixed order").any(|sp| sp["endTimeUnixNano"].as_str().unwrap().parse::<u128>().unwrap() > sp["startTimeUnixNano"].as_str().unwrap().parse::<u128>().unwrap());
+                assert!(timed, "party calls carry their duration");
+                let others: Vec<&Value> = spans.iter().filter(|sp| sp["name"] == "HIS create payment" && sp["traceId"] != root["traceId"]).collect();
+                assert_eq!(others.len(), 4, "one trace per payment: five payments, five roots");
+                let everything = received.iter().map(|r| String::from_utf8_lossy(&r.body).to_string()).collect::<Vec<_>>().join("\n");
+                let books = s.books();
+                for n in books["issued_pay_auth_nos"].as_array().unwrap().iter().chain(books["issued_pay_tokens"].as_array().unwrap()) {
+                    assert!(!everything.contains(n.as_str().unwrap()), "a payAuthNo or payToken in a span");
+                }
+                return;
+            }
+        }
+        let names: Vec<String> = spans.iter().map(|sp| format!("{} {}", attr(sp, "medpay.med_org_ord").unwrap_or_default(), sp["name"].as_str().unwrap_or(""))).collect();
+        assert!(Instant::now() < deadline, "HIS-M-1's trace is incomplete; spans: {names:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }

@@ -17,6 +17,25 @@ pub struct Config {
     pub recon: ReconConfig,
     pub his: HisConfig,
     pub runtime: RuntimeConfig,
+    pub telemetry: TelemetryConfig,
+}
+
+/// Traces (`medpay_activities::trace`): off unless an OTLP/HTTP endpoint is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// The collector's OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`.
+    pub otlp_endpoint: Option<String>,
+    /// The CA of an https collector (otherwise only http endpoints are reachable).
+    pub otlp_ca_file: Option<std::path::PathBuf>,
+    /// The `service.name` of the spans.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self { otlp_endpoint: None, otlp_ca_file: None, service_name: "medpay".into() }
+    }
 }
 
 /// The threads `medpay run` works on.
@@ -160,6 +179,9 @@ pub struct TemporalConfig {
     /// ciphertext, which does not compress, so gzip only costs CPU on both ends (the SDK's
     /// default is gzip). Turn it on for a frontend across a slow WAN link.
     pub grpc_compression: GrpcCompressionSetting,
+    /// Where the Temporal SDK serves its own worker metrics (Prometheus format, `temporal_`
+    /// names: task slots, pollers and poll latency, sticky cache); off when unset.
+    pub sdk_metrics_listen: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,6 +235,7 @@ impl Default for TemporalConfig {
             payload_key_file: None,
             max_cached_workflows: 500,
             grpc_compression: GrpcCompressionSetting::None,
+            sdk_metrics_listen: None,
         }
     }
 }
@@ -236,7 +259,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 41] = [
+pub const ENV_OVERRIDES: [(&str, &str); 43] = [
     ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
@@ -278,6 +301,8 @@ pub const ENV_OVERRIDES: [(&str, &str); 41] = [
     ("MEDPAY_ORDER_BURST_MAX", "api.guard.order_burst_max"),
     ("MEDPAY_MAX_BILL_FEN", "api.limits.max_bill_fen"),
     ("MEDPAY_MAX_LINE_FEN", "api.limits.max_line_fen"),
+    ("MEDPAY_SDK_METRICS_LISTEN", "temporal.sdk_metrics_listen"),
+    ("MEDPAY_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
 ];
 
 impl Config {
@@ -345,6 +370,8 @@ impl Config {
                 "MEDPAY_ORDER_BURST_MAX" => self.api.guard.order_burst_max = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_MAX_BILL_FEN" => self.api.limits.max_bill_fen = fen()?,
                 "MEDPAY_MAX_LINE_FEN" => self.api.limits.max_line_fen = fen()?,
+                "MEDPAY_SDK_METRICS_LISTEN" => self.temporal.sdk_metrics_listen = Some(v),
+                "MEDPAY_OTLP_ENDPOINT" => self.telemetry.otlp_endpoint = Some(v),
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

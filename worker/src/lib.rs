@@ -54,8 +54,22 @@ fn warn_unsealed(config: &Config) {
     }
 }
 
+/// Exports traces when `telemetry.otlp_endpoint` is set (see `medpay_activities::trace`).
+fn start_traces(t: &config::TelemetryConfig) -> anyhow::Result<()> {
+    let Some(endpoint) = &t.otlp_endpoint else { return Ok(()) };
+    url::Url::parse(endpoint).with_context(|| format!("telemetry.otlp_endpoint {endpoint:?} is not a URL"))?;
+    let client = match &t.otlp_ca_file {
+        Some(ca) => medpay_activities::http::https_client(&[ca.as_path()], std::time::Duration::from_secs(5))?,
+        None => medpay_activities::http::http_client(std::time::Duration::from_secs(5))?,
+    };
+    medpay_activities::trace::start_export(endpoint.clone(), t.service_name.clone(), client);
+    tracing::info!(endpoint, "exporting traces (OTLP/HTTP JSON), one per payment");
+    Ok(())
+}
+
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
     warn_unsealed(&config);
+    start_traces(&config.telemetry)?;
     let client = temporal::connect(&config.temporal).await?;
     temporal::ensure_search_attributes(&client, &config.temporal.namespace).await?;
     if let Some(dir) = config.ledger.url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent()) {

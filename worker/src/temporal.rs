@@ -57,7 +57,7 @@ pub async fn run_worker(
     recon: Arc<ReconActivities>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let runtime = Runtime::from_current_tokio(Default::default())?;
+    let runtime = Runtime::from_current_tokio(runtime_options(cfg)?)?;
     let mut builder = WorkerOptions::new(cfg.task_queue.clone())
         .max_cached_workflows(cfg.max_cached_workflows)
         .register_workflow::<SelfCheckWorkflow>()?
@@ -90,6 +90,21 @@ pub async fn run_worker(
         }
     }
     Ok(())
+}
+
+/// The SDK runtime's options: with `temporal.sdk_metrics_listen`, the SDK's own worker metrics
+/// (task slots, poll latency and pollers, sticky cache, workflow and activity task latencies;
+/// names prefixed `temporal_`) are served in the Prometheus format on that address, beside the
+/// API's `/metrics`.
+fn runtime_options(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::runtime::RuntimeOptions> {
+    use temporalio_common::telemetry::{PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter};
+    let Some(listen) = &cfg.sdk_metrics_listen else { return Ok(temporalio_sdk::runtime::RuntimeOptions::default()) };
+    let socket_addr = listen.parse().with_context(|| format!("temporal.sdk_metrics_listen {listen:?} is not an address (host:port)"))?;
+    let server = start_prometheus_metric_exporter(PrometheusExporterOptions::builder().socket_addr(socket_addr).counters_total_suffix(true).use_seconds_for_durations(true).unit_suffix(true).build())
+        .with_context(|| format!("cannot serve the SDK's metrics on {listen}"))?;
+    tracing::info!(address = %server.bound_addr, "the Temporal SDK's worker metrics are served at /metrics");
+    let telemetry = TelemetryOptions::builder().metrics(server.meter as std::sync::Arc<dyn temporalio_common::telemetry::metrics::CoreMeter>).build();
+    temporalio_sdk::runtime::RuntimeOptions::builder().telemetry_options(telemetry).build().map_err(anyhow::Error::msg)
 }
 
 /// A replayer with the same workflows the worker registers (keep the two lists together), for

@@ -81,6 +81,7 @@ fn mismatch(org: &str, key: &str, notice: &medpay_schemas::wire::bank::MixedOrde
 }
 
 pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
+    let at = std::time::SystemTime::now();
     let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let Some(parties) = state.parties.as_ref() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response();
@@ -149,6 +150,15 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     // Any other notice goes to the workflow, which decides.
     // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
     callback_seen(&row.org_code, "verified");
+    let trace = medpay_activities::trace::PaymentTrace::of(&row.org_code, &row.med_org_ord);
+    medpay_activities::trace::record(
+        trace,
+        "bank callback",
+        at,
+        std::time::SystemTime::now(),
+        vec![("medpay.org_code", row.org_code.clone()), ("medpay.med_org_ord", row.med_org_ord.clone()), ("medpay.mix_pay_status", st.mix_pay_status.code().to_string())],
+        false,
+    );
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
     if let Err(e) = super::runs::signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::bank_callback, st.clone(), options).await {
         // A repeat of a callback for a payment whose outcome is already recorded (its workflow
@@ -163,7 +173,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         if let (temporalio_client::errors::WorkflowInteractionError::NotFound(_), Some(PaymentState::PendingReconciliation), Some(p)) = (&e, now, current) {
             return settle_after_workflow(&state, &h.bank, &msg_id, &p, &st).await;
         }
-        tracing::warn!(workflow_id = %row.workflow_id, "could not hand the callback over: {e}");
+        tracing::warn!(workflow_id = %row.workflow_id, trace_id = %trace.trace_id_hex(), "could not hand the callback over: {e}");
         return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
     }
     acknowledge(&h.bank, &msg_id)

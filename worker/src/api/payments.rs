@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{CreateOutcome, LedgerError, NewPayment};
+use medpay_activities::trace;
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::failure::PaymentFailure;
 use medpay_schemas::payment::PaymentState;
@@ -71,7 +72,17 @@ fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
 
 pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>) -> Result<Response, ApiError> {
     validate(&r, &state)?;
-    let body = serde_json::to_value(&r).map_err(|e| invalid(e.to_string()))?;
+    // The root span of the payment's trace (`trace`), whatever the outcome of this request.
+    let at = std::time::SystemTime::now();
+    let answer = start(&state, &r).await;
+    let status = answer.as_ref().map(|r| r.status().as_u16()).unwrap_or_else(|e| e.status.as_u16());
+    let attributes = vec![("medpay.org_code", r.org_code.clone()), ("medpay.med_org_ord", r.med_org_ord.clone()), ("http.response.status_code", status.to_string())];
+    trace::record_root(trace::PaymentTrace::of(&r.org_code, &r.med_org_ord), "HIS create payment", at, std::time::SystemTime::now(), attributes, answer.is_err());
+    answer
+}
+
+async fn start(state: &AppState, r: &PaymentRequest) -> Result<Response, ApiError> {
+    let body = serde_json::to_value(r).map_err(|e| invalid(e.to_string()))?;
     let fingerprint = hex::encode(medpay_crypto::sm3::sm3(canonical_data(&body, NumberStyle::Literal).as_bytes()));
     let id = workflow_id(&r.org_code, &r.med_org_ord);
     let total = r.total().map_err(|e| invalid(e.to_string()))?;
@@ -235,13 +246,21 @@ pub struct Confirm {
 }
 
 pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Body(c): Body<Confirm>) -> Result<StatusCode, ApiError> {
+    let at = std::time::SystemTime::now();
+    let answer = confirm_payment(&state, &org, &ord, c.confirm).await;
+    let attributes = vec![("medpay.org_code", org.clone()), ("medpay.med_org_ord", ord.clone()), ("medpay.confirm", c.confirm.to_string())];
+    trace::record(trace::PaymentTrace::of(&org, &ord), "HIS confirm", at, std::time::SystemTime::now(), attributes, answer.is_err());
+    answer
+}
+
+async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes: bool) -> Result<StatusCode, ApiError> {
     // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
     // unreachable (503, retry), not an unknown payment (found by `medpay soak` restarting Temporal).
-    let row = payment_row(&state, &org, &ord).await?;
+    let row = payment_row(state, org, ord).await?;
     if PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal) {
-        return Err(ended(&org, &ord, &row.state));
+        return Err(ended(org, ord, &row.state));
     }
-    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, c.confirm, WorkflowSignalOptions::default())
+    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, yes, WorkflowSignalOptions::default())
         .await
         .map_err(|e| ApiError::signal_refused(e, "PAYMENT_ENDED", &format!("payment {org}/{ord}"), &row.state))?;
     Ok(StatusCode::ACCEPTED)
