@@ -53,11 +53,10 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
         }
     };
     count(party, class);
-    let trace = crate::trace::PaymentTrace::of(org_code, med_org_ord);
     if crate::trace::enabled() {
         let (start, end) = crate::trace::last_exchange(party);
         let attributes = vec![("medpay.org_code", org_code.to_string()), ("medpay.med_org_ord", med_org_ord.to_string()), ("medpay.party", party.to_string()), ("medpay.operation", operation.to_string()), ("medpay.outcome", class.to_string())];
-        crate::trace::record(trace, format!("{party} {operation}"), start, end, attributes, class != "ok");
+        crate::trace::record(crate::trace::PaymentTrace::of(org_code, med_org_ord), format!("{party} {operation}"), start, end, attributes, class != "ok");
     }
     crate::metrics::inc(crate::metrics::PARTY_CALLS, &[("org", org_code), ("party", party), ("operation", operation), ("outcome", class)]);
     let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
@@ -67,6 +66,7 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
         Err(e) => Err(e.to_string()),
     };
     if let Err(e) = written {
-        tracing::warn!(org_code, med_org_ord, party, operation, trace_id = %trace.trace_id_hex(), "could not append to the exchange log: {e}");
+        let trace_id = crate::trace::PaymentTrace::of(org_code, med_org_ord).trace_id_hex();
+        tracing::warn!(org_code, med_org_ord, party, operation, %trace_id, "could not append to the exchange log: {e}");
     }
 }

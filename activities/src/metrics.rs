@@ -30,8 +30,9 @@ pub const PARTY_CALL_SECONDS: &str = "medpay_party_call_seconds";
 pub const CALLBACKS: &str = "medpay_bank_callbacks_total";
 pub const BANK_QUERIES: &str = "medpay_bank_queries_total";
 pub const RECON_RUNS: &str = "medpay_recon_runs_total";
+pub const RECON_ITEMS: &str = "medpay_recon_items_total";
 
-pub const DEFS: [Def; 9] = [
+pub const DEFS: [Def; 10] = [
     Def(PAYMENTS_STARTED, Kind::Counter, "Payments created by the HIS (a repeated create is not counted), by hospital and scene."),
     Def(PAYMENTS_ENDED, Kind::Counter, "Payments that reached a final state (Paid, Failed, Cancelled), by hospital and state."),
     Def(PRE_SETTLED_SECONDS, Kind::Histogram, "From the HIS's create to the pre-settlement (identify, 6201, 6202), by hospital."),
@@ -40,7 +41,8 @@ pub const DEFS: [Def; 9] = [
     Def(PARTY_CALL_SECONDS, Kind::Histogram, "Duration of an HTTPS exchange with a party, by party."),
     Def(CALLBACKS, Kind::Counter, "Bank payment callbacks by outcome: verified (handed to the payment), repeated (already paid), forged (signature refused), mismatch (names another order), unknown_order."),
     Def(BANK_QUERIES, Kind::Counter, "Compensating queries of the bank (REQ Q-9) by what they found: final, none (no final result yet), failed."),
-    Def(RECON_RUNS, Kind::Counter, "Reconciliation runs reported, by kind."),
+    Def(RECON_RUNS, Kind::Counter, "Reconciliation runs reported, by hospital and kind."),
+    Def(RECON_ITEMS, Kind::Counter, "Items of the reconciliation runs reported, by hospital, kind and class (MATCHED and each exception class)."),
 ];
 
 type Labels = Vec<(&'static str, String)>;
@@ -66,8 +68,13 @@ fn labels(pairs: &[(&'static str, &str)]) -> Labels {
 
 /// Adds one to a counter.
 pub fn inc(name: &'static str, pairs: &[(&'static str, &str)]) {
+    add(name, pairs, 1);
+}
+
+/// Adds `n` to a counter.
+pub fn add(name: &'static str, pairs: &[(&'static str, &str)], n: u64) {
     if let Ok(mut r) = REGISTRY.lock() {
-        *r.counters.entry((name, labels(pairs))).or_default() += 1;
+        *r.counters.entry((name, labels(pairs))).or_default() += n;
     }
 }
 

@@ -85,7 +85,8 @@ impl PaymentActivities {
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
         match self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await {
             Err(crate::ledger::LedgerError::IllegalTransition { from, .. }) if already_past(&from, to) => {
-                tracing::info!(org_code = %r.org_code, "step {} run again after the payment reached {from}: already recorded", to.as_str());
+                let trace_id = crate::trace::PaymentTrace::of(&r.org_code, &r.med_org_ord).trace_id_hex();
+                tracing::info!(org_code = %r.org_code, %trace_id, "step {} run again after the payment reached {from}: already recorded", to.as_str());
                 Ok(())
             }
             other => self.refused_or_retried(&r.org_code, other.map(drop)),
@@ -97,9 +98,10 @@ impl PaymentActivities {
     fn refused_or_retried(&self, org: &str, done: Result<(), crate::ledger::LedgerError>) -> Result<(), ActivityError> {
         done.map_err(|e| match e {
             crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
-            crate::ledger::LedgerError::DuplicateBankOrder { .. } => {
+            crate::ledger::LedgerError::DuplicateBankOrder { ref org_code, ref med_org_ord, .. } => {
                 crate::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                tracing::error!(org_code = org, "{e}");
+                let trace_id = crate::trace::PaymentTrace::of(org_code, med_org_ord).trace_id_hex();
+                tracing::error!(org_code = org, %trace_id, "{e}");
                 bad(e.to_string())
             }
             other => std::io::Error::other(other.to_string()).into(),

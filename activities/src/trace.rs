@@ -63,19 +63,15 @@ pub fn start_export(endpoint: String, service: String, client: reqwest::Client) 
     if SPANS.set(tx).is_err() {
         return;
     }
+    // Wakes twice a second and takes what has come (a wake-up per span cost the worker more
+    // than the spans themselves); a payment makes a dozen spans.
     tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
         let mut batch = Vec::new();
         loop {
-            let deadline = tokio::time::sleep(Duration::from_millis(500));
-            tokio::pin!(deadline);
-            loop {
-                tokio::select! {
-                    span = rx.recv() => match span {
-                        Some(s) => { batch.push(s); if batch.len() >= 512 { break } }
-                        None => return,
-                    },
-                    () = &mut deadline => break,
-                }
+            tick.tick().await;
+            while let Ok(span) = rx.try_recv() {
+                batch.push(span);
             }
             if batch.is_empty() {
                 continue;
@@ -104,8 +100,20 @@ pub fn record_root(trace: PaymentTrace, name: impl Into<String>, start: SystemTi
 
 fn record_span(trace: PaymentTrace, root: bool, name: impl Into<String>, start: SystemTime, end: SystemTime, attributes: Vec<(&'static str, String)>, error: bool) {
     let Some(tx) = SPANS.get() else { return };
-    let span_id = if root { trace.root_span_id } else { medpay_crypto::random::random_bytes::<8>().unwrap_or_default() };
+    let span_id = if root { trace.root_span_id } else { next_span_id() };
     let _ = tx.send(Finished { trace, span_id, root, name: name.into(), start, end, attributes, error });
+}
+
+/// A span id unique within this process (and, by its random start, across processes):
+/// splitmix64 over a counter, no system call per span.
+fn next_span_id() -> [u8; 8] {
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| u64::from_be_bytes(medpay_crypto::random::random_bytes::<8>().unwrap_or_default()));
+    let mut z = seed.wrapping_add(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).to_be_bytes()
 }
 
 fn nanos(t: SystemTime) -> String {
@@ -167,6 +175,12 @@ mod tests {
         assert_eq!(a, PaymentTrace::of("H51010500001", "HIS-1"));
         assert_ne!(a.trace_id, PaymentTrace::of("H51010500001", "HIS-2").trace_id);
         assert_eq!(a.trace_id_hex().len(), 32);
+    }
+
+    #[test]
+    fn span_ids_do_not_repeat() {
+        let ids: std::collections::BTreeSet<[u8; 8]> = (0..10_000).map(|_| next_span_id()).collect();
+        assert_eq!(ids.len(), 10_000);
     }
 
     #[test]

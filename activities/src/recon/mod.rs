@@ -149,6 +149,9 @@ impl ReconActivities {
         let json = serde_json::to_string(&summary).map_err(|e| bad(e.to_string()))?;
         store::upsert_run(&self.ledger, &f, "Reported", Some(&json), now_ms()).await.map_err(|e| retry(e.to_string()))?;
         crate::metrics::inc(crate::metrics::RECON_RUNS, &[("org", &f.org_code), ("kind", f.kind.as_str())]);
+        for (class, total) in &summary.classes {
+            crate::metrics::add(crate::metrics::RECON_ITEMS, &[("org", &f.org_code), ("kind", f.kind.as_str()), ("class", class)], total.count);
+        }
         Ok(summary)
     }
 }

@@ -266,6 +266,10 @@ fn refund_notify(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -> 
     if med_sum != req.med_refund_total_fee {
         return Err(fail(4005, "med_refund_total_fee is not the sum of its parts"));
     }
+    // A repeated notice (the hospital retrying a call whose answer it lost) is the same notice.
+    if st.refund_notices.iter().any(|n| n.out_refund_no == req.out_refund_no && n.mix_trade_no == req.mix_trade_no.as_str()) {
+        return Ok(json!({}));
+    }
     st.refund_notices.push(RefundNotice {
         mix_trade_no: req.mix_trade_no.to_string(),
         out_refund_no: req.out_refund_no.clone(),

@@ -73,6 +73,7 @@ fn mismatch(org: &str, key: &str, notice: &medpay_schemas::wire::bank::MixedOrde
     callback_seen(org, "mismatch");
     tracing::error!(
         bank_order = key,
+        trace_id = %medpay_activities::trace::PaymentTrace::of(org, med_org_ord).trace_id_hex(),
         notice_his_order = notice.serial_no.as_str(),
         ledger_his_order = med_org_ord,
         "integrity alarm: a bank callback names an order number that belongs to another payment; not acted on"
