@@ -49,7 +49,7 @@ if [ -n "${MEDPAY_RECON_SFTP_HOST:-}" ]; then
   DAY=$(TZ=Asia/Shanghai date +%F)
   sandbox -d '{"kind":"selfpay","period":"'$DAY'"}' "https://$SANDBOX/sandbox/control/statements" >/dev/null
   echo "7. today's self-pay reconciliation ($DAY), statement fetched over SFTP:"
-  ./target/debug/medpay recon run --kind selfpay --org $ORG --period "$DAY"
+  "${MEDPAY_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/medpay}" recon run --kind selfpay --org $ORG --period "$DAY"
 else
   echo "7. today's reconciliation NOT run: medpay has no SFTP server for statements (MEDPAY_RECON_SFTP_HOST is unset;"
   echo "   scripts/run.sh starts the sandbox's SFTP server only as root with openssh-server installed)"

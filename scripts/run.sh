@@ -34,9 +34,11 @@ trap 'exit 130' INT TERM
 
 echo "--- building medpay (a first build takes 5-10 minutes on 2 cores; cargo shows its progress) ---"
 cargo build -p medpay-worker --bin medpay
+# Where cargo put it (CARGO_TARGET_DIR moves it); demo.sh uses the same.
+export MEDPAY_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/medpay
 export MEDPAY_PAYLOAD_KEY_FILE=${MEDPAY_PAYLOAD_KEY_FILE:-$PWD/.data/payload.keys}
-[ -f "$MEDPAY_PAYLOAD_KEY_FILE" ] || ./target/debug/medpay keygen --out "$MEDPAY_PAYLOAD_KEY_FILE"
-./target/debug/medpay sandbox > .data/sandbox.log 2>&1 &
+[ -f "$MEDPAY_PAYLOAD_KEY_FILE" ] || "$MEDPAY_BIN" keygen --out "$MEDPAY_PAYLOAD_KEY_FILE"
+"$MEDPAY_BIN" sandbox > .data/sandbox.log 2>&1 &
 sandbox_pid=$!
 for _ in $(seq 1 60); do
   grep -q "^personas" .data/sandbox.log 2>/dev/null && break
@@ -55,14 +57,14 @@ if [ -n "${MEDPAY_SANDBOX_SFTP_PORT:-}" ]; then
   export MEDPAY_RECON_SFTP_KEY_FILE=$MEDPAY_SANDBOX_DIR/sftp/ssh/client_key
   export MEDPAY_RECON_SFTP_KNOWN_HOSTS=$MEDPAY_SANDBOX_DIR/sftp/ssh/known_hosts
 fi
-./target/debug/medpay run &
+"$MEDPAY_BIN" run &
 medpay_pid=$!
 for _ in $(seq 1 60); do
   curl -fsS "http://$MEDPAY_API_LISTEN/healthz" >/dev/null 2>&1 && break
   sleep 0.5
 done
 echo "--- self-check through Temporal (workflow SelfCheckWorkflow) ---"
-./target/debug/medpay doctor
+"$MEDPAY_BIN" doctor
 echo "--- the main job: a mixed payment, a refund, today's reconciliation (scripts/demo.sh) ---"
 scripts/demo.sh
 cat <<MSG
