@@ -342,7 +342,7 @@ async fn refunds_accepted_while_payments_are_recorded() {
     }
 }
 
-/// Issue 21 (a restarted bank reissued a number): `(sub_mchid, mix_trade_no)` names one payment.
+/// A bank that reissued a number after losing its books: `(sub_mchid, mix_trade_no)` names one payment.
 /// A second payment given the same bank order no. is refused with the holder named, never
 /// recorded (a callback for it would be routed to the wrong payment).
 #[tokio::test]
@@ -375,7 +375,7 @@ async fn a_bank_order_number_belongs_to_one_payment() {
     }
 }
 
-/// Issue 21: several instances started together on a fresh PostgreSQL ledger all come up (the
+/// Several instances started together on a fresh PostgreSQL ledger all come up (the
 /// migrations run once, under an advisory lock; before, one died on a duplicate type). Ten
 /// rounds of three concurrent first starts, each on a fresh database.
 #[tokio::test]
@@ -412,7 +412,7 @@ impl medpay_activities::pay_auth_cache::ExchangeSealer for Reverse {
     }
 }
 
-/// Scale-out (issue 21): an identification retried on a peer instance (or run again after a
+/// Scale-out: an identification retried on a peer instance (or run again after a
 /// killed worker) finds the authCode exchange the first attempt made (sealed in the ledger),
 /// instead of exchanging the single-use code again and failing the payment.
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! The defects found by trying the product from outside (issue 21), each as a class with the
+//! The defects found by trying the product from outside, each as a class with the
 //! test that would have caught it, on one stack: a payment that has ended is answered 409 and
 //! never started again; amounts, blank and unknown fields refused by one policy; failures as
 //! stable codes; a bank notice must name the order its number belongs to; the sandbox keeps its

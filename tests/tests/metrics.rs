@@ -1,4 +1,4 @@
-//! Operations (issue 24) with real parts: Debian's `prometheus` scrapes `medpay run` on loopback
+//! Operations with real parts: Debian's `prometheus` scrapes `medpay run` on loopback
 //! while payments of the O-5 kind run through the sandbox, and the test asks Prometheus's HTTP
 //! API whether the counters and histograms say what happened (payments started and ended by
 //! state, callbacks, compensating queries, a party's errors after a planted 503, payments by

@@ -1,4 +1,4 @@
-//! Scale-out (issue 21): two `medpay run` instances behind one hospital, sharing the Temporal
+//! Scale-out: two `medpay run` instances behind one hospital, sharing the Temporal
 //! task queue and a PostgreSQL ledger, as `docker compose --scale medpay=2` runs them. The HIS
 //! creates each payment on one instance and confirms it on the other; the bank calls the other
 //! back; the first is SIGKILLed while the patients are at the cashier. Every payment ends Paid
