@@ -16,19 +16,14 @@ pub static DUPLICATE_BANK_ORDERS: std::sync::atomic::AtomicU64 = std::sync::atom
 pub static INTEGRITY_REFUSALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Party exchanges since start by (party, outcome class: ok, rejected, unavailable, unknown,
-/// integrity), for `/metrics`: a rise in `unavailable` or `unknown` is a party in trouble and
-/// means activity retries and compensating queries before any payment is seen to fail.
-static EXCHANGES: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>> = std::sync::Mutex::new(std::collections::BTreeMap::new());
-
-/// The counts of [`EXCHANGES`], in key order.
-pub fn exchange_counts() -> Vec<(String, &'static str, u64)> {
-    EXCHANGES.lock().map(|m| m.iter().map(|((party, class), n)| (party.clone(), *class, *n)).collect()).unwrap_or_default()
-}
-
-fn count(party: &str, class: &'static str) {
-    if let Ok(mut m) = EXCHANGES.lock() {
-        *m.entry((party.to_string(), class)).or_default() += 1;
-    }
+/// integrity), in key order, for `/metrics`: a rise in `unavailable` or `unknown` is a party in
+/// trouble and means activity retries and compensating queries before any payment is seen to
+/// fail. The roll-up of `medpay_party_calls_total` over hospitals and operations.
+pub fn exchange_counts() -> Vec<(String, String, u64)> {
+    crate::metrics::counter_totals(crate::metrics::PARTY_CALLS, &["party", "outcome"])
+        .into_iter()
+        .filter_map(|(mut by, n)| Some((by.remove(0), by.pop()?, n)))
+        .collect()
 }
 
 /// Records one exchange for the payment (org code, HIS order no.).
@@ -52,11 +47,10 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
             ("integrity", "integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None)
         }
     };
-    count(party, class);
     if crate::trace::enabled() {
         let (start, end) = crate::trace::last_exchange(party);
-        let attributes = vec![("medpay.org_code", org_code.to_string()), ("medpay.med_org_ord", med_org_ord.to_string()), ("medpay.party", party.to_string()), ("medpay.operation", operation.to_string()), ("medpay.outcome", class.to_string())];
-        crate::trace::record(crate::trace::PaymentTrace::of(org_code, med_org_ord), format!("{party} {operation}"), start, end, attributes, class != "ok");
+        let attributes = || vec![("medpay.org_code", org_code.to_string()), ("medpay.med_org_ord", med_org_ord.to_string()), ("medpay.party", party.to_string()), ("medpay.operation", operation.to_string()), ("medpay.outcome", class.to_string())];
+        crate::trace::record(crate::trace::PaymentTrace::of(org_code, med_org_ord), &format!("{party} {operation}"), start, end, attributes, class != "ok");
     }
     crate::metrics::inc(crate::metrics::PARTY_CALLS, &[("org", org_code), ("party", party), ("operation", operation), ("outcome", class)]);
     let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };

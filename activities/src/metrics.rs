@@ -78,6 +78,19 @@ pub fn add(name: &'static str, pairs: &[(&'static str, &str)], n: u64) {
     }
 }
 
+/// A counter summed over every label but `keep`: (the kept labels' values in `keep`'s order,
+/// total), in order of those values.
+pub fn counter_totals(name: &'static str, keep: &[&str]) -> Vec<(Vec<String>, u64)> {
+    let mut totals: BTreeMap<Vec<String>, u64> = BTreeMap::new();
+    if let Ok(r) = REGISTRY.lock() {
+        for ((_, l), n) in r.counters.iter().filter(|((m, _), _)| *m == name) {
+            let by = keep.iter().map(|k| l.iter().find(|(lk, _)| lk == k).map(|(_, v)| v.clone()).unwrap_or_default()).collect();
+            *totals.entry(by).or_default() += n;
+        }
+    }
+    totals.into_iter().collect()
+}
+
 /// Records one duration.
 pub fn observe(name: &'static str, pairs: &[(&'static str, &str)], took: std::time::Duration) {
     let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
@@ -159,6 +172,7 @@ mod tests {
         assert!(out.contains("medpay_party_call_seconds_count{party=\"unit-test\"} 2\n"), "{out}");
         assert!(out.contains("medpay_party_call_seconds_sum{party=\"unit-test\"} 7.02\n"), "{out}");
         assert_eq!((seconds(5), seconds(2_500), seconds(1_000), seconds(0)), ("0.005".into(), "2.5".into(), "1".into(), "0".into()));
+        assert!(counter_totals(PARTY_CALLS, &["party", "outcome"]).iter().any(|(by, n)| by == &["bank", "ok"] && *n >= 2));
         for Def(name, ..) in DEFS {
             assert!(out.contains(&format!("# HELP {name} ")), "{name} declared but not rendered");
         }

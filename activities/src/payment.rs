@@ -399,7 +399,8 @@ impl PaymentActivities {
             Ok(row) => row,
             Err(e) => return self.refused_or_retried(&o.org_code, Err(e)),
         };
-        crate::trace::record(crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord), format!("outcome {}", o.state.as_str()), at, std::time::SystemTime::now(), vec![("medpay.org_code", o.org_code.clone()), ("medpay.state", o.state.as_str().into())], false);
+        let attributes = || vec![("medpay.org_code", o.org_code.clone()), ("medpay.state", o.state.as_str().into())];
+        crate::trace::record(crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord), &format!("outcome {}", o.state.as_str()), at, std::time::SystemTime::now(), attributes, false);
         if o.state.is_terminal() && before.as_deref() != Some(o.state.as_str()) {
             crate::metrics::inc(crate::metrics::PAYMENTS_ENDED, &[("org", &o.org_code), ("state", o.state.as_str())]);
             if o.state == PaymentState::Paid {

@@ -87,21 +87,25 @@ pub fn start_export(endpoint: String, service: String, client: reqwest::Client) 
     });
 }
 
-/// Records a finished span of a payment's trace (a no-op unless exporting). `root` marks the
-/// HIS's create, whose span id is the trace's root id; every other span is its child.
-pub fn record(trace: PaymentTrace, name: impl Into<String>, start: SystemTime, end: SystemTime, attributes: Vec<(&'static str, String)>, error: bool) {
+/// The attributes of a span, built only when spans are exported.
+pub type Attributes = Vec<(&'static str, String)>;
+
+/// Records a finished span of a payment's trace, a child of the HIS's create (a no-op unless
+/// exporting: the attributes are not even built then).
+pub fn record(trace: PaymentTrace, name: &str, start: SystemTime, end: SystemTime, attributes: impl FnOnce() -> Attributes, error: bool) {
     record_span(trace, false, name, start, end, attributes, error);
 }
 
-/// The trace's root span: the HIS's create.
-pub fn record_root(trace: PaymentTrace, name: impl Into<String>, start: SystemTime, end: SystemTime, attributes: Vec<(&'static str, String)>, error: bool) {
+/// The trace's root span: the HIS's create, whose span id is the trace's root id.
+pub fn record_root(trace: PaymentTrace, name: &str, start: SystemTime, end: SystemTime, attributes: impl FnOnce() -> Attributes, error: bool) {
     record_span(trace, true, name, start, end, attributes, error);
 }
 
-fn record_span(trace: PaymentTrace, root: bool, name: impl Into<String>, start: SystemTime, end: SystemTime, attributes: Vec<(&'static str, String)>, error: bool) {
+fn record_span(trace: PaymentTrace, root: bool, name: &str, start: SystemTime, end: SystemTime, attributes: impl FnOnce() -> Attributes, error: bool) {
     let Some(tx) = SPANS.get() else { return };
+    let attributes = attributes();
     let span_id = if root { trace.root_span_id } else { next_span_id() };
-    let _ = tx.send(Finished { trace, span_id, root, name: name.into(), start, end, attributes, error });
+    let _ = tx.send(Finished { trace, span_id, root, name: name.to_string(), start, end, attributes, error });
 }
 
 /// A span id unique within this process (and, by its random start, across processes):

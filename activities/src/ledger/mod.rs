@@ -6,11 +6,14 @@
 
 pub mod entities;
 pub mod event_batch;
+pub mod exchanges;
+pub mod live;
 pub mod lane;
 pub mod migration;
 pub mod refunds;
 pub mod watch;
 
+pub use live::LiveCount;
 pub use refunds::{CreateRefundOutcome, Ineligible, NewRefund, RefundUpdate};
 
 use entities::{payment, payment_event};
@@ -46,17 +49,6 @@ pub enum LedgerError {
     /// reissued numbers, e.g. after losing its books). Never settled by guessing: an alarm.
     #[error("integrity alarm: the bank's order {sub_mchid}/{mix_trade_no} for payment {org_code}/{med_org_ord} already belongs to payment {holder}; the payment was not offered to the patient, investigate with the bank")]
     DuplicateBankOrder { org_code: String, med_org_ord: String, sub_mchid: String, mix_trade_no: String, holder: String },
-}
-
-/// How many payments (or refunds) of a hospital rest in a live state, and since when the
-/// longest waiting one has not changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveCount {
-    pub kind: &'static str,
-    pub org_code: String,
-    pub state: String,
-    pub count: i64,
-    pub oldest_updated_ms: i64,
 }
 
 pub struct NewPayment {
@@ -114,9 +106,6 @@ pub struct Ledger {
     /// Single-statement writes: on an embedded SQLite, one connection of their own (see `lane`).
     writes: Arc<lane::Writes>,
 }
-
-/// How long a shared authCode exchange is kept (a payAuthNo lives minutes at the channel).
-const EXCHANGE_KEPT_MS: i64 = 3_600_000;
 
 /// Any constant key both instances agree on; "medpay" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x6d65_6470_6179;
@@ -320,70 +309,6 @@ impl Ledger {
     }
 
     /// For tests and repair tools: the raw connection.
-    /// A sealed authCode exchange shared by the instances (`pay_auth_cache`); the first one
-    /// written for a key stays (the same exchange). Exchanges older than an hour go first.
-    pub async fn put_exchange(&self, key: &str, sealed: &[u8], now_ms: i64) -> Result<(), LedgerError> {
-        use sea_orm::ConnectionTrait;
-        use sea_orm::sea_query::{Alias, Expr, OnConflict, Query};
-        let expired = Query::delete().from_table(Alias::new("auth_exchanges")).and_where(Expr::col(Alias::new("created_at_ms")).lt(now_ms - EXCHANGE_KEPT_MS)).to_owned();
-        self.db.execute(&expired).await?;
-        let q = Query::insert()
-            .into_table(Alias::new("auth_exchanges"))
-            .columns(["exchange_key", "sealed", "created_at_ms"].map(Alias::new))
-            .values_panic([key.into(), hex::encode(sealed).into(), now_ms.into()])
-            .on_conflict(OnConflict::column(Alias::new("exchange_key")).do_nothing().to_owned())
-            .to_owned();
-        self.db.execute(&q).await?;
-        Ok(())
-    }
-
-    pub async fn get_exchange(&self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
-        use sea_orm::ConnectionTrait;
-        use sea_orm::sea_query::{Alias, Expr, Query};
-        let q = Query::select().column(Alias::new("sealed")).from(Alias::new("auth_exchanges")).and_where(Expr::col(Alias::new("exchange_key")).eq(key)).to_owned();
-        let Some(row) = self.db.query_one(&q).await? else { return Ok(None) };
-        let text: String = row.try_get("", "sealed")?;
-        Ok(hex::decode(text).ok())
-    }
-
-    /// Deletes one exchange, and any left behind by identifications that never completed
-    /// (older than an hour: a payAuthNo lives minutes).
-    pub async fn delete_exchange(&self, key: &str) -> Result<(), LedgerError> {
-        use sea_orm::ConnectionTrait;
-        use sea_orm::sea_query::{Alias, Expr, Query};
-        let stale = crate::http::now_ms() - EXCHANGE_KEPT_MS;
-        let q = Query::delete()
-            .from_table(Alias::new("auth_exchanges"))
-            .cond_where(sea_orm::sea_query::Cond::any().add(Expr::col(Alias::new("exchange_key")).eq(key)).add(Expr::col(Alias::new("created_at_ms")).lt(stale)))
-            .to_owned();
-        self.db.execute(&q).await?;
-        Ok(())
-    }
-
-    /// Payments and refunds not yet ended, per hospital and state, with when the longest
-    /// waiting one last changed: the `/metrics` gauges an operator pages on (a payment
-    /// `PendingReconciliation` for long, a refund in `NeedsAttention`). Two grouped reads on the
-    /// state indexes; ended rows are not read.
-    pub async fn live_counts(&self) -> Result<Vec<LiveCount>, LedgerError> {
-        use sea_orm::{ConnectionTrait, Statement};
-        let payment_states: Vec<String> = PaymentState::ALL.into_iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str())).collect();
-        let refund_states: Vec<String> = medpay_schemas::refund::RefundState::ALL.into_iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str())).collect();
-        let mut out = vec![];
-        for (table, states) in [("payments", payment_states), ("refunds", refund_states)] {
-            let sql = format!("SELECT org_code, state, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM {table} WHERE state IN ({}) GROUP BY org_code, state", states.join(","));
-            for row in self.db.query_all_raw(Statement::from_string(self.db.get_database_backend(), sql)).await? {
-                out.push(LiveCount {
-                    kind: if table == "payments" { "payment" } else { "refund" },
-                    org_code: row.try_get("", "org_code")?,
-                    state: row.try_get("", "state")?,
-                    count: row.try_get("", "n")?,
-                    oldest_updated_ms: row.try_get("", "oldest")?,
-                });
-            }
-        }
-        Ok(out)
-    }
-
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }

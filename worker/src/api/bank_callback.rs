@@ -157,7 +157,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         "bank callback",
         at,
         std::time::SystemTime::now(),
-        vec![("medpay.org_code", row.org_code.clone()), ("medpay.med_org_ord", row.med_org_ord.clone()), ("medpay.mix_pay_status", st.mix_pay_status.code().to_string())],
+        || vec![("medpay.org_code", row.org_code.clone()), ("medpay.med_org_ord", row.med_org_ord.clone()), ("medpay.mix_pay_status", st.mix_pay_status.code().to_string())],
         false,
     );
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();

@@ -76,7 +76,7 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     let at = std::time::SystemTime::now();
     let answer = start(&state, &r).await;
     let status = answer.as_ref().map(|r| r.status().as_u16()).unwrap_or_else(|e| e.status.as_u16());
-    let attributes = vec![("medpay.org_code", r.org_code.clone()), ("medpay.med_org_ord", r.med_org_ord.clone()), ("http.response.status_code", status.to_string())];
+    let attributes = || vec![("medpay.org_code", r.org_code.clone()), ("medpay.med_org_ord", r.med_org_ord.clone()), ("http.response.status_code", status.to_string())];
     trace::record_root(trace::PaymentTrace::of(&r.org_code, &r.med_org_ord), "HIS create payment", at, std::time::SystemTime::now(), attributes, answer.is_err());
     answer
 }
@@ -248,7 +248,7 @@ pub struct Confirm {
 pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Body(c): Body<Confirm>) -> Result<StatusCode, ApiError> {
     let at = std::time::SystemTime::now();
     let answer = confirm_payment(&state, &org, &ord, c.confirm).await;
-    let attributes = vec![("medpay.org_code", org.clone()), ("medpay.med_org_ord", ord.clone()), ("medpay.confirm", c.confirm.to_string())];
+    let attributes = || vec![("medpay.org_code", org.clone()), ("medpay.med_org_ord", ord.clone()), ("medpay.confirm", c.confirm.to_string())];
     trace::record(trace::PaymentTrace::of(&org, &ord), "HIS confirm", at, std::time::SystemTime::now(), attributes, answer.is_err());
     answer
 }
