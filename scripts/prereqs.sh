@@ -3,7 +3,8 @@
 #   scripts/prereqs.sh run    what scripts/run.sh needs (the demo's reconciliation fetches its
 #                             statement over SFTP from a real OpenSSH sshd)
 #   scripts/prereqs.sh test   what scripts/test.sh needs (+ PostgreSQL for the ledger tests,
-#                             Prometheus and promtool for the operations test, clippy for the
+#                             Prometheus and promtool for the operations test, Chromium and
+#                             ChromeDriver for the patient page's browser tests, clippy for the
 #                             determinism guard)
 # Missing Debian packages are installed with apt-get when this runs as root (a container, CI);
 # otherwise it stops at once with the one command that installs them. The Temporal CLI and
@@ -22,6 +23,13 @@ if [ "$what" = test ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   # The operations test scrapes medpay with a real Prometheus and checks the alert rules.
   { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need+=(prometheus)
+  # The patient page's browser tests: Debian's Chromium driven through its ChromeDriver, and
+  # npm for the accessibility audit's axe-core (tests/browser/package.json).
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v chromedriver >/dev/null || need+=(chromium-driver)
+  command -v npm >/dev/null || need+=(npm)
+  # A Chinese font, so the page's screenshots show words, not boxes.
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod faults;
 pub mod parties;
 pub mod patient;
+pub mod patient_pages;
 pub mod persons;
 pub mod record;
 pub mod sftp;
@@ -59,6 +60,10 @@ pub fn router(app: App) -> Router {
         .route("/sandbox/patient/authorize", post(patient::authorize))
         .route("/sandbox/patient/pay", post(patient::pay))
         .route("/sandbox/patient/abandon", post(patient::abandon))
+        .route("/sandbox/patient/authorize-page", get(patient_pages::authorize_page))
+        .route("/sandbox/patient/authorize-form", post(patient_pages::authorize_form))
+        .route("/sandbox/patient/cashier-page", get(patient_pages::cashier_page))
+        .route("/sandbox/patient/cashier-form", post(patient_pages::cashier_form))
         .route("/sandbox/control/faults", get(control::get_faults).put(control::put_faults))
         .route("/sandbox/control/state", get(control::state))
         .route("/sandbox/control/statements", post(control::statements))

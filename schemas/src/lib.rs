@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod failure;
 pub mod ids;
 pub mod money;
+pub mod patient;
 pub mod payment;
 pub mod payment_flow;
 pub mod recon;

@@ -4,6 +4,7 @@
 
 pub mod receiver;
 pub mod stack;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -195,12 +196,32 @@ pub fn http_with(method: &str, addr: &str, path: &str, body: Option<&str>, heade
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw)?;
+    let raw = read_response(&mut stream)?;
     let status = raw.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
     Ok((status, body))
+}
+
+/// Reads one response: up to its Content-Length when it has one (a server may keep the
+/// connection open despite `Connection: close`, as ChromeDriver does), else to the end.
+fn read_response(stream: &mut TcpStream) -> std::io::Result<String> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+        let length = head.lines().find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()));
+        if length.is_some_and(|len| raw.len() >= end + 4 + len) {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&raw).into_owned())
 }
 
 fn dechunk(mut s: &str) -> String {

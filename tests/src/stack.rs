@@ -104,6 +104,9 @@ impl Stack {
             ("MEDPAY_CALLBACK_URL".into(), format!("http://{api}/v1/bank/callback")),
             ("MEDPAY_RECON_STAGING_DIR".into(), dir.join("staging").display().to_string()),
             ("MEDPAY_RECON_REPORTS_DIR".into(), dir.join("reports").display().to_string()),
+            // The patient page hands over to the sandbox channel's authorisation and cashier pages.
+            ("MEDPAY_PATIENT_AUTHORISE_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/authorize-page?channel=wechat&return={{return}}")),
+            ("MEDPAY_PATIENT_CASHIER_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/cashier-page?mix_trade_no={{mix_trade_no}}&return={{return}}")),
         ];
         if sftp {
             env.extend([

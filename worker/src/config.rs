@@ -18,6 +18,37 @@ pub struct Config {
     pub his: HisConfig,
     pub runtime: RuntimeConfig,
     pub telemetry: TelemetryConfig,
+    pub patient: PatientConfig,
+}
+
+/// The patient's page (REQ E-4.4, `/patient/`): where its links point and where its two
+/// hand-overs go. The templates take `{return}` (this page's address, for the way back) and the
+/// cashier's `{mix_trade_no}`; both are query-encoded when filled in.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PatientConfig {
+    /// medpay's address as the patient's phone reaches it (behind the hospital's HTTPS proxy in
+    /// production); empty: `http://` + `api.listen`.
+    pub public_url: String,
+    /// The channel's authorisation page. Empty: the page sends the patient to the counter.
+    pub authorise_url: String,
+    /// The mixed cashier. Empty: the page shows the split and waits for the bank's result.
+    pub cashier_url: String,
+    /// How long a link works unless the HIS asks otherwise (60 s to a day).
+    pub link_ttl_secs: u64,
+}
+
+impl Default for PatientConfig {
+    fn default() -> Self {
+        Self { public_url: String::new(), authorise_url: String::new(), cashier_url: String::new(), link_ttl_secs: 1800 }
+    }
+}
+
+impl Config {
+    /// The patient page's base address (`patient.public_url`, else the API's listen address).
+    pub fn patient_public_url(&self) -> String {
+        if self.patient.public_url.is_empty() { format!("http://{}", self.api.listen) } else { self.patient.public_url.trim_end_matches('/').to_string() }
+    }
 }
 
 /// Traces (`medpay_activities::trace`): off unless an OTLP/HTTP endpoint is set.
@@ -259,7 +290,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 43] = [
+pub const ENV_OVERRIDES: [(&str, &str); 47] = [
     ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
@@ -303,6 +334,10 @@ pub const ENV_OVERRIDES: [(&str, &str); 43] = [
     ("MEDPAY_MAX_LINE_FEN", "api.limits.max_line_fen"),
     ("MEDPAY_SDK_METRICS_LISTEN", "temporal.sdk_metrics_listen"),
     ("MEDPAY_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
+    ("MEDPAY_PATIENT_PUBLIC_URL", "patient.public_url"),
+    ("MEDPAY_PATIENT_AUTHORISE_URL", "patient.authorise_url"),
+    ("MEDPAY_PATIENT_CASHIER_URL", "patient.cashier_url"),
+    ("MEDPAY_PATIENT_LINK_TTL_SECS", "patient.link_ttl_secs"),
 ];
 
 impl Config {
@@ -318,6 +353,10 @@ impl Config {
         config.payment.check().map_err(|message| ConfigError::Invalid { message })?;
         if config.api.limits.max_bill_fen <= 0 || config.api.limits.max_line_fen <= 0 {
             return Err(ConfigError::Invalid { message: "api.limits.max_bill_fen and max_line_fen must be positive".into() });
+        }
+        let ttl = config.patient.link_ttl_secs;
+        if !(medpay_schemas::patient::LINK_TTL_MIN_SECS..=medpay_schemas::patient::LINK_TTL_MAX_SECS).contains(&ttl) {
+            return Err(ConfigError::Invalid { message: format!("patient.link_ttl_secs {ttl} is outside 60..=86400") });
         }
         if config.runtime.threads == 0 {
             return Err(ConfigError::Invalid { message: "runtime.threads (MEDPAY_RUNTIME_THREADS) is 0: at least one thread must run the service".into() });
@@ -372,6 +411,10 @@ impl Config {
                 "MEDPAY_MAX_LINE_FEN" => self.api.limits.max_line_fen = fen()?,
                 "MEDPAY_SDK_METRICS_LISTEN" => self.temporal.sdk_metrics_listen = Some(v),
                 "MEDPAY_OTLP_ENDPOINT" => self.telemetry.otlp_endpoint = Some(v),
+                "MEDPAY_PATIENT_PUBLIC_URL" => self.patient.public_url = v,
+                "MEDPAY_PATIENT_AUTHORISE_URL" => self.patient.authorise_url = v,
+                "MEDPAY_PATIENT_CASHIER_URL" => self.patient.cashier_url = v,
+                "MEDPAY_PATIENT_LINK_TTL_SECS" => self.patient.link_ttl_secs = secs()?,
                 "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
                 "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
                 "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges), Box::new(PatientLinks)]
     }
 }
 
@@ -273,6 +273,36 @@ impl MigrationTrait for AuthExchanges {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared("DROP TABLE auth_exchanges").await?;
+        Ok(())
+    }
+}
+
+struct PatientLinks;
+
+impl MigrationName for PatientLinks {
+    fn name(&self) -> &str {
+        "m20261204_000006_patient_links"
+    }
+}
+
+/// The patient page's per-bill links (`patient_links`): keyed by the SM3 digest of the link's
+/// token, never the token itself, so a copy of the ledger opens no bill.
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for PatientLinks {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "CREATE TABLE patient_links (token_sm3 TEXT PRIMARY KEY, org_code TEXT NOT NULL, med_org_ord TEXT NOT NULL, \
+             bill TEXT, expires_at_ms BIGINT NOT NULL, created_at_ms BIGINT NOT NULL)",
+        )
+        .await?;
+        db.execute_unprepared("CREATE INDEX patient_links_expires ON patient_links(expires_at_ms)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("DROP TABLE patient_links").await?;
         Ok(())
     }
 }

@@ -10,6 +10,7 @@ pub mod exchanges;
 pub mod live;
 pub mod lane;
 pub mod migration;
+pub mod patient_links;
 pub mod refunds;
 pub mod watch;
 

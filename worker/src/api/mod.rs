@@ -8,6 +8,8 @@ pub mod error;
 pub mod guard;
 pub mod health;
 pub mod metrics;
+pub mod patient;
+pub mod patient_page;
 pub mod payments;
 pub mod recon;
 pub mod refunds;
@@ -59,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/payments/{org}/{ord}", get(payments::get))
         .route("/v1/payments/{org}/{ord}/confirm", post(payments::confirm))
         .route("/v1/payments/{org}/{ord}/cancel", post(payments::cancel))
+        .route("/v1/payments/{org}/{ord}/patient-link", post(patient::create_link))
         .route("/v1/refunds", post(refunds::create))
         .route("/v1/refunds/{org}/{refund_no}", get(refunds::get))
         .route("/v1/refunds/{org}/{refund_no}/actions", post(refunds::action))
@@ -77,6 +80,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/diagnostics/self-check", post(diagnostics::self_check))
         .route("/codec/decode", post(codec::decode).options(codec::preflight))
         .route("/codec/encode", post(codec::encode).options(codec::preflight))
+        // The patient's page (REQ E-4.4): static files, and its API that answers to a link's token.
+        .route("/patient/", get(patient_page::index))
+        .route("/patient/{name}", get(patient_page::asset))
+        .route("/patient/i18n/{name}", get(patient_page::words))
+        .route("/patient/api/bill", get(patient::bill))
+        .route("/patient/api/authorised", post(patient::authorised))
+        .route("/patient/api/confirm", post(patient::decide))
         .merge(his)
         .merge(bank)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see /openapi.json") })

@@ -15,8 +15,8 @@ use medpay_activities::trace;
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::failure::PaymentFailure;
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::payment_flow::{PaymentInput, PaymentRequest, PaymentView};
-use medpay_schemas::{MedOrgOrd, OrgCode};
+use medpay_schemas::payment_flow::{BillLine, PaymentInput, PaymentRequest, PaymentView};
+use medpay_schemas::{MedOrgOrd, Money, OrgCode};
 use medpay_workflows::payment::PaymentWorkflow;
 use medpay_workflows::search;
 use serde::Deserialize;
@@ -38,34 +38,40 @@ fn too_large(message: String) -> ApiError {
 }
 
 fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
-    OrgCode::parse(r.org_code.clone()).map_err(|e| invalid(e.to_string()))?;
-    MedOrgOrd::parse(r.med_org_ord.clone()).map_err(|e| invalid(e.to_string()))?;
-    if r.lines.is_empty() {
-        return Err(invalid("lines is empty: a bill needs at least one line"));
-    }
-    if let Some((i, _)) = r.lines.iter().enumerate().find(|(_, l)| l.code.trim().is_empty() || l.name.trim().is_empty()) {
-        return Err(invalid(format!("line {i} has an empty code or name: every line needs the hospital's catalogue code and the item's name")));
-    }
-    if let Some(l) = r.lines.iter().find(|l| l.amount_fen <= 0) {
-        return Err(invalid(format!("line {} has a non-positive amount {} fen", l.code, l.amount_fen)));
-    }
-    let limits = &state.config.api.limits;
-    if let Some(l) = r.lines.iter().find(|l| l.amount_fen > limits.max_line_fen) {
-        return Err(too_large(format!("line {} is {} fen, above this deployment's limit of {} fen per line (api.limits.max_line_fen)", l.code, l.amount_fen, limits.max_line_fen)));
-    }
-    let total = r.total().map_err(|e| too_large(format!("the bill's total does not fit: {e}")))?;
-    if total.fen() > limits.max_bill_fen {
-        return Err(too_large(format!("the bill is {} fen, above this deployment's limit of {} fen per bill (api.limits.max_bill_fen)", total.fen(), limits.max_bill_fen)));
-    }
     if r.auth_code.expose().trim().is_empty() {
         return Err(invalid("auth_code is empty"));
     }
-    if r.openid.trim().is_empty() {
+    validate_bill(&r.org_code, &r.med_org_ord, &r.lines, &r.openid, state)
+}
+
+/// The checks of a bill, whoever sends it: the HIS's create, or the patient link's bill that
+/// becomes a create once the patient has authorised.
+pub(super) fn validate_bill(org_code: &str, med_org_ord: &str, lines: &[BillLine], openid: &str, state: &AppState) -> Result<(), ApiError> {
+    OrgCode::parse(org_code.to_string()).map_err(|e| invalid(e.to_string()))?;
+    MedOrgOrd::parse(med_org_ord.to_string()).map_err(|e| invalid(e.to_string()))?;
+    if lines.is_empty() {
+        return Err(invalid("lines is empty: a bill needs at least one line"));
+    }
+    if let Some((i, _)) = lines.iter().enumerate().find(|(_, l)| l.code.trim().is_empty() || l.name.trim().is_empty()) {
+        return Err(invalid(format!("line {i} has an empty code or name: every line needs the hospital's catalogue code and the item's name")));
+    }
+    if let Some(l) = lines.iter().find(|l| l.amount_fen <= 0) {
+        return Err(invalid(format!("line {} has a non-positive amount {} fen", l.code, l.amount_fen)));
+    }
+    let limits = &state.config.api.limits;
+    if let Some(l) = lines.iter().find(|l| l.amount_fen > limits.max_line_fen) {
+        return Err(too_large(format!("line {} is {} fen, above this deployment's limit of {} fen per line (api.limits.max_line_fen)", l.code, l.amount_fen, limits.max_line_fen)));
+    }
+    let total = Money::checked_sum(lines.iter().map(|l| Money::from_fen(l.amount_fen))).map_err(|e| too_large(format!("the bill's total does not fit: {e}")))?;
+    if total.fen() > limits.max_bill_fen {
+        return Err(too_large(format!("the bill is {} fen, above this deployment's limit of {} fen per bill (api.limits.max_bill_fen)", total.fen(), limits.max_bill_fen)));
+    }
+    if openid.trim().is_empty() {
         return Err(invalid("openid is empty: the patient's openid in the hospital's app is needed for the cashier"));
     }
     let parties = state.parties.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "PARTIES_NOT_CONFIGURED", "parties.params_file is not configured"))?;
-    if !parties.hospitals.contains_key(&r.org_code) {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_HOSPITAL", format!("hospital {} is not configured", r.org_code)));
+    if !parties.hospitals.contains_key(org_code) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_HOSPITAL", format!("hospital {} is not configured", org_code)));
     }
     Ok(())
 }
@@ -81,7 +87,7 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     answer
 }
 
-async fn start(state: &AppState, r: &PaymentRequest) -> Result<Response, ApiError> {
+pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Response, ApiError> {
     let body = serde_json::to_value(r).map_err(|e| invalid(e.to_string()))?;
     let fingerprint = hex::encode(medpay_crypto::sm3::sm3(canonical_data(&body, NumberStyle::Literal).as_bytes()));
     let id = workflow_id(&r.org_code, &r.med_org_ord);
@@ -131,9 +137,9 @@ async fn start(state: &AppState, r: &PaymentRequest) -> Result<Response, ApiErro
 }
 
 /// The ledger row of a payment, or the API's 404 / 503.
-type PaymentRow = medpay_activities::ledger::entities::payment::Model;
+pub(super) type PaymentRow = medpay_activities::ledger::entities::payment::Model;
 
-async fn payment_row(state: &AppState, org: &str, ord: &str) -> Result<PaymentRow, ApiError> {
+pub(super) async fn payment_row(state: &AppState, org: &str, ord: &str) -> Result<PaymentRow, ApiError> {
     state
         .ledger
         .get(org, ord)
@@ -253,7 +259,7 @@ pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(Stri
     answer
 }
 
-async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes: bool) -> Result<StatusCode, ApiError> {
+pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes: bool) -> Result<StatusCode, ApiError> {
     // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
     // unreachable (503, retry), not an unknown payment (found by `medpay soak` restarting Temporal).
     let row = payment_row(state, org, ord).await?;
