@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The product's main job, end to end against a running stack (scripts/run.sh starts one and runs
 # this): one mixed payment (authorise, create, pre-settle, confirm, pay, paid), a refund of its
-# self-pay part, and today's self-pay reconciliation when the sandbox serves statements over
-# SFTP. Prints each step; exits non-zero if any step does not end as it should.
+# self-pay part, today's self-pay reconciliation when the sandbox serves statements over SFTP,
+# and a link to the patient's page for a second bill. Prints each step; exits non-zero if any step does not end as it should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 API=${MEDPAY_API_LISTEN:-127.0.0.1:8080}
@@ -54,4 +54,9 @@ else
   echo "7. today's reconciliation NOT run: medpay has no SFTP server for statements (MEDPAY_RECON_SFTP_HOST is unset;"
   echo "   scripts/run.sh starts the sandbox's SFTP server only as root with openssh-server installed)"
 fi
+LINK=$(api "http://$API/v1/payments/$ORG/$ORD-PAGE/patient-link" -d '{"bill":{"scene":"outpatient","openid":"o-demo",
+  "lines":[{"code":"XB01","name":"门诊诊查费","amount_fen":1000},{"code":"XB02","name":"复方甘草片","amount_fen":880}]}}' | field url)
+echo "8. the patient's page for another bill (REQ E-4.4, care mode on its first screen): open in a browser"
+echo "   $LINK"
+echo "   (the sandbox's pages use its own CA: accept it, or start the browser with --ignore-certificate-errors)"
 echo "demo: done"

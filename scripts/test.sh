@@ -15,6 +15,12 @@ if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSI
   echo "test.sh: installing schemathesis==$SCHEMATHESIS_VERSION into .venv" >&2
   .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+# The patient page's accessibility audit injects axe-core (npm registry, pinned by
+# tests/browser/package-lock.json) into Debian's Chromium.
+if [ ! -f tests/browser/node_modules/axe-core/axe.min.js ]; then
+  echo "test.sh: installing axe-core into tests/browser (npm ci)" >&2
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 # The ledger tests run on SQLite and on a throwaway PostgreSQL (stopped at exit); run from here
 # they fail, never skip, without it.
 export MEDPAY_REQUIRE_POSTGRES=1

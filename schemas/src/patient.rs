@@ -28,11 +28,17 @@ fn yes() -> bool {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatientLinkRequest {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub bill: Option<PatientBill>,
     /// How long the link works; the deployment's `patient.link_ttl_secs` when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub ttl_secs: Option<u64>,
+}
+
+/// An optional field that, when sent, must hold a value: `null` is refused like any other
+/// value of the wrong type (the API document says what each field is; absent is the default).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// The shortest and longest life of a patient link: long enough to walk to the cashier, short
@@ -109,4 +115,20 @@ pub struct PatientView {
     /// When the link stops working, and when an unconfirmed split is withdrawn.
     pub link_expires_at_ms: i64,
     pub confirm_by_ms: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_fields_are_absent_or_valued_never_null() {
+        let absent: PatientLinkRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(absent, PatientLinkRequest::default());
+        let valued: PatientLinkRequest = serde_json::from_str(r#"{"ttl_secs": 600}"#).unwrap();
+        assert_eq!(valued.ttl_secs, Some(600));
+        for body in [r#"{"ttl_secs": null}"#, r#"{"bill": null}"#, r#"{"ttl": 600}"#] {
+            assert!(serde_json::from_str::<PatientLinkRequest>(body).is_err(), "{body} is refused");
+        }
+    }
 }

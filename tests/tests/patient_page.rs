@@ -242,6 +242,14 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     assert_eq!((status, json(&body)["code"].clone()), (422, json!("INVALID_PAYMENT")), "{body}");
     let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/PAGE-BAD-1/patient-link"), Some(&json!({"ttl_secs": 5}).to_string())).unwrap();
     assert_eq!((status, json(&body)["code"].clone()), (422, json!("INVALID_PATIENT_LINK")), "{body}");
+    // One HIS order, one bill: the same bill gets a fresh link, another bill a 409.
+    let same = json!({"bill": {"scene": "outpatient", "openid": "o-patient", "use_personal_account": true, "lines": [{"code": "C0", "name": "CT 检查", "amount_fen": 30000}]}});
+    let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/PAGE-DECLINE-1/patient-link"), Some(&same.to_string())).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let mut other = same.clone();
+    other["bill"]["lines"][0]["amount_fen"] = json!(30001);
+    let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/PAGE-DECLINE-1/patient-link"), Some(&other.to_string())).unwrap();
+    assert_eq!((status, json(&body)["code"].clone()), (409, json!("PAYMENT_CONFLICT")), "{body}");
     drop(p);
     s.stop();
 }

@@ -298,6 +298,7 @@ impl MigrationTrait for PatientLinks {
         )
         .await?;
         db.execute_unprepared("CREATE INDEX patient_links_expires ON patient_links(expires_at_ms)").await?;
+        db.execute_unprepared("CREATE INDEX patient_links_bill ON patient_links(org_code, med_org_ord)").await?;
         Ok(())
     }
 

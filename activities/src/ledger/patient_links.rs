@@ -33,6 +33,20 @@ impl Ledger {
         Ok(())
     }
 
+    /// The bill an earlier link for this HIS order carries, if any: one HIS order, one bill.
+    pub async fn patient_bill_of(&self, org_code: &str, med_org_ord: &str) -> Result<Option<String>, LedgerError> {
+        let q = Query::select()
+            .column(Alias::new("bill"))
+            .from(Alias::new("patient_links"))
+            .and_where(Expr::col(Alias::new("org_code")).eq(org_code))
+            .and_where(Expr::col(Alias::new("med_org_ord")).eq(med_org_ord))
+            .and_where(Expr::col(Alias::new("bill")).is_not_null())
+            .limit(1)
+            .to_owned();
+        let Some(row) = self.db.query_one(&q).await? else { return Ok(None) };
+        Ok(row.try_get("", "bill")?)
+    }
+
     pub async fn get_patient_link(&self, token_sm3: &str) -> Result<Option<PatientLink>, LedgerError> {
         let q = Query::select()
             .columns(["org_code", "med_org_ord", "bill", "expires_at_ms"].map(Alias::new))

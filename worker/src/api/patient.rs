@@ -48,7 +48,14 @@ pub async fn create_link(State(state): State<AppState>, Path((org, ord)): Path<(
     let bill = match &req.bill {
         Some(b) => {
             validate_bill(&org, &ord, &b.lines, &b.openid, &state)?;
-            Some(serde_json::to_string(b).map_err(|e| invalid(e.to_string()))?)
+            let text = serde_json::to_string(b).map_err(|e| invalid(e.to_string()))?;
+            // One HIS order, one bill: a second link for the order must carry the same bill, as a
+            // repeated create must carry the same body.
+            let earlier = state.ledger.patient_bill_of(&org, &ord).await.map_err(ApiError::ledger_unavailable)?;
+            if earlier.is_some_and(|e| serde_json::from_str::<PatientBill>(&e).ok().as_ref() != Some(b)) {
+                return Err(link_error(StatusCode::CONFLICT, "PAYMENT_CONFLICT", format!("HIS order {org}/{ord} already has a link with another bill: a changed bill needs a new HIS order no.")));
+            }
+            Some(text)
         }
         None => {
             // A link to a payment the HIS created itself: it must exist.
