@@ -138,7 +138,7 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
 
     // 1. Standard mode, a mixed bill: fund, personal account and self-pay.
     // Without the personal account, so the patient pays a self-pay part at the cashier.
-    p.open_bill("PAGE-MIXED-1", &[("挂号费", 1200), ("血常规", 2550), ("阿莫西林胶囊", 3875)], false);
+    let mixed_link = p.open_bill("PAGE-MIXED-1", &[("挂号费", 1200), ("血常规", 2550), ("阿莫西林胶囊", 3875)], false);
     let lines = p.b.run("return [...document.querySelectorAll('.lines li')].map(li => li.innerText.replace(/\\s+/g, ' '))", json!([]));
     assert_eq!(lines, json!(["挂号费 ¥12.00", "血常规 ¥25.50", "阿莫西林胶囊 ¥38.75"]));
     assert!(p.b.run("return document.querySelector('.total').innerText", json!([])).as_str().unwrap().contains("¥76.25"));
@@ -147,6 +147,10 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     p.walk_to_split("mixed");
     p.audit_aa("split");
     p.shot("standard-2-split");
+    // No timeout without warning: the deadline is on the screen, and close to it, a notice.
+    let deadline = p.b.run("return [document.getElementById('deadline').innerText, document.getElementById('notice').hidden]", json!([]));
+    assert!(deadline[0].as_str().unwrap().contains("前确认"), "{deadline}");
+    assert_eq!(deadline[1], json!(false), "the tests' 2-minute deadline is close: a notice is shown: {deadline}");
     // A double tap confirms once: count the page's POSTs while tapping twice.
     p.b.run(
         "window.__posts = 0; const f = window.fetch; window.fetch = (u, o) => { if (o && o.method === 'POST') window.__posts++; return f(u, o); };
@@ -162,6 +166,29 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     assert!(row["own_pay_fen"].as_i64().unwrap() > 0 && row["fund_fen"].as_i64().unwrap() > 0, "a mixed payment: {row}");
     p.audit_aa("paid");
     p.shot("standard-4-paid");
+    // The HIS refunds 10.00 yuan of the self-pay part: the page shows it when opened again.
+    let refund = json!({"org_code": ORG, "med_org_ord": "PAGE-MIXED-1", "refund_no": "PAGE-R-1", "cash_fen": 1000});
+    let (status, body) = http("POST", &s.api, "/v1/refunds", Some(&refund.to_string())).unwrap();
+    assert_eq!(status, 201, "{body}");
+    medpay_tests::stack::poll(&s.api, &format!("/v1/refunds/{ORG}/PAGE-R-1"), "the refund", 60, |v| v["state"] == "Refunded");
+    p.b.goto(&mixed_link);
+    p.at("paid");
+    p.b.wait_for("the refund on the paid screen", 10, "document.getElementById('refunded').innerText.includes('¥10.00')");
+    // English, as the second language file.
+    p.b.click("#lang");
+    p.b.wait_for("the English page", 10, "document.documentElement.lang === 'en' && document.querySelector('h1').innerText === 'Paid'");
+    p.b.wait_for("the refund in English", 10, "document.getElementById('refunded').innerText === '¥10.00 has been refunded.'");
+    p.audit_aa("paid (English)");
+    p.b.click("#lang");
+    p.b.wait_for("back in Chinese", 10, "document.documentElement.lang === 'zh-CN'");
+    // The same page on a desktop: no sideways scrolling at either width.
+    let desktop = Browser::start(1280, 800);
+    desktop.goto(&mixed_link);
+    desktop.wait_for("the paid screen on a desktop", 30, "document.getElementById('screen').dataset.step === 'paid'");
+    for b in [&p.b, &desktop] {
+        assert_eq!(b.run("return document.documentElement.scrollWidth <= window.innerWidth", json!([])), json!(true), "no horizontal overflow");
+    }
+    drop(desktop);
 
     // 2. Care mode (REQ E-4.4), switched on the first screen and remembered: a pure-insurance bill.
     p.open_bill("PAGE-CARE-1", &[("门诊诊查费", 1000), ("复方甘草片", 880)], true);
