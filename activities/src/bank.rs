@@ -15,8 +15,8 @@ const PARTY: &str = "bank";
 #[derive(Clone)]
 pub struct BankClient {
     pub http: reqwest::Client,
-    /// Base URL; each operation's path is appended (e.g. `https://127.0.0.1:9443/bank`).
-    pub base_url: String,
+    /// Where each operation goes (the hospital's `[bank]` endpoint); the path is also signed.
+    pub endpoint: crate::parties::onboarding::Endpoint,
     pub envelope: BankGatewayEnvelope,
     pub hospital_key: PrivateKey,
     pub bank_public: PublicKey,
@@ -28,9 +28,9 @@ impl BankClient {
         let biz = serde_json::to_value(biz).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
         let sealed = self
             .envelope
-            .seal_request(op.default_path(), msg_id, now_ms(), &biz, &self.hospital_key)
+            .seal_request(&self.endpoint.path(op.key()), msg_id, now_ms(), &biz, &self.hospital_key)
             .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
-        let url = format!("{}{}", self.base_url, op.default_path());
+        let url = self.endpoint.url(op.key());
         let (status, text) = send(PARTY, self.http.post(url).form(&sealed.params)).await?;
         if status >= 400 {
             return Err(PartyError::Rejected { party: PARTY, code: format!("HTTP{status}"), message: text.chars().take(300).collect() });

@@ -11,8 +11,8 @@ const PARTY: &str = "channel";
 #[derive(Clone)]
 pub struct WechatClient {
     pub http: reqwest::Client,
-    /// e.g. `https://127.0.0.1:9443/wechat`
-    pub base_url: String,
+    /// The user-query URL (`[channel]` base_url + path, `{partner_id}` filled in).
+    pub user_query_url: String,
     pub partner_id: String,
     pub partner_secret: Secret<String>,
 }
@@ -21,7 +21,7 @@ impl WechatClient {
     pub async fn user_query(&self, auth_code: &Secret<String>, openid: &str, request_id: &str) -> Result<Authorisation, PartyError> {
         let ts = now_ms().to_string();
         let sig = channel_signature(&self.partner_id, self.partner_secret.expose(), &ts);
-        let url = format!("{}/api/mipuserquery/userQuery/{}", self.base_url, self.partner_id);
+        let url = self.user_query_url.clone();
         let body = WechatUserQueryRequest { qrcode: auth_code.clone(), openid: openid.to_string() };
         let (status, text) = send(
             PARTY,

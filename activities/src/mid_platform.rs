@@ -14,8 +14,8 @@ const PARTY: &str = "mid-platform";
 #[derive(Clone)]
 pub struct MidPlatformClient {
     pub http: reqwest::Client,
-    /// Base URL; each operation's path is appended (e.g. `https://127.0.0.1:9443/mid`).
-    pub base_url: String,
+    /// Where each operation goes (the hospital's `[mid_platform]` endpoint).
+    pub endpoint: crate::parties::onboarding::Endpoint,
     pub envelope: MidPlatformEnvelope,
     pub hospital_key: PrivateKey,
     pub platform_public: PublicKey,
@@ -28,7 +28,7 @@ impl MidPlatformClient {
             .envelope
             .seal(self.envelope.request_fields(now_ms()), &data, &self.hospital_key)
             .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
-        let url = format!("{}{}", self.base_url, op.default_path());
+        let url = self.endpoint.url(op.infno());
         let (_, text) = send(PARTY, self.http.post(url).json(&sealed.body)).await?;
         let opened = self.envelope.open(&text, &self.platform_public).map_err(|e| match e {
             EnvelopeError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("{} reply is not JSON: {d}", op.infno()) },

@@ -172,6 +172,10 @@ pub struct PartiesConfig {
     pub ca_file: Option<std::path::PathBuf>,
     /// Our callback URL as the bank must call it (public, behind the TLS proxy).
     pub callback_url: String,
+    /// One TOML file per hospital (`deploy/config/hospital.example.toml`): each party's host, CA,
+    /// client certificate, paths and profile. When set, `params_file`, `base_url` and `ca_file`
+    /// are not used (each hospital's file names its own credentials file).
+    pub hospitals_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -290,7 +294,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 47] = [
+pub const ENV_OVERRIDES: [(&str, &str); 48] = [
     ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
@@ -334,6 +338,7 @@ pub const ENV_OVERRIDES: [(&str, &str); 47] = [
     ("MEDPAY_MAX_LINE_FEN", "api.limits.max_line_fen"),
     ("MEDPAY_SDK_METRICS_LISTEN", "temporal.sdk_metrics_listen"),
     ("MEDPAY_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
+    ("MEDPAY_PARTIES_HOSPITALS_DIR", "parties.hospitals_dir"),
     ("MEDPAY_PATIENT_PUBLIC_URL", "patient.public_url"),
     ("MEDPAY_PATIENT_AUTHORISE_URL", "patient.authorise_url"),
     ("MEDPAY_PATIENT_CASHIER_URL", "patient.cashier_url"),
@@ -411,6 +416,7 @@ impl Config {
                 "MEDPAY_MAX_LINE_FEN" => self.api.limits.max_line_fen = fen()?,
                 "MEDPAY_SDK_METRICS_LISTEN" => self.temporal.sdk_metrics_listen = Some(v),
                 "MEDPAY_OTLP_ENDPOINT" => self.telemetry.otlp_endpoint = Some(v),
+                "MEDPAY_PARTIES_HOSPITALS_DIR" => self.parties.hospitals_dir = Some(v.into()),
                 "MEDPAY_PATIENT_PUBLIC_URL" => self.patient.public_url = v,
                 "MEDPAY_PATIENT_AUTHORISE_URL" => self.patient.authorise_url = v,
                 "MEDPAY_PATIENT_CASHIER_URL" => self.patient.cashier_url = v,

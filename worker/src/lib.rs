@@ -67,6 +67,26 @@ fn start_traces(t: &config::TelemetryConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The hospitals' parties: a directory of per-hospital files, or the quick start's one
+/// credentials file in the sandbox's layout. A hospital that cannot be used is logged by name and
+/// reason and not served; the others are.
+pub fn load_parties(p: &config::PartiesConfig) -> anyhow::Result<Option<Arc<medpay_activities::parties::Parties>>> {
+    use medpay_activities::parties::Parties;
+    let parties = match (&p.hospitals_dir, &p.params_file, &p.ca_file) {
+        (Some(dir), _, _) => Parties::load_dir(dir, &p.callback_url)?,
+        (None, Some(params), Some(ca)) => Parties::load(params, &p.base_url, ca, &p.callback_url)?,
+        (None, Some(_), None) => anyhow::bail!("parties.params_file is set but parties.ca_file is not: the parties' CA must be configured"),
+        _ => return Ok(None),
+    };
+    for (hospital, why) in &parties.refused {
+        tracing::error!(hospital = %hospital, reason = %why, "hospital not served: its configuration cannot be used (fix it and restart; `medpay config check` says the same)");
+    }
+    if parties.hospitals.is_empty() {
+        anyhow::bail!("no hospital can be served: {}", parties.refused.iter().map(|(h, why)| format!("{h}: {why}")).collect::<Vec<_>>().join("; "));
+    }
+    Ok(Some(Arc::new(parties)))
+}
+
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
     warn_unsealed(&config);
     start_traces(&config.telemetry)?;
@@ -78,11 +98,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     let ledger = medpay_activities::ledger::Ledger::connect(&config.ledger.url)
         .await
         .with_context(|| format!("cannot open the ledger at {} (ledger.url)", redact_url(&config.ledger.url)))?;
-    let parties = match (&config.parties.params_file, &config.parties.ca_file) {
-        (Some(params), Some(ca)) => Some(Arc::new(medpay_activities::parties::Parties::load(params, &config.parties.base_url, ca, &config.parties.callback_url)?)),
-        (Some(_), None) => anyhow::bail!("parties.params_file is set but parties.ca_file is not: the parties' CA must be configured"),
-        _ => None,
-    };
+    let parties = load_parties(&config.parties)?;
     let his = his_notifier(&config)?;
     // The payload key also seals the authCode exchanges shared with peer instances.
     let sealer: Option<Arc<dyn medpay_activities::pay_auth_cache::ExchangeSealer>> = match &config.temporal.payload_key_file {

@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct BankGatewayProfile {
     pub sign: SignatureScheme,
     /// `biz_content` encryption, `None` for plaintext JSON.

@@ -23,7 +23,7 @@ const UNSIGNED_FIELDS: [&str; 3] = ["signData", "encData", "extra"];
 
 /// The knobs in which provinces and SDK versions differ. Defaults follow the reference.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MidPlatformProfile {
     pub timestamp: TimestampFormat,
     pub numbers: NumberStyle,

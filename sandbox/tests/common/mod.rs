@@ -8,6 +8,7 @@ use medpay_activities::channel::WechatClient;
 use medpay_activities::core::CoreClient;
 use medpay_activities::http::{PartyError, https_client};
 use medpay_activities::mid_platform::MidPlatformClient;
+use medpay_activities::parties::onboarding::{HospitalConfig, Party};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProfile};
 use medpay_crypto::envelope::mid_platform::{MidPlatformEnvelope, MidPlatformProfile};
 use medpay_crypto::signer::{PrivateKey, PublicKey};
@@ -18,6 +19,7 @@ use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -66,10 +68,17 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
         (Some(rsa), true) => (rsa.hospital_private_key.clone(), rsa.bank_public_key.clone()),
         _ => (h.bank.hospital_private_key.clone(), h.bank.bank_public_key.clone()),
     };
-    let wechat = WechatClient { http: http.clone(), base_url: format!("{base}/wechat"), partner_id: h.channel.partner_id.clone(), partner_secret: Secret::new(h.channel.partner_secret.clone()) };
+    // The endpoints as the payment path builds them: the sandbox's layout (`sandbox_layout`).
+    let layout = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, Path::new("credentials.json"), &base, &sandbox.ca_cert);
+    let wechat = WechatClient {
+        http: http.clone(),
+        user_query_url: layout.channel.endpoint(Party::Channel).url("user_query").replace("{partner_id}", &h.channel.partner_id),
+        partner_id: h.channel.partner_id.clone(),
+        partner_secret: Secret::new(h.channel.partner_secret.clone()),
+    };
     let core = CoreClient {
         http: http.clone(),
-        url: format!("{base}{}", medpay_sandbox::CORE_CALL_SERVICE),
+        url: layout.core.endpoint(Party::Core).url("call_service"),
         org_code: h.org_code.clone(),
         org_name: h.org_name.clone(),
         mdtrtarea_admvs: "510100".into(),
@@ -78,14 +87,14 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
     };
     let mid = MidPlatformClient {
         http: http.clone(),
-        base_url: format!("{base}/mid"),
+        endpoint: layout.mid_platform.endpoint(Party::MidPlatform),
         envelope: MidPlatformEnvelope::new(mid_profile.clone(), h.mid_platform.app_id.clone(), Secret::new(h.mid_platform.app_secret.clone())).unwrap(),
         hospital_key: PrivateKey::from_text(&mid_profile.sign, &h.mid_platform.hospital_private_key).unwrap(),
         platform_public: PublicKey::from_text(&mid_profile.sign, &h.mid_platform.platform_public_key).unwrap(),
     };
     let bank = BankClient {
         http: http.clone(),
-        base_url: format!("{base}/bank"),
+        endpoint: layout.bank.endpoint(Party::Bank),
         envelope: BankGatewayEnvelope::new(bank_profile.clone(), h.bank.app_id.clone(), None).unwrap(),
         hospital_key: PrivateKey::from_text(&bank_profile.sign, &bank_key).unwrap(),
         bank_public: PublicKey::from_text(&bank_profile.sign, &bank_pub).unwrap(),

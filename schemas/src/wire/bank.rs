@@ -22,6 +22,19 @@ pub enum BankOp {
 }
 
 impl BankOp {
+    pub const ALL: [BankOp; 5] = [Self::SelfPayOrder, Self::MixedOrder, Self::MixedOrderQuery, Self::SelfPayRefund, Self::RefundNotify];
+
+    /// The operation's name in a hospital's `[bank.paths]` table.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::SelfPayOrder => "self_pay_order",
+            Self::MixedOrder => "mixed_order",
+            Self::MixedOrderQuery => "mixed_order_query",
+            Self::SelfPayRefund => "self_pay_refund",
+            Self::RefundNotify => "refund_notify",
+        }
+    }
+
     pub fn default_path(self) -> &'static str {
         match self {
             Self::SelfPayOrder => "/api/cardbusiness/aggregatepay/b2c/online/consumepurchase/V1",

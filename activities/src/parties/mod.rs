@@ -1,0 +1,152 @@
+//! Per-hospital connections to the four parties, built from each hospital's onboarding
+//! configuration (`onboarding`: endpoints, TLS, profiles, codes) and the keys the parties issued
+//! (`params`). A hospital whose configuration cannot be used is refused by name and reason; the
+//! others are served.
+
+pub mod onboarding;
+pub mod params;
+
+use crate::bank::BankClient;
+use crate::channel::WechatClient;
+use crate::core::CoreClient;
+use crate::http::party_client;
+use crate::mid_platform::MidPlatformClient;
+use medpay_crypto::envelope::bank_gateway::BankGatewayEnvelope;
+use medpay_crypto::envelope::mid_platform::MidPlatformEnvelope;
+use medpay_crypto::signer::{PrivateKey, PublicKey};
+use onboarding::{HospitalConfig, Party};
+pub use params::{BankParams, ChannelParams, HospitalParams, MidPlatformParams, ParamsFile};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One hospital's clients.
+#[derive(Clone)]
+pub struct HospitalParties {
+    pub config: HospitalConfig,
+    pub params: HospitalParams,
+    pub wechat: WechatClient,
+    pub core: CoreClient,
+    pub mid: MidPlatformClient,
+    pub bank: BankClient,
+}
+
+#[derive(Clone, Default)]
+pub struct Parties {
+    pub hospitals: BTreeMap<String, HospitalParties>,
+    /// Where the bank calls back (our public callback URL).
+    pub callback_url: String,
+    /// Hospitals whose configuration could not be used: (org code or file, why). They are not
+    /// served; the others are.
+    pub refused: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PartiesError {
+    #[error("cannot read hospital parameters {0}: {1}")]
+    Read(String, String),
+    #[error("hospital {0}: {1}")]
+    Bad(String, String),
+}
+
+impl Parties {
+    /// The quick start's shape: one credentials file for every hospital, every party on one
+    /// listener in the sandbox's layout (`HospitalConfig::sandbox_layout`), one CA.
+    pub fn load(params_file: &Path, base_url: &str, ca: &Path, callback_url: &str) -> Result<Self, PartiesError> {
+        let file = read_params(params_file)?;
+        let configs = file.hospitals.iter().map(|h| HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params_file, base_url, ca)).collect();
+        Ok(Self::build(configs, Vec::new(), callback_url))
+    }
+
+    /// One TOML file per hospital in `dir` (`onboarding`).
+    pub fn load_dir(dir: &Path, callback_url: &str) -> Result<Self, PartiesError> {
+        let (configs, refused) = onboarding::read_dir(dir).map_err(|e| PartiesError::Read(dir.display().to_string(), e.to_string()))?;
+        Ok(Self::build(configs, refused, callback_url))
+    }
+
+    fn build(configs: Vec<HospitalConfig>, mut refused: Vec<(String, String)>, callback_url: &str) -> Self {
+        let mut hospitals = BTreeMap::new();
+        let mut credentials: BTreeMap<std::path::PathBuf, Result<ParamsFile, String>> = BTreeMap::new();
+        for c in configs {
+            let file = credentials.entry(c.credentials_file.clone()).or_insert_with(|| read_params(&c.credentials_file).map_err(|e| e.to_string()));
+            let built = match file {
+                Ok(f) => match f.hospitals.iter().find(|h| h.org_code == c.org_code) {
+                    Some(p) => hospital(&c, p),
+                    None => Err(format!("{} has no entry for org_code {}", c.credentials_file.display(), c.org_code)),
+                },
+                Err(e) => Err(e.clone()),
+            };
+            match built {
+                Ok(h) => {
+                    hospitals.insert(c.org_code.clone(), h);
+                }
+                Err(why) => refused.push((c.org_code.clone(), why)),
+            }
+        }
+        Self { hospitals, callback_url: callback_url.into(), refused }
+    }
+
+    pub fn by_bank_app_id(&self, app_id: &str) -> Option<&HospitalParties> {
+        self.hospitals.values().find(|h| h.params.bank.app_id == app_id)
+    }
+}
+
+fn read_params(file: &Path) -> Result<ParamsFile, PartiesError> {
+    // Private keys and appSecrets: the file may be sealed at rest (medpay_crypto::sealed).
+    let text = medpay_crypto::sealed::read_secret_file(file).map_err(|e| PartiesError::Read(file.display().to_string(), e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| PartiesError::Read(file.display().to_string(), e.to_string()))
+}
+
+/// One hospital's clients, or what is wrong with its configuration, in words.
+fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, String> {
+    let client = |party: Party| {
+        let e = match party {
+            Party::Channel => c.channel.endpoint(party),
+            Party::Core => c.core.endpoint(party),
+            Party::MidPlatform => c.mid_platform.endpoint(party),
+            Party::Bank => c.bank.endpoint(party),
+        };
+        party_client(&e).map(|http| (http, e)).map_err(|err| format!("[{}] {err}", party.key()))
+    };
+    fn key_error(party: &'static str, what: &'static str) -> impl Fn(medpay_crypto::CryptoError) -> String {
+        move |e| format!("[{party}] {what}: {e}")
+    }
+    let (channel_http, channel) = client(Party::Channel)?;
+    let (core_http, core) = client(Party::Core)?;
+    let (mid_http, mid) = client(Party::MidPlatform)?;
+    let (bank_http, bank) = client(Party::Bank)?;
+    let mid_profile = &c.mid_platform.profile;
+    let bank_profile = &c.bank.profile;
+    Ok(HospitalParties {
+        wechat: WechatClient {
+            http: channel_http,
+            user_query_url: channel.url("user_query").replace("{partner_id}", &p.channel.partner_id),
+            partner_id: p.channel.partner_id.clone(),
+            partner_secret: p.channel.partner_secret.clone(),
+        },
+        core: CoreClient {
+            http: core_http,
+            url: core.url("call_service"),
+            org_code: p.org_code.clone(),
+            org_name: p.org_name.clone(),
+            mdtrtarea_admvs: c.mdtrtarea_admvs.clone(),
+            person_info_infno: c.core.profile.person_info_infno.clone(),
+            session: Default::default(),
+        },
+        mid: MidPlatformClient {
+            http: mid_http,
+            endpoint: mid,
+            envelope: MidPlatformEnvelope::new(mid_profile.clone(), p.mid_platform.app_id.clone(), p.mid_platform.app_secret.clone()).map_err(key_error("mid_platform", "appSecret"))?,
+            hospital_key: PrivateKey::from_text(&mid_profile.sign, p.mid_platform.hospital_private_key.expose()).map_err(key_error("mid_platform", "the hospital's private key"))?,
+            platform_public: PublicKey::from_text(&mid_profile.sign, &p.mid_platform.platform_public_key).map_err(key_error("mid_platform", "the platform's public key"))?,
+        },
+        bank: BankClient {
+            http: bank_http,
+            endpoint: bank,
+            envelope: BankGatewayEnvelope::new(bank_profile.clone(), p.bank.app_id.clone(), None).map_err(key_error("bank", "the gateway envelope"))?,
+            hospital_key: PrivateKey::from_text(&bank_profile.sign, p.bank.hospital_private_key.expose()).map_err(key_error("bank", "the hospital's private key"))?,
+            bank_public: PublicKey::from_text(&bank_profile.sign, &p.bank.bank_public_key).map_err(key_error("bank", "the bank's public key"))?,
+        },
+        config: c.clone(),
+        params: p.clone(),
+    })
+}

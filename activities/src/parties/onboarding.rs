@@ -1,0 +1,370 @@
+//! A hospital's onboarding configuration: where each of its four counterparties is, how to reach
+//! it (CA or the system's roots, a client certificate, timeouts, per-operation paths), how its
+//! envelopes are made (the profile knobs), and the hospital's own codes. One TOML file per
+//! hospital in `parties.hospitals_dir`, every field described in
+//! `deploy/config/hospital.example.toml`; the keys and secrets stay in a (sealed) credentials
+//! file the TOML names. This is the only place that knows a default path or the sandbox's layout.
+
+use medpay_crypto::envelope::bank_gateway::BankGatewayProfile;
+use medpay_crypto::envelope::mid_platform::MidPlatformProfile;
+use medpay_schemas::wire::bank::BankOp;
+use medpay_schemas::wire::mid_platform::MidPlatformOp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `ca = "system"`: the operating system's public roots (the channels' public endpoints).
+pub const SYSTEM_ROOTS: &str = "system";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HospitalConfig {
+    /// 定点医药机构编码 (Appendix A.2): the hospital's code at the insurance platform.
+    pub org_code: String,
+    /// 定点医药机构名称.
+    pub org_name: String,
+    /// The keys and secrets the parties issued (the credentials JSON shape; sealed at rest with
+    /// `medpay secrets seal`); the entry with this `org_code` is used.
+    pub credentials_file: PathBuf,
+    /// 就医地医保区划 (e.g. 510100 Chengdu): where the patient is treated.
+    pub mdtrtarea_admvs: String,
+    pub channel: PartyConfig<ChannelProfile>,
+    pub core: PartyConfig<CoreProfile>,
+    pub mid_platform: PartyConfig<MidPlatformProfile>,
+    pub bank: PartyConfig<BankGatewayProfile>,
+}
+
+/// How to reach one counterparty of one hospital.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de> + Default"))]
+pub struct PartyConfig<P> {
+    /// Scheme, host, port and any prefix; each operation's path is appended.
+    pub base_url: String,
+    /// Per-operation paths where the party differs from the reference (keys: `path_keys`).
+    #[serde(default)]
+    pub paths: BTreeMap<String, String>,
+    /// A PEM bundle of the CAs trusted for this party, or `"system"` for the system's roots.
+    #[serde(default = "system_roots")]
+    pub ca: String,
+    /// A client certificate and key (PEM) for platforms that require mutual TLS.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+    #[serde(default = "connect_ms")]
+    pub connect_timeout_ms: u64,
+    #[serde(default = "request_ms")]
+    pub request_timeout_ms: u64,
+    /// The envelope knobs (mid-platform, bank) or the interface names (core).
+    #[serde(default)]
+    pub profile: P,
+}
+
+fn system_roots() -> String {
+    SYSTEM_ROOTS.into()
+}
+fn connect_ms() -> u64 {
+    3_000
+}
+fn request_ms() -> u64 {
+    10_000
+}
+
+/// The channel's knobs. None yet beyond the endpoint: a struct so unknown keys are refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelProfile {}
+
+/// The insurance core's interface names, which differ by province.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CoreProfile {
+    /// 人员信息获取接口 (the person-info query by payAuthNo).
+    pub person_info_infno: String,
+}
+
+impl Default for CoreProfile {
+    fn default() -> Self {
+        Self { person_info_infno: "queryPsninfobyZFB".into() }
+    }
+}
+
+/// The reference paths of each party's operations (COUNTERPARTIES.md), by the key a hospital's
+/// `paths` table uses to override them.
+pub fn default_paths(party: Party) -> Vec<(&'static str, &'static str)> {
+    match party {
+        Party::Channel => vec![("user_query", "/api/mipuserquery/userQuery/{partner_id}")],
+        Party::Core => vec![("call_service", "/fsi/api/rsfComIfsService/callService")],
+        Party::MidPlatform => MidPlatformOp::ALL.iter().map(|op| (op.infno(), op.default_path())).collect(),
+        Party::Bank => BankOp::ALL.iter().map(|op| (op.key(), op.default_path())).collect(),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    Channel,
+    Core,
+    MidPlatform,
+    Bank,
+}
+
+impl Party {
+    pub const ALL: [Party; 4] = [Party::Channel, Party::Core, Party::MidPlatform, Party::Bank];
+
+    /// The table name in the hospital's TOML.
+    pub fn key(self) -> &'static str {
+        match self {
+            Party::Channel => "channel",
+            Party::Core => "core",
+            Party::MidPlatform => "mid_platform",
+            Party::Bank => "bank",
+        }
+    }
+}
+
+/// One party's endpoint without its profile, for what is the same for every party.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub party: Party,
+    pub base_url: String,
+    pub paths: BTreeMap<String, String>,
+    pub ca: String,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub connect_timeout_ms: u64,
+    pub request_timeout_ms: u64,
+}
+
+impl Endpoint {
+    /// The full URL of an operation: the override, else the reference path.
+    pub fn url(&self, key: &str) -> String {
+        format!("{}{}", self.base_url.trim_end_matches('/'), self.path(key))
+    }
+
+    pub fn path(&self, key: &str) -> String {
+        self.paths.get(key).cloned().unwrap_or_else(|| default_paths(self.party).into_iter().find(|(k, _)| *k == key).map(|(_, p)| p.to_string()).unwrap_or_default())
+    }
+}
+
+impl<P> PartyConfig<P> {
+    pub fn endpoint(&self, party: Party) -> Endpoint {
+        Endpoint {
+            party,
+            base_url: self.base_url.clone(),
+            paths: self.paths.clone(),
+            ca: self.ca.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            connect_timeout_ms: self.connect_timeout_ms,
+            request_timeout_ms: self.request_timeout_ms,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OnboardingError {
+    #[error("hospital file {file}: cannot read it: {detail}")]
+    Read { file: String, detail: String },
+    #[error("hospital file {file}: {detail}")]
+    Invalid { file: String, detail: String },
+}
+
+impl HospitalConfig {
+    pub fn endpoints(&self) -> [Endpoint; 4] {
+        [self.channel.endpoint(Party::Channel), self.core.endpoint(Party::Core), self.mid_platform.endpoint(Party::MidPlatform), self.bank.endpoint(Party::Bank)]
+    }
+
+    /// Reads one hospital's file; relative file names in it are relative to the file's folder.
+    pub fn read(file: &Path) -> Result<Self, OnboardingError> {
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|e| OnboardingError::Read { file: name.clone(), detail: e.to_string() })?;
+        let mut c: HospitalConfig = toml::from_str(&text).map_err(|e| OnboardingError::Invalid { file: name.clone(), detail: e.to_string() })?;
+        c.resolve_relative(file.parent().unwrap_or(Path::new(".")));
+        c.check().map_err(|detail| OnboardingError::Invalid { file: name, detail })?;
+        Ok(c)
+    }
+
+    fn resolve_relative(&mut self, dir: &Path) {
+        let at = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        at(&mut self.credentials_file);
+        let dir = dir.to_path_buf();
+        let party = |ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {
+            if ca != SYSTEM_ROOTS && Path::new(ca.as_str()).is_relative() {
+                *ca = dir.join(ca.as_str()).display().to_string();
+            }
+            for p in [cert, key].into_iter().flatten() {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
+        };
+        party(&mut self.channel.ca, &mut self.channel.client_cert, &mut self.channel.client_key);
+        party(&mut self.core.ca, &mut self.core.client_cert, &mut self.core.client_key);
+        party(&mut self.mid_platform.ca, &mut self.mid_platform.client_cert, &mut self.mid_platform.client_key);
+        party(&mut self.bank.ca, &mut self.bank.client_cert, &mut self.bank.client_key);
+    }
+
+    /// What can be checked without reading another file: codes, URLs, path keys, pairs.
+    pub fn check(&self) -> Result<(), String> {
+        let code_ok = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !code_ok(&self.org_code, 32) {
+            return Err(format!("org_code {:?} is not 1-32 letters, digits, '.', '_' or '-'", self.org_code));
+        }
+        if self.mdtrtarea_admvs.len() != 6 || !self.mdtrtarea_admvs.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("mdtrtarea_admvs {:?} is not a 6-digit region code (就医地医保区划, e.g. 510100)", self.mdtrtarea_admvs));
+        }
+        for e in self.endpoints() {
+            let party = e.party.key();
+            let url = url::Url::parse(&e.base_url).map_err(|err| format!("[{party}] base_url {:?} is not a URL: {err}", e.base_url))?;
+            if url.scheme() != "https" {
+                return Err(format!("[{party}] base_url {:?} is not https: the parties are reached over TLS only (REQ T-4.3a)", e.base_url));
+            }
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(format!("[{party}] base_url {:?} has no host", e.base_url));
+            }
+            let known: Vec<&str> = default_paths(e.party).into_iter().map(|(k, _)| k).collect();
+            if let Some(k) = e.paths.keys().find(|k| !known.contains(&k.as_str())) {
+                return Err(format!("[{party}.paths] {k:?} is not an operation of this party (one of {})", known.join(", ")));
+            }
+            if let Some((k, p)) = e.paths.iter().find(|(_, p)| !p.starts_with('/')) {
+                return Err(format!("[{party}.paths] {k} = {p:?} must start with '/'"));
+            }
+            if e.client_cert.is_some() != e.client_key.is_some() {
+                return Err(format!("[{party}] client_cert and client_key go together (mutual TLS needs both)"));
+            }
+            if e.connect_timeout_ms == 0 || e.request_timeout_ms == 0 {
+                return Err(format!("[{party}] timeouts must be positive"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The quick start's layout: every party on the sandbox's one listener under `/wechat`,
+    /// `/core`, `/mid`, `/bank`, trusting the sandbox's CA, with the reference profiles and
+    /// Chengdu's region code. Used when no `hospitals_dir` is configured.
+    pub fn sandbox_layout(org_code: &str, org_name: &str, credentials_file: &Path, base_url: &str, ca: &Path) -> Self {
+        let base = base_url.trim_end_matches('/');
+        fn party<P: Default>(url: String, ca: &Path) -> PartyConfig<P> {
+            PartyConfig {
+                base_url: url,
+                paths: BTreeMap::new(),
+                ca: ca.display().to_string(),
+                client_cert: None,
+                client_key: None,
+                connect_timeout_ms: connect_ms(),
+                request_timeout_ms: request_ms(),
+                profile: P::default(),
+            }
+        }
+        Self {
+            org_code: org_code.into(),
+            org_name: org_name.into(),
+            credentials_file: credentials_file.to_path_buf(),
+            mdtrtarea_admvs: "510100".into(),
+            channel: party(format!("{base}/wechat"), ca),
+            core: party(format!("{base}/core"), ca),
+            mid_platform: party(format!("{base}/mid"), ca),
+            bank: party(format!("{base}/bank"), ca),
+        }
+    }
+}
+
+/// Every `*.toml` in the directory, sorted by name: the hospitals read, and the files that could
+/// not be (named, with the reason) so one broken hospital does not take the others down.
+pub fn read_dir(dir: &Path) -> Result<(Vec<HospitalConfig>, Vec<(String, String)>), OnboardingError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| OnboardingError::Read { file: dir.display().to_string(), detail: e.to_string() })?;
+    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    files.sort();
+    let (mut ok, mut refused) = (Vec::new(), Vec::new());
+    for f in files {
+        match HospitalConfig::read(&f) {
+            Ok(c) if ok.iter().any(|o: &HospitalConfig| o.org_code == c.org_code) => refused.push((f.display().to_string(), format!("org_code {} is configured twice", c.org_code))),
+            Ok(c) => ok.push(c),
+            Err(e) => refused.push((f.display().to_string(), e.to_string())),
+        }
+    }
+    Ok((ok, refused))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> HospitalConfig {
+        HospitalConfig::sandbox_layout("H1", "Hospital", Path::new("/c.json"), "https://127.0.0.1:9443", Path::new("/ca.pem"))
+    }
+
+    #[test]
+    fn the_sandbox_layout_and_overrides_make_the_urls() {
+        let mut c = example();
+        assert_eq!(c.mid_platform.endpoint(Party::MidPlatform).url("6201"), "https://127.0.0.1:9443/mid/org/local/api/hos/uldFeeInfo");
+        assert_eq!(c.core.endpoint(Party::Core).url("call_service"), "https://127.0.0.1:9443/core/fsi/api/rsfComIfsService/callService");
+        c.mid_platform.paths.insert("6201".into(), "/sc/uld".into());
+        assert_eq!(c.mid_platform.endpoint(Party::MidPlatform).url("6201"), "https://127.0.0.1:9443/mid/sc/uld");
+        c.check().unwrap();
+    }
+
+    #[test]
+    fn each_mistake_is_named() {
+        let cases: Vec<(fn(&mut HospitalConfig), &str)> = vec![
+            (|c| c.mdtrtarea_admvs = "5101".into(), "mdtrtarea_admvs"),
+            (|c| c.bank.base_url = "http://bank.example".into(), "[bank] base_url \"http://bank.example\" is not https"),
+            (|c| c.core.base_url = "not a url".into(), "[core] base_url"),
+            (|c| drop(c.mid_platform.paths.insert("6209".into(), "/x".into())), "\"6209\" is not an operation"),
+            (|c| c.channel.client_cert = Some("/cert.pem".into()), "[channel] client_cert and client_key go together"),
+            (|c| c.org_code = "H 1".into(), "org_code"),
+        ];
+        for (break_it, says) in cases {
+            let mut c = example();
+            break_it(&mut c);
+            let e = c.check().unwrap_err();
+            assert!(e.contains(says), "{e:?} should say {says:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_in_every_table() {
+        let good = toml::to_string(&example()).unwrap();
+        toml::from_str::<HospitalConfig>(&good).unwrap();
+        for (table, line) in [("", "typo = 1"), ("[bank]", "bse_url = \"x\""), ("[mid_platform.profile]", "nubmers = \"x\""), ("[core.profile]", "infno = \"x\""), ("[channel.profile]", "x = 1")] {
+            let text = if table.is_empty() { format!("{line}\n{good}") } else { good.replacen(&format!("{table}\n"), &format!("{table}\n{line}\n"), 1) };
+            assert_ne!(text, good, "{table} is in the example");
+            assert!(toml::from_str::<HospitalConfig>(&text).is_err(), "{table} {line} is refused");
+        }
+    }
+}
+
+#[cfg(test)]
+mod example {
+    use super::*;
+
+    /// The documented example is a valid configuration, and it documents every key there is:
+    /// what it sets is what the types hold (nothing silently dropped), and each default-valued
+    /// table it omits would be refused if misspelt.
+    #[test]
+    fn the_example_file_is_valid_and_complete() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config/hospital.example.toml");
+        let c = HospitalConfig::read(&path).unwrap();
+        assert_eq!(c.org_code, "H51010500001");
+        assert!(c.core.client_cert.as_ref().unwrap().is_absolute(), "relative names resolve against the file's folder");
+        assert_eq!(c.channel.ca, SYSTEM_ROOTS);
+        for party in Party::ALL {
+            let e = c.endpoints().into_iter().find(|e| e.party == party).unwrap();
+            let documented: Vec<&String> = e.paths.keys().collect();
+            let known: Vec<&str> = default_paths(party).into_iter().map(|(k, _)| k).collect();
+            assert_eq!(documented.len(), known.len(), "[{}.paths] lists every operation", party.key());
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let round: toml::Value = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        for key in ["timestamp", "numbers", "version", "signature_text", "enc_type", "enc_text"] {
+            assert!(round["mid_platform"]["profile"].get(key).is_some() && text.contains(&format!("\n{key} = ")), "{key} documented");
+        }
+        for key in ["encrypt_label", "timestamp", "charset", "format", "path_in_sign_string", "response_field"] {
+            assert!(round["bank"]["profile"].get(key).is_some(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The keys and secrets each party issued to each hospital: the credentials JSON the sandbox
+//! writes to `credentials.json`, which is also what a production deployment fills in from the
+//! bank's and the platform's onboarding letters (sealed at rest with `medpay secrets seal`).
+
+use medpay_schemas::Secret;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ParamsFile {
+    pub hospitals: Vec<HospitalParams>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct HospitalParams {
+    pub org_code: String,
+    pub org_name: String,
+    pub channel: ChannelParams,
+    pub mid_platform: MidPlatformParams,
+    pub bank: BankParams,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChannelParams {
+    pub partner_id: String,
+    pub partner_secret: Secret<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct MidPlatformParams {
+    pub app_id: String,
+    pub app_secret: Secret<String>,
+    pub hospital_private_key: Secret<String>,
+    pub platform_public_key: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct BankParams {
+    pub app_id: String,
+    pub mer_id: String,
+    pub hospital_id: String,
+    pub sub_mchid: String,
+    pub shop_appid: String,
+    pub hospital_private_key: Secret<String>,
+    pub bank_public_key: String,
+}
