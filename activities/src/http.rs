@@ -123,11 +123,10 @@ pub async fn send(party: &'static str, req: reqwest::RequestBuilder) -> Result<(
 
 async fn exchange(party: &'static str, req: reqwest::RequestBuilder) -> Result<(u16, String), PartyError> {
     let resp = req.send().await.map_err(|e| {
-        if e.is_connect() {
-            PartyError::Unavailable { party, detail: e.to_string() }
-        } else {
-            PartyError::Unknown { party, detail: e.to_string() }
-        }
+        // reqwest's message alone ("error sending request") hides why: the causes say it
+        // (connection refused, certificate expired, unknown issuer).
+        let detail = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source()).map(ToString::to_string).collect::<Vec<_>>().join(": ");
+        if e.is_connect() { PartyError::Unavailable { party, detail } } else { PartyError::Unknown { party, detail } }
     })?;
     let status = resp.status().as_u16();
     let body = resp.text().await.map_err(|e| PartyError::Unknown { party, detail: format!("reading the reply: {e}") })?;

@@ -29,9 +29,9 @@ impl MidPlatformClient {
             .seal(self.envelope.request_fields(now_ms()), &data, &self.hospital_key)
             .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
         let url = self.endpoint.url(op.infno());
-        let (_, text) = send(PARTY, self.http.post(url).json(&sealed.body)).await?;
+        let (status, text) = send(PARTY, self.http.post(url).json(&sealed.body)).await?;
         let opened = self.envelope.open(&text, &self.platform_public).map_err(|e| match e {
-            EnvelopeError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("{} reply is not JSON: {d}", op.infno()) },
+            EnvelopeError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("{} reply (HTTP {status}) is not JSON: {d}", op.infno()) },
             other => PartyError::Integrity { party: PARTY, detail: format!("{} reply: {other}", op.infno()) },
         })?;
         match opened.code() {

@@ -36,6 +36,8 @@ pub struct SandboxConfig {
     pub callback_ca: Option<PathBuf>,
     /// The bank speaks the legacy RSA2 profile (SHA256withRSA) instead of SM2 (REQ B-1).
     pub bank_legacy_rsa2: bool,
+    /// How many hospitals the parties serve (each with its own keys, appIds, merchant ids).
+    pub hospitals: usize,
 }
 
 impl Default for SandboxConfig {
@@ -48,6 +50,7 @@ impl Default for SandboxConfig {
             record_dir: None,
             faults: FaultConfig::default(),
             sftp_port: None,
+            hospitals: 1,
             callback_ca: None,
             bank_legacy_rsa2: false,
         }

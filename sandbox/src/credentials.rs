@@ -160,18 +160,33 @@ impl HospitalCredentials {
 }
 
 impl Credentials {
-    /// Loads `path`, or generates and writes one hospital's parameters if the file is absent.
-    pub fn load_or_generate(path: &Path) -> anyhow::Result<Self> {
-        if path.is_file() {
+    /// Loads `path` (generating it if absent) with at least `hospitals` hospitals: the first is
+    /// H51010500001, the n-th H5101050000n; hospitals added later keep the earlier ones' keys.
+    pub fn load_or_generate(path: &Path, hospitals: usize) -> anyhow::Result<Self> {
+        let mut c = if path.is_file() {
             let text = std::fs::read_to_string(path)?;
-            return serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sandbox credentials file: {e}", path.display()));
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sandbox credentials file: {e}", path.display()))?
+        } else {
+            Credentials { hospitals: Vec::new() }
+        };
+        let had = c.hospitals.len();
+        while c.hospitals.len() < hospitals.max(1) {
+            let n = c.hospitals.len() + 1;
+            let name = if n == 1 { "四川省医保沙箱医院".to_string() } else { format!("四川省医保沙箱第{n}医院") };
+            c.hospitals.push(HospitalCredentials::generate(&Self::org_code(n), &name, n)?);
         }
-        let c = Credentials { hospitals: vec![HospitalCredentials::generate("H51010500001", "四川省医保沙箱医院", 1)?] };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        if c.hospitals.len() != had {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, serde_json::to_string_pretty(&c)?)?;
         }
-        std::fs::write(path, serde_json::to_string_pretty(&c)?)?;
         Ok(c)
+    }
+
+    /// The n-th sandbox hospital's org code (1-based).
+    pub fn org_code(n: usize) -> String {
+        format!("H5101050{n:04}")
     }
 
     /// Makes sure every hospital has legacy RSA keys, saving the file if some were made.

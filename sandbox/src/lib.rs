@@ -95,6 +95,8 @@ pub struct SandboxHandle {
     pub hospital_cert: PathBuf,
     pub hospital_key: PathBuf,
     pub credentials_path: PathBuf,
+    /// medpay's per-hospital onboarding files for these parties (`parties.hospitals_dir`).
+    pub hospitals_dir: PathBuf,
     pub credentials: Credentials,
     pub sftp: Option<sftp::SftpInfo>,
     pub app: App,
@@ -121,12 +123,26 @@ impl SandboxHandle {
     }
 }
 
+/// medpay's configuration for the sandbox's hospitals: one onboarding file per hospital in
+/// `<data dir>/hospitals/` (`parties.hospitals_dir`), every party at this listener.
+fn write_hospital_files(data_dir: &Path, credentials: &Credentials, credentials_path: &Path, base_url: &str, ca: &Path) -> anyhow::Result<std::path::PathBuf> {
+    use medpay_activities::parties::onboarding::HospitalConfig;
+    let dir = data_dir.join("hospitals");
+    std::fs::create_dir_all(&dir)?;
+    for h in &credentials.hospitals {
+        let c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, credentials_path, base_url, ca);
+        let text = format!("# medpay onboarding configuration for the sandbox's hospital {} (written by `medpay sandbox`)\n{}", h.org_code, toml::to_string(&c)?);
+        std::fs::write(dir.join(format!("{}.toml", h.org_code)), text)?;
+    }
+    Ok(dir)
+}
+
 pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let tls_files = tls::ensure(&config.data_dir.join("tls"))?;
     let credentials_path = config.data_dir.join("credentials.json");
-    let mut credentials = Credentials::load_or_generate(&credentials_path)?;
+    let mut credentials = Credentials::load_or_generate(&credentials_path, config.hospitals)?;
     if config.bank_legacy_rsa2 {
         credentials.ensure_legacy_rsa(&credentials_path)?;
     }
@@ -149,6 +165,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let router = router(app.clone());
     let serve = axum_server::from_tcp_rustls(listener, rustls_config)?.handle(server.clone()).serve(router.into_make_service());
     let task = tokio::spawn(serve);
+    let hospitals_dir = write_hospital_files(&app.config.data_dir, &credentials, &credentials_path, &format!("https://{addr}"), &tls_files.ca_cert)?;
     let flusher = books::spawn_flusher(app.clone());
     Ok(SandboxHandle {
         base_url: format!("https://{addr}"),
@@ -156,6 +173,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         hospital_cert: tls_files.hospital_cert,
         hospital_key: tls_files.hospital_key,
         credentials_path,
+        hospitals_dir,
         credentials,
         sftp,
         app,

@@ -37,8 +37,11 @@ pub enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
-    /// Print the effective configuration (defaults + file + environment).
-    Config,
+    /// Print the effective configuration (defaults + file + environment), or check it.
+    Config {
+        #[command(subcommand)]
+        command: Option<ConfigCommand>,
+    },
     /// Create a payload key file for the Temporal codec (SM4-GCM).
     /// Seal a secret file at rest with the master key (MEDPAY_MASTER_KEY / MEDPAY_MASTER_KEY_FILE).
     Secrets {
@@ -158,6 +161,24 @@ pub enum BenchCommand {
         /// Statement sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
         lines: Vec<u64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (the default).
+    Show,
+    /// Every hospital's configuration usable? Files, credentials, key pairs, certificates; with
+    /// --online also a TLS handshake and one harmless signed call per party. Exit 1 on a failure.
+    Check {
+        /// Only this hospital (org code).
+        #[arg(long)]
+        org: Option<String>,
+        /// Also call each party (core 9001 sign-in, queries of an order that does not exist).
+        #[arg(long)]
+        online: bool,
+        #[arg(long, default_value_t = 30)]
+        warn_days: i64,
     },
 }
 

@@ -1,7 +1,7 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{BenchCommand, CertsCommand, Cli, Command, HistoryCommand, ReconCommand, SecretsCommand};
+use medpay_worker::cli::{BenchCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, ReconCommand, SecretsCommand};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -62,9 +62,15 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             let client = temporal::connect(&config.temporal).await?;
             commands::recon::run(&client, &config.temporal.task_queue, &kind, &org, &period).await
         }
-        Command::Config => {
+        Command::Config { command: None | Some(ConfigCommand::Show) } => {
             let config = Config::load(cli.config.as_deref())?;
             print!("{}", toml::to_string_pretty(&config)?);
+            Ok(())
+        }
+        Command::Config { command: Some(ConfigCommand::Check { org, online, warn_days }) } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let failed = commands::config_check::run(&config, org.as_deref(), online, warn_days).await?;
+            anyhow::ensure!(failed == 0, "{failed} check(s) failed: see the lines marked FAILED above");
             Ok(())
         }
         Command::Sandbox(args) => {

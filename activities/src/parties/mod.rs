@@ -54,16 +54,17 @@ impl Parties {
     pub fn load(params_file: &Path, base_url: &str, ca: &Path, callback_url: &str) -> Result<Self, PartiesError> {
         let file = read_params(params_file)?;
         let configs = file.hospitals.iter().map(|h| HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params_file, base_url, ca)).collect();
-        Ok(Self::build(configs, Vec::new(), callback_url))
+        Ok(Self::from_configs(configs, Vec::new(), callback_url))
     }
 
     /// One TOML file per hospital in `dir` (`onboarding`).
     pub fn load_dir(dir: &Path, callback_url: &str) -> Result<Self, PartiesError> {
         let (configs, refused) = onboarding::read_dir(dir).map_err(|e| PartiesError::Read(dir.display().to_string(), e.to_string()))?;
-        Ok(Self::build(configs, refused, callback_url))
+        Ok(Self::from_configs(configs, refused, callback_url))
     }
 
-    fn build(configs: Vec<HospitalConfig>, mut refused: Vec<(String, String)>, callback_url: &str) -> Self {
+    /// The hospitals' clients; those that cannot be built join `refused` with the reason.
+    pub fn from_configs(configs: Vec<HospitalConfig>, mut refused: Vec<(String, String)>, callback_url: &str) -> Self {
         let mut hospitals = BTreeMap::new();
         let mut credentials: BTreeMap<std::path::PathBuf, Result<ParamsFile, String>> = BTreeMap::new();
         for c in configs {

@@ -30,6 +30,10 @@ pub struct MidPlatformParams {
     pub app_id: String,
     pub app_secret: Secret<String>,
     pub hospital_private_key: Secret<String>,
+    /// The public key the hospital registered with the platform, when recorded: `medpay config
+    /// check` proves the private key matches it.
+    #[serde(default)]
+    pub hospital_public_key: Option<String>,
     pub platform_public_key: String,
 }
 
@@ -41,5 +45,8 @@ pub struct BankParams {
     pub sub_mchid: String,
     pub shop_appid: String,
     pub hospital_private_key: Secret<String>,
+    /// The public key the hospital registered with the bank, when recorded.
+    #[serde(default)]
+    pub hospital_public_key: Option<String>,
     pub bank_public_key: String,
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_product;
 pub mod bench_report;
 pub mod certs;
+pub mod config_check;
 pub mod doctor;
 pub mod drill;
 pub mod envelope;

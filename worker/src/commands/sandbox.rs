@@ -32,6 +32,10 @@ pub struct SandboxArgs {
     /// The bank speaks the legacy RSA2 profile (SHA256withRSA) instead of SM2.
     #[arg(long)]
     bank_legacy_rsa2: bool,
+    /// How many hospitals the parties serve (H51010500001, H51010500002, ...), each with its own
+    /// keys, appIds and merchant ids; medpay's files for them are written to <data dir>/hospitals.
+    #[arg(long, env = "MEDPAY_SANDBOX_HOSPITALS", default_value_t = 1)]
+    hospitals: usize,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -51,6 +55,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         sftp_port: args.sftp_port,
         callback_ca: args.callback_ca,
         bank_legacy_rsa2: args.bank_legacy_rsa2,
+        hospitals: args.hospitals,
         ..SandboxConfig::default()
     };
     for f in &args.faults {
@@ -60,6 +65,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     println!("sandbox         : {}", handle.base_url);
     println!("sandbox CA      : {} (trust this, never disable verification)", handle.ca_cert.display());
     println!("credentials     : {}", handle.credentials_path.display());
+    println!("hospitals       : {} ({} files for parties.hospitals_dir)", handle.credentials.hospitals.iter().map(|h| h.org_code.as_str()).collect::<Vec<_>>().join(", "), handle.hospitals_dir.display());
     println!("hospital cert   : {} / {}", handle.hospital_cert.display(), handle.hospital_key.display());
     if let Some(s) = &handle.sftp {
         println!("statements SFTP : sftp -P {} -i {} -o UserKnownHostsFile={} {}@{}", s.port, s.private_key.display(), s.known_hosts.display(), s.user, s.host);
