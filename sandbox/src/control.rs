@@ -85,6 +85,10 @@ pub struct CallbackRequest {
     /// confuses its orders), to test the hospital's check of the order's identity.
     #[serde(default)]
     pub serial_no: Option<String>,
+    /// Sign with this hospital's bank app (app_id and key) instead of the order's own: a notice
+    /// one hospital's credentials can make about another hospital's order.
+    #[serde(default)]
+    pub as_org: Option<String>,
 }
 
 fn one() -> usize {
@@ -99,7 +103,8 @@ pub async fn sign_callbacks(State(app): State<App>, Json(req): Json<CallbackRequ
         Some(m) => m.org_code.clone(),
         None => return (StatusCode::NOT_FOUND, "unknown mix_trade_no").into_response(),
     };
-    let Some(keys) = app.hospital_by_org(&org) else { return (StatusCode::NOT_FOUND, "unknown hospital").into_response() };
+    let signer = req.as_org.clone().unwrap_or(org);
+    let Some(keys) = app.hospital_by_org(&signer) else { return (StatusCode::NOT_FOUND, "unknown hospital").into_response() };
     let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback_naming(&app, keys, &req.mix_trade_no, req.bad_signature, req.serial_no.as_deref()).map(|(_, p)| p)).collect();
     Json(serde_json::json!({ "callbacks": forms })).into_response()
 }

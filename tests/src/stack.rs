@@ -80,6 +80,18 @@ impl Stack {
     /// With `sftp`, the sandbox also serves its statements over OpenSSH SFTP and medpay fetches
     /// them from there (host key checked).
     pub fn start_with(name: &str, extra: &[(&str, &str)], sftp: bool) -> Stack {
+        Self::start_inner(name, extra, sftp, &[], &|_| Vec::new())
+    }
+
+    /// A sandbox serving `hospitals` hospitals, medpay configured by per-hospital files
+    /// (`parties.hospitals_dir`): `prepare` gets the stack's folder once the sandbox has written
+    /// its files (`<dir>/hospitals/<org>.toml`), may lay out a directory of its own, and returns
+    /// extra environment for medpay (e.g. `MEDPAY_PARTIES_HOSPITALS_DIR`).
+    pub fn start_hospitals(name: &str, hospitals: usize, extra: &[(&str, &str)], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
+        Self::start_inner(name, extra, false, &["--hospitals", &hospitals.to_string()], prepare)
+    }
+
+    fn start_inner(name: &str, extra: &[(&str, &str)], sftp: bool, sandbox_extra: &[&str], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
         let temporal = TemporalDevServer::start();
         let dir = std::env::temp_dir().join(format!("medpay-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -89,6 +101,7 @@ impl Stack {
         if sftp {
             sandbox_args.extend(["--sftp-port".to_string(), sftp_port.clone()]);
         }
+        sandbox_args.extend(sandbox_extra.iter().map(|a| a.to_string()));
         let sandbox = spawn_sandbox(&sandbox_args);
         let ca = dir.join("tls/ca.pem");
         let api = format!("127.0.0.1:{}", free_port());
@@ -117,6 +130,7 @@ impl Stack {
             ]);
         }
         env.extend(FAST_TIMINGS.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(prepare(&dir));
         // With a master key, medpay gets its credentials and codec keys sealed at rest only.
         if let Some((_, master)) = extra.iter().find(|(k, _)| *k == "MEDPAY_MASTER_KEY") {
             for var in ["MEDPAY_PARTIES_PARAMS_FILE", "MEDPAY_PAYLOAD_KEY_FILE"] {

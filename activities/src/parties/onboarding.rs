@@ -273,9 +273,12 @@ impl HospitalConfig {
     }
 }
 
+/// A hospital file or org code that could not be used, and why.
+pub type Refused = (String, String);
+
 /// Every `*.toml` in the directory, sorted by name: the hospitals read, and the files that could
 /// not be (named, with the reason) so one broken hospital does not take the others down.
-pub fn read_dir(dir: &Path) -> Result<(Vec<HospitalConfig>, Vec<(String, String)>), OnboardingError> {
+pub fn read_dir(dir: &Path) -> Result<(Vec<HospitalConfig>, Vec<Refused>), OnboardingError> {
     let entries = std::fs::read_dir(dir).map_err(|e| OnboardingError::Read { file: dir.display().to_string(), detail: e.to_string() })?;
     let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
     files.sort();
@@ -310,7 +313,8 @@ mod tests {
 
     #[test]
     fn each_mistake_is_named() {
-        let cases: Vec<(fn(&mut HospitalConfig), &str)> = vec![
+        type Mistake = (fn(&mut HospitalConfig), &'static str);
+        let cases: Vec<Mistake> = vec![
             (|c| c.mdtrtarea_admvs = "5101".into(), "mdtrtarea_admvs"),
             (|c| c.bank.base_url = "http://bank.example".into(), "[bank] base_url \"http://bank.example\" is not https"),
             (|c| c.core.base_url = "not a url".into(), "[core] base_url"),

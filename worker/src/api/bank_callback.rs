@@ -33,6 +33,7 @@ const PAID_REMEMBERED: usize = 100_000;
 #[derive(Clone)]
 struct PaidOrder {
     row_id: i64,
+    org_code: String,
     med_org_ord: String,
     out_trade_no: Option<String>,
 }
@@ -81,6 +82,16 @@ fn mismatch(org: &str, key: &str, notice: &medpay_schemas::wire::bank::MixedOrde
     (StatusCode::CONFLICT, "order numbers do not match the order this bank order no. belongs to").into_response()
 }
 
+/// A notice signed under one hospital's bank app for another hospital's order: the signature
+/// is that hospital's credential only, so it proves nothing about this order. Refused as forged
+/// and counted; the order's own workflow finds its truth by querying.
+fn other_hospital(signed_for: &str, order_of: &str, key: &str) -> Response {
+    FORGED_CALLBACKS.fetch_add(1, Ordering::Relaxed);
+    callback_seen(signed_for, "forged");
+    tracing::warn!(signed_for, order_of, bank_order = key, "refused a bank callback signed for one hospital that names another hospital's order");
+    (StatusCode::UNAUTHORIZED, "the notice is signed for another hospital than the order's").into_response()
+}
+
 pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
     let at = std::time::SystemTime::now();
     let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
@@ -120,6 +131,9 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     if st.mix_pay_status == MixPayStatus::Success
         && let Some(order) = desk.paid_order(&key)
     {
+        if order.org_code != h.params.org_code {
+            return other_hospital(&h.params.org_code, &order.org_code, &key);
+        }
         if !same_order(&st, &order.med_org_ord, order.out_trade_no.as_deref()) {
             return mismatch(&h.params.org_code, &key, &st, &order.med_org_ord);
         }
@@ -137,6 +151,9 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         }
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
     };
+    if row.org_code != h.params.org_code {
+        return other_hospital(&h.params.org_code, &row.org_code, &key);
+    }
     if !same_order(&st, &row.med_org_ord, row.out_trade_no.as_deref()) {
         return mismatch(&row.org_code, &key, &st, &row.med_org_ord);
     }
@@ -144,7 +161,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
     }
     if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == MixPayStatus::Success {
-        desk.remember_paid(key, PaidOrder { row_id: row.id, med_org_ord: row.med_org_ord.clone(), out_trade_no: row.out_trade_no.clone() });
+        desk.remember_paid(key, PaidOrder { row_id: row.id, org_code: row.org_code.clone(), med_org_ord: row.med_org_ord.clone(), out_trade_no: row.out_trade_no.clone() });
         callback_seen(&row.org_code, "repeated");
         return acknowledge(&h.bank, &msg_id);
     }

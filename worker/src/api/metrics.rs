@@ -20,6 +20,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     out.push_str(&format!("medpay_duplicate_bank_orders_total {}\n", medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.load(Ordering::Relaxed)));
     medpay_activities::metrics::render(&mut out);
     live_gauges(&state, &mut out).await;
+    hospitals(&state, &mut out);
     out.push_str("# HELP medpay_party_exchanges_total Calls to the parties by outcome: ok, rejected (a refusal), unavailable (retried), unknown (queried, never guessed), integrity (reply refused).\n# TYPE medpay_party_exchanges_total counter\n");
     for (party, outcome, n) in medpay_activities::exchange_log::exchange_counts() {
         out.push_str(&format!("medpay_party_exchanges_total{{party=\"{party}\",outcome=\"{outcome}\"}} {n}\n"));
@@ -46,5 +47,19 @@ async fn live_gauges(state: &AppState, out: &mut String) {
         for c in live.iter().filter(|c| c.kind == kind) {
             out.push_str(&format!("medpay_{kind}_oldest_in_state_seconds{{org=\"{}\",state=\"{}\"}} {}\n", escape(&c.org_code), escape(&c.state), (now - c.oldest_updated_ms).max(0) / 1000));
         }
+    }
+}
+
+/// Which hospitals this instance serves, and which hospital files it refused at start (an alert
+/// fires on the latter: a hospital whose payments are all answered 404 until it is fixed).
+fn hospitals(state: &AppState, out: &mut String) {
+    use medpay_activities::metrics::escape;
+    let Some(parties) = &state.parties else { return };
+    out.push_str("# HELP medpay_hospitals_served Hospitals whose configuration this instance loaded.\n# TYPE medpay_hospitals_served gauge\n");
+    out.push_str(&format!("medpay_hospitals_served {}\n", parties.hospitals.len()));
+    out.push_str("# HELP medpay_hospital_config_refused Hospital configurations refused at start (file or org code): fix them and restart.\n# TYPE medpay_hospital_config_refused gauge\n");
+    for (what, _) in &parties.refused {
+        let name = std::path::Path::new(what).file_name().map_or(what.clone(), |n| n.to_string_lossy().into_owned());
+        out.push_str(&format!("medpay_hospital_config_refused{{hospital=\"{}\"}} 1\n", escape(&name)));
     }
 }

@@ -55,6 +55,21 @@ pub fn sources(config: &Config) -> Vec<Source> {
     if let Some(p) = &config.temporal.payload_key_file {
         v.push(file("payload codec keys", p, true));
     }
+    // Each hospital's own CAs and client certificates (`parties.hospitals_dir`).
+    if let Some(dir) = &config.parties.hospitals_dir
+        && let Ok((hospitals, _)) = medpay_activities::parties::onboarding::read_dir(dir)
+    {
+        for h in hospitals {
+            for e in h.endpoints() {
+                if e.ca != medpay_activities::parties::onboarding::SYSTEM_ROOTS {
+                    v.push(file(&format!("{} {} CA", h.org_code, e.party.key()), &PathBuf::from(&e.ca), false));
+                }
+                if let Some(cert) = &e.client_cert {
+                    v.push(file(&format!("{} {} client certificate", h.org_code, e.party.key()), cert, false));
+                }
+            }
+        }
+    }
     if let Some(p) = &config.parties.params_file {
         match medpay_crypto::sealed::read_secret_file(p).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<medpay_activities::parties::ParamsFile>(&t).map_err(|e| e.to_string())) {
             Err(e) => v.push(Source { name: "counterparty parameters".into(), origin: p.display().to_string(), text: Err(e), key_only: false }),

@@ -28,7 +28,7 @@ fn finding(hospital: &str, what: impl Into<String>, ok: bool, detail: impl Into<
 }
 
 /// The hospitals the configuration describes, and the files that could not be read.
-fn hospitals(config: &Config) -> anyhow::Result<(Vec<HospitalConfig>, Vec<(String, String)>)> {
+fn hospitals(config: &Config) -> anyhow::Result<(Vec<HospitalConfig>, Vec<onboarding::Refused>)> {
     let p = &config.parties;
     if let Some(dir) = &p.hospitals_dir {
         return Ok(onboarding::read_dir(dir)?);

@@ -1,0 +1,132 @@
+//! Many hospitals in one deployment (issue "Go-live configuration", item 6): one medpay serving
+//! two hospitals configured by per-hospital files, against a sandbox that issued each its own
+//! keys, appIds and merchant ids. Interleaved payments settle to the fen for each; a bank notice
+//! signed with one hospital's credentials for the other's order is refused and counted; one
+//! hospital's API key reaches none of the other's payments; a hospital added to the directory is
+//! served after a restart, and a broken hospital file is refused by name without taking the
+//! others down.
+
+use medpay_tests::stack::{Stack, curl_json};
+use medpay_tests::{form_encode, http, http_with, json};
+use serde_json::{Value, json};
+use std::path::Path;
+
+const H1: &str = "H51010500001";
+const H2: &str = "H51010500002";
+const KEY1: &str = "hospital-one-key-0123456789";
+const KEY2: &str = "hospital-two-key-0123456789";
+
+fn auth(org: &str) -> String {
+    format!("Authorization: Bearer {}", if org == H1 { KEY1 } else { KEY2 })
+}
+
+fn call(s: &Stack, key_of: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let (status, text) = http_with(method, &s.api, path, body.map(Value::to_string).as_deref(), &[&auth(key_of)]).unwrap();
+    (status, if text.trim().is_empty() { Value::Null } else { json(&text) })
+}
+
+/// Creates, confirms and pays one payment of `org`; returns the mixed order no.
+fn pay(s: &Stack, org: &str, ord: &str, fen: i64) -> String {
+    let code = s.auth_code("mixed");
+    let body = json!({"org_code": org, "med_org_ord": ord, "scene": "outpatient", "auth_code": code, "openid": "o", "use_personal_account": false,
+                      "lines": [{"code": "C1", "name": "检查", "amount_fen": fen}]});
+    let (status, created) = call(s, org, "POST", "/v1/payments", Some(&body));
+    assert_eq!(status, 201, "{created}");
+    let path = format!("/v1/payments/{org}/{ord}");
+    let wait = |state: &str| wait_state(s, org, &path, state);
+    wait("PreSettled");
+    assert_eq!(call(s, org, "POST", &format!("{path}/confirm"), Some(&json!({"confirm": true}))).0, 202);
+    let ordered = wait("Ordered");
+    let mix = ordered["mix_trade_no"].as_str().expect("mix_trade_no").to_string();
+    curl_json(&s.ca, &s.sandbox_url("/sandbox/patient/pay"), &json!({"mix_trade_no": mix}));
+    mix
+}
+
+/// The payment's ledger row once it reaches `state` (read with the hospital's own key).
+fn wait_state(s: &Stack, org: &str, path: &str, state: &str) -> Value {
+    for _ in 0..240 {
+        let (_, v) = call(s, org, "GET", &format!("{path}?view=false&exchanges=false"), None);
+        if v["state"] == state {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("{path} did not reach {state}");
+}
+
+fn keys_file(dir: &Path) -> String {
+    let f = dir.join("api-keys");
+    std::fs::write(&f, format!("{H1}={KEY1}\n{H2}={KEY2}\n")).unwrap();
+    f.display().to_string()
+}
+
+#[test]
+fn two_hospitals_one_deployment() {
+    // medpay serves the directory `served/`: hospital 1 and a broken file at first.
+    let prepare = |dir: &Path| {
+        let served = dir.join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        std::fs::copy(dir.join(format!("hospitals/{H1}.toml")), served.join(format!("{H1}.toml"))).unwrap();
+        std::fs::write(served.join("H51010509999.toml"), "org_code = \"H51010509999\"\nnot_a_key = 1\n").unwrap();
+        vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), served.display().to_string()), ("MEDPAY_API_KEYS_FILE".to_string(), keys_file(dir))]
+    };
+    let mut s = Stack::start_hospitals("hospitals", 2, &[], &prepare);
+    // The broken file is refused by name at start (and shown to monitoring); hospital 1 is served.
+    let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
+    assert!(metrics.contains("medpay_hospitals_served 1\n") && metrics.contains("medpay_hospital_config_refused{hospital=\"H51010509999.toml\"} 1"), "{metrics}");
+    assert!(metrics.contains(&format!("certificate_expiry_seconds{{name=\"{H1} bank CA\"")), "each hospital's CA is watched: {metrics}");
+    let mix = pay(&s, H1, "MANY-A-0", 1000);
+    wait_state(&s, H1, &format!("/v1/payments/{H1}/MANY-A-0"), "Paid");
+    let (status, body) = call(&s, H2, "POST", "/v1/payments", Some(&json!({"org_code": H2, "med_org_ord": "MANY-B-0", "scene": "outpatient", "auth_code": "x", "openid": "o", "lines": [{"code": "C", "name": "n", "amount_fen": 1}]})));
+    assert_eq!((status, body["code"].clone()), (404, json!("UNKNOWN_HOSPITAL")), "hospital 2 is not configured yet: {body}");
+    drop(mix);
+
+    // Hospital 2's file is added; after a restart both are served, with nothing else changed.
+    std::fs::copy(s.dir.join(format!("hospitals/{H2}.toml")), s.dir.join(format!("served/{H2}.toml"))).unwrap();
+    s.kill_medpay();
+    s.restart_medpay();
+
+    // Interleaved payments of both hospitals settle, each to the fen.
+    let amounts = [(H1, 1234), (H2, 2345), (H1, 3456), (H2, 4567), (H1, 5678), (H2, 6789)];
+    let mut mixes = vec![];
+    for (i, (org, fen)) in amounts.iter().enumerate() {
+        mixes.push((org, pay(&s, org, &format!("MANY-{i}"), *fen)));
+    }
+    for (i, (org, fen)) in amounts.iter().enumerate() {
+        let v = wait_state(&s, org, &format!("/v1/payments/{org}/MANY-{i}"), "Paid");
+        assert_eq!(v["total_fen"], json!(fen));
+        assert_eq!(v["fund_fen"].as_i64().unwrap() + v["psn_acct_fen"].as_i64().unwrap() + v["own_pay_fen"].as_i64().unwrap(), *fen, "{v}");
+    }
+    // The bank's books agree: each order with its own hospital's merchant, the same amounts.
+    let books = s.books();
+    let credentials: Value = serde_json::from_str(&std::fs::read_to_string(s.dir.join("credentials.json")).unwrap()).unwrap();
+    let sub_mchid = |org: &str| credentials["hospitals"].as_array().unwrap().iter().find(|h| h["org_code"] == org).unwrap()["bank"]["sub_mchid"].as_str().unwrap().to_string();
+    assert_ne!(sub_mchid(H1), sub_mchid(H2));
+    for (org, mix) in &mixes {
+        let order = books["mixed_orders"].as_array().unwrap().iter().find(|o| o["mix_trade_no"] == mix.as_str()).expect("the bank has the order");
+        assert_eq!(order["org_code"], json!(org), "{order}");
+        assert_eq!(order["sub_mchid"], json!(sub_mchid(org)), "{order}");
+    }
+
+    // A notice signed with hospital 1's bank credentials about hospital 2's order: refused, counted.
+    let (_, h2_mix) = mixes.iter().find(|(o, _)| **o == H2).unwrap();
+    let forged = curl_json(&s.ca, &s.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": h2_mix, "as_org": H1}));
+    let (status, text) = http("POST", &s.api, "/v1/bank/callback", Some(&form_encode(&forged["callbacks"][0]))).unwrap();
+    assert_eq!(status, 401, "{text}");
+    let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
+    assert!(metrics.contains("medpay_forged_callbacks_total 1\n"), "counted: {}", metrics.lines().filter(|l| l.contains("forged")).collect::<Vec<_>>().join("\n"));
+
+    // Hospital 1's key reaches none of hospital 2's payments: read, confirm, cancel, refund, reconcile.
+    let other = format!("/v1/payments/{H2}/MANY-1");
+    for (method, path, body) in [
+        ("GET", other.clone(), None),
+        ("POST", format!("{other}/confirm"), Some(json!({"confirm": true}))),
+        ("POST", format!("{other}/cancel"), None),
+        ("POST", "/v1/refunds".to_string(), Some(json!({"org_code": H2, "med_org_ord": "MANY-1", "refund_no": "R-X"}))),
+        ("POST", "/v1/reconciliations".to_string(), Some(json!({"kind": "selfpay", "org_code": H2, "period": "2026-12-04"}))),
+    ] {
+        let (status, v) = call(&s, H1, method, &path, body.as_ref());
+        assert_eq!((status, v["code"].clone()), (403, json!("FORBIDDEN_ORG")), "{method} {path}: {v}");
+    }
+    s.stop();
+}
