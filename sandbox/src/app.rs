@@ -38,6 +38,9 @@ pub struct SandboxConfig {
     pub bank_legacy_rsa2: bool,
     /// How many hospitals the parties serve (each with its own keys, appIds, merchant ids).
     pub hospitals: usize,
+    /// The bank encrypts `biz_content` (SM4) and refuses requests whose business fields travel
+    /// in clear (REQ S-4.1b).
+    pub bank_encrypt: bool,
 }
 
 impl Default for SandboxConfig {
@@ -51,6 +54,7 @@ impl Default for SandboxConfig {
             faults: FaultConfig::default(),
             sftp_port: None,
             hospitals: 1,
+            bank_encrypt: false,
             callback_ca: None,
             bank_legacy_rsa2: false,
         }
@@ -58,6 +62,10 @@ impl Default for SandboxConfig {
 }
 
 /// One hospital's keys as the sandbox parties use them.
+/// The cipher of an encrypted `biz_content` at the sandbox bank (the profile's choice; SM4 by
+/// default, as REQ S-4.1b's national algorithms).
+pub const BANK_BIZ_CIPHER: medpay_crypto::symmetric::SymmetricCipher = medpay_crypto::symmetric::SymmetricCipher::SM4_ECB;
+
 pub struct HospitalKeys {
     pub creds: HospitalCredentials,
     pub mid: MidPlatformEnvelope,
@@ -72,19 +80,27 @@ pub struct HospitalKeys {
 }
 
 impl HospitalKeys {
-    fn load(c: &HospitalCredentials, legacy: bool) -> anyhow::Result<Self> {
+    fn load(c: &HospitalCredentials, legacy: bool, encrypt: bool) -> anyhow::Result<Self> {
         let mid_profile = MidPlatformProfile::default();
         let sm2_profile = BankGatewayProfile::default();
-        let (bank_profile, bank_private, hospital_public) = match (&c.bank.legacy_rsa, legacy) {
+        let (mut bank_profile, bank_private, hospital_public) = match (&c.bank.legacy_rsa, legacy) {
             (Some(rsa), true) => (BankGatewayProfile::legacy_rsa2(), rsa.bank_private_key.as_str(), rsa.hospital_public_key.as_str()),
             (None, true) => anyhow::bail!("the legacy RSA2 profile needs RSA keys in the credentials"),
             (_, false) => (sm2_profile.clone(), c.bank.bank_private_key.as_str(), c.bank.hospital_public_key.as_str()),
+        };
+        let biz_key = match (encrypt, &c.bank.biz_key) {
+            (true, Some(k)) => {
+                bank_profile.encrypt = Some(BANK_BIZ_CIPHER);
+                Some(Secret::new(hex::decode(k)?))
+            }
+            (true, None) => anyhow::bail!("the bank encrypts biz_content but hospital {} has no biz_key", c.org_code),
+            (false, _) => None,
         };
         Ok(Self {
             mid: MidPlatformEnvelope::new(mid_profile.clone(), c.mid_platform.app_id.clone(), Secret::new(c.mid_platform.app_secret.clone()))?,
             platform_key: PrivateKey::from_text(&mid_profile.sign, &c.mid_platform.platform_private_key)?,
             hospital_mid_public: PublicKey::from_text(&mid_profile.sign, &c.mid_platform.hospital_public_key)?,
-            bank: BankGatewayEnvelope::new(bank_profile.clone(), c.bank.app_id.clone(), None)?,
+            bank: BankGatewayEnvelope::new(bank_profile.clone(), c.bank.app_id.clone(), biz_key)?,
             bank_key: PrivateKey::from_text(&bank_profile.sign, bank_private)?,
             hospital_bank_public: PublicKey::from_text(&bank_profile.sign, hospital_public)?,
             alipay: BankGatewayEnvelope::new(BankGatewayProfile::alipay_auth_query(), c.channel.alipay_app_id.clone(), None)?,
@@ -120,7 +136,7 @@ impl std::ops::Deref for App {
 impl App {
     pub fn new(config: SandboxConfig, credentials: Credentials, callback_client: reqwest::Client) -> anyhow::Result<Self> {
         let legacy = config.bank_legacy_rsa2;
-        let hospitals = credentials.hospitals.iter().map(|c| HospitalKeys::load(c, legacy)).collect::<anyhow::Result<Vec<_>>>()?;
+        let hospitals = credentials.hospitals.iter().map(|c| HospitalKeys::load(c, legacy, config.bank_encrypt)).collect::<anyhow::Result<Vec<_>>>()?;
         config.faults.check().map_err(anyhow::Error::msg)?;
         let faults = Mutex::new(config.faults.clone());
         let books = crate::books::load(&config.data_dir)?;

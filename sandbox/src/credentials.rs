@@ -65,6 +65,10 @@ pub struct BankCredentials {
     /// RSA-2048 PEM keys for the legacy RSA2 profile (REQ B-1), made on first use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legacy_rsa: Option<RsaKeys>,
+    /// The `biz_content` key (SM4, hex) when the bank encrypts the business fields (REQ S-4.1b),
+    /// made on first use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biz_key: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -154,6 +158,7 @@ impl HospitalCredentials {
                 bank_private_key: bb,
                 bank_public_key: bbp,
                 legacy_rsa: None,
+                biz_key: None,
             },
         })
     }
@@ -207,6 +212,21 @@ impl Credentials {
 
 
 
+
+    /// Makes sure every hospital has a `biz_content` key, saving the file if some were made.
+    pub fn ensure_biz_keys(&mut self, path: &Path) -> anyhow::Result<()> {
+        let mut changed = false;
+        for h in &mut self.hospitals {
+            if h.bank.biz_key.is_none() {
+                h.bank.biz_key = Some(hex::encode(medpay_crypto::random::random_bytes::<16>()?));
+                changed = true;
+            }
+        }
+        if changed {
+            std::fs::write(path, serde_json::to_string_pretty(self)?)?;
+        }
+        Ok(())
+    }
 
     pub fn by_partner_id(&self, partner_id: &str) -> Option<&HospitalCredentials> {
         self.hospitals.iter().find(|h| h.channel.partner_id == partner_id)

@@ -125,12 +125,16 @@ impl SandboxHandle {
 
 /// medpay's configuration for the sandbox's hospitals: one onboarding file per hospital in
 /// `<data dir>/hospitals/` (`parties.hospitals_dir`), every party at this listener.
-fn write_hospital_files(data_dir: &Path, credentials: &Credentials, credentials_path: &Path, base_url: &str, ca: &Path) -> anyhow::Result<std::path::PathBuf> {
+fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, credentials_path: &Path, base_url: &str, ca: &Path) -> anyhow::Result<std::path::PathBuf> {
     use medpay_activities::parties::onboarding::HospitalConfig;
-    let dir = data_dir.join("hospitals");
+    let dir = config.data_dir.join("hospitals");
     std::fs::create_dir_all(&dir)?;
     for h in &credentials.hospitals {
-        let c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, credentials_path, base_url, ca);
+        let mut c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, credentials_path, base_url, ca);
+        if config.bank_encrypt {
+            c.bank.profile.encrypt = Some(app::BANK_BIZ_CIPHER);
+        }
+
         let text = format!("# medpay onboarding configuration for the sandbox's hospital {} (written by `medpay sandbox`)\n{}", h.org_code, toml::to_string(&c)?);
         std::fs::write(dir.join(format!("{}.toml", h.org_code)), text)?;
     }
@@ -145,6 +149,9 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let mut credentials = Credentials::load_or_generate(&credentials_path, config.hospitals)?;
     if config.bank_legacy_rsa2 {
         credentials.ensure_legacy_rsa(&credentials_path)?;
+    }
+    if config.bank_encrypt {
+        credentials.ensure_biz_keys(&credentials_path)?;
     }
     let mut cas: Vec<&Path> = vec![&tls_files.ca_cert];
     if let Some(extra) = &config.callback_ca {
@@ -165,7 +172,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let router = router(app.clone());
     let serve = axum_server::from_tcp_rustls(listener, rustls_config)?.handle(server.clone()).serve(router.into_make_service());
     let task = tokio::spawn(serve);
-    let hospitals_dir = write_hospital_files(&app.config.data_dir, &credentials, &credentials_path, &format!("https://{addr}"), &tls_files.ca_cert)?;
+    let hospitals_dir = write_hospital_files(&app.config, &credentials, &credentials_path, &format!("https://{addr}"), &tls_files.ca_cert)?;
     let flusher = books::spawn_flusher(app.clone());
     Ok(SandboxHandle {
         base_url: format!("https://{addr}"),

@@ -83,12 +83,13 @@ impl Stack {
         Self::start_inner(name, extra, sftp, &[], &|_| Vec::new())
     }
 
-    /// A sandbox serving `hospitals` hospitals, medpay configured by per-hospital files
+    /// A sandbox with extra arguments, medpay configured by per-hospital files
     /// (`parties.hospitals_dir`): `prepare` gets the stack's folder once the sandbox has written
     /// its files (`<dir>/hospitals/<org>.toml`), may lay out a directory of its own, and returns
     /// extra environment for medpay (e.g. `MEDPAY_PARTIES_HOSPITALS_DIR`).
-    pub fn start_hospitals(name: &str, hospitals: usize, extra: &[(&str, &str)], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
-        Self::start_inner(name, extra, false, &["--hospitals", &hospitals.to_string()], prepare)
+    /// `sandbox_args` go to `medpay sandbox` (e.g. `--hospitals 2`, `--bank-encrypt`).
+    pub fn start_hospitals(name: &str, sandbox_args: &[&str], extra: &[(&str, &str)], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
+        Self::start_inner(name, extra, false, sandbox_args, prepare)
     }
 
     fn start_inner(name: &str, extra: &[(&str, &str)], sftp: bool, sandbox_extra: &[&str], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {

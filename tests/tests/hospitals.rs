@@ -70,7 +70,7 @@ fn two_hospitals_one_deployment() {
         std::fs::write(served.join("H51010509999.toml"), "org_code = \"H51010509999\"\nnot_a_key = 1\n").unwrap();
         vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), served.display().to_string()), ("MEDPAY_API_KEYS_FILE".to_string(), keys_file(dir))]
     };
-    let mut s = Stack::start_hospitals("hospitals", 2, &[], &prepare);
+    let mut s = Stack::start_hospitals("hospitals", &["--hospitals", "2"], &[], &prepare);
     // The broken file is refused by name at start (and shown to monitoring); hospital 1 is served.
     let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
     assert!(metrics.contains("medpay_hospitals_served 1\n") && metrics.contains("medpay_hospital_config_refused{hospital=\"H51010509999.toml\"} 1"), "{metrics}");
@@ -128,5 +128,45 @@ fn two_hospitals_one_deployment() {
         let (status, v) = call(&s, H1, method, &path, body.as_ref());
         assert_eq!((status, v["code"].clone()), (403, json!("FORBIDDEN_ORG")), "{method} {path}: {v}");
     }
+    s.stop();
+}
+
+/// REQ S-4.1b at the bank: with `[bank.profile.encrypt]` the payer's fields never travel in clear.
+/// The sandbox bank requires it (and refuses clear business fields); a payment is paid end to end
+/// (orders, callback, query all encrypted), and no bank request on the wire carries JSON in clear.
+#[test]
+fn the_bank_business_fields_travel_encrypted() {
+    let prepare = |dir: &Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
+    let wire = std::env::temp_dir().join(format!("medpay-wire-{}", std::process::id()));
+    let s = Stack::start_hospitals("encrypt", &["--bank-encrypt", "--record", wire.to_str().unwrap()], &[], &prepare);
+    let toml = std::fs::read_to_string(s.dir.join(format!("hospitals/{H1}.toml"))).unwrap();
+    assert!(toml.contains("[bank.profile.encrypt]"), "{toml}");
+    let (path, mix) = s.order("mixed", "ENC-1", "outpatient", &[8_800], true);
+    s.pay(&mix.expect("ordered"));
+    let paid = medpay_tests::stack::poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
+    assert_eq!(paid["total_fen"], 8800);
+    let mut bank_requests = 0;
+    for f in std::fs::read_dir(&wire).unwrap().filter_map(Result::ok) {
+        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+        if text.contains("POST /bank/") {
+            bank_requests += 1;
+            assert!(text.contains("encrypt_type=SM4"), "{text}");
+            let body = text.split("\n\n").nth(1).unwrap_or_default();
+            assert!(!body.contains("%22") && !body.contains('"'), "business fields in clear: {body}");
+        }
+    }
+    assert!(bank_requests >= 1, "the mixed order was recorded");
+    // The same hospital configured without encryption: the bank refuses its clear fields, and
+    // `medpay config check --online` says so.
+    let mut t: toml::Table = toml::from_str(&toml).unwrap();
+    t["bank"].as_table_mut().unwrap()["profile"].as_table_mut().unwrap().remove("encrypt");
+    let clear = s.dir.join("clear");
+    std::fs::create_dir_all(&clear).unwrap();
+    std::fs::write(clear.join(format!("{H1}.toml")), toml::to_string(&t).unwrap()).unwrap();
+    let out = std::process::Command::new(medpay_tests::medpay_bin()).args(["config", "check", "--online"]).env("MEDPAY_PARTIES_HOSPITALS_DIR", &clear).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{report}");
+    assert!(report.lines().any(|l| l.contains("bank online") && l.contains("FAILED") && l.contains("4003")), "{report}");
+    let _ = std::fs::remove_dir_all(&wire);
     s.stop();
 }

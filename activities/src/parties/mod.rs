@@ -97,6 +97,15 @@ fn read_params(file: &Path) -> Result<ParamsFile, PartiesError> {
     serde_json::from_str(&text).map_err(|e| PartiesError::Read(file.display().to_string(), e.to_string()))
 }
 
+/// The bank's `biz_content` key from the credentials (REQ S-4.1b), when there is one.
+fn biz_key(p: &HospitalParams) -> Result<Option<medpay_schemas::Secret<Vec<u8>>>, String> {
+    p.bank
+        .biz_key
+        .as_ref()
+        .map(|k| hex::decode(k.expose().trim()).map(medpay_schemas::Secret::new).map_err(|_| "[bank] biz_key in the credentials is not hex".to_string()))
+        .transpose()
+}
+
 /// One hospital's clients, or what is wrong with its configuration, in words.
 fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, String> {
     let client = |party: Party| {
@@ -143,7 +152,7 @@ fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, S
         bank: BankClient {
             http: bank_http,
             endpoint: bank,
-            envelope: BankGatewayEnvelope::new(bank_profile.clone(), p.bank.app_id.clone(), None).map_err(key_error("bank", "the gateway envelope"))?,
+            envelope: BankGatewayEnvelope::new(bank_profile.clone(), p.bank.app_id.clone(), biz_key(p)?).map_err(key_error("bank", "the gateway envelope"))?,
             hospital_key: PrivateKey::from_text(&bank_profile.sign, p.bank.hospital_private_key.expose()).map_err(key_error("bank", "the hospital's private key"))?,
             bank_public: PublicKey::from_text(&bank_profile.sign, &p.bank.bank_public_key).map_err(key_error("bank", "the bank's public key"))?,
         },

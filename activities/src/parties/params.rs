@@ -49,4 +49,7 @@ pub struct BankParams {
     #[serde(default)]
     pub hospital_public_key: Option<String>,
     pub bank_public_key: String,
+    /// The `biz_content` key (hex) the bank issued, for a `[bank.profile.encrypt]` profile.
+    #[serde(default)]
+    pub biz_key: Option<Secret<String>>,
 }

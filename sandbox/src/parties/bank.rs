@@ -4,7 +4,8 @@
 //! with the bank's key.
 //!
 //! `return_code`s: 0 ok; 4001 signature does not verify / app_id unknown; 4000 a field is
-//! missing or invalid; 4002 out_trade_no reused with different content; 4004 order not found
+//! missing or invalid; 4003 business fields sent in clear to a bank that requires them
+//! encrypted (REQ S-4.1b); 4002 out_trade_no reused with different content; 4004 order not found
 //! (also: wrong `trx_date`); 4005 amounts disagree with the pre-settlement or the self-pay
 //! order; 4006 the channel's mixed-order rules are violated; 4007 refund exceeds what was paid;
 //! 4008 the order's state does not allow this.
@@ -13,6 +14,7 @@ use crate::app::{App, HospitalKeys};
 use crate::state::{BankRefund, MixedOrder, RefundNotice, SelfPayOrder, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProfile};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::Money;
 use medpay_schemas::status::{MedInsPayStatus, MixPayStatus, MixPayType, SelfPayStatus};
@@ -36,6 +38,16 @@ pub async fn handle(app: App, op: BankOp, body: String) -> Response {
     let Some(keys) = app.hospital_by_bank_app_id(&app_id) else {
         return (StatusCode::BAD_REQUEST, format!("app_id {app_id:?} is not registered at the sandbox bank")).into_response();
     };
+    // REQ S-4.1b: with encryption on, business fields in clear are refused before anything else.
+    // The refusal itself goes back in clear: a hospital that does not encrypt cannot decrypt.
+    if app.config.bank_encrypt && !params.contains_key("encrypt_type") {
+        let clear = BankGatewayProfile { encrypt: None, ..keys.bank.profile.clone() };
+        let refusal = json!({"return_code": 4003, "return_msg": "biz_content must be encrypted (encrypt_type): the payer's name and ID digest may not travel in clear", "msg_id": msg_id});
+        return match BankGatewayEnvelope::new(clear, keys.bank.app_id.clone(), None).and_then(|e| e.seal_response(&refusal, &keys.bank_key)) {
+            Ok(text) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("sandbox bank could not sign: {e}")).into_response(),
+        };
+    }
     let result = match keys.bank.open_request(op.default_path(), params, &keys.hospital_bank_public) {
         Err(e) => Err(fail(4001, format!("request rejected: {e}"))),
         Ok(opened) => {

@@ -154,7 +154,7 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
                     })
                 });
                 match req {
-                    Ok(req) => judge(h.bank.call::<_, serde_json::Value>(BankOp::MixedOrderQuery, &probe_no, &req).await.map(drop), &["4001"], &endpoint),
+                    Ok(req) => judge(h.bank.call::<_, serde_json::Value>(BankOp::MixedOrderQuery, &probe_no, &req).await.map(drop), &["4001", "4003"], &endpoint),
                     Err(e) => (false, format!("cannot build the probe: {e}")),
                 }
             }

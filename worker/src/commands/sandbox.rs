@@ -36,6 +36,9 @@ pub struct SandboxArgs {
     /// keys, appIds and merchant ids; medpay's files for them are written to <data dir>/hospitals.
     #[arg(long, env = "MEDPAY_SANDBOX_HOSPITALS", default_value_t = 1)]
     hospitals: usize,
+    /// The bank encrypts biz_content (SM4) and refuses business fields in clear (REQ S-4.1b).
+    #[arg(long)]
+    bank_encrypt: bool,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -56,6 +59,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         callback_ca: args.callback_ca,
         bank_legacy_rsa2: args.bank_legacy_rsa2,
         hospitals: args.hospitals,
+        bank_encrypt: args.bank_encrypt,
         ..SandboxConfig::default()
     };
     for f in &args.faults {
