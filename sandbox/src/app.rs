@@ -41,6 +41,9 @@ pub struct SandboxConfig {
     /// The bank encrypts `biz_content` (SM4) and refuses requests whose business fields travel
     /// in clear (REQ S-4.1b).
     pub bank_encrypt: bool,
+    /// Each party also on a listener of its own with its own CA, the mid-platform requiring a
+    /// client certificate (`split`).
+    pub split_parties: bool,
 }
 
 impl Default for SandboxConfig {
@@ -55,6 +58,7 @@ impl Default for SandboxConfig {
             sftp_port: None,
             hospitals: 1,
             bank_encrypt: false,
+            split_parties: false,
             callback_ca: None,
             bank_legacy_rsa2: false,
         }

@@ -22,6 +22,7 @@ pub mod patient_pages;
 pub mod persons;
 pub mod record;
 pub mod sftp;
+pub mod split;
 pub mod state;
 pub mod statements;
 pub mod tls;
@@ -97,6 +98,8 @@ pub struct SandboxHandle {
     pub credentials_path: PathBuf,
     /// medpay's per-hospital onboarding files for these parties (`parties.hospitals_dir`).
     pub hospitals_dir: PathBuf,
+    /// With `split_parties`: each party's own listener.
+    pub parties: Vec<split::PartyListener>,
     pub credentials: Credentials,
     pub sftp: Option<sftp::SftpInfo>,
     pub app: App,
@@ -107,6 +110,9 @@ pub struct SandboxHandle {
 
 impl SandboxHandle {
     pub async fn stop(self) {
+        for p in &self.parties {
+            p.handle.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
+        }
         self.server.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
         let _ = self.task.await;
         self.flusher.abort();
@@ -125,7 +131,7 @@ impl SandboxHandle {
 
 /// medpay's configuration for the sandbox's hospitals: one onboarding file per hospital in
 /// `<data dir>/hospitals/` (`parties.hospitals_dir`), every party at this listener.
-fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, credentials_path: &Path, base_url: &str, ca: &Path) -> anyhow::Result<std::path::PathBuf> {
+fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, credentials_path: &Path, base_url: &str, ca: &Path, split: &[split::PartyListener]) -> anyhow::Result<std::path::PathBuf> {
     use medpay_activities::parties::onboarding::HospitalConfig;
     let dir = config.data_dir.join("hospitals");
     std::fs::create_dir_all(&dir)?;
@@ -133,6 +139,20 @@ fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, crede
         let mut c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, credentials_path, base_url, ca);
         if config.bank_encrypt {
             c.bank.profile.encrypt = Some(app::BANK_BIZ_CIPHER);
+        }
+        for p in split {
+            let (url, ca_file, identity) = (p.base_url.clone(), p.ca_cert.display().to_string(), p.client_identity.clone());
+            let set = |base_url: &mut String, ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {
+                *base_url = url.clone();
+                *ca = ca_file.clone();
+                (*cert, *key) = identity.clone().map_or((None, None), |(c, k)| (Some(c), Some(k)));
+            };
+            match p.party {
+                "channel" => set(&mut c.channel.base_url, &mut c.channel.ca, &mut c.channel.client_cert, &mut c.channel.client_key),
+                "core" => set(&mut c.core.base_url, &mut c.core.ca, &mut c.core.client_cert, &mut c.core.client_key),
+                "mid_platform" => set(&mut c.mid_platform.base_url, &mut c.mid_platform.ca, &mut c.mid_platform.client_cert, &mut c.mid_platform.client_key),
+                _ => set(&mut c.bank.base_url, &mut c.bank.ca, &mut c.bank.client_cert, &mut c.bank.client_key),
+            }
         }
 
         let text = format!("# medpay onboarding configuration for the sandbox's hospital {} (written by `medpay sandbox`)\n{}", h.org_code, toml::to_string(&c)?);
@@ -172,7 +192,8 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let router = router(app.clone());
     let serve = axum_server::from_tcp_rustls(listener, rustls_config)?.handle(server.clone()).serve(router.into_make_service());
     let task = tokio::spawn(serve);
-    let hospitals_dir = write_hospital_files(&app.config, &credentials, &credentials_path, &format!("https://{addr}"), &tls_files.ca_cert)?;
+    let parties = if app.config.split_parties { split::start(self::router(app.clone()), &app.config.data_dir).await? } else { Vec::new() };
+    let hospitals_dir = write_hospital_files(&app.config, &credentials, &credentials_path, &format!("https://{addr}"), &tls_files.ca_cert, &parties)?;
     let flusher = books::spawn_flusher(app.clone());
     Ok(SandboxHandle {
         base_url: format!("https://{addr}"),
@@ -181,6 +202,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         hospital_key: tls_files.hospital_key,
         credentials_path,
         hospitals_dir,
+        parties,
         credentials,
         sftp,
         app,

@@ -1,7 +1,9 @@
-//! `medpay config check [--online]` (issue "Go-live configuration"): against a sandbox serving two
-//! hospitals it says `ok` for every party of both; each planted misconfiguration (a key pair that
-//! does not match, an expired CA, a wrong URL, an unreachable host, a misspelt key) gets a precise
-//! FAILED line naming the hospital, the party and what to do, and a non-zero exit.
+//! `medpay config check [--online]` (issue "Go-live configuration"): against the split-party
+//! sandbox (each party on its own listener with its own CA, the mid-platform requiring a client
+//! certificate) serving two hospitals it says `ok` for every party of both; each planted
+//! misconfiguration (a key pair that does not match, an expired CA, another party's CA, a missing
+//! client certificate, a wrong URL, an unreachable host, a misspelt key) gets a precise FAILED
+//! line naming the hospital, the party and what to do, and a non-zero exit.
 
 use medpay_tests::{Proc, free_port, medpay_bin};
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ fn sandbox() -> Sandbox {
     let dir = std::env::temp_dir().join(format!("medpay-config-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut proc = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &listen, "--data-dir", dir.to_str().unwrap(), "--hospitals", "2"]));
+    let mut proc = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &listen, "--data-dir", dir.to_str().unwrap(), "--hospitals", "2", "--split-parties"]));
     proc.wait_for_line("personas", Duration::from_secs(30));
     Sandbox { _proc: proc, dir }
 }
@@ -99,6 +101,22 @@ fn config_check_says_ok_for_a_good_configuration_and_names_each_mistake() {
     assert!(!ok);
     assert!(line(&report, "H51010500001", "mid_platform online").contains("check base_url") || line(&report, "H51010500001", "mid_platform online").contains("wrong base_url"), "{report}");
     assert!(line(&report, "H51010500001", "bank online").contains("cannot reach https://127.0.0.1:"), "{report}");
+
+    // The mid-platform without the client certificate it requires; the bank with another party's CA.
+    let dir = variant(&s, "tls", |org, t| {
+        if org == "H51010500001" {
+            let mid = t["mid_platform"].as_table_mut().unwrap();
+            mid.remove("client_cert");
+            mid.remove("client_key");
+            let core_ca = t["core"]["ca"].as_str().unwrap().to_string();
+            set(t, "bank", "ca", &core_ca);
+        }
+    });
+    let (ok, report) = check(&dir);
+    assert!(!ok);
+    assert!(line(&report, "H51010500001", "mid_platform online").contains("requires a client certificate"), "{report}");
+    assert!(line(&report, "H51010500001", "bank online").contains("the configured `ca` does not trust"), "{report}");
+    assert!(line(&report, "H51010500002", "mid_platform online").contains(" ok "), "{report}");
 
     // A misspelt key: that hospital's file is refused by name, the other is still checked.
     let dir = variant(&s, "typo", |org, t| if org == "H51010500002" { set(t, "bank", "bse_url", "https://x") });

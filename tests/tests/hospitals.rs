@@ -1,6 +1,7 @@
 //! Many hospitals in one deployment (issue "Go-live configuration", item 6): one medpay serving
 //! two hospitals configured by per-hospital files, against a sandbox that issued each its own
-//! keys, appIds and merchant ids. Interleaved payments settle to the fen for each; a bank notice
+//! keys, appIds and merchant ids and serves each party on its own listener with its own CA (the
+//! mid-platform requiring the hospital's client certificate). Interleaved payments settle to the fen for each; a bank notice
 //! signed with one hospital's credentials for the other's order is refused and counted; one
 //! hospital's API key reaches none of the other's payments; a hospital added to the directory is
 //! served after a restart, and a broken hospital file is refused by name without taking the
@@ -70,7 +71,7 @@ fn two_hospitals_one_deployment() {
         std::fs::write(served.join("H51010509999.toml"), "org_code = \"H51010509999\"\nnot_a_key = 1\n").unwrap();
         vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), served.display().to_string()), ("MEDPAY_API_KEYS_FILE".to_string(), keys_file(dir))]
     };
-    let mut s = Stack::start_hospitals("hospitals", &["--hospitals", "2"], &[], &prepare);
+    let mut s = Stack::start_hospitals("hospitals", &["--hospitals", "2", "--split-parties"], &[], &prepare);
     // The broken file is refused by name at start (and shown to monitoring); hospital 1 is served.
     let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
     assert!(metrics.contains("medpay_hospitals_served 1\n") && metrics.contains("medpay_hospital_config_refused{hospital=\"H51010509999.toml\"} 1"), "{metrics}");

@@ -100,6 +100,15 @@ fn key_pairs(h: &HospitalParties, out: &mut Vec<Finding>) {
 /// says it refused *our* request (signature, appId, partner id): everything else it answers
 /// about the non-existent order shows the keys and the route are right.
 fn judge(result: Result<(), PartyError>, refusal_of_us: &[&str], base_url: &str) -> (bool, String) {
+    // TLS failures first: they look like connection or transport errors, but the fix is a file.
+    if let Err(PartyError::Unavailable { detail, .. } | PartyError::Unknown { detail, .. }) = &result {
+        if detail.contains("CertificateRequired") || detail.contains("certificate required") {
+            return (false, format!("{base_url} requires a client certificate (mutual TLS): set client_cert and client_key to the certificate the party issued ({detail})"));
+        }
+        if detail.contains("invalid peer certificate") {
+            return (false, format!("{base_url} presents a certificate the configured `ca` does not trust (or that has expired): set `ca` to the party's CA bundle ({detail})"));
+        }
+    }
     match result {
         Ok(()) => (true, "answered".into()),
         Err(PartyError::Rejected { code, message, .. }) if refusal_of_us.contains(&code.as_str()) => {

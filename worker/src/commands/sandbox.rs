@@ -39,6 +39,10 @@ pub struct SandboxArgs {
     /// The bank encrypts biz_content (SM4) and refuses business fields in clear (REQ S-4.1b).
     #[arg(long)]
     bank_encrypt: bool,
+    /// Each party also on its own listener with its own CA, the mid-platform requiring a client
+    /// certificate; the hospital files point at them.
+    #[arg(long)]
+    split_parties: bool,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -60,6 +64,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         bank_legacy_rsa2: args.bank_legacy_rsa2,
         hospitals: args.hospitals,
         bank_encrypt: args.bank_encrypt,
+        split_parties: args.split_parties,
         ..SandboxConfig::default()
     };
     for f in &args.faults {
@@ -71,6 +76,9 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     println!("credentials     : {}", handle.credentials_path.display());
     println!("hospitals       : {} ({} files for parties.hospitals_dir)", handle.credentials.hospitals.iter().map(|h| h.org_code.as_str()).collect::<Vec<_>>().join(", "), handle.hospitals_dir.display());
     println!("hospital cert   : {} / {}", handle.hospital_cert.display(), handle.hospital_key.display());
+    for p in &handle.parties {
+        println!("party {:<10}: {} (CA {}{})", p.party, p.base_url, p.ca_cert.display(), if p.client_identity.is_some() { ", client certificate required" } else { "" });
+    }
     if let Some(s) = &handle.sftp {
         println!("statements SFTP : sftp -P {} -i {} -o UserKnownHostsFile={} {}@{}", s.port, s.private_key.display(), s.known_hosts.display(), s.user, s.host);
     }
