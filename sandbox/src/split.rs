@@ -56,7 +56,7 @@ pub async fn start(router: Router, data_dir: &Path) -> anyhow::Result<Vec<PartyL
             party,
             base_url: format!("https://{addr}{prefix}"),
             ca_cert: files.ca_cert,
-            client_identity: client_auth.then(|| (files.hospital_cert, files.hospital_key)),
+            client_identity: client_auth.then_some((files.hospital_cert, files.hospital_key)),
             handle,
             task: tokio::spawn(serve),
         });
