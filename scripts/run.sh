@@ -52,7 +52,7 @@ export MEDPAY_PARTIES_BASE_URL=${MEDPAY_PARTIES_BASE_URL:-https://$MEDPAY_SANDBO
 export MEDPAY_PARTIES_CA_FILE=${MEDPAY_PARTIES_CA_FILE:-$MEDPAY_SANDBOX_DIR/tls/ca.pem}
 export MEDPAY_CALLBACK_URL=${MEDPAY_CALLBACK_URL:-http://$MEDPAY_API_LISTEN/v1/bank/callback}
 # The patient page (/patient/) hands over to the sandbox channel's authorisation and cashier pages.
-export MEDPAY_PATIENT_AUTHORISE_URL=${MEDPAY_PATIENT_AUTHORISE_URL:-https://$MEDPAY_SANDBOX_LISTEN/sandbox/patient/authorize-page?channel=wechat&return=\{return\}}
+export MEDPAY_PATIENT_AUTHORISE_URL=${MEDPAY_PATIENT_AUTHORISE_URL:-https://$MEDPAY_SANDBOX_LISTEN/sandbox/patient/authorize-page?channel=\{channel\}&return=\{return\}}
 export MEDPAY_PATIENT_CASHIER_URL=${MEDPAY_PATIENT_CASHIER_URL:-https://$MEDPAY_SANDBOX_LISTEN/sandbox/patient/cashier-page?mix_trade_no=\{mix_trade_no\}&return=\{return\}}
 # Statements: fetched from the sandbox's SFTP server, its host key pinned.
 if [ -n "${MEDPAY_SANDBOX_SFTP_PORT:-}" ]; then

@@ -136,12 +136,16 @@ impl PaymentActivities {
         let auth = match crate::pay_auth_cache::recall_shared(&self.ledger, sealer, &exchange).await {
             Some(a) => a,
             None => {
-                let auth = h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await;
+                let auth = match (r.channel, &h.alipay) {
+                    (Channel::Wechat, _) => h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await,
+                    (Channel::Alipay, Some(alipay)) => alipay.auth_query(&r.auth_code, &r.med_org_ord).await,
+                    (Channel::Alipay, None) => return Err(bad(format!("hospital {} takes no Alipay payments ([alipay] is not configured)", r.org_code))),
+                };
                 // Kept before anything else: until then a killed worker loses the exchange.
                 if let Ok(a) = &auth {
                     crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), a, now_ms()).await;
                 }
-                log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", "userQuery", &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+                log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", if r.channel.is_wechat() { "userQuery" } else { "alipay auth query" }, &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
                 auth.map_err(fail)?
             }
         };
@@ -269,14 +273,19 @@ impl PaymentActivities {
         let created_at = self.created_at_ms(&s).await?;
         let mut prepay = None;
         let mut prepay_id = None;
+        // The app the patient pays in: the hospital's WeChat app, or its Alipay app.
+        let shop_appid = match r.channel {
+            Channel::Wechat => h.params.bank.shop_appid.clone(),
+            Channel::Alipay => h.params.channel.alipay_app_id.clone().ok_or_else(|| bad(format!("hospital {} has no Alipay app id", r.org_code)))?,
+        };
         if !own.is_zero() {
             let sp_req = SelfPayOrderRequest {
                         mer_id: h.params.bank.mer_id.clone(),
                         mer_prtcl_no: String::new(),
                         out_trade_no: out.clone(),
-                        pay_mode: "9".into(),
-                        access_type: "9".into(),
-                        shop_appid: h.params.bank.shop_appid.clone(),
+                        pay_mode: r.channel.pay_mode().into(),
+                        access_type: r.channel.access_type().into(),
+                        shop_appid: shop_appid.clone(),
                         open_id: r.openid.clone(),
                         total_fee: own,
                         fee_type: "001".into(),
@@ -296,6 +305,10 @@ impl PaymentActivities {
             if let Some(p) = sp.wx_data_package {
                 prepay_id = Some(p.package.trim_start_matches("prepay_id=").to_string());
                 prepay = serde_json::to_value(&p).ok();
+            } else if let Some(p) = sp.zfb_data_package {
+                // Alipay's cashier parameters (its trade no.) for the front-end.
+                prepay_id = p["trade_no"].as_str().map(str::to_string);
+                prepay = Some(p);
             }
         }
         let insurance = split.insurance().map_err(|e| bad(e.to_string()))?;
@@ -310,7 +323,7 @@ impl PaymentActivities {
             sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(parse_err)?,
             mix_pay_type,
             order_type: r.scene.order_type().into(),
-            appid: h.params.bank.shop_appid.clone(),
+            appid: shop_appid.clone(),
             sub_appid: String::new(),
             openid: r.openid.clone(),
             payer_name: id.name.clone(),

@@ -2,7 +2,7 @@
 //! is shown. The page sees one bill through its link and nothing else: no other bill, no person's
 //! name or ID number, no payAuthNo.
 
-use crate::payment_flow::{BillLine, Scene};
+use crate::payment_flow::{BillLine, Channel, Scene};
 use serde::{Deserialize, Serialize};
 
 /// A bill the patient has not yet authorised: the create-payment body without the parts that
@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct PatientBill {
     pub scene: Scene,
+    /// The channel whose authorisation page the patient is sent to (WeChat when absent).
+    #[serde(default, skip_serializing_if = "Channel::is_wechat")]
+    pub channel: Channel,
     pub openid: String,
     pub lines: Vec<BillLine>,
     #[serde(default = "yes")]

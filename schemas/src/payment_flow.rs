@@ -46,6 +46,46 @@ impl Scene {
     }
 }
 
+/// The channel in which the patient authorised (the HIS knows it: the app the patient used).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// WeChat medical-insurance authorisation (user query with the partner's HMAC).
+    #[default]
+    Wechat,
+    /// Alipay's `alipay.commerce.medical.authinfo.auth.query` (signed open-platform form).
+    Alipay,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wechat => "wechat",
+            Self::Alipay => "alipay",
+        }
+    }
+
+    pub fn is_wechat(&self) -> bool {
+        *self == Self::Wechat
+    }
+
+    /// The bank's `pay_mode` (COUNTERPARTIES.md §4.2): 9 WeChat, 10 Alipay.
+    pub fn pay_mode(self) -> &'static str {
+        match self {
+            Self::Wechat => "9",
+            Self::Alipay => "10",
+        }
+    }
+
+    /// The bank's `access_type`: 9 WeChat mini-program, 8 Alipay life account.
+    pub fn access_type(self) -> &'static str {
+        match self {
+            Self::Wechat => "9",
+            Self::Alipay => "8",
+        }
+    }
+}
+
 /// One bill line from the HIS. Unknown fields are refused (one policy for every API body: a
 /// misspelt field is an error the integrator sees, never a value silently dropped).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +105,10 @@ pub struct PaymentRequest {
     /// The HIS order no. (medOrgOrd): one payment per HIS order.
     pub med_org_ord: String,
     pub scene: Scene,
+    /// Where the patient authorised; WeChat when absent. Left out of the serialized request when
+    /// WeChat, so requests made before the field existed keep their fingerprint.
+    #[serde(default, skip_serializing_if = "Channel::is_wechat")]
+    pub channel: Channel,
     /// From the channel's authorisation page.
     pub auth_code: Secret<String>,
     /// The patient's openid in the hospital's app.

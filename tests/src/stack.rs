@@ -119,7 +119,7 @@ impl Stack {
             ("MEDPAY_RECON_STAGING_DIR".into(), dir.join("staging").display().to_string()),
             ("MEDPAY_RECON_REPORTS_DIR".into(), dir.join("reports").display().to_string()),
             // The patient page hands over to the sandbox channel's authorisation and cashier pages.
-            ("MEDPAY_PATIENT_AUTHORISE_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/authorize-page?channel=wechat&return={{return}}")),
+            ("MEDPAY_PATIENT_AUTHORISE_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/authorize-page?channel={{channel}}&return={{return}}")),
             ("MEDPAY_PATIENT_CASHIER_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/cashier-page?mix_trade_no={{mix_trade_no}}&return={{return}}")),
         ];
         if sftp {
@@ -189,13 +189,26 @@ impl Stack {
 
     /// A fresh authCode for a persona, as the patient's authorisation page hands it out.
     pub fn auth_code(&self, persona: &str) -> Value {
-        curl_json(&self.ca, &self.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": persona}))["authCode"].clone()
+        self.auth_code_in("wechat", persona)
+    }
+
+    /// The same, from the given channel's authorisation (`wechat` or `alipay`).
+    pub fn auth_code_in(&self, channel: &str, persona: &str) -> Value {
+        curl_json(&self.ca, &self.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": persona, "channel": channel}))["authCode"].clone()
     }
 
     /// Creates a payment; returns its status path.
     pub fn create(&self, persona: &str, ord: &str, scene: &str, fen: &[i64]) -> String {
+        self.create_in("wechat", persona, ord, scene, fen)
+    }
+
+    /// Creates a payment the patient authorised in `channel`; returns its status path.
+    pub fn create_in(&self, channel: &str, persona: &str, ord: &str, scene: &str, fen: &[i64]) -> String {
         let lines: Vec<Value> = fen.iter().enumerate().map(|(i, f)| json!({"code": format!("L{i}"), "name": "项目", "amount_fen": f})).collect();
-        let body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": scene, "auth_code": self.auth_code(persona), "openid": "o", "lines": lines});
+        let mut body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": scene, "auth_code": self.auth_code_in(channel, persona), "openid": "o", "lines": lines});
+        if channel != "wechat" {
+            body["channel"] = json!(channel);
+        }
         let (status, created) = http("POST", &self.api, "/v1/payments", Some(&body.to_string())).unwrap();
         assert!(status == 201 || status == 200, "{status} {created}");
         format!("/v1/payments/H51010500001/{ord}")

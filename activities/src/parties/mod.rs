@@ -7,7 +7,7 @@ pub mod onboarding;
 pub mod params;
 
 use crate::bank::BankClient;
-use crate::channel::WechatClient;
+use crate::channel::{AlipayClient, WechatClient};
 use crate::core::CoreClient;
 use crate::http::party_client;
 use crate::mid_platform::MidPlatformClient;
@@ -25,6 +25,8 @@ pub struct HospitalParties {
     pub config: HospitalConfig,
     pub params: HospitalParams,
     pub wechat: WechatClient,
+    /// When the hospital takes Alipay (`[alipay]` and its credentials).
+    pub alipay: Option<AlipayClient>,
     pub core: CoreClient,
     pub mid: MidPlatformClient,
     pub bank: BankClient,
@@ -53,7 +55,18 @@ impl Parties {
     /// listener in the sandbox's layout (`HospitalConfig::sandbox_layout`), one CA.
     pub fn load(params_file: &Path, base_url: &str, ca: &Path, callback_url: &str) -> Result<Self, PartiesError> {
         let file = read_params(params_file)?;
-        let configs = file.hospitals.iter().map(|h| HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params_file, base_url, ca)).collect();
+        let configs = file
+            .hospitals
+            .iter()
+            .map(|h| {
+                let mut c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params_file, base_url, ca);
+                // Alipay only for the hospitals whose credentials carry it.
+                if h.channel.alipay_app_id.is_none() {
+                    c.alipay = None;
+                }
+                c
+            })
+            .collect();
         Ok(Self::from_configs(configs, Vec::new(), callback_url))
     }
 
@@ -106,11 +119,30 @@ fn biz_key(p: &HospitalParams) -> Result<Option<medpay_schemas::Secret<Vec<u8>>>
         .transpose()
 }
 
+/// The Alipay gateway client: the `[alipay]` endpoint and the Alipay credentials, all or none.
+fn alipay_client(c: &HospitalConfig, p: &HospitalParams, (http, e): (reqwest::Client, onboarding::Endpoint)) -> Result<AlipayClient, String> {
+    let ch = &p.channel;
+    let (Some(app_id), Some(key), Some(public), Some(crtf)) = (&ch.alipay_app_id, &ch.alipay_hospital_private_key, &ch.alipay_platform_public_key, &ch.org_chnl_crtf_code) else {
+        return Err(format!("[alipay] is configured but {} lacks alipay_app_id, alipay_hospital_private_key, alipay_platform_public_key or org_chnl_crtf_code", c.credentials_file.display()));
+    };
+    let profile = medpay_crypto::envelope::bank_gateway::BankGatewayProfile::alipay_auth_query();
+    Ok(AlipayClient {
+        http,
+        url: e.url("gateway"),
+        envelope: BankGatewayEnvelope::new(profile.clone(), app_id.clone(), None).map_err(|e| format!("[alipay] {e}"))?,
+        hospital_key: PrivateKey::from_text(&profile.sign, key.expose()).map_err(|e| format!("[alipay] the hospital's private key: {e}"))?,
+        alipay_public: PublicKey::from_text(&profile.sign, public).map_err(|e| format!("[alipay] Alipay's public key: {e}"))?,
+        org_code: c.org_code.clone(),
+        org_chnl_crtf_code: crtf.clone(),
+    })
+}
+
 /// One hospital's clients, or what is wrong with its configuration, in words.
 fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, String> {
     let client = |party: Party| {
         let e = match party {
             Party::Channel => c.channel.endpoint(party),
+            Party::Alipay => c.alipay.as_ref().map_or_else(|| c.channel.endpoint(party), |a| a.endpoint(party)),
             Party::Core => c.core.endpoint(party),
             Party::MidPlatform => c.mid_platform.endpoint(party),
             Party::Bank => c.bank.endpoint(party),
@@ -124,6 +156,10 @@ fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, S
     let (core_http, core) = client(Party::Core)?;
     let (mid_http, mid) = client(Party::MidPlatform)?;
     let (bank_http, bank) = client(Party::Bank)?;
+    let alipay = match &c.alipay {
+        None => None,
+        Some(_) => Some(alipay_client(c, p, client(Party::Alipay)?)?),
+    };
     let mid_profile = &c.mid_platform.profile;
     let bank_profile = &c.bank.profile;
     Ok(HospitalParties {
@@ -133,6 +169,7 @@ fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, S
             partner_id: p.channel.partner_id.clone(),
             partner_secret: p.channel.partner_secret.clone(),
         },
+        alipay,
         core: CoreClient {
             http: core_http,
             url: core.url("call_service"),

@@ -29,6 +29,9 @@ pub struct HospitalConfig {
     /// 就医地医保区划 (e.g. 510100 Chengdu): where the patient is treated.
     pub mdtrtarea_admvs: String,
     pub channel: PartyConfig<ChannelProfile>,
+    /// Alipay's open-platform gateway, for hospitals that take Alipay too (absent: WeChat only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alipay: Option<PartyConfig<ChannelProfile>>,
     pub core: PartyConfig<CoreProfile>,
     pub mid_platform: PartyConfig<MidPlatformProfile>,
     pub bank: PartyConfig<BankGatewayProfile>,
@@ -94,6 +97,7 @@ impl Default for CoreProfile {
 pub fn default_paths(party: Party) -> Vec<(&'static str, &'static str)> {
     match party {
         Party::Channel => vec![("user_query", "/api/mipuserquery/userQuery/{partner_id}")],
+        Party::Alipay => vec![("gateway", "/gateway.do")],
         Party::Core => vec![("call_service", "/fsi/api/rsfComIfsService/callService")],
         Party::MidPlatform => MidPlatformOp::ALL.iter().map(|op| (op.infno(), op.default_path())).collect(),
         Party::Bank => BankOp::ALL.iter().map(|op| (op.key(), op.default_path())).collect(),
@@ -103,18 +107,20 @@ pub fn default_paths(party: Party) -> Vec<(&'static str, &'static str)> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Party {
     Channel,
+    Alipay,
     Core,
     MidPlatform,
     Bank,
 }
 
 impl Party {
-    pub const ALL: [Party; 4] = [Party::Channel, Party::Core, Party::MidPlatform, Party::Bank];
+    pub const ALL: [Party; 5] = [Party::Channel, Party::Alipay, Party::Core, Party::MidPlatform, Party::Bank];
 
     /// The table name in the hospital's TOML.
     pub fn key(self) -> &'static str {
         match self {
             Party::Channel => "channel",
+            Party::Alipay => "alipay",
             Party::Core => "core",
             Party::MidPlatform => "mid_platform",
             Party::Bank => "bank",
@@ -170,8 +176,12 @@ pub enum OnboardingError {
 }
 
 impl HospitalConfig {
-    pub fn endpoints(&self) -> [Endpoint; 4] {
-        [self.channel.endpoint(Party::Channel), self.core.endpoint(Party::Core), self.mid_platform.endpoint(Party::MidPlatform), self.bank.endpoint(Party::Bank)]
+    /// Every configured party's endpoint (Alipay only when the hospital takes it).
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let mut v = vec![self.channel.endpoint(Party::Channel)];
+        v.extend(self.alipay.as_ref().map(|a| a.endpoint(Party::Alipay)));
+        v.extend([self.core.endpoint(Party::Core), self.mid_platform.endpoint(Party::MidPlatform), self.bank.endpoint(Party::Bank)]);
+        v
     }
 
     /// Reads one hospital's file; relative file names in it are relative to the file's folder.
@@ -203,6 +213,9 @@ impl HospitalConfig {
             }
         };
         party(&mut self.channel.ca, &mut self.channel.client_cert, &mut self.channel.client_key);
+        if let Some(a) = &mut self.alipay {
+            party(&mut a.ca, &mut a.client_cert, &mut a.client_key);
+        }
         party(&mut self.core.ca, &mut self.core.client_cert, &mut self.core.client_key);
         party(&mut self.mid_platform.ca, &mut self.mid_platform.client_cert, &mut self.mid_platform.client_key);
         party(&mut self.bank.ca, &mut self.bank.client_cert, &mut self.bank.client_key);
@@ -266,6 +279,7 @@ impl HospitalConfig {
             credentials_file: credentials_file.to_path_buf(),
             mdtrtarea_admvs: "510100".into(),
             channel: party(format!("{base}/wechat"), ca),
+            alipay: Some(party(format!("{base}/alipay"), ca)),
             core: party(format!("{base}/core"), ca),
             mid_platform: party(format!("{base}/mid"), ca),
             bank: party(format!("{base}/bank"), ca),

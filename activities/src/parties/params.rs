@@ -23,6 +23,16 @@ pub struct HospitalParams {
 pub struct ChannelParams {
     pub partner_id: String,
     pub partner_secret: Secret<String>,
+    /// Alipay's open platform, for hospitals that take Alipay: the hospital's app, its SM2 key,
+    /// Alipay's public key and the 机构渠道认证编码.
+    #[serde(default)]
+    pub alipay_app_id: Option<String>,
+    #[serde(default)]
+    pub alipay_hospital_private_key: Option<Secret<String>>,
+    #[serde(default)]
+    pub alipay_platform_public_key: Option<String>,
+    #[serde(default)]
+    pub org_chnl_crtf_code: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

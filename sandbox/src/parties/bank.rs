@@ -124,6 +124,13 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
             o
         }
     };
+    // The channel's cashier parameters: WeChat's prepay package, or Alipay's trade no.
+    if req.pay_mode == "10" {
+        return Ok(json!({
+            "out_trade_no": out, "order_id": order.order_id, "total_amt": order.total.fen().to_string(),
+            "zfb_data_package": {"trade_no": format!("zfb{}", order.order_id), "app_id": req.shop_appid}
+        }));
+    }
     let prepay_id = format!("wx{}", order.order_id);
     Ok(json!({
         "out_trade_no": out, "order_id": order.order_id, "total_amt": order.total.fen().to_string(),

@@ -21,12 +21,13 @@ use medpay_crypto::envelope::channel::{HEADER_SIGNATURE, HEADER_TIMESTAMP, verif
 use serde_json::json;
 
 /// Issues a payAuthNo for a consumed authCode: (payAuthNo, person, for_relative).
-fn issue_pay_auth(app: &App, auth_code: &str) -> Option<(String, &'static persons::Person, bool)> {
+fn issue_pay_auth(app: &App, auth_code: &str, channel: &str) -> Option<(String, &'static persons::Person, bool)> {
     let now = crate::clock::now_ms();
     let ttl_ms = i64::try_from(app.config.pay_auth_ttl.as_millis()).unwrap_or(i64::MAX);
     let expired = app.faults().global.pay_auth_no_expired;
     let mut st = app.state();
-    let code = st.auth_codes.get_mut(auth_code).filter(|c| !c.used)?;
+    // A code is good only at the channel that issued it, once.
+    let code = st.auth_codes.get_mut(auth_code).filter(|c| !c.used && c.channel == channel)?;
     code.used = true;
     let code = code.clone();
     let person = persons::by_persona(&code.persona)?;
@@ -56,7 +57,7 @@ pub async fn wechat_user_query(State(app): State<App>, Path(partner_id): Path<St
         return refuse(40003, "body is not JSON");
     };
     let auth_code = req["qrcode"].as_str().unwrap_or_default().to_string();
-    let Some((pay_auth_no, person, for_relative)) = issue_pay_auth(&app, &auth_code) else {
+    let Some((pay_auth_no, person, for_relative)) = issue_pay_auth(&app, &auth_code, "wechat") else {
         return refuse(40003, "authCode unknown or already used");
     };
     let mut reply = json!({
@@ -94,7 +95,7 @@ pub async fn alipay_gateway(State(app): State<App>, body: String) -> Response {
     if biz["ol_biz_type_code"] != "04107" || biz["org_code"] != keys.creds.org_code.as_str() {
         return reply(json!({"code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": "ol_biz_type_code must be 04107 and org_code the hospital's"}));
     }
-    let Some((pay_auth_no, _, for_relative)) = issue_pay_auth(&app, biz["auth_code"].as_str().unwrap_or_default()) else {
+    let Some((pay_auth_no, _, for_relative)) = issue_pay_auth(&app, biz["auth_code"].as_str().unwrap_or_default(), "alipay") else {
         return reply(json!({"code": "40004", "msg": "Business Failed", "sub_code": "AUTH_CODE_INVALID", "sub_msg": "authCode unknown or already used"}));
     };
     reply(json!({

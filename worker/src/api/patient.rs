@@ -17,7 +17,7 @@ use medpay_schemas::patient::{
     LINK_TTL_MAX_SECS, LINK_TTL_MIN_SECS, PatientBill, PatientLine, PatientLinkRequest, PatientRefunds, PatientSplit, PatientStep, PatientView,
 };
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::payment_flow::{PaymentRequest, Scene};
+use medpay_schemas::payment_flow::{Channel, PaymentRequest, Scene};
 use medpay_schemas::refund::RefundState;
 use medpay_schemas::{MedOrgOrd, OrgCode, Secret};
 use serde::Deserialize;
@@ -48,6 +48,7 @@ pub async fn create_link(State(state): State<AppState>, Path((org, ord)): Path<(
     let bill = match &req.bill {
         Some(b) => {
             validate_bill(&org, &ord, &b.lines, &b.openid, &state)?;
+            super::payments::validate_channel(&org, b.channel, &state)?;
             let text = serde_json::to_string(b).map_err(|e| invalid(e.to_string()))?;
             // One HIS order, one bill: a second link for the order must carry the same bill, as a
             // repeated create must carry the same body.
@@ -106,10 +107,10 @@ fn step_of(state: PaymentState) -> PatientStep {
     }
 }
 
-/// A URL template with `{return}` (and `{mix_trade_no}`) filled in, query-encoded.
-fn fill(template: &str, return_to: &str, mix_trade_no: &str) -> String {
+/// A URL template with `{return}`, `{channel}` and `{mix_trade_no}` filled in, query-encoded.
+fn fill(template: &str, return_to: &str, channel: Channel, mix_trade_no: &str) -> String {
     let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-    template.replace("{return}", &enc(return_to)).replace("{mix_trade_no}", &enc(mix_trade_no))
+    template.replace("{return}", &enc(return_to)).replace("{channel}", channel.as_str()).replace("{mix_trade_no}", &enc(mix_trade_no))
 }
 
 async fn view(state: &AppState, token: &str, link: &PatientLink) -> Result<PatientView, ApiError> {
@@ -133,7 +134,8 @@ async fn view(state: &AppState, token: &str, link: &PatientLink) -> Result<Patie
         confirm_by_ms: None,
     };
     let Some(row) = row else {
-        v.authorise_url = Some(fill(&patient.authorise_url, &return_to, "")).filter(|_| !patient.authorise_url.is_empty());
+        let channel = bill.as_ref().map_or(Channel::Wechat, |b| b.channel);
+        v.authorise_url = Some(fill(&patient.authorise_url, &return_to, channel, "")).filter(|_| !patient.authorise_url.is_empty());
         return Ok(v);
     };
     fill_from_payment(state, &mut v, &row, &return_to).await?;
@@ -153,7 +155,7 @@ async fn fill_from_payment(state: &AppState, v: &mut PatientView, row: &PaymentR
         v.confirm_by_ms = Some(row.updated_at_ms + i64::try_from(state.payment.confirm_deadline_secs).unwrap_or(0) * 1000);
     }
     if let (PaymentState::Ordered, Some(mix)) = (ps, &row.mix_trade_no) {
-        v.cashier_url = Some(fill(&state.config.patient.cashier_url, return_to, mix)).filter(|_| !state.config.patient.cashier_url.is_empty());
+        v.cashier_url = Some(fill(&state.config.patient.cashier_url, return_to, Channel::Wechat, mix)).filter(|_| !state.config.patient.cashier_url.is_empty());
     }
     if matches!(ps, PaymentState::Failed) {
         v.failure_code = PaymentFailure::view_of(ps, row.failure_reason.as_deref()).map(|f| f.failure.code.as_str().to_string());
@@ -200,6 +202,7 @@ pub async fn authorised(State(state): State<AppState>, super::body::QueryOptions
             org_code: link.org_code.clone(),
             med_org_ord: link.med_org_ord.clone(),
             scene: bill.scene,
+            channel: bill.channel,
             auth_code: Secret::new(a.auth_code),
             openid: bill.openid,
             lines: bill.lines,

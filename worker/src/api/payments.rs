@@ -15,7 +15,7 @@ use medpay_activities::trace;
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::failure::PaymentFailure;
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::payment_flow::{BillLine, PaymentInput, PaymentRequest, PaymentView};
+use medpay_schemas::payment_flow::{BillLine, Channel, PaymentInput, PaymentRequest, PaymentView};
 use medpay_schemas::{MedOrgOrd, Money, OrgCode};
 use medpay_workflows::payment::PaymentWorkflow;
 use medpay_workflows::search;
@@ -41,7 +41,21 @@ fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
     if r.auth_code.expose().trim().is_empty() {
         return Err(invalid("auth_code is empty"));
     }
-    validate_bill(&r.org_code, &r.med_org_ord, &r.lines, &r.openid, state)
+    validate_bill(&r.org_code, &r.med_org_ord, &r.lines, &r.openid, state)?;
+    validate_channel(&r.org_code, r.channel, state)
+}
+
+/// A channel the hospital takes: Alipay needs the hospital's `[alipay]` configuration.
+pub(super) fn validate_channel(org_code: &str, channel: Channel, state: &AppState) -> Result<(), ApiError> {
+    let takes = state.parties.as_ref().and_then(|p| p.hospitals.get(org_code)).is_some_and(|h| channel.is_wechat() || h.alipay.is_some());
+    if !takes {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "CHANNEL_NOT_CONFIGURED",
+            format!("hospital {org_code} takes no {} payments: its configuration has no [{}] section", channel.as_str(), channel.as_str()),
+        ));
+    }
+    Ok(())
 }
 
 /// The checks of a bill, whoever sends it: the HIS's create, or the patient link's bill that

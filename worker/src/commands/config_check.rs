@@ -128,8 +128,12 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
     let org = &h.config.org_code;
     let probe_no = format!("MEDPAYCHECK{}", medpay_activities::http::now_ms());
     for party in Party::ALL {
-        let endpoint = h.config.endpoints().into_iter().find(|e| e.party == party).map(|e| e.base_url).unwrap_or_default();
+        let Some(endpoint) = h.config.endpoints().into_iter().find(|e| e.party == party).map(|e| e.base_url) else { continue };
         let (ok, detail) = match party {
+            Party::Alipay => match &h.alipay {
+                Some(a) => judge(a.auth_query(&Secret::new(probe_no.clone()), &probe_no).await.map(drop), &["isv.invalid-signature", "isv.invalid-app-id", "40002"], &endpoint),
+                None => (false, "[alipay] is configured but no client was built".into()),
+            },
             Party::Core => match h.core.sign_in().await {
                 Ok(_) => (true, "signed in (9001)".into()),
                 Err(e) => judge(Err(e), &[], &endpoint),

@@ -1,0 +1,57 @@
+//! Both channels end to end (issue "Go-live configuration", item 3): the REQ O-5 joint-test
+//! matrix (pure insurance, pure self-pay, mixed × registration, outpatient, pharmacy) paid through
+//! WeChat and through Alipay, each settling to the split the sandbox's rules give; Alipay's
+//! authorisation query, the bank orders in Alipay's pay mode with the hospital's Alipay app and
+//! Alipay's cashier parameters; an authCode is good only at the channel that issued it.
+
+use medpay_tests::http;
+use medpay_tests::stack::{Stack, poll};
+use serde_json::json;
+
+#[test]
+fn the_joint_test_matrix_on_wechat_and_alipay() {
+    let s = Stack::start("channels", &[]);
+    let bills = [("insurance-only", 1_200, (1_080, 120, 0)), ("self-pay-only", 3_456, (0, 0, 3_456)), ("resident", 8_000, (4_000, 0, 4_000))];
+    let mut paths = vec![];
+    for channel in ["wechat", "alipay"] {
+        for scene in ["registration", "outpatient", "pharmacy"] {
+            for (persona, total, split) in bills {
+                let ord = format!("O5-{channel}-{scene}-{persona}");
+                let path = s.create_in(channel, persona, &ord, scene, &[total]);
+                let mix = s.confirm(&path, true).expect("ordered");
+                assert_eq!(s.pay(&mix)["mix_pay_status"], "MIX_PAY_SUCCESS", "{ord}");
+                paths.push((channel, path, total, split));
+            }
+        }
+    }
+    for (channel, path, total, (fund, acct, own)) in &paths {
+        let done = poll(&s.api, path, "paid", 60, |v| v["state"] == "Paid");
+        assert_eq!(done["total_fen"], json!(total), "{path}");
+        assert_eq!((done["fund_fen"].as_i64(), done["psn_acct_fen"].as_i64(), done["own_pay_fen"].as_i64()), (Some(*fund), Some(*acct), Some(*own)), "{path}");
+        let operations: Vec<&str> = done["exchanges"].as_array().unwrap().iter().filter(|e| e["party"] == "channel").filter_map(|e| e["operation"].as_str()).collect();
+        let expected = if *channel == "alipay" { "alipay auth query" } else { "userQuery" };
+        assert_eq!(operations, vec![expected], "{path}");
+    }
+    // At the bank: Alipay's orders in pay mode 10 with the hospital's Alipay app, and its
+    // cashier parameters (a trade no.) handed to the front-end.
+    let books = s.books();
+    let credentials: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(s.dir.join("credentials.json")).unwrap()).unwrap();
+    let alipay_app = credentials["hospitals"][0]["channel"]["alipay_app_id"].as_str().unwrap();
+    let alipay_self_pay: Vec<_> = books["self_pay_orders"].as_array().unwrap().iter().filter(|o| o["out_trade_no"].as_str().unwrap().contains("alipay")).collect();
+    assert_eq!(alipay_self_pay.len(), 6, "pure self-pay and mixed bills in three scenes have a self-pay order");
+    let alipay_mixed: Vec<_> = books["mixed_orders"].as_array().unwrap().iter().filter(|o| o["serial_no"].as_str().unwrap().contains("alipay")).collect();
+    assert_eq!(alipay_mixed.len(), 9);
+    let (_, view) = http("GET", &s.api, "/v1/payments/H51010500001/O5-alipay-outpatient-resident", None).unwrap();
+    let view = medpay_tests::json(&view);
+    assert_eq!(view["workflow"]["cashier"]["prepay"]["app_id"], json!(alipay_app), "Alipay's cashier parameters: {view}");
+    assert!(view["workflow"]["cashier"]["prepay"]["trade_no"].is_string(), "{view}");
+
+    // An Alipay authCode presented as WeChat's is refused by WeChat: the payment fails at the
+    // authorisation, nothing is ordered.
+    let code = s.auth_code_in("alipay", "mixed");
+    let body = json!({"org_code": "H51010500001", "med_org_ord": "O5-CROSS", "scene": "outpatient", "auth_code": code, "openid": "o", "lines": [{"code": "C", "name": "n", "amount_fen": 100}]});
+    assert_eq!(http("POST", &s.api, "/v1/payments", Some(&body.to_string())).unwrap().0, 201);
+    let failed = poll(&s.api, "/v1/payments/H51010500001/O5-CROSS", "failed", 60, |v| v["state"] == "Failed");
+    assert_eq!(failed["failure"]["code"], "AUTHORISATION_REFUSED", "{failed}");
+    s.stop();
+}
