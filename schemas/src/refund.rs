@@ -143,6 +143,9 @@ pub struct RefundInput {
     /// when an insurance part is refunded.
     pub auth_code: Option<Secret<String>>,
     pub openid: Option<String>,
+    /// The channel that issued `auth_code` (WeChat when absent).
+    #[serde(default, skip_serializing_if = "crate::payment_flow::Channel::is_wechat")]
+    pub channel: crate::payment_flow::Channel,
     pub reason: Option<String>,
     /// How long a failing step keeps retrying before the refund needs attention.
     pub attention_after_secs: u64,

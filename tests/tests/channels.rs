@@ -46,6 +46,14 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
     assert_eq!(view["workflow"]["cashier"]["prepay"]["app_id"], json!(alipay_app), "Alipay's cashier parameters: {view}");
     assert!(view["workflow"]["cashier"]["prepay"]["trade_no"].is_string(), "{view}");
 
+    // An Alipay payment's insurance part refunded with a fresh Alipay authorisation (REQ 6.2).
+    let code = s.auth_code_in("alipay", "insurance-only");
+    let refund = json!({"org_code": "H51010500001", "med_org_ord": "O5-alipay-registration-insurance-only", "refund_no": "O5-R-ALI", "auth_code": code, "openid": "o", "channel": "alipay"});
+    let (status, body) = http("POST", &s.api, "/v1/refunds", Some(&refund.to_string())).unwrap();
+    assert_eq!(status, 201, "{body}");
+    let refunded = poll(&s.api, "/v1/refunds/H51010500001/O5-R-ALI", "the Alipay refund", 60, |v| v["state"] == "Refunded");
+    assert_eq!(refunded["fund_fen"].as_i64().unwrap() + refunded["psn_acct_fen"].as_i64().unwrap(), 1_200, "{refunded}");
+
     // An Alipay authCode presented as WeChat's is refused by WeChat: the payment fails at the
     // authorisation, nothing is ordered.
     let code = s.auth_code_in("alipay", "mixed");

@@ -318,6 +318,7 @@ impl PaymentWorkflow {
             amounts: RefundAmounts { cash: own, ..Default::default() },
             auth_code: None,
             openid: None,
+            channel: r.channel,
             reason: Some("insurance failed after self-pay (REQ X-8a)".into()),
             attention_after_secs: ANOMALY_REFUND_ATTENTION.as_secs(),
         };

@@ -101,6 +101,7 @@ impl ReconWorkflow {
                     amounts: RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() },
                     auth_code: None,
                     openid: None,
+                    channel: Default::default(),
                     reason: Some(format!("over-collection found by reconciliation {run_id} (REQ X-8b)")),
                     attention_after_secs: 3600,
                 };

@@ -34,6 +34,9 @@ pub struct RefundBody {
     /// A fresh authCode (REQ 6.2 step 3); required when an insurance part is refunded.
     pub auth_code: Option<Secret<String>>,
     pub openid: Option<String>,
+    /// The channel that issued `auth_code` (the one the patient paid in); WeChat when absent.
+    #[serde(default)]
+    pub channel: medpay_schemas::payment_flow::Channel,
     pub reason: Option<String>,
 }
 
@@ -115,6 +118,7 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         amounts: a,
         auth_code: b.auth_code,
         openid: b.openid,
+        channel: b.channel,
         reason: b.reason,
         attention_after_secs: state.refund.attention_after_secs,
     };
