@@ -92,6 +92,11 @@ impl Stack {
         Self::start_inner(name, extra, false, sandbox_args, prepare)
     }
 
+    /// The same with the sandbox's SFTP statements server.
+    pub fn start_hospitals_sftp(name: &str, sandbox_args: &[&str], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
+        Self::start_inner(name, &[], true, sandbox_args, prepare)
+    }
+
     fn start_inner(name: &str, extra: &[(&str, &str)], sftp: bool, sandbox_extra: &[&str], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
         let temporal = TemporalDevServer::start();
         let dir = std::env::temp_dir().join(format!("medpay-e2e-{name}-{}", std::process::id()));

@@ -171,3 +171,44 @@ fn the_bank_business_fields_travel_encrypted() {
     let _ = std::fs::remove_dir_all(&wire);
     s.stop();
 }
+
+/// Each hospital's reconciliation reads only its own statement: the same day reconciled for two
+/// hospitals is two runs, each matching exactly its own payments (the bank writes one statement
+/// per merchant; both come from the one SFTP server).
+#[test]
+fn each_hospital_reconciles_only_its_own_statement() {
+    let prepare = |dir: &Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
+    let s = Stack::start_hospitals_sftp("recon-many", &["--hospitals", "2"], &prepare);
+    let day = {
+        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+        let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    // Self-pay parts: hospital 1 one payment of 11.00, hospital 2 two of 22.00 and 33.00.
+    for (org, ord, fen) in [(H1, "RM-1", 1_100), (H2, "RM-2", 2_200), (H2, "RM-3", 3_300)] {
+        pay(&s, org, ord, fen);
+        wait_state(&s, org, &format!("/v1/payments/{org}/{ord}"), "Paid");
+    }
+    let files = curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": "selfpay", "period": day}));
+    assert_eq!(files["files"].as_array().map(Vec::len), Some(2), "one statement per merchant: {files}");
+    for org in [H1, H2] {
+        let (status, v) = call(&s, org, "POST", "/v1/reconciliations", Some(&json!({"kind": "selfpay", "org_code": org, "period": day})));
+        assert_eq!(status, 202, "{v}");
+    }
+    let report = |org: &str| {
+        for _ in 0..240 {
+            let (_, v) = call(&s, org, "GET", &format!("/v1/reconciliations/selfpay/{org}/{day}"), None);
+            if v["state"] == "Reported" {
+                return v;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+        panic!("{org}'s reconciliation did not report");
+    };
+    let (r1, r2) = (report(H1), report(H2));
+    assert_ne!(r1["run_id"], r2["run_id"], "two runs");
+    let matched = |r: &Value| (r["summary"]["classes"]["MATCHED"]["count"].as_u64(), r["exceptions"].as_array().map(Vec::len));
+    assert_eq!(matched(&r1), (Some(1), Some(0)), "{r1}");
+    assert_eq!(matched(&r2), (Some(2), Some(0)), "{r2}");
+    s.stop();
+}

@@ -37,8 +37,10 @@ pub struct ReconActivities {
     pub settings: Arc<ReconSettings>,
 }
 
-pub fn run_id(kind: ReconKind, period: &str) -> String {
-    format!("{}-{period}", kind.as_str())
+/// A reconciliation run: one kind, one hospital, one period (two hospitals reconciling the same
+/// day are two runs, each with its own statement lines and items).
+pub fn run_id(kind: ReconKind, org_code: &str, period: &str) -> String {
+    format!("{}-{org_code}-{period}", kind.as_str())
 }
 
 /// One action the workflow takes for an item.
@@ -60,8 +62,8 @@ impl ReconActivities {
     pub async fn fetch_statement(self: Arc<Self>, _ctx: ActivityContext, input: ReconInput) -> Result<StagedFile, ActivityError> {
         let period = input.period.clone().ok_or_else(|| bad("the period must be resolved before fetching".into()))?;
         input.kind.check_period(&period).map_err(bad)?;
-        let id = run_id(input.kind, &period);
-        let local = self.settings.staging_dir.join(format!("{id}-{}.txt", input.org_code));
+        let id = run_id(input.kind, &input.org_code, &period);
+        let local = self.settings.staging_dir.join(format!("{id}.txt"));
         if let Some(sftp) = &self.settings.sftp {
             let mer_id = self
                 .parties
@@ -143,7 +145,7 @@ impl ReconActivities {
     pub async fn report(self: Arc<Self>, _ctx: ActivityContext, input: (StagedFile, Loaded, u64)) -> Result<ReconSummary, ActivityError> {
         let (f, loaded, actions_taken) = input;
         let classes = classify::totals(&self.ledger, &f.run_id).await.map_err(|e| retry(e.to_string()))?;
-        let csv = self.settings.reports_dir.join(format!("recon-{}-{}.csv", f.run_id, f.org_code));
+        let csv = self.settings.reports_dir.join(format!("recon-{}.csv", f.run_id));
         write_csv(&self.ledger, &f.run_id, &csv).await.map_err(retry)?;
         let summary = ReconSummary { run_id: f.run_id.clone(), kind: Some(f.kind), period: f.period.clone(), loaded, classes, actions_taken, report_csv: Some(csv.display().to_string()) };
         let json = serde_json::to_string(&summary).map_err(|e| bad(e.to_string()))?;

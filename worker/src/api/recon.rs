@@ -28,7 +28,7 @@ pub async fn start(State(state): State<AppState>, Body(b): Body<StartBody>) -> R
     k.check_period(&b.period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
     medpay_schemas::OrgCode::parse(b.org_code.clone()).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", e.to_string()))?;
     let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period).await.map_err(ApiError::temporal_unavailable)?;
-    let run = medpay_activities::recon::run_id(k, &b.period);
+    let run = medpay_activities::recon::run_id(k, &b.org_code, &b.period);
     medpay_activities::recon::store::request_run(&state.ledger, &run, k.as_str(), &b.org_code, &b.period, medpay_activities::http::now_ms())
         .await
         .map_err(ApiError::ledger_unavailable)?;
@@ -50,7 +50,7 @@ pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(St
             Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m),
         });
     }
-    let run = medpay_activities::recon::run_id(k, &period);
+    let run = medpay_activities::recon::run_id(k, &org, &period);
     let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
         .map_err(ApiError::ledger_unavailable)?
