@@ -1,5 +1,6 @@
 # The medpay worker/API image. Build: docker build -t medpay-interlink .
-# Stage 1 builds the release binary; stage 2 is a slim runtime running as a non-root user.
+# Stage 1 builds the release binary; stage 2 is a slim runtime running as a non-root user, with
+# the system's CA roots (channels on public CAs) and OpenSSH's sftp client (statements).
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
@@ -8,7 +9,7 @@ RUN cargo build --release -p medpay-worker --bin medpay \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates openssl \
+ && apt-get install -y --no-install-recommends ca-certificates openssl openssh-client \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/medpay --create-home medpay
 COPY --from=build /src/target/release/medpay /usr/local/bin/medpay

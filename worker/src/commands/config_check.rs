@@ -42,6 +42,25 @@ fn hospitals(config: &Config) -> anyhow::Result<(Vec<HospitalConfig>, Vec<onboar
     Ok((configs, Vec::new()))
 }
 
+/// The deployment's own secret files: readable, and opened when sealed (the master key).
+fn secrets(config: &Config, out: &mut Vec<Finding>) {
+    let files = [
+        ("payload codec keys", config.temporal.payload_key_file.as_ref()),
+        ("API keys", config.api.guard.keys_file.as_ref()),
+        ("codec token", config.api.codec_token_file.as_ref()),
+        ("HIS notice key", config.his.notify_key_file.as_ref()),
+    ];
+    for (what, file) in files {
+        let Some(f) = file else { continue };
+        let (ok, detail) = match medpay_crypto::sealed::read_secret_file(f) {
+            Ok(text) if text.trim().is_empty() => (false, format!("{} is empty", f.display())),
+            Ok(_) => (true, format!("{} readable", f.display())),
+            Err(e) => (false, format!("{}: {e}", f.display())),
+        };
+        out.push(finding("deployment", what, ok, detail));
+    }
+}
+
 /// Certificates of one party: the CA bundle and the client certificate, with their dates.
 fn certificates(c: &HospitalConfig, now: i64, warn_days: i64, out: &mut Vec<Finding>) {
     for e in c.endpoints() {
@@ -187,6 +206,7 @@ pub async fn run(config: &Config, org: Option<&str>, online: bool, warn_days: i6
     if let Some(o) = org {
         anyhow::ensure!(!configs.is_empty(), "hospital {o} is not configured");
     }
+    secrets(config, &mut out);
     let now = medpay_activities::http::now_ms() / 1000;
     for c in &configs {
         certificates(c, now, warn_days, &mut out);
