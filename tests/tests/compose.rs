@@ -88,7 +88,7 @@ fn services_and_wiring() {
     // the operator's token.
     let ui = &services["temporal-ui"];
     assert_eq!(env(ui, "TEMPORAL_ADDRESS"), "temporal:7233");
-    let host_api = medpay["ports"][0].as_str().unwrap().rsplitn(2, ':').nth(1).unwrap().to_string();
+    let host_api = medpay["ports"][0].as_str().unwrap().rsplit_once(':').unwrap().0.to_string();
     assert_eq!(env(ui, "TEMPORAL_CODEC_ENDPOINT"), format!("http://{host_api}/codec"));
     assert_eq!(env(ui, "TEMPORAL_CODEC_PASS_ACCESS_TOKEN"), "true");
     assert!(!env(medpay, "MEDPAY_CODEC_TOKEN_FILE").is_empty(), "the codec endpoint requires a token");
