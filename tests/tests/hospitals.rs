@@ -172,12 +172,32 @@ fn the_bank_business_fields_travel_encrypted() {
     s.stop();
 }
 
-/// Each hospital's reconciliation reads only its own statement: the same day reconciled for two
-/// hospitals is two runs, each matching exactly its own payments (the bank writes one statement
-/// per merchant; both come from the one SFTP server).
+/// Each hospital's reconciliation reads only its own statement, from the SFTP server its own file
+/// names: the same day reconciled for two hospitals is two runs, each matching exactly its own
+/// payments.
 #[test]
 fn each_hospital_reconciles_only_its_own_statement() {
-    let prepare = |dir: &Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
+    // Each hospital names its own SFTP server and layout in its file; the deployment's own
+    // server setting points nowhere, so only the hospitals' settings can fetch anything.
+    let prepare = |dir: &Path| {
+        let served = dir.join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        let known_hosts = dir.join("sftp/ssh/known_hosts");
+        let line = std::fs::read_to_string(&known_hosts).unwrap();
+        let port = line.split("]:").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|p| p.parse::<u16>().ok()).expect("the SFTP port in known_hosts");
+        for org in [H1, H2] {
+            let mut t: toml::Table = toml::from_str(&std::fs::read_to_string(dir.join(format!("hospitals/{org}.toml"))).unwrap()).unwrap();
+            let statements: toml::Table = toml::from_str(&format!(
+                "[sftp]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"medpaysftp\"\nkey_file = \"{}\"\nknown_hosts = \"{}\"\n[selfpay]\nencoding = \"utf-8\"\ndelimiter = \"|\"\n",
+                dir.join("sftp/ssh/client_key").display(),
+                known_hosts.display()
+            ))
+            .unwrap();
+            t.insert("statements".into(), toml::Value::Table(statements));
+            std::fs::write(served.join(format!("{org}.toml")), toml::to_string(&t).unwrap()).unwrap();
+        }
+        vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), served.display().to_string()), ("MEDPAY_RECON_SFTP_PORT".to_string(), "1".to_string())]
+    };
     let s = Stack::start_hospitals_sftp("recon-many", &["--hospitals", "2"], &prepare);
     let day = {
         let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();

@@ -35,6 +35,45 @@ pub struct HospitalConfig {
     pub core: PartyConfig<CoreProfile>,
     pub mid_platform: PartyConfig<MidPlatformProfile>,
     pub bank: PartyConfig<BankGatewayProfile>,
+    /// Where this hospital's statements come from and how they are laid out (absent: the
+    /// deployment's `recon.*` SFTP server and the reference layout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statements: Option<StatementsConfig>,
+}
+
+/// 对账文件 / the bank's and the platform's statement files for one hospital.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StatementsConfig {
+    /// The SFTP server the statements are fetched from; absent: the deployment's.
+    pub sftp: Option<SftpConfig>,
+    /// The self-pay (bank) statement's layout.
+    pub selfpay: crate::recon::parse::Layout,
+    /// The insurance (platform) statement's layout.
+    pub insurance: crate::recon::parse::Layout,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SftpConfig {
+    pub host: String,
+    #[serde(default = "sftp_port")]
+    pub port: u16,
+    pub user: String,
+    /// The client key (read by OpenSSH itself; a file of mode 600).
+    pub key_file: PathBuf,
+    /// The server's pinned host keys (required: no host is trusted on first use).
+    pub known_hosts: PathBuf,
+    /// Remote path templates (`{mer_id}`, `{org_code}`, `{yyyymmdd}`, `{yyyymm}`); absent: the
+    /// deployment's `recon.selfpay_remote` / `recon.insurance_remote`.
+    #[serde(default)]
+    pub selfpay_remote: Option<String>,
+    #[serde(default)]
+    pub insurance_remote: Option<String>,
+}
+
+fn sftp_port() -> u16 {
+    22
 }
 
 /// How to reach one counterparty of one hospital.
@@ -212,6 +251,10 @@ impl HospitalConfig {
                 }
             }
         };
+        if let Some(sftp) = self.statements.as_mut().and_then(|st| st.sftp.as_mut()) {
+            at(&mut sftp.key_file);
+            at(&mut sftp.known_hosts);
+        }
         party(&mut self.channel.ca, &mut self.channel.client_cert, &mut self.channel.client_key);
         if let Some(a) = &mut self.alipay {
             party(&mut a.ca, &mut a.client_cert, &mut a.client_key);
@@ -283,6 +326,7 @@ impl HospitalConfig {
             core: party(format!("{base}/core"), ca),
             mid_platform: party(format!("{base}/mid"), ca),
             bank: party(format!("{base}/bank"), ca),
+            statements: None,
         }
     }
 }
@@ -376,6 +420,11 @@ mod example {
             let known: Vec<&str> = default_paths(party).into_iter().map(|(k, _)| k).collect();
             assert_eq!(documented.len(), known.len(), "[{}.paths] lists every operation", party.key());
         }
+        let st = c.statements.as_ref().expect("[statements] documented");
+        assert!(st.sftp.as_ref().unwrap().key_file.is_absolute());
+        assert_eq!(st.selfpay.encoding, crate::recon::parse::TextEncoding::Gbk);
+        assert_eq!(st.selfpay.columns, Some(crate::recon::parse::Columns::reference(medpay_schemas::recon::ReconKind::Selfpay)), "the documented columns are the reference's");
+        assert_eq!(st.selfpay.totals, Some(crate::recon::parse::Totals::REFERENCE));
         let text = std::fs::read_to_string(&path).unwrap();
         let round: toml::Value = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
         for key in ["timestamp", "numbers", "version", "signature_text", "enc_type", "enc_text"] {

@@ -17,6 +17,10 @@ pub struct SftpSettings {
     pub insurance_remote: String,
 }
 
+/// The reference remote paths (the sandbox's bank and platform write them so).
+pub const SELFPAY_REMOTE: &str = "selfpay/SELFPAY_{mer_id}_{yyyymmdd}.txt";
+pub const INSURANCE_REMOTE: &str = "insurance/INSURANCE_{org_code}_{yyyymm}.txt";
+
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("statement {0} is not on the server yet; trying again later")]

@@ -55,6 +55,43 @@ pub struct ReconAction {
     pub statement_fen: i64,
 }
 
+impl ReconActivities {
+    fn statements_of(&self, org_code: &str) -> Option<&crate::parties::onboarding::StatementsConfig> {
+        self.parties.as_ref()?.hospitals.get(org_code)?.config.statements.as_ref()
+    }
+
+    /// The hospital's own SFTP server when its file names one, else the deployment's.
+    fn sftp_for(&self, org_code: &str) -> Option<fetch::SftpSettings> {
+        match self.statements_of(org_code).and_then(|st| st.sftp.as_ref()) {
+            Some(h) => {
+                let global = self.settings.sftp.as_ref();
+                let template = |own: &Option<String>, theirs: Option<&String>, reference: &str| own.clone().or_else(|| theirs.cloned()).unwrap_or_else(|| reference.to_string());
+                Some(fetch::SftpSettings {
+                    host: h.host.clone(),
+                    port: h.port,
+                    user: h.user.clone(),
+                    key_file: h.key_file.clone(),
+                    known_hosts: h.known_hosts.clone(),
+                    selfpay_remote: template(&h.selfpay_remote, global.map(|g| &g.selfpay_remote), fetch::SELFPAY_REMOTE),
+                    insurance_remote: template(&h.insurance_remote, global.map(|g| &g.insurance_remote), fetch::INSURANCE_REMOTE),
+                })
+            }
+            None => self.settings.sftp.clone(),
+        }
+    }
+
+    /// The hospital's statement layout for the kind when its file gives one, else the deployment's.
+    fn layout_for(&self, org_code: &str, kind: ReconKind) -> parse::Layout {
+        match self.statements_of(org_code) {
+            Some(st) => match kind {
+                ReconKind::Selfpay => st.selfpay.clone(),
+                ReconKind::Insurance => st.insurance.clone(),
+            },
+            None => self.settings.layout.clone(),
+        }
+    }
+}
+
 #[activities]
 impl ReconActivities {
     /// Fetches the period's file to staging (or finds it there); "not yet" is retried.
@@ -64,7 +101,7 @@ impl ReconActivities {
         input.kind.check_period(&period).map_err(bad)?;
         let id = run_id(input.kind, &input.org_code, &period);
         let local = self.settings.staging_dir.join(format!("{id}.txt"));
-        if let Some(sftp) = &self.settings.sftp {
+        if let Some(sftp) = self.sftp_for(&input.org_code).as_ref() {
             let mer_id = self
                 .parties
                 .as_ref()
@@ -88,7 +125,7 @@ impl ReconActivities {
     /// Streams the file into `statement_lines` (replacing an earlier load of the same run).
     #[activity]
     pub async fn load_statement(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<Loaded, ActivityError> {
-        load(&self.ledger, &self.settings.layout, &f).await.map_err(retry)
+        load(&self.ledger, &self.layout_for(&f.org_code, f.kind), &f).await.map_err(retry)
     }
 
     /// Classifies the run; returns the totals per class.

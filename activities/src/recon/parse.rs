@@ -2,7 +2,8 @@
 //! is), checks the header and trailer totals and the SM3 checksum of the detail lines, and hands
 //! each detail line to a sink. A malformed line is rejected with its line number and reason and
 //! the rest of the file is still read. The default layout is the sandbox's (see
-//! `medpay_sandbox::statements`); the delimiter is configurable per bank.
+//! `medpay_sandbox::statements`); encoding (UTF-8 or GBK), delimiter, columns and control-total
+//! positions are configurable per hospital and kind (`Layout`).
 
 use medpay_schemas::recon::{Loaded, ReconKind};
 use std::io::BufRead;
@@ -37,15 +38,93 @@ impl Entry {
     }
 }
 
-/// The bank's file layout. Columns are the sandbox's; banks differ mostly in the delimiter.
-#[derive(Clone, Debug)]
+/// A bank's statement layout for one kind: the file's encoding, the delimiter, where the fields
+/// are, and where the header and trailer carry their control totals. Every field defaults to the
+/// sandbox's layout (which follows the reference); a hospital's file overrides what its bank does
+/// differently (`[statements.selfpay]`, `[statements.insurance]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Layout {
-    pub delimiter: char,
+    pub encoding: TextEncoding,
+    /// One character; `|` when absent.
+    pub delimiter: Option<char>,
+    /// Where the detail fields are (0-based); the kind's reference columns when absent.
+    pub columns: Option<Columns>,
+    /// Where the header and trailer carry the control totals; the reference's when absent.
+    pub totals: Option<Totals>,
 }
 
-impl Default for Layout {
-    fn default() -> Self {
-        Self { delimiter: '|' }
+/// The statement file's character encoding (many banks still write GBK).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum TextEncoding {
+    #[default]
+    #[serde(rename = "utf-8")]
+    Utf8,
+    #[serde(rename = "gbk")]
+    Gbk,
+}
+
+/// Detail-line columns (0-based). `amount2` is the insurance file's personal-account part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Columns {
+    /// How many columns a detail line has.
+    pub count: usize,
+    pub entry: usize,
+    pub order_key: usize,
+    pub ref2: usize,
+    pub serial: usize,
+    pub amount: usize,
+    #[serde(default)]
+    pub amount2: Option<usize>,
+}
+
+/// Control totals: where the header and the trailer give the detail count and the payment and
+/// refund sums, and where the trailer gives the SM3 checksum of the detail lines (if it does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Totals {
+    pub header_lines: usize,
+    pub header_payments: usize,
+    pub header_refunds: usize,
+    pub trailer_lines: usize,
+    pub trailer_payments: usize,
+    pub trailer_refunds: usize,
+    #[serde(default)]
+    pub trailer_sm3: Option<usize>,
+}
+
+impl Columns {
+    /// The reference layout: self-pay `D|date|entry|out_trade_no|mix_trade_no|third_trade_no|
+    /// refund serial|amount|fee`, insurance `D|date|entry|payOrdId|medOrgOrd|appRefdSn|fund|
+    /// personal account`.
+    pub fn reference(kind: ReconKind) -> Self {
+        match kind {
+            ReconKind::Selfpay => Self { count: 9, entry: 2, order_key: 3, ref2: 4, serial: 6, amount: 7, amount2: None },
+            ReconKind::Insurance => Self { count: 8, entry: 2, order_key: 3, ref2: 4, serial: 5, amount: 6, amount2: Some(7) },
+        }
+    }
+}
+
+impl Totals {
+    pub const REFERENCE: Totals = Totals { header_lines: 4, header_payments: 5, header_refunds: 6, trailer_lines: 1, trailer_payments: 2, trailer_refunds: 3, trailer_sm3: Some(4) };
+}
+
+impl Layout {
+    fn delimiter(&self) -> char {
+        self.delimiter.unwrap_or('|')
+    }
+
+    /// A line's bytes as text in the file's encoding (invalid bytes are a rejected line, never a
+    /// guess).
+    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
+        match self.encoding {
+            TextEncoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|_| "not valid UTF-8 (is the file GBK? set encoding = \"gbk\")".into()),
+            TextEncoding::Gbk => {
+                let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
+                if had_errors { Err("not valid GBK".into()) } else { Ok(text.into_owned()) }
+            }
+        }
     }
 }
 
@@ -68,28 +147,24 @@ fn amount(s: &str, what: &str) -> Result<i64, String> {
     s.trim().parse::<i64>().map_err(|_| format!("{what} {s:?} is not an integer amount in fen"))
 }
 
-fn detail(kind: ReconKind, cols: &[&str], line_no: u64) -> Result<DetailLine, String> {
-    let entry = match cols.get(2).copied() {
-        Some("PAYMENT") => Entry::Payment,
-        Some("REFUND") => Entry::Refund,
+fn detail(c: &Columns, cols: &[&str], line_no: u64) -> Result<DetailLine, String> {
+    if cols.len() != c.count {
+        return Err(format!("{} columns, expected {}", cols.len(), c.count));
+    }
+    let get = |i: usize| cols.get(i).map(|s| s.trim().to_string()).ok_or_else(|| format!("missing column {}", i + 1));
+    let entry = match get(c.entry)?.as_str() {
+        "PAYMENT" => Entry::Payment,
+        "REFUND" => Entry::Refund,
         other => return Err(format!("entry {other:?} is neither PAYMENT nor REFUND")),
     };
-    let get = |i: usize| cols.get(i).map(|s| s.trim().to_string()).ok_or_else(|| format!("missing column {}", i + 1));
-    let line = match kind {
-        // D|date|entry|out_trade_no|mix_trade_no|third_trade_no|refund serial|amount|fee
-        ReconKind::Selfpay => {
-            if cols.len() != 9 {
-                return Err(format!("{} columns, expected 9", cols.len()));
-            }
-            DetailLine { line_no, entry, order_key: get(3)?, ref2: get(4)?, serial: get(6)?, amount_fen: amount(cols[7], "amount")?, amount2_fen: 0 }
-        }
-        // D|date|entry|payOrdId|medOrgOrd|appRefdSn|fund|personal account
-        ReconKind::Insurance => {
-            if cols.len() != 8 {
-                return Err(format!("{} columns, expected 8", cols.len()));
-            }
-            DetailLine { line_no, entry, order_key: get(3)?, ref2: get(4)?, serial: get(5)?, amount_fen: amount(cols[6], "fund")?, amount2_fen: amount(cols[7], "personal account")? }
-        }
+    let line = DetailLine {
+        line_no,
+        entry,
+        order_key: get(c.order_key)?,
+        ref2: get(c.ref2)?,
+        serial: get(c.serial)?,
+        amount_fen: amount(&get(c.amount)?, "amount")?,
+        amount2_fen: c.amount2.map(|i| get(i).and_then(|v| amount(&v, "personal account"))).transpose()?.unwrap_or(0),
     };
     if line.order_key.is_empty() {
         return Err("empty order key".into());
@@ -115,14 +190,33 @@ pub fn parse(
     let mut first_detail = true;
     let (mut header, mut trailer): (Option<Vec<String>>, Option<Vec<String>>) = (None, None);
     let (mut payments, mut refunds) = (0i64, 0i64);
-    for (i, line) in reader.lines().enumerate() {
-        let line_no = i as u64 + 1;
-        let line = line.map_err(|e| ParseError::Io(name.into(), e))?;
-        let line = line.trim_end_matches('\r');
-        if line.is_empty() {
+    let columns = layout.columns.unwrap_or_else(|| Columns::reference(kind));
+    let totals = layout.totals.unwrap_or(Totals::REFERENCE);
+    let mut reader = reader;
+    let mut raw = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw).map_err(|e| ParseError::Io(name.into(), e))? == 0 {
+            break;
+        }
+        line_no += 1;
+        while raw.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            raw.pop();
+        }
+        if raw.is_empty() {
             continue;
         }
-        let cols: Vec<&str> = line.split(layout.delimiter).collect();
+        // The checksum is over the file's own bytes (GBK stays GBK); fields are read decoded.
+        let line = match layout.decode(&raw) {
+            Ok(l) => l,
+            Err(reason) => {
+                loaded.rejected += 1;
+                reject(Rejected { line_no, reason });
+                continue;
+            }
+        };
+        let cols: Vec<&str> = line.split(layout.delimiter()).collect();
         match cols[0] {
             "H" if header.is_none() && line_no == 1 => header = Some(cols.iter().map(|s| s.to_string()).collect()),
             "T" if trailer.is_none() => trailer = Some(cols.iter().map(|s| s.to_string()).collect()),
@@ -131,9 +225,9 @@ pub fn parse(
                     digest.update(b"\n");
                 }
                 first_detail = false;
-                digest.update(line.as_bytes());
+                digest.update(&raw);
                 loaded.lines += 1;
-                match detail(kind, &cols, line_no) {
+                match detail(&columns, &cols, line_no) {
                     Ok(d) => {
                         match d.entry {
                             Entry::Payment => payments = payments.saturating_add(d.amount_fen).saturating_add(d.amount2_fen),
@@ -160,16 +254,19 @@ pub fn parse(
     let num = |v: &[String], i: usize| v.get(i).and_then(|s| s.parse::<i64>().ok());
     let mut problems = vec![];
     let counted = i64::try_from(loaded.lines).unwrap_or(i64::MAX);
-    if num(&header, 4) != Some(counted) || num(&trailer, 1) != Some(counted) {
-        problems.push(format!("{counted} detail lines, header says {:?}, trailer {:?}", header.get(4), trailer.get(1)));
+    let t = totals;
+    if num(&header, t.header_lines) != Some(counted) || num(&trailer, t.trailer_lines) != Some(counted) {
+        problems.push(format!("{counted} detail lines, header says {:?}, trailer {:?}", header.get(t.header_lines), trailer.get(t.trailer_lines)));
     }
-    if num(&header, 5) != Some(payments) || num(&trailer, 2) != Some(payments) {
-        problems.push(format!("payments sum to {payments} fen, header says {:?}, trailer {:?}", header.get(5), trailer.get(2)));
+    if num(&header, t.header_payments) != Some(payments) || num(&trailer, t.trailer_payments) != Some(payments) {
+        problems.push(format!("payments sum to {payments} fen, header says {:?}, trailer {:?}", header.get(t.header_payments), trailer.get(t.trailer_payments)));
     }
-    if num(&header, 6) != Some(refunds) || num(&trailer, 3) != Some(refunds) {
-        problems.push(format!("refunds sum to {refunds} fen, header says {:?}, trailer {:?}", header.get(6), trailer.get(3)));
+    if num(&header, t.header_refunds) != Some(refunds) || num(&trailer, t.trailer_refunds) != Some(refunds) {
+        problems.push(format!("refunds sum to {refunds} fen, header says {:?}, trailer {:?}", header.get(t.header_refunds), trailer.get(t.trailer_refunds)));
     }
-    if trailer.get(4).map(String::as_str) != Some(hex::encode(digest.finish()).as_str()) {
+    if let Some(i) = t.trailer_sm3
+        && trailer.get(i).map(String::as_str) != Some(hex::encode(digest.finish()).as_str())
+    {
         problems.push("the SM3 checksum of the detail lines does not match the trailer".into());
     }
     loaded.control_mismatch = (!problems.is_empty()).then(|| problems.join("; "));
@@ -264,5 +361,60 @@ mod tests {
                 proptest::prop_assert!(l.rejected > 0 || l.control_mismatch.is_some(), "unnoticed change at {p}: {text}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod layouts {
+    use super::*;
+
+    /// A bank's own layout: GBK, comma-separated, a remark in Chinese, the fields in another
+    /// order, totals elsewhere and no checksum.
+    fn bank_layout() -> Layout {
+        Layout {
+            encoding: TextEncoding::Gbk,
+            delimiter: Some(','),
+            columns: Some(Columns { count: 7, entry: 1, order_key: 2, ref2: 3, serial: 4, amount: 5, amount2: None }),
+            totals: Some(Totals { header_lines: 1, header_payments: 2, header_refunds: 3, trailer_lines: 1, trailer_payments: 2, trailer_refunds: 3, trailer_sm3: None }),
+        }
+    }
+
+    fn parse_all(layout: &Layout, bytes: &[u8]) -> (Loaded, Vec<DetailLine>, Vec<Rejected>) {
+        let (mut ok, mut bad) = (vec![], vec![]);
+        let loaded = parse("t", ReconKind::Selfpay, layout, bytes, |d| {
+            ok.push(d);
+            Ok(())
+        }, |r| bad.push(r))
+        .unwrap();
+        (loaded, ok, bad)
+    }
+
+    #[test]
+    fn a_gbk_statement_in_the_banks_layout_reads_as_its_utf8_twin() {
+        let reference = "H|SELFPAY|M1|2026-11-26|2|5000|1000\nD|2026-11-26|PAYMENT|SP1|MX1|T1||5000|0\nD|2026-11-26|REFUND|SP1|MX1||RF1|1000|0\n";
+        let digest = hex::encode(medpay_crypto::sm3::sm3(b"D|2026-11-26|PAYMENT|SP1|MX1|T1||5000|0\nD|2026-11-26|REFUND|SP1|MX1||RF1|1000|0"));
+        let reference = format!("{reference}T|2|5000|1000|{digest}\n");
+        let bank = "H,2,5000,1000\nD,PAYMENT,SP1,MX1,,5000,门诊缴费\nD,REFUND,SP1,MX1,RF1,1000,退费（部分）\nT,2,5000,1000\n";
+        let (gbk, _, unmappable) = encoding_rs::GBK.encode(bank);
+        assert!(!unmappable && gbk.len() < bank.len(), "really GBK bytes");
+        let (l1, d1, r1) = parse_all(&Layout::default(), reference.as_bytes());
+        let (l2, d2, r2) = parse_all(&bank_layout(), &gbk);
+        assert!(r1.is_empty() && r2.is_empty(), "{r1:?} {r2:?}");
+        assert_eq!((l1.control_mismatch.clone(), l2.control_mismatch.clone()), (None, None));
+        assert_eq!((l1.payments_fen, l1.refunds_fen, l1.lines), (l2.payments_fen, l2.refunds_fen, l2.lines));
+        let key = |d: &DetailLine| (d.entry, d.order_key.clone(), d.ref2.clone(), d.serial.clone(), d.amount_fen);
+        assert_eq!(d1.iter().map(key).collect::<Vec<_>>(), d2.iter().map(key).collect::<Vec<_>>());
+        // Read as UTF-8, the same GBK bytes are refused line by line, never guessed.
+        let (_, ok, bad) = parse_all(&Layout { encoding: TextEncoding::Utf8, ..bank_layout() }, &gbk);
+        assert!(ok.is_empty() && bad.iter().all(|r| r.reason.contains("GBK")), "{bad:?}");
+    }
+
+    #[test]
+    fn a_layout_is_toml_with_every_key_checked() {
+        assert_eq!(toml::from_str::<Layout>("encoding = \"utf-8\"").unwrap().encoding, TextEncoding::Utf8);
+        let l: Layout = toml::from_str("encoding = \"gbk\"\ndelimiter = \",\"\n[columns]\ncount = 7\nentry = 1\norder_key = 2\nref2 = 3\nserial = 4\namount = 5\n").unwrap();
+        assert_eq!(l.columns.unwrap().count, 7);
+        assert!(toml::from_str::<Layout>("encodng = \"gbk\"").is_err());
+        assert!(toml::from_str::<Layout>("encoding = \"latin1\"").is_err());
     }
 }

@@ -218,6 +218,12 @@ pub async fn run(config: &Config, org: Option<&str>, online: bool, warn_days: i6
     for h in parties.hospitals.values() {
         out.push(finding(&h.config.org_code, "credentials and keys", true, format!("{} has the hospital; every key parses", h.config.credentials_file.display())));
         key_pairs(h, &mut out);
+        if let Some(sftp) = h.config.statements.as_ref().and_then(|st| st.sftp.as_ref()) {
+            let missing: Vec<String> = [&sftp.key_file, &sftp.known_hosts].into_iter().filter(|p| !p.is_file()).map(|p| p.display().to_string()).collect();
+            let ok = missing.is_empty();
+            let detail = if ok { format!("{}@{}:{} with pinned host keys", sftp.user, sftp.host, sftp.port) } else { format!("missing: {}", missing.join(", ")) };
+            out.push(finding(&h.config.org_code, "statements SFTP files", ok, detail));
+        }
         if online {
             probe(h, &mut out).await;
         }
