@@ -2,7 +2,9 @@
 //! matrix (pure insurance, pure self-pay, mixed × registration, outpatient, pharmacy) paid through
 //! WeChat and through Alipay, each settling to the split the sandbox's rules give; Alipay's
 //! authorisation query, the bank orders in Alipay's pay mode with the hospital's Alipay app and
-//! Alipay's cashier parameters; an authCode is good only at the channel that issued it.
+//! Alipay's cashier parameters; the day's statement reconciles both alike; an Alipay payment's
+//! insurance part refunded with a fresh Alipay authorisation; an authCode is good only at the
+//! channel that issued it.
 
 use medpay_tests::http;
 use medpay_tests::stack::{Stack, poll};
@@ -10,7 +12,7 @@ use serde_json::json;
 
 #[test]
 fn the_joint_test_matrix_on_wechat_and_alipay() {
-    let s = Stack::start("channels", &[]);
+    let s = Stack::start_with("channels", &[], true);
     let bills = [("insurance-only", 1_200, (1_080, 120, 0)), ("self-pay-only", 3_456, (0, 0, 3_456)), ("resident", 8_000, (4_000, 0, 4_000))];
     let mut paths = vec![];
     for channel in ["wechat", "alipay"] {
@@ -45,6 +47,20 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
     let view = medpay_tests::json(&view);
     assert_eq!(view["workflow"]["cashier"]["prepay"]["app_id"], json!(alipay_app), "Alipay's cashier parameters: {view}");
     assert!(view["workflow"]["cashier"]["prepay"]["trade_no"].is_string(), "{view}");
+
+    // Today's self-pay statement reconciles both channels' payments alike: every self-pay order
+    // matched, nothing else.
+    let day = {
+        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+        let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    medpay_tests::stack::curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": "selfpay", "period": day}));
+    let start = json!({"kind": "selfpay", "org_code": "H51010500001", "period": day});
+    assert_eq!(http("POST", &s.api, "/v1/reconciliations", Some(&start.to_string())).unwrap().0, 202);
+    let report = poll(&s.api, &format!("/v1/reconciliations/selfpay/H51010500001/{day}"), "the reconciliation", 60, |v| v["state"] == "Reported");
+    assert_eq!(report["summary"]["classes"]["MATCHED"]["count"], json!(12), "6 self-pay orders per channel: {report}");
+    assert_eq!(report["exceptions"].as_array().map(Vec::len), Some(0), "{report}");
 
     // An Alipay payment's insurance part refunded with a fresh Alipay authorisation (REQ 6.2).
     let code = s.auth_code_in("alipay", "insurance-only");

@@ -26,10 +26,15 @@ fn call(s: &Stack, key_of: &str, method: &str, path: &str, body: Option<&Value>)
     (status, if text.trim().is_empty() { Value::Null } else { json(&text) })
 }
 
-/// Creates, confirms and pays one payment of `org`; returns the mixed order no.
+/// Creates, confirms and pays one payment of `org` (WeChat); returns the mixed order no.
 fn pay(s: &Stack, org: &str, ord: &str, fen: i64) -> String {
-    let code = s.auth_code("mixed");
-    let body = json!({"org_code": org, "med_org_ord": ord, "scene": "outpatient", "auth_code": code, "openid": "o", "use_personal_account": false,
+    pay_in(s, "wechat", org, ord, fen)
+}
+
+/// The same, authorised in `channel`.
+fn pay_in(s: &Stack, channel: &str, org: &str, ord: &str, fen: i64) -> String {
+    let code = s.auth_code_in(channel, "mixed");
+    let body = json!({"org_code": org, "med_org_ord": ord, "scene": "outpatient", "channel": channel, "auth_code": code, "openid": "o", "use_personal_account": false,
                       "lines": [{"code": "C1", "name": "检查", "amount_fen": fen}]});
     let (status, created) = call(s, org, "POST", "/v1/payments", Some(&body));
     assert_eq!(status, 201, "{created}");
@@ -87,11 +92,12 @@ fn two_hospitals_one_deployment() {
     s.kill_medpay();
     s.restart_medpay();
 
-    // Interleaved payments of both hospitals settle, each to the fen.
+    // Interleaved payments of both hospitals, through both channels, settle each to the fen.
     let amounts = [(H1, 1234), (H2, 2345), (H1, 3456), (H2, 4567), (H1, 5678), (H2, 6789)];
     let mut mixes = vec![];
     for (i, (org, fen)) in amounts.iter().enumerate() {
-        mixes.push((org, pay(&s, org, &format!("MANY-{i}"), *fen)));
+        let channel = if i % 4 < 2 { "wechat" } else { "alipay" };
+        mixes.push((org, pay_in(&s, channel, org, &format!("MANY-{i}"), *fen)));
     }
     for (i, (org, fen)) in amounts.iter().enumerate() {
         let v = wait_state(&s, org, &format!("/v1/payments/{org}/MANY-{i}"), "Paid");

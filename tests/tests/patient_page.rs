@@ -87,6 +87,20 @@ impl Page<'_> {
             json!([]),
         );
         assert!(sizes["body"].as_f64().unwrap() >= 18.0, "care-mode body text {sizes}");
+        // Contrast measured directly too (WCAG's relative luminance): every visible text element
+        // against the nearest opaque background behind it, at least 7:1.
+        let low = self.b.run(
+            "const rgb = c => (c.match(/[0-9.]+/g) || []).map(Number);
+             const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                                        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+             const bg = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c.slice(0, 3); } return [255, 255, 255]; };
+             const visible = e => e.getClientRects().length > 0 && !e.closest('[hidden]');
+             return [...document.querySelectorAll('h1, p, li span, button span, .brand')].filter(visible).filter(e => e.innerText.trim())
+               .map(e => { const a = lum(rgb(getComputedStyle(e).color)), b = lum(bg(e)); return [e.innerText.slice(0, 20), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; })
+               .filter(([, r]) => r < 7);",
+            json!([]),
+        );
+        assert_eq!(low, json!([]), "care-mode text below 7:1 on the {screen} screen");
         assert!(sizes["h1"].as_array().unwrap().iter().all(|h| h.as_f64().unwrap() > sizes["body"].as_f64().unwrap()), "headings larger than text: {sizes}");
         for k in ["small", "icons", "text"] {
             assert!(sizes[k].as_array().unwrap().is_empty(), "care mode on the {screen} screen: {k} below the minimum: {sizes}");
