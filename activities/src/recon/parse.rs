@@ -284,8 +284,13 @@ mod tests {
     }
 
     fn run(text: &str) -> (Loaded, Vec<DetailLine>, Vec<Rejected>) {
+        parse_all(&Layout::default(), text.as_bytes())
+    }
+
+    /// A self-pay file parsed with `layout`: what was loaded, the lines accepted and rejected.
+    pub(super) fn parse_all(layout: &Layout, bytes: &[u8]) -> (Loaded, Vec<DetailLine>, Vec<Rejected>) {
         let (mut ok, mut bad) = (vec![], vec![]);
-        let loaded = parse("t", ReconKind::Selfpay, &Layout::default(), text.as_bytes(), |d| {
+        let loaded = parse("t", ReconKind::Selfpay, layout, bytes, |d| {
             ok.push(d);
             Ok(())
         }, |r| bad.push(r))
@@ -366,6 +371,7 @@ mod tests {
 
 #[cfg(test)]
 mod layouts {
+    use super::tests::parse_all;
     use super::*;
 
     /// A bank's own layout: GBK, comma-separated, a remark in Chinese, the fields in another
@@ -377,16 +383,6 @@ mod layouts {
             columns: Some(Columns { count: 7, entry: 1, order_key: 2, ref2: 3, serial: 4, amount: 5, amount2: None }),
             totals: Some(Totals { header_lines: 1, header_payments: 2, header_refunds: 3, trailer_lines: 1, trailer_payments: 2, trailer_refunds: 3, trailer_sm3: None }),
         }
-    }
-
-    fn parse_all(layout: &Layout, bytes: &[u8]) -> (Loaded, Vec<DetailLine>, Vec<Rejected>) {
-        let (mut ok, mut bad) = (vec![], vec![]);
-        let loaded = parse("t", ReconKind::Selfpay, layout, bytes, |d| {
-            ok.push(d);
-            Ok(())
-        }, |r| bad.push(r))
-        .unwrap();
-        (loaded, ok, bad)
     }
 
     #[test]
