@@ -82,6 +82,13 @@ fn mismatch(org: &str, key: &str, notice: &medpay_schemas::wire::bank::MixedOrde
     (StatusCode::CONFLICT, "order numbers do not match the order this bank order no. belongs to").into_response()
 }
 
+/// Whether the notice's bank app is the app of the hospital that owns the order. Hospitals may
+/// share one app (a group's or an HIS vendor's, told apart by sub_mchid); a notice under another
+/// hospital's own app proves nothing about this order.
+fn signed_for_owner(parties: &medpay_activities::parties::Parties, app_id: &str, org_code: &str) -> bool {
+    parties.hospitals.get(org_code).is_some_and(|owner| owner.params.bank.app_id == app_id)
+}
+
 /// A notice signed under one hospital's bank app for another hospital's order: the signature
 /// is that hospital's credential only, so it proves nothing about this order. Refused as forged
 /// and counted; the order's own workflow finds its truth by querying.
@@ -131,7 +138,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     if st.mix_pay_status == MixPayStatus::Success
         && let Some(order) = desk.paid_order(&key)
     {
-        if order.org_code != h.params.org_code {
+        if !signed_for_owner(parties, &app_id, &order.org_code) {
             return other_hospital(&h.params.org_code, &order.org_code, &key);
         }
         if !same_order(&st, &order.med_org_ord, order.out_trade_no.as_deref()) {
@@ -151,7 +158,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         }
         Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
     };
-    if row.org_code != h.params.org_code {
+    if !signed_for_owner(parties, &app_id, &row.org_code) {
         return other_hospital(&h.params.org_code, &row.org_code, &key);
     }
     if !same_order(&st, &row.med_org_ord, row.out_trade_no.as_deref()) {
