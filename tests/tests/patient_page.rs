@@ -275,6 +275,11 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     }
     p.b.goto(&format!("http://{}/patient/?t=not-a-link", s.api));
     p.at("unknown");
+    // The hospital refuses a step (a 4xx, here an unusable authorisation): said so, no retry offered.
+    let link = p.open_bill("PAGE-REFUSED-1", &[("药费", 500)], true);
+    p.b.goto(&format!("{link}&authCode={}", "x".repeat(200)));
+    p.at("refused");
+    assert_eq!(p.b.run("return document.getElementById('primary')", json!([])), json!(null), "no retry button for a refusal");
     // A link to a payment the HIS never created is refused; a bill with a bad line is a 422.
     let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/NO-SUCH-ORDER/patient-link"), Some("{}")).unwrap();
     assert_eq!((status, json(&body)["code"].clone()), (404, json!("UNKNOWN_PAYMENT")));

@@ -106,6 +106,9 @@
     stopPolling();
     if (e && e.code === "LINK_EXPIRED") return show("expired", [icon("bad", "hero bad"), el("h1", { text: t("link_expired") })]);
     if (e && e.code === "LINK_UNKNOWN") return show("unknown", [icon("bad", "hero bad"), el("h1", { text: t("link_unknown") })]);
+    // The hospital answered but will not take this step (a 4xx): say so, do not offer a retry
+    // that cannot help.
+    if (e && e.status >= 400 && e.status < 500) return show("refused", [icon("bad", "hero bad"), el("h1", { text: t("refused") })]);
     // Never a blank page: what happened, and one way on.
     show("offline", [icon("bad", "hero bad"), el("h1", { text: t("net_error") }), primary(t("retry"), function () { return load(); })]);
   }

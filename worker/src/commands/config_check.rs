@@ -157,7 +157,7 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
                 Ok(_) => (true, "signed in (9001)".into()),
                 Err(e) => judge(Err(e), &[], &endpoint),
             },
-            Party::Channel => judge(h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop), &["40001"], &endpoint),
+            Party::Channel => judge(h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop), &["40001", "40002"], &endpoint),
             Party::MidPlatform => {
                 let req = medpay_schemas::PayOrdId::parse(probe_no.clone()).and_then(|id| {
                     Ok(QueryOrderRequest {
