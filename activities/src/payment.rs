@@ -407,13 +407,18 @@ impl PaymentActivities {
         };
         let at = std::time::SystemTime::now();
         // Counted once per payment: a retried or replayed outcome finds it recorded already.
-        let before = if o.state.is_terminal() { self.ledger.get(&o.org_code, &o.med_org_ord).await.ok().flatten().map(|p| p.state) } else { None };
+        // An integrity alarm (REQ SR-7a/b) is counted for the alert, once per payment.
+        let alarm = o.reason.as_deref().is_some_and(|r| medpay_schemas::failure::PaymentFailure::decode(r).code == medpay_schemas::failure::FailureCode::IntegrityAlarm);
+        let before = if o.state.is_terminal() || alarm { self.ledger.get(&o.org_code, &o.med_org_ord).await.ok().flatten().map(|p| p.state) } else { None };
         let row = match self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await {
             Ok(row) => row,
             Err(e) => return self.refused_or_retried(&o.org_code, Err(e)),
         };
         let attributes = || vec![("medpay.org_code", o.org_code.clone()), ("medpay.state", o.state.as_str().into())];
         crate::trace::record(crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord), &format!("outcome {}", o.state.as_str()), at, std::time::SystemTime::now(), attributes, false);
+        if alarm && before.as_deref() != Some(o.state.as_str()) {
+            crate::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if o.state.is_terminal() && before.as_deref() != Some(o.state.as_str()) {
             crate::metrics::inc(crate::metrics::PAYMENTS_ENDED, &[("org", &o.org_code), ("state", o.state.as_str())]);
             if o.state == PaymentState::Paid {

@@ -51,7 +51,7 @@ async fn deliver(app: App, mix_trade_no: String) {
 /// The bank's signed callback form for an order as it stands now, with a fresh msg_id (a
 /// broken signature when `bad_signature`). `None` for an unknown order or a signing failure.
 pub fn signed_callback(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, bad_signature: bool) -> Option<(String, std::collections::BTreeMap<String, String>)> {
-    signed_callback_naming(app, keys, mix_trade_no, bad_signature, None)
+    signed_callback_naming(app, keys, mix_trade_no, bad_signature, None, &serde_json::Map::new())
 }
 
 /// The same, optionally naming another HIS order no. (`serial_no`) than the order's own: a bank
@@ -62,6 +62,7 @@ pub fn signed_callback_naming(
     mix_trade_no: &str,
     bad_signature: bool,
     serial_no: Option<&str>,
+    overrides: &serde_json::Map<String, serde_json::Value>,
 ) -> Option<(String, std::collections::BTreeMap<String, String>)> {
     let now = crate::clock::now_ms();
     let (biz, msg_id) = {
@@ -72,6 +73,9 @@ pub fn signed_callback_naming(
         biz["event_type"] = serde_json::json!("MEDICAL_INSURANCE.SUCCESS");
         if let Some(other) = serial_no {
             biz["serial_no"] = serde_json::json!(other);
+        }
+        for (k, v) in overrides {
+            biz[k.as_str()] = v.clone();
         }
         (biz, msg_id)
     };

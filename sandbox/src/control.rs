@@ -89,6 +89,10 @@ pub struct CallbackRequest {
     /// one hospital's credentials can make about another hospital's order.
     #[serde(default)]
     pub as_org: Option<String>,
+    /// Fields of the notice replaced before signing (a bank whose success carries other figures
+    /// than ordered), to test the hospital's SR-7b checks.
+    #[serde(default)]
+    pub overrides: serde_json::Map<String, serde_json::Value>,
 }
 
 fn one() -> usize {
@@ -105,6 +109,6 @@ pub async fn sign_callbacks(State(app): State<App>, Json(req): Json<CallbackRequ
     };
     let signer = req.as_org.clone().unwrap_or(org);
     let Some(keys) = app.hospital_by_org(&signer) else { return (StatusCode::NOT_FOUND, "unknown hospital").into_response() };
-    let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback_naming(&app, keys, &req.mix_trade_no, req.bad_signature, req.serial_no.as_deref()).map(|(_, p)| p)).collect();
+    let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback_naming(&app, keys, &req.mix_trade_no, req.bad_signature, req.serial_no.as_deref(), &req.overrides).map(|(_, p)| p)).collect();
     Json(serde_json::json!({ "callbacks": forms })).into_response()
 }

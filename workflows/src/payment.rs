@@ -71,10 +71,42 @@ fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
 
-/// What the bank's final status means for the payment.
-fn outcome_of(st: &MixedOrderState) -> (PaymentState, Option<PaymentFailure>) {
+/// REQ SR-7b: what in the bank's result contradicts the order placed (its numbers, each amount
+/// component), in words; `None` when nothing does.
+fn contradiction(st: &MixedOrderState, step: &StepInput) -> Option<String> {
+    let mut wrong = Vec::new();
+    let mut differs = |what: &str, got: &str, ordered: &str| {
+        if got != ordered {
+            wrong.push(format!("{what} {got} (ordered {ordered})"));
+        }
+    };
+    differs("serial_no", st.serial_no.as_str(), &step.request.med_org_ord);
+    if let Some(c) = &step.cashier {
+        differs("mix_trade_no", st.mix_trade_no.as_str(), &c.mix_trade_no);
+        differs("out_trade_no", st.out_trade_no.as_str(), &c.out_trade_no);
+    }
+    if let Some(split) = &step.split {
+        let fen = |m: medpay_schemas::Money| m.fen().to_string();
+        differs("total_fee", &fen(st.total_fee), &fen(split.fee_sumamt));
+        differs("wechat_pay_cash_fee", &fen(st.wechat_pay_cash_fee), &fen(split.own_pay_amt));
+        differs("med_ins_gov_fee", &fen(st.med_ins_gov_fee), &fen(split.fund_pay));
+        differs("med_ins_self_fee", &fen(st.med_ins_self_fee), &fen(split.psn_acct_pay));
+        differs("med_ins_other_fee", &fen(st.med_ins_other_fee), "0");
+    }
+    (!wrong.is_empty()).then(|| wrong.join("; "))
+}
+
+/// What the bank's final status means for the payment. A success that contradicts the order is
+/// never `Paid` (REQ SR-7b): an integrity alarm, left to an operator and the reconciliation.
+fn outcome_of(st: &MixedOrderState, step: &StepInput) -> (PaymentState, Option<PaymentFailure>) {
     match (&st.mix_pay_status, &st.self_pay_status, &st.med_ins_pay_status) {
-        (MixPayStatus::Success, _, _) => (PaymentState::Paid, None),
+        (MixPayStatus::Success, _, _) => match contradiction(st, step) {
+            None => (PaymentState::Paid, None),
+            Some(what) => (
+                PaymentState::PendingReconciliation,
+                Some(PaymentFailure::new(FailureCode::IntegrityAlarm, format!("integrity alarm: the bank reports success for other figures than ordered (REQ SR-7b): {what}"))),
+            ),
+        },
         (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => (
             PaymentState::Failed,
             Some(PaymentFailure::new(FailureCode::InsuranceFailedAfterSelfPay, "insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)")),
@@ -151,7 +183,7 @@ impl PaymentWorkflow {
             Self::notify_his(ctx, &step).await;
             return Ok(ctx.state(|w| w.view.clone()));
         };
-        let (state, failure) = outcome_of(&bank);
+        let (state, failure) = outcome_of(&bank, &step);
         // The view first: once the ledger says Paid, the view already carries the bank's status.
         ctx.state_mut(|w| w.view.bank = Some(bank.clone()));
         match &failure {
