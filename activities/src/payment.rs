@@ -136,11 +136,7 @@ impl PaymentActivities {
         let auth = match crate::pay_auth_cache::recall_shared(&self.ledger, sealer, &exchange).await {
             Some(a) => a,
             None => {
-                let auth = match (r.channel, &h.alipay) {
-                    (Channel::Wechat, _) => h.wechat.user_query(&r.auth_code, &r.openid, &r.med_org_ord).await,
-                    (Channel::Alipay, Some(alipay)) => alipay.auth_query(&r.auth_code, &r.med_org_ord).await,
-                    (Channel::Alipay, None) => return Err(bad(format!("hospital {} takes no Alipay payments ([alipay] is not configured)", r.org_code))),
-                };
+                let auth = h.authorise(r.channel, &r.auth_code, &r.openid, &r.med_org_ord).await;
                 // Kept before anything else: until then a killed worker loses the exchange.
                 if let Ok(a) = &auth {
                     crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), a, now_ms()).await;

@@ -9,7 +9,6 @@ use crate::exchange_log::log_exchange;
 use crate::http::now_ms;
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
 use crate::parties::{HospitalParties, Parties};
-use medpay_schemas::payment_flow::Channel;
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundState};
 use medpay_schemas::status::RefundStatus;
@@ -138,11 +137,7 @@ impl RefundActivities {
         let h = self.hospital(&s.input.org_code)?;
         let code = s.input.auth_code.as_ref().ok_or_else(|| bad("the insurance part needs a fresh authCode: retry with one".into()))?;
         let openid = s.input.openid.clone().unwrap_or_default();
-        let auth = match (s.input.channel, &h.alipay) {
-            (Channel::Wechat, _) => h.wechat.user_query(code, &openid, &serial("RA", &s.input.refund_no)).await,
-            (Channel::Alipay, Some(alipay)) => alipay.auth_query(code, &serial("RA", &s.input.refund_no)).await,
-            (Channel::Alipay, None) => return Err(bad(format!("hospital {} takes no Alipay authorisations ([alipay] is not configured)", s.input.org_code))),
-        };
+        let auth = h.authorise(s.input.channel, code, &openid, &serial("RA", &s.input.refund_no)).await;
         log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
         Ok(auth.map_err(fail)?.pay_auth_no)
     }

@@ -54,20 +54,24 @@ impl Parties {
     /// The quick start's shape: one credentials file for every hospital, every party on one
     /// listener in the sandbox's layout (`HospitalConfig::sandbox_layout`), one CA.
     pub fn load(params_file: &Path, base_url: &str, ca: &Path, callback_url: &str) -> Result<Self, PartiesError> {
+        Ok(Self::from_configs(Self::single_listener_configs(params_file, base_url, ca)?, Vec::new(), callback_url))
+    }
+
+    /// The hospitals of one credentials file, every party at one listener in the sandbox's
+    /// layout; Alipay only for the hospitals whose credentials carry it.
+    pub fn single_listener_configs(params_file: &Path, base_url: &str, ca: &Path) -> Result<Vec<HospitalConfig>, PartiesError> {
         let file = read_params(params_file)?;
-        let configs = file
+        Ok(file
             .hospitals
             .iter()
             .map(|h| {
                 let mut c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params_file, base_url, ca);
-                // Alipay only for the hospitals whose credentials carry it.
                 if h.channel.alipay_app_id.is_none() {
                     c.alipay = None;
                 }
                 c
             })
-            .collect();
-        Ok(Self::from_configs(configs, Vec::new(), callback_url))
+            .collect())
     }
 
     /// One TOML file per hospital in `dir` (`onboarding`).
@@ -103,6 +107,24 @@ impl Parties {
         self.hospitals.values().find(|h| h.params.bank.app_id == app_id)
     }
 }
+
+impl HospitalParties {
+    /// authCode -> payAuthNo at the channel the patient authorised in (WeChat's user query or
+    /// Alipay's authinfo query); `request_id` identifies the exchange at the channel.
+    pub async fn authorise(&self, channel: medpay_schemas::payment_flow::Channel, auth_code: &medpay_schemas::Secret<String>, openid: &str, request_id: &str) -> Result<medpay_schemas::wire::channel::Authorisation, crate::http::PartyError> {
+        use medpay_schemas::payment_flow::Channel;
+        match (channel, &self.alipay) {
+            (Channel::Wechat, _) => self.wechat.user_query(auth_code, openid, request_id).await,
+            (Channel::Alipay, Some(alipay)) => alipay.auth_query(auth_code, request_id).await,
+            (Channel::Alipay, None) => Err(crate::http::PartyError::Rejected {
+                party: "channel",
+                code: "CHANNEL_NOT_CONFIGURED".into(),
+                message: format!("hospital {} takes no Alipay authorisations ([alipay] is not configured)", self.config.org_code),
+            }),
+        }
+    }
+}
+
 
 fn read_params(file: &Path) -> Result<ParamsFile, PartiesError> {
     // Private keys and appSecrets: the file may be sealed at rest (medpay_crypto::sealed).
@@ -140,13 +162,7 @@ fn alipay_client(c: &HospitalConfig, p: &HospitalParams, (http, e): (reqwest::Cl
 /// One hospital's clients, or what is wrong with its configuration, in words.
 fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, String> {
     let client = |party: Party| {
-        let e = match party {
-            Party::Channel => c.channel.endpoint(party),
-            Party::Alipay => c.alipay.as_ref().map_or_else(|| c.channel.endpoint(party), |a| a.endpoint(party)),
-            Party::Core => c.core.endpoint(party),
-            Party::MidPlatform => c.mid_platform.endpoint(party),
-            Party::Bank => c.bank.endpoint(party),
-        };
+        let e = c.endpoints().into_iter().find(|e| e.party == party).ok_or_else(|| format!("[{}] is not configured", party.key()))?;
         party_client(&e).map(|http| (http, e)).map_err(|err| format!("[{}] {err}", party.key()))
     };
     fn key_error(party: &'static str, what: &'static str) -> impl Fn(medpay_crypto::CryptoError) -> String {

@@ -36,10 +36,7 @@ fn hospitals(config: &Config) -> anyhow::Result<(Vec<HospitalConfig>, Vec<onboar
     let (Some(params), Some(ca)) = (&p.params_file, &p.ca_file) else {
         anyhow::bail!("no hospital is configured: set parties.hospitals_dir (MEDPAY_PARTIES_HOSPITALS_DIR), or parties.params_file and parties.ca_file");
     };
-    let text = medpay_crypto::sealed::read_secret_file(params).map_err(|e| anyhow::anyhow!("{}: {e}", params.display()))?;
-    let file: medpay_activities::parties::ParamsFile = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", params.display()))?;
-    let configs = file.hospitals.iter().map(|h| HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params, &p.base_url, ca)).collect();
-    Ok((configs, Vec::new()))
+    Ok((Parties::single_listener_configs(params, &p.base_url, ca)?, Vec::new()))
 }
 
 /// The deployment's own secret files: readable, and opened when sealed (the master key).
