@@ -85,29 +85,54 @@ pub async fn request_run(ledger: &Ledger, run_id: &str, kind: &str, org: &str, p
     Ok(())
 }
 
-/// Creates or updates the run's row.
+/// Creates or updates the run's row in one statement: a reader polling the run must never see
+/// `Reported` without its summary (two statements once let it, between them).
 pub async fn upsert_run(ledger: &Ledger, f: &StagedFile, state: &str, summary: Option<&str>, now: i64) -> Result<(), LedgerError> {
-    let (run_id, kind, org, period, file) = (f.run_id.as_str(), f.kind.as_str(), f.org_code.as_str(), f.period.as_str(), Some(f.path.as_str()));
-    let db = ledger.connection();
+    let (run_id, kind, org, period, file) = (f.run_id.as_str(), f.kind.as_str(), f.org_code.as_str(), f.period.as_str(), f.path.as_str());
+    let mut updated = vec!["state", "file", "updated_at_ms"];
+    if summary.is_some() {
+        updated.push("summary");
+    }
     let q = Query::insert()
         .into_table(Alias::new("recon_runs"))
         .columns(["run_id", "kind", "org_code", "period", "state", "file", "summary", "created_at_ms", "updated_at_ms"].map(Alias::new))
-        .values_panic([run_id.into(), kind.into(), org.into(), period.into(), state.into(), file.map(String::from).into(), summary.map(String::from).into(), now.into(), now.into()])
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(Alias::new("run_id"))
-                .update_columns(["state", "updated_at_ms"].map(Alias::new))
-                .to_owned(),
-        )
+        .values_panic([run_id.into(), kind.into(), org.into(), period.into(), state.into(), file.into(), summary.map(String::from).into(), now.into(), now.into()])
+        .on_conflict(sea_orm::sea_query::OnConflict::column(Alias::new("run_id")).update_columns(updated.into_iter().map(Alias::new)).to_owned())
         .to_owned();
-    db.execute(&q).await?;
-    let mut u = Query::update();
-    u.table(Alias::new("recon_runs")).value(Alias::new("state"), state).and_where(sea_orm::sea_query::Expr::col(Alias::new("run_id")).eq(run_id));
-    if let Some(f) = file {
-        u.value(Alias::new("file"), f);
-    }
-    if let Some(s) = summary {
-        u.value(Alias::new("summary"), s);
-    }
-    db.execute(&u).await?;
+    ledger.connection().execute(&q).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medpay_schemas::recon::ReconKind;
+
+    /// The class of defect: a run's state written before what the state promises. A reader
+    /// polling the run (the API, an operator) once saw `Reported` with no summary.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_never_sees_a_reported_run_without_its_summary() {
+        let dir = std::env::temp_dir().join(format!("medpay-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display());
+        let ledger = Ledger::connect(&url).await.unwrap();
+        for i in 0..60 {
+            let f = StagedFile { run_id: format!("run-{i}"), kind: ReconKind::Selfpay, org_code: "H1".into(), period: "2026-12-04".into(), path: "/tmp/s".into() };
+            upsert_run(&ledger, &f, "Fetched", None, 1).await.unwrap();
+            let reader = {
+                let (ledger, run) = (ledger.clone(), f.run_id.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let (state, summary) = super::super::run_state(&ledger, &run, "H1").await.unwrap().unwrap();
+                        if state == "Reported" {
+                            return summary;
+                        }
+                    }
+                })
+            };
+            upsert_run(&ledger, &f, "Reported", Some("{\"loaded\":1}"), 2).await.unwrap();
+            assert_eq!(reader.await.unwrap().as_deref(), Some("{\"loaded\":1}"), "run {i}: Reported was visible before its summary");
+        }
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }
