@@ -6,6 +6,8 @@ use medpay_crypto::envelope::time::TimestampFormat;
 use medpay_schemas::MsgId;
 use medpay_schemas::Secret;
 use medpay_schemas::wire::core::*;
+use medpay_crypto::envelope::core as signature;
+use medpay_crypto::signer::{PrivateKey, PublicKey, SignatureScheme};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -26,6 +28,17 @@ pub struct CoreClient {
     /// `sign_no` per institution, so signing in per payment would invalidate the payments
     /// running beside it.
     pub session: std::sync::Arc<tokio::sync::Mutex<Option<SignIn>>>,
+    /// The hospital's signature on calls and the core's on replies (REQ S-4.1a), unless the
+    /// hospital's core profile is unsigned.
+    pub signature: Option<CoreSignature>,
+}
+
+/// The keys of the core's message signature.
+#[derive(Clone)]
+pub struct CoreSignature {
+    pub scheme: SignatureScheme,
+    pub hospital_key: PrivateKey,
+    pub core_public: PublicKey,
 }
 
 /// A 9001 sign-in and the Beijing date it was made on.
@@ -72,9 +85,19 @@ impl CoreClient {
             sign_no: sign_no.into(),
             input,
         };
-        let (status, text) = send(PARTY, self.http.post(&self.url).json(&req)).await?;
-        let reply: CoreResponse<O> = serde_json::from_str(&text)
-            .map_err(|e| PartyError::Unknown { party: PARTY, detail: format!("HTTP {status}, unreadable reply: {e}") })?;
+        let mut body = serde_json::to_value(&req).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+        if let Some(sig) = &self.signature {
+            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+        }
+        let (status, text) = send(PARTY, self.http.post(&self.url).json(&body)).await?;
+        let unreadable = |e: serde_json::Error| PartyError::Unknown { party: PARTY, detail: format!("HTTP {status}, unreadable reply: {e}") };
+        let raw: serde_json::Value = serde_json::from_str(&text).map_err(unreadable)?;
+        // A reply is believed only under the core's signature, refusals included: a forged
+        // refusal would fail a payment as surely as a forged success would mislead it.
+        if let Some(sig) = &self.signature {
+            signature::verify(&raw, &sig.scheme, &sig.core_public).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("reply to {infno} (msgid {}): {e}", req.msgid.as_str()) })?;
+        }
+        let reply: CoreResponse<O> = serde_json::from_value(raw).map_err(unreadable)?;
         if reply.infcode != "0" {
             return Err(PartyError::Rejected { party: PARTY, code: reply.infcode, message: reply.err_msg.unwrap_or_default() });
         }

@@ -81,6 +81,14 @@ pub struct HospitalKeys {
     pub alipay: BankGatewayEnvelope,
     pub alipay_platform_key: PrivateKey,
     pub hospital_alipay_public: PublicKey,
+    /// The core's reply key and the hospital's call key (`cainfo`, SM2 over SM3).
+    pub core_key: PrivateKey,
+    pub hospital_core_public: PublicKey,
+}
+
+/// The insurance core's message signature scheme at the sandbox (the reference profile's).
+pub fn core_scheme() -> medpay_crypto::signer::SignatureScheme {
+    medpay_crypto::signer::SignatureScheme::sm2(Default::default())
 }
 
 impl HospitalKeys {
@@ -100,6 +108,7 @@ impl HospitalKeys {
             (true, None) => anyhow::bail!("the bank encrypts biz_content but hospital {} has no biz_key", c.org_code),
             (false, _) => None,
         };
+        let core = c.core.as_ref().ok_or_else(|| anyhow::anyhow!("hospital {} has no core keys in the credentials", c.org_code))?;
         Ok(Self {
             mid: MidPlatformEnvelope::new(mid_profile.clone(), c.mid_platform.app_id.clone(), Secret::new(c.mid_platform.app_secret.clone()))?,
             platform_key: PrivateKey::from_text(&mid_profile.sign, &c.mid_platform.platform_private_key)?,
@@ -110,6 +119,8 @@ impl HospitalKeys {
             alipay: BankGatewayEnvelope::new(BankGatewayProfile::alipay_auth_query(), c.channel.alipay_app_id.clone(), None)?,
             alipay_platform_key: PrivateKey::from_text(&sm2_profile.sign, &c.channel.alipay_platform_private_key)?,
             hospital_alipay_public: PublicKey::from_text(&sm2_profile.sign, &c.channel.alipay_hospital_public_key)?,
+            core_key: PrivateKey::from_text(&core_scheme(), &core.core_private_key)?,
+            hospital_core_public: PublicKey::from_text(&core_scheme(), &core.hospital_public_key)?,
             creds: c.clone(),
         })
     }

@@ -21,6 +21,27 @@ pub struct HospitalCredentials {
     pub channel: ChannelCredentials,
     pub mid_platform: MidPlatformCredentials,
     pub bank: BankCredentials,
+    /// The insurance core's message signature (`cainfo`); made on first start of a sandbox
+    /// whose credentials file predates it.
+    #[serde(default)]
+    pub core: Option<CoreCredentials>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CoreCredentials {
+    pub hospital_private_key: String,
+    pub hospital_public_key: String,
+    /// The core's key (the sandbox signs replies with it).
+    pub core_private_key: String,
+    pub core_public_key: String,
+}
+
+impl CoreCredentials {
+    fn generate() -> Result<Self, medpay_crypto::CryptoError> {
+        let (hospital_private_key, hospital_public_key) = key_pair()?;
+        let (core_private_key, core_public_key) = key_pair()?;
+        Ok(Self { hospital_private_key, hospital_public_key, core_private_key, core_public_key })
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -160,6 +181,7 @@ impl HospitalCredentials {
                 legacy_rsa: None,
                 biz_key: None,
             },
+            core: Some(CoreCredentials::generate()?),
         })
     }
 }
@@ -175,12 +197,17 @@ impl Credentials {
             Credentials { hospitals: Vec::new() }
         };
         let had = c.hospitals.len();
+        let mut changed = false;
+        for h in c.hospitals.iter_mut().filter(|h| h.core.is_none()) {
+            h.core = Some(CoreCredentials::generate()?);
+            changed = true;
+        }
         while c.hospitals.len() < hospitals.max(1) {
             let n = c.hospitals.len() + 1;
             let name = if n == 1 { "四川省医保沙箱医院".to_string() } else { format!("四川省医保沙箱第{n}医院") };
             c.hospitals.push(HospitalCredentials::generate(&Self::org_code(n), &name, n)?);
         }
-        if c.hospitals.len() != had {
+        if changed || c.hospitals.len() != had {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
@@ -208,10 +235,6 @@ impl Credentials {
         }
         Ok(())
     }
-
-
-
-
 
     /// Makes sure every hospital has a `biz_content` key, saving the file if some were made.
     pub fn ensure_biz_keys(&mut self, path: &Path) -> anyhow::Result<()> {

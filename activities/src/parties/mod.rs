@@ -141,6 +141,22 @@ fn biz_key(p: &HospitalParams) -> Result<Option<medpay_schemas::Secret<Vec<u8>>>
         .transpose()
 }
 
+/// The core's signature keys when the hospital's core profile is signed (REQ S-4.1a).
+fn core_signature(c: &HospitalConfig, p: &HospitalParams) -> Result<Option<crate::core::CoreSignature>, String> {
+    let profile = &c.core.profile;
+    if !profile.signed {
+        return Ok(None);
+    }
+    let Some(keys) = &p.core else {
+        return Err(format!("[core] calls are signed (core.profile.signed) but {} has no \"core\" keys (hospital_private_key, core_public_key)", c.credentials_file.display()));
+    };
+    Ok(Some(crate::core::CoreSignature {
+        scheme: profile.sign.clone(),
+        hospital_key: PrivateKey::from_text(&profile.sign, keys.hospital_private_key.expose()).map_err(|e| format!("[core] the hospital's private key: {e}"))?,
+        core_public: PublicKey::from_text(&profile.sign, &keys.core_public_key).map_err(|e| format!("[core] the core's public key: {e}"))?,
+    }))
+}
+
 /// The Alipay gateway client: the `[alipay]` endpoint and the Alipay credentials, all or none.
 fn alipay_client(c: &HospitalConfig, p: &HospitalParams, (http, e): (reqwest::Client, onboarding::Endpoint)) -> Result<AlipayClient, String> {
     let ch = &p.channel;
@@ -194,6 +210,7 @@ fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, S
             mdtrtarea_admvs: c.mdtrtarea_admvs.clone(),
             person_info_infno: c.core.profile.person_info_infno.clone(),
             session: Default::default(),
+            signature: core_signature(c, p)?,
         },
         mid: MidPlatformClient {
             http: mid_http,

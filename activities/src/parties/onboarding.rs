@@ -123,11 +123,16 @@ pub struct ChannelProfile {}
 pub struct CoreProfile {
     /// 人员信息获取接口 (the person-info query by payAuthNo).
     pub person_info_infno: String,
+    /// Whether calls carry `cainfo`/`signtype` and replies must (REQ S-4.1a). On by default;
+    /// off only for a province's test core that takes unsigned calls.
+    pub signed: bool,
+    /// The signature scheme when signed (SM2 over SM3 by default, REQ B-1).
+    pub sign: medpay_crypto::signer::SignatureScheme,
 }
 
 impl Default for CoreProfile {
     fn default() -> Self {
-        Self { person_info_infno: "queryPsninfobyZFB".into() }
+        Self { person_info_infno: "queryPsninfobyZFB".into(), signed: true, sign: medpay_crypto::signer::SignatureScheme::sm2(Default::default()) }
     }
 }
 

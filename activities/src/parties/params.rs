@@ -17,6 +17,20 @@ pub struct HospitalParams {
     pub channel: ChannelParams,
     pub mid_platform: MidPlatformParams,
     pub bank: BankParams,
+    /// The insurance core's signature keys; required when the core profile is signed.
+    #[serde(default)]
+    pub core: Option<CoreParams>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct CoreParams {
+    /// The hospital's key that signs its calls (`cainfo`).
+    pub hospital_private_key: Secret<String>,
+    /// The public key the hospital registered with the core, when recorded.
+    #[serde(default)]
+    pub hospital_public_key: Option<String>,
+    /// The core's key that signs its replies.
+    pub core_public_key: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]

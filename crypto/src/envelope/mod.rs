@@ -4,6 +4,7 @@
 pub mod bank_gateway;
 pub mod canonical;
 pub mod channel;
+pub mod core;
 pub mod diagnose;
 pub mod his;
 pub mod mid_platform;

@@ -2,9 +2,11 @@
 //! `POST /core/fsi/api/rsfComIfsService/callService` routed on `infno`:
 //! 9001 sign-in, and 1101 / `queryPsninfobyZFB` person info for the holder of a payAuthNo.
 //!
-//! `infcode` "0" is success; failures carry `infcode` "-1" and `err_msg`.
+//! `infcode` "0" is success; failures carry `infcode` "-1" and `err_msg`. Calls must carry the
+//! hospital's signature (`cainfo`, `signtype` "SM2"); replies carry the core's.
 
-use crate::app::App;
+use crate::app::{App, HospitalKeys, core_scheme};
+use medpay_crypto::envelope::core as signature;
 use crate::persons;
 use axum::Json;
 use axum::extract::State;
@@ -12,17 +14,29 @@ use axum::response::{IntoResponse, Response};
 use medpay_schemas::Money;
 use serde_json::{Value, json};
 
+/// A reply, signed with the core's key when the caller is a known hospital (REQ S-4.1a).
 fn reply(msgid: &str, output: Option<Value>, err: Option<String>) -> Response {
+    Json(body(msgid, output, err)).into_response()
+}
+
+fn signed(keys: &HospitalKeys, msgid: &str, output: Option<Value>, err: Option<String>) -> Response {
+    let mut b = body(msgid, output, err);
+    if let Err(e) = signature::sign(&mut b, &core_scheme(), &keys.core_key) {
+        return reply(msgid, None, Some(format!("the sandbox core could not sign its reply: {e}")));
+    }
+    Json(b).into_response()
+}
+
+fn body(msgid: &str, output: Option<Value>, err: Option<String>) -> Value {
     let now = crate::clock::now_ms();
-    Json(json!({
+    json!({
         "infcode": if err.is_none() { "0" } else { "-1" },
         "inf_refmsgid": format!("SANDBOX{msgid}"),
         "refmsg_time": crate::clock::dashed(now),
         "respond_time": crate::clock::dashed(now),
         "err_msg": err,
         "output": output,
-    }))
-    .into_response()
+    })
 }
 
 pub async fn call_service(State(app): State<App>, body: String) -> Response {
@@ -34,9 +48,14 @@ pub async fn call_service(State(app): State<App>, body: String) -> Response {
     };
     let msgid = req["msgid"].as_str().unwrap_or_default().to_string();
     let org = req["fixmedins_code"].as_str().unwrap_or_default().to_string();
-    if app.hospital_by_org(&org).is_none() {
+    let Some(keys) = app.hospital_by_org(&org) else {
         return reply(&msgid, None, Some(format!("fixmedins_code {org:?} is not a sandbox hospital")));
+    };
+    // Unsigned or mis-signed calls are refused, as the real core refuses them.
+    if let Err(e) = signature::verify(&req, &core_scheme(), &keys.hospital_core_public) {
+        return signed(keys, &msgid, None, Some(format!("signature check failed (cainfo/signtype): {e}")));
     }
+    let reply = |msgid: &str, output, err| signed(keys, msgid, output, err);
     let now = crate::clock::now_ms();
     match req["infno"].as_str().unwrap_or_default() {
         "9001" => {

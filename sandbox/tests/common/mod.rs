@@ -84,6 +84,11 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
         mdtrtarea_admvs: "510100".into(),
         person_info_infno: "queryPsninfobyZFB".into(),
         session: Default::default(),
+        signature: h.core.as_ref().map(|k| medpay_activities::core::CoreSignature {
+            scheme: medpay_sandbox::app::core_scheme(),
+            hospital_key: PrivateKey::from_text(&medpay_sandbox::app::core_scheme(), &k.hospital_private_key).unwrap(),
+            core_public: PublicKey::from_text(&medpay_sandbox::app::core_scheme(), &k.core_public_key).unwrap(),
+        }),
     };
     let mid = MidPlatformClient {
         http: http.clone(),

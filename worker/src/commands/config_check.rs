@@ -94,10 +94,13 @@ fn certificates(c: &HospitalConfig, now: i64, warn_days: i64, out: &mut Vec<Find
 /// The hospital's private keys against the public keys it registered with the parties (when
 /// the credentials file records them).
 fn key_pairs(h: &HospitalParties, out: &mut Vec<Finding>) {
-    let pairs = [
+    let mut pairs = vec![
         ("mid_platform", &h.config.mid_platform.profile.sign, &h.params.mid_platform.hospital_private_key, &h.params.mid_platform.hospital_public_key),
         ("bank", &h.config.bank.profile.sign, &h.params.bank.hospital_private_key, &h.params.bank.hospital_public_key),
     ];
+    if let Some(core) = &h.params.core {
+        pairs.push(("core", &h.config.core.profile.sign, &core.hospital_private_key, &core.hospital_public_key));
+    }
     for (party, scheme, private, public) in pairs {
         let Some(public) = public else { continue };
         let derived = PrivateKey::from_text(scheme, private.expose()).map(|k| k.public_key());
@@ -152,6 +155,10 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
             },
             Party::Core => match h.core.sign_in().await {
                 Ok(_) => (true, "signed in (9001)".into()),
+                // The sign-in is a real call that must succeed: any refusal is of our request.
+                Err(PartyError::Rejected { code, message, .. }) if !code.starts_with("HTTP") => {
+                    (false, format!("refused the sign-in ({code}: {message}): check fixmedins_code, the [core] keys in the credentials and that the core has the hospital's current public key"))
+                }
                 Err(e) => judge(Err(e), &[], &endpoint),
             },
             Party::Channel => judge(h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop), &["40001", "40002"], &endpoint),
