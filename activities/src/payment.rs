@@ -157,6 +157,7 @@ impl PaymentActivities {
             insu_code: ins.insuplc_admdvs,
             id_no: info.baseinfo.certno,
             name: info.baseinfo.psn_name,
+            for_relative: auth.for_relative,
         })
     }
 
@@ -280,7 +281,7 @@ impl PaymentActivities {
                         mer_prtcl_no: String::new(),
                         out_trade_no: out.clone(),
                         pay_mode: r.channel.pay_mode().into(),
-                        access_type: r.channel.access_type().into(),
+                        access_type: r.channel.access_type(r.access).into(),
                         shop_appid: shop_appid.clone(),
                         open_id: r.openid.clone(),
                         total_fee: own,
@@ -313,7 +314,7 @@ impl PaymentActivities {
             (false, true) => MixPayType::CashOnly,
             _ => MixPayType::CashAndInsurance,
         };
-        let id_digest = Secret::new(hex::encode(medpay_crypto::sm3::sm3(id.id_no.expose().to_uppercase().as_bytes())));
+        let id_digest = Secret::new(h.config.bank_orders.id_digest.of(id.id_no.expose()));
         let req = MixedOrderRequest {
             hospital_id: h.params.bank.hospital_id.clone(),
             sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(parse_err)?,
@@ -325,7 +326,7 @@ impl PaymentActivities {
             payer_name: id.name.clone(),
             payer_id_digest: id_digest,
             payer_card_type: "ID_CARD".into(),
-            pay_for_relatives: false,
+            pay_for_relatives: id.for_relative,
             out_trade_no: out.clone(),
             serial_no: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
             pay_order_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(parse_err)?,
@@ -334,7 +335,7 @@ impl PaymentActivities {
             city_id: id.insu_code.clone(),
             med_inst_name: h.params.org_name.clone(),
             med_inst_no: h.params.org_code.clone(),
-            med_ins_order_create_time: String::new(),
+            med_ins_order_create_time: medpay_crypto::envelope::time::rfc3339_beijing(created_at),
             total_fee: split.fee_sumamt,
             med_ins_gov_fee: split.fund_pay,
             med_ins_self_fee: split.psn_acct_pay,
@@ -345,7 +346,8 @@ impl PaymentActivities {
             prepay_id,
             passthrough_request_content: None,
             attach: None,
-            med_ins_test_env: false,
+            // True only during the joint test (left true in production it is a money-loss bug).
+            med_ins_test_env: h.config.stage == crate::parties::onboarding::Stage::JointTest,
         };
         req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
         let mixed = h.bank.call::<_, MixedOrderResponse>(BankOp::MixedOrder, &format!("mix-{out}"), &req).await;

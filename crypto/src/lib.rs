@@ -4,6 +4,7 @@
 //! Nothing here panics on untrusted input: every entry point returns [`CryptoError`].
 
 pub mod envelope;
+pub mod id_digest;
 pub mod error;
 pub mod random;
 pub mod sealed;

@@ -44,6 +44,12 @@ pub struct SandboxConfig {
     /// Each party also on a listener of its own with its own CA, the mid-platform requiring a
     /// client certificate (`split`).
     pub split_parties: bool,
+    /// The parties play their joint-test environments (REQ O-5): mixed orders must carry
+    /// `med_ins_test_env` = true, and the hospital files say `stage = "joint_test"`. Otherwise
+    /// they play production, where `med_ins_test_env` = true is refused.
+    pub joint_test: bool,
+    /// The digest the bank expects in `payer_id_digest` (MD5, as the channels document).
+    pub bank_id_digest: medpay_crypto::id_digest::IdDigest,
 }
 
 impl Default for SandboxConfig {
@@ -59,6 +65,8 @@ impl Default for SandboxConfig {
             hospitals: 1,
             bank_encrypt: false,
             split_parties: false,
+            joint_test: false,
+            bank_id_digest: Default::default(),
             callback_ca: None,
             bank_legacy_rsa2: false,
         }

@@ -140,6 +140,10 @@ fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, crede
         if config.bank_encrypt {
             c.bank.profile.encrypt = Some(app::BANK_BIZ_CIPHER);
         }
+        if config.joint_test {
+            c.stage = medpay_activities::parties::onboarding::Stage::JointTest;
+        }
+        c.bank_orders.id_digest = config.bank_id_digest;
         for p in split {
             let (url, ca_file, identity) = (p.base_url.clone(), p.ca_cert.display().to_string(), p.client_identity.clone());
             let set = |base_url: &mut String, ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {

@@ -72,6 +72,9 @@ pub struct SelfPayOrder {
     pub paid_ms: Option<i64>,
     pub third_trade_no: Option<String>,
     pub refunded: Money,
+    /// The entry the patient paid from (5 app, 7 official account, 8 life account, 9 mini-program).
+    #[serde(default)]
+    pub access_type: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -95,6 +98,11 @@ pub struct MixedOrder {
     pub created_ms: i64,
     pub paid_ms: Option<i64>,
     pub med_ins_fail_reason: Option<String>,
+    /// As ordered: the payer pays for a relative; the joint-test flag.
+    #[serde(default)]
+    pub pay_for_relatives: bool,
+    #[serde(default)]
+    pub med_ins_test_env: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

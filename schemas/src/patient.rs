@@ -15,6 +15,9 @@ pub struct PatientBill {
     /// The channel whose authorisation page the patient is sent to (WeChat when absent).
     #[serde(default, skip_serializing_if = "Channel::is_wechat")]
     pub channel: Channel,
+    /// The patient's entry in the channel (see `PaymentRequest::access`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::payment_flow::Access>,
     pub openid: String,
     pub lines: Vec<BillLine>,
     #[serde(default = "yes")]

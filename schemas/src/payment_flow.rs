@@ -77,13 +77,30 @@ impl Channel {
         }
     }
 
-    /// The bank's `access_type`: 9 WeChat mini-program, 8 Alipay life account.
-    pub fn access_type(self) -> &'static str {
-        match self {
-            Self::Wechat => "9",
-            Self::Alipay => "8",
+    /// The bank's `access_type` (COUNTERPARTIES.md §4.2: 5 app, 7 WeChat official account,
+    /// 8 Alipay life account, 9 mini-program) for the patient's entry; absent, the channel's
+    /// usual one: WeChat's mini-program, Alipay's life account.
+    pub fn access_type(self, access: Option<Access>) -> &'static str {
+        match (self, access) {
+            (_, Some(Access::App)) => "5",
+            (_, Some(Access::MiniProgram)) | (Self::Wechat, None) => "9",
+            (Self::Wechat, Some(Access::OfficialAccount)) => "7",
+            (Self::Alipay, Some(Access::OfficialAccount) | None) => "8",
         }
     }
+}
+
+/// Where in the channel the patient opened the hospital's service (REQ §5 names WeChat's
+/// official account 公众号 and Alipay's life account 生活号, its Alipay counterpart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    /// 小程序, in WeChat or Alipay.
+    MiniProgram,
+    /// 公众号 in WeChat, 生活号 (life account) in Alipay.
+    OfficialAccount,
+    /// The hospital's own app.
+    App,
 }
 
 /// One bill line from the HIS. Unknown fields are refused (one policy for every API body: a
@@ -109,6 +126,10 @@ pub struct PaymentRequest {
     /// WeChat, so requests made before the field existed keep their fingerprint.
     #[serde(default, skip_serializing_if = "Channel::is_wechat")]
     pub channel: Channel,
+    /// The patient's entry in the channel (the bank's `access_type`); the channel's usual one
+    /// when absent (left out when absent, so older requests keep their fingerprint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
     /// From the channel's authorisation page.
     pub auth_code: Secret<String>,
     /// The patient's openid in the hospital's app.
@@ -138,6 +159,10 @@ pub struct Identity {
     pub insu_code: String,
     pub id_no: Secret<String>,
     pub name: Secret<String>,
+    /// The payer pays for a relative (the channel's authorisation says so): the bank's
+    /// `pay_for_relatives`. Absent in histories recorded before it existed.
+    #[serde(default)]
+    pub for_relative: bool,
 }
 
 /// The mid-platform order after 6201.

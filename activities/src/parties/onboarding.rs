@@ -28,6 +28,12 @@ pub struct HospitalConfig {
     pub credentials_file: PathBuf,
     /// 就医地医保区划 (e.g. 510100 Chengdu): where the patient is treated.
     pub mdtrtarea_admvs: String,
+    /// 接入阶段 (REQ O-5): the joint test against the parties' test environments, or production.
+    #[serde(default)]
+    pub stage: Stage,
+    /// What the bank's orders carry that differs by bank or channel.
+    #[serde(default)]
+    pub bank_orders: BankOrderRules,
     pub channel: PartyConfig<ChannelProfile>,
     /// Alipay's open-platform gateway, for hospitals that take Alipay too (absent: WeChat only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +45,26 @@ pub struct HospitalConfig {
     /// deployment's `recon.*` SFTP server and the reference layout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statements: Option<StatementsConfig>,
+}
+
+/// Where a hospital is on its way to go-live (REQ O-5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// 联调测试: the parties are their test environments; mixed orders say `med_ins_test_env`.
+    JointTest,
+    /// 生产: real money. `med_ins_test_env` is false (left true it is a known money-loss bug).
+    #[default]
+    Production,
+}
+
+/// 下单规则 / the bank order's rules that are the bank's or the channel's choice.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BankOrderRules {
+    /// 证件号摘要算法: the digest of the payer's upper-cased ID number (`payer_id_digest`);
+    /// MD5 as the channels document, SM3 where the bank asks for it.
+    pub id_digest: medpay_crypto::id_digest::IdDigest,
 }
 
 /// 对账文件 / the bank's and the platform's statement files for one hospital.
@@ -326,6 +352,8 @@ impl HospitalConfig {
             org_name: org_name.into(),
             credentials_file: credentials_file.to_path_buf(),
             mdtrtarea_admvs: "510100".into(),
+            stage: Stage::default(),
+            bank_orders: BankOrderRules::default(),
             channel: party(format!("{base}/wechat"), ca),
             alipay: Some(party(format!("{base}/alipay"), ca)),
             core: party(format!("{base}/core"), ca),

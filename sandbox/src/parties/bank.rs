@@ -10,7 +10,7 @@
 //! order; 4006 the channel's mixed-order rules are violated; 4007 refund exceeds what was paid;
 //! 4008 the order's state does not allow this.
 
-use crate::app::{App, HospitalKeys};
+use crate::app::{App, HospitalKeys, SandboxConfig};
 use crate::state::{BankRefund, MixedOrder, RefundNotice, SelfPayOrder, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -55,7 +55,7 @@ pub async fn handle(app: App, op: BankOp, body: String) -> Response {
             let mut st = app.state();
             match op {
                 BankOp::SelfPayOrder => self_pay_order(&mut st, keys, &opened.biz_content, now),
-                BankOp::MixedOrder => mixed_order(&mut st, keys, &opened.biz_content, now),
+                BankOp::MixedOrder => mixed_order(&mut st, &app.config, keys, &opened.biz_content, now),
                 BankOp::MixedOrderQuery => query(&st, keys, &opened.biz_content),
                 BankOp::SelfPayRefund => self_pay_refund(&mut st, keys, &opened.biz_content, now),
                 BankOp::RefundNotify => refund_notify(&mut st, keys, &opened.biz_content, now),
@@ -103,6 +103,16 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
     if req.total_fee.fen() <= 0 {
         return Err(fail(4000, "total_fee must be positive: no self-pay order without a self-pay part"));
     }
+    // access_type per pay_mode (COUNTERPARTIES.md §4.2): WeChat has no life account, Alipay
+    // no official account.
+    let allowed: &[&str] = match req.pay_mode.as_str() {
+        "9" => &["5", "7", "9"],
+        "10" => &["5", "8", "9"],
+        _ => return Err(fail(4000, format!("pay_mode {:?} is not offered (9 WeChat, 10 Alipay)", req.pay_mode))),
+    };
+    if !allowed.contains(&req.access_type.as_str()) {
+        return Err(fail(4000, format!("access_type {:?} is not valid with pay_mode {} (allowed: {})", req.access_type, req.pay_mode, allowed.join(", "))));
+    }
     let out = req.out_trade_no.to_string();
     let order = match st.self_pay_orders.get(&out) {
         Some(o) if o.total != req.total_fee => return Err(fail(4002, format!("out_trade_no {out} exists with total {}", o.total.fen()))),
@@ -119,6 +129,7 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
                 paid_ms: None,
                 third_trade_no: None,
                 refunded: Money::ZERO,
+                access_type: req.access_type.clone(),
             };
             st.self_pay_orders.insert(out.clone(), o.clone());
             o
@@ -140,15 +151,37 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
     }))
 }
 
-fn mixed_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -> Result<Value, Failure> {
+/// What the channel checks of the payer and the order beyond the amounts: the ID digest and
+/// the relative flag against the e-voucher's binding (WeChat's 268545961), the creation time,
+/// and the environment flag against the environment.
+fn check_payer_and_environment(st: &State, config: &SandboxConfig, req: &MixedOrderRequest) -> Result<(), Failure> {
+    match (config.joint_test, req.med_ins_test_env) {
+        (false, true) => return Err(fail(4000, "med_ins_test_env=true is refused in production (a production money-loss bug): set the hospital's stage to production")),
+        (true, false) => return Err(fail(4000, "this is the joint-test environment: med_ins_test_env must be true (the hospital's stage is joint_test during the joint test)")),
+        _ => {}
+    }
+    let created = &req.med_ins_order_create_time;
+    if created.len() != 25 || !created.ends_with("+08:00") || created.as_bytes().get(10) != Some(&b'T') {
+        return Err(fail(4000, format!("med_ins_order_create_time {created:?} is not RFC 3339 in +08:00 (yyyy-MM-ddTHH:mm:ss+08:00)")));
+    }
+    let auth = st.pay_auths.get(req.pay_auth_no.expose()).ok_or_else(|| fail(4004, "pay_auth_no unknown to the channel"))?;
+    if auth.for_relative != req.pay_for_relatives {
+        return Err(fail(268_545_961, format!("pay_for_relatives={} differs from the authorisation (for a relative: {})", req.pay_for_relatives, auth.for_relative)));
+    }
+    let person = crate::persons::by_psn_no(&auth.psn_no).ok_or_else(|| fail(4004, "the e-voucher's person is unknown"))?;
+    if req.payer_id_digest.expose() != &config.bank_id_digest.of(person.id_no) {
+        return Err(fail(268_545_961, format!("payer_id_digest does not match the e-voucher's binding (expected the {:?} digest of the upper-cased ID number)", config.bank_id_digest)));
+    }
+    Ok(())
+}
+
+fn mixed_order(st: &mut State, config: &SandboxConfig, keys: &HospitalKeys, biz: &Value, now: i64) -> Result<Value, Failure> {
     let req: MixedOrderRequest = parse(biz)?;
     if req.sub_mchid.as_str() != keys.creds.bank.sub_mchid || req.hospital_id != keys.creds.bank.hospital_id {
         return Err(fail(4000, "sub_mchid / hospital_id are not this app's"));
     }
     req.check_rules().map_err(|e| fail(4006, e.to_string()))?;
-    if req.med_ins_test_env {
-        return Err(fail(4000, "med_ins_test_env=true is refused (a production money-loss bug)"));
-    }
+    check_payer_and_environment(st, config, &req)?;
     let fp = canonical_data(biz, NumberStyle::Literal);
     let out = req.out_trade_no.to_string();
     if let Some(existing) = st.mixed_by_out_trade_no.get(&out).and_then(|m| st.mixed_orders.get(m)) {
@@ -203,6 +236,8 @@ fn mixed_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -> Re
             created_ms: now,
             paid_ms: None,
             med_ins_fail_reason: None,
+            pay_for_relatives: req.pay_for_relatives,
+            med_ins_test_env: req.med_ins_test_env,
         },
     );
     st.mixed_by_out_trade_no.insert(out, mix_trade_no.clone());

@@ -311,7 +311,7 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
                 sub_appid: String::new(),
                 openid: "openid-test".into(),
                 payer_name: Secret::new(p.name.into()),
-                payer_id_digest: Secret::new("digest".into()),
+                payer_id_digest: Secret::new(medpay_crypto::id_digest::IdDigest::Md5.of(p.id_no)),
                 payer_card_type: "ID_CARD".into(),
                 pay_for_relatives: false,
                 out_trade_no: out_trade_no.clone(),

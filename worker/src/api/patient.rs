@@ -203,6 +203,7 @@ pub async fn authorised(State(state): State<AppState>, super::body::QueryOptions
             med_org_ord: link.med_org_ord.clone(),
             scene: bill.scene,
             channel: bill.channel,
+            access: bill.access,
             auth_code: Secret::new(a.auth_code),
             openid: bill.openid,
             lines: bill.lines,

@@ -43,6 +43,13 @@ pub struct SandboxArgs {
     /// certificate; the hospital files point at them.
     #[arg(long)]
     split_parties: bool,
+    /// The parties play their joint-test environments (REQ O-5): mixed orders must say
+    /// med_ins_test_env=true and the hospital files say stage = "joint_test".
+    #[arg(long)]
+    joint_test: bool,
+    /// The payer ID digest the bank expects: md5 (the channels' documented rule) or sm3.
+    #[arg(long, value_parser = ["md5", "sm3"], default_value = "md5")]
+    bank_id_digest: String,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -65,6 +72,8 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         hospitals: args.hospitals,
         bank_encrypt: args.bank_encrypt,
         split_parties: args.split_parties,
+        joint_test: args.joint_test,
+        bank_id_digest: if args.bank_id_digest == "sm3" { medpay_crypto::id_digest::IdDigest::Sm3 } else { medpay_crypto::id_digest::IdDigest::Md5 },
         ..SandboxConfig::default()
     };
     for f in &args.faults {
