@@ -23,9 +23,17 @@ wait_for() { # path field value seconds
 P=/v1/payments/$ORG/$ORD
 echo "1. the patient authorises at the channel (sandbox persona 'mixed')"
 AUTH=$(sandbox -d '{"persona":"mixed"}' "https://$SANDBOX/sandbox/patient/authorize" | field authCode)
-echo "2. the HIS creates payment $ORD: two lines, 300.00 yuan"
+# A realistic outpatient bill, as the mid-platform's fee upload (6201) needs it: per line the
+# national catalogue code beside the hospital's own, quantity x unit price = amount; the visit's
+# department, doctor and diagnosis.
+VISIT='"visit":{"dept_code":"A03","dept_name":"全科医疗科","doctor_code":"D0001","doctor_name":"李医生",
+  "diagnoses":[{"code":"J06.900","name":"急性上呼吸道感染"}]}'
+echo "2. the HIS creates payment $ORD: an outpatient visit (全科医疗科, J06.900), three lines, 300.00 yuan"
 api "http://$API/v1/payments" -d '{"org_code":"'$ORG'","med_org_ord":"'$ORD'","scene":"outpatient","auth_code":"'"$AUTH"'","openid":"o-demo",
-  "lines":[{"code":"XA01","name":"药品","amount_fen":20000},{"code":"XA02","name":"检查","amount_fen":10000}]}' >/dev/null
+  "lines":[{"code":"H-ZC01","catalogue_code":"001102000010000","name":"普通门诊诊查费","quantity":"1","unit_price_fen":1000,"amount_fen":1000},
+           {"code":"H-XY0321","catalogue_code":"XJ01CAA040A001010101445","name":"阿莫西林胶囊 0.25g","quantity":"2","unit_price_fen":1450,"amount_fen":2900},
+           {"code":"H-JC0112","catalogue_code":"002502000010000","name":"胸部CT平扫","quantity":"1","unit_price_fen":26100,"amount_fen":26100}],
+  '"$VISIT"'}' >/dev/null
 wait_for "$P" state PreSettled 60
 echo "3. pre-settled: fund $(api "http://$API$P" | field fund_fen) fen, personal account $(api "http://$API$P" | field psn_acct_fen) fen, self-pay $(api "http://$API$P" | field own_pay_fen) fen"
 api "http://$API$P/confirm" -d '{"confirm":true}' >/dev/null
@@ -55,7 +63,9 @@ else
   echo "   scripts/run.sh starts the sandbox's SFTP server only as root with openssh-server installed)"
 fi
 LINK=$(api "http://$API/v1/payments/$ORG/$ORD-PAGE/patient-link" -d '{"bill":{"scene":"outpatient","openid":"o-demo",
-  "lines":[{"code":"XB01","name":"门诊诊查费","amount_fen":1000},{"code":"XB02","name":"复方甘草片","amount_fen":880}]}}' | field url)
+  "lines":[{"code":"H-ZC01","catalogue_code":"001102000010000","name":"普通门诊诊查费","quantity":"1","unit_price_fen":1000,"amount_fen":1000},
+           {"code":"H-ZY0087","catalogue_code":"ZA01BAF0123010103781","name":"复方甘草片","quantity":"0.5","unit_price_fen":1760,"amount_fen":880}],
+  '"$VISIT"'}}' | field url)
 echo "8. the patient's page for another bill (REQ E-4.4, care mode on its first screen): open in a browser"
 echo "   $LINK"
 echo "   (the sandbox's pages use its own CA: accept it, or start the browser with --ignore-certificate-errors)"

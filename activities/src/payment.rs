@@ -168,9 +168,12 @@ impl PaymentActivities {
         let id = need(&s.identity, "identity")?;
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
-        let chrg = ChrgBchno::parse(format!("CB{}", r.med_org_ord)).map_err(parse_err)?;
+        let visit = r.visit.clone().unwrap_or_default();
+        let chrg = ChrgBchno::parse(visit.charge_batch_no.clone().unwrap_or_else(|| format!("CB{}", r.med_org_ord))).map_err(parse_err)?;
         let created_at = self.created_at_ms(&s).await?;
+        let begntime = visit.begin_time.clone().unwrap_or_else(|| medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at));
         let total = r.total().map_err(|e| bad(e.to_string()))?;
+        let some = |v: &str| (!v.is_empty()).then(|| v.to_string());
         let req = UploadFeeDetailsRequest {
             org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
             org_id: None,
@@ -183,17 +186,35 @@ impl PaymentActivities {
             pay_auth_no: id.pay_auth_no.clone(),
             med_org_ord: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
             chrg_bchno: chrg.clone(),
-            med_type: r.scene.med_type().into(),
-            begntime: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
+            med_type: visit.med_type.clone().unwrap_or_else(|| r.scene.med_type().into()),
+            begntime: begntime.clone(),
             medfee_sumamt: total,
-            dept_code: None,
-            dept_name: None,
-            atddr_no: None,
-            dr_name: None,
+            dept_code: some(&visit.dept_code),
+            dept_name: some(&visit.dept_name),
+            atddr_no: some(&visit.doctor_code),
+            dr_name: some(&visit.doctor_name),
             uld_latlnt: None,
             fee_type: "01".into(),
             psn_setlway: "01".into(),
             acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
+            dise_codg: visit.diagnoses.first().map(|d| d.code.clone()),
+            dise_name: visit.diagnoses.first().map(|d| d.name.clone()),
+            diseinfo_list: visit
+                .diagnoses
+                .iter()
+                .enumerate()
+                .map(|(i, d)| DiseInfo {
+                    diag_type: "1".into(),
+                    diag_srt_no: (i + 1).to_string(),
+                    diag_code: d.code.clone(),
+                    diag_name: d.name.clone(),
+                    diag_dept: visit.dept_name.clone(),
+                    dise_dor_no: visit.doctor_code.clone(),
+                    dise_dor_name: visit.doctor_name.clone(),
+                    diag_time: begntime.clone(),
+                    vali_flag: "1".into(),
+                })
+                .collect(),
             feedetail_list: r
                 .lines
                 .iter()
@@ -201,18 +222,18 @@ impl PaymentActivities {
                 .map(|(i, l)| FeeDetail {
                     feedetl_sn: (i + 1).to_string(),
                     chrg_bchno: chrg.clone(),
-                    rxno: None,
-                    fee_ocur_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
-                    med_list_codg: l.code.clone(),
+                    rxno: l.rx_no.clone(),
+                    fee_ocur_time: l.fee_time.clone().unwrap_or_else(|| begntime.clone()),
+                    med_list_codg: l.catalogue_code.clone(),
                     medins_list_codg: l.code.clone(),
                     med_list_name: Some(l.name.clone()),
                     det_item_fee_sumamt: Money::from_fen(l.amount_fen),
-                    cnt: "1".into(),
-                    pric: Money::from_fen(l.amount_fen),
-                    bilg_dept_codg: None,
-                    bilg_dept_name: None,
-                    bilg_dr_codg: None,
-                    bilg_dr_name: None,
+                    cnt: l.quantity.clone(),
+                    pric: Money::from_fen(l.unit_price_fen.unwrap_or(l.amount_fen)),
+                    bilg_dept_codg: some(&visit.dept_code),
+                    bilg_dept_name: some(&visit.dept_name),
+                    bilg_dr_codg: some(&visit.doctor_code),
+                    bilg_dr_name: some(&visit.doctor_name),
                     med_type: None,
                     memo: None,
                 })

@@ -112,6 +112,33 @@ async fn documented_error_codes() {
     let e = env.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &bad_sum).await.unwrap_err();
     assert_eq!(rejected_code(&e), "2003");
 
+    // The skeleton upload medpay sent before the bill carried its details (no department or
+    // doctor, no diagnosis, the hospital's code as the catalogue code) -> 2004, each part named;
+    // a line whose quantity × price is not its amount -> 2003 (issue "Business completeness" 1).
+    let complete = env.upload_request("mixed", "HIS-E-2", &auth, &[100]);
+    let mid = env.mid.clone();
+    let refusal = |r: UploadFeeDetailsRequest| {
+        let mid = mid.clone();
+        async move { mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &r).await.unwrap_err() }
+    };
+    let mut skeleton = complete.clone();
+    (skeleton.dept_code, skeleton.dept_name, skeleton.atddr_no, skeleton.dr_name) = (None, None, None, None);
+    let e = refusal(skeleton).await;
+    assert_eq!(rejected_code(&e), "2004");
+    assert!(e.to_string().contains("deptCode"), "{e}");
+    let mut no_diagnosis = complete.clone();
+    no_diagnosis.diseinfo_list.clear();
+    assert!(refusal(no_diagnosis).await.to_string().contains("diseinfoList"));
+    let mut no_catalogue = complete.clone();
+    no_catalogue.feedetail_list[0].med_list_codg.clear();
+    assert!(refusal(no_catalogue).await.to_string().contains("medListCodg"));
+    let mut no_biller = complete.clone();
+    no_biller.feedetail_list[0].bilg_dr_codg = None;
+    assert!(refusal(no_biller).await.to_string().contains("bilgDrCodg"));
+    let mut bad_quantity = complete.clone();
+    bad_quantity.feedetail_list[0].cnt = "2".into();
+    assert_eq!(rejected_code(&refusal(bad_quantity).await), "2003");
+
     // The payAuthNo is single use: once bound to an order, another order is refused (2002);
     // the same upload again is idempotent (same payOrdId).
     let first: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-3", &auth, &[100])).await.unwrap();

@@ -1,6 +1,7 @@
 //! Pure data for medpay-interlink: money in fen, typed ids, a masking `Secret<T>`, status codes
 //! and every counterparty's wire types. No I/O and no clocks, so workflows can depend on it.
 
+pub mod bill;
 pub mod diagnostics;
 pub mod failure;
 pub mod ids;

@@ -20,6 +20,9 @@ pub struct PatientBill {
     pub access: Option<crate::payment_flow::Access>,
     pub openid: String,
     pub lines: Vec<BillLine>,
+    /// The visit (see `PaymentRequest::visit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<crate::bill::Visit>,
     #[serde(default = "yes")]
     pub use_personal_account: bool,
 }

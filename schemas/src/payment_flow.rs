@@ -103,16 +103,7 @@ pub enum Access {
     App,
 }
 
-/// One bill line from the HIS. Unknown fields are refused (one policy for every API body: a
-/// misspelt field is an error the integrator sees, never a value silently dropped).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BillLine {
-    /// The hospital's catalogue code.
-    pub code: String,
-    pub name: String,
-    pub amount_fen: i64,
-}
+pub use crate::bill::{BillLine, Diagnosis, Visit};
 
 /// What the HIS asks for (the create-payment API body).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -135,6 +126,10 @@ pub struct PaymentRequest {
     /// The patient's openid in the hospital's app.
     pub openid: String,
     pub lines: Vec<BillLine>,
+    /// The visit (department, doctor, diagnoses) for the 6201 upload; required by the API,
+    /// optional in the type so histories recorded before it existed replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<Visit>,
     /// Use the personal account ("acctUsedFlag" = 1). Defaults to true.
     #[serde(default = "yes")]
     pub use_personal_account: bool,

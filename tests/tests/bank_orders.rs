@@ -13,8 +13,9 @@ const H1: &str = "H51010500001";
 
 fn relative_payment(s: &Stack, ord: &str) -> String {
     let code = curl_json(&s.ca, &s.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": "relative-payer", "for_relative": true}))["authCode"].clone();
-    let body = json!({"org_code": H1, "med_org_ord": ord, "scene": "outpatient", "access": "official_account", "auth_code": code, "openid": "o",
+    let mut body = json!({"org_code": H1, "med_org_ord": ord, "scene": "outpatient", "access": "official_account", "auth_code": code, "openid": "o",
                       "lines": [{"code": "L0", "name": "项目", "amount_fen": 8_000}]});
+    medpay_schemas::bill::sample::complete(&mut body);
     let (status, created) = http("POST", &s.api, "/v1/payments", Some(&body.to_string())).unwrap();
     assert_eq!(status, 201, "{created}");
     format!("/v1/payments/{H1}/{ord}")

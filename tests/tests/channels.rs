@@ -73,7 +73,8 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
     // An Alipay authCode presented as WeChat's is refused by WeChat: the payment fails at the
     // authorisation, nothing is ordered.
     let code = s.auth_code_in("alipay", "mixed");
-    let body = json!({"org_code": "H51010500001", "med_org_ord": "O5-CROSS", "scene": "outpatient", "auth_code": code, "openid": "o", "lines": [{"code": "C", "name": "n", "amount_fen": 100}]});
+    let mut body = json!({"org_code": "H51010500001", "med_org_ord": "O5-CROSS", "scene": "outpatient", "auth_code": code, "openid": "o", "lines": [{"code": "C", "name": "n", "amount_fen": 100}]});
+    medpay_schemas::bill::sample::complete(&mut body);
     assert_eq!(http("POST", &s.api, "/v1/payments", Some(&body.to_string())).unwrap().0, 201);
     let failed = poll(&s.api, "/v1/payments/H51010500001/O5-CROSS", "failed", 60, |v| v["state"] == "Failed");
     assert_eq!(failed["failure"]["code"], "AUTHORISATION_REFUSED", "{failed}");

@@ -17,7 +17,9 @@ fn post(s: &Stack, path: &str, body: &Value) -> (u16, Value) {
 }
 
 fn bill(s: &Stack, ord: &str, lines: Value) -> Value {
-    json!({"org_code": ORG, "med_org_ord": ord, "scene": "outpatient", "auth_code": s.auth_code("mixed"), "openid": "o", "lines": lines})
+    let mut body = json!({"org_code": ORG, "med_org_ord": ord, "scene": "outpatient", "auth_code": s.auth_code("mixed"), "openid": "o", "lines": lines});
+    medpay_schemas::bill::sample::complete(&mut body);
+    body
 }
 
 /// `curl` to the sandbox's control API: (HTTP status, body).
@@ -85,6 +87,25 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     unknown_line["lines"][0]["qty"] = json!(2);
     assert_eq!(post(&s, "/v1/payments", &unknown_line).1["code"], "INVALID_BODY");
     assert_eq!(post(&s, &format!("{paid}/confirm"), &json!({"confirm": true, "by": "x"})).1["code"], "INVALID_BODY");
+    // The 6201 details (issue "Business completeness" 1): refused here with the field named,
+    // before the patient is asked for anything.
+    type Spoil = fn(&mut serde_json::Value);
+    let details: [(&str, Spoil); 5] = [
+        ("lines[0].amount_fen", |b| b["lines"][0]["unit_price_fen"] = json!(99)),
+        ("lines[0].catalogue_code", |b| b["lines"][0]["catalogue_code"] = json!("")),
+        ("lines[0].quantity", |b| b["lines"][0]["quantity"] = json!("1.5.1")),
+        ("visit.diagnoses", |b| b["visit"]["diagnoses"] = json!([])),
+        ("visit", |b| {
+            b.as_object_mut().unwrap().remove("visit");
+        }),
+    ];
+    for (field, spoil) in details {
+        let mut b = bill(&s, "HIS-H-BIG", json!([{"code": "X", "name": "药", "amount_fen": 100}]));
+        spoil(&mut b);
+        let (status, e) = post(&s, "/v1/payments", &b);
+        assert_eq!((status, e["code"].as_str()), (422, Some("INVALID_BILL")), "{field}: {e}");
+        assert!(e["message"].as_str().unwrap().starts_with(field), "{field}: {e}");
+    }
     assert_eq!(http("GET", &s.api, "/v1/payments/H51010500001/HIS-H-BIG", None).unwrap().0, 404, "nothing refused was created");
 
     // Failures carry a stable code, the party and its code, and what to do next; no SDK text.

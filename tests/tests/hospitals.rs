@@ -34,8 +34,9 @@ fn pay(s: &Stack, org: &str, ord: &str, fen: i64) -> String {
 /// The same, authorised in `channel`.
 fn pay_in(s: &Stack, channel: &str, org: &str, ord: &str, fen: i64) -> String {
     let code = s.auth_code_in(channel, "mixed");
-    let body = json!({"org_code": org, "med_org_ord": ord, "scene": "outpatient", "channel": channel, "auth_code": code, "openid": "o", "use_personal_account": false,
+    let mut body = json!({"org_code": org, "med_org_ord": ord, "scene": "outpatient", "channel": channel, "auth_code": code, "openid": "o", "use_personal_account": false,
                       "lines": [{"code": "C1", "name": "检查", "amount_fen": fen}]});
+    medpay_schemas::bill::sample::complete(&mut body);
     let (status, created) = call(s, org, "POST", "/v1/payments", Some(&body));
     assert_eq!(status, 201, "{created}");
     let path = format!("/v1/payments/{org}/{ord}");

@@ -1,3 +1,4 @@
+//! REQ A-4.2a (respond fast to failures and security events, locate problems quickly).
 //! Operations with real parts: Debian's `prometheus` scrapes `medpay run` on loopback
 //! while payments of the O-5 kind run through the sandbox, and the test asks Prometheus's HTTP
 //! API whether the counters and histograms say what happened (payments started and ended by

@@ -31,7 +31,8 @@ impl Page<'_> {
     /// The HIS asks for a link to a new bill; the patient opens it.
     fn open_bill(&self, ord: &str, lines: &[(&str, i64)], use_personal_account: bool) -> String {
         let lines: Vec<Value> = lines.iter().enumerate().map(|(i, (name, fen))| json!({"code": format!("C{i}"), "name": name, "amount_fen": fen})).collect();
-        let body = json!({"bill": {"scene": "outpatient", "openid": "o-patient", "lines": lines, "use_personal_account": use_personal_account}});
+        let mut body = json!({"bill": {"scene": "outpatient", "openid": "o-patient", "lines": lines, "use_personal_account": use_personal_account}});
+        medpay_schemas::bill::sample::complete(&mut body["bill"]);
         let (status, text) = http("POST", &self.s.api, &format!("/v1/payments/{ORG}/{ord}/patient-link"), Some(&body.to_string())).unwrap();
         assert_eq!(status, 201, "{text}");
         let link = json(&text);
@@ -289,11 +290,13 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/PAGE-BAD-1/patient-link"), Some(&json!({"ttl_secs": 5}).to_string())).unwrap();
     assert_eq!((status, json(&body)["code"].clone()), (422, json!("INVALID_PATIENT_LINK")), "{body}");
     // One HIS order, one bill: the same bill gets a fresh link, another bill a 409.
-    let same = json!({"bill": {"scene": "outpatient", "openid": "o-patient", "use_personal_account": true, "lines": [{"code": "C0", "name": "CT 检查", "amount_fen": 30000}]}});
+    let mut same = json!({"bill": {"scene": "outpatient", "openid": "o-patient", "use_personal_account": true, "lines": [{"code": "C0", "name": "CT 检查", "amount_fen": 30000}]}});
+    medpay_schemas::bill::sample::complete(&mut same["bill"]);
     let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/PAGE-DECLINE-1/patient-link"), Some(&same.to_string())).unwrap();
     assert_eq!(status, 201, "{body}");
     let mut other = same.clone();
     other["bill"]["lines"][0]["amount_fen"] = json!(30001);
+    other["bill"]["lines"][0]["unit_price_fen"] = json!(30001);
     let (status, body) = http("POST", &s.api, &format!("/v1/payments/{ORG}/PAGE-DECLINE-1/patient-link"), Some(&other.to_string())).unwrap();
     assert_eq!((status, json(&body)["code"].clone()), (409, json!("PAYMENT_CONFLICT")), "{body}");
     drop(p);

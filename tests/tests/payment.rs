@@ -23,12 +23,15 @@ fn a_mixed_payment_through_the_his_api() {
         "auth_code": auth["authCode"], "openid": "o-e2e",
         "lines": [{"code": "XA01", "name": "药品", "amount_fen": 20000}, {"code": "XA02", "name": "检查", "amount_fen": 10000}]
     });
+    let mut body = body;
+    medpay_schemas::bill::sample::complete(&mut body);
     let (status, created) = http("POST", &api, "/v1/payments", Some(&body.to_string())).unwrap();
     assert_eq!(status, 201, "{created}");
     assert_eq!(json(&created)["workflow_id"], "pay-H51010500001-HIS-E2E-1");
     assert_eq!(http("POST", &api, "/v1/payments", Some(&body.to_string())).unwrap().0, 200, "same body: same payment");
     let mut other = body.clone();
     other["lines"][0]["amount_fen"] = json!(20001);
+    other["lines"][0]["unit_price_fen"] = json!(20001);
     let (status, conflict) = http("POST", &api, "/v1/payments", Some(&other.to_string())).unwrap();
     assert_eq!((status, json(&conflict)["code"].as_str()), (409, Some("PAYMENT_CONFLICT")));
 

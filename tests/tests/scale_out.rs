@@ -42,8 +42,9 @@ fn two_instances_one_killed_at_the_cashier_every_payment_paid_once() {
     let ords: Vec<String> = (0..6).map(|i| format!("HIS-SC-{i}")).collect();
     let mut mixes = vec![];
     for ord in &ords {
-        let body = json!({"org_code": ORG, "med_org_ord": ord, "scene": "outpatient", "auth_code": s.auth_code("mixed"), "openid": "o",
+        let mut body = json!({"org_code": ORG, "med_org_ord": ord, "scene": "outpatient", "auth_code": s.auth_code("mixed"), "openid": "o",
                           "lines": [{"code": "XA01", "name": "药品", "amount_fen": 30_000}]});
+        medpay_schemas::bill::sample::complete(&mut body);
         let (status, created) = http("POST", &a_api, "/v1/payments", Some(&body.to_string())).unwrap();
         assert_eq!(status, 201, "created on A: {created}");
         let path = format!("/v1/payments/{ORG}/{ord}");

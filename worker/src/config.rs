@@ -235,6 +235,11 @@ pub struct ApiConfig {
     /// File holding the bearer token the Web UI's codec requests must carry (recommended
     /// everywhere but a loopback dev box; without it anyone reaching the API can decode).
     pub codec_token_file: Option<std::path::PathBuf>,
+    /// The API's own TLS certificate chain and key (PEM): with both, medpay serves HTTPS itself
+    /// (REQ T-4.3a) — the HIS's calls and the bank's callbacks arrive encrypted even without a
+    /// proxy in front. A TLS-terminating proxy stays the recommended production shape.
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    pub tls_key_file: Option<std::path::PathBuf>,
     /// API keys and rate limits (`[api.guard]`).
     pub guard: crate::api::guard::GuardConfig,
     /// The largest bill and bill line accepted (`[api.limits]`).
@@ -277,7 +282,7 @@ impl Default for TemporalConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None, guard: Default::default(), limits: BillLimits::default() }
+        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None, tls_cert_file: None, tls_key_file: None, guard: Default::default(), limits: BillLimits::default() }
     }
 }
 
@@ -294,7 +299,7 @@ pub enum ConfigError {
 }
 
 /// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 48] = [
+pub const ENV_OVERRIDES: [(&str, &str); 50] = [
     ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
     ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
     ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
@@ -306,6 +311,8 @@ pub const ENV_OVERRIDES: [(&str, &str); 48] = [
     ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
     ("MEDPAY_LEDGER_URL", "ledger.url"),
     ("MEDPAY_CODEC_TOKEN_FILE", "api.codec_token_file"),
+    ("MEDPAY_API_TLS_CERT_FILE", "api.tls_cert_file"),
+    ("MEDPAY_API_TLS_KEY_FILE", "api.tls_key_file"),
     ("MEDPAY_PARTIES_PARAMS_FILE", "parties.params_file"),
     ("MEDPAY_PARTIES_BASE_URL", "parties.base_url"),
     ("MEDPAY_PARTIES_CA_FILE", "parties.ca_file"),
@@ -429,6 +436,8 @@ impl Config {
                 "MEDPAY_PAYLOAD_KEY_FILE" => self.temporal.payload_key_file = Some(v.into()),
                 "MEDPAY_LEDGER_URL" => self.ledger.url = v,
                 "MEDPAY_CODEC_TOKEN_FILE" => self.api.codec_token_file = Some(v.into()),
+                "MEDPAY_API_TLS_CERT_FILE" => self.api.tls_cert_file = Some(v.into()),
+                "MEDPAY_API_TLS_KEY_FILE" => self.api.tls_key_file = Some(v.into()),
                 "MEDPAY_PARTIES_PARAMS_FILE" => self.parties.params_file = Some(v.into()),
                 "MEDPAY_PARTIES_BASE_URL" => self.parties.base_url = v,
                 "MEDPAY_PARTIES_CA_FILE" => self.parties.ca_file = Some(v.into()),

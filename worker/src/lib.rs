@@ -135,9 +135,20 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         let codec = api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
         let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone(), payment: config.payment, refund: config.refund, guard: Arc::new(api::guard::Guard::new(config.api.guard.clone())?), config: Arc::new(config.clone()), callbacks: Arc::default(), runs: Arc::default() };
         let rx = stop_rx.clone();
-        Some(tokio::spawn(async move {
-            axum::serve(listener, api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(wait_stop(rx)).await.context("http api")
-        }))
+        let service = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        match api_tls(&config.api).await? {
+            None => Some(tokio::spawn(async move { axum::serve(listener, service).with_graceful_shutdown(wait_stop(rx)).await.context("http api") })),
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    wait_stop(rx).await;
+                    stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+                });
+                let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle);
+                Some(tokio::spawn(async move { server.serve(service).await.context("https api") }))
+            }
+        }
     } else {
         None
     };
@@ -156,7 +167,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     }
     // The quick start and tests wait for these lines.
     if api {
-        println!("medpay API      : http://{}", config.api.listen);
+        println!("medpay API      : {}://{}", if config.api.tls_cert_file.is_some() { "https" } else { "http" }, config.api.listen);
     }
     println!("Temporal UI     : {}", config.temporal.ui_url);
     println!("ledger          : {}", redact_url(&config.ledger.url));
@@ -212,6 +223,22 @@ pub fn redact_url(url: &str) -> String {
             format!("{}{user}:***{}", &url[..s + 3], &url[at..])
         }
         _ => url.to_string(),
+    }
+}
+
+/// The API's TLS configuration (REQ T-4.3a) when `api.tls_cert_file` and `api.tls_key_file`
+/// are set; one without the other is a configuration error, not a silent plain-HTTP API.
+async fn api_tls(api: &config::ApiConfig) -> anyhow::Result<Option<axum_server::tls_rustls::RustlsConfig>> {
+    match (&api.tls_cert_file, &api.tls_key_file) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| format!("cannot use the API's TLS certificate {} and key {} (api.tls_cert_file, api.tls_key_file)", cert.display(), key.display()))?;
+            Ok(Some(tls))
+        }
+        _ => anyhow::bail!("api.tls_cert_file and api.tls_key_file go together (MEDPAY_API_TLS_CERT_FILE, MEDPAY_API_TLS_KEY_FILE): set both to serve HTTPS, or neither"),
     }
 }
 

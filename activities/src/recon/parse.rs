@@ -316,6 +316,8 @@ mod tests {
         assert!(l.control_mismatch.is_none(), "the totals still cover the rejected line's text: {:?}", l.control_mismatch);
     }
 
+    /// REQ T-4.3c (integrity of files): a statement altered in transit or at rest is refused
+    /// by its control totals and SM3 checksum, never reconciled.
     #[test]
     fn a_changed_amount_or_a_missing_trailer_is_caught() {
         let tampered = file(&["D|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0"]).replace("||5000|0", "||5001|0");

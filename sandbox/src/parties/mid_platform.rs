@@ -143,6 +143,7 @@ fn upload(st: &mut State, org: &str, data: &Value, now: i64) -> Result<Value, Fa
         return Err(fail(2007, format!("medOrgOrd {med_org_ord} was already uploaded with different content (payOrdId {}); revoke it with 6401 first", existing.pay_ord_id)));
     }
     check_pay_auth(st, req.pay_auth_no.expose(), req.psn_no.as_str(), &med_org_ord, now)?;
+    check_fee_details(&req)?;
     let sum = req.details_sum().map_err(|e| fail(2003, e.to_string()))?;
     if sum != req.medfee_sumamt {
         return Err(fail(2003, format!("Σ(detItemFeeSumamt) = {} but medfeeSumamt = {}", sum.to_yuan_string(), req.medfee_sumamt.to_yuan_string())));
@@ -176,6 +177,48 @@ fn upload(st: &mut State, org: &str, data: &Value, now: i64) -> Result<Value, Fa
     );
     st.mid_by_med_org_ord.insert(key, pay_ord_id.clone());
     Ok(json!({"payOrdId": pay_ord_id, "payToken": pay_token, "mdtrtId": format!("MDTRT{pay_ord_id}")}))
+}
+
+/// What the real platform refuses in a 6201 beyond the sums (COUNTERPARTIES.md §3.3): the
+/// visit's department and doctor, an outpatient visit's diagnoses, and per line the national
+/// catalogue code, the quantity and unit price that make the line's amount, the fee time and the
+/// billing department and doctor.
+fn check_fee_details(req: &UploadFeeDetailsRequest) -> Result<(), Failure> {
+    use medpay_schemas::bill::{Quantity, is_catalogue_code, is_icd10, is_timestamp};
+    let missing = |what: &str| fail(2004, format!("{what} is required"));
+    let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if !present(&req.dept_code) || !present(&req.dept_name) {
+        return Err(missing("deptCode / deptName"));
+    }
+    if !present(&req.atddr_no) || !present(&req.dr_name) {
+        return Err(missing("atddrNo / drName"));
+    }
+    if !is_timestamp(&req.begntime) {
+        return Err(fail(2004, format!("begntime {:?} is not yyyy-MM-dd HH:mm:ss", req.begntime)));
+    }
+    if req.med_type == "11" && (req.diseinfo_list.is_empty() || !present(&req.dise_codg)) {
+        return Err(fail(2004, "an outpatient visit (medType 11) needs diseCodg and diseinfoList"));
+    }
+    if let Some(d) = req.diseinfo_list.iter().find(|d| !is_icd10(&d.diag_code)) {
+        return Err(fail(2004, format!("diagCode {:?} is not ICD-10", d.diag_code)));
+    }
+    for d in &req.feedetail_list {
+        let sn = &d.feedetl_sn;
+        if !is_catalogue_code(&d.med_list_codg) || d.medins_list_codg.trim().is_empty() {
+            return Err(fail(2004, format!("feedetlSn {sn}: medListCodg (national catalogue) and medinsListCodg are required")));
+        }
+        let amount = Quantity::parse(&d.cnt).and_then(|q| q.times(d.pric.fen()));
+        if amount != Some(d.det_item_fee_sumamt.fen()) {
+            return Err(fail(2003, format!("feedetlSn {sn}: cnt {} × pric {} ≠ detItemFeeSumamt {}", d.cnt, d.pric.to_yuan_string(), d.det_item_fee_sumamt.to_yuan_string())));
+        }
+        if !is_timestamp(&d.fee_ocur_time) {
+            return Err(fail(2004, format!("feedetlSn {sn}: feeOcurTime {:?} is not yyyy-MM-dd HH:mm:ss", d.fee_ocur_time)));
+        }
+        if !present(&d.bilg_dept_codg) || !present(&d.bilg_dr_codg) {
+            return Err(fail(2004, format!("feedetlSn {sn}: bilgDeptCodg / bilgDrCodg are required")));
+        }
+    }
+    Ok(())
 }
 
 fn split_json(pay_ord_id: &str, stas: &OrdStas, s: &SettlementSplit) -> Value {

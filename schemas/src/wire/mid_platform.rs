@@ -137,7 +137,35 @@ pub struct UploadFeeDetailsRequest {
     pub psn_setlway: String,
     /// "1" use the personal account, "0" not.
     pub acct_used_flag: String,
+    /// 主诊断编码 / 名称 (the first diagnosis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dise_codg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dise_name: Option<String>,
+    /// 诊断信息 (required by the platform for an outpatient visit, medType 11).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diseinfo_list: Vec<DiseInfo>,
     pub feedetail_list: Vec<FeeDetail>,
+}
+
+/// One diagnosis of the visit (the national 2201 `diseinfo` fields).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiseInfo {
+    /// "1" western medicine.
+    pub diag_type: String,
+    /// 1-based order; 1 is the main diagnosis.
+    pub diag_srt_no: String,
+    /// ICD-10.
+    pub diag_code: String,
+    pub diag_name: String,
+    pub diag_dept: String,
+    pub dise_dor_no: String,
+    pub dise_dor_name: String,
+    /// yyyy-MM-dd HH:mm:ss
+    pub diag_time: String,
+    /// "1" valid.
+    pub vali_flag: String,
 }
 
 impl UploadFeeDetailsRequest {

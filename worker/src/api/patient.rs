@@ -47,7 +47,7 @@ pub async fn create_link(State(state): State<AppState>, Path((org, ord)): Path<(
     }
     let bill = match &req.bill {
         Some(b) => {
-            validate_bill(&org, &ord, &b.lines, &b.openid, &state)?;
+            validate_bill(&org, &ord, b.scene, &b.lines, b.visit.as_ref(), &b.openid, &state)?;
             super::payments::validate_channel(&org, b.channel, &state)?;
             let text = serde_json::to_string(b).map_err(|e| invalid(e.to_string()))?;
             // One HIS order, one bill: a second link for the order must carry the same bill, as a
@@ -207,9 +207,10 @@ pub async fn authorised(State(state): State<AppState>, super::body::QueryOptions
             auth_code: Secret::new(a.auth_code),
             openid: bill.openid,
             lines: bill.lines,
+            visit: bill.visit,
             use_personal_account: bill.use_personal_account,
         };
-        validate_bill(&request.org_code, &request.med_org_ord, &request.lines, &request.openid, &state)?;
+        validate_bill(&request.org_code, &request.med_org_ord, request.scene, &request.lines, request.visit.as_ref(), &request.openid, &state)?;
         start(&state, &request).await?;
     }
     Ok(Json(view(&state, &token, &link).await?))

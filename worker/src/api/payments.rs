@@ -15,7 +15,7 @@ use medpay_activities::trace;
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::failure::PaymentFailure;
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::payment_flow::{BillLine, Channel, PaymentInput, PaymentRequest, PaymentView};
+use medpay_schemas::payment_flow::{BillLine, Channel, PaymentInput, PaymentRequest, PaymentView, Scene, Visit};
 use medpay_schemas::{MedOrgOrd, Money, OrgCode};
 use medpay_workflows::payment::PaymentWorkflow;
 use medpay_workflows::search;
@@ -41,7 +41,7 @@ fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
     if r.auth_code.expose().trim().is_empty() {
         return Err(invalid("auth_code is empty"));
     }
-    validate_bill(&r.org_code, &r.med_org_ord, &r.lines, &r.openid, state)?;
+    validate_bill(&r.org_code, &r.med_org_ord, r.scene, &r.lines, r.visit.as_ref(), &r.openid, state)?;
     validate_channel(&r.org_code, r.channel, state)
 }
 
@@ -60,7 +60,7 @@ pub(super) fn validate_channel(org_code: &str, channel: Channel, state: &AppStat
 
 /// The checks of a bill, whoever sends it: the HIS's create, or the patient link's bill that
 /// becomes a create once the patient has authorised.
-pub(super) fn validate_bill(org_code: &str, med_org_ord: &str, lines: &[BillLine], openid: &str, state: &AppState) -> Result<(), ApiError> {
+pub(super) fn validate_bill(org_code: &str, med_org_ord: &str, scene: Scene, lines: &[BillLine], visit: Option<&Visit>, openid: &str, state: &AppState) -> Result<(), ApiError> {
     OrgCode::parse(org_code.to_string()).map_err(|e| invalid(e.to_string()))?;
     MedOrgOrd::parse(med_org_ord.to_string()).map_err(|e| invalid(e.to_string()))?;
     if lines.is_empty() {
@@ -83,6 +83,11 @@ pub(super) fn validate_bill(org_code: &str, med_org_ord: &str, lines: &[BillLine
     if openid.trim().is_empty() {
         return Err(invalid("openid is empty: the patient's openid in the hospital's app is needed for the cashier"));
     }
+    // What the mid-platform's fee upload (6201) needs: refused here, with the field named,
+    // rather than by the platform after the patient has authorised.
+    let bill = |e: medpay_schemas::bill::BillError| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BILL", e.to_string());
+    medpay_schemas::bill::check_lines(lines).map_err(bill)?;
+    medpay_schemas::bill::check_visit(visit, scene == Scene::Outpatient).map_err(bill)?;
     let parties = state.parties.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "PARTIES_NOT_CONFIGURED", "parties.params_file is not configured"))?;
     if !parties.hospitals.contains_key(org_code) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_HOSPITAL", format!("hospital {} is not configured", org_code)));

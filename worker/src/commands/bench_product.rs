@@ -198,7 +198,8 @@ async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
 async fn to_cashier(s: &Stack, ord: &str) -> anyhow::Result<(Instant, String)> {
     let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
     let started = Instant::now();
-    let body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 8000}]});
+    let mut body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 8000}]});
+    medpay_schemas::bill::sample::complete(&mut body);
     json_post(&s.http, &format!("http://{}/v1/payments", s.api), &body).await?;
     let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
     json_post(&s.http, &format!("{path}/confirm"), &json!({"confirm": true})).await?;
@@ -464,7 +465,9 @@ async fn api_latency(s: &Arc<Stack>, callers: usize, items: usize) -> anyhow::Re
     let mut bodies = vec![];
     for i in 0..items {
         let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
-        bodies.push(json!({"org_code": "H51010500001", "med_org_ord": format!("API-{i}"), "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 100}]}));
+        let mut body = json!({"org_code": "H51010500001", "med_org_ord": format!("API-{i}"), "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 100}]});
+        medpay_schemas::bill::sample::complete(&mut body);
+        bodies.push(body);
     }
     let sem = Arc::new(tokio::sync::Semaphore::new(callers));
     let mut tasks = vec![];

@@ -157,7 +157,8 @@ async fn temporal_down(d: &Drill) -> anyhow::Result<()> {
     }
     d.s.stop_temporal();
     d.say("the Temporal server is down");
-    let body = json!({"org_code": ORG, "med_org_ord": "DRILL-TEMPORAL-2", "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 5000}]});
+    let mut body = json!({"org_code": ORG, "med_org_ord": "DRILL-TEMPORAL-2", "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 5000}]});
+    medpay_schemas::bill::sample::complete(&mut body);
     let r = d.s.http.post(d.api("/v1/payments")).json(&body).send().await?;
     let (status, err): (u16, Value) = (r.status().as_u16(), r.json().await.unwrap_or(Value::Null));
     d.say(format!("  a new payment: HTTP {status} {}", err["code"].as_str().unwrap_or("")));

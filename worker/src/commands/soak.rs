@@ -66,7 +66,8 @@ pub(crate) async fn one_payment(s: &ProcStack, ord: String) -> Paid {
     let result: anyhow::Result<()> = async {
         let sandbox = |p: &str| format!("https://{}{p}", s.sandbox);
         let (_, auth) = call(s, reqwest::Method::POST, &sandbox("/sandbox/patient/authorize"), Some(&json!({"persona": "resident"})), 60).await?;
-        let body = json!({"org_code": ORG, "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o-soak", "lines": [{"code": "L1", "name": "n", "amount_fen": 8000}, {"code": "L2", "name": "n", "amount_fen": 1234}]});
+        let mut body = json!({"org_code": ORG, "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o-soak", "lines": [{"code": "L1", "name": "n", "amount_fen": 8000}, {"code": "L2", "name": "n", "amount_fen": 1234}]});
+        medpay_schemas::bill::sample::complete(&mut body);
         let (status, created) = call(s, reqwest::Method::POST, &format!("http://{}/v1/payments", s.api), Some(&body), 180).await?;
         anyhow::ensure!(status == 200 || status == 201, "create: {status} {created}");
         out.created = true;
