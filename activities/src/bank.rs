@@ -5,7 +5,7 @@
 use crate::http::{PartyError, now_ms, send};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, GatewayError};
 use medpay_crypto::signer::{PrivateKey, PublicKey};
-use medpay_schemas::wire::bank::{BankOp, BankReturn, PaymentCallback};
+use medpay_schemas::wire::bank::{BankNotice, BankOp, BankReturn, SELF_PAY_ORDER_API};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -47,12 +47,19 @@ impl BankClient {
     }
 
     /// Verifies a callback form from the bank; the `api` parameter is the signed path.
-    pub fn verify_callback(&self, params: BTreeMap<String, String>) -> Result<(String, PaymentCallback), GatewayError> {
+    /// A notice's signature checked and its body read by the API it names: a self-pay order's
+    /// payment notice, or the mixed order's result.
+    pub fn verify_callback(&self, params: BTreeMap<String, String>) -> Result<(String, BankNotice), GatewayError> {
         let api = params.get("api").cloned().ok_or(GatewayError::MissingParam("api"))?;
         let msg_id = params.get("msg_id").cloned().unwrap_or_default();
         let opened = self.envelope.open_request(&api, params, &self.bank_public)?;
-        let cb = serde_json::from_value(opened.biz_content).map_err(|e| GatewayError::BizNotJson(e.to_string()))?;
-        Ok((msg_id, cb))
+        let unreadable = |e: serde_json::Error| GatewayError::BizNotJson(e.to_string());
+        let notice = if api == SELF_PAY_ORDER_API {
+            BankNotice::SelfPay(serde_json::from_value(opened.biz_content).map_err(unreadable)?)
+        } else {
+            BankNotice::Mixed(serde_json::from_value(opened.biz_content).map_err(unreadable)?)
+        };
+        Ok((msg_id, notice))
     }
 
     /// The acknowledgement the bank expects for callback `msg_id`.

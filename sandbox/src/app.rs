@@ -50,6 +50,8 @@ pub struct SandboxConfig {
     pub joint_test: bool,
     /// The digest the bank expects in `payer_id_digest` (MD5, as the channels document).
     pub bank_id_digest: medpay_crypto::id_digest::IdDigest,
+    /// The bank also notifies each self-pay order's payment to its `mer_url`.
+    pub selfpay_notices: bool,
 }
 
 impl Default for SandboxConfig {
@@ -67,6 +69,7 @@ impl Default for SandboxConfig {
             split_parties: false,
             joint_test: false,
             bank_id_digest: Default::default(),
+            selfpay_notices: false,
             callback_ca: None,
             bank_legacy_rsa2: false,
         }

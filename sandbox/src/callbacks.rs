@@ -98,8 +98,13 @@ pub fn signed_callback_naming(
 }
 
 async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, url: &str, bad_signature: bool) -> bool {
-    let now = crate::clock::now_ms();
     let Some((msg_id, params)) = signed_callback(app, keys, mix_trade_no, bad_signature) else { return true };
+    post(app, keys, mix_trade_no, url, msg_id, params, bad_signature).await
+}
+
+/// Posts a signed notice form and records the attempt; whether the hospital acknowledged it.
+async fn post(app: &App, keys: &crate::app::HospitalKeys, order: &str, url: &str, msg_id: String, params: std::collections::BTreeMap<String, String>, bad_signature: bool) -> bool {
+    let now = crate::clock::now_ms();
     let result = app.callback_client.post(url).form(&params).timeout(Duration::from_secs(5)).send().await;
     let (http_status, acknowledged, detail) = match result {
         Err(e) => (0, false, format!("{e}")),
@@ -110,15 +115,48 @@ async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str,
             (status, ok, text.chars().take(300).collect())
         }
     };
-    tracing::info!(%mix_trade_no, %msg_id, http_status, acknowledged, "callback attempt");
-    app.state().callbacks.push(CallbackAttempt {
-        mix_trade_no: mix_trade_no.into(),
-        msg_id,
-        at_ms: now,
-        http_status,
-        acknowledged,
-        bad_signature,
-        detail,
-    });
+    tracing::info!(%order, %msg_id, http_status, acknowledged, "callback attempt");
+    app.state().callbacks.push(CallbackAttempt { mix_trade_no: order.into(), msg_id, at_ms: now, http_status, acknowledged, bad_signature, detail });
     acknowledged
+}
+
+/// The self-pay order's payment notice to its `mer_url` (`--selfpay-notices`: banks that notify
+/// self-pay results as well as the mixed one), repeated until acknowledged. Recorded in the
+/// callback attempts under `selfpay:<out_trade_no>`.
+pub fn spawn_self_pay(app: App, mix_trade_no: String) {
+    tokio::spawn(async move {
+        let now = crate::clock::now_ms();
+        let (keys_org, url, biz, msg_id) = {
+            let mut st = app.state();
+            let Some(m) = st.mixed_orders.get(&mix_trade_no).cloned() else { return };
+            let Some(sp) = st.self_pay_orders.get(&m.out_trade_no).cloned() else { return };
+            if sp.mer_url.is_empty() {
+                return;
+            }
+            let biz = serde_json::json!({
+                "out_trade_no": sp.out_trade_no, "order_id": sp.order_id, "total_amt": sp.total.fen().to_string(),
+                "payment_amt": sp.total.fen().to_string(), "pay_time": crate::clock::dashed(sp.paid_ms.unwrap_or(now)),
+                "third_trade_no": sp.third_trade_no.clone().unwrap_or_default(), "pay_type": "9", "access_type": sp.access_type,
+                "return_code": 0, "return_msg": "success",
+            });
+            (m.org_code.clone(), sp.mer_url.clone(), biz, st.next_id("SPN", now))
+        };
+        let Some(keys) = app.hospital_by_org(&keys_org) else { return };
+        let api = medpay_schemas::wire::bank::SELF_PAY_ORDER_API;
+        let order = format!("selfpay:{}", biz["out_trade_no"].as_str().unwrap_or_default());
+        let mut delays = app.config.callback_retry.clone().into_iter();
+        loop {
+            let params = match keys.bank.seal_form(api, &msg_id, crate::clock::now_ms(), &biz, &keys.bank_key, &[("from", "icbc-api"), ("api", api)]) {
+                Ok(s) => s.params,
+                Err(e) => return tracing::error!("cannot sign the self-pay notice: {e}"),
+            };
+            if post(&app, keys, &order, &url, msg_id.clone(), params, false).await {
+                return;
+            }
+            match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return tracing::warn!(%order, "self-pay notice never acknowledged; giving up"),
+            }
+        }
+    });
 }

@@ -99,6 +99,10 @@ pub async fn pay(State(app): State<App>, Json(req): Json<CashierAction>) -> Resp
     if response["mix_pay_status"] == MixPayStatus::Success.code() {
         crate::callbacks::spawn(app.clone(), req.mix_trade_no.clone());
     }
+    // Banks that notify self-pay results send the self-pay order's notice too, on its success.
+    if app.config.selfpay_notices && response["self_pay_status"] == medpay_schemas::status::SelfPayStatus::Success.code() {
+        crate::callbacks::spawn_self_pay(app.clone(), req.mix_trade_no.clone());
+    }
     Json(response).into_response()
 }
 

@@ -72,6 +72,9 @@ pub struct SelfPayOrder {
     pub paid_ms: Option<i64>,
     pub third_trade_no: Option<String>,
     pub refunded: Money,
+    /// Where the bank sends the self-pay notice (`--selfpay-notices`).
+    #[serde(default)]
+    pub mer_url: String,
     /// The entry the patient paid from (5 app, 7 official account, 8 life account, 9 mini-program).
     #[serde(default)]
     pub access_type: String,

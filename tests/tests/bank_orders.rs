@@ -79,3 +79,24 @@ fn bank_orders_carry_the_payers_binding_the_entry_and_the_stage() {
     assert!(v["failure"]["message"].as_str().unwrap().contains("payer_id_digest"), "{v}");
     s.stop();
 }
+
+/// Issue "Business completeness" item 6: a bank that also notifies the self-pay order's payment
+/// (to the order's `mer_url`, which is medpay's callback endpoint) has that notice verified,
+/// recorded in the payment's exchange log, checked against the self-pay part and acknowledged —
+/// not refused as forged, which left the bank repeating it and the forged-callback alarm firing.
+/// The payment itself is settled by the mixed order's callback (REQ SR-7b).
+#[test]
+fn a_self_pay_notice_is_recorded_and_acknowledged_not_taken_for_a_forgery() {
+    let s = Stack::start_hospitals("selfpay-notice", &["--selfpay-notices"], &[], &|_: &Path| vec![]);
+    let path = s.paid("resident", "SPN-1", &[8_000]);
+    let paid = poll(&s.api, &path, "the self-pay notice recorded", 30, |v| v["exchanges"].as_array().unwrap().iter().any(|e| e["operation"] == "self-pay notice"));
+    let notice = paid["exchanges"].as_array().unwrap().iter().find(|e| e["operation"] == "self-pay notice").unwrap().clone();
+    assert_eq!((notice["outcome"].clone(), notice["signature_ok"].clone()), (json!("ok"), json!(true)), "{notice}");
+    assert_eq!(paid["workflow"]["settled_by"], "callback", "{paid}");
+    let books = s.books();
+    let attempts: Vec<&Value> = books["callbacks"].as_array().unwrap().iter().filter(|c| c["mix_trade_no"] == "selfpay:SPSPN-1").collect();
+    assert!(!attempts.is_empty() && attempts.iter().all(|c| c["acknowledged"] == true), "the bank got its acknowledgement: {attempts:?}");
+    let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
+    assert!(metrics.lines().any(|l| l == "medpay_forged_callbacks_total 0"), "no notice was taken for a forgery");
+    s.stop();
+}

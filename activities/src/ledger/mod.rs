@@ -292,6 +292,15 @@ impl Ledger {
             .await?)
     }
 
+    /// The payment of a hospital's institution order no. (a self-pay order's `out_trade_no`).
+    pub async fn by_out_trade_no(&self, org_code: &str, out_trade_no: &str) -> Result<Option<payment::Model>, LedgerError> {
+        Ok(payment::Entity::find()
+            .filter(payment::Column::OrgCode.eq(org_code))
+            .filter(payment::Column::OutTradeNo.eq(out_trade_no))
+            .one(&self.db)
+            .await?)
+    }
+
     pub async fn events(&self, payment_id: i64) -> Result<Vec<payment_event::Model>, LedgerError> {
         Ok(payment_event::Entity::find()
             .filter(payment_event::Column::PaymentId.eq(payment_id))

@@ -130,6 +130,7 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
                 third_trade_no: None,
                 refunded: Money::ZERO,
                 access_type: req.access_type.clone(),
+                mer_url: req.mer_url.clone(),
             };
             st.self_pay_orders.insert(out.clone(), o.clone());
             o

@@ -37,7 +37,7 @@ impl BankOp {
 
     pub fn default_path(self) -> &'static str {
         match self {
-            Self::SelfPayOrder => "/api/cardbusiness/aggregatepay/b2c/online/consumepurchase/V1",
+            Self::SelfPayOrder => SELF_PAY_ORDER_API,
             Self::MixedOrder => "/api/mimp/mixorder/V1",
             Self::MixedOrderQuery => "/api/mimp/orderstatusquery/V1",
             Self::SelfPayRefund => "/api/cardbusiness/aggregatepay/b2c/online/merrefund/V1",
@@ -292,6 +292,40 @@ pub struct PaymentCallback {
     pub event_type: String,
     #[serde(flatten)]
     pub state: MixedOrderState,
+}
+
+/// The bank's notice of a self-pay (aggregate) order's payment (COUNTERPARTIES.md §4.2 notify
+/// fields), sent to the order's `mer_url` when the bank notifies self-pay results. Under
+/// interlink the mixed order's callback and query are the truth (REQ SR-7b): this notice is
+/// recorded and checked, never acted on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelfPayNotice {
+    pub out_trade_no: OutTradeNo,
+    /// The bank's order no.
+    pub order_id: String,
+    #[serde(with = "fen_string")]
+    pub total_amt: Money,
+    #[serde(with = "fen_string", default)]
+    pub payment_amt: Money,
+    #[serde(default)]
+    pub pay_time: String,
+    /// The channel's transaction id.
+    #[serde(default)]
+    pub third_trade_no: String,
+    #[serde(default)]
+    pub pay_type: String,
+    #[serde(default)]
+    pub access_type: String,
+}
+
+/// The self-pay order API, which is also the `api` of its payment notices.
+pub const SELF_PAY_ORDER_API: &str = "/api/cardbusiness/aggregatepay/b2c/online/consumepurchase/V1";
+
+/// A verified notice from the bank: the mixed order's result, or a self-pay order's.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BankNotice {
+    Mixed(PaymentCallback),
+    SelfPay(SelfPayNotice),
 }
 
 /// Self-pay refund (REQ 6.2 step 5). `outtrx_serial_no` is our refund serial (idempotency key).

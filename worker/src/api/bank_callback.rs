@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{LedgerError, NewEvent, PaymentUpdate};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::status::MixPayStatus;
-use medpay_schemas::wire::bank::MixedOrderState;
+use medpay_schemas::wire::bank::{BankNotice, MixedOrderState, SelfPayNotice};
 use medpay_workflows::payment::PaymentWorkflow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -99,6 +99,63 @@ fn other_hospital(signed_for: &str, order_of: &str, key: &str) -> Response {
     (StatusCode::UNAUTHORIZED, "the notice is signed for another hospital than the order's").into_response()
 }
 
+/// A self-pay order's payment notice (sent to the order's `mer_url` by banks that notify
+/// self-pay results): recorded in the payment's exchange log and checked against the order —
+/// the institution order no. and the self-pay amount — then acknowledged. Never acted on: under
+/// interlink the mixed order's callback and query are the truth (REQ SR-7b). A notice whose
+/// amount differs from the self-pay part is an integrity alarm, not acknowledged.
+async fn self_pay_notice(state: &AppState, h: &medpay_activities::parties::HospitalParties, app_id: &str, msg_id: &str, n: SelfPayNotice, body: &str) -> Response {
+    let org = &h.params.org_code;
+    let Some(parties) = state.parties.as_ref() else { return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response() };
+    // Hospitals sharing one bank app: the order is looked up under each hospital of the app.
+    let mut row = None;
+    for (code, other) in &parties.hospitals {
+        if other.params.bank.app_id != app_id {
+            continue;
+        }
+        match state.ledger.by_out_trade_no(code, n.out_trade_no.as_str()).await {
+            Ok(Some(r)) => {
+                row = Some(r);
+                break;
+            }
+            Ok(None) => {}
+            Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response(),
+        }
+    }
+    let Some(row) = row else {
+        callback_seen(org, "unknown_order");
+        return (StatusCode::NOT_FOUND, "unknown self-pay order").into_response();
+    };
+    let matches = row.own_pay_fen == Some(n.total_amt.fen());
+    let event = NewEvent {
+        at_ms: medpay_activities::http::now_ms(),
+        party: "bank".into(),
+        operation: "self-pay notice".into(),
+        request: Some(body.as_bytes().to_vec()),
+        response: None,
+        signature_ok: Some(true),
+        outcome: if matches { "ok" } else { "mismatch" }.into(),
+        detail: format!("verified self-pay notice {msg_id}: {} fen paid at the bank (recorded; the mixed order's result decides, REQ SR-7b)", n.total_amt.fen()),
+    };
+    if let Err(e) = state.ledger.record_event(row.id, event).await {
+        tracing::warn!(workflow_id = %row.workflow_id, "could not append the self-pay notice to the exchange log: {e}");
+        return (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable").into_response();
+    }
+    if !matches {
+        medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, Ordering::Relaxed);
+        callback_seen(&row.org_code, "mismatch");
+        tracing::error!(
+            trace_id = %medpay_activities::trace::PaymentTrace::of(&row.org_code, &row.med_org_ord).trace_id_hex(),
+            notice_fen = n.total_amt.fen(),
+            own_pay_fen = ?row.own_pay_fen,
+            "integrity alarm: a self-pay notice's amount differs from the payment's self-pay part; not acknowledged"
+        );
+        return (StatusCode::CONFLICT, "the notice's amount differs from the order's self-pay part").into_response();
+    }
+    callback_seen(&row.org_code, "self_pay_notice");
+    acknowledge(&h.bank, msg_id)
+}
+
 pub async fn bank_callback(State(state): State<AppState>, body: String) -> Response {
     let at = std::time::SystemTime::now();
     let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
@@ -119,6 +176,10 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
             tracing::warn!(app_id, "refused a bank callback that does not verify: {e}");
             return (StatusCode::UNAUTHORIZED, "signature does not verify").into_response();
         }
+    };
+    let cb = match cb {
+        BankNotice::Mixed(cb) => cb,
+        BankNotice::SelfPay(n) => return self_pay_notice(&state, h, &app_id, &msg_id, n, &body).await,
     };
     let st = cb.state;
     let desk = &state.callbacks;

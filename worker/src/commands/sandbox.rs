@@ -50,6 +50,9 @@ pub struct SandboxArgs {
     /// The payer ID digest the bank expects: md5 (the channels' documented rule) or sm3.
     #[arg(long, value_parser = ["md5", "sm3"], default_value = "md5")]
     bank_id_digest: String,
+    /// The bank also sends each self-pay order's payment notice to the order's mer_url.
+    #[arg(long)]
+    selfpay_notices: bool,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -73,6 +76,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         bank_encrypt: args.bank_encrypt,
         split_parties: args.split_parties,
         joint_test: args.joint_test,
+        selfpay_notices: args.selfpay_notices,
         bank_id_digest: if args.bank_id_digest == "sm3" { medpay_crypto::id_digest::IdDigest::Sm3 } else { medpay_crypto::id_digest::IdDigest::Md5 },
         ..SandboxConfig::default()
     };
