@@ -125,8 +125,12 @@ async fn hospital_endpoint(sandbox: &SandboxHandle, bank: BankClient, seen: Arc<
             async move {
                 let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
                 match bank.verify_callback(params) {
-                    Ok((msg_id, cb)) => {
-                        seen.lock().unwrap().push(Received { verified: true, mix_trade_no: cb.state.mix_trade_no.to_string(), status: cb.state.mix_pay_status.code().into() });
+                    Ok((msg_id, notice)) => {
+                        let (mix_trade_no, status) = match notice {
+                            BankNotice::Mixed(cb) => (cb.state.mix_trade_no.to_string(), cb.state.mix_pay_status.code().to_string()),
+                            BankNotice::SelfPay(n) => (format!("selfpay:{}", n.out_trade_no), "SELF_PAY_NOTICE".into()),
+                        };
+                        seen.lock().unwrap().push(Received { verified: true, mix_trade_no, status });
                         (axum::http::StatusCode::OK, bank.acknowledge(&msg_id).unwrap())
                     }
                     Err(e) => {
