@@ -8,6 +8,7 @@ use crate::failure::{fail, bad};
 use crate::exchange_log::log_exchange;
 use crate::http::now_ms;
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
+use crate::parties::onboarding::RefundAuthorisation;
 use crate::parties::{HospitalParties, Parties};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
 use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundState};
@@ -93,6 +94,20 @@ impl RefundActivities {
     fn hospital(&self, org: &str) -> Result<&HospitalParties, ActivityError> {
         self.parties.hospitals.get(org).ok_or_else(|| bad(format!("hospital {org} is not configured")))
     }
+
+    /// The mid-platform's payAuthNo for the 6203 under serial `sn` (REQ 6.2 step 3).
+    async fn platform_authorisation(&self, h: &HospitalParties, s: &RefundStep, sn: &str) -> Result<Secret<String>, ActivityError> {
+        let parse_err = |e: IdError| bad(e.to_string());
+        let req = RefundAuthorisationRequest {
+            pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
+            org_codg: OrgCode::parse(s.input.org_code.clone()).map_err(parse_err)?,
+            med_org_ord: MedOrgOrd::parse(s.input.med_org_ord.clone()).map_err(parse_err)?,
+            app_refd_sn: AppRefdSn::parse(sn.to_string()).map_err(parse_err)?,
+        };
+        let resp = h.mid.call::<_, RefundAuthorisationResponse>(MidPlatformOp::RefundAuthorisation, &req).await;
+        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "mid-platform", "refund authorisation", &req, resp.as_ref().map(|_| &"payAuthNo issued")).await;
+        Ok(resp.map_err(fail)?.pay_auth_no)
+    }
 }
 
 #[activities]
@@ -131,45 +146,69 @@ impl RefundActivities {
         })
     }
 
-    /// REQ 6.2 step 3: a fresh payAuthNo from the authCode the HIS passed.
+    /// REQ 6.2 step 3 (获取授权): the refund's payAuthNo — from the channel when the HIS passed a
+    /// fresh authCode, else from the mid-platform's refund authorisation (no patient action),
+    /// unless the hospital's province offers none (`refund_authorisation = "channel"`).
     #[activity]
     pub async fn authorise(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<Secret<String>, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
-        let code = s.input.auth_code.as_ref().ok_or_else(|| bad("the insurance part needs a fresh authCode: retry with one".into()))?;
-        let openid = s.input.openid.clone().unwrap_or_default();
-        let auth = h.authorise(s.input.channel, code, &openid, &serial("RA", &s.input.refund_no)).await;
-        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
-        Ok(auth.map_err(fail)?.pay_auth_no)
+        match s.input.auth_code.as_ref().filter(|c| !c.expose().is_empty()) {
+            Some(code) => {
+                let openid = s.input.openid.clone().unwrap_or_default();
+                let auth = h.authorise(s.input.channel, code, &openid, &serial("RA", &s.input.refund_no)).await;
+                log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+                Ok(auth.map_err(fail)?.pay_auth_no)
+            }
+            None if h.config.refund_authorisation == RefundAuthorisation::Platform => self.platform_authorisation(h, &s, &s.plan.app_refd_sn).await,
+            None => Err(bad("the insurance part needs a fresh authCode (this hospital's refunds are authorised at the channel): retry with one".into())),
+        }
     }
 
     /// REQ 6.2 step 4: the insurance refund (6203), keyed by `appRefdSn`. Asked again with the
-    /// same serial, the mid-platform answers with the same refund (and resolves an EXP).
+    /// same serial, the mid-platform answers with the same refund (and resolves an EXP). A
+    /// partial refund of both parts is two 6203 calls by the refdType rules (HI, then CASH under
+    /// `<appRefdSn>C` with its own platform authorisation: a payAuthNo serves one 6203).
     #[activity]
     pub async fn refund_insurance(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<InsuranceRefunded, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
-        let a = s.input.amounts;
         let parse_err = |e: IdError| bad(e.to_string());
-        let req = RefundRequest {
-            pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
-            app_refd_sn: AppRefdSn::parse(s.plan.app_refd_sn.clone()).map_err(parse_err)?,
-            app_refd_time: medpay_crypto::envelope::time::TimestampFormat::Compact.render(now_ms()),
-            totl_refd_amt: a.total().map_err(|e| bad(e.to_string()))?,
-            cash_refd_amt: a.cash,
-            psn_acct_refd_amt: a.psn_acct,
-            fund_refd_amt: a.fund,
-            refd_type: a.refund_type(s.plan.whole_remaining),
-            pay_auth_no: s.pay_auth_no.clone().ok_or_else(|| bad("no payAuthNo for 6203".into()))?,
-            exp_content: None,
-        };
-        let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
-        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "mid-platform", "6203", &req, resp.as_ref()).await;
-        let resp = resp.map_err(fail)?;
-        if resp.ref_status == RefundStatus::Failed {
-            return Err(bad(format!("6203 refused refund {} (refStatus FAIL)", s.input.refund_no)));
+        let calls = s.input.amounts.refund_calls(s.plan.whole_remaining);
+        let mut first: Option<InsuranceRefunded> = None;
+        let mut worst = RefundStatus::Succeeded;
+        for (i, (refd_type, a)) in calls.into_iter().enumerate() {
+            let sn = if i == 0 { s.plan.app_refd_sn.clone() } else { format!("{}C", s.plan.app_refd_sn) };
+            let pay_auth_no = match (i, &s.pay_auth_no) {
+                (0, Some(p)) => p.clone(),
+                (0, None) => return Err(bad("no payAuthNo for 6203".into())),
+                _ => self.platform_authorisation(h, &s, &sn).await?,
+            };
+            let req = RefundRequest {
+                pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
+                app_refd_sn: AppRefdSn::parse(sn).map_err(parse_err)?,
+                app_refd_time: medpay_crypto::envelope::time::TimestampFormat::Compact.render(now_ms()),
+                totl_refd_amt: a.total().map_err(|e| bad(e.to_string()))?,
+                cash_refd_amt: a.cash,
+                psn_acct_refd_amt: a.psn_acct,
+                fund_refd_amt: a.fund,
+                refd_type,
+                pay_auth_no,
+                exp_content: None,
+            };
+            let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
+            log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "mid-platform", "6203", &req, resp.as_ref()).await;
+            let resp = resp.map_err(fail)?;
+            if resp.ref_status == RefundStatus::Failed {
+                return Err(bad(format!("6203 refused refund {} (refStatus FAIL)", s.input.refund_no)));
+            }
+            if resp.ref_status != RefundStatus::Succeeded {
+                worst = resp.ref_status.clone();
+            }
+            first.get_or_insert(InsuranceRefunded { refd_sn: resp.refd_sn, status: resp.ref_status });
         }
-        let state = if resp.ref_status == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
-        record(&self.ledger, &s.input, state, RefundUpdate { mid_refd_sn: Some(resp.refd_sn.clone()), mid_status: Some(resp.ref_status.code().into()), ..Default::default() }).await?;
-        Ok(InsuranceRefunded { refd_sn: resp.refd_sn, status: resp.ref_status })
+        let done = first.ok_or_else(|| bad(format!("refund {} has no insurance part", s.input.refund_no)))?;
+        let state = if worst == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
+        record(&self.ledger, &s.input, state, RefundUpdate { mid_refd_sn: Some(done.refd_sn.clone()), mid_status: Some(worst.code().into()), ..Default::default() }).await?;
+        Ok(InsuranceRefunded { refd_sn: done.refd_sn, status: worst })
     }
 
     /// REQ 6.2 step 5 / X-8a: the self-pay refund at the bank, keyed by our serial.

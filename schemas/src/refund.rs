@@ -117,14 +117,19 @@ impl RefundAmounts {
         Money::checked_sum([self.fund, self.psn_acct, self.cash])
     }
 
-    /// The 6203 refund type that fits these components.
-    pub fn refund_type(&self, whole_remaining: bool) -> RefundType {
+    /// The 6203 calls that refund these components, by the platform's refdType rules (ALL =
+    /// everything that remains, CASH = cash only, HI = no cash): one ALL when the refund takes
+    /// everything, else an HI for the insurance parts and a CASH for the cash part.
+    pub fn refund_calls(&self, whole_remaining: bool) -> Vec<(RefundType, RefundAmounts)> {
         let hi = !(self.fund.is_zero() && self.psn_acct.is_zero());
+        let insurance_only = RefundAmounts { cash: Money::ZERO, ..*self };
+        let cash_only = RefundAmounts { fund: Money::ZERO, psn_acct: Money::ZERO, cash: self.cash };
         match (hi, self.cash.is_zero()) {
-            (true, false) if whole_remaining => RefundType::All,
-            (true, true) => RefundType::Insurance,
-            (false, false) => RefundType::Cash,
-            _ => RefundType::All,
+            (true, false) if whole_remaining => vec![(RefundType::All, *self)],
+            (true, false) => vec![(RefundType::Insurance, insurance_only), (RefundType::Cash, cash_only)],
+            (true, true) => vec![(RefundType::Insurance, *self)],
+            (false, false) => vec![(RefundType::Cash, *self)],
+            (false, true) => vec![],
         }
     }
 }
@@ -198,9 +203,14 @@ mod tests {
     #[test]
     fn refund_type_follows_the_components() {
         let m = Money::from_fen;
-        assert_eq!(RefundAmounts { fund: m(1), psn_acct: m(0), cash: m(2) }.refund_type(true), RefundType::All);
-        assert_eq!(RefundAmounts { fund: m(0), psn_acct: m(0), cash: m(2) }.refund_type(true), RefundType::Cash);
-        assert_eq!(RefundAmounts { fund: m(3), psn_acct: m(1), cash: m(0) }.refund_type(false), RefundType::Insurance);
+        let a = RefundAmounts { fund: m(1), psn_acct: m(0), cash: m(2) };
+        assert_eq!(a.refund_calls(true), vec![(RefundType::All, a)]);
+        // A partial refund of both parts: HI for the insurance parts, CASH for the cash.
+        assert_eq!(a.refund_calls(false), vec![(RefundType::Insurance, RefundAmounts { cash: m(0), ..a }), (RefundType::Cash, RefundAmounts { fund: m(0), psn_acct: m(0), cash: m(2) })]);
+        let cash = RefundAmounts { fund: m(0), psn_acct: m(0), cash: m(2) };
+        assert_eq!(cash.refund_calls(true), vec![(RefundType::Cash, cash)]);
+        let hi = RefundAmounts { fund: m(3), psn_acct: m(1), cash: m(0) };
+        assert_eq!(hi.refund_calls(false), vec![(RefundType::Insurance, hi)]);
         for s in RefundState::ALL {
             assert_eq!(RefundState::parse(s.as_str()), Some(s));
         }

@@ -32,16 +32,10 @@ fn full_refunds_concurrency_and_bad_requests() {
     // Bad requests first: nothing is stored.
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-NONE", "refund_no": "RN-X"}));
     assert_eq!((st, e["code"].as_str()), (404, Some("UNKNOWN_PAYMENT")));
-    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-MIX", "refund_no": "RN-X"}));
-    assert_eq!((st, e["code"].as_str()), (409, Some("AUTH_CODE_REQUIRED")), "the insurance part needs a fresh authorisation");
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-X", "cash_fen": 3_457}));
     assert_eq!((st, e["code"].as_str()), (409, Some("EXCEEDS_REFUNDABLE")), "{e}");
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-R-CASH", "refund_no": "RN-X", "cash_fen": -1}));
     assert_eq!((st, e["code"].as_str()), (422, Some("INVALID_REFUND")));
-    let mut mixed_partial = full_refund(&s, "mixed", "HIS-R-MIX", "RN-X");
-    mixed_partial["cash_fen"] = json!(1);
-    mixed_partial["fund_fen"] = json!(1);
-    assert_eq!(refund(&s, &mixed_partial).1["code"], "PARTIAL_MIXED_REFUND");
     assert_eq!(http("GET", &s.api, &format!("/v1/refunds/{ORG}/RN-X"), None).unwrap().0, 404);
 
     // Two identical requests at once: one refund.
@@ -134,4 +128,56 @@ fn bank_failures_attention_operator_and_exp() {
     s.record("refund-H51010500001-RN-EXP", "refund-exp-resolved");
     s.record("refund-H51010500001-RN-EXPF", "refund-abandoned");
     s.stop();
+}
+
+/// REQ 6.2 step 3 (获取授权 from the core / mid-platform, issue "Business completeness" item 4):
+/// with no authCode the mid-platform authorises the refund itself, so an insurance refund needs
+/// no patient action; a partial refund of both parts follows the refdType rules (HI for the
+/// insurance parts, CASH for the cash, each with its own payAuthNo) instead of being refused,
+/// and the rest is then one ALL. A hospital whose refunds are authorised at the channel still
+/// needs the HIS's authCode.
+#[test]
+fn refunds_authorised_by_the_platform_and_partial_refunds_of_both_parts() {
+    let prepare = |dir: &std::path::Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
+    let mut s = Stack::start_hospitals("refund-platform", &[], &[], &prepare);
+    let p = poll(&s.api, &s.paid("mixed", "HIS-RP-MIX", &[30_000]), "paid", 5, |v| v["state"] == "Paid");
+    let (fund, acct, cash) = (p["fund_fen"].as_i64().unwrap(), p["psn_acct_fen"].as_i64().unwrap(), p["own_pay_fen"].as_i64().unwrap());
+    assert!(fund > 1_000 && cash > 500, "{p}");
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-RP-MIX", "refund_no": "RP-1", "fund_fen": 1_000, "cash_fen": 500}));
+    assert_eq!(st, 201, "no authCode, a partial refund of both parts: {e}");
+    let r = poll(&s.api, &format!("/v1/refunds/{ORG}/RP-1"), "refunded", 60, |v| v["state"] == "Refunded");
+    assert_eq!((r["fund_fen"].as_i64(), r["cash_fen"].as_i64(), r["notified"].clone()), (Some(1_000), Some(500), json!(true)), "{r}");
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-RP-MIX", "refund_no": "RP-2"}));
+    assert_eq!(st, 201, "the rest: {e}");
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RP-2"), "refunded", 60, |v| v["state"] == "Refunded");
+    let after = poll(&s.api, "/v1/payments/H51010500001/HIS-RP-MIX", "payment", 5, |_| true);
+    assert_eq!((after["refunded_fund_fen"].as_i64(), after["refunded_psn_acct_fen"].as_i64(), after["refunded_cash_fen"].as_i64()), (Some(fund), Some(acct), Some(cash)));
+    // At the platform: HI then CASH for RP-1, one ALL-sized refund for RP-2; every payAuthNo from
+    // the platform's refund authorisation, none from the channel.
+    let books = s.books();
+    let refunds: Vec<(i64, i64, i64)> = books["mid_refunds"].as_array().unwrap().iter().map(|m| (fen(&m["fund"]), fen(&m["acct"]), fen(&m["cash"]))).collect();
+    assert_eq!(refunds, vec![(1_000, 0, 0), (0, 0, 500), (fund - 1_000, acct, cash - 500)], "{books}");
+    let ops: Vec<String> = after["exchanges"].as_array().unwrap().iter().map(|e| format!("{} {}", e["party"].as_str().unwrap(), e["operation"].as_str().unwrap())).collect();
+    assert_eq!(ops.iter().filter(|o| *o == "mid-platform refund authorisation").count(), 3, "{ops:?}");
+    assert!(!ops.iter().any(|o| o.contains("(refund)")), "no channel authorisation: {ops:?}");
+
+    // The same hospital with refunds authorised at the channel: the HIS must bring an authCode.
+    let file = s.dir.join(format!("hospitals/{ORG}.toml"));
+    let toml = std::fs::read_to_string(&file).unwrap().replace("refund_authorisation = \"platform\"", "refund_authorisation = \"channel\"");
+    std::fs::write(&file, toml).unwrap();
+    s.kill_medpay();
+    s.restart_medpay();
+    s.paid("mixed", "HIS-RP-CH", &[30_000]);
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-RP-CH", "refund_no": "RP-3"}));
+    assert_eq!((st, e["code"].as_str()), (409, Some("AUTH_CODE_REQUIRED")), "{e}");
+    let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-RP-CH", "refund_no": "RP-3", "fund_fen": 1, "cash_fen": 1, "auth_code": s.auth_code("mixed"), "openid": "o"}));
+    assert_eq!((st, e["code"].as_str()), (409, Some("PARTIAL_MIXED_REFUND")), "{e}");
+    assert_eq!(refund(&s, &full_refund(&s, "mixed", "HIS-RP-CH", "RP-4")).0, 201);
+    poll(&s.api, &format!("/v1/refunds/{ORG}/RP-4"), "refunded", 60, |v| v["state"] == "Refunded");
+    s.stop();
+}
+
+/// A money field of the sandbox's books (fen, as a number or a string).
+fn fen(v: &Value) -> i64 {
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("not fen: {v}"))
 }

@@ -34,6 +34,10 @@ pub struct HospitalConfig {
     /// What the bank's orders carry that differs by bank or channel.
     #[serde(default)]
     pub bank_orders: BankOrderRules,
+    /// 退费授权 (REQ 6.2 step 3): where a refund's payAuthNo comes from when the HIS sends no
+    /// fresh authCode.
+    #[serde(default)]
+    pub refund_authorisation: RefundAuthorisation,
     pub channel: PartyConfig<ChannelProfile>,
     /// Alipay's open-platform gateway, for hospitals that take Alipay too (absent: WeChat only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +60,19 @@ pub enum Stage {
     /// 生产: real money. `med_ins_test_env` is false (left true it is a known money-loss bug).
     #[default]
     Production,
+}
+
+/// Where the payAuthNo of an insurance refund comes from (REQ 6.2 step 3, 获取授权).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundAuthorisation {
+    /// From the core / mid-platform, as the standard's table 3 says: no patient action. An
+    /// authCode the HIS sends anyway is used instead.
+    #[default]
+    Platform,
+    /// Only from a fresh authorisation at the channel (the HIS sends its authCode), for a
+    /// province whose platform offers no refund authorisation.
+    Channel,
 }
 
 /// 下单规则 / the bank order's rules that are the bank's or the channel's choice.
@@ -354,6 +371,7 @@ impl HospitalConfig {
             mdtrtarea_admvs: "510100".into(),
             stage: Stage::default(),
             bank_orders: BankOrderRules::default(),
+            refund_authorisation: RefundAuthorisation::default(),
             channel: party(format!("{base}/wechat"), ca),
             alipay: Some(party(format!("{base}/alipay"), ca)),
             core: party(format!("{base}/core"), ca),

@@ -58,6 +58,7 @@ pub async fn handle(app: App, op: MidPlatformOp, body: String) -> Response {
             MidPlatformOp::PayOrder => pay_order(&mut st, &data, now),
             MidPlatformOp::QueryOrder => query(&st, &data),
             MidPlatformOp::RevokeUpload => revoke(&mut st, &data),
+            MidPlatformOp::RefundAuthorisation => refund_authorisation(&mut st, &org, &data, now, app.config.pay_auth_ttl),
             MidPlatformOp::Refund => {
                 let med_org_ord = data["payOrdId"].as_str().and_then(|id| st.mid_orders.get(id)).map(|o| o.med_org_ord.clone()).unwrap_or_default();
                 let f = faults.for_order(&[&med_org_ord]).clone();
@@ -219,6 +220,24 @@ fn check_fee_details(req: &UploadFeeDetailsRequest) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// REQ 6.2 step 3 at the platform: a payAuthNo for one refund of a settled order of this
+/// hospital, bound to that refund's 6203 (single use), with no patient action.
+fn refund_authorisation(st: &mut State, org: &str, data: &Value, now: i64, ttl: std::time::Duration) -> Result<Value, Failure> {
+    let req: RefundAuthorisationRequest = parse(data)?;
+    let o = st.mid_orders.get(req.pay_ord_id.as_str()).ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?;
+    if o.org_code != org || req.org_codg.as_str() != org || o.med_org_ord != req.med_org_ord.as_str() {
+        return Err(fail(2000, "payOrdId, orgCodg and medOrgOrd are not one order of this appId's hospital"));
+    }
+    if o.settled_ms.is_none() {
+        return Err(fail(2005, format!("order is in ordStas {}: nothing was paid, nothing to refund", o.ord_stas)));
+    }
+    let psn_no = o.psn_no.clone();
+    let pay_auth_no = st.next_id("RAUTH", now);
+    let expires_ms = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+    st.pay_auths.insert(pay_auth_no.clone(), crate::state::PayAuth { psn_no, expires_ms, bound_order: Some(format!("refund:{}", req.app_refd_sn)), for_relative: false });
+    Ok(json!({"payAuthNo": pay_auth_no, "expireTime": medpay_crypto::envelope::time::TimestampFormat::Compact.render(expires_ms)}))
 }
 
 fn split_json(pay_ord_id: &str, stas: &OrdStas, s: &SettlementSplit) -> Value {

@@ -27,11 +27,17 @@ pub enum MidPlatformOp {
     /// 6401 费用明细上传撤销 — revoke an upload.
     #[serde(rename = "6401")]
     RevokeUpload,
+    /// 退费授权 — a payAuthNo for refunding a settled order's insurance part, issued by the
+    /// platform itself (REQ 6.2 step 3: 获取授权 from the core / mid-platform, no patient
+    /// action). The standard gives no interface number; the province's name and path are
+    /// configuration (`[mid_platform.paths] refund_auth`).
+    #[serde(rename = "refund_auth")]
+    RefundAuthorisation,
 }
 
 impl MidPlatformOp {
-    pub const ALL: [MidPlatformOp; 5] =
-        [Self::UploadFeeDetails, Self::PayOrder, Self::Refund, Self::QueryOrder, Self::RevokeUpload];
+    pub const ALL: [MidPlatformOp; 6] =
+        [Self::UploadFeeDetails, Self::PayOrder, Self::Refund, Self::QueryOrder, Self::RevokeUpload, Self::RefundAuthorisation];
 
     pub fn infno(self) -> &'static str {
         match self {
@@ -40,6 +46,7 @@ impl MidPlatformOp {
             Self::Refund => "6203",
             Self::QueryOrder => "6301",
             Self::RevokeUpload => "6401",
+            Self::RefundAuthorisation => "refund_auth",
         }
     }
 
@@ -51,6 +58,7 @@ impl MidPlatformOp {
             Self::Refund => "/org/local/api/hos/refund_Order",
             Self::QueryOrder => "/org/local/api/hos/query_order_info",
             Self::RevokeUpload => "/org/local/api/hos/revoke_order",
+            Self::RefundAuthorisation => "/org/local/api/hos/refund_auth",
         }
     }
 }
@@ -289,6 +297,27 @@ pub struct QueryOrderResponse {
     pub setl_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_time: Option<String>,
+}
+
+/// The refund authorisation request: the settled order and the refund it is for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundAuthorisationRequest {
+    pub pay_ord_id: PayOrdId,
+    pub org_codg: OrgCode,
+    pub med_org_ord: MedOrgOrd,
+    /// The refund's serial (the 6203 that will use the payAuthNo).
+    pub app_refd_sn: crate::ids::AppRefdSn,
+}
+
+/// The refund authorisation: a payAuthNo good for that refund's 6203 only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundAuthorisationResponse {
+    pub pay_auth_no: Secret<String>,
+    /// yyyyMMddHHmmss, when given.
+    #[serde(default)]
+    pub expire_time: String,
 }
 
 /// 6203 insurance refund request. `appRefdSn` is the idempotency key.

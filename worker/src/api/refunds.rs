@@ -3,6 +3,7 @@
 //! attention. Eligibility is checked here for a clear 4xx and again in the ledger's
 //! transaction, which is what actually guarantees a payment is never refunded twice.
 
+use medpay_activities::parties::onboarding::RefundAuthorisation;
 use super::AppState;
 use super::body::Body;
 use super::error::ApiError;
@@ -93,17 +94,22 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         return Err(ApiError::new(StatusCode::CONFLICT, "NOTHING_TO_REFUND", format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord)));
     }
     let insurance = !a.insurance().map_err(|e| invalid(e.to_string()))?.is_zero();
-    if insurance && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "AUTH_CODE_REQUIRED", "refunding an insurance part needs a fresh auth_code from the channel (REQ 6.2 step 3)"));
+    // REQ 6.2 step 3: the platform authorises the refund itself unless the hospital's province
+    // offers no refund authorisation; then the HIS brings a fresh authCode.
+    let at_channel = state.parties.as_ref().and_then(|p| p.hospitals.get(&b.org_code)).is_some_and(|h| h.config.refund_authorisation == RefundAuthorisation::Channel);
+    if insurance && at_channel && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
+        return Err(ApiError::new(StatusCode::CONFLICT, "AUTH_CODE_REQUIRED", "this hospital's refunds are authorised at the channel: an insurance part needs a fresh auth_code (REQ 6.2 step 3)"));
     }
     let whole = a.fund.fen() == p.fund_fen.unwrap_or(0) - p.refunded_fund_fen
         && a.psn_acct.fen() == p.psn_acct_fen.unwrap_or(0) - p.refunded_psn_acct_fen
         && a.cash.fen() == p.own_pay_fen.unwrap_or(0) - p.refunded_cash_fen;
-    if existing.is_none() && insurance && !a.cash.is_zero() && !whole {
+    // A partial refund of both parts is two 6203 calls (HI and CASH), each with its own
+    // payAuthNo: the platform issues them; one authCode from the channel gives only one.
+    if existing.is_none() && insurance && !a.cash.is_zero() && !whole && at_channel {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "PARTIAL_MIXED_REFUND",
-            "a refund with both insurance and self-pay parts must take everything still refundable; refund the parts separately for a partial refund",
+            "this hospital's refunds are authorised at the channel, and one authCode serves one 6203: a partial refund of both parts is two refunds (the insurance parts, then the cash)",
         ));
     }
     let window_ms = i64::try_from(state.refund.window_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
