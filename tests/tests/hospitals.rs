@@ -84,7 +84,9 @@ fn two_hospitals_one_deployment() {
     assert!(metrics.contains(&format!("certificate_expiry_seconds{{name=\"{H1} bank CA\"")), "each hospital's CA is watched: {metrics}");
     let mix = pay(&s, H1, "MANY-A-0", 1000);
     wait_state(&s, H1, &format!("/v1/payments/{H1}/MANY-A-0"), "Paid");
-    let (status, body) = call(&s, H2, "POST", "/v1/payments", Some(&json!({"org_code": H2, "med_org_ord": "MANY-B-0", "scene": "outpatient", "auth_code": "x", "openid": "o", "lines": [{"code": "C", "name": "n", "amount_fen": 1}]})));
+    let mut unconfigured = json!({"org_code": H2, "med_org_ord": "MANY-B-0", "scene": "outpatient", "auth_code": "x", "openid": "o", "lines": [{"code": "C", "name": "n", "amount_fen": 1}]});
+    medpay_schemas::bill::sample::complete(&mut unconfigured);
+    let (status, body) = call(&s, H2, "POST", "/v1/payments", Some(&unconfigured));
     assert_eq!((status, body["code"].clone()), (404, json!("UNKNOWN_HOSPITAL")), "hospital 2 is not configured yet: {body}");
     drop(mix);
 
