@@ -1,4 +1,5 @@
-//! The outbound notice to the hospital's HIS when a payment ends (paid, failed, cancelled):
+//! The outbound notices to the hospital's HIS: a payment's end (paid, failed, cancelled) and a
+//! refund's money movements (requested, refunded, needing attention, closed by an operator):
 //! a signed JSON POST (see `medpay_crypto::envelope::his`), retried by Temporal until the HIS
 //! answers 2xx, so the HIS learns the outcome even if it stopped polling. Off unless
 //! `his.notify_url` is configured.
@@ -27,6 +28,28 @@ pub struct PaymentNotice {
     pub failure: Option<medpay_schemas::failure::FailureView>,
 }
 
+/// What the HIS is told of a refund's money movement (REQ 6.2; X-8a and X-8b refunds the product
+/// starts itself): `event` is `refund.requested`, `refund.refunded`, `refund.needs_attention`,
+/// `refund.settled_offline` or `refund.abandoned`; `notice_id` (refund no. + event + episode) is
+/// the same on every retry, for the HIS to drop repeats. Ids and fen only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundNotice {
+    pub event: String,
+    pub notice_id: String,
+    pub org_code: String,
+    pub med_org_ord: String,
+    pub refund_no: String,
+    /// patient (the HIS asked), anomaly (X-8a), over_collection (X-8b).
+    pub kind: String,
+    pub state: String,
+    pub fund_fen: i64,
+    pub psn_acct_fen: i64,
+    pub cash_fen: i64,
+    /// Why it needs attention, or how an operator closed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attention: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct HisNotifier {
     pub http: reqwest::Client,
@@ -35,7 +58,7 @@ pub struct HisNotifier {
 }
 
 impl HisNotifier {
-    pub async fn send(&self, notice: &PaymentNotice) -> Result<(), PartyError> {
+    pub async fn send<N: Serialize>(&self, notice: &N) -> Result<(), PartyError> {
         let body = serde_json::to_vec(notice).map_err(|e| PartyError::Rejected { party: "his", code: "ENCODE".into(), message: e.to_string() })?;
         let ts = now_ms().to_string();
         let sig = his_signature(self.key.expose(), &ts, &body);

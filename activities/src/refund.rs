@@ -25,6 +25,19 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 pub struct RefundActivities {
     pub parties: Arc<Parties>,
     pub ledger: Ledger,
+    /// The HIS's notice endpoint, when configured (`his.notify_url`).
+    pub his: Option<Arc<crate::his::HisNotifier>>,
+}
+
+/// A refund notice to send: the event and the episode that makes its id unique.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefundEvent {
+    pub input: RefundInput,
+    pub event: String,
+    pub state: RefundState,
+    /// Counts the times the refund needed attention, so each episode is its own notice.
+    pub episode: u32,
+    pub attention: Option<String>,
 }
 
 fn ledger_err(e: LedgerError) -> ActivityError {
@@ -209,6 +222,31 @@ impl RefundActivities {
         let state = if worst == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
         record(&self.ledger, &s.input, state, RefundUpdate { mid_refd_sn: Some(done.refd_sn.clone()), mid_status: Some(worst.code().into()), ..Default::default() }).await?;
         Ok(InsuranceRefunded { refd_sn: done.refd_sn, status: worst })
+    }
+
+    /// Tells the HIS of a refund's money movement (signed POST, retried by Temporal until the HIS
+    /// answers 2xx); `None` when no HIS endpoint is configured, else the notice's id.
+    #[activity]
+    pub async fn notify_his(self: Arc<Self>, _ctx: ActivityContext, e: RefundEvent) -> Result<Option<String>, ActivityError> {
+        let Some(his) = &self.his else { return Ok(None) };
+        let r = &e.input;
+        let notice = crate::his::RefundNotice {
+            notice_id: format!("{}:{}:{}", r.refund_no, e.event, e.episode),
+            event: e.event.clone(),
+            org_code: r.org_code.clone(),
+            med_org_ord: r.med_org_ord.clone(),
+            refund_no: r.refund_no.clone(),
+            kind: r.kind.as_str().into(),
+            state: e.state.as_str().into(),
+            fund_fen: r.amounts.fund.fen(),
+            psn_acct_fen: r.amounts.psn_acct.fen(),
+            cash_fen: r.amounts.cash.fen(),
+            attention: e.attention.clone(),
+        };
+        let sent = his.send(&notice).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "his", "refund notice", &notice, sent.as_ref().map(|()| &"delivered")).await;
+        sent.map_err(|err| std::io::Error::other(err.to_string()))?;
+        Ok(Some(notice.notice_id))
     }
 
     /// REQ 6.2 step 5 / X-8a: the self-pay refund at the bank, keyed by our serial.

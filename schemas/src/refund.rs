@@ -180,6 +180,9 @@ pub struct RefundView {
     pub notified: bool,
     /// Why it needs attention (or how it ended when an operator closed it).
     pub attention: Option<String>,
+    /// The notices the HIS acknowledged, by `notice_id` (none when no HIS endpoint is set).
+    #[serde(default)]
+    pub his_notices: Vec<String>,
 }
 
 #[cfg(test)]

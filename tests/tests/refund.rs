@@ -81,7 +81,9 @@ fn full_refunds_concurrency_and_bad_requests() {
 
 #[test]
 fn bank_failures_attention_operator_and_exp() {
-    let s = Stack::start("refund-faults", &[("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "6")]);
+    let (his, key_file) = his_receiver("faults");
+    let url = format!("http://{}/his/notify", his.addr);
+    let s = Stack::start("refund-faults", &[("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "6"), ("MEDPAY_HIS_NOTIFY_URL", &url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())]);
     for ord in ["HIS-RF-BURST", "HIS-RF-DOWN", "HIS-RF-EXP", "HIS-RF-EXPF"] {
         let p = s.paid("mixed", ord, &[30_000]);
         assert!(poll(&s.api, &p, "paid", 5, |_| true)["own_pay_fen"].as_i64() > Some(0), "the bank refund needs a self-pay part");
@@ -118,6 +120,10 @@ fn bank_failures_attention_operator_and_exp() {
     poll(&s.api, &format!("/v1/refunds/{ORG}/RN-EXPF"), "abandoned", 30, |v| v["state"] == "Abandoned");
     let p = poll(&s.api, &format!("/v1/payments/{ORG}/HIS-RF-EXPF"), "released", 5, |v| v["refunded_fund_fen"] == 0);
     assert_eq!(p["refunded_cash_fen"], 0);
+    // The HIS was told of each movement (issue "Business completeness" item 7): the refund
+    // needing attention, its episodes apart, and how each ended.
+    assert_eq!(his_events(&his, "RN-EXPF"), ["refund.requested", "refund.needs_attention", "refund.abandoned"]);
+    assert_eq!(his_events(&his, "RN-DOWN"), ["refund.requested", "refund.needs_attention", "refund.refunded"]);
 
     let books = s.books();
     let bank_refunds = books["bank_refunds"].as_array().unwrap();
@@ -139,7 +145,9 @@ fn bank_failures_attention_operator_and_exp() {
 #[test]
 fn refunds_authorised_by_the_platform_and_partial_refunds_of_both_parts() {
     let prepare = |dir: &std::path::Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
-    let mut s = Stack::start_hospitals("refund-platform", &[], &[], &prepare);
+    let (his, key_file) = his_receiver("platform");
+    let url = format!("http://{}/his/notify", his.addr);
+    let mut s = Stack::start_hospitals("refund-platform", &[], &[("MEDPAY_HIS_NOTIFY_URL", &url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())], &prepare);
     let p = poll(&s.api, &s.paid("mixed", "HIS-RP-MIX", &[30_000]), "paid", 5, |v| v["state"] == "Paid");
     let (fund, acct, cash) = (p["fund_fen"].as_i64().unwrap(), p["psn_acct_fen"].as_i64().unwrap(), p["own_pay_fen"].as_i64().unwrap());
     assert!(fund > 1_000 && cash > 500, "{p}");
@@ -147,6 +155,9 @@ fn refunds_authorised_by_the_platform_and_partial_refunds_of_both_parts() {
     assert_eq!(st, 201, "no authCode, a partial refund of both parts: {e}");
     let r = poll(&s.api, &format!("/v1/refunds/{ORG}/RP-1"), "refunded", 60, |v| v["state"] == "Refunded");
     assert_eq!((r["fund_fen"].as_i64(), r["cash_fen"].as_i64(), r["notified"].clone()), (Some(1_000), Some(500), json!(true)), "{r}");
+    assert_eq!(his_events(&his, "RP-1"), ["refund.requested", "refund.refunded"]);
+    let told = poll(&s.api, &format!("/v1/refunds/{ORG}/RP-1"), "the notices in the API", 10, |v| v["workflow"]["his_notices"].as_array().is_some_and(|a| a.len() == 2));
+    assert_eq!(told["workflow"]["his_notices"], json!(["RP-1:refund.requested:0", "RP-1:refund.refunded:0"]));
     let (st, e) = refund(&s, &json!({"org_code": ORG, "med_org_ord": "HIS-RP-MIX", "refund_no": "RP-2"}));
     assert_eq!(st, 201, "the rest: {e}");
     poll(&s.api, &format!("/v1/refunds/{ORG}/RP-2"), "refunded", 60, |v| v["state"] == "Refunded");
@@ -180,4 +191,38 @@ fn refunds_authorised_by_the_platform_and_partial_refunds_of_both_parts() {
 /// A money field of the sandbox's books (fen, as a number or a string).
 fn fen(v: &Value) -> i64 {
     v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("not fen: {v}"))
+}
+
+/// The HIS's notice endpoint (a receiver answering 200) and its shared key file.
+fn his_receiver(name: &str) -> (medpay_tests::receiver::Receiver, std::path::PathBuf) {
+    let key_file = std::env::temp_dir().join(format!("medpay-his-key-{name}-{}", std::process::id()));
+    std::fs::write(&key_file, "his-shared-key-0123456789\n").unwrap();
+    (medpay_tests::receiver::Receiver::start(vec![]), key_file)
+}
+
+/// The events the HIS acknowledged for a refund, in order, each correctly signed and carrying
+/// its notice id; waits for the refund's final notice.
+fn his_events(his: &medpay_tests::receiver::Receiver, refund_no: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let notices: Vec<Value> = his
+            .all()
+            .into_iter()
+            .filter(|r| r.answered == 200)
+            .map(|r| {
+                assert!(medpay_crypto::envelope::his::verify_his_signature(b"his-shared-key-0123456789", &r.headers["x-medpay-timestamp"], &r.body, &r.headers["x-medpay-signature"]));
+                serde_json::from_slice::<Value>(&r.body).unwrap()
+            })
+            .filter(|n| n["refund_no"] == refund_no)
+            .collect();
+        let events: Vec<String> = notices.iter().map(|n| n["event"].as_str().unwrap().to_string()).collect();
+        if events.iter().any(|e| ["refund.refunded", "refund.abandoned", "refund.settled_offline"].contains(&e.as_str())) {
+            for n in &notices {
+                assert_eq!(n["notice_id"].as_str().unwrap().split(':').nth(1), n["event"].as_str(), "{n}");
+            }
+            return events;
+        }
+        assert!(std::time::Instant::now() < deadline, "no final notice for {refund_no}: {events:?}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

@@ -5,7 +5,7 @@
 //! the workflow waits for an operator's decision (retry, done offline, abandon) from the API.
 
 use crate::search;
-use medpay_activities::refund::{InsuranceRefunded, RefundActivities, RefundRecord, RefundStep};
+use medpay_activities::refund::{InsuranceRefunded, RefundActivities, RefundEvent, RefundRecord, RefundStep};
 use medpay_schemas::refund::{OperatorAction, RefundInput, RefundState, RefundView};
 use medpay_schemas::status::RefundStatus;
 use std::time::Duration;
@@ -23,6 +23,8 @@ pub const EXP_RECHECKS: u32 = 6;
 pub struct RefundWorkflow {
     view: RefundView,
     action: Option<OperatorAction>,
+    /// How many times the refund needed attention (each episode is its own HIS notice).
+    episodes: u32,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +63,7 @@ impl RefundWorkflow {
         ctx.upsert_search_attributes(search::identity(&input.org_code, &input.med_org_ord));
         let plan = ctx.execute_activity(RefundActivities::accept, input.clone(), record_options()).await?;
         Self::set(ctx, RefundState::Requested);
+        Self::tell_his(ctx, &input, "refund.requested", None).await;
         let horizon = Duration::from_secs(input.attention_after_secs.max(1));
         let insurance = input.amounts.insurance().map(|m| !m.is_zero()).unwrap_or(true);
         let mut s = RefundStep { input: input.clone(), plan, pay_auth_no: None, insurance_refund_sn: None, bank_refund_serial: None };
@@ -128,7 +131,28 @@ impl RefundWorkflow {
             }
         }
         Self::set(ctx, RefundState::Refunded);
+        Self::tell_his(ctx, &input, "refund.refunded", None).await;
         Ok(ctx.state(|w| w.view.clone()))
+    }
+
+    /// Tells the HIS of a money movement (issue "Business completeness" item 7). The outcome
+    /// (refunded, settled offline, abandoned) is retried for a day; the news on the way
+    /// (requested, needs attention) is retried for 30 s only, so an HIS that is down never holds
+    /// the patient's money back — the HIS can always ask `GET /v1/refunds/...`. Guarded by a
+    /// patch: refunds recorded before the notices existed replay unchanged.
+    async fn tell_his(ctx: &mut WorkflowContext<Self>, input: &RefundInput, event: &str, attention: Option<String>) {
+        if !ctx.patched("his-refund-notices-v1") {
+            return;
+        }
+        let state = ctx.state(|w| w.view.state).unwrap_or(RefundState::Requested);
+        let e = RefundEvent { input: input.clone(), event: event.into(), state, episode: ctx.state(|w| w.episodes), attention };
+        let deadline = if state.is_terminal() { Duration::from_secs(24 * 3600) } else { Duration::from_secs(30) };
+        let opts = ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose { schedule_to_close: deadline, start_to_close: Duration::from_secs(10) })
+            .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(300)).build())
+            .build();
+        if let Ok(Some(id)) = ctx.execute_activity(RefundActivities::notify_his, e, opts).await {
+            ctx.state_mut(|w| w.view.his_notices.push(id));
+        }
     }
 
     fn set(ctx: &mut WorkflowContext<Self>, state: RefundState) {
@@ -156,21 +180,26 @@ impl RefundWorkflow {
             w.action = None;
         });
         Self::set(ctx, RefundState::NeedsAttention);
+        ctx.state_mut(|w| w.episodes += 1);
+        let why = ctx.state(|w| w.view.attention.clone());
+        Self::tell_his(ctx, input, "refund.needs_attention", why).await;
         ctx.wait_condition(|w: &Self| w.action.is_some()).await?;
         let action = ctx.state(|w| w.action.clone());
         match action {
             Some(OperatorAction::MarkDoneOffline { reference }) => {
                 let note = Some(format!("settled offline by an operator: {reference}"));
                 ctx.execute_activity(RefundActivities::record_refund, record(RefundState::SettledOffline, note.clone()), record_options()).await?;
-                ctx.state_mut(|w| w.view.attention = note);
+                ctx.state_mut(|w| w.view.attention = note.clone());
                 Self::set(ctx, RefundState::SettledOffline);
+                Self::tell_his(ctx, input, "refund.settled_offline", note).await;
                 Ok(Decision::Closed)
             }
             Some(OperatorAction::Abandon { reason }) => {
                 let note = Some(format!("abandoned by an operator: {reason}"));
                 ctx.execute_activity(RefundActivities::record_refund, record(RefundState::Abandoned, note.clone()), record_options()).await?;
-                ctx.state_mut(|w| w.view.attention = note);
+                ctx.state_mut(|w| w.view.attention = note.clone());
                 Self::set(ctx, RefundState::Abandoned);
+                Self::tell_his(ctx, input, "refund.abandoned", note).await;
                 Ok(Decision::Closed)
             }
             _ => {
