@@ -26,6 +26,33 @@ pub struct PaymentNotice {
     /// Why the payment did not end paid: code, party and its code, message, next action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure: Option<medpay_schemas::failure::FailureView>,
+    /// The same on every retry of one notice, for the HIS to drop repeats (events after the
+    /// payment's end: `payment.settled_late`, `payment.settled_by_reconciliation`,
+    /// `payment.under_collected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice_id: Option<String>,
+    /// What the patient still owes (REQ X-8c: served but not paid; collect at the counter or
+    /// send a new bill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owed_fen: Option<i64>,
+}
+
+/// A payment event after its workflow ended, for the HIS (sent by `HisNoticeWorkflow`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HisEvent {
+    pub org_code: String,
+    pub med_org_ord: String,
+    pub event: String,
+    pub message: String,
+    #[serde(default)]
+    pub owed_fen: Option<i64>,
+}
+
+impl HisEvent {
+    /// The notice's workflow id and `notice_id`: one notice per payment and event.
+    pub fn id(&self) -> String {
+        format!("his-{}-{}-{}", self.org_code, self.med_org_ord, self.event)
+    }
 }
 
 /// What the HIS is told of a refund's money movement (REQ 6.2; X-8a and X-8b refunds the product

@@ -65,4 +65,40 @@ impl Receiver {
     pub fn all(&self) -> Vec<Received> {
         self.received.lock().map(|l| l.clone()).unwrap_or_default()
     }
+
+    /// A receiver for the HIS's notices (answering 200) and `medpay run`'s settings for it:
+    /// the notify URL and a key file holding [`HIS_KEY`].
+    pub fn his(name: &str) -> (Receiver, Vec<(String, String)>) {
+        let key_file = std::env::temp_dir().join(format!("medpay-his-key-{name}-{}", std::process::id()));
+        std::fs::write(&key_file, format!("{HIS_KEY}\n")).expect("key file");
+        let r = Receiver::start(vec![]);
+        let env = vec![("MEDPAY_HIS_NOTIFY_URL".to_string(), format!("http://{}/his/notify", r.addr)), ("MEDPAY_HIS_NOTIFY_KEY_FILE".to_string(), key_file.display().to_string())];
+        (r, env)
+    }
+
+    /// The notices answered 200, as JSON, each checked to carry medpay's signature under
+    /// [`HIS_KEY`]; waits up to 30 s until `done` holds over them.
+    pub fn notices_until(&self, what: &str, done: impl Fn(&[serde_json::Value]) -> bool) -> Vec<serde_json::Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let notices: Vec<serde_json::Value> = self
+                .all()
+                .into_iter()
+                .filter(|r| r.answered == 200)
+                .map(|r| {
+                    let signed = medpay_crypto::envelope::his::verify_his_signature(HIS_KEY.as_bytes(), &r.headers["x-medpay-timestamp"], &r.body, &r.headers["x-medpay-signature"]);
+                    assert!(signed, "a notice without medpay's signature: {}", String::from_utf8_lossy(&r.body));
+                    serde_json::from_slice(&r.body).expect("a JSON notice")
+                })
+                .collect();
+            if done(&notices) {
+                return notices;
+            }
+            assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}: {notices:?}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
 }
+
+/// The key the HIS shares with medpay in the tests.
+pub const HIS_KEY: &str = "his-shared-key-0123456789";

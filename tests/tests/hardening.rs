@@ -41,7 +41,10 @@ fn metric(s: &Stack, name: &str) -> f64 {
 #[test]
 fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_books() {
     // A pending payment's workflow stops listening for the bank after 4 s here (48 h by default).
-    let mut s = Stack::start("hardening", &[("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "4")]);
+    let (his, his_env) = medpay_tests::receiver::Receiver::his("hardening");
+    let mut env = vec![("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "4")];
+    env.extend(his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut s = Stack::start("hardening", &env);
 
     // A paid payment's workflow has ended: confirming or cancelling it is a 409 naming its
     // state (it was a 503 "Workflow not found" that an HIS retries forever), and the same
@@ -177,6 +180,15 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     assert_eq!(status, 200, "{ack}");
     let settled = json(&http("GET", &s.api, &late, None).unwrap().1);
     assert_eq!((settled["state"].as_str(), settled["failure"].is_null()), (Some("Paid"), true), "{settled}");
+    // The HIS is told, once, though its payment's workflow had ended (issue "Business
+    // completeness" item 7): the callback repeated changes nothing.
+    let (status, _) = http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap();
+    assert_eq!(status, 200);
+    let late_notice = |n: &Value| n["med_org_ord"] == "HIS-H-LATE" && n["event"] == "payment.settled_late";
+    let told = his.notices_until("the late settlement's notice", |all| all.iter().any(late_notice));
+    let told: Vec<&Value> = told.iter().filter(|n| late_notice(n)).collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!((told[0]["state"].as_str(), told[0]["notice_id"].as_str()), (Some("Paid"), Some("his-H51010500001-HIS-H-LATE-payment.settled_late")));
 
     // Still one run of the first payment: nothing above started it again.
     let runs = Command::new(temporal_bin())

@@ -47,7 +47,10 @@ fn count(r: &Value, class: &str) -> u64 {
 fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     // Debug logging everywhere, so the privacy check at the end reads a chatty log; the
     // counterparty credentials and codec keys sealed at rest (REQ S-4.1e), opened with the key.
-    let mut s = Stack::start_with("recon", &[("MEDPAY_LOG", "debug"), ("MEDPAY_MASTER_KEY", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")], true);
+    let (his, his_env) = medpay_tests::receiver::Receiver::his("recon");
+    let mut env = vec![("MEDPAY_LOG", "debug"), ("MEDPAY_MASTER_KEY", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")];
+    env.extend(his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut s = Stack::start_with("recon", &env, true);
     let day = today_beijing();
     // Names sort so the sandbox's dropped line is A's and its wrong amount is Z's.
     let under = s.paid("resident", "HIS-RC-A-UNDER", &[8_000]);
@@ -82,6 +85,10 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     let closed = poll(&s.api, &p2, "closed by reconciliation", 30, |v| v["state"] == "Failed");
     assert!(closed["failure_reason"].as_str().unwrap().contains("reconciliation"), "{closed}");
     assert_eq!(poll(&s.api, &under, "still paid", 5, |_| true)["state"], "Paid", "an under-collection is reported, not reversed");
+    // REQ X-8c: the HIS is told what the patient owes (issue "Business completeness" item 7).
+    let owed = his.notices_until("the under-collection notice", |all| all.iter().any(|n| n["event"] == "payment.under_collected"));
+    let owed = owed.iter().find(|n| n["event"] == "payment.under_collected").unwrap();
+    assert_eq!((owed["med_org_ord"].as_str(), owed["owed_fen"].as_i64()), (Some("HIS-RC-A-UNDER"), Some(4_000)), "{owed}");
 
     // The same day again: the same classes, no action taken twice.
     let again = recon(&s, &day);

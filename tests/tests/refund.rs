@@ -81,9 +81,10 @@ fn full_refunds_concurrency_and_bad_requests() {
 
 #[test]
 fn bank_failures_attention_operator_and_exp() {
-    let (his, key_file) = his_receiver("faults");
-    let url = format!("http://{}/his/notify", his.addr);
-    let s = Stack::start("refund-faults", &[("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "6"), ("MEDPAY_HIS_NOTIFY_URL", &url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())]);
+    let (his, his_env) = medpay_tests::receiver::Receiver::his("refund-faults");
+    let mut env = vec![("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "6")];
+    env.extend(his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let s = Stack::start("refund-faults", &env);
     for ord in ["HIS-RF-BURST", "HIS-RF-DOWN", "HIS-RF-EXP", "HIS-RF-EXPF"] {
         let p = s.paid("mixed", ord, &[30_000]);
         assert!(poll(&s.api, &p, "paid", 5, |_| true)["own_pay_fen"].as_i64() > Some(0), "the bank refund needs a self-pay part");
@@ -145,9 +146,9 @@ fn bank_failures_attention_operator_and_exp() {
 #[test]
 fn refunds_authorised_by_the_platform_and_partial_refunds_of_both_parts() {
     let prepare = |dir: &std::path::Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
-    let (his, key_file) = his_receiver("platform");
-    let url = format!("http://{}/his/notify", his.addr);
-    let mut s = Stack::start_hospitals("refund-platform", &[], &[("MEDPAY_HIS_NOTIFY_URL", &url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())], &prepare);
+    let (his, his_env) = medpay_tests::receiver::Receiver::his("refund-platform");
+    let env: Vec<(&str, &str)> = his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut s = Stack::start_hospitals("refund-platform", &[], &env, &prepare);
     let p = poll(&s.api, &s.paid("mixed", "HIS-RP-MIX", &[30_000]), "paid", 5, |v| v["state"] == "Paid");
     let (fund, acct, cash) = (p["fund_fen"].as_i64().unwrap(), p["psn_acct_fen"].as_i64().unwrap(), p["own_pay_fen"].as_i64().unwrap());
     assert!(fund > 1_000 && cash > 500, "{p}");
@@ -193,36 +194,16 @@ fn fen(v: &Value) -> i64 {
     v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())).unwrap_or_else(|| panic!("not fen: {v}"))
 }
 
-/// The HIS's notice endpoint (a receiver answering 200) and its shared key file.
-fn his_receiver(name: &str) -> (medpay_tests::receiver::Receiver, std::path::PathBuf) {
-    let key_file = std::env::temp_dir().join(format!("medpay-his-key-{name}-{}", std::process::id()));
-    std::fs::write(&key_file, "his-shared-key-0123456789\n").unwrap();
-    (medpay_tests::receiver::Receiver::start(vec![]), key_file)
-}
-
-/// The events the HIS acknowledged for a refund, in order, each correctly signed and carrying
-/// its notice id; waits for the refund's final notice.
+/// The events the HIS was told for a refund, in order, once its final notice arrived; each
+/// notice's id names its event.
 fn his_events(his: &medpay_tests::receiver::Receiver, refund_no: &str) -> Vec<String> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let notices: Vec<Value> = his
-            .all()
-            .into_iter()
-            .filter(|r| r.answered == 200)
-            .map(|r| {
-                assert!(medpay_crypto::envelope::his::verify_his_signature(b"his-shared-key-0123456789", &r.headers["x-medpay-timestamp"], &r.body, &r.headers["x-medpay-signature"]));
-                serde_json::from_slice::<Value>(&r.body).unwrap()
-            })
-            .filter(|n| n["refund_no"] == refund_no)
-            .collect();
-        let events: Vec<String> = notices.iter().map(|n| n["event"].as_str().unwrap().to_string()).collect();
-        if events.iter().any(|e| ["refund.refunded", "refund.abandoned", "refund.settled_offline"].contains(&e.as_str())) {
-            for n in &notices {
-                assert_eq!(n["notice_id"].as_str().unwrap().split(':').nth(1), n["event"].as_str(), "{n}");
-            }
-            return events;
-        }
-        assert!(std::time::Instant::now() < deadline, "no final notice for {refund_no}: {events:?}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
+    let of_refund = |n: &&Value| n["refund_no"] == refund_no;
+    let notices = his.notices_until(&format!("the final notice of {refund_no}"), |all| {
+        all.iter().filter(of_refund).any(|n| ["refund.refunded", "refund.abandoned", "refund.settled_offline"].contains(&n["event"].as_str().unwrap_or_default()))
+    });
+    let notices: Vec<&Value> = notices.iter().filter(of_refund).collect();
+    for n in &notices {
+        assert_eq!(n["notice_id"].as_str().unwrap().split(':').nth(1), n["event"].as_str(), "{n}");
     }
+    notices.iter().map(|n| n["event"].as_str().unwrap().to_string()).collect()
 }

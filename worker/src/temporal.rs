@@ -64,6 +64,7 @@ pub async fn run_worker(
         .register_workflow::<PaymentWorkflow>()?
         .register_workflow::<RefundWorkflow>()?
         .register_workflow::<ReconWorkflow>()?
+        .register_workflow::<medpay_workflows::his_notice::HisNoticeWorkflow>()?
         .register_workflow::<medpay_workflows::baseline::BaselineWorkflow>()?
         .register_activities(DiagnosticsActivities)
         .register_activities(medpay_activities::baseline::BaselineActivities)
@@ -73,6 +74,7 @@ pub async fn run_worker(
         builder = builder
             .register_activities(PaymentRevocation(p.clone()))
             .register_activities(medpay_activities::payment::PaymentNotification(p.clone()))
+            .register_activities(medpay_activities::payment::HisEventNotification(p.clone()))
             .register_activities((*p).clone())
             .register_activities(refunds);
     }

@@ -5,6 +5,7 @@
 
 pub mod baseline;
 pub mod diagnostics;
+pub mod his_notice;
 pub mod payment;
 mod quick;
 pub mod recon;

@@ -6,6 +6,8 @@
 //! same period changes nothing. A scheduled run has no period: it reconciles yesterday
 //! (self-pay) or last month (insurance) as a child workflow with the period in its id.
 
+use crate::his_notice::HisNoticeWorkflow;
+use medpay_activities::his::HisEvent;
 use crate::payment::PaymentWorkflow;
 use crate::refund::RefundWorkflow;
 use medpay_activities::recon::{ReconAction, ReconActivities};
@@ -88,6 +90,8 @@ impl ReconWorkflow {
                 // verdict goes to the ledger directly.
                 if signal.is_err() {
                     ctx.execute_activity(ReconActivities::settle_in_ledger, (a.clone(), paid), options()).await?;
+                    let verdict = if paid { "the statement shows it paid: Paid" } else { "the statement does not show it: Failed, nothing was collected" };
+                    Self::tell_his(ctx, a, "payment.settled_by_reconciliation", format!("settled by reconciliation {run_id}: {verdict}"), None).await;
                 }
             }
             "refund" => {
@@ -114,10 +118,26 @@ impl ReconWorkflow {
                 // Already started by an earlier run: nothing to do.
                 let _ = ctx.start_child_workflow(RefundWorkflow::run, input, opts).await;
             }
-            // REQ X-8c: listed in the run's exception report and API for the HIS to collect.
+            // REQ X-8c: listed in the run's exception report and API, and the HIS is told.
+            "notify_his" => {
+                let message = format!("served but not paid (reconciliation {run_id}): the patient owes {} fen; collect at the counter or send a new bill (REQ X-8c)", a.ledger_fen);
+                Self::tell_his(ctx, a, "payment.under_collected", message, Some(a.ledger_fen)).await;
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Starts the notice to the HIS (its own workflow, keyed by payment and event: a re-run of
+    /// the reconciliation tells the HIS nothing twice). Guarded by a patch: runs recorded before
+    /// the notices existed replay unchanged.
+    async fn tell_his(ctx: &mut WorkflowContext<Self>, a: &ReconAction, event: &str, message: String, owed_fen: Option<i64>) {
+        if !ctx.patched("his-recon-notices-v1") {
+            return;
+        }
+        let e = HisEvent { org_code: a.org_code.clone(), med_org_ord: a.med_org_ord.clone(), event: event.into(), message, owed_fen };
+        let opts = ChildWorkflowOptions::builder().workflow_id(e.id()).parent_close_policy(ParentClosePolicy::Abandon).static_summary(format!("HIS notice {event}")).build();
+        let _ = ctx.start_child_workflow(HisNoticeWorkflow::run, e, opts).await;
     }
 
     #[query]

@@ -53,6 +53,9 @@ pub struct ReconAction {
     pub med_org_ord: String,
     pub workflow_id: String,
     pub statement_fen: i64,
+    /// The hospital's amount (an under-collection's sum the patient owes, REQ X-8c).
+    #[serde(default)]
+    pub ledger_fen: i64,
 }
 
 impl ReconActivities {
@@ -250,7 +253,7 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
     use sea_orm::{ConnectionTrait, Statement};
     let db = ledger.connection();
     let sql = format!(
-        "SELECT i.item_key, i.action, COALESCE(i.statement_fen, 0) AS statement_fen, p.org_code, p.med_org_ord, p.workflow_id
+        "SELECT i.item_key, i.action, COALESCE(i.statement_fen, 0) AS statement_fen, COALESCE(i.ledger_fen, 0) AS ledger_fen, p.org_code, p.med_org_ord, p.workflow_id
          FROM recon_items i JOIN payments p ON p.id = i.payment_id
          WHERE i.run_id = {} AND i.action IS NOT NULL AND i.acted = FALSE ORDER BY i.item_key LIMIT {limit}",
         classify::lit(run).map_err(|e| e.to_string())?
@@ -262,6 +265,7 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
                 item_key: r.try_get("", "item_key").map_err(|e| e.to_string())?,
                 action: r.try_get("", "action").map_err(|e| e.to_string())?,
                 statement_fen: r.try_get("", "statement_fen").map_err(|e| e.to_string())?,
+                ledger_fen: r.try_get("", "ledger_fen").map_err(|e| e.to_string())?,
                 org_code: r.try_get("", "org_code").map_err(|e| e.to_string())?,
                 med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
                 workflow_id: r.try_get("", "workflow_id").map_err(|e| e.to_string())?,

@@ -291,7 +291,11 @@ async fn settle_after_workflow(state: &AppState, bank: &medpay_activities::bank:
         ..Default::default()
     };
     match state.ledger.advance(&p.org_code, &p.med_org_ord, PaymentState::Paid, update, medpay_activities::http::now_ms()).await {
-        Ok(_) | Err(LedgerError::IllegalTransition { .. }) => acknowledge(bank, msg_id),
+        Ok(_) => {
+            tell_his_settled_late(state, p).await;
+            acknowledge(bank, msg_id)
+        }
+        Err(LedgerError::IllegalTransition { .. }) => acknowledge(bank, msg_id),
         Err(e) => {
             tracing::warn!(payment = %id, "could not record the late callback: {e}");
             (StatusCode::SERVICE_UNAVAILABLE, "ledger unavailable; retry").into_response()
@@ -300,6 +304,28 @@ async fn settle_after_workflow(state: &AppState, bank: &medpay_activities::bank:
 }
 
 type PaymentRow = medpay_activities::ledger::entities::payment::Model;
+
+/// Starts the HIS's notice of a payment settled after its workflow ended (its own workflow,
+/// keyed by payment and event, retried for a day). Temporal unreachable: logged with the
+/// payment, which the HIS still reads as Paid from the API and the day's reconciliation lists.
+async fn tell_his_settled_late(state: &AppState, p: &PaymentRow) {
+    let e = medpay_activities::his::HisEvent {
+        org_code: p.org_code.clone(),
+        med_org_ord: p.med_org_ord.clone(),
+        event: "payment.settled_late".into(),
+        message: "paid: the bank's verified callback arrived after the payment had stopped waiting (REQ Q-9)".into(),
+        owed_fen: None,
+    };
+    let options = temporalio_client::WorkflowStartOptions::new(state.task_queue.to_string(), e.id())
+        .id_conflict_policy(temporalio_client::WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(temporalio_client::WorkflowIdReusePolicy::RejectDuplicate)
+        .build();
+    if let Err(e) = state.client.start_workflow(medpay_workflows::his_notice::HisNoticeWorkflow::run, e, options).await
+        && !matches!(e, temporalio_client::errors::WorkflowStartError::AlreadyStarted { .. })
+    {
+        tracing::warn!(payment = %format!("{}/{}", p.org_code, p.med_org_ord), "could not start the HIS notice of a late settlement: {e}");
+    }
+}
 
 /// Counts a callback by outcome for `/metrics` (the org code, or the sub-merchant when the
 /// notice names an order that is not the hospital's).
