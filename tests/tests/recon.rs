@@ -113,6 +113,30 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     assert_eq!(ins, [5, 1, 1, 0, 0, 0], "{insurance}");
     assert!(insurance["summary"]["loaded"]["control_mismatch"].is_null(), "{insurance}");
 
+    // The day's three-way view for finance (issue "Business completeness" item 9): each payment
+    // beside both statements, in the API (JSON and CSV) and from `medpay recon show`.
+    let (status, text) = http("GET", &s.api, &format!("/v1/reconciliations/days/{ORG}/{day}"), None).unwrap();
+    assert_eq!(status, 200, "{text}");
+    let view = json(&text);
+    assert!(view["selfpay_run"].is_string() && view["insurance_run"].is_string(), "{view}");
+    let verdict = |ord: &str| view["rows"].as_array().unwrap().iter().find(|r| r["med_org_ord"] == ord).map(|r| r["verdict"].as_str().unwrap().to_string());
+    assert_eq!(verdict("HIS-RC-B-NORMAL").as_deref(), Some("AGREED"), "{view}");
+    assert_eq!(verdict("HIS-RC-A-UNDER").as_deref(), Some("BANK_DIFFERS"), "the bank dropped its line: {view}");
+    assert_eq!(verdict("HIS-RC-Z-WRONG").as_deref(), Some("BANK_DIFFERS"), "the bank's amount differs: {view}");
+    assert!(view["rows"].as_array().unwrap().iter().any(|r| r["verdict"] == "BANK_ONLY"), "the line the hospital never made: {view}");
+    let (status, csv) = http("GET", &s.api, &format!("/v1/reconciliations/days/{ORG}/{day}?format=csv"), None).unwrap();
+    assert_eq!(status, 200);
+    assert!(csv.starts_with('\u{feff}') && csv.contains("结论 verdict") && csv.contains("HIS-RC-B-NORMAL,Paid,80.00,40.00,40.00"), "{csv}");
+    let csv_file = s.dir.join("three-way.csv");
+    let out = std::process::Command::new(medpay_bin())
+        .args(["recon", "show", "--org", ORG, "--day", &day, "--csv", csv_file.to_str().unwrap()])
+        .envs(s.env().iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && shown.contains("HIS-RC-A-UNDER") && shown.contains("disagree"), "{shown}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&csv_file).unwrap(), csv, "the CLI's CSV is the API's");
+
     s.record(&format!("recon-selfpay-{ORG}-{day}"), "recon-selfpay-day");
 
     // The product created its schedules on the server.

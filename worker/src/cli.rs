@@ -116,6 +116,19 @@ pub enum ReconCommand {
         #[arg(long)]
         period: String,
     },
+    /// The three-way view of a day for finance: each payment beside the bank's and the
+    /// platform's statements, with a verdict per row (from the ledger; no worker needed).
+    Show {
+        /// The hospital's org code.
+        #[arg(long)]
+        org: String,
+        /// The Beijing day, yyyy-MM-dd.
+        #[arg(long)]
+        day: String,
+        /// Also write the view as CSV (UTF-8 with a BOM, Chinese and English headings) here.
+        #[arg(long)]
+        csv: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

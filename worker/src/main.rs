@@ -57,6 +57,10 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
         Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),
         Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await.map(drop),
         Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => commands::bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref()).await,
+        Command::Recon { command: ReconCommand::Show { org, day, csv } } => {
+            let config = Config::load(cli.config.as_deref())?;
+            commands::recon::show(&config, &org, &day, csv.as_deref()).await
+        }
         Command::Recon { command: ReconCommand::Run { kind, org, period } } => {
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;

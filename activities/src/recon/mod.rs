@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod parse;
 pub mod store;
 pub mod synthetic;
+pub mod three_way;
 
 use crate::failure::{bad, retry};
 use crate::http::now_ms;

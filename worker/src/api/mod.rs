@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/refunds/{org}/{refund_no}/actions", post(refunds::action))
         .route("/v1/reconciliations", post(recon::start))
         .route("/v1/reconciliations/{kind}/{org}/{period}", get(recon::get))
+        .route("/v1/reconciliations/days/{org}/{day}", get(recon::day))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::his));
     // The bank's callback: authenticated by its signature, rate-limited on its own.
     let bank = Router::new()

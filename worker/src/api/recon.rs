@@ -59,3 +59,33 @@ pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(St
     let summary: serde_json::Value = summary.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null);
     Ok(Json(json!({"run_id": run, "org_code": org, "state": run_state, "summary": summary, "exceptions": exceptions})))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DayOptions {
+    /// `csv` for the spreadsheet, JSON otherwise.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// The three-way view of a day for finance (HIS order, bank, insurance), as JSON or CSV.
+pub async fn day(
+    State(state): State<AppState>,
+    Path((org, day)): Path<(String, String)>,
+    super::body::QueryOptions(o): super::body::QueryOptions<DayOptions>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    ReconKind::Selfpay.check_period(&day).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m))?;
+    medpay_schemas::OrgCode::parse(org.clone()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", e.to_string()))?;
+    let csv = match o.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY", format!("format {other:?} must be json or csv"))),
+    };
+    let view = medpay_activities::recon::three_way::three_way(&state.ledger, &org, &day).await.map_err(ApiError::ledger_unavailable)?;
+    Ok(if csv {
+        ([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], view.to_csv()).into_response()
+    } else {
+        Json(view).into_response()
+    })
+}

@@ -53,6 +53,29 @@ pub async fn run(client: &Client, task_queue: &str, kind: &str, org: &str, perio
     }
 }
 
+/// `medpay recon show`: the three-way view of a day, as a table (and CSV when asked).
+pub async fn show(config: &crate::config::Config, org: &str, day: &str, csv: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let ledger = Ledger::connect(&config.ledger.url).await.with_context(|| "cannot open the ledger (ledger.url)".to_string())?;
+    let view = medpay_activities::recon::three_way::three_way(&ledger, org, day).await.map_err(anyhow::Error::msg)?;
+    let loaded = |r: &Option<String>| r.clone().unwrap_or_else(|| "not loaded".into());
+    println!("{org} {day}: bank statement {}, insurance statement {}", loaded(&view.selfpay_run), loaded(&view.insurance_run));
+    println!("  {:<20} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  verdict", "HIS order", "state", "total", "cash", "bank", "fund", "ins.fund", "account", "ins.acct");
+    let o = |f: Option<i64>| f.map(yuan).unwrap_or_else(|| "-".into());
+    for r in &view.rows {
+        println!(
+            "  {:<20} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
+            r.med_org_ord, r.state, yuan(r.total_fen), yuan(r.hospital_cash_fen), o(r.bank_cash_fen), yuan(r.hospital_fund_fen), o(r.insurance_fund_fen), yuan(r.hospital_acct_fen), o(r.insurance_acct_fen), r.verdict
+        );
+    }
+    let disagree = view.rows.iter().filter(|r| !["AGREED", "PENDING"].contains(&r.verdict.as_str())).count();
+    println!("  {} rows, {} disagree", view.rows.len(), disagree);
+    if let Some(path) = csv {
+        std::fs::write(path, view.to_csv()).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("  CSV: {}", path.display());
+    }
+    Ok(())
+}
+
 /// Resets VmHWM so the figure covers only the reconciliation (Linux `clear_refs` 5).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
