@@ -105,13 +105,18 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     assert_eq!(books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == "SPHIS-RC-P2").count(), 1);
 
     // The month's insurance detail (REQ C-6.3.1): every settled insurance part matches, the
-    // refund's insurance part too; the order the hospital closed is listed (its insurance part
-    // was settled: an operator's case, the patient must authorise a 6203 refund).
+    // refund's insurance part too; the order the hospital closed had its insurance part settled
+    // by the platform: X-8b gives it back through 6203 under the platform's own refund
+    // authorisation, no patient action (issue "Business completeness" item 8).
     s.faults(json!({}));
     let insurance = recon_kind(&s, "insurance", &day[..7]);
     let ins = ["MATCHED", "OVER_COLLECTED", "REFUND_MATCHED", "BANK_ONLY", "AMOUNT_MISMATCH", "HOSPITAL_ONLY"].map(|c| count(&insurance, c));
     assert_eq!(ins, [5, 1, 1, 0, 0, 0], "{insurance}");
     assert!(insurance["summary"]["loaded"]["control_mismatch"].is_null(), "{insurance}");
+    let closed = poll(&s.api, &p2, "the closed payment", 5, |_| true);
+    let refund_no = format!("X8BI{}", closed["pay_ord_id"].as_str().unwrap());
+    let back = poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "the X-8b insurance refund", 60, |v| v["state"] == "Refunded");
+    assert_eq!((back["kind"].as_str(), back["fund_fen"].as_i64(), back["psn_acct_fen"].as_i64(), back["cash_fen"].as_i64()), (Some("over_collection"), closed["fund_fen"].as_i64(), closed["psn_acct_fen"].as_i64(), Some(0)), "{back}");
 
     // The day's three-way view for finance (issue "Business completeness" item 9): each payment
     // beside both statements, in the API (JSON and CSV) and from `medpay recon show`.

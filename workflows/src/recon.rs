@@ -95,14 +95,22 @@ impl ReconWorkflow {
                 }
             }
             "refund" => {
-                // REQ X-8b: collected for a payment the hospital closed: give it back.
-                let refund_no = format!("X8B{}", a.item_key.trim_start_matches("P:"));
+                // REQ X-8b: collected for a payment the hospital closed: give it back — the
+                // bank's self-pay part, or the platform's insurance parts (an insurance run's
+                // item: fund and personal account, authorised by the platform, REQ 6.2 step 3).
+                let insurance = run_id.starts_with(medpay_schemas::recon::ReconKind::Insurance.as_str());
+                let key = a.item_key.trim_start_matches("P:");
+                let (refund_no, amounts) = if insurance {
+                    (format!("X8BI{key}"), RefundAmounts { fund: Money::from_fen(a.statement_amounts.0), psn_acct: Money::from_fen(a.statement_amounts.1), cash: Money::ZERO })
+                } else {
+                    (format!("X8B{key}"), RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() })
+                };
                 let input = RefundInput {
                     org_code: a.org_code.clone(),
                     med_org_ord: a.med_org_ord.clone(),
                     refund_no: refund_no.clone(),
                     kind: RefundKind::OverCollection,
-                    amounts: RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() },
+                    amounts,
                     auth_code: None,
                     openid: None,
                     channel: Default::default(),
@@ -112,7 +120,7 @@ impl ReconWorkflow {
                 let opts = ChildWorkflowOptions::builder()
                     .workflow_id(medpay_activities::refund::workflow_id(&a.org_code, &refund_no))
                     .parent_close_policy(ParentClosePolicy::Abandon)
-                    .static_summary(format!("X-8b refund of {} fen", a.statement_fen))
+                    .static_summary(format!("X-8b refund of {} fen", amounts_total(&amounts)))
                     .build();
                 // Started, not awaited: the refund has its own life (and its own attention path).
                 // Already started by an earlier run: nothing to do.
@@ -144,4 +152,8 @@ impl ReconWorkflow {
     pub fn progress(&self, _ctx: &WorkflowContextView) -> ReconSummary {
         self.progress.clone()
     }
+}
+
+fn amounts_total(a: &RefundAmounts) -> i64 {
+    a.fund.fen() + a.psn_acct.fen() + a.cash.fen()
 }

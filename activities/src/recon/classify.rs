@@ -117,7 +117,10 @@ fn insurance_sql(run: &str, org: &str, t0: i64, t1: i64) -> Vec<String> {
                      WHEN COALESCE(p.fund_fen, 0) <> s.amount_fen OR COALESCE(p.psn_acct_fen, 0) <> s.amount2_fen THEN 'AMOUNT_MISMATCH'
                      ELSE 'MATCHED' END,
                 p.id, COALESCE(p.fund_fen, 0) + COALESCE(p.psn_acct_fen, 0), s.amount_fen + s.amount2_fen,
-                CASE WHEN p.state = 'PendingReconciliation' THEN 'settle' END,
+                CASE WHEN p.state = 'PendingReconciliation' THEN 'settle'
+                     -- Settled by the platform for a payment the hospital closed: X-8b, given
+                     -- back through 6203 under the platform's own refund authorisation.
+                     WHEN p.state IN ('Failed', 'Cancelled') AND p.refunded_fund_fen + p.refunded_psn_acct_fen = 0 THEN 'refund' END,
                 FALSE
              FROM statement_lines s LEFT JOIN payments p ON p.pay_ord_id = s.order_key AND p.org_code = {org}
              WHERE s.run_id = {run} AND s.entry = 'PAYMENT' {upsert}"

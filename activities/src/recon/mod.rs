@@ -57,6 +57,10 @@ pub struct ReconAction {
     /// The hospital's amount (an under-collection's sum the patient owes, REQ X-8c).
     #[serde(default)]
     pub ledger_fen: i64,
+    /// The statement line's two amounts (self-pay: the amount and 0; insurance: fund and
+    /// personal account), for an X-8b refund of exactly what was collected.
+    #[serde(default)]
+    pub statement_amounts: (i64, i64),
 }
 
 impl ReconActivities {
@@ -254,8 +258,10 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
     use sea_orm::{ConnectionTrait, Statement};
     let db = ledger.connection();
     let sql = format!(
-        "SELECT i.item_key, i.action, COALESCE(i.statement_fen, 0) AS statement_fen, COALESCE(i.ledger_fen, 0) AS ledger_fen, p.org_code, p.med_org_ord, p.workflow_id
+        "SELECT i.item_key, i.action, COALESCE(i.statement_fen, 0) AS statement_fen, COALESCE(i.ledger_fen, 0) AS ledger_fen, p.org_code, p.med_org_ord, p.workflow_id,
+                COALESCE(s.amount_fen, 0) AS s1, COALESCE(s.amount2_fen, 0) AS s2
          FROM recon_items i JOIN payments p ON p.id = i.payment_id
+         LEFT JOIN statement_lines s ON s.run_id = i.run_id AND s.entry = 'PAYMENT' AND 'P:' || s.order_key = i.item_key
          WHERE i.run_id = {} AND i.action IS NOT NULL AND i.acted = FALSE ORDER BY i.item_key LIMIT {limit}",
         classify::lit(run).map_err(|e| e.to_string())?
     );
@@ -267,6 +273,7 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
                 action: r.try_get("", "action").map_err(|e| e.to_string())?,
                 statement_fen: r.try_get("", "statement_fen").map_err(|e| e.to_string())?,
                 ledger_fen: r.try_get("", "ledger_fen").map_err(|e| e.to_string())?,
+                statement_amounts: (r.try_get("", "s1").map_err(|e| e.to_string())?, r.try_get("", "s2").map_err(|e| e.to_string())?),
                 org_code: r.try_get("", "org_code").map_err(|e| e.to_string())?,
                 med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
                 workflow_id: r.try_get("", "workflow_id").map_err(|e| e.to_string())?,
