@@ -90,6 +90,25 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     let owed = owed.iter().find(|n| n["event"] == "payment.under_collected").unwrap();
     assert_eq!((owed["med_org_ord"].as_str(), owed["owed_fen"].as_i64()), (Some("HIS-RC-A-UNDER"), Some(4_000)), "{owed}");
 
+    // An operator records how the under-collection was resolved offline (REQ §8, X-8c): once;
+    // the same again is the same, another reference a conflict; a matched item has nothing to
+    // resolve.
+    let resolve = |item: &str, reference: &str| {
+        let path = format!("/v1/reconciliations/selfpay/{ORG}/{day}/exceptions/{item}/resolution");
+        let (status, body) = http("POST", &s.api, &path, Some(&json!({"reference": reference, "by": "finance-01"}).to_string())).unwrap();
+        (status, json(&body))
+    };
+    let item = under_notice["item"].as_str().unwrap().to_string();
+    let (status, r) = resolve(&item, "counter receipt 0001");
+    assert_eq!((status, r["resolution"]["by"].as_str()), (200, Some("finance-01")), "{r}");
+    assert_eq!(resolve(&item, "counter receipt 0001").0, 200);
+    assert_eq!(resolve(&item, "another receipt").1["code"], "RESOLUTION_CONFLICT");
+    assert_eq!(resolve("P:SPHIS-RC-B-NORMAL", "x").1["code"], "RESOLUTION_CONFLICT", "a matched item");
+    assert_eq!(resolve("P:NO-SUCH", "x").0, 404);
+    let listed = json(&http("GET", &s.api, &format!("/v1/reconciliations/selfpay/{ORG}/{day}"), None).unwrap().1);
+    let resolved = listed["exceptions"].as_array().unwrap().iter().find(|e| e["item"] == item.as_str()).unwrap().clone();
+    assert_eq!(resolved["resolution"]["reference"], "counter receipt 0001", "{resolved}");
+
     // The same day again: the same classes, no action taken twice.
     let again = recon(&s, &day);
     assert_eq!(classes(&again), classes(&first));

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges), Box::new(PatientLinks)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges), Box::new(PatientLinks), Box::new(ReconResolutions)]
     }
 }
 
@@ -304,6 +304,36 @@ impl MigrationTrait for PatientLinks {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.get_connection().execute_unprepared("DROP TABLE patient_links").await?;
+        Ok(())
+    }
+}
+
+struct ReconResolutions;
+
+impl MigrationName for ReconResolutions {
+    fn name(&self) -> &str {
+        "m20261204_000007_recon_resolutions"
+    }
+}
+
+/// An operator's offline resolution of a reconciliation exception (REQ §8: every exception
+/// has an offline way out): the reference, who, when.
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for ReconResolutions {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for column in ["resolved_ref TEXT", "resolved_by TEXT", "resolved_at_ms BIGINT"] {
+            db.execute_unprepared(&format!("ALTER TABLE recon_items ADD COLUMN {column}")).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for column in ["resolved_ref", "resolved_by", "resolved_at_ms"] {
+            db.execute_unprepared(&format!("ALTER TABLE recon_items DROP COLUMN {column}")).await?;
+        }
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod fetch;
 pub mod parse;
+pub mod resolution;
 pub mod store;
 pub mod synthetic;
 pub mod three_way;
@@ -292,6 +293,9 @@ pub struct ExceptionRow {
     pub statement_yuan: String,
     pub action: Option<String>,
     pub acted: bool,
+    /// An operator's offline resolution (reference, who, when), once recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<resolution::Resolution>,
 }
 
 /// The run's exceptions (every class but the matched ones), money in yuan with two decimals.
@@ -299,7 +303,8 @@ pub async fn exceptions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<Ex
     use sea_orm::{ConnectionTrait, Statement};
     let db = ledger.connection();
     let sql = format!(
-        "SELECT i.class, i.item_key, i.action, i.acted, COALESCE(i.ledger_fen, 0) AS ledger_fen, COALESCE(i.statement_fen, 0) AS statement_fen, p.med_org_ord
+        "SELECT i.class, i.item_key, i.action, i.acted, COALESCE(i.ledger_fen, 0) AS ledger_fen, COALESCE(i.statement_fen, 0) AS statement_fen, p.med_org_ord,
+                i.resolved_ref, i.resolved_by, i.resolved_at_ms
          FROM recon_items i LEFT JOIN payments p ON p.id = i.payment_id
          WHERE i.run_id = {} AND i.class NOT IN ('MATCHED', 'REFUND_MATCHED') ORDER BY i.class, i.item_key LIMIT {limit}",
         classify::lit(run).map_err(|e| e.to_string())?
@@ -318,6 +323,11 @@ pub async fn exceptions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<Ex
                 statement_yuan: yuan(n("statement_fen")),
                 action: g("action"),
                 acted: r.try_get::<bool>("", "acted").unwrap_or(false),
+                resolution: g("resolved_ref").map(|reference| resolution::Resolution {
+                    reference,
+                    by: g("resolved_by").unwrap_or_default(),
+                    at_ms: r.try_get::<Option<i64>>("", "resolved_at_ms").ok().flatten().unwrap_or(0),
+                }),
             }
         })
         .collect())
@@ -341,9 +351,10 @@ pub async fn write_csv(ledger: &Ledger, run: &str, path: &std::path::Path) -> Re
     }
     let rows = exceptions(ledger, run, i64::MAX as u64).await?;
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?);
-    writeln!(out, "class,item,his_order,hospital_yuan,statement_yuan,action,acted").map_err(|e| e.to_string())?;
+    writeln!(out, "class,item,his_order,hospital_yuan,statement_yuan,action,acted,resolved_reference,resolved_by").map_err(|e| e.to_string())?;
     for r in rows {
-        writeln!(out, "{},{},{},{},{},{},{}", r.class, r.item, r.his_order.unwrap_or_default(), r.hospital_yuan, r.statement_yuan, r.action.unwrap_or_default(), r.acted).map_err(|e| e.to_string())?;
+        let (reference, by) = r.resolution.map(|x| (x.reference.replace(',', ";"), x.by.replace(',', ";"))).unwrap_or_default();
+        writeln!(out, "{},{},{},{},{},{},{},{reference},{by}", r.class, r.item, r.his_order.unwrap_or_default(), r.hospital_yuan, r.statement_yuan, r.action.unwrap_or_default(), r.acted).map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())
 }

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reconciliations", post(recon::start))
         .route("/v1/reconciliations/{kind}/{org}/{period}", get(recon::get))
         .route("/v1/reconciliations/days/{org}/{day}", get(recon::day))
+        .route("/v1/reconciliations/{kind}/{org}/{period}/exceptions/{item}/resolution", post(recon::resolve))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::his));
     // The bank's callback: authenticated by its signature, rate-limited on its own.
     let bank = Router::new()

@@ -89,3 +89,39 @@ pub async fn day(
         Json(view).into_response()
     })
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// What was done offline: a counter receipt, a bank transfer, a ticket.
+    pub reference: String,
+    /// Who recorded it (an operator's name or id).
+    pub by: String,
+}
+
+/// An operator records an exception's offline resolution (REQ §8), once.
+pub async fn resolve(
+    State(state): State<AppState>,
+    Path((k, org, period, item)): Path<(String, String, String, String)>,
+    Body(b): Body<ResolveBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use medpay_activities::recon::resolution::{ResolveError, Resolution, resolve};
+    let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
+    k.check_period(&period).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m))?;
+    let blank = |v: &str| v.trim().is_empty() || v.len() > 200;
+    if blank(&b.reference) || blank(&b.by) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RESOLUTION", "reference and by are required (at most 200 bytes each)"));
+    }
+    let run = medpay_activities::recon::run_id(k, &org, &period);
+    medpay_activities::recon::run_state(&state.ledger, &run, &org)
+        .await
+        .map_err(ApiError::ledger_unavailable)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}")))?;
+    let r = Resolution { reference: b.reference, by: b.by, at_ms: medpay_activities::http::now_ms() };
+    match resolve(&state.ledger, &run, &item, &r).await {
+        Ok(stored) => Ok(Json(json!({"run_id": run, "item": item, "resolution": stored}))),
+        Err(e @ ResolveError::UnknownItem { .. }) => Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_EXCEPTION", e.to_string())),
+        Err(e @ (ResolveError::Matched { .. } | ResolveError::AlreadyResolved { .. })) => Err(ApiError::new(StatusCode::CONFLICT, "RESOLUTION_CONFLICT", e.to_string())),
+        Err(e @ ResolveError::Ledger(_)) => Err(ApiError::ledger_unavailable(e)),
+    }
+}
