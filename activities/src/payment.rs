@@ -384,6 +384,43 @@ impl PaymentActivities {
         Ok(Cashier { mix_trade_no: mix.to_string(), out_trade_no: out.to_string(), prepay })
     }
 
+    /// The day's close of a pending pure-insurance payment (issue "Business completeness" item
+    /// 8): the platform's status of the order (6301). `Some(true)` settled (with the split
+    /// pre-settled: another split is an integrity alarm and decides nothing), `Some(false)` not
+    /// paid — still unpaid a day on, failed, refunded or cancelled —, `None` when the platform's
+    /// answer is not one to act on.
+    #[activity]
+    pub async fn query_insurance(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Option<bool>, ActivityError> {
+        use medpay_schemas::status::OrdStasClass;
+        let h = self.hospital(&s.request.org_code)?;
+        let (id, up, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, &s.request);
+        let req = QueryOrderRequest {
+            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
+            org_codg: OrgCode::parse(r.org_code.clone()).map_err(|e| bad(e.to_string()))?,
+            pay_token: up.pay_token.clone(),
+            id_no: id.id_no.clone(),
+            user_name: id.name.clone(),
+            id_type: "01".into(),
+        };
+        let resp = h.mid.call::<_, QueryOrderResponse>(MidPlatformOp::QueryOrder, &req).await;
+        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6301", &req, resp.as_ref()).await;
+        let resp = resp.map_err(fail)?;
+        Ok(match resp.ord_stas.class() {
+            // Refunding (17) means it was paid once: not a day's close to make.
+            _ if resp.ord_stas == medpay_schemas::status::OrdStas::Refunding => None,
+            OrdStasClass::Settled => match (resp.split, s.split) {
+                (Some(theirs), Some(ours)) if theirs != ours => {
+                    crate::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(payment = %format!("{}/{}", r.org_code, r.med_org_ord), "integrity alarm: 6301 reports another split than the pre-settlement; not acted on");
+                    None
+                }
+                _ => Some(true),
+            },
+            OrdStasClass::Processing | OrdStasClass::Failed | OrdStasClass::RefundedOrCancelled => Some(false),
+            OrdStasClass::Unknown => None,
+        })
+    }
+
     /// Step 12: the compensating query (REQ Q-9). `None` while the bank has no final result.
     #[activity]
     pub async fn query_bank(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Option<MixedOrderState>, ActivityError> {

@@ -74,6 +74,9 @@ pub enum ReconClass {
     PendingSettled,
     /// A payment left `PendingReconciliation` that the statement does not show: closed unpaid.
     PendingClosed,
+    /// A pure-insurance payment left `PendingReconciliation` (no self-pay part, so not on the
+    /// bank's statement): its workflow asks the platform (6301) and settles or closes it.
+    PendingInsurance,
     RefundMatched,
     RefundAmountMismatch,
     /// A refund on the statement the hospital has no record of.
@@ -83,7 +86,7 @@ pub enum ReconClass {
 }
 
 impl ReconClass {
-    pub const ALL: [ReconClass; 12] = [
+    pub const ALL: [ReconClass; 13] = [
         Self::Matched,
         Self::AmountMismatch,
         Self::BankOnly,
@@ -92,6 +95,7 @@ impl ReconClass {
         Self::StatusMismatch,
         Self::PendingSettled,
         Self::PendingClosed,
+        Self::PendingInsurance,
         Self::RefundMatched,
         Self::RefundAmountMismatch,
         Self::RefundBankOnly,
@@ -108,6 +112,7 @@ impl ReconClass {
             Self::StatusMismatch => "STATUS_MISMATCH",
             Self::PendingSettled => "PENDING_SETTLED",
             Self::PendingClosed => "PENDING_CLOSED",
+            Self::PendingInsurance => "PENDING_INSURANCE",
             Self::RefundMatched => "REFUND_MATCHED",
             Self::RefundAmountMismatch => "REFUND_AMOUNT_MISMATCH",
             Self::RefundBankOnly => "REFUND_BANK_ONLY",

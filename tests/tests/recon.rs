@@ -63,11 +63,16 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
 
     // Two orders left pending: no callback, and the bank's query down.
     s.faults(json!({"global": {"endpoints": {"bank.query": {"error_permille": 1000}}},
-                    "orders": {"HIS-RC-P1": {"callback": {"lost": true}}, "HIS-RC-P2": {"callback": {"lost": true}}}}));
+                    "orders": {"HIS-RC-P1": {"callback": {"lost": true}}, "HIS-RC-P2": {"callback": {"lost": true}},
+                               "HIS-RC-I1": {"callback": {"lost": true}}, "HIS-RC-I2": {"callback": {"lost": true}}}}));
     let (p1, p1_mix) = s.order("resident", "HIS-RC-P1", "outpatient", &[8_000], true);
     let (p2, p2_mix) = s.order("resident", "HIS-RC-P2", "outpatient", &[8_000], true);
     s.pay(&p1_mix.unwrap());
-    for p in [&p1, &p2] {
+    // And two pure-insurance ones (never on the bank's statement): one the patient paid, one not.
+    let (i1, i1_mix) = s.order("insurance-only", "HIS-RC-I1", "outpatient", &[1_200], true);
+    let (i2, _) = s.order("insurance-only", "HIS-RC-I2", "outpatient", &[1_200], true);
+    s.pay(&i1_mix.unwrap());
+    for p in [&p1, &p2, &i1, &i2] {
         poll(&s.api, p, "pending", 30, |v| v["state"] == "PendingReconciliation");
     }
     s.faults(json!({"global": {"statement": {"missing_line": true, "wrong_amount": true, "extra_line": true}}}));
@@ -84,6 +89,13 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     poll(&s.api, &p1, "settled by reconciliation", 30, |v| v["state"] == "Paid");
     let closed = poll(&s.api, &p2, "closed by reconciliation", 30, |v| v["state"] == "Failed");
     assert!(closed["failure_reason"].as_str().unwrap().contains("reconciliation"), "{closed}");
+    // The pure-insurance ones are closed by the platform's order status (6301), the same day
+    // (issue "Business completeness" item 8), not left for the monthly file.
+    assert_eq!(count(&first, "PENDING_INSURANCE"), 2, "{first}");
+    let settled = poll(&s.api, &i1, "settled by 6301", 30, |v| v["state"] == "Paid");
+    assert!(settled["failure_reason"].as_str().unwrap().contains("the platform settled it"), "{settled}");
+    let unpaid = poll(&s.api, &i2, "closed by 6301", 30, |v| v["state"] == "Failed");
+    assert!(unpaid["failure_reason"].as_str().unwrap().contains("6301"), "{unpaid}");
     assert_eq!(poll(&s.api, &under, "still paid", 5, |_| true)["state"], "Paid", "an under-collection is reported, not reversed");
     // REQ X-8c: the HIS is told what the patient owes (issue "Business completeness" item 7).
     let owed = his.notices_until("the under-collection notice", |all| all.iter().any(|n| n["event"] == "payment.under_collected"));
@@ -130,7 +142,7 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     s.faults(json!({}));
     let insurance = recon_kind(&s, "insurance", &day[..7]);
     let ins = ["MATCHED", "OVER_COLLECTED", "REFUND_MATCHED", "BANK_ONLY", "AMOUNT_MISMATCH", "HOSPITAL_ONLY"].map(|c| count(&insurance, c));
-    assert_eq!(ins, [5, 1, 1, 0, 0, 0], "{insurance}");
+    assert_eq!(ins, [6, 1, 1, 0, 0, 0], "{insurance}");
     assert!(insurance["summary"]["loaded"]["control_mismatch"].is_null(), "{insurance}");
     let closed = poll(&s.api, &p2, "the closed payment", 5, |_| true);
     let refund_no = format!("X8BI{}", closed["pay_ord_id"].as_str().unwrap());

@@ -24,6 +24,9 @@ use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ChildWorkflowOptio
 /// How long the anomaly refund may keep failing before it needs an operator.
 pub const ANOMALY_REFUND_ATTENTION: Duration = Duration::from_secs(10 * 60);
 
+/// Marks a reconciliation verdict that came from the platform's order status (6301).
+const BY_PLATFORM: &str = "by the platform's order status (6301)";
+
 #[workflow]
 #[derive(Default)]
 pub struct PaymentWorkflow {
@@ -32,6 +35,9 @@ pub struct PaymentWorkflow {
     callback: Option<MixedOrderState>,
     /// Reconciliation's verdict on a pending payment: paid or not, and by which run.
     reconciled: Option<(bool, String)>,
+    /// The day's reconciliation asks a pending pure-insurance payment to ask the platform
+    /// (6301), naming its run.
+    insurance_check: Option<String>,
     /// Which payment states are upserted as `MedpayPaymentState`; each upsert is a history event
     /// and a visibility write on the server.
     search: SearchMode,
@@ -305,10 +311,27 @@ impl PaymentWorkflow {
         Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(pending.encode())).await?;
         Self::failed(ctx, &pending);
         Self::set(ctx, PaymentState::PendingReconciliation);
-        let late = temporalio_sdk::workflows::select! {
-            _ = ctx.wait_condition(|w: &Self| w.callback.is_some() || w.reconciled.is_some()) => ctx.state(|w| w.callback.clone()),
+        let mut late = temporalio_sdk::workflows::select! {
+            _ = ctx.wait_condition(|w: &Self| w.callback.is_some() || w.reconciled.is_some() || w.insurance_check.is_some()) => ctx.state(|w| w.callback.clone()),
             _ = ctx.timer(secs(t.late_callback_secs)) => None,
         };
+        // A pure-insurance payment (never on the bank's statement): the day's reconciliation
+        // asked; the platform's status of the order (6301) decides, or the wait goes on.
+        // Reached only through the `check_insurance` signal, which no recorded history has.
+        while late.is_none()
+            && ctx.state(|w| w.reconciled.is_none())
+            && let Some(run) = ctx.state_mut(|w| w.insurance_check.take())
+        {
+            match ctx.execute_activity(PaymentActivities::query_insurance, step.clone(), query_options(t)).await {
+                Ok(Some(paid)) => ctx.state_mut(|w| w.reconciled = Some((paid, format!("{run} {BY_PLATFORM}")))),
+                _ => {
+                    late = temporalio_sdk::workflows::select! {
+                        _ = ctx.wait_condition(|w: &Self| w.callback.is_some() || w.reconciled.is_some() || w.insurance_check.is_some()) => ctx.state(|w| w.callback.clone()),
+                        _ = ctx.timer(secs(t.late_callback_secs)) => None,
+                    };
+                }
+            }
+        }
         if late.is_some() {
             ctx.state_mut(|w| w.view.settled_by = Some("late_callback".into()));
             return Ok(late);
@@ -316,7 +339,12 @@ impl PaymentWorkflow {
         // REQ Q-9: the end-of-day reconciliation settles it from the bank's statement.
         if let Some((paid, run)) = ctx.state(|w| w.reconciled.clone()) {
             let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
-            let message = format!("settled by reconciliation {run}: {}", if paid { "the statement shows it paid" } else { "the statement does not show it" });
+            let message = match (run.ends_with(BY_PLATFORM), paid) {
+                (false, true) => format!("settled by reconciliation {run}: the statement shows it paid"),
+                (false, false) => format!("settled by reconciliation {run}: the statement does not show it"),
+                (true, true) => format!("settled by reconciliation {run}: the platform settled it"),
+                (true, false) => format!("settled by reconciliation {run}: the platform shows it unpaid, failed or cancelled"),
+            };
             if paid {
                 // A note, not a failure: the API shows no `failure` for a paid payment.
                 Self::record(ctx, step, state, None, Some(message.clone())).await?;
@@ -390,6 +418,15 @@ impl PaymentWorkflow {
     pub fn reconciled(&mut self, _ctx: &mut SyncWorkflowContext<Self>, verdict: (bool, String)) {
         if self.reconciled.is_none() && self.view.state == Some(PaymentState::PendingReconciliation) {
             self.reconciled = Some(verdict);
+        }
+    }
+
+    /// The day's reconciliation asks a pending pure-insurance payment to close itself by the
+    /// platform's order status (run id for the record). Ignored unless pending.
+    #[signal]
+    pub fn check_insurance(&mut self, _ctx: &mut SyncWorkflowContext<Self>, run: String) {
+        if self.insurance_check.is_none() && self.reconciled.is_none() && self.view.state == Some(PaymentState::PendingReconciliation) {
+            self.insurance_check = Some(run);
         }
     }
 

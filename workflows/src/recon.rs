@@ -126,6 +126,11 @@ impl ReconWorkflow {
                 // Already started by an earlier run: nothing to do.
                 let _ = ctx.start_child_workflow(RefundWorkflow::run, input, opts).await;
             }
+            // A pending pure-insurance payment: its workflow asks the platform (6301) and
+            // settles or closes itself. Its workflow already ended: the monthly file decides.
+            "query_insurance" => {
+                let _ = ctx.external_workflow(a.workflow_id.clone(), None).signal(PaymentWorkflow::check_insurance, run_id.to_string(), SignalWorkflowOptions::default()).await;
+            }
             // REQ X-8c: listed in the run's exception report and API, and the HIS is told.
             "notify_his" => {
                 let message = format!("served but not paid (reconciliation {run_id}): the patient owes {} fen; collect at the counter or send a new bill (REQ X-8c)", a.ledger_fen);

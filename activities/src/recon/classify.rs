@@ -88,6 +88,14 @@ fn selfpay_sql(run: &str, org: &str, t0: i64, t1: i64) -> Vec<String> {
                AND p.created_at_ms >= {t0} AND p.created_at_ms < {t1}
                AND NOT EXISTS (SELECT 1 FROM statement_lines s WHERE s.run_id = {run} AND s.entry = 'PAYMENT' AND s.order_key = p.out_trade_no) {upsert}"
         ),
+        // Left pending that day with no self-pay part (never on the bank's statement): the
+        // payment's workflow asks the platform for the order's status (6301, item 8).
+        format!(
+            "{cols} SELECT {run}, 'Q:' || p.pay_ord_id, 'PENDING_INSURANCE', p.id, COALESCE(p.fund_fen, 0) + COALESCE(p.psn_acct_fen, 0), 0, 'query_insurance', FALSE
+             FROM payments p
+             WHERE p.org_code = {org} AND p.state = 'PendingReconciliation' AND COALESCE(p.own_pay_fen, 0) = 0 AND p.pay_ord_id IS NOT NULL
+               AND p.created_at_ms >= {t0} AND p.created_at_ms < {t1} {upsert}"
+        ),
         format!(
             "{cols} SELECT {run}, 'R:' || s.serial,
                 CASE WHEN r.id IS NULL THEN 'REFUND_BANK_ONLY' WHEN r.cash_fen <> s.amount_fen THEN 'REFUND_AMOUNT_MISMATCH' ELSE 'REFUND_MATCHED' END,
