@@ -52,6 +52,9 @@ pub struct SandboxConfig {
     pub bank_id_digest: medpay_crypto::id_digest::IdDigest,
     /// The bank also notifies each self-pay order's payment to its `mer_url`.
     pub selfpay_notices: bool,
+    /// The bank writes its self-pay statements in GBK, in its own layout (a memo column in
+    /// Chinese), and the hospital files say so.
+    pub statements_gbk: bool,
 }
 
 impl Default for SandboxConfig {
@@ -70,6 +73,7 @@ impl Default for SandboxConfig {
             joint_test: false,
             bank_id_digest: Default::default(),
             selfpay_notices: false,
+            statements_gbk: false,
             callback_ca: None,
             bank_legacy_rsa2: false,
         }

@@ -144,6 +144,9 @@ fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, crede
             c.stage = medpay_activities::parties::onboarding::Stage::JointTest;
         }
         c.bank_orders.id_digest = config.bank_id_digest;
+        if config.statements_gbk {
+            c.statements = Some(medpay_activities::parties::onboarding::StatementsConfig { sftp: None, selfpay: statements::gbk_layout(), insurance: Default::default() });
+        }
         for p in split {
             let (url, ca_file, identity) = (p.base_url.clone(), p.ca_cert.display().to_string(), p.client_identity.clone());
             let set = |base_url: &mut String, ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {

@@ -67,6 +67,20 @@ fn corrupt(lines: &mut Vec<String>, f: &StatementFault, extra: String) {
 }
 
 /// Writes the self-pay statement of `date` (yyyy-MM-dd) for every sandbox hospital; returns the paths.
+/// The bank's own memo column (`--statements-gbk`: its layout has a tenth column, in Chinese,
+/// and the file is GBK), or nothing in the reference layout.
+fn memo(app: &App, org_name: &str, what: &str) -> String {
+    if app.config.statements_gbk { format!("|{org_name}{what}") } else { String::new() }
+}
+
+/// The self-pay statement layout the sandbox bank writes with `--statements-gbk`, for the
+/// hospital files it writes: GBK, the reference columns and a memo.
+pub fn gbk_layout() -> medpay_activities::recon::parse::Layout {
+    use medpay_activities::recon::parse::{Columns, Layout, TextEncoding};
+    use medpay_schemas::recon::ReconKind;
+    Layout { encoding: TextEncoding::Gbk, delimiter: None, columns: Some(Columns { count: 10, ..Columns::reference(ReconKind::Selfpay) }), totals: None }
+}
+
 pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
     let fault = app.faults().global.statement;
     let mut paths = vec![];
@@ -84,22 +98,29 @@ pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
             }
             let mix = st.mixed_by_out_trade_no.get(&sp.out_trade_no).cloned().unwrap_or_default();
             let third = sp.third_trade_no.clone().unwrap_or_default();
-            lines.push(format!("D|{date}|PAYMENT|{}|{mix}|{third}||{}|0", sp.out_trade_no, sp.total.fen()));
+            lines.push(format!("D|{date}|PAYMENT|{}|{mix}|{third}||{}|0{}", sp.out_trade_no, sp.total.fen(), memo(app, &h.creds.org_name, "门诊缴费")));
             payments = payments.checked_add(sp.total)?;
         }
         for r in st.bank_refunds.values().filter(|r| crate::clock::dashed_date(r.at_ms) == date) {
             let Some(sp) = st.self_pay_orders.get(&r.out_trade_no).filter(|s| s.org_code == h.creds.org_code) else { continue };
             let mix = st.mixed_by_out_trade_no.get(&sp.out_trade_no).cloned().unwrap_or_default();
-            lines.push(format!("D|{date}|REFUND|{}|{mix}||{}|{}|0", r.out_trade_no, r.intrx_serial_no, r.amount.fen()));
+            lines.push(format!("D|{date}|REFUND|{}|{mix}||{}|{}|0{}", r.out_trade_no, r.intrx_serial_no, r.amount.fen(), memo(app, &h.creds.org_name, "退费")));
             refunds = refunds.checked_add(r.amount)?;
         }
         drop(st);
         let count = lines.len();
-        let extra = format!("D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER||4200SANDBOXEXTRA||1000|0");
+        let extra = format!("D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER||4200SANDBOXEXTRA||1000|0{}", memo(app, &h.creds.org_name, "未知"));
         corrupt(&mut lines, &fault, extra);
         let text = render("SELFPAY", mer, date, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("selfpay").join(format!("SELFPAY_{mer}_{}.txt", date.replace('-', "")));
-        paths.push(write(file, text, fault.late_secs)?);
+        let bytes = if app.config.statements_gbk {
+            let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
+            anyhow::ensure!(!unmappable, "the statement has characters GBK cannot write");
+            gbk.into_owned()
+        } else {
+            text.into_bytes()
+        };
+        paths.push(write(file, bytes, fault.late_secs)?);
     }
     Ok(paths)
 }
@@ -137,14 +158,14 @@ pub fn write_insurance(app: &App, month: &str) -> anyhow::Result<Vec<PathBuf>> {
         corrupt(&mut lines, &fault, extra);
         let text = render("INSURANCE", org, month, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("insurance").join(format!("INSURANCE_{org}_{}.txt", month.replace('-', "")));
-        paths.push(write(file, text, fault.late_secs)?);
+        paths.push(write(file, text.into_bytes(), fault.late_secs)?);
     }
     Ok(paths)
 }
 
 /// Writes atomically (temp file + rename) so a reader never sees half a file; `late_secs`
 /// defers the write, as a bank whose file is not ready yet.
-fn write(path: PathBuf, text: String, late_secs: u64) -> anyhow::Result<PathBuf> {
+fn write(path: PathBuf, text: Vec<u8>, late_secs: u64) -> anyhow::Result<PathBuf> {
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     std::fs::create_dir_all(&dir)?;
     crate::sftp::make_readable(&dir);

@@ -241,3 +241,46 @@ fn each_hospital_reconciles_only_its_own_statement() {
     assert_eq!(matched(&r2), (Some(2), Some(0)), "{r2}");
     s.stop();
 }
+
+/// A bank that writes its self-pay statement in GBK in its own layout (a tenth column, a memo
+/// in Chinese; issue "Business completeness" item 9): the hospital's file says so, the day
+/// reconciles end to end to the classes its UTF-8 twin would give — the payments matched, the
+/// refund matched, no exception — and the file on the wire is GBK, not UTF-8.
+#[test]
+fn a_gbk_statement_in_the_banks_own_layout_reconciles_end_to_end() {
+    let prepare = |dir: &Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
+    let s = Stack::start_hospitals_sftp("recon-gbk", &["--statements-gbk"], &prepare);
+    let toml = std::fs::read_to_string(s.dir.join(format!("hospitals/{H1}.toml"))).unwrap();
+    assert!(toml.contains("encoding = \"gbk\"") && toml.contains("count = 10"), "{toml}");
+    let day = {
+        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+        let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
+        format!("{y:04}-{m:02}-{d:02}")
+    };
+    for (ord, fen) in [("GBK-1", 1_100), ("GBK-2", 2_200)] {
+        pay(&s, H1, ord, fen);
+        wait_state(&s, H1, &format!("/v1/payments/{H1}/{ord}"), "Paid");
+    }
+    let (status, v) = call(&s, H1, "POST", "/v1/refunds", Some(&json!({"org_code": H1, "med_org_ord": "GBK-2", "refund_no": "GBK-R", "cash_fen": 500})));
+    assert_eq!(status, 201, "{v}");
+    wait_state(&s, H1, &format!("/v1/refunds/{H1}/GBK-R"), "Refunded");
+    let files = curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": "selfpay", "period": day}));
+    let file = files["files"][0].as_str().unwrap().to_string();
+    let bytes = std::fs::read(s.dir.join("sftp/statements").join(&file)).unwrap();
+    assert!(std::str::from_utf8(&bytes).is_err(), "the statement is GBK, not UTF-8");
+    let (memo, _, _) = encoding_rs::GBK.encode("门诊缴费");
+    assert!(bytes.windows(memo.len()).any(|w| w == &memo[..]), "the memo column is there in GBK");
+    assert_eq!(call(&s, H1, "POST", "/v1/reconciliations", Some(&json!({"kind": "selfpay", "org_code": H1, "period": day}))).0, 202);
+    let mut report = Value::Null;
+    for _ in 0..240 {
+        report = call(&s, H1, "GET", &format!("/v1/reconciliations/selfpay/{H1}/{day}"), None).1;
+        if report["state"] == "Reported" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let class = |c: &str| report["summary"]["classes"][c]["count"].as_u64();
+    assert_eq!((class("MATCHED"), class("REFUND_MATCHED"), report["exceptions"].as_array().map(Vec::len)), (Some(2), Some(1), Some(0)), "{report}");
+    assert_eq!(report["summary"]["loaded"]["rejected"], 0, "{report}");
+    s.stop();
+}

@@ -53,6 +53,10 @@ pub struct SandboxArgs {
     /// The bank also sends each self-pay order's payment notice to the order's mer_url.
     #[arg(long)]
     selfpay_notices: bool,
+    /// The bank writes its self-pay statements in GBK in its own layout (a Chinese memo
+    /// column); the hospital files written for medpay say so.
+    #[arg(long)]
+    statements_gbk: bool,
     /// Global faults: callback-lost, callback-duplicate, callback-bad-signature, callback-delay=S,
     /// insurance-fails, pay-auth-expired, refund-exp, statement-late=S, statement-missing-line,
     /// statement-extra-line, statement-wrong-amount, errors:ENDPOINT=PERMILLE,
@@ -77,6 +81,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         split_parties: args.split_parties,
         joint_test: args.joint_test,
         selfpay_notices: args.selfpay_notices,
+        statements_gbk: args.statements_gbk,
         bank_id_digest: if args.bank_id_digest == "sm3" { medpay_crypto::id_digest::IdDigest::Sm3 } else { medpay_crypto::id_digest::IdDigest::Md5 },
         ..SandboxConfig::default()
     };
