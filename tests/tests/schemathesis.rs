@@ -64,6 +64,9 @@ fn the_api_does_exactly_what_its_document_says() {
         .args(["--config-file", config.to_str().unwrap()])
         .args(["run", &format!("http://{}/openapi.json", stack.api), "--checks", "all", "--max-examples", "25", "--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--header", &format!("Authorization: Bearer {KEY}")])
+        // A status read may long-poll for up to `wait_secs` (documented ≤ 29 s): the response
+        // time limit is that, not schemathesis' default of 10 s.
+        .args(["--max-response-time", "35"])
         .args(["--generation-deterministic", "--request-timeout", "40", "--report", "junit", "--report-junit-path", report.to_str().unwrap(), "--no-color"])
         .env("SCHEMATHESIS_HOOKS", "")
         .output()

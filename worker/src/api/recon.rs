@@ -35,21 +35,24 @@ pub async fn start(State(state): State<AppState>, Body(b): Body<StartBody>) -> R
     Ok((StatusCode::ACCEPTED, Json(json!({"workflow_id": id, "status_url": format!("/v1/reconciliations/{}/{}/{}", b.kind, b.org_code, b.period)}))))
 }
 
+/// A period in a path: one of the other kind's form names a reconciliation that cannot exist
+/// (404); one of neither form is a malformed path (400).
+fn check_path_period(k: ReconKind, period: &str) -> Result<(), ApiError> {
+    let Err(m) = k.check_period(period) else { return Ok(()) };
+    let other = match k {
+        ReconKind::Selfpay => ReconKind::Insurance,
+        ReconKind::Insurance => ReconKind::Selfpay,
+    };
+    Err(match other.check_period(period) {
+        Ok(()) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("{m}: there is no such {} reconciliation", k.as_str())),
+        Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m),
+    })
+}
+
 pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(String, String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
     // In the path, an unknown kind is a malformed path (400), as a malformed period is.
     let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
-    // A period of the other kind's form names a reconciliation that cannot exist (404); one of
-    // neither form is a malformed path (400).
-    if let Err(m) = k.check_period(&period) {
-        let other = match k {
-            ReconKind::Selfpay => ReconKind::Insurance,
-            ReconKind::Insurance => ReconKind::Selfpay,
-        };
-        return Err(match other.check_period(&period) {
-            Ok(()) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("{m}: there is no such {} reconciliation", k.as_str())),
-            Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m),
-        });
-    }
+    check_path_period(k, &period)?;
     let run = medpay_activities::recon::run_id(k, &org, &period);
     let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
@@ -107,7 +110,7 @@ pub async fn resolve(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use medpay_activities::recon::resolution::{ResolveError, Resolution, resolve};
     let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
-    k.check_period(&period).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m))?;
+    check_path_period(k, &period)?;
     let blank = |v: &str| v.trim().is_empty() || v.len() > 200;
     if blank(&b.reference) || blank(&b.by) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RESOLUTION", "reference and by are required (at most 200 bytes each)"));
