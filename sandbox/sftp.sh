@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # The sandbox's SFTP server for statement files: a real OpenSSH sshd on 127.0.0.1, key-only
-# login, one user whose home is the statements directory (REQ T-4.3b).
+# login, one user, starting in this sandbox's statements directory (REQ T-4.3b). The user is one
+# system account for every sandbox on the machine, so its home is the last one started: each
+# sshd starts its sessions in its own directory (`internal-sftp -d`), so sandboxes running side
+# by side (parallel tests) never serve each other's files.
 #   sandbox/sftp.sh start <dir> <port>   writes keys/config under <dir>/ssh, starts sshd
 #   sandbox/sftp.sh stop <dir>
 # Needs root (it creates the system user `medpaysftp`) and Debian's openssh-server.
@@ -36,8 +39,8 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 UsePAM no
 AllowUsers $user
-Subsystem sftp internal-sftp
-ForceCommand internal-sftp
+Subsystem sftp internal-sftp -d $dir/statements
+ForceCommand internal-sftp -d $dir/statements
 CFG
   if [ -f "$ssh_dir/sshd.pid" ] && kill -0 "$(cat "$ssh_dir/sshd.pid")" 2>/dev/null; then
     kill "$(cat "$ssh_dir/sshd.pid")" || true

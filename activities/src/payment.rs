@@ -224,11 +224,13 @@ impl PaymentActivities {
                     chrg_bchno: chrg.clone(),
                     rxno: l.rx_no.clone(),
                     fee_ocur_time: l.fee_time.clone().unwrap_or_else(|| begntime.clone()),
-                    med_list_codg: l.catalogue_code.clone(),
+                    // A line of a request accepted before the API required its details (a payment
+                    // in flight across the upgrade): one unit, the hospital's code, as then.
+                    med_list_codg: if l.catalogue_code.is_empty() { l.code.clone() } else { l.catalogue_code.clone() },
                     medins_list_codg: l.code.clone(),
                     med_list_name: Some(l.name.clone()),
                     det_item_fee_sumamt: Money::from_fen(l.amount_fen),
-                    cnt: l.quantity.clone(),
+                    cnt: if l.quantity.is_empty() { "1".into() } else { l.quantity.clone() },
                     pric: Money::from_fen(l.unit_price_fen.unwrap_or(l.amount_fen)),
                     bilg_dept_codg: some(&visit.dept_code),
                     bilg_dept_name: some(&visit.dept_name),
