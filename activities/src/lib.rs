@@ -19,4 +19,5 @@ pub mod pay_auth_cache;
 pub mod payment;
 pub mod recon;
 pub mod refund;
+pub mod rollout;
 pub mod trace;

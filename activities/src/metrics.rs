@@ -31,8 +31,9 @@ pub const CALLBACKS: &str = "medpay_bank_callbacks_total";
 pub const BANK_QUERIES: &str = "medpay_bank_queries_total";
 pub const RECON_RUNS: &str = "medpay_recon_runs_total";
 pub const RECON_ITEMS: &str = "medpay_recon_items_total";
+pub const GATE_REFUSALS: &str = "medpay_rollout_refusals_total";
 
-pub const DEFS: [Def; 10] = [
+pub const DEFS: [Def; 11] = [
     Def(PAYMENTS_STARTED, Kind::Counter, "Payments created by the HIS (a repeated create is not counted), by hospital and scene."),
     Def(PAYMENTS_ENDED, Kind::Counter, "Payments that reached a final state (Paid, Failed, Cancelled), by hospital and state."),
     Def(PRE_SETTLED_SECONDS, Kind::Histogram, "From the HIS's create to the pre-settlement (identify, 6201, 6202), by hospital."),
@@ -43,6 +44,7 @@ pub const DEFS: [Def; 10] = [
     Def(BANK_QUERIES, Kind::Counter, "Compensating queries of the bank (REQ Q-9) by what they found: final, none (no final result yet), failed."),
     Def(RECON_RUNS, Kind::Counter, "Reconciliation runs reported, by hospital and kind."),
     Def(RECON_ITEMS, Kind::Counter, "Items of the reconciliation runs reported, by hospital, kind and class (MATCHED and each exception class)."),
+    Def(GATE_REFUSALS, Kind::Counter, "New payments the rollout gate refused (REQ O-5 go-live), by hospital and code: NOT_OPEN_FOR_PATIENT, HOSPITAL_SUSPENDED."),
 ];
 
 type Labels = Vec<(&'static str, String)>;

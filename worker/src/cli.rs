@@ -95,6 +95,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ReconCommand,
     },
+    /// The rollout gate (REQ O-5 go-live): onboarding → joint-test → closed-production → pilot →
+    /// live, or suspended; who may pay at each stage, every change recorded.
+    Rollout {
+        #[command(subcommand)]
+        command: RolloutCommand,
+    },
     /// Workflow histories on the server.
     History {
         #[command(subcommand)]
@@ -128,6 +134,37 @@ pub enum ReconCommand {
         /// Also write the view as CSV (UTF-8 with a BOM, Chinese and English headings) here.
         #[arg(long)]
         csv: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RolloutCommand {
+    /// The hospital's stage, share, acceptance reports and change history.
+    Status {
+        #[arg(long)]
+        org: String,
+    },
+    /// Move the hospital to a stage (recorded with --actor and --reason). `live` needs an
+    /// acceptance report that passed for the current configuration on every channel.
+    Set {
+        #[arg(long)]
+        org: String,
+        /// onboarding, joint-test, closed-production, pilot, live or suspended.
+        #[arg(long)]
+        stage: String,
+        /// In pilot: the share of patients let in, in percent.
+        #[arg(long, default_value_t = 0)]
+        share: u32,
+        /// In pilot: the scenes the share applies to (default: every scene).
+        #[arg(long, value_delimiter = ',')]
+        scenes: Vec<String>,
+        /// Replace the extra allowlist of openids (test devices), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        allow: Option<Vec<String>>,
+        #[arg(long)]
+        actor: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 

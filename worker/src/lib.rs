@@ -133,7 +133,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
             None => None,
         };
         let codec = api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
-        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone(), payment: config.payment, refund: config.refund, guard: Arc::new(api::guard::Guard::new(config.api.guard.clone())?), config: Arc::new(config.clone()), callbacks: Arc::default(), runs: Arc::default() };
+        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone(), payment: config.payment, refund: config.refund, guard: Arc::new(api::guard::Guard::new(config.api.guard.clone())?), config: Arc::new(config.clone()), callbacks: Arc::default(), runs: Arc::default(), gates: Arc::default() };
         let rx = stop_rx.clone();
         let service = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         match api_tls(&config.api).await? {

@@ -9,7 +9,7 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges), Box::new(PatientLinks), Box::new(ReconResolutions)]
+        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges), Box::new(PatientLinks), Box::new(ReconResolutions), Box::new(Rollout)]
     }
 }
 
@@ -333,6 +333,51 @@ impl MigrationTrait for ReconResolutions {
         let db = manager.get_connection();
         for column in ["resolved_ref", "resolved_by", "resolved_at_ms"] {
             db.execute_unprepared(&format!("ALTER TABLE recon_items DROP COLUMN {column}")).await?;
+        }
+        Ok(())
+    }
+}
+
+struct Rollout;
+
+impl MigrationName for Rollout {
+    fn name(&self) -> &str {
+        "m20261204_000008_rollout"
+    }
+}
+
+/// The rollout gate (REQ O-5 go-live): each hospital's stage, every change (who, when, from,
+/// to, why), and the acceptance reports a move to live needs.
+#[allow(elided_lifetimes_in_paths)]
+#[sea_orm_migration::async_trait::async_trait]
+impl MigrationTrait for Rollout {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        let id = id_column(manager.get_database_backend());
+        db.execute_unprepared(
+            "CREATE TABLE rollout (org_code TEXT PRIMARY KEY, stage TEXT NOT NULL, share_percent INTEGER NOT NULL CHECK (share_percent BETWEEN 0 AND 100), \
+             scenes TEXT NOT NULL, allow_openids TEXT NOT NULL, changed_at_ms BIGINT NOT NULL)",
+        )
+        .await?;
+        db.execute_unprepared(&format!(
+            "CREATE TABLE rollout_changes ({id}, org_code TEXT NOT NULL, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, \
+             from_stage TEXT NOT NULL, to_stage TEXT NOT NULL, share_percent INTEGER NOT NULL, scenes TEXT NOT NULL, fingerprint TEXT NOT NULL)"
+        ))
+        .await?;
+        db.execute_unprepared("CREATE INDEX rollout_changes_org ON rollout_changes(org_code, at_ms)").await?;
+        db.execute_unprepared(&format!(
+            "CREATE TABLE acceptance_reports ({id}, org_code TEXT NOT NULL, fingerprint TEXT NOT NULL, channel TEXT NOT NULL, passed BOOLEAN NOT NULL, \
+             cases_total INTEGER NOT NULL, cases_passed INTEGER NOT NULL, finished_at_ms BIGINT NOT NULL, report_path TEXT NOT NULL)"
+        ))
+        .await?;
+        db.execute_unprepared("CREATE INDEX acceptance_reports_org ON acceptance_reports(org_code, fingerprint)").await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let db = manager.get_connection();
+        for table in ["acceptance_reports", "rollout_changes", "rollout"] {
+            db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! (`params`). A hospital whose configuration cannot be used is refused by name and reason; the
 //! others are served.
 
+pub mod facts;
 pub mod onboarding;
 pub mod params;
 
@@ -30,6 +31,8 @@ pub struct HospitalParties {
     pub core: CoreClient,
     pub mid: MidPlatformClient,
     pub bank: BankClient,
+    /// The onboarding facts' test persons' openids: the rollout gate lets them in before live.
+    pub test_openids: std::collections::BTreeSet<String>,
 }
 
 #[derive(Clone, Default)]
@@ -225,6 +228,10 @@ fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, S
             envelope: BankGatewayEnvelope::new(bank_profile.clone(), p.bank.app_id.clone(), biz_key(p)?).map_err(key_error("bank", "the gateway envelope"))?,
             hospital_key: PrivateKey::from_text(&bank_profile.sign, p.bank.hospital_private_key.expose()).map_err(key_error("bank", "the hospital's private key"))?,
             bank_public: PublicKey::from_text(&bank_profile.sign, &p.bank.bank_public_key).map_err(key_error("bank", "the bank's public key"))?,
+        },
+        test_openids: match &c.onboarding_facts {
+            Some(file) => facts::OnboardingFacts::read(file)?.test_openids(),
+            None => std::collections::BTreeSet::new(),
         },
         config: c.clone(),
         params: p.clone(),

@@ -31,6 +31,9 @@ pub struct HospitalConfig {
     /// 接入阶段 (REQ O-5): the joint test against the parties' test environments, or production.
     #[serde(default)]
     pub stage: Stage,
+    /// The onboarding facts file (Appendix A's forms, the test persons): `parties::facts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_facts: Option<PathBuf>,
     /// What the bank's orders carry that differs by bank or channel.
     #[serde(default)]
     pub bank_orders: BankOrderRules,
@@ -288,6 +291,9 @@ impl HospitalConfig {
             }
         };
         at(&mut self.credentials_file);
+        if let Some(f) = &mut self.onboarding_facts {
+            at(f);
+        }
         let dir = dir.to_path_buf();
         let party = |ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {
             if ca != SYSTEM_ROOTS && Path::new(ca.as_str()).is_relative() {
@@ -370,6 +376,7 @@ impl HospitalConfig {
             credentials_file: credentials_file.to_path_buf(),
             mdtrtarea_admvs: "510100".into(),
             stage: Stage::default(),
+            onboarding_facts: None,
             bank_orders: BankOrderRules::default(),
             refund_authorisation: RefundAuthorisation::default(),
             channel: party(format!("{base}/wechat"), ca),

@@ -13,6 +13,7 @@ pub mod patient_page;
 pub mod payments;
 pub mod recon;
 pub mod refunds;
+pub mod rollout;
 pub mod runs;
 
 use axum::Router;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub config: Arc<crate::config::Config>,
     pub callbacks: Arc<bank_callback::CallbackDesk>,
     pub runs: Arc<runs::RunIds>,
+    pub gates: Arc<rollout::GateCache>,
 }
 
 /// What the Web UI's codec endpoint needs.
@@ -69,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/reconciliations/{kind}/{org}/{period}", get(recon::get))
         .route("/v1/reconciliations/days/{org}/{day}", get(recon::day))
         .route("/v1/reconciliations/{kind}/{org}/{period}/exceptions/{item}/resolution", post(recon::resolve))
+        .route("/v1/hospitals/{org}/rollout", get(rollout::get).post(rollout::set))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::his));
     // The bank's callback: authenticated by its signature, rate-limited on its own.
     let bank = Router::new()

@@ -53,8 +53,13 @@ pub async fn create_link(State(state): State<AppState>, Path((org, ord)): Path<(
             // One HIS order, one bill: a second link for the order must carry the same bill, as a
             // repeated create must carry the same body.
             let earlier = state.ledger.patient_bill_of(&org, &ord).await.map_err(ApiError::ledger_unavailable)?;
-            if earlier.is_some_and(|e| serde_json::from_str::<PatientBill>(&e).ok().as_ref() != Some(b)) {
+            if earlier.as_ref().is_some_and(|e| serde_json::from_str::<PatientBill>(e).ok().as_ref() != Some(b)) {
                 return Err(link_error(StatusCode::CONFLICT, "PAYMENT_CONFLICT", format!("HIS order {org}/{ord} already has a link with another bill: a changed bill needs a new HIS order no.")));
+            }
+            // A first link for a patient the rollout gate does not admit: the HIS falls back to
+            // the counter now rather than after the patient has authorised.
+            if earlier.is_none() {
+                super::rollout::admit(&state, &org, &b.openid, b.scene).await?;
             }
             Some(text)
         }

@@ -11,5 +11,6 @@ pub mod envelope;
 pub mod procs;
 pub mod recon;
 pub mod replay;
+pub mod rollout;
 pub mod sandbox;
 pub mod soak;
