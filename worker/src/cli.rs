@@ -95,6 +95,16 @@ pub enum Command {
         #[command(subcommand)]
         command: ReconCommand,
     },
+    /// The joint-test acceptance run (REQ O-5) through the running product, with its report.
+    Acceptance {
+        #[command(subcommand)]
+        command: AcceptanceCommand,
+    },
+    /// Going live (REQ O-5): Appendix A's application forms.
+    Onboarding {
+        #[command(subcommand)]
+        command: OnboardingCommand,
+    },
     /// The rollout gate (REQ O-5 go-live): onboarding → joint-test → closed-production → pilot →
     /// live, or suspended; who may pay at each stage, every change recorded.
     Rollout {
@@ -134,6 +144,66 @@ pub enum ReconCommand {
         /// Also write the view as CSV (UTF-8 with a BOM, Chinese and English headings) here.
         #[arg(long)]
         csv: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AcceptanceCommand {
+    /// Pure insurance, pure self-pay and mixed payments in registration, outpatient and
+    /// pharmacy; a full and a partial refund; a declined bill; a lost callback healed by the
+    /// query; today's reconciliation — on each channel. Writes report.json/html(/pdf) into --out
+    /// and records the outcome for `medpay rollout set --stage live`. Exit 1 when a case fails.
+    Run {
+        #[arg(long)]
+        org: String,
+        /// wechat or alipay (default: every channel the hospital takes).
+        #[arg(long)]
+        channel: Option<String>,
+        /// The product's API base URL (default: http:// + api.listen).
+        #[arg(long)]
+        api: Option<String>,
+        /// The CA of an API that serves HTTPS itself.
+        #[arg(long)]
+        api_ca: Option<PathBuf>,
+        /// The sandbox's base URL: the run plays the patient there; without it a test person
+        /// opens a link per case.
+        #[arg(long)]
+        sandbox: Option<String>,
+        /// The sandbox's CA (default: parties.ca_file).
+        #[arg(long)]
+        sandbox_ca: Option<PathBuf>,
+        /// The patients' openid (default: the first test person's in the onboarding facts).
+        #[arg(long)]
+        openid: Option<String>,
+        #[arg(long, default_value = "acceptance")]
+        out: PathBuf,
+        /// Also print report.pdf with headless Chromium.
+        #[arg(long)]
+        pdf: bool,
+        /// Minutes a test person has per case (without --sandbox).
+        #[arg(long, default_value_t = 10)]
+        wait_mins: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OnboardingCommand {
+    /// Fill tables A.1-A.5 from the hospital's configuration and its onboarding facts file;
+    /// write HTML (print-ready) and CSV into --out and list every missing fact by name.
+    Forms {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// The onboarding facts (default: the hospital's `onboarding_facts`).
+        #[arg(long)]
+        facts: Option<PathBuf>,
+        /// Also print appendix-a.pdf with headless Chromium.
+        #[arg(long)]
+        pdf: bool,
+        /// Exit 1 when a fact is missing.
+        #[arg(long)]
+        strict: bool,
     },
 }
 

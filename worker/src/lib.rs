@@ -1,11 +1,13 @@
 //! The `medpay` binary's library: configuration, Temporal wiring, the HTTP API and the CLI
 //! commands. `main.rs` only parses arguments and dispatches here.
 
+pub mod acceptance;
 pub mod api;
 pub mod cli;
 pub mod codec;
 pub mod commands;
 pub mod config;
+pub mod onboarding;
 pub mod recon;
 pub mod redact;
 pub mod temporal;

@@ -1,7 +1,7 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{BenchCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, ReconCommand, RolloutCommand, SecretsCommand};
+use medpay_worker::cli::{AcceptanceCommand, BenchCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, OnboardingCommand, ReconCommand, RolloutCommand, SecretsCommand};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -57,6 +57,20 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
         Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),
         Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await.map(drop),
         Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => commands::bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref()).await,
+        Command::Acceptance { command: AcceptanceCommand::Run { org, channel, api, api_ca, sandbox, sandbox_ca, openid, out, pdf, wait_mins } } => {
+            let options = medpay_worker::acceptance::Options { org, channel, api, api_ca, sandbox, sandbox_ca, openid, out, pdf, wait_mins };
+            if !medpay_worker::acceptance::run(&Config::load(cli.config.as_deref())?, options).await? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Onboarding { command: OnboardingCommand::Forms { org, out, facts, pdf, strict } } => {
+            let complete = medpay_worker::onboarding::forms(&Config::load(cli.config.as_deref())?, &org, facts.as_deref(), &out, pdf, strict)?;
+            if !complete {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Rollout { command: RolloutCommand::Status { org } } => commands::rollout::status(&Config::load(cli.config.as_deref())?, &org).await,
         Command::Rollout { command: RolloutCommand::Set { org, stage, share, scenes, allow, actor, reason } } => {
             let args = commands::rollout::SetArgs { stage: &stage, share, scenes: &scenes, allow: allow.as_deref(), actor: &actor, reason: &reason };

@@ -149,9 +149,19 @@ fn stage_name(s: Stage) -> &'static str {
     }
 }
 
-/// Checks a move to `to`. `passed_channels`: the channels on which an acceptance report passed
-/// for the current configuration's fingerprint; `channels`: those the hospital takes.
-pub fn check_transition(org: &str, to: RolloutStage, share_percent: u32, has_scenes: bool, config: Stage, fingerprint: &str, channels: &[&str], passed_channels: &[String]) -> Result<(), TransitionError> {
+/// What a move is checked against: the hospital's configuration and its acceptance reports.
+pub struct Facts<'a> {
+    pub config: Stage,
+    pub fingerprint: &'a str,
+    /// The channels the hospital takes.
+    pub channels: &'a [&'a str],
+    /// The channels on which an acceptance report passed for `fingerprint`.
+    pub passed_channels: &'a [String],
+}
+
+/// Checks a move to `to` (with a pilot's share and scenes).
+pub fn check_transition(org: &str, to: RolloutStage, share_percent: u32, has_scenes: bool, f: &Facts<'_>) -> Result<(), TransitionError> {
+    let (config, fingerprint, channels, passed_channels) = (f.config, f.fingerprint, f.channels, f.passed_channels);
     if share_percent > 100 {
         return Err(TransitionError::Share(share_percent));
     }
@@ -209,7 +219,7 @@ mod tests {
     fn live_needs_a_passing_report_on_every_channel_and_production_parameters() {
         let ok = |to, config, passed: &[&str]| {
             let passed: Vec<String> = passed.iter().map(|s| s.to_string()).collect();
-            check_transition("H1", to, 0, false, config, "fp", &["wechat", "alipay"], &passed)
+            check_transition("H1", to, 0, false, &Facts { config, fingerprint: "fp", channels: &["wechat", "alipay"], passed_channels: &passed })
         };
         assert!(matches!(ok(RolloutStage::Live, Stage::Production, &["wechat"]), Err(TransitionError::AcceptanceRequired { .. })));
         assert!(ok(RolloutStage::Live, Stage::Production, &["wechat", "alipay"]).is_ok());
@@ -217,8 +227,9 @@ mod tests {
         assert!(matches!(ok(RolloutStage::ClosedProduction, Stage::JointTest, &[]), Err(TransitionError::ConfigStage { .. })));
         assert!(ok(RolloutStage::JointTest, Stage::JointTest, &[]).is_ok());
         assert!(ok(RolloutStage::Suspended, Stage::JointTest, &[]).is_ok());
-        assert_eq!(check_transition("H1", RolloutStage::Pilot, 101, false, Stage::Production, "fp", &[], &[]), Err(TransitionError::Share(101)));
-        assert_eq!(check_transition("H1", RolloutStage::Live, 5, false, Stage::Production, "fp", &[], &[]), Err(TransitionError::NotPilot));
+        let none = Facts { config: Stage::Production, fingerprint: "fp", channels: &[], passed_channels: &[] };
+        assert_eq!(check_transition("H1", RolloutStage::Pilot, 101, false, &none), Err(TransitionError::Share(101)));
+        assert_eq!(check_transition("H1", RolloutStage::Live, 5, false, &none), Err(TransitionError::NotPilot));
     }
 
     #[test]

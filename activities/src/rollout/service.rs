@@ -2,7 +2,7 @@
 //! fingerprint, acceptance reports, history) and a change checked against the rules and
 //! recorded with who, when and why.
 
-use super::gate::{Rollout, RolloutStage, TransitionError, check_transition};
+use super::gate::{Facts, Rollout, RolloutStage, TransitionError, check_transition};
 use super::store::{self, Acceptance, Change, StoreError};
 use crate::ledger::Ledger;
 use crate::parties::HospitalParties;
@@ -115,7 +115,8 @@ pub async fn change(ledger: &Ledger, h: &HospitalParties, req: ChangeRequest, no
     }
     let before = status(ledger, h).await?;
     let channels: Vec<&str> = before.channels.iter().map(String::as_str).collect();
-    check_transition(&h.config.org_code, req.stage, req.share_percent, !req.scenes.is_empty(), h.config.stage, &before.fingerprint, &channels, &before.accepted_channels)?;
+    let facts = Facts { config: h.config.stage, fingerprint: &before.fingerprint, channels: &channels, passed_channels: &before.accepted_channels };
+    check_transition(&h.config.org_code, req.stage, req.share_percent, !req.scenes.is_empty(), &facts)?;
     let share_percent = u8::try_from(req.share_percent).map_err(|_| TransitionError::Share(req.share_percent))?;
     let next = Rollout {
         stage: req.stage,

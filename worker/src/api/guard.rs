@@ -91,6 +91,12 @@ impl Guard {
         Ok(Self { config, keys, buckets: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()), orders: Mutex::new(HashMap::new()) })
     }
 
+    /// The API key of a hospital, for a tool that calls this API as its HIS would
+    /// (`medpay acceptance run`).
+    pub fn key_of(&self, org: &str) -> Option<String> {
+        self.keys.iter().find(|(o, _)| o == org).map(|(_, k)| String::from_utf8_lossy(k).into_owned())
+    }
+
     /// Takes a token from `key`'s bucket; `Err(seconds until one is back)` when empty.
     #[allow(clippy::float_arithmetic)]
     fn take(&self, key: String, rate: Rate) -> Result<(), u64> {

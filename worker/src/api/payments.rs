@@ -113,10 +113,10 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
     let total = r.total().map_err(|e| invalid(e.to_string()))?;
     // The rollout gate decides new payments only: a retried create of one that exists is
     // answered as before, whatever the gate says now.
-    if let Err(refused) = super::rollout::admit(state, &r.org_code, &r.openid, r.scene).await {
-        if state.ledger.get(&r.org_code, &r.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.is_none() {
-            return Err(refused);
-        }
+    if let Err(refused) = super::rollout::admit(state, &r.org_code, &r.openid, r.scene).await
+        && state.ledger.get(&r.org_code, &r.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.is_none()
+    {
+        return Err(refused);
     }
     let now = medpay_activities::http::now_ms();
     let created = state
