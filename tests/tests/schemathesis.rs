@@ -50,6 +50,8 @@ fn the_api_does_exactly_what_its_document_says() {
     for field in ["lines", "visit"] {
         parameters.insert(format!("body.{field}"), toml::Value::try_from(&bill[field]).unwrap());
     }
+    // The rollout gate's stage: see the operation's override below.
+    parameters.insert("body.stage".into(), "live".into());
     let mut file = toml::Table::new();
     file.insert("dictionaries".into(), toml::Value::Table(toml::toml! { [hospital] values = ["H51010500001"] }));
     file.insert("parameters".into(), toml::Value::Table(parameters));
@@ -58,7 +60,17 @@ fn the_api_does_exactly_what_its_document_says() {
         [checks.positive_data_acceptance]
         expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
     };
-    file.insert("operations".into(), toml::Value::Array(vec![toml::Value::Table(patient_link)]));
+    // The rollout gate's changes depend on the hospital's configuration and acceptance reports
+    // (409) and a pilot's share on the stage (422): rules across fields and state. Its stage is
+    // pinned (above) to `live` — refused without an acceptance report, so the gate stays open and the
+    // payments generated after it are not refused by a gate the run itself closed; the changes
+    // themselves are proven in go_live.rs.
+    let rollout = toml::toml! {
+        include-path = "/v1/hospitals/{org}/rollout"
+        [checks.positive_data_acceptance]
+        expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]
+    };
+    file.insert("operations".into(), toml::Value::Array(vec![toml::Value::Table(patient_link), toml::Value::Table(rollout)]));
     std::fs::write(&config, toml::to_string(&file).unwrap()).unwrap();
     let out = Command::new(&bin)
         .args(["--config-file", config.to_str().unwrap()])

@@ -110,7 +110,7 @@ pub async fn change(ledger: &Ledger, h: &HospitalParties, req: ChangeRequest, no
     if req.actor.trim().is_empty() || req.reason.trim().is_empty() {
         return Err(ChangeError::Invalid("actor and reason are required: every change records who made it and why".into()));
     }
-    if let Some(bad) = req.allow_openids.iter().flatten().find(|o| o.trim().is_empty() || o.contains(',')) {
+    if let Some(bad) = req.allow_openids.iter().flatten().find(|o| o.is_empty() || o.contains(',')) {
         return Err(ChangeError::Invalid(format!("allow_openids: {bad:?} is not an openid (empty or contains a comma)")));
     }
     let before = status(ledger, h).await?;
