@@ -3,7 +3,8 @@
 //! channel merchant's details, the test persons. One TOML file per hospital, named by the
 //! hospital's `onboarding_facts`; an example is `deploy/config/onboarding.example.toml`.
 //!
-//! The file holds personal data (test persons' ID and phone numbers): it is read for the forms
+//! The file holds personal data (test persons' ID and phone numbers), so it may be sealed at
+//! rest with `medpay secrets seal` like the credentials: it is read for the forms
 //! (`medpay onboarding forms`) and for the test persons' openids (the rollout gate's
 //! allowlist), never logged, never put in a workflow.
 
@@ -78,7 +79,8 @@ pub struct InsuredPlace {
 
 impl OnboardingFacts {
     pub fn read(file: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read onboarding facts {}: {e}", file.display()))?;
+        // Sealed at rest like the credentials (`medpay secrets seal`), or in clear.
+        let text = medpay_crypto::sealed::read_secret_file(file).map_err(|e| format!("cannot read onboarding facts {}: {e}", file.display()))?;
         // The parser's message may quote the line: it is not passed on, as the file holds ID numbers.
         toml::from_str(&text).map_err(|e| format!("onboarding facts {} are not valid (at {:?}); see deploy/config/onboarding.example.toml", file.display(), e.span()))
     }
