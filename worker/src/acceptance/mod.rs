@@ -5,6 +5,8 @@
 
 pub mod cases;
 pub mod client;
+mod drive;
+pub mod matrix;
 pub mod report;
 
 use anyhow::Context;
@@ -94,12 +96,12 @@ pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<b
     let mut all = Vec::new();
     for channel in &channels {
         println!("{channel}:");
-        let paid = cases::payments(&run, channel, &progress).await;
-        let refunds = cases::refunds(&run, channel, &paid, &progress).await;
+        let paid = matrix::payments(&run, channel, &progress).await;
+        let refunds = matrix::refunds(&run, channel, &paid, &progress).await;
         all.extend(paid);
         all.extend(refunds);
     }
-    all.push(cases::reconciliation(&run, &today(), &channels.join("+"), &progress).await);
+    all.push(matrix::reconciliation(&run, &today(), &channels.join("+"), &progress).await);
     let report = report::Report {
         org_code: o.org.clone(),
         org_name: h.config.org_name.clone(),
