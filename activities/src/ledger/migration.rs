@@ -355,19 +355,19 @@ impl MigrationTrait for Rollout {
         let db = manager.get_connection();
         let id = id_column(manager.get_database_backend());
         db.execute_unprepared(
-            "CREATE TABLE rollout (org_code TEXT PRIMARY KEY, stage TEXT NOT NULL, share_percent INTEGER NOT NULL CHECK (share_percent BETWEEN 0 AND 100), \
+            "CREATE TABLE rollout (org_code TEXT PRIMARY KEY, stage TEXT NOT NULL, share_percent BIGINT NOT NULL CHECK (share_percent BETWEEN 0 AND 100), \
              scenes TEXT NOT NULL, allow_openids TEXT NOT NULL, changed_at_ms BIGINT NOT NULL)",
         )
         .await?;
         db.execute_unprepared(&format!(
             "CREATE TABLE rollout_changes ({id}, org_code TEXT NOT NULL, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, \
-             from_stage TEXT NOT NULL, to_stage TEXT NOT NULL, share_percent INTEGER NOT NULL, scenes TEXT NOT NULL, fingerprint TEXT NOT NULL)"
+             from_stage TEXT NOT NULL, to_stage TEXT NOT NULL, share_percent BIGINT NOT NULL, scenes TEXT NOT NULL, fingerprint TEXT NOT NULL)"
         ))
         .await?;
         db.execute_unprepared("CREATE INDEX rollout_changes_org ON rollout_changes(org_code, at_ms)").await?;
         db.execute_unprepared(&format!(
             "CREATE TABLE acceptance_reports ({id}, org_code TEXT NOT NULL, fingerprint TEXT NOT NULL, channel TEXT NOT NULL, passed BOOLEAN NOT NULL, \
-             cases_total INTEGER NOT NULL, cases_passed INTEGER NOT NULL, finished_at_ms BIGINT NOT NULL, report_path TEXT NOT NULL)"
+             cases_total BIGINT NOT NULL, cases_passed BIGINT NOT NULL, finished_at_ms BIGINT NOT NULL, report_path TEXT NOT NULL)"
         ))
         .await?;
         db.execute_unprepared("CREATE INDEX acceptance_reports_org ON acceptance_reports(org_code, fingerprint)").await?;

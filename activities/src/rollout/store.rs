@@ -109,17 +109,24 @@ pub async fn write(ledger: &Ledger, org: &str, r: &Rollout, c: &Change) -> Resul
     tx.commit().await.map_err(err)
 }
 
-/// The hospital's changes, newest first.
-pub async fn history(ledger: &Ledger, org: &str, limit: u64) -> Result<Vec<Change>, StoreError> {
+/// A hospital's rows of `table`, newest first.
+async fn newest_first(ledger: &Ledger, table: &str, columns: &[&str], org: &str, limit: u64) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
     let q = Query::select()
-        .columns(["at_ms", "actor", "reason", "from_stage", "to_stage", "share_percent", "scenes", "fingerprint"].map(col))
-        .from(col("rollout_changes"))
+        .columns(columns.iter().map(|c| col(c)))
+        .from(col(table))
         .and_where(Expr::col(col("org_code")).eq(org))
         .order_by(col("id"), Order::Desc)
         .limit(limit)
         .to_owned();
-    let rows = ledger.connection().query_all(&q).await.map_err(err)?;
-    rows.iter()
+    ledger.connection().query_all(&q).await.map_err(err)
+}
+
+/// The hospital's changes, newest first.
+pub async fn history(ledger: &Ledger, org: &str, limit: u64) -> Result<Vec<Change>, StoreError> {
+    let columns = ["at_ms", "actor", "reason", "from_stage", "to_stage", "share_percent", "scenes", "fingerprint"];
+    newest_first(ledger, "rollout_changes", &columns, org, limit)
+        .await?
+        .iter()
         .map(|row| {
             let s = |c: &str| row.try_get::<String>("", c).map_err(err);
             Ok(Change {
@@ -156,15 +163,10 @@ pub async fn record_acceptance(ledger: &Ledger, a: &Acceptance) -> Result<(), St
 
 /// The hospital's acceptance runs, newest first.
 pub async fn acceptances(ledger: &Ledger, org: &str, limit: u64) -> Result<Vec<Acceptance>, StoreError> {
-    let q = Query::select()
-        .columns(["org_code", "fingerprint", "channel", "passed", "cases_total", "cases_passed", "finished_at_ms", "report_path"].map(col))
-        .from(col("acceptance_reports"))
-        .and_where(Expr::col(col("org_code")).eq(org))
-        .order_by(col("id"), Order::Desc)
-        .limit(limit)
-        .to_owned();
-    let rows = ledger.connection().query_all(&q).await.map_err(err)?;
-    rows.iter()
+    let columns = ["org_code", "fingerprint", "channel", "passed", "cases_total", "cases_passed", "finished_at_ms", "report_path"];
+    newest_first(ledger, "acceptance_reports", &columns, org, limit)
+        .await?
+        .iter()
         .map(|row| {
             let n = |c: &str| row.try_get::<i64>("", c).map_err(err).and_then(|v| u32::try_from(v).map_err(err));
             Ok(Acceptance {
