@@ -29,6 +29,8 @@ if [ -z "${MEDPAY_TEST_POSTGRES_URL:-}" ]; then
   export MEDPAY_TEST_POSTGRES_URL
   trap 'scripts/postgres.sh stop' EXIT
 fi
+echo "== requirement citations (every REQ id cited is in docs/REQUIREMENTS.md)"
+scripts/check-req-citations.sh
 echo "== clippy (workflow determinism guard, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== build (a first build takes 5-10 minutes on 2 cores)"
