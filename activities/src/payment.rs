@@ -386,8 +386,7 @@ impl PaymentActivities {
         Ok(Cashier { mix_trade_no: mix.to_string(), out_trade_no: out.to_string(), prepay })
     }
 
-    /// The day's close of a pending pure-insurance payment (issue "Business completeness" item
-    /// 8): the platform's status of the order (6301). `Some(true)` settled (with the split
+    /// The day's close of a pending pure-insurance payment: the platform's status of the order (6301). `Some(true)` settled (with the split
     /// pre-settled: another split is an integrity alarm and decides nothing), `Some(false)` not
     /// paid — still unpaid a day on, failed, refunded or cancelled —, `None` when the platform's
     /// answer is not one to act on.

@@ -1,4 +1,4 @@
-//! The insurance core's message signature (REQ S-4.1a, issue "Business completeness" item 3):
+//! The insurance core's message signature (REQ S-4.1a):
 //! calls carry the hospital's SM2 signature in `cainfo`, the core refuses unsigned or
 //! mis-signed calls, and the hospital believes no reply the core did not sign.
 

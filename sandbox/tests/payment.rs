@@ -114,7 +114,7 @@ async fn documented_error_codes() {
 
     // The skeleton upload medpay sent before the bill carried its details (no department or
     // doctor, no diagnosis, the hospital's code as the catalogue code) -> 2004, each part named;
-    // a line whose quantity × price is not its amount -> 2003 (issue "Business completeness" 1).
+    // a line whose quantity × price is not its amount -> 2003.
     let complete = env.upload_request("mixed", "HIS-E-2", &auth, &[100]);
     let mid = env.mid.clone();
     let refusal = |r: UploadFeeDetailsRequest| {

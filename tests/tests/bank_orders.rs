@@ -1,4 +1,4 @@
-//! The bank's orders per the channel's rules (issue "Business completeness", item 2): the payer's
+//! The bank's orders per the channel's rules: the payer's
 //! ID digest by the hospital's configured algorithm (MD5 as the channels document), the relative
 //! flag from the authorisation, the patient's entry as `access_type`, the order's creation time,
 //! and `med_ins_test_env` from the hospital's stage (REQ O-5: true during the joint test only).

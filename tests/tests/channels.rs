@@ -1,4 +1,4 @@
-//! Both channels end to end (issue "Go-live configuration", item 3): the REQ O-5 joint-test
+//! Both channels end to end: the REQ O-5 joint-test
 //! matrix (pure insurance, pure self-pay, mixed × registration, outpatient, pharmacy) paid through
 //! WeChat and through Alipay, each settling to the split the sandbox's rules give; Alipay's
 //! authorisation query, the bank orders in Alipay's pay mode with the hospital's Alipay app and

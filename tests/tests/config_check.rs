@@ -1,4 +1,4 @@
-//! `medpay config check [--online]` (issue "Go-live configuration"): against the split-party
+//! `medpay config check [--online]`: against the split-party
 //! sandbox (each party on its own listener with its own CA, the mid-platform requiring a client
 //! certificate) serving two hospitals it says `ok` for every party of both; each planted
 //! misconfiguration (a key pair that does not match, an expired CA, another party's CA, a missing

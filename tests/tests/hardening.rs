@@ -90,7 +90,7 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     unknown_line["lines"][0]["qty"] = json!(2);
     assert_eq!(post(&s, "/v1/payments", &unknown_line).1["code"], "INVALID_BODY");
     assert_eq!(post(&s, &format!("{paid}/confirm"), &json!({"confirm": true, "by": "x"})).1["code"], "INVALID_BODY");
-    // The 6201 details (issue "Business completeness" 1): refused here with the field named,
+    // The 6201 details: refused here with the field named,
     // before the patient is asked for anything.
     type Spoil = fn(&mut serde_json::Value);
     let details: [(&str, Spoil); 5] = [
@@ -180,8 +180,7 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     assert_eq!(status, 200, "{ack}");
     let settled = json(&http("GET", &s.api, &late, None).unwrap().1);
     assert_eq!((settled["state"].as_str(), settled["failure"].is_null()), (Some("Paid"), true), "{settled}");
-    // The HIS is told, once, though its payment's workflow had ended (issue "Business
-    // completeness" item 7): the callback repeated changes nothing.
+    // The HIS is told, once, though its payment's workflow had ended: the callback repeated changes nothing.
     let (status, _) = http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap();
     assert_eq!(status, 200);
     let late_notice = |n: &Value| n["med_org_ord"] == "HIS-H-LATE" && n["event"] == "payment.settled_late";

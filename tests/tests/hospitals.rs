@@ -1,4 +1,4 @@
-//! Many hospitals in one deployment (issue "Go-live configuration", item 6): one medpay serving
+//! Many hospitals in one deployment: one medpay serving
 //! two hospitals configured by per-hospital files, against a sandbox that issued each its own
 //! keys, appIds and merchant ids and serves each party on its own listener with its own CA (the
 //! mid-platform requiring the hospital's client certificate). Interleaved payments settle to the fen for each; a bank notice
@@ -243,7 +243,7 @@ fn each_hospital_reconciles_only_its_own_statement() {
 }
 
 /// A bank that writes its self-pay statement in GBK in its own layout (a tenth column, a memo
-/// in Chinese; issue "Business completeness" item 9): the hospital's file says so, the day
+/// in Chinese): the hospital's file says so, the day
 /// reconciles end to end to the classes its UTF-8 twin would give — the payments matched, the
 /// refund matched, no exception — and the file on the wire is GBK, not UTF-8.
 #[test]

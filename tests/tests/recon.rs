@@ -89,15 +89,15 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     poll(&s.api, &p1, "settled by reconciliation", 30, |v| v["state"] == "Paid");
     let closed = poll(&s.api, &p2, "closed by reconciliation", 30, |v| v["state"] == "Failed");
     assert!(closed["failure_reason"].as_str().unwrap().contains("reconciliation"), "{closed}");
-    // The pure-insurance ones are closed by the platform's order status (6301), the same day
-    // (issue "Business completeness" item 8), not left for the monthly file.
+    // The pure-insurance ones are closed by the platform's order status (6301), the same day,
+    // not left for the monthly file.
     assert_eq!(count(&first, "PENDING_INSURANCE"), 2, "{first}");
     let settled = poll(&s.api, &i1, "settled by 6301", 30, |v| v["state"] == "Paid");
     assert!(settled["failure_reason"].as_str().unwrap().contains("the platform settled it"), "{settled}");
     let unpaid = poll(&s.api, &i2, "closed by 6301", 30, |v| v["state"] == "Failed");
     assert!(unpaid["failure_reason"].as_str().unwrap().contains("6301"), "{unpaid}");
     assert_eq!(poll(&s.api, &under, "still paid", 5, |_| true)["state"], "Paid", "an under-collection is reported, not reversed");
-    // REQ X-8c: the HIS is told what the patient owes (issue "Business completeness" item 7).
+    // REQ X-8c: the HIS is told what the patient owes.
     let owed = his.notices_until("the under-collection notice", |all| all.iter().any(|n| n["event"] == "payment.under_collected"));
     let owed = owed.iter().find(|n| n["event"] == "payment.under_collected").unwrap();
     assert_eq!((owed["med_org_ord"].as_str(), owed["owed_fen"].as_i64()), (Some("HIS-RC-A-UNDER"), Some(4_000)), "{owed}");
@@ -138,7 +138,7 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     // The month's insurance detail (REQ C-6.3.1): every settled insurance part matches, the
     // refund's insurance part too; the order the hospital closed had its insurance part settled
     // by the platform: X-8b gives it back through 6203 under the platform's own refund
-    // authorisation, no patient action (issue "Business completeness" item 8).
+    // authorisation, no patient action.
     s.faults(json!({}));
     let insurance = recon_kind(&s, "insurance", &day[..7]);
     let ins = ["MATCHED", "OVER_COLLECTED", "REFUND_MATCHED", "BANK_ONLY", "AMOUNT_MISMATCH", "HOSPITAL_ONLY"].map(|c| count(&insurance, c));
@@ -149,7 +149,7 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     let back = poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "the X-8b insurance refund", 60, |v| v["state"] == "Refunded");
     assert_eq!((back["kind"].as_str(), back["fund_fen"].as_i64(), back["psn_acct_fen"].as_i64(), back["cash_fen"].as_i64()), (Some("over_collection"), closed["fund_fen"].as_i64(), closed["psn_acct_fen"].as_i64(), Some(0)), "{back}");
 
-    // The day's three-way view for finance (issue "Business completeness" item 9): each payment
+    // The day's three-way view for finance: each payment
     // beside both statements, in the API (JSON and CSV) and from `medpay recon show`.
     let (status, text) = http("GET", &s.api, &format!("/v1/reconciliations/days/{ORG}/{day}"), None).unwrap();
     assert_eq!(status, 200, "{text}");

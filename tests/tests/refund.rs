@@ -121,7 +121,7 @@ fn bank_failures_attention_operator_and_exp() {
     poll(&s.api, &format!("/v1/refunds/{ORG}/RN-EXPF"), "abandoned", 30, |v| v["state"] == "Abandoned");
     let p = poll(&s.api, &format!("/v1/payments/{ORG}/HIS-RF-EXPF"), "released", 5, |v| v["refunded_fund_fen"] == 0);
     assert_eq!(p["refunded_cash_fen"], 0);
-    // The HIS was told of each movement (issue "Business completeness" item 7): the refund
+    // The HIS was told of each movement: the refund
     // needing attention, its episodes apart, and how each ended.
     assert_eq!(his_events(&his, "RN-EXPF"), ["refund.requested", "refund.needs_attention", "refund.abandoned"]);
     assert_eq!(his_events(&his, "RN-DOWN"), ["refund.requested", "refund.needs_attention", "refund.refunded"]);
@@ -137,7 +137,7 @@ fn bank_failures_attention_operator_and_exp() {
     s.stop();
 }
 
-/// REQ 6.2 step 3 (获取授权 from the core / mid-platform, issue "Business completeness" item 4):
+/// REQ 6.2 step 3 (获取授权 from the core / mid-platform):
 /// with no authCode the mid-platform authorises the refund itself, so an insurance refund needs
 /// no patient action; a partial refund of both parts follows the refdType rules (HI for the
 /// insurance parts, CASH for the cash, each with its own payAuthNo) instead of being refused,

@@ -1,6 +1,8 @@
 //! Every history recorded in tests/histories/ must replay against the current workflow code.
 //! A failure here means a change would break workflows already running in production: guard
-//! it with `ctx.patched(..)` (and keep the old history), do not re-record to make this pass.
+//! it as ARCHITECTURE.md's "Versioning workflows" says (a new `PaymentInput::flow` for the
+//! payment workflow, `ctx.patched(..)` for the others), keep the old history, and do not
+//! re-record to make this pass.
 //! The payment and refund histories are recorded by the end-to-end tests themselves
 //! (`MEDPAY_RECORD_HISTORIES=1`, see `medpay_tests::stack::recording`), their payloads
 //! encrypted with the committed test-only key `tests/histories/replay-test-only.key`.

@@ -1,4 +1,4 @@
-//! The short soak of issue 7 in CI: `medpay soak` with payments and refunds while the worker is
+//! The short soak in CI: `medpay soak` with payments and refunds while the worker is
 //! SIGKILLed every few seconds, the Temporal server restarts once, every party endpoint fails a
 //! share of calls and callbacks are lost, duplicated and forged; its audit against the
 //! sandbox's books must find nothing lost, nothing doubled and no money difference. (The long

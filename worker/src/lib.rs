@@ -38,7 +38,6 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `medpay run`: the worker and the API in one process, stopping both on a signal.
 /// Secret files stored in clear get a warning at start (REQ S-4.1e wants them sealed at rest).
 fn warn_unsealed(config: &Config) {
     let files = [
@@ -89,6 +88,7 @@ pub fn load_parties(p: &config::PartiesConfig) -> anyhow::Result<Option<Arc<medp
     Ok(Some(Arc::new(parties)))
 }
 
+/// `medpay run`: the worker and the API in one process, stopping both on a signal.
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
     warn_unsealed(&config);
     start_traces(&config.telemetry)?;

@@ -1,5 +1,4 @@
-//! A notice to the HIS about a payment after its workflow ended (issue "Business completeness"
-//! item 7): a late callback that settled it, a reconciliation's verdict, an under-collection
+//! A notice to the HIS about a payment after its workflow ended: a late callback that settled it, a reconciliation's verdict, an under-collection
 //! the patient must pay (REQ X-8c). One small workflow per notice, keyed by payment and event,
 //! so it is sent once whoever asks and retried for a day until the HIS answers 2xx.
 

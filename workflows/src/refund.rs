@@ -135,7 +135,7 @@ impl RefundWorkflow {
         Ok(ctx.state(|w| w.view.clone()))
     }
 
-    /// Tells the HIS of a money movement (issue "Business completeness" item 7). The outcome
+    /// Tells the HIS of a money movement. The outcome
     /// (refunded, settled offline, abandoned) is retried for a day; the news on the way
     /// (requested, needs attention) is retried for 30 s only, so an HIS that is down never holds
     /// the patient's money back — the HIS can always ask `GET /v1/refunds/...`. Guarded by a

@@ -1,5 +1,4 @@
-//! An operator's offline resolution of a reconciliation exception (issue "Business
-//! completeness" item 8; REQ §8: X-8b "online or offline", X-8c collected at the counter): the
+//! An operator's offline resolution of a reconciliation exception (REQ §8: X-8b "online or offline", X-8c collected at the counter): the
 //! reference of what was done (a counter receipt, a bank transfer, a ticket), who and when,
 //! recorded once on the run's item — the same resolution again is accepted, another is refused.
 

@@ -1,4 +1,4 @@
-//! The three-way view of a day for finance (REQ 6.3; issue "Business completeness" item 9):
+//! The three-way view of a day for finance (REQ 6.3):
 //! every payment the HIS started that day beside what the bank's self-pay statement (that day)
 //! and the platform's insurance statement (that month) say of it, in fen, with a verdict per
 //! row, and the statement lines the hospital has no payment for. Read from the loaded

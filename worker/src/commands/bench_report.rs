@@ -1,5 +1,5 @@
 //! The report of `medpay bench product`: the console line of each row, `docs/BENCHMARKS.md`
-//! (machine, method, tables) and the goals, each measured figure against its goal.
+//! (machine, method, tables) and the benchmark's goals, each measured figure against its goal.
 
 // Rates, percentiles and MiB for display only; money is not involved.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
@@ -145,7 +145,7 @@ fn server_requests_table(rows: &[Row]) -> String {
     md
 }
 
-/// The goals, each with the measured figure and met / not met.
+/// The benchmark's goals, each with the measured figure and met / not met.
 fn goals(report: &Value, rows: &[Row]) -> String {
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
     let at = |what: &str, c: usize| rows.iter().find(|r| r.what == what && r.concurrency == c);
