@@ -4,7 +4,7 @@
 #                             statement over SFTP from a real OpenSSH sshd)
 #   scripts/prereqs.sh test   what scripts/test.sh needs (+ PostgreSQL for the ledger tests,
 #                             Prometheus and promtool for the operations test, Chromium and
-#                             ChromeDriver for the patient page's browser tests, clippy for the
+#                             ChromeDriver for the patient page's browser tests, rustfmt and clippy for the
 #                             determinism guard)
 # Missing Debian packages are installed with apt-get when this runs as root (a container, CI);
 # otherwise it stops at once with the one command that installs them. The Temporal CLI and
@@ -45,6 +45,7 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 if [ "$what" = test ]; then
   cargo clippy --version >/dev/null 2>&1 || { echo "prereqs: installing clippy (rustup component add clippy)" >&2; rustup component add clippy >&2; }
+  cargo fmt --version >/dev/null 2>&1 || { echo "prereqs: installing rustfmt (rustup component add rustfmt)" >&2; rustup component add rustfmt >&2; }
 fi
 # The sandbox's SFTP server creates a system user for its statements directory: root only.
 if [ "$(id -u)" != 0 ]; then

@@ -29,6 +29,8 @@ if [ -z "${MEDPAY_TEST_POSTGRES_URL:-}" ]; then
   export MEDPAY_TEST_POSTGRES_URL
   trap 'scripts/postgres.sh stop' EXIT
 fi
+echo "== formatting (rustfmt.toml)"
+cargo fmt --all --check
 echo "== requirement citations (every REQ id cited is in docs/REQUIREMENTS.md)"
 scripts/check-req-citations.sh
 echo "== clippy (workflow determinism guard, warnings are errors)"

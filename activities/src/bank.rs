@@ -24,8 +24,17 @@ pub struct BankClient {
 
 impl BankClient {
     /// One call; `msg_id` is the message's idempotency id (unique per call).
-    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, op: BankOp, msg_id: &str, biz: &Req) -> Result<Resp, PartyError> {
-        let biz = serde_json::to_value(biz).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        op: BankOp,
+        msg_id: &str,
+        biz: &Req,
+    ) -> Result<Resp, PartyError> {
+        let biz = serde_json::to_value(biz).map_err(|e| PartyError::Rejected {
+            party: PARTY,
+            code: "ENCODE".into(),
+            message: e.to_string(),
+        })?;
         let sealed = self
             .envelope
             .seal_request(&self.endpoint.path(op.key()), msg_id, now_ms(), &biz, &self.hospital_key)
@@ -33,17 +42,27 @@ impl BankClient {
         let url = self.endpoint.url(op.key());
         let (status, text) = send(PARTY, self.http.post(url).form(&sealed.params)).await?;
         if status >= 400 {
-            return Err(PartyError::Rejected { party: PARTY, code: format!("HTTP{status}"), message: text.chars().take(300).collect() });
+            return Err(PartyError::Rejected {
+                party: PARTY,
+                code: format!("HTTP{status}"),
+                message: text.chars().take(300).collect(),
+            });
         }
         let reply = self.envelope.open_response(&text, &self.bank_public).map_err(|e| match e {
             GatewayError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("unreadable reply: {d}") },
             other => PartyError::Integrity { party: PARTY, detail: other.to_string() },
         })?;
-        let ret: BankReturn = serde_json::from_value(reply.clone()).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("no return_code: {e}") })?;
+        let ret: BankReturn = serde_json::from_value(reply.clone())
+            .map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("no return_code: {e}") })?;
         if ret.return_code != 0 {
-            return Err(PartyError::Rejected { party: PARTY, code: ret.return_code.to_string(), message: ret.return_msg });
+            return Err(PartyError::Rejected {
+                party: PARTY,
+                code: ret.return_code.to_string(),
+                message: ret.return_msg,
+            });
         }
-        serde_json::from_value(reply).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("reply fields: {e}") })
+        serde_json::from_value(reply)
+            .map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("reply fields: {e}") })
     }
 
     /// Verifies a callback form from the bank; the `api` parameter is the signed path.

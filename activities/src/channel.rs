@@ -4,7 +4,9 @@
 use crate::http::{PartyError, now_ms, send};
 use medpay_crypto::envelope::channel::{HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, channel_signature};
 use medpay_schemas::Secret;
-use medpay_schemas::wire::channel::{Authorisation, AuthorisationError, WechatUserQueryRequest, WechatUserQueryResponse};
+use medpay_schemas::wire::channel::{
+    Authorisation, AuthorisationError, WechatUserQueryRequest, WechatUserQueryResponse,
+};
 
 const PARTY: &str = "channel";
 
@@ -18,22 +20,38 @@ pub struct WechatClient {
 }
 
 impl WechatClient {
-    pub async fn user_query(&self, auth_code: &Secret<String>, openid: &str, request_id: &str) -> Result<Authorisation, PartyError> {
+    pub async fn user_query(
+        &self,
+        auth_code: &Secret<String>,
+        openid: &str,
+        request_id: &str,
+    ) -> Result<Authorisation, PartyError> {
         let ts = now_ms().to_string();
         let sig = channel_signature(&self.partner_id, self.partner_secret.expose(), &ts);
         let url = self.user_query_url.clone();
         let body = WechatUserQueryRequest { qrcode: auth_code.clone(), openid: openid.to_string() };
         let (status, text) = send(
             PARTY,
-            self.http.post(url).header(HEADER_TIMESTAMP, ts).header(HEADER_REQUEST_ID, request_id).header(HEADER_SIGNATURE, sig).json(&body),
+            self.http
+                .post(url)
+                .header(HEADER_TIMESTAMP, ts)
+                .header(HEADER_REQUEST_ID, request_id)
+                .header(HEADER_SIGNATURE, sig)
+                .json(&body),
         )
         .await?;
-        let reply: WechatUserQueryResponse = serde_json::from_str(&text)
-            .map_err(|e| PartyError::Unknown { party: PARTY, detail: format!("HTTP {status}, unreadable reply: {e}") })?;
+        let reply: WechatUserQueryResponse = serde_json::from_str(&text).map_err(|e| PartyError::Unknown {
+            party: PARTY,
+            detail: format!("HTTP {status}, unreadable reply: {e}"),
+        })?;
         let code = reply.code;
         Authorisation::try_from(reply).map_err(|e| match e {
-            AuthorisationError::Refused(message) => PartyError::Rejected { party: PARTY, code: code.to_string(), message },
-            AuthorisationError::NoPayAuthNo => PartyError::Rejected { party: PARTY, code: code.to_string(), message: e.to_string() },
+            AuthorisationError::Refused(message) => {
+                PartyError::Rejected { party: PARTY, code: code.to_string(), message }
+            }
+            AuthorisationError::NoPayAuthNo => {
+                PartyError::Rejected { party: PARTY, code: code.to_string(), message: e.to_string() }
+            }
         })
     }
 }
@@ -67,13 +85,20 @@ impl AlipayClient {
             req_biz_no: req_biz_no.into(),
             call_url: None,
         };
-        let biz = serde_json::to_value(&biz).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+        let biz = serde_json::to_value(&biz).map_err(|e| PartyError::Rejected {
+            party: PARTY,
+            code: "ENCODE".into(),
+            message: e.to_string(),
+        })?;
         let sealed = self
             .envelope
             .seal_form("", "", now_ms(), &biz, &self.hospital_key, &[("method", METHOD), ("version", "1.0")])
             .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
         let (_, text) = send(PARTY, self.http.post(&self.url).form(&sealed.params)).await?;
-        let reply = self.envelope.open_response(&text, &self.alipay_public).map_err(|e| PartyError::Integrity { party: PARTY, detail: e.to_string() })?;
+        let reply = self
+            .envelope
+            .open_response(&text, &self.alipay_public)
+            .map_err(|e| PartyError::Integrity { party: PARTY, detail: e.to_string() })?;
         if reply["code"] != "10000" {
             return Err(PartyError::Rejected {
                 party: PARTY,
@@ -81,7 +106,12 @@ impl AlipayClient {
                 message: reply["sub_msg"].as_str().unwrap_or_default().to_string(),
             });
         }
-        let info: AlipayAuthInfo = serde_json::from_value(reply).map_err(|e| PartyError::Integrity { party: PARTY, detail: e.to_string() })?;
-        Authorisation::try_from(info).map_err(|e| PartyError::Rejected { party: PARTY, code: "AUTH".into(), message: e.to_string() })
+        let info: AlipayAuthInfo =
+            serde_json::from_value(reply).map_err(|e| PartyError::Integrity { party: PARTY, detail: e.to_string() })?;
+        Authorisation::try_from(info).map_err(|e| PartyError::Rejected {
+            party: PARTY,
+            code: "AUTH".into(),
+            message: e.to_string(),
+        })
     }
 }

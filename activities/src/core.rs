@@ -2,12 +2,12 @@
 //! (COUNTERPARTIES.md §2).
 
 use crate::http::{PartyError, now_ms, send};
+use medpay_crypto::envelope::core as signature;
 use medpay_crypto::envelope::time::TimestampFormat;
+use medpay_crypto::signer::{PrivateKey, PublicKey, SignatureScheme};
 use medpay_schemas::MsgId;
 use medpay_schemas::Secret;
 use medpay_schemas::wire::core::*;
-use medpay_crypto::envelope::core as signature;
-use medpay_crypto::signer::{PrivateKey, PublicKey, SignatureScheme};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -60,11 +60,19 @@ impl CoreClient {
         static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ts = TimestampFormat::Compact.render(now_ms());
-        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000))
-            .map_err(|e| PartyError::Rejected { party: PARTY, code: "MSGID".into(), message: e.to_string() })
+        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000)).map_err(|e| PartyError::Rejected {
+            party: PARTY,
+            code: "MSGID".into(),
+            message: e.to_string(),
+        })
     }
 
-    async fn call<I: Serialize, O: DeserializeOwned>(&self, infno: &str, sign_no: &str, input: I) -> Result<O, PartyError> {
+    async fn call<I: Serialize, O: DeserializeOwned>(
+        &self,
+        infno: &str,
+        sign_no: &str,
+        input: I,
+    ) -> Result<O, PartyError> {
         let req = CoreRequest {
             infno: infno.into(),
             msgid: self.msgid()?,
@@ -85,27 +93,47 @@ impl CoreClient {
             sign_no: sign_no.into(),
             input,
         };
-        let mut body = serde_json::to_value(&req).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+        let mut body = serde_json::to_value(&req).map_err(|e| PartyError::Rejected {
+            party: PARTY,
+            code: "ENCODE".into(),
+            message: e.to_string(),
+        })?;
         if let Some(sig) = &self.signature {
-            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(|e| PartyError::Rejected {
+                party: PARTY,
+                code: "SIGN".into(),
+                message: e.to_string(),
+            })?;
         }
         let (status, text) = send(PARTY, self.http.post(&self.url).json(&body)).await?;
-        let unreadable = |e: serde_json::Error| PartyError::Unknown { party: PARTY, detail: format!("HTTP {status}, unreadable reply: {e}") };
+        let unreadable = |e: serde_json::Error| PartyError::Unknown {
+            party: PARTY,
+            detail: format!("HTTP {status}, unreadable reply: {e}"),
+        };
         let raw: serde_json::Value = serde_json::from_str(&text).map_err(unreadable)?;
         // A reply is believed only under the core's signature, refusals included: a forged
         // refusal would fail a payment as surely as a forged success would mislead it.
         if let Some(sig) = &self.signature {
-            signature::verify(&raw, &sig.scheme, &sig.core_public).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("reply to {infno} (msgid {}): {e}", req.msgid.as_str()) })?;
+            signature::verify(&raw, &sig.scheme, &sig.core_public).map_err(|e| PartyError::Integrity {
+                party: PARTY,
+                detail: format!("reply to {infno} (msgid {}): {e}", req.msgid.as_str()),
+            })?;
         }
         let reply: CoreResponse<O> = serde_json::from_value(raw).map_err(unreadable)?;
         if reply.infcode != "0" {
-            return Err(PartyError::Rejected { party: PARTY, code: reply.infcode, message: reply.err_msg.unwrap_or_default() });
+            return Err(PartyError::Rejected {
+                party: PARTY,
+                code: reply.infcode,
+                message: reply.err_msg.unwrap_or_default(),
+            });
         }
         reply.output.ok_or_else(|| PartyError::Unknown { party: PARTY, detail: "success without output".into() })
     }
 
     pub async fn sign_in(&self) -> Result<String, PartyError> {
-        let input = SignInInput { sign_in: SignInData { opter_no: "medpay".into(), mac: "00:00:00:00:00:00".into(), ip: "127.0.0.1".into() } };
+        let input = SignInInput {
+            sign_in: SignInData { opter_no: "medpay".into(), mac: "00:00:00:00:00:00".into(), ip: "127.0.0.1".into() },
+        };
         let out: SignInOutput = self.call("9001", "", input).await?;
         Ok(out.signinoutb.sign_no)
     }
@@ -141,7 +169,11 @@ impl CoreClient {
         }
     }
 
-    pub async fn person_info(&self, sign_no: &str, pay_auth_no: &Secret<String>) -> Result<PersonInfoOutput, PartyError> {
+    pub async fn person_info(
+        &self,
+        sign_no: &str,
+        pay_auth_no: &Secret<String>,
+    ) -> Result<PersonInfoOutput, PartyError> {
         let input = PersonInfoInput {
             data: PersonInfoQuery {
                 mdtrt_cert_type: "01".into(),

@@ -26,10 +26,17 @@ fn check(name: &str, result: Result<String, String>) -> CheckResult {
 pub fn run_self_checks() -> Vec<CheckResult> {
     let data_key = derive_data_key("43AF047BBA47FC8A1AE8EFB232BDBBCB", "4117E877F5FA0A0188891283E4B617D5")
         .map_err(|e| e.to_string())
-        .and_then(|k| if &k == b"863B5F40C70B71EA" { Ok("golden data key reproduced".to_string()) } else { Err(format!("got {k:?}")) });
+        .and_then(|k| {
+            if &k == b"863B5F40C70B71EA" {
+                Ok("golden data key reproduced".to_string())
+            } else {
+                Err(format!("got {k:?}"))
+            }
+        });
     let vector_sig = Sm2PublicKey::from_text(VECTOR_PUBLIC_KEY)
         .and_then(|pk| {
-            let sig = hex::decode(VECTOR_SIGNATURE_RAW).map_err(|e| medpay_crypto::CryptoError::InvalidInput(e.to_string()))?;
+            let sig = hex::decode(VECTOR_SIGNATURE_RAW)
+                .map_err(|e| medpay_crypto::CryptoError::InvalidInput(e.to_string()))?;
             sm2_verify(&pk, DEFAULT_SM2_ID, VECTOR_MESSAGE.as_bytes(), &sig, Sm2SignatureFormat::Raw)
         })
         .map(|()| "OpenSSL-made SM2 signature verifies".to_string())
@@ -57,7 +64,10 @@ pub fn run_self_checks() -> Vec<CheckResult> {
 #[activities]
 impl DiagnosticsActivities {
     #[activity]
-    pub async fn self_check(_ctx: ActivityContext, request: SelfCheckRequest) -> Result<SelfCheckReport, ActivityError> {
+    pub async fn self_check(
+        _ctx: ActivityContext,
+        request: SelfCheckRequest,
+    ) -> Result<SelfCheckReport, ActivityError> {
         tracing::info!(requested_by = %request.requested_by, "running self-check");
         Ok(SelfCheckReport { worker_version: env!("CARGO_PKG_VERSION").to_string(), checks: run_self_checks() })
     }

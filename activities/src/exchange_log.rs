@@ -39,21 +39,60 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
     // `class` is the outcome without the refusal code: the metric's label.
     let (class, outcome, signature_ok, detail, response) = match result {
         Ok(r) => ("ok", "ok".to_string(), Some(true), String::new(), serde_json::to_vec(r).ok()),
-        Err(PartyError::Rejected { code, .. }) => ("rejected", format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None),
-        Err(PartyError::Unavailable { .. }) => ("unavailable", "unavailable".into(), None, format!("{party} unavailable"), None),
-        Err(PartyError::Unknown { .. }) => ("unknown", "unknown".into(), None, format!("{party} outcome unknown: queried, never guessed"), None),
+        Err(PartyError::Rejected { code, .. }) => {
+            ("rejected", format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None)
+        }
+        Err(PartyError::Unavailable { .. }) => {
+            ("unavailable", "unavailable".into(), None, format!("{party} unavailable"), None)
+        }
+        Err(PartyError::Unknown { .. }) => {
+            ("unknown", "unknown".into(), None, format!("{party} outcome unknown: queried, never guessed"), None)
+        }
         Err(PartyError::Integrity { .. }) => {
             INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            ("integrity", "integrity".into(), Some(false), format!("{party} reply failed its signature or decryption: not acted on"), None)
+            (
+                "integrity",
+                "integrity".into(),
+                Some(false),
+                format!("{party} reply failed its signature or decryption: not acted on"),
+                None,
+            )
         }
     };
     if crate::trace::enabled() {
         let (start, end) = crate::trace::last_exchange(party);
-        let attributes = || vec![("medpay.org_code", org_code.to_string()), ("medpay.med_org_ord", med_org_ord.to_string()), ("medpay.party", party.to_string()), ("medpay.operation", operation.to_string()), ("medpay.outcome", class.to_string())];
-        crate::trace::record(crate::trace::PaymentTrace::of(org_code, med_org_ord), &format!("{party} {operation}"), start, end, attributes, class != "ok");
+        let attributes = || {
+            vec![
+                ("medpay.org_code", org_code.to_string()),
+                ("medpay.med_org_ord", med_org_ord.to_string()),
+                ("medpay.party", party.to_string()),
+                ("medpay.operation", operation.to_string()),
+                ("medpay.outcome", class.to_string()),
+            ]
+        };
+        crate::trace::record(
+            crate::trace::PaymentTrace::of(org_code, med_org_ord),
+            &format!("{party} {operation}"),
+            start,
+            end,
+            attributes,
+            class != "ok",
+        );
     }
-    crate::metrics::inc(crate::metrics::PARTY_CALLS, &[("org", org_code), ("party", party), ("operation", operation), ("outcome", class)]);
-    let event = NewEvent { at_ms: now_ms(), party: party.into(), operation: operation.into(), request: serde_json::to_vec(request).ok(), response, signature_ok, outcome, detail };
+    crate::metrics::inc(
+        crate::metrics::PARTY_CALLS,
+        &[("org", org_code), ("party", party), ("operation", operation), ("outcome", class)],
+    );
+    let event = NewEvent {
+        at_ms: now_ms(),
+        party: party.into(),
+        operation: operation.into(),
+        request: serde_json::to_vec(request).ok(),
+        response,
+        signature_ok,
+        outcome,
+        detail,
+    };
     let written = match ledger.record_event_for(org_code, med_org_ord, event).await {
         Ok(true) => Ok(()),
         Ok(false) => Err("no such payment".to_string()),

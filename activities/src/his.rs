@@ -86,16 +86,29 @@ pub struct HisNotifier {
 
 impl HisNotifier {
     pub async fn send<N: Serialize>(&self, notice: &N) -> Result<(), PartyError> {
-        let body = serde_json::to_vec(notice).map_err(|e| PartyError::Rejected { party: "his", code: "ENCODE".into(), message: e.to_string() })?;
+        let body = serde_json::to_vec(notice).map_err(|e| PartyError::Rejected {
+            party: "his",
+            code: "ENCODE".into(),
+            message: e.to_string(),
+        })?;
         let ts = now_ms().to_string();
         let sig = his_signature(self.key.expose(), &ts, &body);
-        let req = self.http.post(&self.url).header("content-type", "application/json").header(HEADER_TIMESTAMP, ts).header(HEADER_SIGNATURE, sig).body(body);
+        let req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header(HEADER_TIMESTAMP, ts)
+            .header(HEADER_SIGNATURE, sig)
+            .body(body);
         let (status, text) = send("his", req).await?;
         if (200..300).contains(&status) {
             Ok(())
         } else {
             // A 4xx from the HIS is still retried: the notice must arrive once the HIS is fixed.
-            Err(PartyError::Unavailable { party: "his", detail: format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()) })
+            Err(PartyError::Unavailable {
+                party: "his",
+                detail: format!("HTTP {status}: {}", text.chars().take(200).collect::<String>()),
+            })
         }
     }
 }

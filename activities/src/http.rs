@@ -88,13 +88,21 @@ pub fn party_client(e: &crate::parties::onboarding::Endpoint) -> Result<reqwest:
     let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
     let tls = match (&e.client_cert, &e.client_key) {
         (Some(cert), Some(key)) => {
-            let bad = |path: &Path, detail: String| TlsSetupError::ClientIdentity { path: path.display().to_string(), detail };
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert).map_err(|e| bad(cert, e.to_string()))?.collect::<Result<_, _>>().map_err(|e| bad(cert, e.to_string()))?;
+            let bad = |path: &Path, detail: String| TlsSetupError::ClientIdentity {
+                path: path.display().to_string(),
+                detail,
+            };
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| bad(cert, e.to_string()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(cert, e.to_string()))?;
             if chain.is_empty() {
                 return Err(bad(cert, "no certificate found".into()));
             }
             let key_der = rustls::pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
-            builder.with_client_auth_cert(chain, key_der).map_err(|e| bad(key, format!("does not go with the certificate: {e}")))?
+            builder
+                .with_client_auth_cert(chain, key_der)
+                .map_err(|e| bad(key, format!("does not go with the certificate: {e}")))?
         }
         _ => builder.with_no_client_auth(),
     };
@@ -125,14 +133,24 @@ async fn exchange(party: &'static str, req: reqwest::RequestBuilder) -> Result<(
     let resp = req.send().await.map_err(|e| {
         // reqwest's message alone ("error sending request") hides why: the causes say it
         // (connection refused, certificate expired, unknown issuer).
-        let detail = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source()).map(ToString::to_string).collect::<Vec<_>>().join(": ");
+        let detail = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
         if e.is_connect() { PartyError::Unavailable { party, detail } } else { PartyError::Unknown { party, detail } }
     })?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.map_err(|e| PartyError::Unknown { party, detail: format!("reading the reply: {e}") })?;
+    let body =
+        resp.text().await.map_err(|e| PartyError::Unknown { party, detail: format!("reading the reply: {e}") })?;
     match status {
-        503 | 502 | 429 => Err(PartyError::Unavailable { party, detail: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()) }),
-        500..=599 => Err(PartyError::Unknown { party, detail: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()) }),
+        503 | 502 | 429 => Err(PartyError::Unavailable {
+            party,
+            detail: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()),
+        }),
+        500..=599 => Err(PartyError::Unknown {
+            party,
+            detail: format!("HTTP {status}: {}", body.chars().take(200).collect::<String>()),
+        }),
         _ => Ok((status, body)),
     }
 }

@@ -34,17 +34,53 @@ pub const RECON_ITEMS: &str = "medpay_recon_items_total";
 pub const GATE_REFUSALS: &str = "medpay_rollout_refusals_total";
 
 pub const DEFS: [Def; 11] = [
-    Def(PAYMENTS_STARTED, Kind::Counter, "Payments created by the HIS (a repeated create is not counted), by hospital and scene."),
-    Def(PAYMENTS_ENDED, Kind::Counter, "Payments that reached a final state (Paid, Failed, Cancelled), by hospital and state."),
-    Def(PRE_SETTLED_SECONDS, Kind::Histogram, "From the HIS's create to the pre-settlement (identify, 6201, 6202), by hospital."),
-    Def(PAID_SECONDS, Kind::Histogram, "From the HIS's create to Paid (includes the patient's time to confirm and pay), by hospital."),
-    Def(PARTY_CALLS, Kind::Counter, "Calls to the parties by party, operation and outcome class: ok, rejected (a refusal), unavailable (retried), unknown (queried, never guessed), integrity (reply refused)."),
+    Def(
+        PAYMENTS_STARTED,
+        Kind::Counter,
+        "Payments created by the HIS (a repeated create is not counted), by hospital and scene.",
+    ),
+    Def(
+        PAYMENTS_ENDED,
+        Kind::Counter,
+        "Payments that reached a final state (Paid, Failed, Cancelled), by hospital and state.",
+    ),
+    Def(
+        PRE_SETTLED_SECONDS,
+        Kind::Histogram,
+        "From the HIS's create to the pre-settlement (identify, 6201, 6202), by hospital.",
+    ),
+    Def(
+        PAID_SECONDS,
+        Kind::Histogram,
+        "From the HIS's create to Paid (includes the patient's time to confirm and pay), by hospital.",
+    ),
+    Def(
+        PARTY_CALLS,
+        Kind::Counter,
+        "Calls to the parties by party, operation and outcome class: ok, rejected (a refusal), unavailable (retried), unknown (queried, never guessed), integrity (reply refused).",
+    ),
     Def(PARTY_CALL_SECONDS, Kind::Histogram, "Duration of an HTTPS exchange with a party, by party."),
-    Def(CALLBACKS, Kind::Counter, "Bank payment callbacks by outcome: verified (handed to the payment), repeated (already paid), forged (signature refused), mismatch (names another order), unknown_order."),
-    Def(BANK_QUERIES, Kind::Counter, "Compensating queries of the bank (REQ Q-9) by what they found: final, none (no final result yet), failed."),
+    Def(
+        CALLBACKS,
+        Kind::Counter,
+        "Bank payment callbacks by outcome: verified (handed to the payment), repeated (already paid), forged (signature refused), mismatch (names another order), unknown_order.",
+    ),
+    Def(
+        BANK_QUERIES,
+        Kind::Counter,
+        "Compensating queries of the bank (REQ Q-9) by what they found: final, none (no final result yet), failed.",
+    ),
     Def(RECON_RUNS, Kind::Counter, "Reconciliation runs reported, by hospital and kind."),
-    Def(RECON_ITEMS, Kind::Counter, "Items of the reconciliation runs reported, by hospital, kind and class (MATCHED and each exception class)."),
-    Def(GATE_REFUSALS, Kind::Counter, "New payments the rollout gate refused (REQ O-5 go-live), by hospital and code: NOT_OPEN_FOR_PATIENT, HOSPITAL_SUSPENDED."),
+    Def(
+        RECON_ITEMS,
+        Kind::Counter,
+        "Items of the reconciliation runs reported, by hospital, kind and class (MATCHED and each exception class).",
+    ),
+    Def(
+        GATE_REFUSALS,
+        Kind::Counter,
+        "New payments the rollout gate refused (REQ O-5 go-live), by hospital and code: NOT_OPEN_FOR_PATIENT, HOSPITAL_SUSPENDED.",
+    ),
 ];
 
 type Labels = Vec<(&'static str, String)>;
@@ -86,7 +122,10 @@ pub fn counter_totals(name: &'static str, keep: &[&str]) -> Vec<(Vec<String>, u6
     let mut totals: BTreeMap<Vec<String>, u64> = BTreeMap::new();
     if let Ok(r) = REGISTRY.lock() {
         for ((_, l), n) in r.counters.iter().filter(|((m, _), _)| *m == name) {
-            let by = keep.iter().map(|k| l.iter().find(|(lk, _)| lk == k).map(|(_, v)| v.clone()).unwrap_or_default()).collect();
+            let by = keep
+                .iter()
+                .map(|k| l.iter().find(|(lk, _)| lk == k).map(|(_, v)| v.clone()).unwrap_or_default())
+                .collect();
             *totals.entry(by).or_default() += n;
         }
     }
@@ -144,10 +183,24 @@ pub fn render(out: &mut String) {
                 out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} histogram\n"));
                 for ((_, l), h) in r.histograms.iter().filter(|((m, _), _)| *m == name) {
                     for (i, le) in BUCKETS_MS.iter().enumerate() {
-                        out.push_str(&format!("{name}_bucket{} {}\n", render_labels(l, Some(("le", seconds(*le)))), h.buckets[i]));
+                        out.push_str(&format!(
+                            "{name}_bucket{} {}\n",
+                            render_labels(l, Some(("le", seconds(*le)))),
+                            h.buckets[i]
+                        ));
                     }
-                    out.push_str(&format!("{name}_bucket{} {}\n", render_labels(l, Some(("le", "+Inf".into()))), h.count));
-                    out.push_str(&format!("{name}_sum{} {}\n{name}_count{} {}\n", render_labels(l, None), seconds(h.sum_ms), render_labels(l, None), h.count));
+                    out.push_str(&format!(
+                        "{name}_bucket{} {}\n",
+                        render_labels(l, Some(("le", "+Inf".into()))),
+                        h.count
+                    ));
+                    out.push_str(&format!(
+                        "{name}_sum{} {}\n{name}_count{} {}\n",
+                        render_labels(l, None),
+                        seconds(h.sum_ms),
+                        render_labels(l, None),
+                        h.count
+                    ));
                 }
             }
         }
@@ -167,14 +220,22 @@ mod tests {
         let mut out = String::new();
         render(&mut out);
         assert!(out.contains("# TYPE medpay_party_calls_total counter\n"), "{out}");
-        assert!(out.contains("medpay_party_calls_total{party=\"bank\",operation=\"mixed order\",outcome=\"ok\"} 2\n"), "{out}");
+        assert!(
+            out.contains("medpay_party_calls_total{party=\"bank\",operation=\"mixed order\",outcome=\"ok\"} 2\n"),
+            "{out}"
+        );
         assert!(out.contains("medpay_party_call_seconds_bucket{party=\"unit-test\",le=\"0.025\"} 1\n"), "{out}");
         assert!(out.contains("medpay_party_call_seconds_bucket{party=\"unit-test\",le=\"10\"} 2\n"), "{out}");
         assert!(out.contains("medpay_party_call_seconds_bucket{party=\"unit-test\",le=\"+Inf\"} 2\n"), "{out}");
         assert!(out.contains("medpay_party_call_seconds_count{party=\"unit-test\"} 2\n"), "{out}");
         assert!(out.contains("medpay_party_call_seconds_sum{party=\"unit-test\"} 7.02\n"), "{out}");
-        assert_eq!((seconds(5), seconds(2_500), seconds(1_000), seconds(0)), ("0.005".into(), "2.5".into(), "1".into(), "0".into()));
-        assert!(counter_totals(PARTY_CALLS, &["party", "outcome"]).iter().any(|(by, n)| by == &["bank", "ok"] && *n >= 2));
+        assert_eq!(
+            (seconds(5), seconds(2_500), seconds(1_000), seconds(0)),
+            ("0.005".into(), "2.5".into(), "1".into(), "0".into())
+        );
+        assert!(
+            counter_totals(PARTY_CALLS, &["party", "outcome"]).iter().any(|(by, n)| by == &["bank", "ok"] && *n >= 2)
+        );
         for Def(name, ..) in DEFS {
             assert!(out.contains(&format!("# HELP {name} ")), "{name} declared but not rendered");
         }

@@ -22,8 +22,16 @@ pub struct MidPlatformClient {
 }
 
 impl MidPlatformClient {
-    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(&self, op: MidPlatformOp, request: &Req) -> Result<Resp, PartyError> {
-        let data = serde_json::to_value(request).map_err(|e| PartyError::Rejected { party: PARTY, code: "ENCODE".into(), message: e.to_string() })?;
+    pub async fn call<Req: Serialize, Resp: DeserializeOwned>(
+        &self,
+        op: MidPlatformOp,
+        request: &Req,
+    ) -> Result<Resp, PartyError> {
+        let data = serde_json::to_value(request).map_err(|e| PartyError::Rejected {
+            party: PARTY,
+            code: "ENCODE".into(),
+            message: e.to_string(),
+        })?;
         let sealed = self
             .envelope
             .seal(self.envelope.request_fields(now_ms()), &data, &self.hospital_key)
@@ -31,7 +39,10 @@ impl MidPlatformClient {
         let url = self.endpoint.url(op.infno());
         let (status, text) = send(PARTY, self.http.post(url).json(&sealed.body)).await?;
         let opened = self.envelope.open(&text, &self.platform_public).map_err(|e| match e {
-            EnvelopeError::NotJson(d) => PartyError::Unknown { party: PARTY, detail: format!("{} reply (HTTP {status}) is not JSON: {d}", op.infno()) },
+            EnvelopeError::NotJson(d) => PartyError::Unknown {
+                party: PARTY,
+                detail: format!("{} reply (HTTP {status}) is not JSON: {d}", op.infno()),
+            },
             other => PartyError::Integrity { party: PARTY, detail: format!("{} reply: {other}", op.infno()) },
         })?;
         match opened.code() {
@@ -45,6 +56,7 @@ impl MidPlatformClient {
             }
         }
         let data = opened.data.unwrap_or(serde_json::Value::Null);
-        serde_json::from_value(data).map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("{} reply data: {e}", op.infno()) })
+        serde_json::from_value(data)
+            .map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("{} reply data: {e}", op.infno()) })
     }
 }

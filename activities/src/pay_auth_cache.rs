@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 /// A payAuthNo lives minutes at the channel; nothing here is useful for longer.
 const KEEP: Duration = Duration::from_secs(3600);
 
-static ISSUED: LazyLock<Mutex<BTreeMap<String, (Instant, Authorisation)>>> = LazyLock::new(|| Mutex::new(BTreeMap::new()));
+static ISSUED: LazyLock<Mutex<BTreeMap<String, (Instant, Authorisation)>>> =
+    LazyLock::new(|| Mutex::new(BTreeMap::new()));
 
 /// The key of one payment's exchange: a digest, so the authCode itself is not kept.
 pub fn key(org_code: &str, med_org_ord: &str, auth_code: &str) -> String {
@@ -50,7 +51,11 @@ pub trait ExchangeSealer: Send + Sync {
 }
 
 /// This process's memory first, then the ledger (sealed), for one payment's exchange.
-pub async fn recall_shared(ledger: &crate::ledger::Ledger, sealer: Option<&dyn ExchangeSealer>, key: &str) -> Option<Authorisation> {
+pub async fn recall_shared(
+    ledger: &crate::ledger::Ledger,
+    sealer: Option<&dyn ExchangeSealer>,
+    key: &str,
+) -> Option<Authorisation> {
     if let Some(a) = recall(key) {
         return Some(a);
     }
@@ -68,7 +73,13 @@ pub async fn recall_shared(ledger: &crate::ledger::Ledger, sealer: Option<&dyn E
 
 /// Keeps an exchange here and, sealed, in the ledger. A failure to share is not fatal: this
 /// process still has it (the retry most likely comes back here).
-pub async fn remember_shared(ledger: &crate::ledger::Ledger, sealer: Option<&dyn ExchangeSealer>, key: String, auth: &Authorisation, now_ms: i64) {
+pub async fn remember_shared(
+    ledger: &crate::ledger::Ledger,
+    sealer: Option<&dyn ExchangeSealer>,
+    key: String,
+    auth: &Authorisation,
+    now_ms: i64,
+) {
     remember(key.clone(), auth);
     let Some(sealer) = sealer else { return };
     let sealed = match serde_json::to_vec(auth).map_err(|e| e.to_string()).and_then(|plain| sealer.seal(&plain)) {
@@ -94,7 +105,12 @@ mod tests {
 
     #[test]
     fn an_exchange_is_recalled_for_its_payment_only_until_forgotten() {
-        let auth = Authorisation { channel: medpay_schemas::wire::channel::ChannelKind::Wechat, pay_auth_no: medpay_schemas::Secret::new("AUTH1".into()), for_relative: false, location: None };
+        let auth = Authorisation {
+            channel: medpay_schemas::wire::channel::ChannelKind::Wechat,
+            pay_auth_no: medpay_schemas::Secret::new("AUTH1".into()),
+            for_relative: false,
+            location: None,
+        };
         let k = key("H1", "ORD1", "CODE1");
         assert!(recall(&k).is_none());
         remember(k.clone(), &auth);

@@ -5,8 +5,8 @@
 //! same order instead of creating a second one; the sandbox and the parties answer a replay
 //! with the original order.
 
-use crate::failure::{fail, bad};
 use crate::exchange_log::log_exchange;
+use crate::failure::{bad, fail};
 use crate::http::now_ms;
 use crate::ledger::{Ledger, PaymentUpdate};
 use crate::parties::{HospitalParties, Parties};
@@ -97,7 +97,9 @@ impl PaymentActivities {
     /// database) is retried.
     fn refused_or_retried(&self, org: &str, done: Result<(), crate::ledger::LedgerError>) -> Result<(), ActivityError> {
         done.map_err(|e| match e {
-            crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => bad(e.to_string()),
+            crate::ledger::LedgerError::IllegalTransition { .. } | crate::ledger::LedgerError::BadSplit(_) => {
+                bad(e.to_string())
+            }
             crate::ledger::LedgerError::DuplicateBankOrder { ref org_code, ref med_org_ord, .. } => {
                 crate::exchange_log::DUPLICATE_BANK_ORDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let trace_id = crate::trace::PaymentTrace::of(org_code, med_org_ord).trace_id_hex();
@@ -141,12 +143,30 @@ impl PaymentActivities {
                 if let Ok(a) = &auth {
                     crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), a, now_ms()).await;
                 }
-                log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "channel", if r.channel.is_wechat() { "userQuery" } else { "alipay auth query" }, &r.auth_code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+                log_exchange(
+                    &self.ledger,
+                    &r.org_code,
+                    &r.med_org_ord,
+                    "channel",
+                    if r.channel.is_wechat() { "userQuery" } else { "alipay auth query" },
+                    &r.auth_code,
+                    auth.as_ref().map(|_| &"payAuthNo issued"),
+                )
+                .await;
                 auth.map_err(fail)?
             }
         };
         let info = h.core.person_info_signed(&auth.pay_auth_no).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "core", "person info", &auth.pay_auth_no, info.as_ref().map(|_| &"person found")).await;
+        log_exchange(
+            &self.ledger,
+            &r.org_code,
+            &r.med_org_ord,
+            "core",
+            "person info",
+            &auth.pay_auth_no,
+            info.as_ref().map(|_| &"person found"),
+        )
+        .await;
         let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
@@ -169,9 +189,13 @@ impl PaymentActivities {
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
         let visit = r.visit.clone().unwrap_or_default();
-        let chrg = ChrgBchno::parse(visit.charge_batch_no.clone().unwrap_or_else(|| format!("CB{}", r.med_org_ord))).map_err(parse_err)?;
+        let chrg = ChrgBchno::parse(visit.charge_batch_no.clone().unwrap_or_else(|| format!("CB{}", r.med_org_ord)))
+            .map_err(parse_err)?;
         let created_at = self.created_at_ms(&s).await?;
-        let begntime = visit.begin_time.clone().unwrap_or_else(|| medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at));
+        let begntime = visit
+            .begin_time
+            .clone()
+            .unwrap_or_else(|| medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at));
         let total = r.total().map_err(|e| bad(e.to_string()))?;
         let some = |v: &str| (!v.is_empty()).then(|| v.to_string());
         let req = UploadFeeDetailsRequest {
@@ -244,13 +268,22 @@ impl PaymentActivities {
         let resp = h.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &req).await;
         log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6201", &req, resp.as_ref()).await;
         let resp = resp.map_err(fail)?;
-        self.record(r, PaymentState::Uploaded, PaymentUpdate { pay_ord_id: Some(resp.pay_ord_id.to_string()), ..Default::default() }).await?;
+        self.record(
+            r,
+            PaymentState::Uploaded,
+            PaymentUpdate { pay_ord_id: Some(resp.pay_ord_id.to_string()), ..Default::default() },
+        )
+        .await?;
         Ok(Uploaded { pay_ord_id: resp.pay_ord_id.to_string(), pay_token: resp.pay_token })
     }
 
     /// Step 7: pre-settlement (6202). The split must add up and match the bill's total.
     #[activity]
-    pub async fn pre_settle(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<SettlementSplit, ActivityError> {
+    pub async fn pre_settle(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        s: StepInput,
+    ) -> Result<SettlementSplit, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let (id, up, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, &s.request);
         let parse_err = |e: IdError| bad(e.to_string());
@@ -271,9 +304,21 @@ impl PaymentActivities {
         // Integrity: an inconsistent split or one for another total is an alarm, never a result.
         resp.split.check().map_err(|e| bad(format!("integrity alarm: 6202 {e}")))?;
         if Ok(resp.split.fee_sumamt) != r.total() {
-            return Err(bad(format!("integrity alarm: 6202 feeSumamt {} differs from the bill", resp.split.fee_sumamt)));
+            return Err(bad(format!(
+                "integrity alarm: 6202 feeSumamt {} differs from the bill",
+                resp.split.fee_sumamt
+            )));
         }
-        self.record(r, PaymentState::PreSettled, PaymentUpdate { split: Some(resp.split), ord_stas: Some(resp.ord_stas.code().into()), ..Default::default() }).await?;
+        self.record(
+            r,
+            PaymentState::PreSettled,
+            PaymentUpdate {
+                split: Some(resp.split),
+                ord_stas: Some(resp.ord_stas.code().into()),
+                ..Default::default()
+            },
+        )
+        .await?;
         if let Ok(created) = self.created_at_ms(&s).await {
             crate::metrics::observe(crate::metrics::PRE_SETTLED_SECONDS, &[("org", &r.org_code)], since(created));
         }
@@ -284,43 +329,55 @@ impl PaymentActivities {
     #[activity]
     pub async fn place_orders(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Cashier, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, split, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, need(&s.split, "split")?, &s.request);
+        let (id, up, split, r) =
+            (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, need(&s.split, "split")?, &s.request);
         let parse_err = |e: IdError| bad(e.to_string());
         let own = split.own_pay_amt;
         // The institution order no.: the self-pay order's, or by our rule "MX" + HIS order no.
         // when there is no self-pay part (REQ 6.1 step 9).
-        let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord)).map_err(parse_err)?;
+        let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord))
+            .map_err(parse_err)?;
         let created_at = self.created_at_ms(&s).await?;
         let mut prepay = None;
         let mut prepay_id = None;
         // The app the patient pays in: the hospital's WeChat app, or its Alipay app.
         let shop_appid = match r.channel {
             Channel::Wechat => h.params.bank.shop_appid.clone(),
-            Channel::Alipay => h.params.channel.alipay_app_id.clone().ok_or_else(|| bad(format!("hospital {} has no Alipay app id", r.org_code)))?,
+            Channel::Alipay => h
+                .params
+                .channel
+                .alipay_app_id
+                .clone()
+                .ok_or_else(|| bad(format!("hospital {} has no Alipay app id", r.org_code)))?,
         };
         if !own.is_zero() {
             let sp_req = SelfPayOrderRequest {
-                        mer_id: h.params.bank.mer_id.clone(),
-                        mer_prtcl_no: String::new(),
-                        out_trade_no: out.clone(),
-                        pay_mode: r.channel.pay_mode().into(),
-                        access_type: r.channel.access_type(r.access).into(),
-                        shop_appid: shop_appid.clone(),
-                        open_id: r.openid.clone(),
-                        total_fee: own,
-                        fee_type: "001".into(),
-                        spbill_create_ip: "127.0.0.1".into(),
-                        orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
-                        body: format!("{} {}", h.params.org_name, r.scene.order_type()),
-                        mer_url: self.parties.callback_url.clone(),
-                        expire_time: None,
-                        attach: None,
+                mer_id: h.params.bank.mer_id.clone(),
+                mer_prtcl_no: String::new(),
+                out_trade_no: out.clone(),
+                pay_mode: r.channel.pay_mode().into(),
+                access_type: r.channel.access_type(r.access).into(),
+                shop_appid: shop_appid.clone(),
+                open_id: r.openid.clone(),
+                total_fee: own,
+                fee_type: "001".into(),
+                spbill_create_ip: "127.0.0.1".into(),
+                orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
+                body: format!("{} {}", h.params.org_name, r.scene.order_type()),
+                mer_url: self.parties.callback_url.clone(),
+                expire_time: None,
+                attach: None,
             };
             let sp = h.bank.call::<_, SelfPayOrderResponse>(BankOp::SelfPayOrder, &format!("sp-{out}"), &sp_req).await;
-            log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "self-pay order", &sp_req, sp.as_ref()).await;
+            log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "self-pay order", &sp_req, sp.as_ref())
+                .await;
             let sp = sp.map_err(fail)?;
             if sp.total_amt != own {
-                return Err(bad(format!("integrity alarm: self-pay order total {} != ownPay {}", sp.total_amt.fen(), own.fen())));
+                return Err(bad(format!(
+                    "integrity alarm: self-pay order total {} != ownPay {}",
+                    sp.total_amt.fen(),
+                    own.fen()
+                )));
             }
             if let Some(p) = sp.wx_data_package {
                 prepay_id = Some(p.package.trim_start_matches("prepay_id=").to_string());
@@ -380,7 +437,12 @@ impl PaymentActivities {
         self.record(
             r,
             PaymentState::Ordered,
-            PaymentUpdate { out_trade_no: Some(out.to_string()), mix_trade_no: Some(mix.to_string()), sub_mchid: Some(h.params.bank.sub_mchid.clone()), ..Default::default() },
+            PaymentUpdate {
+                out_trade_no: Some(out.to_string()),
+                mix_trade_no: Some(mix.to_string()),
+                sub_mchid: Some(h.params.bank.sub_mchid.clone()),
+                ..Default::default()
+            },
         )
         .await?;
         Ok(Cashier { mix_trade_no: mix.to_string(), out_trade_no: out.to_string(), prepay })
@@ -391,7 +453,11 @@ impl PaymentActivities {
     /// paid — still unpaid a day on, failed, refunded or cancelled —, `None` when the platform's
     /// answer is not one to act on.
     #[activity]
-    pub async fn query_insurance(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Option<bool>, ActivityError> {
+    pub async fn query_insurance(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        s: StepInput,
+    ) -> Result<Option<bool>, ActivityError> {
         use medpay_schemas::status::OrdStasClass;
         let h = self.hospital(&s.request.org_code)?;
         let (id, up, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, &s.request);
@@ -424,11 +490,16 @@ impl PaymentActivities {
 
     /// Step 12: the compensating query (REQ Q-9). `None` while the bank has no final result.
     #[activity]
-    pub async fn query_bank(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Option<MixedOrderState>, ActivityError> {
+    pub async fn query_bank(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        s: StepInput,
+    ) -> Result<Option<MixedOrderState>, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let c = need(&s.cashier, "cashier")?;
         let date = {
-            let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(self.created_at_ms(&s).await.unwrap_or_else(|_| now_ms()));
+            let (y, m, d, ..) =
+                medpay_crypto::envelope::time::beijing_civil(self.created_at_ms(&s).await.unwrap_or_else(|_| now_ms()));
             format!("{y:04}-{m:02}-{d:02}")
         };
         let req = MixedOrderQueryRequest {
@@ -439,8 +510,24 @@ impl PaymentActivities {
             sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
             trx_date: date,
         };
-        let resp = h.bank.call::<_, MixedOrderQueryResponse>(BankOp::MixedOrderQuery, &format!("q-{}-{}", c.mix_trade_no, now_ms()), &req).await;
-        log_exchange(&self.ledger, &s.request.org_code, &s.request.med_org_ord, "bank", "mixed order query", &req, resp.as_ref()).await;
+        let resp = h
+            .bank
+            .call::<_, MixedOrderQueryResponse>(
+                BankOp::MixedOrderQuery,
+                &format!("q-{}-{}", c.mix_trade_no, now_ms()),
+                &req,
+            )
+            .await;
+        log_exchange(
+            &self.ledger,
+            &s.request.org_code,
+            &s.request.med_org_ord,
+            "bank",
+            "mixed order query",
+            &req,
+            resp.as_ref(),
+        )
+        .await;
         let found = match &resp {
             Ok(r) if r.state.as_ref().is_some_and(|st| st.mix_pay_status.is_final()) => "final",
             Ok(_) => "none",
@@ -465,21 +552,39 @@ impl PaymentActivities {
         let at = std::time::SystemTime::now();
         // Counted once per payment: a retried or replayed outcome finds it recorded already.
         // An integrity alarm (REQ SR-7a/b) is counted for the alert, once per payment.
-        let alarm = o.reason.as_deref().is_some_and(|r| medpay_schemas::failure::PaymentFailure::decode(r).code == medpay_schemas::failure::FailureCode::IntegrityAlarm);
-        let before = if o.state.is_terminal() || alarm { self.ledger.get(&o.org_code, &o.med_org_ord).await.ok().flatten().map(|p| p.state) } else { None };
+        let alarm = o.reason.as_deref().is_some_and(|r| {
+            medpay_schemas::failure::PaymentFailure::decode(r).code
+                == medpay_schemas::failure::FailureCode::IntegrityAlarm
+        });
+        let before = if o.state.is_terminal() || alarm {
+            self.ledger.get(&o.org_code, &o.med_org_ord).await.ok().flatten().map(|p| p.state)
+        } else {
+            None
+        };
         let row = match self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await {
             Ok(row) => row,
             Err(e) => return self.refused_or_retried(&o.org_code, Err(e)),
         };
         let attributes = || vec![("medpay.org_code", o.org_code.clone()), ("medpay.state", o.state.as_str().into())];
-        crate::trace::record(crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord), &format!("outcome {}", o.state.as_str()), at, std::time::SystemTime::now(), attributes, false);
+        crate::trace::record(
+            crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord),
+            &format!("outcome {}", o.state.as_str()),
+            at,
+            std::time::SystemTime::now(),
+            attributes,
+            false,
+        );
         if alarm && before.as_deref() != Some(o.state.as_str()) {
             crate::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         if o.state.is_terminal() && before.as_deref() != Some(o.state.as_str()) {
             crate::metrics::inc(crate::metrics::PAYMENTS_ENDED, &[("org", &o.org_code), ("state", o.state.as_str())]);
             if o.state == PaymentState::Paid {
-                crate::metrics::observe(crate::metrics::PAID_SECONDS, &[("org", &o.org_code)], since(row.created_at_ms));
+                crate::metrics::observe(
+                    crate::metrics::PAID_SECONDS,
+                    &[("org", &o.org_code)],
+                    since(row.created_at_ms),
+                );
             }
         }
         Ok(())
@@ -511,7 +616,16 @@ impl PaymentNotification {
             owed_fen: None,
         };
         let sent = his.send(&notice).await;
-        log_exchange(&acts.ledger, &o.org_code, &o.med_org_ord, "his", "payment notice", &notice, sent.as_ref().map(|()| &"delivered")).await;
+        log_exchange(
+            &acts.ledger,
+            &o.org_code,
+            &o.med_org_ord,
+            "his",
+            "payment notice",
+            &notice,
+            sent.as_ref().map(|()| &"delivered"),
+        )
+        .await;
         sent.map_err(|e| std::io::Error::other(e.to_string()).into())
     }
 }
@@ -522,10 +636,15 @@ impl HisEventNotification {
     /// reconciliation's verdict, an under-collection), with the ledger's figures. A no-op when
     /// no endpoint is configured.
     #[activity]
-    pub async fn notify_event(self: Arc<Self>, _ctx: ActivityContext, e: crate::his::HisEvent) -> Result<(), ActivityError> {
+    pub async fn notify_event(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        e: crate::his::HisEvent,
+    ) -> Result<(), ActivityError> {
         let acts = &self.0;
         let Some(his) = &acts.his else { return Ok(()) };
-        let p = acts.ledger.get(&e.org_code, &e.med_org_ord).await.map_err(|err| std::io::Error::other(err.to_string()))?;
+        let p =
+            acts.ledger.get(&e.org_code, &e.med_org_ord).await.map_err(|err| std::io::Error::other(err.to_string()))?;
         let notice = crate::his::PaymentNotice {
             event: e.event.clone(),
             org_code: e.org_code.clone(),
@@ -542,7 +661,16 @@ impl HisEventNotification {
             owed_fen: e.owed_fen,
         };
         let sent = his.send(&notice).await;
-        log_exchange(&acts.ledger, &e.org_code, &e.med_org_ord, "his", "payment event notice", &notice, sent.as_ref().map(|()| &"delivered")).await;
+        log_exchange(
+            &acts.ledger,
+            &e.org_code,
+            &e.med_org_ord,
+            "his",
+            "payment event notice",
+            &notice,
+            sent.as_ref().map(|()| &"delivered"),
+        )
+        .await;
         sent.map_err(|err| std::io::Error::other(err.to_string()).into())
     }
 }
@@ -570,7 +698,16 @@ impl PaymentRevocation {
             id_type: "01".into(),
         };
         let resp = h.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &req).await;
-        log_exchange(&acts.ledger, &s.request.org_code, &s.request.med_org_ord, "mid-platform", "6401", &req, resp.as_ref()).await;
+        log_exchange(
+            &acts.ledger,
+            &s.request.org_code,
+            &s.request.med_org_ord,
+            "mid-platform",
+            "6401",
+            &req,
+            resp.as_ref(),
+        )
+        .await;
         resp.map_err(fail)?;
         Ok(())
     }

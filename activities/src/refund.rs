@@ -4,8 +4,8 @@
 //! the refund no. (`appRefdSn`, `outtrx_serial_no`), so a retry after a crash is a replay at the
 //! party and the patient is never refunded twice.
 
-use crate::failure::{fail, bad};
 use crate::exchange_log::log_exchange;
+use crate::failure::{bad, fail};
 use crate::http::now_ms;
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
 use crate::parties::onboarding::RefundAuthorisation;
@@ -109,7 +109,12 @@ impl RefundActivities {
     }
 
     /// The mid-platform's payAuthNo for the 6203 under serial `sn` (REQ 6.2 step 3).
-    async fn platform_authorisation(&self, h: &HospitalParties, s: &RefundStep, sn: &str) -> Result<Secret<String>, ActivityError> {
+    async fn platform_authorisation(
+        &self,
+        h: &HospitalParties,
+        s: &RefundStep,
+        sn: &str,
+    ) -> Result<Secret<String>, ActivityError> {
         let parse_err = |e: IdError| bad(e.to_string());
         let req = RefundAuthorisationRequest {
             pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
@@ -118,7 +123,16 @@ impl RefundActivities {
             app_refd_sn: AppRefdSn::parse(sn.to_string()).map_err(parse_err)?,
         };
         let resp = h.mid.call::<_, RefundAuthorisationResponse>(MidPlatformOp::RefundAuthorisation, &req).await;
-        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "mid-platform", "refund authorisation", &req, resp.as_ref().map(|_| &"payAuthNo issued")).await;
+        log_exchange(
+            &self.ledger,
+            &s.input.org_code,
+            &s.input.med_org_ord,
+            "mid-platform",
+            "refund authorisation",
+            &req,
+            resp.as_ref().map(|_| &"payAuthNo issued"),
+        )
+        .await;
         Ok(resp.map_err(fail)?.pay_auth_no)
     }
 }
@@ -146,13 +160,24 @@ impl RefundActivities {
         let row = match created {
             CreateRefundOutcome::New(m) | CreateRefundOutcome::Existing(m) => m,
         };
-        let p = self.ledger.get(&r.org_code, &r.med_org_ord).await.map_err(ledger_err)?.ok_or_else(|| bad(format!("payment {}/{} vanished", r.org_code, r.med_org_ord)))?;
+        let p = self
+            .ledger
+            .get(&r.org_code, &r.med_org_ord)
+            .await
+            .map_err(ledger_err)?
+            .ok_or_else(|| bad(format!("payment {}/{} vanished", r.org_code, r.med_org_ord)))?;
         // Whole = after this refund nothing of any component is left (6203's ALL).
-        let whole_remaining = p.refunded_fund_fen == p.fund_fen.unwrap_or(0) && p.refunded_psn_acct_fen == p.psn_acct_fen.unwrap_or(0) && p.refunded_cash_fen == p.own_pay_fen.unwrap_or(0);
+        let whole_remaining = p.refunded_fund_fen == p.fund_fen.unwrap_or(0)
+            && p.refunded_psn_acct_fen == p.psn_acct_fen.unwrap_or(0)
+            && p.refunded_cash_fen == p.own_pay_fen.unwrap_or(0);
         Ok(RefundPlan {
             pay_ord_id: p.pay_ord_id,
-            mix_trade_no: p.mix_trade_no.ok_or_else(|| bad(format!("payment {}/{} has no mixed order", r.org_code, r.med_org_ord)))?,
-            out_trade_no: p.out_trade_no.ok_or_else(|| bad(format!("payment {}/{} has no institution order no.", r.org_code, r.med_org_ord)))?,
+            mix_trade_no: p
+                .mix_trade_no
+                .ok_or_else(|| bad(format!("payment {}/{} has no mixed order", r.org_code, r.med_org_ord)))?,
+            out_trade_no: p
+                .out_trade_no
+                .ok_or_else(|| bad(format!("payment {}/{} has no institution order no.", r.org_code, r.med_org_ord)))?,
             app_refd_sn: row.app_refd_sn,
             bank_serial: row.bank_serial,
             whole_remaining,
@@ -163,7 +188,11 @@ impl RefundActivities {
     /// fresh authCode, else from the mid-platform's refund authorisation (no patient action),
     /// unless the hospital's province offers none (`refund_authorisation = "channel"`).
     #[activity]
-    pub async fn authorise(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<Secret<String>, ActivityError> {
+    pub async fn authorise(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        s: RefundStep,
+    ) -> Result<Secret<String>, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
         match s.input.auth_code.as_ref().filter(|c| !c.expose().is_empty()) {
             Some(code) => {
@@ -182,7 +211,11 @@ impl RefundActivities {
     /// partial refund of both parts is two 6203 calls by the refdType rules (HI, then CASH under
     /// `<appRefdSn>C` with its own platform authorisation: a payAuthNo serves one 6203).
     #[activity]
-    pub async fn refund_insurance(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<InsuranceRefunded, ActivityError> {
+    pub async fn refund_insurance(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        s: RefundStep,
+    ) -> Result<InsuranceRefunded, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
         let parse_err = |e: IdError| bad(e.to_string());
         let calls = s.input.amounts.refund_calls(s.plan.whole_remaining);
@@ -208,7 +241,16 @@ impl RefundActivities {
                 exp_content: None,
             };
             let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
-            log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "mid-platform", "6203", &req, resp.as_ref()).await;
+            log_exchange(
+                &self.ledger,
+                &s.input.org_code,
+                &s.input.med_org_ord,
+                "mid-platform",
+                "6203",
+                &req,
+                resp.as_ref(),
+            )
+            .await;
             let resp = resp.map_err(fail)?;
             if resp.ref_status == RefundStatus::Failed {
                 return Err(bad(format!("6203 refused refund {} (refStatus FAIL)", s.input.refund_no)));
@@ -219,15 +261,30 @@ impl RefundActivities {
             first.get_or_insert(InsuranceRefunded { refd_sn: resp.refd_sn, status: resp.ref_status });
         }
         let done = first.ok_or_else(|| bad(format!("refund {} has no insurance part", s.input.refund_no)))?;
-        let state = if worst == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
-        record(&self.ledger, &s.input, state, RefundUpdate { mid_refd_sn: Some(done.refd_sn.clone()), mid_status: Some(worst.code().into()), ..Default::default() }).await?;
+        let state =
+            if worst == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
+        record(
+            &self.ledger,
+            &s.input,
+            state,
+            RefundUpdate {
+                mid_refd_sn: Some(done.refd_sn.clone()),
+                mid_status: Some(worst.code().into()),
+                ..Default::default()
+            },
+        )
+        .await?;
         Ok(InsuranceRefunded { refd_sn: done.refd_sn, status: worst })
     }
 
     /// Tells the HIS of a refund's money movement (signed POST, retried by Temporal until the HIS
     /// answers 2xx); `None` when no HIS endpoint is configured, else the notice's id.
     #[activity]
-    pub async fn notify_his(self: Arc<Self>, _ctx: ActivityContext, e: RefundEvent) -> Result<Option<String>, ActivityError> {
+    pub async fn notify_his(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        e: RefundEvent,
+    ) -> Result<Option<String>, ActivityError> {
         let Some(his) = &self.his else { return Ok(None) };
         let r = &e.input;
         let notice = crate::his::RefundNotice {
@@ -244,7 +301,16 @@ impl RefundActivities {
             attention: e.attention.clone(),
         };
         let sent = his.send(&notice).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "his", "refund notice", &notice, sent.as_ref().map(|()| &"delivered")).await;
+        log_exchange(
+            &self.ledger,
+            &r.org_code,
+            &r.med_org_ord,
+            "his",
+            "refund notice",
+            &notice,
+            sent.as_ref().map(|()| &"delivered"),
+        )
+        .await;
         sent.map_err(|err| std::io::Error::other(err.to_string()))?;
         Ok(Some(notice.notice_id))
     }
@@ -261,20 +327,52 @@ impl RefundActivities {
             ret_total_amt: s.input.amounts.cash,
             reason: s.input.reason.clone(),
         };
-        let resp = h.bank.call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req).await;
-        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "bank", "self-pay refund", &req, resp.as_ref()).await;
+        let resp = h
+            .bank
+            .call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req)
+            .await;
+        log_exchange(
+            &self.ledger,
+            &s.input.org_code,
+            &s.input.med_org_ord,
+            "bank",
+            "self-pay refund",
+            &req,
+            resp.as_ref(),
+        )
+        .await;
         let resp = resp.map_err(fail)?;
         match resp.refund_status.as_deref() {
             Some("0") => {}
             Some("1") => return Err(bad(format!("the bank refused self-pay refund {}", s.plan.bank_serial))),
             // Processing or unknown: ask again (the serial makes it a replay).
-            other => return Err(std::io::Error::other(format!("bank refund {} still processing ({other:?})", s.plan.bank_serial)).into()),
+            other => {
+                return Err(std::io::Error::other(format!(
+                    "bank refund {} still processing ({other:?})",
+                    s.plan.bank_serial
+                ))
+                .into());
+            }
         }
         if resp.real_reject_amt != s.input.amounts.cash {
-            return Err(bad(format!("integrity alarm: the bank refunded {} fen for refund {}, not {}", resp.real_reject_amt.fen(), s.input.refund_no, s.input.amounts.cash.fen())));
+            return Err(bad(format!(
+                "integrity alarm: the bank refunded {} fen for refund {}, not {}",
+                resp.real_reject_amt.fen(),
+                s.input.refund_no,
+                s.input.amounts.cash.fen()
+            )));
         }
-        let intrx = resp.intrx_serial_no.map(|x| x.to_string()).ok_or_else(|| bad("the bank returned no intrx_serial_no".into()))?;
-        record(&self.ledger, &s.input, RefundState::CashRefunded, RefundUpdate { bank_intrx_serial: Some(intrx.clone()), ..Default::default() }).await?;
+        let intrx = resp
+            .intrx_serial_no
+            .map(|x| x.to_string())
+            .ok_or_else(|| bad("the bank returned no intrx_serial_no".into()))?;
+        record(
+            &self.ledger,
+            &s.input,
+            RefundState::CashRefunded,
+            RefundUpdate { bank_intrx_serial: Some(intrx.clone()), ..Default::default() },
+        )
+        .await?;
         Ok(intrx)
     }
 
@@ -295,7 +393,12 @@ impl RefundActivities {
             sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
             refund_type: refund_type.into(),
             mix_trade_no: MixTradeNo::parse(s.plan.mix_trade_no.clone()).map_err(|e| bad(e.to_string()))?,
-            intrx_serial_no: s.bank_refund_serial.clone().map(BankRefundSerial::parse).transpose().map_err(|e| bad(e.to_string()))?,
+            intrx_serial_no: s
+                .bank_refund_serial
+                .clone()
+                .map(BankRefundSerial::parse)
+                .transpose()
+                .map_err(|e| bad(e.to_string()))?,
             cash_refund_fee: a.cash,
             med_refund_total_fee: insurance,
             med_refund_gov_fee: a.fund,
@@ -304,16 +407,40 @@ impl RefundActivities {
             refund_time: medpay_crypto::envelope::time::rfc3339_beijing(now_ms()),
             out_refund_no: s.input.refund_no.clone(),
         };
-        let resp = h.bank.call::<_, RefundNotifyResponse>(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req).await;
-        log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "bank", "refund notify", &req, resp.as_ref()).await;
+        let resp = h
+            .bank
+            .call::<_, RefundNotifyResponse>(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req)
+            .await;
+        log_exchange(
+            &self.ledger,
+            &s.input.org_code,
+            &s.input.med_org_ord,
+            "bank",
+            "refund notify",
+            &req,
+            resp.as_ref(),
+        )
+        .await;
         resp.map_err(fail)?;
-        record(&self.ledger, &s.input, RefundState::Refunded, RefundUpdate { notified: Some(true), ..Default::default() }).await
+        record(
+            &self.ledger,
+            &s.input,
+            RefundState::Refunded,
+            RefundUpdate { notified: Some(true), ..Default::default() },
+        )
+        .await
     }
 
     /// Records a state the workflow decided (NeedsAttention, SettledOffline, Abandoned, ...).
     #[activity]
     pub async fn record_refund(self: Arc<Self>, _ctx: ActivityContext, r: RefundRecord) -> Result<(), ActivityError> {
-        let update = RefundUpdate { mid_refd_sn: r.mid_refd_sn, mid_status: r.mid_status, bank_intrx_serial: r.bank_intrx_serial, notified: r.notified, attention: r.attention };
+        let update = RefundUpdate {
+            mid_refd_sn: r.mid_refd_sn,
+            mid_status: r.mid_status,
+            bank_intrx_serial: r.bank_intrx_serial,
+            notified: r.notified,
+            attention: r.attention,
+        };
         self.ledger.advance_refund(&r.org_code, &r.refund_no, r.state, update, now_ms()).await.map_err(ledger_err)?;
         Ok(())
     }

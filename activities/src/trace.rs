@@ -92,16 +92,38 @@ pub type Attributes = Vec<(&'static str, String)>;
 
 /// Records a finished span of a payment's trace, a child of the HIS's create (a no-op unless
 /// exporting: the attributes are not even built then).
-pub fn record(trace: PaymentTrace, name: &str, start: SystemTime, end: SystemTime, attributes: impl FnOnce() -> Attributes, error: bool) {
+pub fn record(
+    trace: PaymentTrace,
+    name: &str,
+    start: SystemTime,
+    end: SystemTime,
+    attributes: impl FnOnce() -> Attributes,
+    error: bool,
+) {
     record_span(trace, false, name, start, end, attributes, error);
 }
 
 /// The trace's root span: the HIS's create, whose span id is the trace's root id.
-pub fn record_root(trace: PaymentTrace, name: &str, start: SystemTime, end: SystemTime, attributes: impl FnOnce() -> Attributes, error: bool) {
+pub fn record_root(
+    trace: PaymentTrace,
+    name: &str,
+    start: SystemTime,
+    end: SystemTime,
+    attributes: impl FnOnce() -> Attributes,
+    error: bool,
+) {
     record_span(trace, true, name, start, end, attributes, error);
 }
 
-fn record_span(trace: PaymentTrace, root: bool, name: &str, start: SystemTime, end: SystemTime, attributes: impl FnOnce() -> Attributes, error: bool) {
+fn record_span(
+    trace: PaymentTrace,
+    root: bool,
+    name: &str,
+    start: SystemTime,
+    end: SystemTime,
+    attributes: impl FnOnce() -> Attributes,
+    error: bool,
+) {
     let Some(tx) = SPANS.get() else { return };
     let attributes = attributes();
     let span_id = if root { trace.root_span_id } else { next_span_id() };
@@ -114,7 +136,8 @@ fn next_span_id() -> [u8; 8] {
     static SEED: OnceLock<u64> = OnceLock::new();
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let seed = *SEED.get_or_init(|| u64::from_be_bytes(medpay_crypto::random::random_bytes::<8>().unwrap_or_default()));
-    let mut z = seed.wrapping_add(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let mut z = seed
+        .wrapping_add(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     (z ^ (z >> 31)).to_be_bytes()
@@ -192,8 +215,26 @@ mod tests {
         let t = PaymentTrace::of("H1", "O1");
         let now = SystemTime::now();
         let spans = [
-            Finished { trace: t, span_id: t.root_span_id, root: true, name: "HIS create payment".into(), start: now, end: now, attributes: vec![("medpay.org_code", "H1".into())], error: false },
-            Finished { trace: t, span_id: [1; 8], root: false, name: "bank mixed order".into(), start: now, end: now, attributes: vec![], error: true },
+            Finished {
+                trace: t,
+                span_id: t.root_span_id,
+                root: true,
+                name: "HIS create payment".into(),
+                start: now,
+                end: now,
+                attributes: vec![("medpay.org_code", "H1".into())],
+                error: false,
+            },
+            Finished {
+                trace: t,
+                span_id: [1; 8],
+                root: false,
+                name: "bank mixed order".into(),
+                start: now,
+                end: now,
+                attributes: vec![],
+                error: true,
+            },
         ];
         let v: serde_json::Value = serde_json::from_str(&otlp_json("medpay", &spans)).unwrap();
         let s = &v["resourceSpans"][0]["scopeSpans"][0]["spans"];

@@ -23,40 +23,100 @@ fn new(med_org_ord: &str, fingerprint: &str) -> NewPayment {
 }
 
 fn split() -> SettlementSplit {
-    SettlementSplit { fee_sumamt: Money::from_fen(30_000), own_pay_amt: Money::from_fen(4_000), psn_acct_pay: Money::from_fen(5_000), fund_pay: Money::from_fen(21_000) }
+    SettlementSplit {
+        fee_sumamt: Money::from_fen(30_000),
+        own_pay_amt: Money::from_fen(4_000),
+        psn_acct_pay: Money::from_fen(5_000),
+        fund_pay: Money::from_fen(21_000),
+    }
 }
 
 #[tokio::test]
 async fn idempotent_create_forward_only_states_and_money_constraints() {
     for (backend, ledger) in backends().await {
-        let CreateOutcome::New(p) = ledger.create_payment(new("HIS-1", "fp-a")).await.unwrap() else { panic!("{backend}: first create must be new") };
+        let CreateOutcome::New(p) = ledger.create_payment(new("HIS-1", "fp-a")).await.unwrap() else {
+            panic!("{backend}: first create must be new")
+        };
         assert_eq!(p.state, "Created");
-        assert!(matches!(ledger.create_payment(new("HIS-1", "fp-a")).await.unwrap(), CreateOutcome::Existing(e) if e.id == p.id), "{backend}");
-        assert!(matches!(ledger.create_payment(new("HIS-1", "fp-b")).await, Err(LedgerError::Conflict { .. })), "{backend}");
+        assert!(
+            matches!(ledger.create_payment(new("HIS-1", "fp-a")).await.unwrap(), CreateOutcome::Existing(e) if e.id == p.id),
+            "{backend}"
+        );
+        assert!(
+            matches!(ledger.create_payment(new("HIS-1", "fp-b")).await, Err(LedgerError::Conflict { .. })),
+            "{backend}"
+        );
 
         let org = "H51010500001";
         for s in [Authorised, Uploaded] {
             ledger.advance(org, "HIS-1", s, PaymentUpdate::default(), 2).await.unwrap();
         }
-        let pre = ledger.advance(org, "HIS-1", PreSettled, PaymentUpdate { split: Some(split()), pay_ord_id: Some("ORD1".into()), ..Default::default() }, 3).await.unwrap();
+        let pre = ledger
+            .advance(
+                org,
+                "HIS-1",
+                PreSettled,
+                PaymentUpdate { split: Some(split()), pay_ord_id: Some("ORD1".into()), ..Default::default() },
+                3,
+            )
+            .await
+            .unwrap();
         assert_eq!((pre.fund_fen, pre.psn_acct_fen, pre.own_pay_fen), (Some(21_000), Some(5_000), Some(4_000)));
         // Not paid without a bank order; a split that does not add up is refused.
-        assert!(matches!(ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 4).await, Err(LedgerError::IllegalTransition { .. })));
+        assert!(matches!(
+            ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 4).await,
+            Err(LedgerError::IllegalTransition { .. })
+        ));
         let bad = SettlementSplit { fund_pay: Money::from_fen(1), ..split() };
-        assert!(matches!(ledger.advance(org, "HIS-1", PreSettled, PaymentUpdate { split: Some(bad), ..Default::default() }, 4).await, Err(LedgerError::BadSplit(_))));
+        assert!(matches!(
+            ledger.advance(org, "HIS-1", PreSettled, PaymentUpdate { split: Some(bad), ..Default::default() }, 4).await,
+            Err(LedgerError::BadSplit(_))
+        ));
         for s in [Confirmed, Ordered] {
-            ledger.advance(org, "HIS-1", s, PaymentUpdate { mix_trade_no: Some("MIX1".into()), ..Default::default() }, 5).await.unwrap();
+            ledger
+                .advance(org, "HIS-1", s, PaymentUpdate { mix_trade_no: Some("MIX1".into()), ..Default::default() }, 5)
+                .await
+                .unwrap();
         }
-        let paid = ledger.advance(org, "HIS-1", Paid, PaymentUpdate { mix_pay_status: Some("MIX_PAY_SUCCESS".into()), paid_at_ms: Some(6), ..Default::default() }, 6).await.unwrap();
+        let paid = ledger
+            .advance(
+                org,
+                "HIS-1",
+                Paid,
+                PaymentUpdate {
+                    mix_pay_status: Some("MIX_PAY_SUCCESS".into()),
+                    paid_at_ms: Some(6),
+                    ..Default::default()
+                },
+                6,
+            )
+            .await
+            .unwrap();
         assert_eq!(paid.paid_at_ms, Some(6));
         // A late "failed" or an old status cannot overwrite the outcome; re-recording it is harmless.
-        assert!(matches!(ledger.advance(org, "HIS-1", Failed, PaymentUpdate::default(), 7).await, Err(LedgerError::IllegalTransition { .. })));
-        assert!(matches!(ledger.advance(org, "HIS-1", Ordered, PaymentUpdate::default(), 7).await, Err(LedgerError::IllegalTransition { .. })));
+        assert!(matches!(
+            ledger.advance(org, "HIS-1", Failed, PaymentUpdate::default(), 7).await,
+            Err(LedgerError::IllegalTransition { .. })
+        ));
+        assert!(matches!(
+            ledger.advance(org, "HIS-1", Ordered, PaymentUpdate::default(), 7).await,
+            Err(LedgerError::IllegalTransition { .. })
+        ));
         let again = ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 8).await.unwrap();
-        assert_eq!((again.state.as_str(), again.paid_at_ms, again.version), ("Paid", Some(6), paid.version + 1), "{backend}: a re-record keeps the outcome, counts a version");
+        assert_eq!(
+            (again.state.as_str(), again.paid_at_ms, again.version),
+            ("Paid", Some(6), paid.version + 1),
+            "{backend}: a re-record keeps the outcome, counts a version"
+        );
         assert_eq!(ledger.in_state(Paid).await.unwrap().len(), 1);
         // The refusal says why: no such payment is not an illegal transition.
-        assert!(matches!(ledger.advance(org, "HIS-NONE", Authorised, PaymentUpdate::default(), 9).await, Err(LedgerError::NotFound { .. })), "{backend}");
+        assert!(
+            matches!(
+                ledger.advance(org, "HIS-NONE", Authorised, PaymentUpdate::default(), 9).await,
+                Err(LedgerError::NotFound { .. })
+            ),
+            "{backend}"
+        );
 
         // The database itself refuses a split that does not add up (CHECK constraint).
         let sql = "UPDATE payments SET fund_fen = 1 WHERE med_org_ord = 'HIS-1'";
@@ -70,16 +130,19 @@ async fn events_keep_digests_not_contents() {
         let CreateOutcome::New(p) = ledger.create_payment(new("HIS-EV", "fp")).await.unwrap() else { panic!() };
         let body = br#"{"payAuthNo":"AUTH-SECRET","idNo":"510104199001011234"}"#.to_vec();
         ledger
-            .record_event(p.id, NewEvent {
-                at_ms: 1,
-                party: "mid-platform".into(),
-                operation: "6201".into(),
-                request: Some(body.clone()),
-                response: Some(b"{}".to_vec()),
-                signature_ok: Some(true),
-                outcome: "ok".into(),
-                detail: "payOrdId ORD1".into(),
-            })
+            .record_event(
+                p.id,
+                NewEvent {
+                    at_ms: 1,
+                    party: "mid-platform".into(),
+                    operation: "6201".into(),
+                    request: Some(body.clone()),
+                    response: Some(b"{}".to_vec()),
+                    signature_ok: Some(true),
+                    outcome: "ok".into(),
+                    detail: "payOrdId ORD1".into(),
+                },
+            )
             .await
             .unwrap();
         let events = ledger.events(p.id).await.unwrap();
@@ -89,11 +152,24 @@ async fn events_keep_digests_not_contents() {
         let all = format!("{events:?}");
         assert!(!all.contains("AUTH-SECRET") && !all.contains("510104199001011234"), "{backend}: personal data stored");
         // By business key, in one statement; an unknown payment writes nothing.
-        let event = |op: &str| NewEvent { at_ms: 2, party: "bank".into(), operation: op.into(), request: Some(body.clone()), response: None, signature_ok: None, outcome: "unavailable".into(), detail: String::new() };
+        let event = |op: &str| NewEvent {
+            at_ms: 2,
+            party: "bank".into(),
+            operation: op.into(),
+            request: Some(body.clone()),
+            response: None,
+            signature_ok: None,
+            outcome: "unavailable".into(),
+            detail: String::new(),
+        };
         assert!(ledger.record_event_for("H51010500001", "HIS-EV", event("mixed order")).await.unwrap(), "{backend}");
         assert!(!ledger.record_event_for("H51010500001", "HIS-NONE", event("mixed order")).await.unwrap(), "{backend}");
         let events = ledger.events(p.id).await.unwrap();
-        assert_eq!((events.len(), events[1].operation.as_str(), events[1].response_digest.as_deref()), (2, "mixed order", None), "{backend}");
+        assert_eq!(
+            (events.len(), events[1].operation.as_str(), events[1].response_digest.as_deref()),
+            (2, "mixed order", None),
+            "{backend}"
+        );
         assert_eq!(events[1].request_digest, events[0].request_digest, "{backend}");
     }
 }
@@ -104,13 +180,18 @@ async fn concurrent_outcomes_settle_once() {
         ledger.create_payment(new("HIS-RACE", "fp")).await.unwrap();
         for s in [Authorised, Uploaded, PreSettled, Confirmed, Ordered] {
             let split = (s == PreSettled).then(split);
-            ledger.advance("H51010500001", "HIS-RACE", s, PaymentUpdate { split, ..Default::default() }, 1).await.unwrap();
+            ledger
+                .advance("H51010500001", "HIS-RACE", s, PaymentUpdate { split, ..Default::default() }, 1)
+                .await
+                .unwrap();
         }
         let mut tasks = vec![];
         for i in 0..10 {
             let l = ledger.clone();
             let to = if i % 2 == 0 { Paid } else { Failed };
-            tasks.push(tokio::spawn(async move { (to, l.advance("H51010500001", "HIS-RACE", to, PaymentUpdate::default(), 2).await) }));
+            tasks.push(tokio::spawn(async move {
+                (to, l.advance("H51010500001", "HIS-RACE", to, PaymentUpdate::default(), 2).await)
+            }));
         }
         let mut won = vec![];
         for t in tasks {
@@ -123,7 +204,10 @@ async fn concurrent_outcomes_settle_once() {
         }
         let final_state = ledger.get("H51010500001", "HIS-RACE").await.unwrap().unwrap().state;
         assert!(!won.is_empty(), "{backend}");
-        assert!(won.iter().all(|(to, st)| to.as_str() == final_state && *st == final_state), "{backend}: {won:?} vs {final_state}");
+        assert!(
+            won.iter().all(|(to, st)| to.as_str() == final_state && *st == final_state),
+            "{backend}: {won:?} vs {final_state}"
+        );
     }
 }
 
@@ -133,9 +217,34 @@ async fn paid(ledger: &Ledger, ord: &str) {
     for s in [Authorised, Uploaded] {
         ledger.advance(org, ord, s, PaymentUpdate::default(), 2).await.unwrap();
     }
-    ledger.advance(org, ord, PreSettled, PaymentUpdate { split: Some(split()), ..Default::default() }, 3).await.unwrap();
-    ledger.advance(org, ord, Ordered, PaymentUpdate { mix_trade_no: Some(format!("MIX{ord}")), out_trade_no: Some(format!("SP{ord}")), ..Default::default() }, 4).await.unwrap();
-    ledger.advance(org, ord, Paid, PaymentUpdate { self_pay_status: Some("SELF_PAY_SUCCESS".into()), ..Default::default() }, 5).await.unwrap();
+    ledger
+        .advance(org, ord, PreSettled, PaymentUpdate { split: Some(split()), ..Default::default() }, 3)
+        .await
+        .unwrap();
+    ledger
+        .advance(
+            org,
+            ord,
+            Ordered,
+            PaymentUpdate {
+                mix_trade_no: Some(format!("MIX{ord}")),
+                out_trade_no: Some(format!("SP{ord}")),
+                ..Default::default()
+            },
+            4,
+        )
+        .await
+        .unwrap();
+    ledger
+        .advance(
+            org,
+            ord,
+            Paid,
+            PaymentUpdate { self_pay_status: Some("SELF_PAY_SUCCESS".into()), ..Default::default() },
+            5,
+        )
+        .await
+        .unwrap();
 }
 
 fn refund(ord: &str, refund_no: &str, fund: i64, acct: i64, cash: i64) -> NewRefund {
@@ -146,7 +255,11 @@ fn refund(ord: &str, refund_no: &str, fund: i64, acct: i64, cash: i64) -> NewRef
         refund_no: refund_no.into(),
         workflow_id: format!("refund-{refund_no}"),
         kind: RefundKind::Patient,
-        amounts: RefundAmounts { fund: Money::from_fen(fund), psn_acct: Money::from_fen(acct), cash: Money::from_fen(cash) },
+        amounts: RefundAmounts {
+            fund: Money::from_fen(fund),
+            psn_acct: Money::from_fen(acct),
+            cash: Money::from_fen(cash),
+        },
         request_fingerprint: format!("{refund_no}-{fund}-{acct}-{cash}"),
         reason: None,
         now_ms: 6,
@@ -162,10 +275,12 @@ async fn refunds_never_exceed_what_was_paid() {
     for (backend, ledger) in backends().await {
         paid(&ledger, "HIS-R").await;
         // 16 racing cash refunds of 1,000 fen against 4,000 fen of self-pay: exactly 4 win.
-        let racers: Vec<_> = (0..16).map(|i| {
-            let l = ledger.clone();
-            tokio::spawn(async move { l.create_refund(refund("HIS-R", &format!("RN-{i}"), 0, 0, 1_000)).await })
-        }).collect();
+        let racers: Vec<_> = (0..16)
+            .map(|i| {
+                let l = ledger.clone();
+                tokio::spawn(async move { l.create_refund(refund("HIS-R", &format!("RN-{i}"), 0, 0, 1_000)).await })
+            })
+            .collect();
         let mut won = 0;
         for r in racers {
             match r.await.unwrap() {
@@ -179,30 +294,78 @@ async fn refunds_never_exceed_what_was_paid() {
         assert_eq!(p.refunded_cash_fen, 4_000, "{backend}");
         // Idempotent: the same refund again is the same; another body under its number is a conflict.
         let winner = ledger.refunds_of(p.id).await.unwrap()[0].refund_no.clone();
-        assert!(matches!(ledger.create_refund(refund("HIS-R", &winner, 0, 0, 1_000)).await, Ok(CreateRefundOutcome::Existing(_))), "{backend}");
-        assert!(matches!(ledger.create_refund(refund("HIS-R", &winner, 0, 0, 999)).await, Err(LedgerError::RefundConflict { .. })), "{backend}");
+        assert!(
+            matches!(
+                ledger.create_refund(refund("HIS-R", &winner, 0, 0, 1_000)).await,
+                Ok(CreateRefundOutcome::Existing(_))
+            ),
+            "{backend}"
+        );
+        assert!(
+            matches!(
+                ledger.create_refund(refund("HIS-R", &winner, 0, 0, 999)).await,
+                Err(LedgerError::RefundConflict { .. })
+            ),
+            "{backend}"
+        );
 
         // Abandon one after its cash went back, another before: only the second is released.
         let rows = ledger.refunds_of(p.id).await.unwrap();
         let (done, open) = (&rows[0].refund_no, &rows[1].refund_no);
-        ledger.advance_refund("H51010500001", done, RefundState::CashRefunded, RefundUpdate { bank_intrx_serial: Some("RF1".into()), ..Default::default() }, 7).await.unwrap();
+        ledger
+            .advance_refund(
+                "H51010500001",
+                done,
+                RefundState::CashRefunded,
+                RefundUpdate { bank_intrx_serial: Some("RF1".into()), ..Default::default() },
+                7,
+            )
+            .await
+            .unwrap();
         for r in [done, open] {
-            ledger.advance_refund("H51010500001", r, RefundState::NeedsAttention, RefundUpdate::default(), 8).await.unwrap();
+            ledger
+                .advance_refund("H51010500001", r, RefundState::NeedsAttention, RefundUpdate::default(), 8)
+                .await
+                .unwrap();
             ledger.advance_refund("H51010500001", r, RefundState::Abandoned, RefundUpdate::default(), 9).await.unwrap();
         }
         assert_eq!(ledger.get("H51010500001", "HIS-R").await.unwrap().unwrap().refunded_cash_fen, 3_000, "{backend}");
-        assert!(matches!(ledger.advance_refund("H51010500001", open, RefundState::Refunded, RefundUpdate::default(), 10).await, Err(LedgerError::IllegalRefundTransition { .. })), "{backend}: terminal");
+        assert!(
+            matches!(
+                ledger.advance_refund("H51010500001", open, RefundState::Refunded, RefundUpdate::default(), 10).await,
+                Err(LedgerError::IllegalRefundTransition { .. })
+            ),
+            "{backend}: terminal"
+        );
 
         // Unpaid payments are not refundable; the CHECK refuses an over-refund written by hand.
         ledger.create_payment(new("HIS-U", "fp")).await.unwrap();
-        assert!(matches!(ledger.create_refund(refund("HIS-U", "RN-U", 0, 0, 1)).await, Err(LedgerError::Ineligible(Ineligible::NotPaid { .. }))), "{backend}");
-        let raw = ledger.connection().execute_unprepared("UPDATE payments SET refunded_fund_fen = fund_fen + 1 WHERE med_org_ord = 'HIS-R'").await;
+        assert!(
+            matches!(
+                ledger.create_refund(refund("HIS-U", "RN-U", 0, 0, 1)).await,
+                Err(LedgerError::Ineligible(Ineligible::NotPaid { .. }))
+            ),
+            "{backend}"
+        );
+        let raw = ledger
+            .connection()
+            .execute_unprepared("UPDATE payments SET refunded_fund_fen = fund_fen + 1 WHERE med_org_ord = 'HIS-R'")
+            .await;
         assert!(raw.is_err(), "{backend}: the database must refuse refunding more than was paid");
     }
 }
 
 fn repeat(i: usize) -> NewEvent {
-    NewEvent { at_ms: 1, party: "bank".into(), operation: "callback".into(), request: Some(format!("body {i}").into_bytes()), response: None, signature_ok: Some(true), outcome: "ok".into(), detail: format!("repeat {i}") }
+    NewEvent {
+        at_ms: 1,
+        party: "bank".into(),
+        operation: "callback".into(),
+        request: Some(format!("body {i}").into_bytes()),
+        response: None,
+        signature_ok: Some(true),
+        outcome: "ok".into(),
+        detail: format!("repeat {i}"),
+    }
 }
 
 /// The exchange log's group commit: 600 concurrent appends (more than two batches), half by
@@ -214,7 +377,8 @@ async fn concurrent_event_appends_are_each_committed_once() {
     for (backend, ledger) in backends().await {
         let mut ids = vec![];
         for ord in ["EB-A", "EB-B"] {
-            let (CreateOutcome::New(p) | CreateOutcome::Existing(p)) = ledger.create_payment(new(ord, "fp")).await.unwrap();
+            let (CreateOutcome::New(p) | CreateOutcome::Existing(p)) =
+                ledger.create_payment(new(ord, "fp")).await.unwrap();
             ids.push(p.id);
         }
         let tasks: Vec<_> = (0..600)
@@ -223,7 +387,11 @@ async fn concurrent_event_appends_are_each_committed_once() {
                 tokio::spawn(async move {
                     match i % 4 {
                         0 | 1 => ledger.record_event(id, repeat(i)).await.map(|()| true),
-                        _ => ledger.record_event_for("H51010500001", if i % 2 == 0 { "EB-A" } else { "EB-B" }, repeat(i)).await,
+                        _ => {
+                            ledger
+                                .record_event_for("H51010500001", if i % 2 == 0 { "EB-A" } else { "EB-B" }, repeat(i))
+                                .await
+                        }
                     }
                 })
             })
@@ -238,10 +406,18 @@ async fn concurrent_event_appends_are_each_committed_once() {
         assert!(!missing.await.unwrap().unwrap(), "{backend}: no such payment, nothing written");
         for (k, id) in ids.iter().enumerate() {
             let events = ledger.events(*id).await.unwrap();
-            let mut seen: Vec<usize> = events.iter().filter_map(|e| e.detail.strip_prefix("repeat ")?.parse().ok()).collect();
+            let mut seen: Vec<usize> =
+                events.iter().filter_map(|e| e.detail.strip_prefix("repeat ")?.parse().ok()).collect();
             seen.sort_unstable();
-            assert_eq!(seen, (0..600).filter(|n| n % 2 == k).collect::<Vec<_>>(), "{backend}: every append of payment {k} exactly once");
-            assert!(events.iter().all(|e| e.request_digest.as_ref().is_some_and(|d| d.len() == 64)), "{backend}: digests, not contents");
+            assert_eq!(
+                seen,
+                (0..600).filter(|n| n % 2 == k).collect::<Vec<_>>(),
+                "{backend}: every append of payment {k} exactly once"
+            );
+            assert!(
+                events.iter().all(|e| e.request_digest.as_ref().is_some_and(|d| d.len() == 64)),
+                "{backend}: digests, not contents"
+            );
         }
         assert!(ledger.record_event(424_242, repeat(0)).await.is_err(), "{backend}: no such row");
     }
@@ -276,7 +452,12 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
         }
         for ord in &ords {
             let row = ledger.get("H51010500001", ord).await.unwrap().unwrap();
-            assert!(row.state == "Created" || (row.state == "Authorised" && row.version == 1), "{backend} {ord}: half a write: {} v{}", row.state, row.version);
+            assert!(
+                row.state == "Created" || (row.state == "Authorised" && row.version == 1),
+                "{backend} {ord}: half a write: {} v{}",
+                row.state,
+                row.version
+            );
             // The retry a cancelled activity gets: it completes on the same ledger.
             let done = ledger.advance("H51010500001", ord, Authorised, PaymentUpdate::default(), 3).await.unwrap();
             assert_eq!(done.state, "Authorised", "{backend} {ord}");
@@ -328,22 +509,45 @@ async fn a_bank_order_number_belongs_to_one_payment() {
             for s in [Authorised, Uploaded] {
                 ledger.advance(org, ord, s, PaymentUpdate::default(), 2).await.unwrap();
             }
-            ledger.advance(org, ord, PreSettled, PaymentUpdate { split: Some(split()), ..Default::default() }, 3).await.unwrap();
+            ledger
+                .advance(org, ord, PreSettled, PaymentUpdate { split: Some(split()), ..Default::default() }, 3)
+                .await
+                .unwrap();
             ledger.advance(org, ord, Confirmed, PaymentUpdate::default(), 4).await.unwrap();
         }
-        let order = |mix: &str| PaymentUpdate { mix_trade_no: Some(mix.into()), sub_mchid: Some("1900000109".into()), ..Default::default() };
+        let order = |mix: &str| PaymentUpdate {
+            mix_trade_no: Some(mix.into()),
+            sub_mchid: Some("1900000109".into()),
+            ..Default::default()
+        };
         ledger.advance(org, "HIS-BO-1", Ordered, order("MIX1"), 5).await.unwrap();
         // The same number again for the same payment (an activity retried) is the same record.
         ledger.advance(org, "HIS-BO-1", Ordered, order("MIX1"), 6).await.unwrap();
         match ledger.advance(org, "HIS-BO-2", Ordered, order("MIX1"), 7).await {
-            Err(LedgerError::DuplicateBankOrder { holder, mix_trade_no, .. }) => assert_eq!((holder.as_str(), mix_trade_no.as_str()), ("H51010500001/HIS-BO-1", "MIX1"), "{backend}"),
+            Err(LedgerError::DuplicateBankOrder { holder, mix_trade_no, .. }) => {
+                assert_eq!((holder.as_str(), mix_trade_no.as_str()), ("H51010500001/HIS-BO-1", "MIX1"), "{backend}")
+            }
             other => panic!("{backend}: a reused bank order no. must be refused, got {other:?}"),
         }
         let second = ledger.get(org, "HIS-BO-2").await.unwrap().unwrap();
-        assert_eq!((second.state.as_str(), second.mix_trade_no), ("Confirmed", None), "{backend}: nothing of the refused number recorded");
+        assert_eq!(
+            (second.state.as_str(), second.mix_trade_no),
+            ("Confirmed", None),
+            "{backend}: nothing of the refused number recorded"
+        );
         // Another sub-merchant (another hospital) may have the same number.
         ledger
-            .advance(org, "HIS-BO-2", Ordered, PaymentUpdate { mix_trade_no: Some("MIX1".into()), sub_mchid: Some("1900000110".into()), ..Default::default() }, 8)
+            .advance(
+                org,
+                "HIS-BO-2",
+                Ordered,
+                PaymentUpdate {
+                    mix_trade_no: Some("MIX1".into()),
+                    sub_mchid: Some("1900000110".into()),
+                    ..Default::default()
+                },
+                8,
+            )
             .await
             .unwrap();
     }
@@ -355,7 +559,10 @@ async fn a_bank_order_number_belongs_to_one_payment() {
 #[tokio::test]
 async fn concurrent_first_starts_on_postgresql_migrate_once() {
     let Ok(admin) = std::env::var("MEDPAY_TEST_POSTGRES_URL") else {
-        assert!(!postgres_required(), "scripts/test.sh and CI run the ledger tests on PostgreSQL too: set MEDPAY_TEST_POSTGRES_URL");
+        assert!(
+            !postgres_required(),
+            "scripts/test.sh and CI run the ledger tests on PostgreSQL too: set MEDPAY_TEST_POSTGRES_URL"
+        );
         eprintln!("MEDPAY_TEST_POSTGRES_URL not set: concurrent first starts not tried");
         return;
     };
@@ -364,10 +571,14 @@ async fn concurrent_first_starts_on_postgresql_migrate_once() {
         let name = format!("medpay_race_{}_{}_{round}", std::process::id(), rand_suffix());
         admin_db.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
         let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-        let starts: Vec<_> = (0..3).map(|_| tokio::spawn({
-            let url = url.clone();
-            async move { Ledger::connect(&url).await.map(drop).map_err(|e| e.to_string()) }
-        })).collect();
+        let starts: Vec<_> = (0..3)
+            .map(|_| {
+                tokio::spawn({
+                    let url = url.clone();
+                    async move { Ledger::connect(&url).await.map(drop).map_err(|e| e.to_string()) }
+                })
+            })
+            .collect();
         for s in starts {
             s.await.unwrap().unwrap_or_else(|e| panic!("round {round}: a concurrent first start failed: {e}"));
         }
@@ -394,13 +605,25 @@ async fn an_authcode_exchange_is_shared_sealed_and_found_by_a_peer() {
     use medpay_activities::pay_auth_cache::*;
     use medpay_schemas::wire::channel::{Authorisation, ChannelKind};
     for (backend, ledger) in backends().await {
-        let auth = Authorisation { channel: ChannelKind::Wechat, pay_auth_no: medpay_schemas::Secret::new("AUTHNO-SHARED-1".into()), for_relative: false, location: None };
+        let auth = Authorisation {
+            channel: ChannelKind::Wechat,
+            pay_auth_no: medpay_schemas::Secret::new("AUTHNO-SHARED-1".into()),
+            for_relative: false,
+            location: None,
+        };
         let k = key("H51010500001", &format!("HIS-EX-{backend}"), "CODE-1");
         remember_shared(&ledger, Some(&Reverse), k.clone(), &auth, medpay_activities::http::now_ms()).await;
         let stored = ledger.get_exchange(&k).await.unwrap().expect("shared");
-        assert!(!String::from_utf8_lossy(&stored).contains("AUTHNO-SHARED-1"), "{backend}: the payAuthNo is sealed in the ledger");
+        assert!(
+            !String::from_utf8_lossy(&stored).contains("AUTHNO-SHARED-1"),
+            "{backend}: the payAuthNo is sealed in the ledger"
+        );
         forget(&k); // the peer instance: nothing in its memory
-        assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, Some(auth.clone()), "{backend}: found through the ledger");
+        assert_eq!(
+            recall_shared(&ledger, Some(&Reverse), &k).await,
+            Some(auth.clone()),
+            "{backend}: found through the ledger"
+        );
         assert_eq!(recall_shared(&ledger, None, &k).await, None, "{backend}: without the key, nothing");
         forget_shared(&ledger, &k).await;
         assert_eq!(recall_shared(&ledger, Some(&Reverse), &k).await, None, "{backend}: gone once forgotten");

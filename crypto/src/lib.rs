@@ -4,11 +4,11 @@
 //! Nothing here panics on untrusted input: every entry point returns [`CryptoError`].
 
 pub mod envelope;
-pub mod id_digest;
 pub mod error;
+pub mod id_digest;
 pub mod random;
-pub mod sealed;
 pub mod rsa2;
+pub mod sealed;
 pub mod signer;
 pub mod sm2;
 pub mod sm3;

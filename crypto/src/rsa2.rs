@@ -66,7 +66,8 @@ impl RsaPublic {
     }
 
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
-        let sig = Signature::try_from(sig).map_err(|_| CryptoError::MalformedSignature("not an RSA signature".into()))?;
+        let sig =
+            Signature::try_from(sig).map_err(|_| CryptoError::MalformedSignature("not an RSA signature".into()))?;
         VerifyingKey::<Sha256>::new(self.0.clone()).verify(msg, &sig).map_err(|_| CryptoError::BadSignature)
     }
 }

@@ -18,7 +18,9 @@ const AAD: &[u8] = b"medpay-sealed-file-v1";
 pub enum SealedError {
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("{path} is sealed but no master key is set: export MEDPAY_MASTER_KEY (32 hex digits) or MEDPAY_MASTER_KEY_FILE")]
+    #[error(
+        "{path} is sealed but no master key is set: export MEDPAY_MASTER_KEY (32 hex digits) or MEDPAY_MASTER_KEY_FILE"
+    )]
     NoMasterKey { path: String },
     #[error("the master key is malformed: {0} (expected 32 hex digits)")]
     BadMasterKey(String),
@@ -30,15 +32,20 @@ pub enum SealedError {
 pub fn master_key_from_env() -> Result<Option<Zeroizing<[u8; 16]>>, SealedError> {
     let text = match (std::env::var("MEDPAY_MASTER_KEY"), std::env::var_os("MEDPAY_MASTER_KEY_FILE")) {
         (Ok(v), _) => Zeroizing::new(v),
-        (Err(_), Some(path)) => Zeroizing::new(std::fs::read_to_string(&path).map_err(|source| SealedError::Read { path: path.to_string_lossy().into(), source })?),
+        (Err(_), Some(path)) => Zeroizing::new(
+            std::fs::read_to_string(&path)
+                .map_err(|source| SealedError::Read { path: path.to_string_lossy().into(), source })?,
+        ),
         _ => return Ok(None),
     };
     parse_master_key(text.trim()).map(Some)
 }
 
 pub fn parse_master_key(hex_text: &str) -> Result<Zeroizing<[u8; 16]>, SealedError> {
-    let mut bytes = Zeroizing::new(crate::text::decode_hex(hex_text).map_err(|_| SealedError::BadMasterKey("not hex".into()))?);
-    let key: [u8; 16] = bytes.as_slice().try_into().map_err(|_| SealedError::BadMasterKey(format!("{} bytes", bytes.len())))?;
+    let mut bytes =
+        Zeroizing::new(crate::text::decode_hex(hex_text).map_err(|_| SealedError::BadMasterKey("not hex".into()))?);
+    let key: [u8; 16] =
+        bytes.as_slice().try_into().map_err(|_| SealedError::BadMasterKey(format!("{} bytes", bytes.len())))?;
     bytes.zeroize();
     Ok(Zeroizing::new(key))
 }
@@ -55,14 +62,20 @@ pub fn seal(master: &[u8; 16], plaintext: &[u8]) -> Result<String, CryptoError> 
 pub fn open(master: &[u8; 16], text: &str, path: &str) -> Result<Zeroizing<String>, SealedError> {
     let body = text.trim().strip_prefix(SEALED_PREFIX).ok_or_else(|| SealedError::Open { path: path.into() })?;
     let raw = crate::text::decode_base64(body).map_err(|_| SealedError::Open { path: path.into() })?;
-    let plain = Zeroizing::new(SymmetricCipher::SM4_GCM.decrypt_with_aad(master, &raw, AAD).map_err(|_| SealedError::Open { path: path.into() })?);
+    let plain = Zeroizing::new(
+        SymmetricCipher::SM4_GCM
+            .decrypt_with_aad(master, &raw, AAD)
+            .map_err(|_| SealedError::Open { path: path.into() })?,
+    );
     String::from_utf8(plain.to_vec()).map(Zeroizing::new).map_err(|_| SealedError::Open { path: path.into() })
 }
 
 /// A secret file's content: opened with the master key when sealed, as is when plain.
 pub fn read_secret_file(path: &std::path::Path) -> Result<Zeroizing<String>, SealedError> {
     let shown = path.display().to_string();
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| SealedError::Read { path: shown.clone(), source })?);
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|source| SealedError::Read { path: shown.clone(), source })?,
+    );
     if !is_sealed(&text) {
         return Ok(text);
     }

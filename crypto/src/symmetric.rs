@@ -27,7 +27,9 @@ pub enum BlockCipherKind {
 pub enum CipherMode {
     Ecb,
     /// CBC; `iv` says where the IV comes from.
-    Cbc { iv: IvPolicy },
+    Cbc {
+        iv: IvPolicy,
+    },
     /// GCM with a fresh 12-byte nonce: output is nonce || ciphertext || 16-byte tag.
     Gcm,
 }
@@ -100,17 +102,24 @@ const NONCE: usize = 12;
 
 fn encrypt_with<C>(mode: CipherMode, key: &[u8], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>>
 where
-    C: BlockCipherEncrypt + BlockCipherDecrypt + KeyInit + sm4::cipher::BlockSizeUser<BlockSize = sm4::cipher::consts::U16>,
+    C: BlockCipherEncrypt
+        + BlockCipherDecrypt
+        + KeyInit
+        + sm4::cipher::BlockSizeUser<BlockSize = sm4::cipher::consts::U16>,
 {
     let key_err = |_| bad_key_len(key.len(), "the cipher's key size");
     match mode {
-        CipherMode::Ecb => Ok(ecb::Encryptor::<C>::new_from_slice(key).map_err(key_err)?.encrypt_padded_vec::<Pkcs7>(plaintext)),
+        CipherMode::Ecb => {
+            Ok(ecb::Encryptor::<C>::new_from_slice(key).map_err(key_err)?.encrypt_padded_vec::<Pkcs7>(plaintext))
+        }
         CipherMode::Cbc { iv } => {
             let iv_bytes = match iv {
                 IvPolicy::Zero => [0u8; BLOCK],
                 IvPolicy::RandomPrefixed => random_bytes::<BLOCK>()?,
             };
-            let ct = cbc::Encryptor::<C>::new_from_slices(key, &iv_bytes).map_err(key_err)?.encrypt_padded_vec::<Pkcs7>(plaintext);
+            let ct = cbc::Encryptor::<C>::new_from_slices(key, &iv_bytes)
+                .map_err(key_err)?
+                .encrypt_padded_vec::<Pkcs7>(plaintext);
             Ok(match iv {
                 IvPolicy::Zero => ct,
                 IvPolicy::RandomPrefixed => [iv_bytes.as_slice(), &ct].concat(),
@@ -129,7 +138,10 @@ where
 
 fn decrypt_with<C>(mode: CipherMode, key: &[u8], ciphertext: &[u8], aad: &[u8]) -> Result<Vec<u8>>
 where
-    C: BlockCipherEncrypt + BlockCipherDecrypt + KeyInit + sm4::cipher::BlockSizeUser<BlockSize = sm4::cipher::consts::U16>,
+    C: BlockCipherEncrypt
+        + BlockCipherDecrypt
+        + KeyInit
+        + sm4::cipher::BlockSizeUser<BlockSize = sm4::cipher::consts::U16>,
 {
     let key_err = |_| bad_key_len(key.len(), "the cipher's key size");
     match mode {

@@ -78,7 +78,9 @@ fn common_name(name: &[u8]) -> Option<String> {
 fn asn1_time(tag: u8, v: &[u8]) -> Result<i64, CryptoError> {
     let s = std::str::from_utf8(v).map_err(|_| bad("a time that is not text"))?;
     let digits = s.strip_suffix('Z').ok_or_else(|| bad("a time not in UTC"))?;
-    let num = |r: std::ops::Range<usize>| digits.get(r).and_then(|d| d.parse::<i64>().ok()).ok_or_else(|| bad("a malformed time"));
+    let num = |r: std::ops::Range<usize>| {
+        digits.get(r).and_then(|d| d.parse::<i64>().ok()).ok_or_else(|| bad("a malformed time"))
+    };
     let (year, off) = match (tag, digits.len()) {
         (0x17, 12) => {
             let yy = num(0..2)?;
@@ -87,7 +89,13 @@ fn asn1_time(tag: u8, v: &[u8]) -> Result<i64, CryptoError> {
         (0x18, 14) => (num(0..4)?, 4),
         _ => return Err(bad("an unsupported time format")),
     };
-    let (month, day, h, m, sec) = (num(off..off + 2)?, num(off + 2..off + 4)?, num(off + 4..off + 6)?, num(off + 6..off + 8)?, num(off + 8..off + 10)?);
+    let (month, day, h, m, sec) = (
+        num(off..off + 2)?,
+        num(off + 2..off + 4)?,
+        num(off + 4..off + 6)?,
+        num(off + 6..off + 8)?,
+        num(off + 8..off + 10)?,
+    );
     Ok(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
 }
 
@@ -120,7 +128,11 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for text in ["-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----", "-----BEGIN CERTIFICATE-----\nMII="] {
+        for text in [
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+            "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----",
+            "-----BEGIN CERTIFICATE-----\nMII=",
+        ] {
             assert!(read_pem_certificates(text).is_err(), "{text}");
         }
         assert_eq!(read_pem_certificates("no certificates here").unwrap(), vec![]);

@@ -14,11 +14,18 @@ use serde_json::json;
 use std::collections::BTreeMap;
 
 fn mid() -> MidPlatformEnvelope {
-    MidPlatformEnvelope::new(MidPlatformProfile::default(), "43AF047BBA47FC8A1AE8EFB232BDBBCB", Secret::new("4117E877F5FA0A0188891283E4B617D5".into())).unwrap()
+    MidPlatformEnvelope::new(
+        MidPlatformProfile::default(),
+        "43AF047BBA47FC8A1AE8EFB232BDBBCB",
+        Secret::new("4117E877F5FA0A0188891283E4B617D5".into()),
+    )
+    .unwrap()
 }
 
 fn key() -> PrivateKey {
-    PrivateKey::Sm2(Sm2PrivateKey::from_text("211fee8c3c5fee2fad3dc926fc9403366d2def02cdd0bb5bd683ca015d99db7f").unwrap())
+    PrivateKey::Sm2(
+        Sm2PrivateKey::from_text("211fee8c3c5fee2fad3dc926fc9403366d2def02cdd0bb5bd683ca015d99db7f").unwrap(),
+    )
 }
 
 fn bank() -> BankGatewayEnvelope {

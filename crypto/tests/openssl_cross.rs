@@ -33,7 +33,8 @@ impl Drop for Scratch {
 }
 
 fn openssl(args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl").args(args).output().expect("the openssl CLI must be installed (.ci/run installs it)");
+    let out =
+        Command::new("openssl").args(args).output().expect("the openssl CLI must be installed (.ci/run installs it)");
     assert!(out.status.success(), "openssl {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     out.stdout
 }
@@ -59,18 +60,55 @@ fn sm2_signatures_cross_verify_both_ways() {
         // ours -> OpenSSL
         let sig = sm2_sign(&ours, DEFAULT_SM2_ID, msg.as_bytes(), Sm2SignatureFormat::Der).unwrap();
         let sig_file = s.write(&format!("s{i}"), &sig);
-        let out = openssl(&["pkeyutl", "-verify", "-pubin", "-inkey", p(&our_pub), "-rawin", "-digest", "sm3",
-            "-pkeyopt", ID_OPT, "-in", p(&msg_file), "-sigfile", p(&sig_file)]);
+        let out = openssl(&[
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            p(&our_pub),
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            ID_OPT,
+            "-in",
+            p(&msg_file),
+            "-sigfile",
+            p(&sig_file),
+        ]);
         assert!(String::from_utf8_lossy(&out).contains("Signature Verified Successfully"), "message {i}");
         // OpenSSL -> ours (DER, and the same signature re-encoded as raw r||s)
-        let their_sig = openssl(&["pkeyutl", "-sign", "-inkey", p(&s.path("theirs.pem")), "-rawin", "-digest", "sm3",
-            "-pkeyopt", ID_OPT, "-in", p(&msg_file)]);
+        let their_sig = openssl(&[
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            p(&s.path("theirs.pem")),
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-pkeyopt",
+            ID_OPT,
+            "-in",
+            p(&msg_file),
+        ]);
         sm2_verify(&their_pub, DEFAULT_SM2_ID, msg.as_bytes(), &their_sig, Sm2SignatureFormat::Der).unwrap();
         let raw = medpay_crypto::sm2::sign::decode_signature(&their_sig, Sm2SignatureFormat::Der).unwrap().to_bytes();
         sm2_verify(&their_pub, DEFAULT_SM2_ID, msg.as_bytes(), &raw, Sm2SignatureFormat::Raw).unwrap();
         // Without the ID OpenSSL uses "", and we must notice.
-        let empty_id_sig = openssl(&["pkeyutl", "-sign", "-inkey", p(&s.path("theirs.pem")), "-rawin", "-digest", "sm3", "-in", p(&msg_file)]);
-        assert!(sm2_verify(&their_pub, DEFAULT_SM2_ID, msg.as_bytes(), &empty_id_sig, Sm2SignatureFormat::Der).is_err());
+        let empty_id_sig = openssl(&[
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            p(&s.path("theirs.pem")),
+            "-rawin",
+            "-digest",
+            "sm3",
+            "-in",
+            p(&msg_file),
+        ]);
+        assert!(
+            sm2_verify(&their_pub, DEFAULT_SM2_ID, msg.as_bytes(), &empty_id_sig, Sm2SignatureFormat::Der).is_err()
+        );
         sm2_verify(&their_pub, "", msg.as_bytes(), &empty_id_sig, Sm2SignatureFormat::Der).unwrap();
     }
 }
@@ -103,7 +141,9 @@ fn sm3_and_sm4_match_openssl() {
 
     let key = "0123456789abcdeffedcba9876543210";
     let cbc_zero = SymmetricCipher { cipher: BlockCipherKind::Sm4, mode: CipherMode::Cbc { iv: IvPolicy::Zero } };
-    for (cipher, ossl, iv) in [(SymmetricCipher::SM4_ECB, "-sm4-ecb", None), (cbc_zero, "-sm4-cbc", Some("00000000000000000000000000000000"))] {
+    for (cipher, ossl, iv) in
+        [(SymmetricCipher::SM4_ECB, "-sm4-ecb", None), (cbc_zero, "-sm4-cbc", Some("00000000000000000000000000000000"))]
+    {
         let mut args = vec!["enc", ossl, "-K", key, "-in", p(&f)];
         if let Some(iv) = iv {
             args.extend(["-iv", iv]);

@@ -83,7 +83,8 @@ impl Default for SandboxConfig {
 /// One hospital's keys as the sandbox parties use them.
 /// The cipher of an encrypted `biz_content` at the sandbox bank (the profile's choice; SM4 by
 /// default, as REQ S-4.1b's national algorithms).
-pub const BANK_BIZ_CIPHER: medpay_crypto::symmetric::SymmetricCipher = medpay_crypto::symmetric::SymmetricCipher::SM4_ECB;
+pub const BANK_BIZ_CIPHER: medpay_crypto::symmetric::SymmetricCipher =
+    medpay_crypto::symmetric::SymmetricCipher::SM4_ECB;
 
 pub struct HospitalKeys {
     pub creds: HospitalCredentials,
@@ -111,7 +112,9 @@ impl HospitalKeys {
         let mid_profile = MidPlatformProfile::default();
         let sm2_profile = BankGatewayProfile::default();
         let (mut bank_profile, bank_private, hospital_public) = match (&c.bank.legacy_rsa, legacy) {
-            (Some(rsa), true) => (BankGatewayProfile::legacy_rsa2(), rsa.bank_private_key.as_str(), rsa.hospital_public_key.as_str()),
+            (Some(rsa), true) => {
+                (BankGatewayProfile::legacy_rsa2(), rsa.bank_private_key.as_str(), rsa.hospital_public_key.as_str())
+            }
             (None, true) => anyhow::bail!("the legacy RSA2 profile needs RSA keys in the credentials"),
             (_, false) => (sm2_profile.clone(), c.bank.bank_private_key.as_str(), c.bank.hospital_public_key.as_str()),
         };
@@ -123,15 +126,26 @@ impl HospitalKeys {
             (true, None) => anyhow::bail!("the bank encrypts biz_content but hospital {} has no biz_key", c.org_code),
             (false, _) => None,
         };
-        let core = c.core.as_ref().ok_or_else(|| anyhow::anyhow!("hospital {} has no core keys in the credentials", c.org_code))?;
+        let core = c
+            .core
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("hospital {} has no core keys in the credentials", c.org_code))?;
         Ok(Self {
-            mid: MidPlatformEnvelope::new(mid_profile.clone(), c.mid_platform.app_id.clone(), Secret::new(c.mid_platform.app_secret.clone()))?,
+            mid: MidPlatformEnvelope::new(
+                mid_profile.clone(),
+                c.mid_platform.app_id.clone(),
+                Secret::new(c.mid_platform.app_secret.clone()),
+            )?,
             platform_key: PrivateKey::from_text(&mid_profile.sign, &c.mid_platform.platform_private_key)?,
             hospital_mid_public: PublicKey::from_text(&mid_profile.sign, &c.mid_platform.hospital_public_key)?,
             bank: BankGatewayEnvelope::new(bank_profile.clone(), c.bank.app_id.clone(), biz_key)?,
             bank_key: PrivateKey::from_text(&bank_profile.sign, bank_private)?,
             hospital_bank_public: PublicKey::from_text(&bank_profile.sign, hospital_public)?,
-            alipay: BankGatewayEnvelope::new(BankGatewayProfile::alipay_auth_query(), c.channel.alipay_app_id.clone(), None)?,
+            alipay: BankGatewayEnvelope::new(
+                BankGatewayProfile::alipay_auth_query(),
+                c.channel.alipay_app_id.clone(),
+                None,
+            )?,
             alipay_platform_key: PrivateKey::from_text(&sm2_profile.sign, &c.channel.alipay_platform_private_key)?,
             hospital_alipay_public: PublicKey::from_text(&sm2_profile.sign, &c.channel.alipay_hospital_public_key)?,
             core_key: PrivateKey::from_text(&core_scheme(), &core.core_private_key)?,
@@ -164,14 +178,30 @@ impl std::ops::Deref for App {
 }
 
 impl App {
-    pub fn new(config: SandboxConfig, credentials: Credentials, callback_client: reqwest::Client) -> anyhow::Result<Self> {
+    pub fn new(
+        config: SandboxConfig,
+        credentials: Credentials,
+        callback_client: reqwest::Client,
+    ) -> anyhow::Result<Self> {
         let legacy = config.bank_legacy_rsa2;
-        let hospitals = credentials.hospitals.iter().map(|c| HospitalKeys::load(c, legacy, config.bank_encrypt)).collect::<anyhow::Result<Vec<_>>>()?;
+        let hospitals = credentials
+            .hospitals
+            .iter()
+            .map(|c| HospitalKeys::load(c, legacy, config.bank_encrypt))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         config.faults.check().map_err(anyhow::Error::msg)?;
         let faults = Mutex::new(config.faults.clone());
         let books = crate::books::load(&config.data_dir)?;
         let dirty = std::sync::atomic::AtomicBool::new(false);
-        Ok(App(Arc::new(Inner { config, credentials, hospitals, state: Mutex::new(books), dirty, faults, callback_client })))
+        Ok(App(Arc::new(Inner {
+            config,
+            credentials,
+            hospitals,
+            state: Mutex::new(books),
+            dirty,
+            faults,
+            callback_client,
+        })))
     }
 
     /// Poisoning only follows a panic in another handler; the state is still consistent
@@ -223,12 +253,21 @@ impl App {
             Injected::None => None,
             Injected::Error => {
                 tracing::info!(endpoint, call_no, "injected 503");
-                Some((StatusCode::SERVICE_UNAVAILABLE, format!("sandbox: injected failure on {endpoint} call {call_no}")).into_response())
+                Some(
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("sandbox: injected failure on {endpoint} call {call_no}"),
+                    )
+                        .into_response(),
+                )
             }
             Injected::Hang(secs) => {
                 tracing::info!(endpoint, call_no, secs, "injected hang");
                 tokio::time::sleep(Duration::from_secs(secs)).await;
-                Some((StatusCode::GATEWAY_TIMEOUT, format!("sandbox: injected timeout on {endpoint} call {call_no}")).into_response())
+                Some(
+                    (StatusCode::GATEWAY_TIMEOUT, format!("sandbox: injected timeout on {endpoint} call {call_no}"))
+                        .into_response(),
+                )
             }
         }
     }

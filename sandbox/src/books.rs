@@ -30,7 +30,12 @@ pub fn reserved_seq(path: &Path) -> u64 {
 pub fn load(data_dir: &Path) -> anyhow::Result<State> {
     let path = books_file(data_dir);
     let mut st: State = match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| anyhow::anyhow!("the sandbox's books {} are unreadable ({e}); move the file away to start a fresh province", path.display()))?,
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "the sandbox's books {} are unreadable ({e}); move the file away to start a fresh province",
+                path.display()
+            )
+        })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
         Err(e) => return Err(anyhow::anyhow!("cannot read the sandbox's books {}: {e}", path.display())),
     };

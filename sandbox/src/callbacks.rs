@@ -50,7 +50,12 @@ async fn deliver(app: App, mix_trade_no: String) {
 
 /// The bank's signed callback form for an order as it stands now, with a fresh msg_id (a
 /// broken signature when `bad_signature`). `None` for an unknown order or a signing failure.
-pub fn signed_callback(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, bad_signature: bool) -> Option<(String, std::collections::BTreeMap<String, String>)> {
+pub fn signed_callback(
+    app: &App,
+    keys: &crate::app::HospitalKeys,
+    mix_trade_no: &str,
+    bad_signature: bool,
+) -> Option<(String, std::collections::BTreeMap<String, String>)> {
     signed_callback_naming(app, keys, mix_trade_no, bad_signature, None, &serde_json::Map::new())
 }
 
@@ -97,13 +102,27 @@ pub fn signed_callback_naming(
     Some((msg_id, params))
 }
 
-async fn attempt(app: &App, keys: &crate::app::HospitalKeys, mix_trade_no: &str, url: &str, bad_signature: bool) -> bool {
+async fn attempt(
+    app: &App,
+    keys: &crate::app::HospitalKeys,
+    mix_trade_no: &str,
+    url: &str,
+    bad_signature: bool,
+) -> bool {
     let Some((msg_id, params)) = signed_callback(app, keys, mix_trade_no, bad_signature) else { return true };
     post(app, keys, mix_trade_no, url, msg_id, params, bad_signature).await
 }
 
 /// Posts a signed notice form and records the attempt; whether the hospital acknowledged it.
-async fn post(app: &App, keys: &crate::app::HospitalKeys, order: &str, url: &str, msg_id: String, params: std::collections::BTreeMap<String, String>, bad_signature: bool) -> bool {
+async fn post(
+    app: &App,
+    keys: &crate::app::HospitalKeys,
+    order: &str,
+    url: &str,
+    msg_id: String,
+    params: std::collections::BTreeMap<String, String>,
+    bad_signature: bool,
+) -> bool {
     let now = crate::clock::now_ms();
     let result = app.callback_client.post(url).form(&params).timeout(Duration::from_secs(5)).send().await;
     let (http_status, acknowledged, detail) = match result {
@@ -111,12 +130,21 @@ async fn post(app: &App, keys: &crate::app::HospitalKeys, order: &str, url: &str
         Ok(resp) => {
             let status = resp.status().as_u16();
             let text = resp.text().await.unwrap_or_default();
-            let ok = (200..300).contains(&status) && keys.bank.open_callback_ack(&text, &msg_id, &keys.hospital_bank_public).is_ok();
+            let ok = (200..300).contains(&status)
+                && keys.bank.open_callback_ack(&text, &msg_id, &keys.hospital_bank_public).is_ok();
             (status, ok, text.chars().take(300).collect())
         }
     };
     tracing::info!(%order, %msg_id, http_status, acknowledged, "callback attempt");
-    app.state().callbacks.push(CallbackAttempt { mix_trade_no: order.into(), msg_id, at_ms: now, http_status, acknowledged, bad_signature, detail });
+    app.state().callbacks.push(CallbackAttempt {
+        mix_trade_no: order.into(),
+        msg_id,
+        at_ms: now,
+        http_status,
+        acknowledged,
+        bad_signature,
+        detail,
+    });
     acknowledged
 }
 
@@ -146,7 +174,14 @@ pub fn spawn_self_pay(app: App, mix_trade_no: String) {
         let order = format!("selfpay:{}", biz["out_trade_no"].as_str().unwrap_or_default());
         let mut delays = app.config.callback_retry.clone().into_iter();
         loop {
-            let params = match keys.bank.seal_form(api, &msg_id, crate::clock::now_ms(), &biz, &keys.bank_key, &[("from", "icbc-api"), ("api", api)]) {
+            let params = match keys.bank.seal_form(
+                api,
+                &msg_id,
+                crate::clock::now_ms(),
+                &biz,
+                &keys.bank_key,
+                &[("from", "icbc-api"), ("api", api)],
+            ) {
                 Ok(s) => s.params,
                 Err(e) => return tracing::error!("cannot sign the self-pay notice: {e}"),
             };

@@ -19,7 +19,8 @@ pub async fn get_faults(State(app): State<App>) -> Json<FaultConfig> {
 /// stored and ignored: see [`FaultConfig::check`].
 pub async fn put_faults(State(app): State<App>, Json(f): Json<FaultConfig>) -> Response {
     if let Err(message) = f.check() {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"code": "FAULT_NOT_APPLICABLE", "message": message}))).into_response();
+        return (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"code": "FAULT_NOT_APPLICABLE", "message": message})))
+            .into_response();
     }
     *app.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = f.clone();
     Json(f).into_response()
@@ -55,22 +56,31 @@ pub async fn statements(State(app): State<App>, Json(req): Json<StatementRequest
         "selfpay" => crate::statements::write_self_pay(&app, &req.period),
         "insurance" => crate::statements::write_insurance(&app, &req.period),
         other => {
-            return (StatusCode::BAD_REQUEST, Json(json!({"code": "UNKNOWN_KIND", "message": format!("kind {other:?} must be selfpay or insurance")})))
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(
+                    json!({"code": "UNKNOWN_KIND", "message": format!("kind {other:?} must be selfpay or insurance")}),
+                ),
+            )
                 .into_response();
         }
     };
     match result {
         Ok(paths) => {
             let root = crate::statements::root(&app);
-            let rel: Vec<String> = paths.iter().map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string()).collect();
+            let rel: Vec<String> =
+                paths.iter().map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string()).collect();
             Json(json!({"files": rel})).into_response()
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"code": "WRITE_FAILED", "message": e.to_string()}))).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"code": "WRITE_FAILED", "message": e.to_string()})))
+            .into_response(),
     }
 }
 
 pub async fn personas() -> Json<serde_json::Value> {
-    Json(json!({"personas": crate::persons::ROSTER, "rule": "fund = total*fund_bp/10000 (down); psn_acct = min(balance, rest) if acctUsedFlag=1; own_pay = rest"}))
+    Json(
+        json!({"personas": crate::persons::ROSTER, "rule": "fund = total*fund_bp/10000 (down); psn_acct = min(balance, rest) if acctUsedFlag=1; own_pay = rest"}),
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -108,7 +118,21 @@ pub async fn sign_callbacks(State(app): State<App>, Json(req): Json<CallbackRequ
         None => return (StatusCode::NOT_FOUND, "unknown mix_trade_no").into_response(),
     };
     let signer = req.as_org.clone().unwrap_or(org);
-    let Some(keys) = app.hospital_by_org(&signer) else { return (StatusCode::NOT_FOUND, "unknown hospital").into_response() };
-    let forms: Vec<_> = (0..req.count.min(100_000)).filter_map(|_| crate::callbacks::signed_callback_naming(&app, keys, &req.mix_trade_no, req.bad_signature, req.serial_no.as_deref(), &req.overrides).map(|(_, p)| p)).collect();
+    let Some(keys) = app.hospital_by_org(&signer) else {
+        return (StatusCode::NOT_FOUND, "unknown hospital").into_response();
+    };
+    let forms: Vec<_> = (0..req.count.min(100_000))
+        .filter_map(|_| {
+            crate::callbacks::signed_callback_naming(
+                &app,
+                keys,
+                &req.mix_trade_no,
+                req.bad_signature,
+                req.serial_no.as_deref(),
+                &req.overrides,
+            )
+            .map(|(_, p)| p)
+        })
+        .collect();
     Json(serde_json::json!({ "callbacks": forms })).into_response()
 }

@@ -104,7 +104,8 @@ pub struct RsaKeys {
 /// debug build, and OpenSSL is installed wherever the sandbox runs.
 fn rsa_pair() -> anyhow::Result<(String, String)> {
     use std::process::Command;
-    let key = Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).output()?;
+    let key =
+        Command::new("openssl").args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]).output()?;
     anyhow::ensure!(key.status.success(), "openssl genpkey failed: {}", String::from_utf8_lossy(&key.stderr));
     let mut child = Command::new("openssl")
         .args(["pkey", "-pubout"])
@@ -192,7 +193,8 @@ impl Credentials {
     pub fn load_or_generate(path: &Path, hospitals: usize) -> anyhow::Result<Self> {
         let mut c = if path.is_file() {
             let text = std::fs::read_to_string(path)?;
-            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sandbox credentials file: {e}", path.display()))?
+            serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not a sandbox credentials file: {e}", path.display()))?
         } else {
             Credentials { hospitals: Vec::new() }
         };
@@ -204,7 +206,11 @@ impl Credentials {
         }
         while c.hospitals.len() < hospitals.max(1) {
             let n = c.hospitals.len() + 1;
-            let name = if n == 1 { "四川省医保沙箱医院".to_string() } else { format!("四川省医保沙箱第{n}医院") };
+            let name = if n == 1 {
+                "四川省医保沙箱医院".to_string()
+            } else {
+                format!("四川省医保沙箱第{n}医院")
+            };
             c.hospitals.push(HospitalCredentials::generate(&Self::org_code(n), &name, n)?);
         }
         if changed || c.hospitals.len() != had {

@@ -99,7 +99,8 @@ pub enum Injected {
 impl EndpointFault {
     pub fn decide(&self, call_no: u64) -> Injected {
         // Call k fails when floor(k * share) > floor((k-1) * share): exact shares, evenly spread.
-        let hits = |permille: u32| (call_no * u64::from(permille)) / 1000 > ((call_no - 1) * u64::from(permille)) / 1000;
+        let hits =
+            |permille: u32| (call_no * u64::from(permille)) / 1000 > ((call_no - 1) * u64::from(permille)) / 1000;
         if call_no == 0 {
             return Injected::None;
         }
@@ -123,7 +124,9 @@ pub fn apply_flag(f: &mut Faults, flag: &str) -> Result<(), String> {
         None => (flag, None),
     };
     let num = |v: Option<&str>| -> Result<u64, String> {
-        v.ok_or_else(|| format!("--fault {name} needs =NUMBER"))?.parse().map_err(|_| format!("--fault {flag}: not a number"))
+        v.ok_or_else(|| format!("--fault {name} needs =NUMBER"))?
+            .parse()
+            .map_err(|_| format!("--fault {flag}: not a number"))
     };
     match name {
         "callback-lost" => f.callback.lost = true,

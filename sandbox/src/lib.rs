@@ -71,10 +71,18 @@ pub fn router(app: App) -> Router {
         .route("/sandbox/control/callbacks", post(control::sign_callbacks))
         .route("/sandbox/personas", get(control::personas));
     for op in MidPlatformOp::ALL {
-        r = r.route(&mid_path(op), post(move |State(app): State<App>, body: String| parties::mid_platform::handle(app, op, body)));
+        r = r.route(
+            &mid_path(op),
+            post(move |State(app): State<App>, body: String| parties::mid_platform::handle(app, op, body)),
+        );
     }
-    for op in [BankOp::SelfPayOrder, BankOp::MixedOrder, BankOp::MixedOrderQuery, BankOp::SelfPayRefund, BankOp::RefundNotify] {
-        r = r.route(&bank_path(op), post(move |State(app): State<App>, body: String| parties::bank::handle(app, op, body)));
+    for op in
+        [BankOp::SelfPayOrder, BankOp::MixedOrder, BankOp::MixedOrderQuery, BankOp::SelfPayRefund, BankOp::RefundNotify]
+    {
+        r = r.route(
+            &bank_path(op),
+            post(move |State(app): State<App>, body: String| parties::bank::handle(app, op, body)),
+        );
     }
     let r = r.with_state(app.clone());
     match &app.config.record_dir {
@@ -131,7 +139,14 @@ impl SandboxHandle {
 
 /// medpay's configuration for the sandbox's hospitals: one onboarding file per hospital in
 /// `<data dir>/hospitals/` (`parties.hospitals_dir`), every party at this listener.
-fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, credentials_path: &Path, base_url: &str, ca: &Path, split: &[split::PartyListener]) -> anyhow::Result<std::path::PathBuf> {
+fn write_hospital_files(
+    config: &SandboxConfig,
+    credentials: &Credentials,
+    credentials_path: &Path,
+    base_url: &str,
+    ca: &Path,
+    split: &[split::PartyListener],
+) -> anyhow::Result<std::path::PathBuf> {
     use medpay_activities::parties::onboarding::HospitalConfig;
     let dir = config.data_dir.join("hospitals");
     std::fs::create_dir_all(&dir)?;
@@ -145,24 +160,44 @@ fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, crede
         }
         c.bank_orders.id_digest = config.bank_id_digest;
         if config.statements_gbk {
-            c.statements = Some(medpay_activities::parties::onboarding::StatementsConfig { sftp: None, selfpay: statements::gbk_layout(), insurance: Default::default() });
+            c.statements = Some(medpay_activities::parties::onboarding::StatementsConfig {
+                sftp: None,
+                selfpay: statements::gbk_layout(),
+                insurance: Default::default(),
+            });
         }
         for p in split {
-            let (url, ca_file, identity) = (p.base_url.clone(), p.ca_cert.display().to_string(), p.client_identity.clone());
-            let set = |base_url: &mut String, ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {
-                *base_url = url.clone();
-                *ca = ca_file.clone();
-                (*cert, *key) = identity.clone().map_or((None, None), |(c, k)| (Some(c), Some(k)));
-            };
+            let (url, ca_file, identity) =
+                (p.base_url.clone(), p.ca_cert.display().to_string(), p.client_identity.clone());
+            let set =
+                |base_url: &mut String, ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {
+                    *base_url = url.clone();
+                    *ca = ca_file.clone();
+                    (*cert, *key) = identity.clone().map_or((None, None), |(c, k)| (Some(c), Some(k)));
+                };
             match p.party {
-                "channel" => set(&mut c.channel.base_url, &mut c.channel.ca, &mut c.channel.client_cert, &mut c.channel.client_key),
+                "channel" => set(
+                    &mut c.channel.base_url,
+                    &mut c.channel.ca,
+                    &mut c.channel.client_cert,
+                    &mut c.channel.client_key,
+                ),
                 "core" => set(&mut c.core.base_url, &mut c.core.ca, &mut c.core.client_cert, &mut c.core.client_key),
-                "mid_platform" => set(&mut c.mid_platform.base_url, &mut c.mid_platform.ca, &mut c.mid_platform.client_cert, &mut c.mid_platform.client_key),
+                "mid_platform" => set(
+                    &mut c.mid_platform.base_url,
+                    &mut c.mid_platform.ca,
+                    &mut c.mid_platform.client_cert,
+                    &mut c.mid_platform.client_key,
+                ),
                 _ => set(&mut c.bank.base_url, &mut c.bank.ca, &mut c.bank.client_cert, &mut c.bank.client_key),
             }
         }
 
-        let text = format!("# medpay onboarding configuration for the sandbox's hospital {} (written by `medpay sandbox`)\n{}", h.org_code, toml::to_string(&c)?);
+        let text = format!(
+            "# medpay onboarding configuration for the sandbox's hospital {} (written by `medpay sandbox`)\n{}",
+            h.org_code,
+            toml::to_string(&c)?
+        );
         std::fs::write(dir.join(format!("{}.toml", h.org_code)), text)?;
     }
     Ok(dir)
@@ -170,7 +205,8 @@ fn write_hospital_files(config: &SandboxConfig, credentials: &Credentials, crede
 
 pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
     let tls_files = tls::ensure(&config.data_dir.join("tls"))?;
     let credentials_path = config.data_dir.join("credentials.json");
     let mut credentials = Credentials::load_or_generate(&credentials_path, config.hospitals)?;
@@ -190,17 +226,30 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         Some(port) => Some(sftp::start(&config.data_dir, port)?),
         None => None,
     };
-    let listener = std::net::TcpListener::bind(&config.listen).with_context(|| format!("sandbox cannot listen on {}", config.listen))?;
+    let listener = std::net::TcpListener::bind(&config.listen)
+        .with_context(|| format!("sandbox cannot listen on {}", config.listen))?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let app = App::new(config, credentials.clone(), callback_client)?;
     let rustls_config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls_files.cert, &tls_files.key).await?;
     let server = axum_server::Handle::new();
     let router = router(app.clone());
-    let serve = axum_server::from_tcp_rustls(listener, rustls_config)?.handle(server.clone()).serve(router.into_make_service());
+    let serve =
+        axum_server::from_tcp_rustls(listener, rustls_config)?.handle(server.clone()).serve(router.into_make_service());
     let task = tokio::spawn(serve);
-    let parties = if app.config.split_parties { split::start(self::router(app.clone()), &app.config.data_dir).await? } else { Vec::new() };
-    let hospitals_dir = write_hospital_files(&app.config, &credentials, &credentials_path, &format!("https://{addr}"), &tls_files.ca_cert, &parties)?;
+    let parties = if app.config.split_parties {
+        split::start(self::router(app.clone()), &app.config.data_dir).await?
+    } else {
+        Vec::new()
+    };
+    let hospitals_dir = write_hospital_files(
+        &app.config,
+        &credentials,
+        &credentials_path,
+        &format!("https://{addr}"),
+        &tls_files.ca_cert,
+        &parties,
+    )?;
     let flusher = books::spawn_flusher(app.clone());
     Ok(SandboxHandle {
         base_url: format!("https://{addr}"),

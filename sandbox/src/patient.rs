@@ -37,11 +37,23 @@ fn wechat() -> String {
 pub async fn authorize(State(app): State<App>, Json(req): Json<Authorize>) -> Response {
     let Some(person) = persons::by_persona(&req.persona) else {
         let known: Vec<_> = persons::ROSTER.iter().map(|p| p.persona).collect();
-        return bad(StatusCode::BAD_REQUEST, "UNKNOWN_PERSONA", format!("persona {:?} is not in the roster {known:?}", req.persona));
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "UNKNOWN_PERSONA",
+            format!("persona {:?} is not in the roster {known:?}", req.persona),
+        );
     };
     let mut st = app.state();
     let code = st.next_id("AC", crate::clock::now_ms());
-    st.auth_codes.insert(code.clone(), AuthCode { persona: req.persona.clone(), channel: req.channel.clone(), for_relative: req.for_relative, used: false });
+    st.auth_codes.insert(
+        code.clone(),
+        AuthCode {
+            persona: req.persona.clone(),
+            channel: req.channel.clone(),
+            for_relative: req.for_relative,
+            used: false,
+        },
+    );
     Json(json!({"authCode": code, "persona": person.persona, "psn_no": person.psn_no})).into_response()
 }
 
@@ -90,7 +102,9 @@ pub async fn pay(State(app): State<App>, Json(req): Json<CashierAction>) -> Resp
             order.mix_status = MixPayStatus::Success;
         } else {
             order.mix_status = MixPayStatus::Fail;
-            order.med_ins_fail_reason = Some("sandbox: insurance settlement failed after self-pay (fault insurance_fails_after_self_pay)".into());
+            order.med_ins_fail_reason = Some(
+                "sandbox: insurance settlement failed after self-pay (fault insurance_fails_after_self_pay)".into(),
+            );
         }
         json!({"mix_trade_no": order.mix_trade_no, "mix_pay_status": order.mix_status.code(),
                "self_pay_status": order.self_status.code(), "med_ins_pay_status": order.med_status.code()})
@@ -100,7 +114,9 @@ pub async fn pay(State(app): State<App>, Json(req): Json<CashierAction>) -> Resp
         crate::callbacks::spawn(app.clone(), req.mix_trade_no.clone());
     }
     // Banks that notify self-pay results send the self-pay order's notice too, on its success.
-    if app.config.selfpay_notices && response["self_pay_status"] == medpay_schemas::status::SelfPayStatus::Success.code() {
+    if app.config.selfpay_notices
+        && response["self_pay_status"] == medpay_schemas::status::SelfPayStatus::Success.code()
+    {
         crate::callbacks::spawn_self_pay(app.clone(), req.mix_trade_no.clone());
     }
     Json(response).into_response()

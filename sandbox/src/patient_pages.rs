@@ -48,7 +48,9 @@ pub struct AuthorizePageQuery {
 
 /// `GET /sandbox/patient/authorize-page?return=...&channel=wechat`
 pub async fn authorize_page(Query(q): Query<AuthorizePageQuery>) -> Response {
-    let Some(ret) = checked_return(&q.return_to) else { return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response() };
+    let Some(ret) = checked_return(&q.return_to) else {
+        return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response();
+    };
     let channel = q.channel.unwrap_or_else(|| "wechat".into());
     let buttons: String = persons::ROSTER
         .iter()
@@ -75,13 +77,19 @@ pub struct AuthorizeForm {
 }
 
 pub async fn authorize_form(State(app): State<App>, Form(f): Form<AuthorizeForm>) -> Response {
-    let Some(ret) = checked_return(&f.return_to).map(str::to_string) else { return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response() };
-    let answer = authorize(State(app), Json(Authorize { persona: f.persona, channel: f.channel, for_relative: false })).await;
+    let Some(ret) = checked_return(&f.return_to).map(str::to_string) else {
+        return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response();
+    };
+    let answer =
+        authorize(State(app), Json(Authorize { persona: f.persona, channel: f.channel, for_relative: false })).await;
     if !answer.status().is_success() {
         return answer;
     }
     let body = axum::body::to_bytes(answer.into_body(), 1 << 16).await.unwrap_or_default();
-    let code = serde_json::from_slice::<serde_json::Value>(&body).ok().and_then(|v| v["authCode"].as_str().map(str::to_string)).unwrap_or_default();
+    let code = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["authCode"].as_str().map(str::to_string))
+        .unwrap_or_default();
     Redirect::to(&with_param(&ret, "authCode", &code)).into_response()
 }
 
@@ -94,7 +102,9 @@ pub struct CashierPageQuery {
 
 /// `GET /sandbox/patient/cashier-page?mix_trade_no=...&return=...`
 pub async fn cashier_page(State(app): State<App>, Query(q): Query<CashierPageQuery>) -> Response {
-    let Some(ret) = checked_return(&q.return_to) else { return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response() };
+    let Some(ret) = checked_return(&q.return_to) else {
+        return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response();
+    };
     let Some(order) = app.state().mixed_orders.get(&q.mix_trade_no).cloned() else {
         return (StatusCode::NOT_FOUND, format!("mix_trade_no {} unknown", q.mix_trade_no)).into_response();
     };
@@ -110,7 +120,9 @@ pub async fn cashier_page(State(app): State<App>, Query(q): Query<CashierPageQue
     let body = format!(
         "<p>合计 total {}，医保 insurance {}，自付 self-pay <strong id=\"cash\">{}</strong></p>{}{}",
         order.total.to_yuan_string(),
-        medpay_schemas::Money::checked_sum([order.gov, order.own_acct, order.other]).unwrap_or(order.total).to_yuan_string(),
+        medpay_schemas::Money::checked_sum([order.gov, order.own_acct, order.other])
+            .unwrap_or(order.total)
+            .to_yuan_string(),
         order.cash.to_yuan_string(),
         form("pay", "确认支付 (pay)", ""),
         form("leave", "离开 (leave)", "leave")
@@ -127,12 +139,16 @@ pub struct CashierForm {
 }
 
 pub async fn cashier_form(State(app): State<App>, Form(f): Form<CashierForm>) -> Response {
-    let Some(ret) = checked_return(&f.return_to).map(str::to_string) else { return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response() };
+    let Some(ret) = checked_return(&f.return_to).map(str::to_string) else {
+        return (StatusCode::BAD_REQUEST, "return must be an http(s) address").into_response();
+    };
     let action = CashierAction { mix_trade_no: f.mix_trade_no };
     let answer = match f.action.as_str() {
         "pay" => pay(State(app), Json(action)).await,
         "leave" => abandon(State(app), Json(action)).await,
-        other => return (StatusCode::BAD_REQUEST, format!("action {other:?} is neither pay nor leave")).into_response(),
+        other => {
+            return (StatusCode::BAD_REQUEST, format!("action {other:?} is neither pay nor leave")).into_response();
+        }
     };
     // A second tap on "pay" (order no longer payable) still goes back: the hospital's page shows
     // what the bank says.

@@ -33,23 +33,13 @@ pub async fn middleware(State(rec): State<Recorder>, req: Request, next: Next) -
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, LIMIT).await.unwrap_or_default();
     let name: String = parts.uri.path().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
-    let req_text = format!(
-        "{} {}\n{}\n{}",
-        parts.method,
-        parts.uri,
-        head(&parts.headers),
-        String::from_utf8_lossy(&bytes)
-    );
+    let req_text =
+        format!("{} {}\n{}\n{}", parts.method, parts.uri, head(&parts.headers), String::from_utf8_lossy(&bytes));
     let _ = std::fs::write(rec.dir.join(format!("{n:06}{name}.request.txt")), req_text);
     let resp = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let (rparts, rbody) = resp.into_parts();
     let rbytes = to_bytes(rbody, LIMIT).await.unwrap_or_default();
-    let resp_text = format!(
-        "{}\n{}\n{}",
-        rparts.status,
-        head(&rparts.headers),
-        String::from_utf8_lossy(&rbytes)
-    );
+    let resp_text = format!("{}\n{}\n{}", rparts.status, head(&rparts.headers), String::from_utf8_lossy(&rbytes));
     let _ = std::fs::write(rec.dir.join(format!("{n:06}{name}.response.txt")), resp_text);
     Response::from_parts(rparts, Body::from(rbytes))
 }

@@ -23,8 +23,19 @@ pub struct SftpInfo {
 
 pub fn start(data_dir: &Path, port: u16) -> anyhow::Result<SftpInfo> {
     let dir = data_dir.join("sftp");
-    let out = Command::new("bash").arg(script()).arg("start").arg(&dir).arg(port.to_string()).output().context("cannot run sandbox/sftp.sh")?;
-    anyhow::ensure!(out.status.success(), "sftp.sh start failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("start")
+        .arg(&dir)
+        .arg(port.to_string())
+        .output()
+        .context("cannot run sandbox/sftp.sh")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "sftp.sh start failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(SftpInfo {
         host: "127.0.0.1".into(),
         port,

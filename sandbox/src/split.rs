@@ -5,8 +5,8 @@
 
 use crate::tls;
 use anyhow::Context;
-use rustls::pki_types::pem::PemObject;
 use axum::Router;
+use rustls::pki_types::pem::PemObject;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +24,8 @@ pub struct PartyListener {
 }
 
 /// The path prefix of each party on the sandbox's router.
-const PARTIES: [(&str, &str, bool); 4] = [("channel", "/wechat", false), ("core", "/core", false), ("mid_platform", "/mid", true), ("bank", "/bank", false)];
+const PARTIES: [(&str, &str, bool); 4] =
+    [("channel", "/wechat", false), ("core", "/core", false), ("mid_platform", "/mid", true), ("bank", "/bank", false)];
 
 pub async fn start(router: Router, data_dir: &Path) -> anyhow::Result<Vec<PartyListener>> {
     let mut out = Vec::new();
@@ -49,9 +50,12 @@ pub async fn start(router: Router, data_dir: &Path) -> anyhow::Result<Vec<PartyL
         };
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let handle = axum_server::Handle::new();
-        let serve = axum_server::from_tcp_rustls(listener, axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)))?
-            .handle(handle.clone())
-            .serve(router.clone().into_make_service());
+        let serve = axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
+        )?
+        .handle(handle.clone())
+        .serve(router.clone().into_make_service());
         out.push(PartyListener {
             party,
             base_url: format!("https://{addr}{prefix}"),

@@ -222,7 +222,8 @@ mod tests {
         let mut first = State { seq_file: Some(seq_file.clone()), ..Default::default() };
         let issued: Vec<String> = (0..5).map(|_| first.next_id("MIX", 0)).collect();
         // A crash: the books were never written, only the sequence file.
-        let mut second = State { seq: crate::books::reserved_seq(&seq_file), seq_file: Some(seq_file), ..Default::default() };
+        let mut second =
+            State { seq: crate::books::reserved_seq(&seq_file), seq_file: Some(seq_file), ..Default::default() };
         let next = second.next_id("MIX", 0);
         assert!(!issued.contains(&next), "{next} was issued before the crash: {issued:?}");
         std::fs::remove_dir_all(&dir).ok();

@@ -78,7 +78,12 @@ fn memo(app: &App, org_name: &str, what: &str) -> String {
 pub fn gbk_layout() -> medpay_activities::recon::parse::Layout {
     use medpay_activities::recon::parse::{Columns, Layout, TextEncoding};
     use medpay_schemas::recon::ReconKind;
-    Layout { encoding: TextEncoding::Gbk, delimiter: None, columns: Some(Columns { count: 10, ..Columns::reference(ReconKind::Selfpay) }), totals: None }
+    Layout {
+        encoding: TextEncoding::Gbk,
+        delimiter: None,
+        columns: Some(Columns { count: 10, ..Columns::reference(ReconKind::Selfpay) }),
+        totals: None,
+    }
 }
 
 pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
@@ -98,20 +103,37 @@ pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
             }
             let mix = st.mixed_by_out_trade_no.get(&sp.out_trade_no).cloned().unwrap_or_default();
             let third = sp.third_trade_no.clone().unwrap_or_default();
-            lines.push(format!("D|{date}|PAYMENT|{}|{mix}|{third}||{}|0{}", sp.out_trade_no, sp.total.fen(), memo(app, &h.creds.org_name, "门诊缴费")));
+            lines.push(format!(
+                "D|{date}|PAYMENT|{}|{mix}|{third}||{}|0{}",
+                sp.out_trade_no,
+                sp.total.fen(),
+                memo(app, &h.creds.org_name, "门诊缴费")
+            ));
             payments = payments.checked_add(sp.total)?;
         }
         for r in st.bank_refunds.values().filter(|r| crate::clock::dashed_date(r.at_ms) == date) {
-            let Some(sp) = st.self_pay_orders.get(&r.out_trade_no).filter(|s| s.org_code == h.creds.org_code) else { continue };
+            let Some(sp) = st.self_pay_orders.get(&r.out_trade_no).filter(|s| s.org_code == h.creds.org_code) else {
+                continue;
+            };
             let mix = st.mixed_by_out_trade_no.get(&sp.out_trade_no).cloned().unwrap_or_default();
-            lines.push(format!("D|{date}|REFUND|{}|{mix}||{}|{}|0{}", r.out_trade_no, r.intrx_serial_no, r.amount.fen(), memo(app, &h.creds.org_name, "退费")));
+            lines.push(format!(
+                "D|{date}|REFUND|{}|{mix}||{}|{}|0{}",
+                r.out_trade_no,
+                r.intrx_serial_no,
+                r.amount.fen(),
+                memo(app, &h.creds.org_name, "退费")
+            ));
             refunds = refunds.checked_add(r.amount)?;
         }
         drop(st);
         let count = lines.len();
-        let extra = format!("D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER||4200SANDBOXEXTRA||1000|0{}", memo(app, &h.creds.org_name, "未知"));
+        let extra = format!(
+            "D|{date}|PAYMENT|SANDBOX-UNKNOWN-ORDER||4200SANDBOXEXTRA||1000|0{}",
+            memo(app, &h.creds.org_name, "未知")
+        );
         corrupt(&mut lines, &fault, extra);
-        let text = render("SELFPAY", mer, date, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
+        let text =
+            render("SELFPAY", mer, date, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("selfpay").join(format!("SELFPAY_{mer}_{}.txt", date.replace('-', "")));
         let bytes = if app.config.statements_gbk {
             let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
@@ -140,7 +162,13 @@ pub fn write_insurance(app: &App, month: &str) -> anyhow::Result<Vec<PathBuf>> {
             if !date.starts_with(month) {
                 continue;
             }
-            lines.push(format!("D|{date}|PAYMENT|{}|{}||{}|{}", o.pay_ord_id, o.med_org_ord, s.fund_pay.fen(), s.psn_acct_pay.fen()));
+            lines.push(format!(
+                "D|{date}|PAYMENT|{}|{}||{}|{}",
+                o.pay_ord_id,
+                o.med_org_ord,
+                s.fund_pay.fen(),
+                s.psn_acct_pay.fen()
+            ));
             payments = payments.checked_add(s.insurance()?)?;
         }
         for r in st.mid_refunds.values().filter(|r| r.status == RefundStatus::Succeeded) {
@@ -149,14 +177,22 @@ pub fn write_insurance(app: &App, month: &str) -> anyhow::Result<Vec<PathBuf>> {
             if !date.starts_with(month) || (r.fund.is_zero() && r.acct.is_zero()) {
                 continue;
             }
-            lines.push(format!("D|{date}|REFUND|{}|{}|{}|{}|{}", o.pay_ord_id, o.med_org_ord, r.app_refd_sn, r.fund.fen(), r.acct.fen()));
+            lines.push(format!(
+                "D|{date}|REFUND|{}|{}|{}|{}|{}",
+                o.pay_ord_id,
+                o.med_org_ord,
+                r.app_refd_sn,
+                r.fund.fen(),
+                r.acct.fen()
+            ));
             refunds = refunds.checked_add(r.fund.checked_add(r.acct)?)?;
         }
         drop(st);
         let count = lines.len();
         let extra = format!("D|{month}-01|PAYMENT|ORDSANDBOXEXTRA|SANDBOX-UNKNOWN||1000|0");
         corrupt(&mut lines, &fault, extra);
-        let text = render("INSURANCE", org, month, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
+        let text =
+            render("INSURANCE", org, month, Body { lines, count, payments: payments.fen(), refunds: refunds.fen() });
         let file = root(app).join("insurance").join(format!("INSURANCE_{org}_{}.txt", month.replace('-', "")));
         paths.push(write(file, text.into_bytes(), fault.late_secs)?);
     }

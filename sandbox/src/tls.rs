@@ -25,7 +25,8 @@ pub fn ensure(dir: &Path) -> anyhow::Result<TlsFiles> {
         hospital_cert: dir.join("hospital.pem"),
         hospital_key: dir.join("hospital.key"),
     };
-    if [&files.ca_cert, &files.cert, &files.key, &files.hospital_cert, &files.hospital_key].iter().all(|p| p.is_file()) {
+    if [&files.ca_cert, &files.cert, &files.key, &files.hospital_cert, &files.hospital_key].iter().all(|p| p.is_file())
+    {
         return Ok(files);
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -38,9 +39,10 @@ pub fn ensure(dir: &Path) -> anyhow::Result<TlsFiles> {
     let issuer = Issuer::new(ca, ca_key);
 
     std::fs::write(&files.ca_cert, ca_cert.pem())?;
-    for (name, cert_path, key_path) in
-        [("medpay-interlink sandbox", &files.cert, &files.key), ("medpay-interlink hospital (dev)", &files.hospital_cert, &files.hospital_key)]
-    {
+    for (name, cert_path, key_path) in [
+        ("medpay-interlink sandbox", &files.cert, &files.key),
+        ("medpay-interlink hospital (dev)", &files.hospital_cert, &files.hospital_key),
+    ] {
         let key = KeyPair::generate()?;
         let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
         params.distinguished_name.push(DnType::CommonName, name);
@@ -51,4 +53,3 @@ pub fn ensure(dir: &Path) -> anyhow::Result<TlsFiles> {
     }
     Ok(files)
 }
-

@@ -26,7 +26,12 @@ fn alipay(env: &Env) -> AlipayClient {
 }
 
 async fn auth_code(env: &Env, persona: &str, for_relative: bool) -> Secret<String> {
-    let (_, v) = env.post("/sandbox/patient/authorize", json!({"persona": persona, "channel": "alipay", "for_relative": for_relative})).await;
+    let (_, v) = env
+        .post(
+            "/sandbox/patient/authorize",
+            json!({"persona": persona, "channel": "alipay", "for_relative": for_relative}),
+        )
+        .await;
     Secret::new(v["authCode"].as_str().unwrap().to_string())
 }
 
@@ -53,7 +58,8 @@ async fn alipay_and_wechat_authorisation() {
     // Paying for a relative: Alipay's rels_pay_flag and WeChat's family_pay_auth_no.
     let rel = client.auth_query(&auth_code(&env, "relative-payer", true).await, "REQ-4").await.unwrap();
     assert!(rel.for_relative);
-    let (_, v) = env.post("/sandbox/patient/authorize", json!({"persona": "relative-payer", "for_relative": true})).await;
+    let (_, v) =
+        env.post("/sandbox/patient/authorize", json!({"persona": "relative-payer", "for_relative": true})).await;
     let wx = env.wechat.user_query(&Secret::new(v["authCode"].as_str().unwrap().to_string()), "o", "r").await.unwrap();
     assert!(wx.for_relative && wx.channel == ChannelKind::Wechat);
     env.sandbox.stop().await;

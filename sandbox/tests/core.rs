@@ -24,7 +24,8 @@ async fn the_core_takes_only_signed_calls_and_its_replies_are_checked() {
 
     // A reply under a key that is not the core's is an integrity failure, never a result.
     let mut wrong_core = env.core.clone();
-    wrong_core.signature.as_mut().unwrap().core_public = PublicKey::Sm2(Sm2PrivateKey::generate().unwrap().public_key());
+    wrong_core.signature.as_mut().unwrap().core_public =
+        PublicKey::Sm2(Sm2PrivateKey::generate().unwrap().public_key());
     let err = wrong_core.sign_in().await.unwrap_err();
     assert!(matches!(err, medpay_activities::http::PartyError::Integrity { .. }), "{err}");
     assert!(err.needs_query());

@@ -39,7 +39,10 @@ async fn callback_lost_delayed_duplicated() {
     wait_for("the delayed callback", 5, async || (received(late.mix_trade_no.as_str()) == 1).then_some(())).await;
     assert_eq!(received(lost.mix_trade_no.as_str()), 0, "a lost callback arrived");
     // The lost order is still paid: the hospital finds it by querying (REQ Q-9).
-    assert_eq!(query(&env, &lost, &lost.created_date).await.unwrap().state.unwrap().mix_pay_status, MixPayStatus::Success);
+    assert_eq!(
+        query(&env, &lost, &lost.created_date).await.unwrap().state.unwrap().mix_pay_status,
+        MixPayStatus::Success
+    );
     env.sandbox.stop().await;
 }
 
@@ -53,7 +56,11 @@ async fn badly_signed_callbacks_are_rejected_and_retried() {
         (attempts(&st).len() == 3).then_some(st)
     })
     .await;
-    assert!(attempts(&st).iter().all(|a| a["acknowledged"] == false && a["bad_signature"] == true && a["http_status"] == 400));
+    assert!(
+        attempts(&st)
+            .iter()
+            .all(|a| a["acknowledged"] == false && a["bad_signature"] == true && a["http_status"] == 400)
+    );
     let seen = env.callbacks.lock().unwrap().clone();
     assert_eq!(seen.len(), 3);
     assert!(seen.iter().all(|r| !r.verified), "a forged callback verified: {seen:?}");
@@ -69,11 +76,17 @@ async fn insurance_fails_after_self_pay() {
     env.put_faults(json!({"orders": {"HIS-X8A": {"insurance_fails_after_self_pay": true}}})).await;
     let o = pay(&env, "HIS-X8A").await;
     let s = query(&env, &o, &o.created_date).await.unwrap().state.unwrap();
-    assert_eq!((s.mix_pay_status, s.self_pay_status, s.med_ins_pay_status), (MixPayStatus::Fail, SelfPayStatus::Success, MedInsPayStatus::Fail));
+    assert_eq!(
+        (s.mix_pay_status, s.self_pay_status, s.med_ins_pay_status),
+        (MixPayStatus::Fail, SelfPayStatus::Success, MedInsPayStatus::Fail)
+    );
     assert!(s.med_ins_fail_reason.is_some());
     let st = env.state().await;
     assert_eq!(st["mid_orders"][0]["ord_stas"], "15");
-    assert_eq!(st["self_pay_orders"][0]["status"], "SELF_PAY_SUCCESS", "the patient's cash is held: the hospital must refund it (X-8a)");
+    assert_eq!(
+        st["self_pay_orders"][0]["status"], "SELF_PAY_SUCCESS",
+        "the patient's cash is held: the hospital must refund it (X-8a)"
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(attempts(&env.state().await).is_empty(), "no success callback for a failed payment");
     env.sandbox.stop().await;

@@ -40,14 +40,17 @@ async fn mixed_payment_runs_end_to_end_with_verified_callback() {
     let p = medpay_sandbox::persons::by_persona("mixed").unwrap();
     let q: QueryOrderResponse = env
         .mid
-        .call(MidPlatformOp::QueryOrder, &QueryOrderRequest {
-            pay_ord_id: o.pay_ord_id.clone(),
-            org_codg: OrgCode::parse(env.hospital().org_code.clone()).unwrap(),
-            pay_token: o.pay_token.clone(),
-            id_no: Secret::new(p.id_no.into()),
-            user_name: Secret::new(p.name.into()),
-            id_type: "01".into(),
-        })
+        .call(
+            MidPlatformOp::QueryOrder,
+            &QueryOrderRequest {
+                pay_ord_id: o.pay_ord_id.clone(),
+                org_codg: OrgCode::parse(env.hospital().org_code.clone()).unwrap(),
+                pay_token: o.pay_token.clone(),
+                id_no: Secret::new(p.id_no.into()),
+                user_name: Secret::new(p.name.into()),
+                id_type: "01".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(q.ord_stas, OrdStas::Settled);
@@ -98,12 +101,29 @@ async fn documented_error_codes() {
     let mut forged = env.mid.clone();
     forged.hospital_key = PrivateKey::Sm2(Sm2PrivateKey::generate().unwrap());
     let auth = env.authorise("mixed").await;
-    let e = forged.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-1", &auth, &[100])).await.unwrap_err();
+    let e = forged
+        .call::<_, UploadFeeDetailsResponse>(
+            MidPlatformOp::UploadFeeDetails,
+            &env.upload_request("mixed", "HIS-E-1", &auth, &[100]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(rejected_code(&e), "1001");
     // Wrong appSecret -> encData does not decrypt at the platform -> 1002.
     let mut wrong_secret = env.mid.clone();
-    wrong_secret.envelope = MidPlatformEnvelope::new(MidPlatformProfile::default(), h.mid_platform.app_id.clone(), Secret::new("0000000000000000".into())).unwrap();
-    let e = wrong_secret.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-1", &auth, &[100])).await.unwrap_err();
+    wrong_secret.envelope = MidPlatformEnvelope::new(
+        MidPlatformProfile::default(),
+        h.mid_platform.app_id.clone(),
+        Secret::new("0000000000000000".into()),
+    )
+    .unwrap();
+    let e = wrong_secret
+        .call::<_, UploadFeeDetailsResponse>(
+            MidPlatformOp::UploadFeeDetails,
+            &env.upload_request("mixed", "HIS-E-1", &auth, &[100]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(rejected_code(&e), "1002");
 
     // Σ(details) != total -> 2003.
@@ -141,14 +161,36 @@ async fn documented_error_codes() {
 
     // The payAuthNo is single use: once bound to an order, another order is refused (2002);
     // the same upload again is idempotent (same payOrdId).
-    let first: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-3", &auth, &[100])).await.unwrap();
-    let again: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-3", &auth, &[100])).await.unwrap();
+    let first: UploadFeeDetailsResponse = env
+        .mid
+        .call(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-3", &auth, &[100]))
+        .await
+        .unwrap();
+    let again: UploadFeeDetailsResponse = env
+        .mid
+        .call(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-3", &auth, &[100]))
+        .await
+        .unwrap();
     assert_eq!(first.pay_ord_id, again.pay_ord_id);
-    let e = env.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-4", &auth, &[100])).await.unwrap_err();
+    let e = env
+        .mid
+        .call::<_, UploadFeeDetailsResponse>(
+            MidPlatformOp::UploadFeeDetails,
+            &env.upload_request("mixed", "HIS-E-4", &auth, &[100]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(rejected_code(&e), "2002");
     // Same medOrgOrd, different content -> 2007.
     let auth2 = env.authorise("mixed").await;
-    let e = env.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-3", &auth2, &[101])).await.unwrap_err();
+    let e = env
+        .mid
+        .call::<_, UploadFeeDetailsResponse>(
+            MidPlatformOp::UploadFeeDetails,
+            &env.upload_request("mixed", "HIS-E-3", &auth2, &[101]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(rejected_code(&e), "2007");
 
     // Expired payAuthNo -> the core and the mid-platform refuse it (2001).
@@ -156,7 +198,14 @@ async fn documented_error_codes() {
     let expired = env.authorise("mixed").await;
     let sign_no = env.core.sign_in().await.unwrap();
     assert_eq!(rejected_code(&env.core.person_info(&sign_no, &expired).await.unwrap_err()), "-1");
-    let e = env.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &env.upload_request("mixed", "HIS-E-5", &expired, &[100])).await.unwrap_err();
+    let e = env
+        .mid
+        .call::<_, UploadFeeDetailsResponse>(
+            MidPlatformOp::UploadFeeDetails,
+            &env.upload_request("mixed", "HIS-E-5", &expired, &[100]),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(rejected_code(&e), "2001");
     env.put_faults(json!({})).await;
 
@@ -176,14 +225,17 @@ async fn documented_error_codes() {
     let p = medpay_sandbox::persons::by_persona("mixed").unwrap();
     let e = env
         .mid
-        .call::<_, QueryOrderResponse>(MidPlatformOp::QueryOrder, &QueryOrderRequest {
-            pay_ord_id: PayOrdId::parse("ORD-NOPE").unwrap(),
-            org_codg: OrgCode::parse(h.org_code.clone()).unwrap(),
-            pay_token: Secret::new("x".into()),
-            id_no: Secret::new(p.id_no.into()),
-            user_name: Secret::new(p.name.into()),
-            id_type: "01".into(),
-        })
+        .call::<_, QueryOrderResponse>(
+            MidPlatformOp::QueryOrder,
+            &QueryOrderRequest {
+                pay_ord_id: PayOrdId::parse("ORD-NOPE").unwrap(),
+                org_codg: OrgCode::parse(h.org_code.clone()).unwrap(),
+                pay_token: Secret::new("x".into()),
+                id_no: Secret::new(p.id_no.into()),
+                user_name: Secret::new(p.name.into()),
+                id_type: "01".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(rejected_code(&e), "2004");
@@ -199,7 +251,6 @@ async fn documented_error_codes() {
     assert_eq!(rejected_code(&query(&env, &unknown, &unknown.created_date).await.unwrap_err()), "4004");
     env.sandbox.stop().await;
 }
-
 
 #[tokio::test]
 async fn the_legacy_rsa2_bank_profile() {

@@ -15,7 +15,15 @@ fn code(e: PartyError) -> String {
     e.code().unwrap_or_else(|| panic!("expected a rejection, got {e}")).to_string()
 }
 
-fn refund_req(o: &Ordered, sn: &str, auth: &Secret<String>, fund: i64, acct: i64, cash: i64, kind: RefundType) -> RefundRequest {
+fn refund_req(
+    o: &Ordered,
+    sn: &str,
+    auth: &Secret<String>,
+    fund: i64,
+    acct: i64,
+    cash: i64,
+    kind: RefundType,
+) -> RefundRequest {
     RefundRequest {
         pay_ord_id: o.pay_ord_id.clone(),
         app_refd_sn: AppRefdSn::parse(sn).unwrap(),
@@ -44,27 +52,90 @@ async fn full_refund_of_a_mixed_payment() {
     // A fresh authorisation for the refund (REQ 6.2 step 3).
     let auth = env.authorise("mixed").await;
     // More than was paid -> 2006; the wrong refund type for the components -> 2000.
-    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund + 1, acct, cash, RefundType::All)).await.unwrap_err()), "2006");
-    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, 0, RefundType::All)).await.unwrap_err()), "2000");
-    let r: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, cash, RefundType::All)).await.unwrap();
+    assert_eq!(
+        code(
+            env.mid
+                .call::<_, RefundResponse>(
+                    MidPlatformOp::Refund,
+                    &refund_req(&o, "RF-1", &auth, fund + 1, acct, cash, RefundType::All)
+                )
+                .await
+                .unwrap_err()
+        ),
+        "2006"
+    );
+    assert_eq!(
+        code(
+            env.mid
+                .call::<_, RefundResponse>(
+                    MidPlatformOp::Refund,
+                    &refund_req(&o, "RF-1", &auth, fund, acct, 0, RefundType::All)
+                )
+                .await
+                .unwrap_err()
+        ),
+        "2000"
+    );
+    let r: RefundResponse = env
+        .mid
+        .call(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, cash, RefundType::All))
+        .await
+        .unwrap();
     assert_eq!(r.ref_status, RefundStatus::Succeeded);
     assert!(r.hi_fefd_sn.is_some());
     // Idempotent on appRefdSn; a different refund under the same serial -> 2009.
-    let again: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, cash, RefundType::All)).await.unwrap();
+    let again: RefundResponse = env
+        .mid
+        .call(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, fund, acct, cash, RefundType::All))
+        .await
+        .unwrap();
     assert_eq!(again.refd_sn, r.refd_sn);
-    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-1", &auth, 1, 0, 0, RefundType::Insurance)).await.unwrap_err()), "2009");
+    assert_eq!(
+        code(
+            env.mid
+                .call::<_, RefundResponse>(
+                    MidPlatformOp::Refund,
+                    &refund_req(&o, "RF-1", &auth, 1, 0, 0, RefundType::Insurance)
+                )
+                .await
+                .unwrap_err()
+        ),
+        "2009"
+    );
     // Nothing is left to refund.
     let auth2 = env.authorise("mixed").await;
-    assert_eq!(code(env.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &refund_req(&o, "RF-2", &auth2, 1, 0, 0, RefundType::Insurance)).await.unwrap_err()), "2006");
+    assert_eq!(
+        code(
+            env.mid
+                .call::<_, RefundResponse>(
+                    MidPlatformOp::Refund,
+                    &refund_req(&o, "RF-2", &auth2, 1, 0, 0, RefundType::Insurance)
+                )
+                .await
+                .unwrap_err()
+        ),
+        "2006"
+    );
 
     // The bank refunds the cash part once, whatever the retries.
     let h = env.hospital().clone();
-    let req = SelfPayRefundRequest { mer_id: h.bank.mer_id.clone(), out_trade_no: o.out_trade_no.clone(), order_id: None, outtrx_serial_no: "RF-1".into(), ret_total_amt: Money::from_fen(cash), reason: None };
+    let req = SelfPayRefundRequest {
+        mer_id: h.bank.mer_id.clone(),
+        out_trade_no: o.out_trade_no.clone(),
+        order_id: None,
+        outtrx_serial_no: "RF-1".into(),
+        ret_total_amt: Money::from_fen(cash),
+        reason: None,
+    };
     let a: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-1", &req).await.unwrap();
     let b: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-2", &req).await.unwrap();
     assert_eq!(a.intrx_serial_no, b.intrx_serial_no);
-    let more = SelfPayRefundRequest { outtrx_serial_no: "RF-9".into(), ret_total_amt: Money::from_fen(1), ..req.clone() };
-    assert_eq!(code(env.bank.call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, "m-rf-3", &more).await.unwrap_err()), "4007");
+    let more =
+        SelfPayRefundRequest { outtrx_serial_no: "RF-9".into(), ret_total_amt: Money::from_fen(1), ..req.clone() };
+    assert_eq!(
+        code(env.bank.call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, "m-rf-3", &more).await.unwrap_err()),
+        "4007"
+    );
 
     // The channel is told, with the same serial as the cash refund.
     let notify = RefundNotifyRequest {
@@ -82,8 +153,12 @@ async fn full_refund_of_a_mixed_payment() {
         out_refund_no: "RF-1".into(),
     };
     let _: RefundNotifyResponse = env.bank.call(BankOp::RefundNotify, "m-n-1", &notify).await.unwrap();
-    let wrong_serial = RefundNotifyRequest { intrx_serial_no: Some(BankRefundSerial::parse("RF-NOPE").unwrap()), ..notify };
-    assert_eq!(code(env.bank.call::<_, RefundNotifyResponse>(BankOp::RefundNotify, "m-n-2", &wrong_serial).await.unwrap_err()), "4004");
+    let wrong_serial =
+        RefundNotifyRequest { intrx_serial_no: Some(BankRefundSerial::parse("RF-NOPE").unwrap()), ..notify };
+    assert_eq!(
+        code(env.bank.call::<_, RefundNotifyResponse>(BankOp::RefundNotify, "m-n-2", &wrong_serial).await.unwrap_err()),
+        "4004"
+    );
 
     let st = env.state().await;
     assert_eq!(st["refund_notices"].as_array().unwrap().len(), 1);
@@ -101,10 +176,18 @@ async fn refund_exp_is_resolved_when_asked_again() {
     env.put_faults(json!({"orders": {"HIS-X-1": {"refund_exp": true}}})).await;
     let auth = env.authorise("mixed").await;
     let (fund, acct) = (o.split.fund_pay.fen(), o.split.psn_acct_pay.fen());
-    let first: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RX-1", &auth, fund, acct, 0, RefundType::Insurance)).await.unwrap();
+    let first: RefundResponse = env
+        .mid
+        .call(MidPlatformOp::Refund, &refund_req(&o, "RX-1", &auth, fund, acct, 0, RefundType::Insurance))
+        .await
+        .unwrap();
     assert_eq!(first.ref_status, RefundStatus::Exception);
     assert_eq!(env.state().await["mid_orders"][0]["refunded_fund"], 0, "an EXP refund has not moved money yet");
-    let resolved: RefundResponse = env.mid.call(MidPlatformOp::Refund, &refund_req(&o, "RX-1", &auth, fund, acct, 0, RefundType::Insurance)).await.unwrap();
+    let resolved: RefundResponse = env
+        .mid
+        .call(MidPlatformOp::Refund, &refund_req(&o, "RX-1", &auth, fund, acct, 0, RefundType::Insurance))
+        .await
+        .unwrap();
     assert_eq!(resolved.ref_status, RefundStatus::Succeeded);
     assert_eq!(env.state().await["mid_orders"][0]["refunded_fund"], fund);
     env.sandbox.stop().await;
@@ -129,13 +212,26 @@ async fn revoke_and_abandon() {
     assert_eq!(env.state().await["mid_orders"][0]["ord_stas"], "12");
     // Once revoked, the HIS order can be uploaded again (a new payOrdId) with a new payAuthNo.
     let auth = env.authorise("resident").await;
-    let again: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request("resident", "HIS-V-1", &auth, &[8_000])).await.unwrap();
+    let again: UploadFeeDetailsResponse = env
+        .mid
+        .call(MidPlatformOp::UploadFeeDetails, &env.upload_request("resident", "HIS-V-1", &auth, &[8_000]))
+        .await
+        .unwrap();
     assert_ne!(again.pay_ord_id, o.pay_ord_id);
 
     // A settled order cannot be revoked (2005).
     let paid_order = paid(&env, "HIS-V-2").await;
     let m = medpay_sandbox::persons::by_persona("mixed").unwrap();
-    let revoke_paid = RevokeUploadRequest { pay_ord_id: paid_order.pay_ord_id.clone(), pay_token: paid_order.pay_token.clone(), id_no: Secret::new(m.id_no.into()), user_name: Secret::new(m.name.into()), ..req };
-    assert_eq!(code(env.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &revoke_paid).await.unwrap_err()), "2005");
+    let revoke_paid = RevokeUploadRequest {
+        pay_ord_id: paid_order.pay_ord_id.clone(),
+        pay_token: paid_order.pay_token.clone(),
+        id_no: Secret::new(m.id_no.into()),
+        user_name: Secret::new(m.name.into()),
+        ..req
+    };
+    assert_eq!(
+        code(env.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &revoke_paid).await.unwrap_err()),
+        "2005"
+    );
     env.sandbox.stop().await;
 }

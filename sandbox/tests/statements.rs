@@ -29,7 +29,12 @@ fn sum(rows: &[Vec<String>], direction: &str, col: usize) -> i64 {
     rows.iter().filter(|r| r[2] == direction).map(|r| r[col].parse::<i64>().unwrap()).sum()
 }
 
-fn sftp_get(sftp: &medpay_sandbox::sftp::SftpInfo, known_hosts: &std::path::Path, remote: &str, local: &std::path::Path) -> std::process::Output {
+fn sftp_get(
+    sftp: &medpay_sandbox::sftp::SftpInfo,
+    known_hosts: &std::path::Path,
+    remote: &str,
+    local: &std::path::Path,
+) -> std::process::Output {
     let batch = local.with_extension("batch");
     std::fs::write(&batch, format!("get {remote} {}\n", local.display())).unwrap();
     Command::new("sftp")
@@ -52,7 +57,14 @@ async fn statements_over_sftp_with_control_totals_and_recording() {
     let o = order(&env, "mixed", "HIS-S-1", &[30_000]).await.unwrap();
     env.post("/sandbox/patient/pay", json!({"mix_trade_no": o.mix_trade_no})).await;
     let h = env.hospital().clone();
-    let refund = SelfPayRefundRequest { mer_id: h.bank.mer_id.clone(), out_trade_no: o.out_trade_no.clone(), order_id: None, outtrx_serial_no: "RF-S-1".into(), ret_total_amt: Money::from_fen(1_000), reason: None };
+    let refund = SelfPayRefundRequest {
+        mer_id: h.bank.mer_id.clone(),
+        out_trade_no: o.out_trade_no.clone(),
+        order_id: None,
+        outtrx_serial_no: "RF-S-1".into(),
+        ret_total_amt: Money::from_fen(1_000),
+        reason: None,
+    };
     let _: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-s-rf", &refund).await.unwrap();
 
     let (status, v) = env.post("/sandbox/control/statements", json!({"kind": "selfpay", "period": today()})).await;
@@ -71,7 +83,10 @@ async fn statements_over_sftp_with_control_totals_and_recording() {
     // Host-key checking is on: a known_hosts with another key refuses the server.
     let wrong = env.dir.join("wrong_known_hosts");
     let other_key = env.dir.join("other_host_key");
-    Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f", other_key.to_str().unwrap()]).status().unwrap();
+    Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f", other_key.to_str().unwrap()])
+        .status()
+        .unwrap();
     let pubkey = std::fs::read_to_string(other_key.with_extension("pub")).unwrap();
     let pubkey: Vec<&str> = pubkey.split_whitespace().take(2).collect();
     std::fs::write(&wrong, format!("[127.0.0.1]:{} {}\n", sftp.port, pubkey.join(" "))).unwrap();
@@ -81,15 +96,23 @@ async fn statements_over_sftp_with_control_totals_and_recording() {
     // The monthly insurance detail.
     let month = &today()[..7];
     let (_, v) = env.post("/sandbox/control/statements", json!({"kind": "insurance", "period": month})).await;
-    let ins = std::fs::read_to_string(medpay_sandbox::statements::root(&env.sandbox.app).join(v["files"][0].as_str().unwrap())).unwrap();
+    let ins = std::fs::read_to_string(
+        medpay_sandbox::statements::root(&env.sandbox.app).join(v["files"][0].as_str().unwrap()),
+    )
+    .unwrap();
     let (count, payments, _, rows, digest_ok) = check(&ins);
     assert!(digest_ok);
     assert_eq!((count, payments), (1, 26_000), "fund 210.00 + account 50.00");
     assert_eq!(sum(&rows, "PAYMENT", 6) + sum(&rows, "PAYMENT", 7), payments);
 
     // Every raw exchange was recorded.
-    let names: Vec<String> = std::fs::read_dir(&record).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
-    let upload = names.iter().find(|n| n.contains("uldFeeInfo") && n.ends_with(".response.txt")).expect("6201 recorded");
+    let names: Vec<String> = std::fs::read_dir(&record)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let upload =
+        names.iter().find(|n| n.contains("uldFeeInfo") && n.ends_with(".response.txt")).expect("6201 recorded");
     assert!(std::fs::read_to_string(record.join(upload)).unwrap().contains("encData"));
     assert!(names.iter().any(|n| n.contains("mixorder") && n.ends_with(".request.txt")));
     env.sandbox.stop().await;

@@ -87,7 +87,10 @@ impl Quantity {
     pub fn parse(text: &str) -> Option<Self> {
         let (int, frac) = text.split_once('.').unwrap_or((text, ""));
         let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(int) || (!frac.is_empty() && (frac.len() > 4 || !digits(frac))) || (text.contains('.') && frac.is_empty()) {
+        if !digits(int)
+            || (!frac.is_empty() && (frac.len() > 4 || !digits(frac)))
+            || (text.contains('.') && frac.is_empty())
+        {
             return None;
         }
         let frac_value: i64 = format!("{frac:0<4}").parse().ok()?;
@@ -124,7 +127,10 @@ pub fn is_icd10(c: &str) -> bool {
     let b = c.as_bytes();
     let head = b.len() >= 3 && b[0].is_ascii_uppercase() && b[1].is_ascii_digit() && b[2].is_ascii_digit();
     let tail = &c[3.min(c.len())..];
-    head && (tail.is_empty() || (tail.starts_with('.') && (2..=5).contains(&tail.len()) && tail[1..].bytes().all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())))
+    head && (tail.is_empty()
+        || (tail.starts_with('.')
+            && (2..=5).contains(&tail.len())
+            && tail[1..].bytes().all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())))
 }
 
 /// The lines' 6201 fields: catalogue code, quantity × unit price = amount, fee time.
@@ -132,15 +138,31 @@ pub fn check_lines(lines: &[BillLine]) -> Result<(), BillError> {
     for (i, l) in lines.iter().enumerate() {
         let f = |name: &str| format!("lines[{i}].{name}");
         if !is_catalogue_code(&l.catalogue_code) {
-            return Err(err(f("catalogue_code"), "the item's national insurance catalogue code (医保目录编码) is required: 1-50 letters, digits, '.' or '-'"));
+            return Err(err(
+                f("catalogue_code"),
+                "the item's national insurance catalogue code (医保目录编码) is required: 1-50 letters, digits, '.' or '-'",
+            ));
         }
-        let quantity = Quantity::parse(&l.quantity).ok_or_else(|| err(f("quantity"), format!("{:?} is not a positive decimal with at most 4 decimals (e.g. \"2\" or \"0.5\")", l.quantity)))?;
+        let quantity = Quantity::parse(&l.quantity).ok_or_else(|| {
+            err(
+                f("quantity"),
+                format!("{:?} is not a positive decimal with at most 4 decimals (e.g. \"2\" or \"0.5\")", l.quantity),
+            )
+        })?;
         let price = l.unit_price_fen.ok_or_else(|| err(f("unit_price_fen"), "the unit price in fen is required"))?;
         if price < 0 {
             return Err(err(f("unit_price_fen"), format!("{price} is negative")));
         }
         if quantity.times(price) != Some(l.amount_fen) {
-            return Err(err(f("amount_fen"), format!("quantity {} × unit price {price} fen = {} fen, but amount_fen is {}: the mid-platform refuses a line whose amount is not its quantity times its price", l.quantity, quantity.times(price).map_or("overflow".into(), |v| v.to_string()), l.amount_fen)));
+            return Err(err(
+                f("amount_fen"),
+                format!(
+                    "quantity {} × unit price {price} fen = {} fen, but amount_fen is {}: the mid-platform refuses a line whose amount is not its quantity times its price",
+                    l.quantity,
+                    quantity.times(price).map_or("overflow".into(), |v| v.to_string()),
+                    l.amount_fen
+                ),
+            ));
         }
         if let Some(t) = l.fee_time.as_deref().filter(|t| !is_timestamp(t)) {
             return Err(err(f("fee_time"), format!("{t:?} is not \"yyyy-MM-dd HH:mm:ss\"")));
@@ -151,8 +173,15 @@ pub fn check_lines(lines: &[BillLine]) -> Result<(), BillError> {
 
 /// The visit's 6201 fields; `outpatient` visits need at least one diagnosis.
 pub fn check_visit(visit: Option<&Visit>, outpatient: bool) -> Result<(), BillError> {
-    let v = visit.ok_or_else(|| err("visit", "the visit (department, doctor, diagnoses) is required by the mid-platform's fee upload (6201)"))?;
-    for (name, value) in [("dept_code", &v.dept_code), ("dept_name", &v.dept_name), ("doctor_code", &v.doctor_code), ("doctor_name", &v.doctor_name)] {
+    let v = visit.ok_or_else(|| {
+        err("visit", "the visit (department, doctor, diagnoses) is required by the mid-platform's fee upload (6201)")
+    })?;
+    for (name, value) in [
+        ("dept_code", &v.dept_code),
+        ("dept_name", &v.dept_name),
+        ("doctor_code", &v.doctor_code),
+        ("doctor_name", &v.doctor_name),
+    ] {
         if value.trim().is_empty() || value.len() > 100 {
             return Err(err(format!("visit.{name}"), "required, at most 100 bytes"));
         }
@@ -162,13 +191,18 @@ pub fn check_visit(visit: Option<&Visit>, outpatient: bool) -> Result<(), BillEr
     }
     for (i, d) in v.diagnoses.iter().enumerate() {
         if !is_icd10(&d.code) {
-            return Err(err(format!("visit.diagnoses[{i}].code"), format!("{:?} is not an ICD-10 code (e.g. \"J06.900\")", d.code)));
+            return Err(err(
+                format!("visit.diagnoses[{i}].code"),
+                format!("{:?} is not an ICD-10 code (e.g. \"J06.900\")", d.code),
+            ));
         }
         if d.name.trim().is_empty() {
             return Err(err(format!("visit.diagnoses[{i}].name"), "required"));
         }
     }
-    if let Some(t) = v.med_type.as_deref().filter(|t| !(1..=6).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_alphanumeric())) {
+    if let Some(t) =
+        v.med_type.as_deref().filter(|t| !(1..=6).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_alphanumeric()))
+    {
         return Err(err("visit.med_type", format!("{t:?} is not a medical type code (e.g. \"11\")")));
     }
     if let Some(b) = v.charge_batch_no.as_deref().filter(|b| !is_catalogue_code(b)) {
@@ -185,7 +219,16 @@ mod tests {
     use super::*;
 
     fn line(quantity: &str, price: i64, amount: i64) -> BillLine {
-        BillLine { code: "H1".into(), name: "n".into(), amount_fen: amount, catalogue_code: "XJ01CAA040A001010101445".into(), quantity: quantity.into(), unit_price_fen: Some(price), fee_time: None, rx_no: None }
+        BillLine {
+            code: "H1".into(),
+            name: "n".into(),
+            amount_fen: amount,
+            catalogue_code: "XJ01CAA040A001010101445".into(),
+            quantity: quantity.into(),
+            unit_price_fen: Some(price),
+            fee_time: None,
+            rx_no: None,
+        }
     }
 
     #[test]
@@ -206,11 +249,20 @@ mod tests {
 
     #[test]
     fn visits_need_their_people_and_outpatients_a_diagnosis() {
-        let v = Visit { dept_code: "0301".into(), dept_name: "内科".into(), doctor_code: "D001".into(), doctor_name: "王医生".into(), ..Default::default() };
+        let v = Visit {
+            dept_code: "0301".into(),
+            dept_name: "内科".into(),
+            doctor_code: "D001".into(),
+            doctor_name: "王医生".into(),
+            ..Default::default()
+        };
         assert!(check_visit(Some(&v), false).is_ok());
         assert_eq!(check_visit(Some(&v), true).unwrap_err().field, "visit.diagnoses");
         assert_eq!(check_visit(None, false).unwrap_err().field, "visit");
-        let with = Visit { diagnoses: vec![Diagnosis { code: "J06.900".into(), name: "急性上呼吸道感染".into() }], ..v.clone() };
+        let with = Visit {
+            diagnoses: vec![Diagnosis { code: "J06.900".into(), name: "急性上呼吸道感染".into() }],
+            ..v.clone()
+        };
         assert!(check_visit(Some(&with), true).is_ok());
         for bad in ["j06", "J6", "J06.", "J06.123456", "06.9"] {
             assert!(!is_icd10(bad), "{bad}");
@@ -229,8 +281,12 @@ pub mod sample {
     pub fn complete(bill: &mut Value) {
         if let Some(lines) = bill.get_mut("lines").and_then(Value::as_array_mut) {
             for l in lines.iter_mut().filter_map(Value::as_object_mut) {
-                let (code, fen) = (l.get("code").and_then(Value::as_str).unwrap_or("X").to_string(), l.get("amount_fen").cloned().unwrap_or(json!(0)));
-                l.entry("catalogue_code").or_insert_with(|| json!(format!("NC{}", code.replace(|c: char| !c.is_ascii_alphanumeric(), ""))));
+                let (code, fen) = (
+                    l.get("code").and_then(Value::as_str).unwrap_or("X").to_string(),
+                    l.get("amount_fen").cloned().unwrap_or(json!(0)),
+                );
+                l.entry("catalogue_code")
+                    .or_insert_with(|| json!(format!("NC{}", code.replace(|c: char| !c.is_ascii_alphanumeric(), ""))));
                 l.entry("quantity").or_insert_with(|| json!("1"));
                 l.entry("unit_price_fen").or_insert(fen);
             }

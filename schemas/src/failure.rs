@@ -83,7 +83,9 @@ impl FailureCode {
         match self {
             Self::AuthorisationRefused => "retry_with_new_auth_code",
             Self::BillRefused => "correct_bill_and_resend",
-            Self::PreSettlementRefused | Self::BankOrderRefused | Self::StepFailed | Self::BankPaymentFailed => "send_patient_to_counter",
+            Self::PreSettlementRefused | Self::BankOrderRefused | Self::StepFailed | Self::BankPaymentFailed => {
+                "send_patient_to_counter"
+            }
             Self::Declined | Self::NotConfirmedInTime => "none",
             Self::InsuranceFailedAfterSelfPay => "collect_at_counter",
             Self::IntegrityAlarm => "wait_for_operator",
@@ -187,7 +189,9 @@ impl PaymentFailure {
         if !matches!(state, PaymentState::Failed | PaymentState::Cancelled | PaymentState::PendingReconciliation) {
             return None;
         }
-        let f = stored.map(Self::decode).unwrap_or_else(|| Self::new(FailureCode::Unclassified, format!("the payment is {}", state.as_str())));
+        let f = stored
+            .map(Self::decode)
+            .unwrap_or_else(|| Self::new(FailureCode::Unclassified, format!("the payment is {}", state.as_str())));
         Some(FailureView { next_action: f.code.next_action().to_string(), failure: f })
     }
 }
@@ -213,16 +217,28 @@ mod tests {
         // The text a refused identification produced before failure codes (REQ 6.1 step 4).
         let sdk = "Activity failed: core refused (-1): payAuthNo expired: authorise again: Failure(core refused (-1): payAuthNo expired: authorise again, Application Failure: )";
         let f = PaymentFailure::at_step(FailedStep::Identification, sdk);
-        assert_eq!((f.code, f.party.as_deref(), f.party_code.as_deref()), (FailureCode::AuthorisationRefused, Some("core"), Some("-1")));
+        assert_eq!(
+            (f.code, f.party.as_deref(), f.party_code.as_deref()),
+            (FailureCode::AuthorisationRefused, Some("core"), Some("-1"))
+        );
         assert_eq!(f.message, "identification: core refused (-1): payAuthNo expired: authorise again");
         assert_eq!(f.code.next_action(), "retry_with_new_auth_code");
-        let f = PaymentFailure::at_step(FailedStep::Upload, "Activity failed: mid-platform refused (2003): medOrgOrd used: Failure(x)");
-        assert_eq!((f.code, f.party.as_deref(), f.party_code.as_deref()), (FailureCode::BillRefused, Some("mid-platform"), Some("2003")));
+        let f = PaymentFailure::at_step(
+            FailedStep::Upload,
+            "Activity failed: mid-platform refused (2003): medOrgOrd used: Failure(x)",
+        );
+        assert_eq!(
+            (f.code, f.party.as_deref(), f.party_code.as_deref()),
+            (FailureCode::BillRefused, Some("mid-platform"), Some("2003"))
+        );
     }
 
     #[test]
     fn integrity_alarms_win_over_the_step_and_other_failures_keep_their_text() {
-        let f = PaymentFailure::at_step(FailedStep::BankOrder, "Activity failed: integrity alarm: the bank's order X already belongs to payment Y");
+        let f = PaymentFailure::at_step(
+            FailedStep::BankOrder,
+            "Activity failed: integrity alarm: the bank's order X already belongs to payment Y",
+        );
         assert_eq!((f.code, f.code.next_action()), (FailureCode::IntegrityAlarm, "wait_for_operator"));
         let f = PaymentFailure::at_step(FailedStep::PreSettlement, "timed out");
         assert_eq!((f.code, f.message.as_str()), (FailureCode::StepFailed, "6202 pre-settlement: timed out"));
@@ -234,11 +250,19 @@ mod tests {
         assert_eq!(PaymentFailure::decode(&f.encode()), f);
         let old = PaymentFailure::decode("bank status MIX_PAY_CLOSED");
         assert_eq!((old.code, old.message.as_str()), (FailureCode::Unclassified, "bank status MIX_PAY_CLOSED"));
-        assert_eq!(PaymentFailure::view_of(PaymentState::Paid, Some(&f.encode())), None, "a paid payment has no failure");
+        assert_eq!(
+            PaymentFailure::view_of(PaymentState::Paid, Some(&f.encode())),
+            None,
+            "a paid payment has no failure"
+        );
         let v = PaymentFailure::view_of(PaymentState::Cancelled, Some(&f.encode())).unwrap();
         assert_eq!((v.failure.code, v.next_action.as_str()), (FailureCode::Declined, "none"));
         let wire = serde_json::to_value(&v).unwrap();
-        assert_eq!((wire["code"].as_str(), wire["next_action"].as_str(), wire.get("party")), (Some("DECLINED"), Some("none"), None), "flat on the wire: {wire}");
+        assert_eq!(
+            (wire["code"].as_str(), wire["next_action"].as_str(), wire.get("party")),
+            (Some("DECLINED"), Some("none"), None),
+            "flat on the wire: {wire}"
+        );
     }
 
     #[test]

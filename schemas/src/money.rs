@@ -92,10 +92,7 @@ impl Money {
             }
         };
         let yuan: i64 = int_part.parse().map_err(|_| MoneyError::Overflow("parse"))?;
-        let fen = yuan
-            .checked_mul(100)
-            .and_then(|v| v.checked_add(frac_fen))
-            .ok_or(MoneyError::Overflow("parse"))?;
+        let fen = yuan.checked_mul(100).and_then(|v| v.checked_add(frac_fen)).ok_or(MoneyError::Overflow("parse"))?;
         Ok(Money(if negative { -fen } else { fen }))
     }
 

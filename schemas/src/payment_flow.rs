@@ -210,7 +210,13 @@ pub struct PaymentTimings {
 
 impl Default for PaymentTimings {
     fn default() -> Self {
-        Self { callback_wait_secs: 20, query_every_secs: 5, query_for_secs: 60, late_callback_secs: 48 * 3600, confirm_deadline_secs: 15 * 60 }
+        Self {
+            callback_wait_secs: 20,
+            query_every_secs: 5,
+            query_for_secs: 60,
+            late_callback_secs: 48 * 3600,
+            confirm_deadline_secs: 15 * 60,
+        }
     }
 }
 
@@ -218,10 +224,16 @@ impl PaymentTimings {
     /// Zero intervals would spin; a query window shorter than one interval would never query.
     pub fn check(&self) -> Result<(), String> {
         if self.query_every_secs == 0 || self.callback_wait_secs == 0 || self.confirm_deadline_secs == 0 {
-            return Err("payment timings: callback_wait_secs, query_every_secs and confirm_deadline_secs must be positive".into());
+            return Err(
+                "payment timings: callback_wait_secs, query_every_secs and confirm_deadline_secs must be positive"
+                    .into(),
+            );
         }
         if self.query_for_secs < self.query_every_secs {
-            return Err(format!("payment timings: query_for_secs {} is shorter than query_every_secs {}", self.query_for_secs, self.query_every_secs));
+            return Err(format!(
+                "payment timings: query_for_secs {} is shorter than query_every_secs {}",
+                self.query_for_secs, self.query_every_secs
+            ));
         }
         Ok(())
     }

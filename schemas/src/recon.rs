@@ -34,14 +34,25 @@ impl ReconKind {
     pub fn check_period(self, period: &str) -> Result<(), String> {
         // Digits where digits belong, a month 01-12 and a day 01-31 (the API document states the
         // same pattern); a day past its month's end finds no statement.
-        let num = |r: std::ops::Range<usize>| period.get(r).filter(|s| s.bytes().all(|b| b.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok());
-        let month_ok = period.get(4..5) == Some("-") && num(0..4).is_some() && num(5..7).is_some_and(|m| (1..=12).contains(&m));
+        let num = |r: std::ops::Range<usize>| {
+            period.get(r).filter(|s| s.bytes().all(|b| b.is_ascii_digit())).and_then(|s| s.parse::<u32>().ok())
+        };
+        let month_ok =
+            period.get(4..5) == Some("-") && num(0..4).is_some() && num(5..7).is_some_and(|m| (1..=12).contains(&m));
         let ok = month_ok
             && match self {
-                Self::Selfpay => period.len() == 10 && period.get(7..8) == Some("-") && num(8..10).is_some_and(|d| (1..=31).contains(&d)),
+                Self::Selfpay => {
+                    period.len() == 10
+                        && period.get(7..8) == Some("-")
+                        && num(8..10).is_some_and(|d| (1..=31).contains(&d))
+                }
                 Self::Insurance => period.len() == 7,
             };
-        if ok { Ok(()) } else { Err(format!("{period:?} is not a {} period ({})", self.as_str(), self.period_format())) }
+        if ok {
+            Ok(())
+        } else {
+            Err(format!("{period:?} is not a {} period ({})", self.as_str(), self.period_format()))
+        }
     }
 
     pub fn period_format(self) -> &'static str {

@@ -28,8 +28,15 @@ pub enum RefundState {
 }
 
 impl RefundState {
-    pub const ALL: [RefundState; 7] =
-        [Self::Requested, Self::InsuranceRefunded, Self::CashRefunded, Self::Refunded, Self::NeedsAttention, Self::SettledOffline, Self::Abandoned];
+    pub const ALL: [RefundState; 7] = [
+        Self::Requested,
+        Self::InsuranceRefunded,
+        Self::CashRefunded,
+        Self::Refunded,
+        Self::NeedsAttention,
+        Self::SettledOffline,
+        Self::Abandoned,
+    ];
 
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Refunded | Self::SettledOffline | Self::Abandoned)
@@ -209,7 +216,13 @@ mod tests {
         let a = RefundAmounts { fund: m(1), psn_acct: m(0), cash: m(2) };
         assert_eq!(a.refund_calls(true), vec![(RefundType::All, a)]);
         // A partial refund of both parts: HI for the insurance parts, CASH for the cash.
-        assert_eq!(a.refund_calls(false), vec![(RefundType::Insurance, RefundAmounts { cash: m(0), ..a }), (RefundType::Cash, RefundAmounts { fund: m(0), psn_acct: m(0), cash: m(2) })]);
+        assert_eq!(
+            a.refund_calls(false),
+            vec![
+                (RefundType::Insurance, RefundAmounts { cash: m(0), ..a }),
+                (RefundType::Cash, RefundAmounts { fund: m(0), psn_acct: m(0), cash: m(2) })
+            ]
+        );
         let cash = RefundAmounts { fund: m(0), psn_acct: m(0), cash: m(2) };
         assert_eq!(cash.refund_calls(true), vec![(RefundType::Cash, cash)]);
         let hi = RefundAmounts { fund: m(3), psn_acct: m(1), cash: m(0) };

@@ -127,8 +127,13 @@ impl OrdStas {
         match self {
             Saved | PreSettled | AwaitingPayment | Refunding => OrdStasClass::Processing,
             SelfPayDone | InsurancePaid | HospitalSettled | Settled => OrdStasClass::Settled,
-            Refunded | InsuranceFullyRefunded | SelfPayOnlyFullyRefunded | SelfPayOnlyPartlyRefunded
-            | InsuranceFullSelfPayPartRefunded | Revoked | InsuranceRevoked => OrdStasClass::RefundedOrCancelled,
+            Refunded
+            | InsuranceFullyRefunded
+            | SelfPayOnlyFullyRefunded
+            | SelfPayOnlyPartlyRefunded
+            | InsuranceFullSelfPayPartRefunded
+            | Revoked
+            | InsuranceRevoked => OrdStasClass::RefundedOrCancelled,
             Abnormal | SettlementFailed | SettlementFailedReversalFailed => OrdStasClass::Failed,
             Unknown(_) => OrdStasClass::Unknown,
         }

@@ -27,7 +27,9 @@ pub fn medpay_bin() -> PathBuf {
 }
 
 pub fn temporal_bin() -> PathBuf {
-    let bin = std::env::var_os("MEDPAY_TEMPORAL_BIN").map(PathBuf::from).unwrap_or_else(|| workspace_root().join(".venv/bin/temporal"));
+    let bin = std::env::var_os("MEDPAY_TEMPORAL_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/temporal"));
     assert!(bin.is_file(), "Temporal CLI not found at {}: run `scripts/devstack.sh install`", bin.display());
     bin
 }
@@ -56,9 +58,12 @@ impl Proc {
     pub fn spawn(cmd: &mut Command) -> Self {
         let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
         let (tx, rx) = mpsc::channel();
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let tx = tx.clone();
             std::thread::spawn(move || {
@@ -137,20 +142,38 @@ impl TemporalDevServer {
         for _ in 0..3 {
             let port = free_port();
             let mut proc = Proc::spawn(Command::new(temporal_bin()).args([
-                "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error",
-                "--port", &port.to_string(),
-                "--http-port", &free_port().to_string(),
-                "--metrics-port", &free_port().to_string(),
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--headless",
+                "--log-level",
+                "error",
+                "--port",
+                &port.to_string(),
+                "--http-port",
+                &free_port().to_string(),
+                "--metrics-port",
+                &free_port().to_string(),
                 // The workflows upsert these (as scripts/devstack.sh registers them).
-                "--search-attribute", "MedpayOrgCode=Keyword", "--search-attribute", "MedpayMedOrgOrd=Keyword",
-                "--search-attribute", "MedpayPaymentState=Keyword", "--search-attribute", "MedpayRefundState=Keyword",
+                "--search-attribute",
+                "MedpayOrgCode=Keyword",
+                "--search-attribute",
+                "MedpayMedOrgOrd=Keyword",
+                "--search-attribute",
+                "MedpayPaymentState=Keyword",
+                "--search-attribute",
+                "MedpayRefundState=Keyword",
             ]));
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(90) {
                 if matches!(proc.child.try_wait(), Ok(Some(_))) {
                     break;
                 }
-                let healthy = Command::new(temporal_bin()).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success());
+                let healthy = Command::new(temporal_bin())
+                    .args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
                 if healthy {
                     return TemporalDevServer { port, proc };
                 }
@@ -183,7 +206,13 @@ pub fn set_default_headers(headers: &[&str]) {
 }
 
 /// The same with extra request headers ("Name: value").
-pub fn http_with(method: &str, addr: &str, path: &str, body: Option<&str>, headers: &[&str]) -> std::io::Result<(u16, String)> {
+pub fn http_with(
+    method: &str,
+    addr: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[&str],
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let body = body.unwrap_or("");
@@ -199,7 +228,8 @@ pub fn http_with(method: &str, addr: &str, path: &str, body: Option<&str>, heade
     let raw = read_response(&mut stream)?;
     let status = raw.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let (head, rest) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
     Ok((status, body))
 }
 
@@ -216,7 +246,8 @@ fn read_response(stream: &mut TcpStream) -> std::io::Result<String> {
         raw.extend_from_slice(&buf[..n]);
         let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
         let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-        let length = head.lines().find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()));
+        let length =
+            head.lines().find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok()));
         if length.is_some_and(|len| raw.len() >= end + 4 + len) {
             break;
         }
@@ -253,7 +284,23 @@ pub fn payload_key_file() -> PathBuf {
 /// `application/x-www-form-urlencoded` of a JSON object of strings (a bank callback's form).
 pub fn form_encode(params: &serde_json::Value) -> String {
     let enc = |s: &str| -> String {
-        s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
     };
-    params.as_object().map(|o| o.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v.as_str().unwrap_or_default()))).collect::<Vec<_>>().join("&")).unwrap_or_default()
+    params
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| format!("{}={}", enc(k), enc(v.as_str().unwrap_or_default())))
+                .collect::<Vec<_>>()
+                .join("&")
+        })
+        .unwrap_or_default()
 }

@@ -72,7 +72,10 @@ impl Receiver {
         let key_file = std::env::temp_dir().join(format!("medpay-his-key-{name}-{}", std::process::id()));
         std::fs::write(&key_file, format!("{HIS_KEY}\n")).expect("key file");
         let r = Receiver::start(vec![]);
-        let env = vec![("MEDPAY_HIS_NOTIFY_URL".to_string(), format!("http://{}/his/notify", r.addr)), ("MEDPAY_HIS_NOTIFY_KEY_FILE".to_string(), key_file.display().to_string())];
+        let env = vec![
+            ("MEDPAY_HIS_NOTIFY_URL".to_string(), format!("http://{}/his/notify", r.addr)),
+            ("MEDPAY_HIS_NOTIFY_KEY_FILE".to_string(), key_file.display().to_string()),
+        ];
         (r, env)
     }
 
@@ -86,7 +89,12 @@ impl Receiver {
                 .into_iter()
                 .filter(|r| r.answered == 200)
                 .map(|r| {
-                    let signed = medpay_crypto::envelope::his::verify_his_signature(HIS_KEY.as_bytes(), &r.headers["x-medpay-timestamp"], &r.body, &r.headers["x-medpay-signature"]);
+                    let signed = medpay_crypto::envelope::his::verify_his_signature(
+                        HIS_KEY.as_bytes(),
+                        &r.headers["x-medpay-timestamp"],
+                        &r.body,
+                        &r.headers["x-medpay-signature"],
+                    );
                     assert!(signed, "a notice without medpay's signature: {}", String::from_utf8_lossy(&r.body));
                     serde_json::from_slice(&r.body).expect("a JSON notice")
                 })

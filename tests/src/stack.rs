@@ -45,14 +45,27 @@ fn spawn_medpay(env: &[(String, String)], api: &str) -> Proc {
     medpay.wait_for_line("medpay API", Duration::from_secs(60));
     // An API serving HTTPS itself (tls.rs) is asked by its test, which holds the CA.
     if !env.iter().any(|(k, _)| k == "MEDPAY_API_TLS_CERT_FILE") {
-        wait_until("/healthz", Duration::from_secs(30), || http("GET", api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false));
+        wait_until("/healthz", Duration::from_secs(30), || {
+            http("GET", api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false)
+        });
     }
     medpay
 }
 
 pub fn curl_json(ca: &std::path::Path, url: &str, body: &Value) -> Value {
     let out = Command::new("curl")
-        .args(["-sS", "--max-time", "20", "--cacert", ca.to_str().unwrap(), "-H", "content-type: application/json", "-d", &body.to_string(), url])
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &body.to_string(),
+            url,
+        ])
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -91,22 +104,38 @@ impl Stack {
     /// its files (`<dir>/hospitals/<org>.toml`), may lay out a directory of its own, and returns
     /// extra environment for medpay (e.g. `MEDPAY_PARTIES_HOSPITALS_DIR`).
     /// `sandbox_args` go to `medpay sandbox` (e.g. `--hospitals 2`, `--bank-encrypt`).
-    pub fn start_hospitals(name: &str, sandbox_args: &[&str], extra: &[(&str, &str)], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
+    pub fn start_hospitals(
+        name: &str,
+        sandbox_args: &[&str],
+        extra: &[(&str, &str)],
+        prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>,
+    ) -> Stack {
         Self::start_inner(name, extra, false, sandbox_args, prepare)
     }
 
     /// The same with the sandbox's SFTP statements server.
-    pub fn start_hospitals_sftp(name: &str, sandbox_args: &[&str], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
+    pub fn start_hospitals_sftp(
+        name: &str,
+        sandbox_args: &[&str],
+        prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>,
+    ) -> Stack {
         Self::start_inner(name, &[], true, sandbox_args, prepare)
     }
 
-    fn start_inner(name: &str, extra: &[(&str, &str)], sftp: bool, sandbox_extra: &[&str], prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>) -> Stack {
+    fn start_inner(
+        name: &str,
+        extra: &[(&str, &str)],
+        sftp: bool,
+        sandbox_extra: &[&str],
+        prepare: &dyn Fn(&std::path::Path) -> Vec<(String, String)>,
+    ) -> Stack {
         let temporal = TemporalDevServer::start();
         let dir = std::env::temp_dir().join(format!("medpay-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox_addr = format!("127.0.0.1:{}", free_port());
         let sftp_port = free_port().to_string();
-        let mut sandbox_args: Vec<String> = ["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()].map(String::from).into();
+        let mut sandbox_args: Vec<String> =
+            ["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()].map(String::from).into();
         if sftp {
             sandbox_args.extend(["--sftp-port".to_string(), sftp_port.clone()]);
         }
@@ -118,7 +147,10 @@ impl Stack {
             ("MEDPAY_TEMPORAL_ADDRESS".to_string(), temporal.address()),
             ("MEDPAY_API_LISTEN".into(), api.clone()),
             ("MEDPAY_TASK_QUEUE".into(), format!("{name}-{}", std::process::id())),
-            ("MEDPAY_PAYLOAD_KEY_FILE".into(), if recording() { replay_key_file() } else { payload_key_file() }.display().to_string()),
+            (
+                "MEDPAY_PAYLOAD_KEY_FILE".into(),
+                if recording() { replay_key_file() } else { payload_key_file() }.display().to_string(),
+            ),
             ("MEDPAY_LEDGER_URL".into(), format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())),
             ("MEDPAY_PARTIES_PARAMS_FILE".into(), dir.join("credentials.json").display().to_string()),
             ("MEDPAY_PARTIES_BASE_URL".into(), format!("https://{sandbox_addr}")),
@@ -127,8 +159,16 @@ impl Stack {
             ("MEDPAY_RECON_STAGING_DIR".into(), dir.join("staging").display().to_string()),
             ("MEDPAY_RECON_REPORTS_DIR".into(), dir.join("reports").display().to_string()),
             // The patient page hands over to the sandbox channel's authorisation and cashier pages.
-            ("MEDPAY_PATIENT_AUTHORISE_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/authorize-page?channel={{channel}}&return={{return}}")),
-            ("MEDPAY_PATIENT_CASHIER_URL".into(), format!("https://{sandbox_addr}/sandbox/patient/cashier-page?mix_trade_no={{mix_trade_no}}&return={{return}}")),
+            (
+                "MEDPAY_PATIENT_AUTHORISE_URL".into(),
+                format!("https://{sandbox_addr}/sandbox/patient/authorize-page?channel={{channel}}&return={{return}}"),
+            ),
+            (
+                "MEDPAY_PATIENT_CASHIER_URL".into(),
+                format!(
+                    "https://{sandbox_addr}/sandbox/patient/cashier-page?mix_trade_no={{mix_trade_no}}&return={{return}}"
+                ),
+            ),
         ];
         if sftp {
             env.extend([
@@ -145,10 +185,17 @@ impl Stack {
             for var in ["MEDPAY_PARTIES_PARAMS_FILE", "MEDPAY_PAYLOAD_KEY_FILE"] {
                 let plain = env.iter().rev().find(|(k, _)| k == var).map(|(_, v)| v.clone()).unwrap();
                 let sealed = dir.join(format!("{var}.sealed"));
-                let out = Command::new(medpay_bin()).args(["secrets", "seal", "--in", &plain, "--out", sealed.to_str().unwrap()]).env("MEDPAY_MASTER_KEY", master).output().unwrap();
+                let out = Command::new(medpay_bin())
+                    .args(["secrets", "seal", "--in", &plain, "--out", sealed.to_str().unwrap()])
+                    .env("MEDPAY_MASTER_KEY", master)
+                    .output()
+                    .unwrap();
                 assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
                 let text = std::fs::read_to_string(&sealed).unwrap();
-                assert!(text.starts_with("medpay-sealed:v1:") && !text.contains("PRIVATE") && !text.contains("app_secret"), "sealed: {text}");
+                assert!(
+                    text.starts_with("medpay-sealed:v1:") && !text.contains("PRIVATE") && !text.contains("app_secret"),
+                    "sealed: {text}"
+                );
                 env.push((var.to_string(), sealed.display().to_string()));
             }
         }
@@ -212,7 +259,12 @@ impl Stack {
 
     /// The same, from the given channel's authorisation (`wechat` or `alipay`).
     pub fn auth_code_in(&self, channel: &str, persona: &str) -> Value {
-        curl_json(&self.ca, &self.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": persona, "channel": channel}))["authCode"].clone()
+        curl_json(
+            &self.ca,
+            &self.sandbox_url("/sandbox/patient/authorize"),
+            &json!({"persona": persona, "channel": channel}),
+        )["authCode"]
+            .clone()
     }
 
     /// Creates a payment; returns its status path.
@@ -222,7 +274,11 @@ impl Stack {
 
     /// Creates a payment the patient authorised in `channel`; returns its status path.
     pub fn create_in(&self, channel: &str, persona: &str, ord: &str, scene: &str, fen: &[i64]) -> String {
-        let lines: Vec<Value> = fen.iter().enumerate().map(|(i, f)| json!({"code": format!("L{i}"), "name": "项目", "amount_fen": f})).collect();
+        let lines: Vec<Value> = fen
+            .iter()
+            .enumerate()
+            .map(|(i, f)| json!({"code": format!("L{i}"), "name": "项目", "amount_fen": f}))
+            .collect();
         let mut body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": scene, "auth_code": self.auth_code_in(channel, persona), "openid": "o", "lines": lines});
         if channel != "wechat" {
             body["channel"] = json!(channel);
@@ -241,7 +297,8 @@ impl Stack {
         if !confirm {
             return None;
         }
-        let ordered = poll(&self.api, path, "the mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
+        let ordered =
+            poll(&self.api, path, "the mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
         ordered["workflow"]["cashier"]["mix_trade_no"].as_str().map(String::from)
     }
 
@@ -267,7 +324,18 @@ impl Stack {
 
     pub fn faults(&self, f: Value) {
         let out = Command::new("curl")
-            .args(["-sS", "-X", "PUT", "--cacert", self.ca.to_str().unwrap(), "-H", "content-type: application/json", "-d", &f.to_string(), &self.sandbox_url("/sandbox/control/faults")])
+            .args([
+                "-sS",
+                "-X",
+                "PUT",
+                "--cacert",
+                self.ca.to_str().unwrap(),
+                "-H",
+                "content-type: application/json",
+                "-d",
+                &f.to_string(),
+                &self.sandbox_url("/sandbox/control/faults"),
+            ])
             .output()
             .unwrap();
         assert!(out.status.success());
@@ -275,14 +343,26 @@ impl Stack {
 
     /// The sandbox's own books (orders, refunds, callbacks, notices).
     pub fn books(&self) -> Value {
-        let out = Command::new("curl").args(["-sS", "--cacert", self.ca.to_str().unwrap(), &self.sandbox_url("/sandbox/control/state")]).output().unwrap();
+        let out = Command::new("curl")
+            .args(["-sS", "--cacert", self.ca.to_str().unwrap(), &self.sandbox_url("/sandbox/control/state")])
+            .output()
+            .unwrap();
         json(&String::from_utf8_lossy(&out.stdout))
     }
 
     /// A workflow's history as JSON, through the real `temporal` CLI.
     pub fn history(&self, workflow_id: &str) -> Value {
         let out = Command::new(temporal_bin())
-            .args(["workflow", "show", "--workflow-id", workflow_id, "--address", &format!("127.0.0.1:{}", self.temporal.port), "--output", "json"])
+            .args([
+                "workflow",
+                "show",
+                "--workflow-id",
+                workflow_id,
+                "--address",
+                &format!("127.0.0.1:{}", self.temporal.port),
+                "--output",
+                "json",
+            ])
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -296,7 +376,10 @@ impl Stack {
     /// log lines were searched for how many values.
     pub fn assert_no_personal_data(&mut self) -> (usize, usize, usize) {
         let address = format!("127.0.0.1:{}", self.temporal.port);
-        let out = Command::new("curl").args(["-sS", "--cacert", self.ca.to_str().unwrap(), &self.sandbox_url("/sandbox/personas")]).output().unwrap();
+        let out = Command::new("curl")
+            .args(["-sS", "--cacert", self.ca.to_str().unwrap(), &self.sandbox_url("/sandbox/personas")])
+            .output()
+            .unwrap();
         let personas = json(&String::from_utf8_lossy(&out.stdout));
         let books = self.books();
         let mut needles: Vec<String> = vec![];
@@ -306,13 +389,33 @@ impl Stack {
             }
         }
         for field in ["issued_pay_auth_nos", "issued_pay_tokens"] {
-            needles.extend(books[field].as_array().unwrap().iter().filter_map(|v| v.as_str()).filter(|v| !v.is_empty()).map(String::from));
+            needles.extend(
+                books[field]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .filter(|v| !v.is_empty())
+                    .map(String::from),
+            );
         }
-        assert!(books["issued_pay_auth_nos"].as_array().is_some_and(|a| !a.is_empty()), "the run issued no payAuthNo: nothing to look for");
-        let list = Command::new(temporal_bin()).args(["workflow", "list", "--address", &address, "--output", "json", "--limit", "1000"]).output().unwrap();
+        assert!(
+            books["issued_pay_auth_nos"].as_array().is_some_and(|a| !a.is_empty()),
+            "the run issued no payAuthNo: nothing to look for"
+        );
+        let list = Command::new(temporal_bin())
+            .args(["workflow", "list", "--address", &address, "--output", "json", "--limit", "1000"])
+            .output()
+            .unwrap();
         assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
         let list_text = String::from_utf8_lossy(&list.stdout).to_string();
-        let ids: Vec<String> = serde_json::from_str::<Value>(&list_text).unwrap().as_array().unwrap().iter().filter_map(|e| e["execution"]["workflowId"].as_str().map(String::from)).collect();
+        let ids: Vec<String> = serde_json::from_str::<Value>(&list_text)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["execution"]["workflowId"].as_str().map(String::from))
+            .collect();
         assert!(ids.len() >= 3, "too few workflows to check: {ids:?}");
         let mut haystacks = vec![("workflow list".to_string(), list_text)];
         for id in &ids {
@@ -338,7 +441,11 @@ impl Drop for Stack {
     /// A failed test kills the sandbox with SIGKILL, which cannot stop its sshd: do it here.
     fn drop(&mut self) {
         if self.dir.join("sftp/ssh").is_dir() {
-            let _ = Command::new("bash").arg(workspace_root().join("sandbox/sftp.sh")).arg("stop").arg(self.dir.join("sftp")).status();
+            let _ = Command::new("bash")
+                .arg(workspace_root().join("sandbox/sftp.sh"))
+                .arg("stop")
+                .arg(self.dir.join("sftp"))
+                .status();
         }
     }
 }
@@ -397,7 +504,9 @@ pub fn activities_run(history: &Value) -> Vec<String> {
 fn local_activity_type(data: &Value) -> Option<String> {
     use base64::Engine;
     let meta = match data {
-        Value::String(b64) => serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?,
+        Value::String(b64) => {
+            serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(b64).ok()?).ok()?
+        }
         other => other.clone(),
     };
     meta["activity_type"].as_str().map(String::from)

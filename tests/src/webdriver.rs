@@ -41,8 +41,12 @@ impl Browser {
     pub fn start(width: u32, height: u32) -> Browser {
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
-        let driver = Proc::spawn(Command::new(which("chromedriver")).args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()]));
-        wait_until("chromedriver", Duration::from_secs(20), || http("GET", &addr, "/status", None).map(|r| r.0 == 200).unwrap_or(false));
+        let driver = Proc::spawn(
+            Command::new(which("chromedriver")).args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()]),
+        );
+        wait_until("chromedriver", Duration::from_secs(20), || {
+            http("GET", &addr, "/status", None).map(|r| r.0 == 200).unwrap_or(false)
+        });
         let profile = std::env::temp_dir().join(format!("medpay-chromium-{}-{port}", std::process::id()));
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -63,7 +67,13 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, text) = http(method, &self.addr, &format!("/session/{}{path}", self.session), body.map(|b| b.to_string()).as_deref()).expect("chromedriver answers");
+        let (status, text) = http(
+            method,
+            &self.addr,
+            &format!("/session/{}{path}", self.session),
+            body.map(|b| b.to_string()).as_deref(),
+        )
+        .expect("chromedriver answers");
         let v = json(&text);
         assert_eq!(status, 200, "WebDriver {method} {path}: {v}");
         v["value"].clone()
@@ -92,10 +102,21 @@ impl Browser {
     pub fn click(&self, css: &str) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let (status, text) = http("POST", &self.addr, &format!("/session/{}/element", self.session), Some(&json!({"using": "css selector", "value": css}).to_string())).expect("chromedriver");
+            let (status, text) = http(
+                "POST",
+                &self.addr,
+                &format!("/session/{}/element", self.session),
+                Some(&json!({"using": "css selector", "value": css}).to_string()),
+            )
+            .expect("chromedriver");
             if status == 200 {
                 let v = json(&text);
-                let id = v["value"].as_object().and_then(|o| o.values().next()).and_then(Value::as_str).expect("element id").to_string();
+                let id = v["value"]
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .and_then(Value::as_str)
+                    .expect("element id")
+                    .to_string();
                 self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
                 return;
             }
@@ -120,7 +141,9 @@ impl Browser {
 
     pub fn screenshot(&self, path: &Path) {
         let png = self.call("GET", "/screenshot", None);
-        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png.as_str().expect("base64 png")).expect("png");
+        let bytes =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png.as_str().expect("base64 png"))
+                .expect("png");
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("screenshot dir");
         }

@@ -12,7 +12,12 @@ use std::path::Path;
 const H1: &str = "H51010500001";
 
 fn relative_payment(s: &Stack, ord: &str) -> String {
-    let code = curl_json(&s.ca, &s.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": "relative-payer", "for_relative": true}))["authCode"].clone();
+    let code = curl_json(
+        &s.ca,
+        &s.sandbox_url("/sandbox/patient/authorize"),
+        &json!({"persona": "relative-payer", "for_relative": true}),
+    )["authCode"]
+        .clone();
     let mut body = json!({"org_code": H1, "med_org_ord": ord, "scene": "outpatient", "access": "official_account", "auth_code": code, "openid": "o",
                       "lines": [{"code": "L0", "name": "项目", "amount_fen": 8_000}]});
     medpay_schemas::bill::sample::complete(&mut body);
@@ -38,7 +43,8 @@ fn failed_at_the_bank(s: &Stack, path: &str) -> Value {
 
 #[test]
 fn bank_orders_carry_the_payers_binding_the_entry_and_the_stage() {
-    let prepare = |dir: &Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
+    let prepare =
+        |dir: &Path| vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())];
     let mut s = Stack::start_hospitals("bank-orders", &["--joint-test"], &[], &prepare);
     let toml = std::fs::read_to_string(s.dir.join(format!("hospitals/{H1}.toml"))).unwrap();
     assert!(toml.contains("stage = \"joint_test\"") && toml.contains("id_digest = \"md5\""), "{toml}");
@@ -50,8 +56,13 @@ fn bank_orders_carry_the_payers_binding_the_entry_and_the_stage() {
     poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
     let books = s.books();
     let mixed = books["mixed_orders"].as_array().unwrap().iter().find(|o| o["serial_no"] == "BO-1").unwrap().clone();
-    assert_eq!((mixed["pay_for_relatives"].clone(), mixed["med_ins_test_env"].clone()), (json!(true), json!(true)), "{mixed}");
-    let own = books["self_pay_orders"].as_array().unwrap().iter().find(|o| o["out_trade_no"] == "SPBO-1").unwrap().clone();
+    assert_eq!(
+        (mixed["pay_for_relatives"].clone(), mixed["med_ins_test_env"].clone()),
+        (json!(true), json!(true)),
+        "{mixed}"
+    );
+    let own =
+        books["self_pay_orders"].as_array().unwrap().iter().find(|o| o["out_trade_no"] == "SPBO-1").unwrap().clone();
     assert_eq!(own["access_type"], "7", "WeChat's official account: {own}");
 
     // The same hospital put to production while the parties are still the test environment:
@@ -89,13 +100,20 @@ fn bank_orders_carry_the_payers_binding_the_entry_and_the_stage() {
 fn a_self_pay_notice_is_recorded_and_acknowledged_not_taken_for_a_forgery() {
     let s = Stack::start_hospitals("selfpay-notice", &["--selfpay-notices"], &[], &|_: &Path| vec![]);
     let path = s.paid("resident", "SPN-1", &[8_000]);
-    let paid = poll(&s.api, &path, "the self-pay notice recorded", 30, |v| v["exchanges"].as_array().unwrap().iter().any(|e| e["operation"] == "self-pay notice"));
-    let notice = paid["exchanges"].as_array().unwrap().iter().find(|e| e["operation"] == "self-pay notice").unwrap().clone();
+    let paid = poll(&s.api, &path, "the self-pay notice recorded", 30, |v| {
+        v["exchanges"].as_array().unwrap().iter().any(|e| e["operation"] == "self-pay notice")
+    });
+    let notice =
+        paid["exchanges"].as_array().unwrap().iter().find(|e| e["operation"] == "self-pay notice").unwrap().clone();
     assert_eq!((notice["outcome"].clone(), notice["signature_ok"].clone()), (json!("ok"), json!(true)), "{notice}");
     assert_eq!(paid["workflow"]["settled_by"], "callback", "{paid}");
     let books = s.books();
-    let attempts: Vec<&Value> = books["callbacks"].as_array().unwrap().iter().filter(|c| c["mix_trade_no"] == "selfpay:SPSPN-1").collect();
-    assert!(!attempts.is_empty() && attempts.iter().all(|c| c["acknowledged"] == true), "the bank got its acknowledgement: {attempts:?}");
+    let attempts: Vec<&Value> =
+        books["callbacks"].as_array().unwrap().iter().filter(|c| c["mix_trade_no"] == "selfpay:SPSPN-1").collect();
+    assert!(
+        !attempts.is_empty() && attempts.iter().all(|c| c["acknowledged"] == true),
+        "the bank got its acknowledgement: {attempts:?}"
+    );
     let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
     assert!(metrics.lines().any(|l| l == "medpay_forged_callbacks_total 0"), "no notice was taken for a forgery");
     s.stop();

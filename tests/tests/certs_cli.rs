@@ -21,10 +21,17 @@ fn expiry_is_listed_warned_and_fails_the_check_once_past() {
     let cert = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/expiring-cert.pem");
     let (ok, out) = check(cert, "2026-10-01");
     assert!(ok, "{out}");
-    assert!(out.contains("parties TLS trust (CA)") && out.contains("HIS TLS trust (CA)") && out.contains("2026-12-07"), "both certificates listed with their expiry (Beijing date): {out}");
+    assert!(
+        out.contains("parties TLS trust (CA)") && out.contains("HIS TLS trust (CA)") && out.contains("2026-12-07"),
+        "both certificates listed with their expiry (Beijing date): {out}"
+    );
     let (ok, out) = check(cert, "2026-11-27");
     assert!(ok, "a warning does not fail the check: {out}");
-    assert!(out.lines().filter(|l| l.contains("WARN") && l.contains(" 9 ") && l.contains("medpay-test-expiring")).count() == 2, "{out}");
+    assert!(
+        out.lines().filter(|l| l.contains("WARN") && l.contains(" 9 ") && l.contains("medpay-test-expiring")).count()
+            == 2,
+        "{out}"
+    );
     let (ok, out) = check(cert, "2026-12-07");
     assert!(!ok && out.contains("EXPIRED") && out.contains("2 certificate(s) expired or unreadable"), "{out}");
     let (ok, out) = check("/nonexistent/ca.pem", "2026-10-01");

@@ -13,7 +13,11 @@ use serde_json::json;
 #[test]
 fn the_joint_test_matrix_on_wechat_and_alipay() {
     let s = Stack::start_with("channels", &[], true);
-    let bills = [("insurance-only", 1_200, (1_080, 120, 0)), ("self-pay-only", 3_456, (0, 0, 3_456)), ("resident", 8_000, (4_000, 0, 4_000))];
+    let bills = [
+        ("insurance-only", 1_200, (1_080, 120, 0)),
+        ("self-pay-only", 3_456, (0, 0, 3_456)),
+        ("resident", 8_000, (4_000, 0, 4_000)),
+    ];
     let mut paths = vec![];
     for channel in ["wechat", "alipay"] {
         for scene in ["registration", "outpatient", "pharmacy"] {
@@ -29,36 +33,69 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
     for (channel, path, total, (fund, acct, own)) in &paths {
         let done = poll(&s.api, path, "paid", 60, |v| v["state"] == "Paid");
         assert_eq!(done["total_fen"], json!(total), "{path}");
-        assert_eq!((done["fund_fen"].as_i64(), done["psn_acct_fen"].as_i64(), done["own_pay_fen"].as_i64()), (Some(*fund), Some(*acct), Some(*own)), "{path}");
-        let operations: Vec<&str> = done["exchanges"].as_array().unwrap().iter().filter(|e| e["party"] == "channel").filter_map(|e| e["operation"].as_str()).collect();
+        assert_eq!(
+            (done["fund_fen"].as_i64(), done["psn_acct_fen"].as_i64(), done["own_pay_fen"].as_i64()),
+            (Some(*fund), Some(*acct), Some(*own)),
+            "{path}"
+        );
+        let operations: Vec<&str> = done["exchanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["party"] == "channel")
+            .filter_map(|e| e["operation"].as_str())
+            .collect();
         let expected = if *channel == "alipay" { "alipay auth query" } else { "userQuery" };
         assert_eq!(operations, vec![expected], "{path}");
     }
     // At the bank: Alipay's orders in pay mode 10 with the hospital's Alipay app, and its
     // cashier parameters (a trade no.) handed to the front-end.
     let books = s.books();
-    let credentials: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(s.dir.join("credentials.json")).unwrap()).unwrap();
+    let credentials: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.dir.join("credentials.json")).unwrap()).unwrap();
     let alipay_app = credentials["hospitals"][0]["channel"]["alipay_app_id"].as_str().unwrap();
-    let alipay_self_pay: Vec<_> = books["self_pay_orders"].as_array().unwrap().iter().filter(|o| o["out_trade_no"].as_str().unwrap().contains("alipay")).collect();
+    let alipay_self_pay: Vec<_> = books["self_pay_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["out_trade_no"].as_str().unwrap().contains("alipay"))
+        .collect();
     assert_eq!(alipay_self_pay.len(), 6, "pure self-pay and mixed bills in three scenes have a self-pay order");
-    let alipay_mixed: Vec<_> = books["mixed_orders"].as_array().unwrap().iter().filter(|o| o["serial_no"].as_str().unwrap().contains("alipay")).collect();
+    let alipay_mixed: Vec<_> = books["mixed_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["serial_no"].as_str().unwrap().contains("alipay"))
+        .collect();
     assert_eq!(alipay_mixed.len(), 9);
     let (_, view) = http("GET", &s.api, "/v1/payments/H51010500001/O5-alipay-outpatient-resident", None).unwrap();
     let view = medpay_tests::json(&view);
-    assert_eq!(view["workflow"]["cashier"]["prepay"]["app_id"], json!(alipay_app), "Alipay's cashier parameters: {view}");
+    assert_eq!(
+        view["workflow"]["cashier"]["prepay"]["app_id"],
+        json!(alipay_app),
+        "Alipay's cashier parameters: {view}"
+    );
     assert!(view["workflow"]["cashier"]["prepay"]["trade_no"].is_string(), "{view}");
 
     // Today's self-pay statement reconciles both channels' payments alike: every self-pay order
     // matched, nothing else.
     let day = {
-        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis()).unwrap();
+        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
+            .unwrap();
         let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
         format!("{y:04}-{m:02}-{d:02}")
     };
-    medpay_tests::stack::curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": "selfpay", "period": day}));
+    medpay_tests::stack::curl_json(
+        &s.ca,
+        &s.sandbox_url("/sandbox/control/statements"),
+        &json!({"kind": "selfpay", "period": day}),
+    );
     let start = json!({"kind": "selfpay", "org_code": "H51010500001", "period": day});
     assert_eq!(http("POST", &s.api, "/v1/reconciliations", Some(&start.to_string())).unwrap().0, 202);
-    let report = poll(&s.api, &format!("/v1/reconciliations/selfpay/H51010500001/{day}"), "the reconciliation", 60, |v| v["state"] == "Reported");
+    let report =
+        poll(&s.api, &format!("/v1/reconciliations/selfpay/H51010500001/{day}"), "the reconciliation", 60, |v| {
+            v["state"] == "Reported"
+        });
     assert_eq!(report["summary"]["classes"]["MATCHED"]["count"], json!(12), "6 self-pay orders per channel: {report}");
     assert_eq!(report["exceptions"].as_array().map(Vec::len), Some(0), "{report}");
 
@@ -67,8 +104,13 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
     let refund = json!({"org_code": "H51010500001", "med_org_ord": "O5-alipay-registration-insurance-only", "refund_no": "O5-R-ALI", "auth_code": code, "openid": "o", "channel": "alipay"});
     let (status, body) = http("POST", &s.api, "/v1/refunds", Some(&refund.to_string())).unwrap();
     assert_eq!(status, 201, "{body}");
-    let refunded = poll(&s.api, "/v1/refunds/H51010500001/O5-R-ALI", "the Alipay refund", 60, |v| v["state"] == "Refunded");
-    assert_eq!(refunded["fund_fen"].as_i64().unwrap() + refunded["psn_acct_fen"].as_i64().unwrap(), 1_200, "{refunded}");
+    let refunded =
+        poll(&s.api, "/v1/refunds/H51010500001/O5-R-ALI", "the Alipay refund", 60, |v| v["state"] == "Refunded");
+    assert_eq!(
+        refunded["fund_fen"].as_i64().unwrap() + refunded["psn_acct_fen"].as_i64().unwrap(),
+        1_200,
+        "{refunded}"
+    );
 
     // An Alipay authCode presented as WeChat's is refused by WeChat: the payment fails at the
     // authorisation, nothing is ordered.

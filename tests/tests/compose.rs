@@ -44,7 +44,8 @@ fn container_ports(service: &Value) -> Vec<u16> {
 fn services_and_wiring() {
     let c = compose();
     let services = &c["services"];
-    for name in ["postgresql", "temporal-admin-tools", "temporal", "temporal-create-namespace", "temporal-ui", "medpay"] {
+    for name in ["postgresql", "temporal-admin-tools", "temporal", "temporal-create-namespace", "temporal-ui", "medpay"]
+    {
         assert!(services[name].is_mapping(), "service {name} is missing");
     }
     // Temporal's schema by its admin tools (not the development-only auto-setup image), then the
@@ -59,26 +60,41 @@ fn services_and_wiring() {
     }
     let temporal = &services["temporal"];
     assert!(temporal["image"].as_str().unwrap().starts_with("temporalio/server:"), "not the auto-setup image");
-    assert_eq!(temporal["depends_on"]["temporal-admin-tools"]["condition"].as_str(), Some("service_completed_successfully"));
+    assert_eq!(
+        temporal["depends_on"]["temporal-admin-tools"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
     assert_eq!(env(temporal, "DB"), "postgres12", "Temporal must persist in PostgreSQL");
     assert_eq!(env(temporal, "POSTGRES_SEEDS"), "postgresql");
-    assert_eq!((env(temporal, "DBNAME"), env(temporal, "VISIBILITY_DBNAME")), ("temporal".into(), "temporal_visibility".into()));
+    assert_eq!(
+        (env(temporal, "DBNAME"), env(temporal, "VISIBILITY_DBNAME")),
+        ("temporal".into(), "temporal_visibility".into())
+    );
     assert_eq!(env(temporal, "POSTGRES_USER"), env(&services["postgresql"], "POSTGRES_USER"));
     assert_eq!(env(admin, "SQL_USER"), env(&services["postgresql"], "POSTGRES_USER"));
     assert!(container_ports(temporal).contains(&7233));
 
     let medpay = &services["medpay"];
     assert!(depends_on(medpay).contains(&"postgresql".to_string()), "the ledger lives in PostgreSQL");
-    assert_eq!(medpay["depends_on"]["temporal-create-namespace"]["condition"].as_str(), Some("service_completed_successfully"));
+    assert_eq!(
+        medpay["depends_on"]["temporal-create-namespace"]["condition"].as_str(),
+        Some("service_completed_successfully")
+    );
     let ledger = env(medpay, "MEDPAY_LEDGER_URL");
     assert!(ledger.starts_with("postgres://") && ledger.contains("@postgresql:5432/"), "{ledger}");
-    assert!(ledger.ends_with(&format!("/{}", env(&services["postgresql"], "POSTGRES_DB"))), "the ledger database is created by the postgresql service");
+    assert!(
+        ledger.ends_with(&format!("/{}", env(&services["postgresql"], "POSTGRES_DB"))),
+        "the ledger database is created by the postgresql service"
+    );
     let dockerfile = medpay["build"]["dockerfile"].as_str().unwrap();
     let context = medpay["build"]["context"].as_str().unwrap();
     let dockerfile_text = std::fs::read_to_string(workspace_root().join(context).join(dockerfile)).unwrap();
     assert!(dockerfile_text.contains("--bin medpay"), "the Dockerfile must build the medpay binary");
     for package in ["openssh-client", "ca-certificates"] {
-        assert!(dockerfile_text.contains(package), "the image needs {package} (statements over SFTP; channels on public CAs)");
+        assert!(
+            dockerfile_text.contains(package),
+            "the image needs {package} (statements over SFTP; channels on public CAs)"
+        );
     }
     assert_eq!(env(medpay, "MEDPAY_TEMPORAL_ADDRESS"), "http://temporal:7233");
     let api_port: u16 = env(medpay, "MEDPAY_API_LISTEN").rsplit(':').next().unwrap().parse().unwrap();
@@ -102,10 +118,16 @@ fn services_and_wiring() {
     // What must survive is on declared named volumes: the database, statements, reports.
     let declared = c["volumes"].as_mapping().unwrap();
     let named = |svc: &Value| -> Vec<(String, String)> {
-        svc["volumes"].as_sequence().unwrap().iter().filter_map(|v| {
-            let mut parts = v.as_str()?.split(':');
-            Some((parts.next()?.to_string(), parts.next()?.to_string()))
-        }).filter(|(src, _)| !src.starts_with('.')).collect()
+        svc["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|v| {
+                let mut parts = v.as_str()?.split(':');
+                Some((parts.next()?.to_string(), parts.next()?.to_string()))
+            })
+            .filter(|(src, _)| !src.starts_with('.'))
+            .collect()
     };
     for (src, _) in named(&services["postgresql"]).into_iter().chain(named(medpay)) {
         assert!(declared.contains_key(src.as_str()), "volume {src} not declared");
@@ -122,18 +144,31 @@ fn services_and_wiring() {
     let ignored = std::fs::read_to_string(workspace_root().join(".gitignore")).unwrap();
     assert!(ignored.lines().any(|l| l == "/deploy/secrets"), "secrets never in git");
     let mounts: Vec<&str> = medpay["volumes"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
-    assert!(mounts.contains(&"./deploy/config:/etc/medpay:ro") && mounts.contains(&"./deploy/secrets:/run/medpay-secrets:ro"), "{mounts:?}");
+    assert!(
+        mounts.contains(&"./deploy/config:/etc/medpay:ro")
+            && mounts.contains(&"./deploy/secrets:/run/medpay-secrets:ro"),
+        "{mounts:?}"
+    );
     assert!(env(medpay, "MEDPAY_PARTIES_HOSPITALS_DIR").starts_with("/etc/medpay/"));
-    assert!(workspace_root().join("deploy/config/hospitals").is_dir() && workspace_root().join("deploy/config/medpay.toml").is_file());
+    assert!(
+        workspace_root().join("deploy/config/hospitals").is_dir()
+            && workspace_root().join("deploy/config/medpay.toml").is_file()
+    );
 }
 
 /// The compose file's container paths mapped onto a folder of the test's: (container, host).
 fn mounts(root: &Path) -> Vec<(String, PathBuf)> {
-    vec![("/etc/medpay".into(), root.join("etc/medpay")), ("/run/medpay-secrets".into(), root.join("run/medpay-secrets")), ("/run/secrets".into(), root.join("run/secrets"))]
+    vec![
+        ("/etc/medpay".into(), root.join("etc/medpay")),
+        ("/run/medpay-secrets".into(), root.join("run/medpay-secrets")),
+        ("/run/secrets".into(), root.join("run/secrets")),
+    ]
 }
 
 fn mapped(v: &str, root: &Path) -> String {
-    mounts(root).iter().fold(v.to_string(), |acc, (container, host)| acc.replace(container.as_str(), host.to_str().unwrap()))
+    mounts(root)
+        .iter()
+        .fold(v.to_string(), |acc, (container, host)| acc.replace(container.as_str(), host.to_str().unwrap()))
 }
 
 /// `medpay config check` passes on the files as the compose file mounts them: a hospital, its
@@ -148,19 +183,39 @@ fn config_check_passes_on_the_mounted_files() {
     copy_dir(&workspace_root().join("deploy/config"), &root.join("etc/medpay"));
     // A hospital's parameters, as a sandbox issues them.
     let sandbox_dir = root.join("sandbox");
-    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir", sandbox_dir.to_str().unwrap()]));
+    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args([
+        "sandbox",
+        "--listen",
+        &format!("127.0.0.1:{}", free_port()),
+        "--data-dir",
+        sandbox_dir.to_str().unwrap(),
+    ]));
     sandbox.wait_for_line("personas", std::time::Duration::from_secs(30));
     drop(sandbox);
     let master = "00112233445566778899aabbccddeeff";
     std::fs::write(root.join("run/secrets/master_key"), master).unwrap();
     let seal = |input: &Path, name: &str| {
-        let out = Command::new(medpay_bin()).args(["secrets", "seal", "--in", input.to_str().unwrap(), "--out", root.join("run/medpay-secrets").join(name).to_str().unwrap()]).env("MEDPAY_MASTER_KEY", master).output().unwrap();
+        let out = Command::new(medpay_bin())
+            .args([
+                "secrets",
+                "seal",
+                "--in",
+                input.to_str().unwrap(),
+                "--out",
+                root.join("run/medpay-secrets").join(name).to_str().unwrap(),
+            ])
+            .env("MEDPAY_MASTER_KEY", master)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     };
     seal(&sandbox_dir.join("credentials.json"), "H51010500001.credentials.json.sealed");
     let plain = root.join("plain");
     std::fs::create_dir_all(&plain).unwrap();
-    let keys = Command::new(medpay_bin()).args(["keygen", "--out", plain.join("payload.keys").to_str().unwrap()]).output().unwrap();
+    let keys = Command::new(medpay_bin())
+        .args(["keygen", "--out", plain.join("payload.keys").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(keys.status.success());
     std::fs::write(plain.join("api-keys"), "H51010500001=an-api-key-of-the-hospital-0123\n").unwrap();
     std::fs::write(plain.join("codec-token"), "a-codec-token-for-operators-0123\n").unwrap();
@@ -171,7 +226,10 @@ fn config_check_passes_on_the_mounted_files() {
     let hospital = std::fs::read_to_string(sandbox_dir.join("hospitals/H51010500001.toml")).unwrap();
     std::fs::copy(sandbox_dir.join("tls/ca.pem"), root.join("etc/medpay/hospitals/sandbox-ca.pem")).unwrap();
     let hospital = hospital
-        .replace(sandbox_dir.join("credentials.json").to_str().unwrap(), "/run/medpay-secrets/H51010500001.credentials.json.sealed")
+        .replace(
+            sandbox_dir.join("credentials.json").to_str().unwrap(),
+            "/run/medpay-secrets/H51010500001.credentials.json.sealed",
+        )
         .replace(sandbox_dir.join("tls/ca.pem").to_str().unwrap(), "/etc/medpay/hospitals/sandbox-ca.pem");
     std::fs::write(root.join("etc/medpay/hospitals/H51010500001.toml"), mapped(&hospital, &root)).unwrap();
 

@@ -19,7 +19,16 @@ fn sandbox() -> Sandbox {
     let dir = std::env::temp_dir().join(format!("medpay-config-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut proc = Proc::spawn(Command::new(medpay_bin()).args(["sandbox", "--listen", &listen, "--data-dir", dir.to_str().unwrap(), "--hospitals", "2", "--split-parties"]));
+    let mut proc = Proc::spawn(Command::new(medpay_bin()).args([
+        "sandbox",
+        "--listen",
+        &listen,
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--hospitals",
+        "2",
+        "--split-parties",
+    ]));
     proc.wait_for_line("personas", Duration::from_secs(30));
     Sandbox { _proc: proc, dir }
 }
@@ -29,7 +38,8 @@ fn variant(s: &Sandbox, name: &str, edit: impl Fn(&str, &mut toml::Table)) -> Pa
     let out = s.dir.join(format!("variant-{name}"));
     std::fs::create_dir_all(&out).unwrap();
     for org in ["H51010500001", "H51010500002"] {
-        let mut t: toml::Table = toml::from_str(&std::fs::read_to_string(s.dir.join(format!("hospitals/{org}.toml"))).unwrap()).unwrap();
+        let mut t: toml::Table =
+            toml::from_str(&std::fs::read_to_string(s.dir.join(format!("hospitals/{org}.toml"))).unwrap()).unwrap();
         edit(org, &mut t);
         std::fs::write(out.join(format!("{org}.toml")), toml::to_string(&t).unwrap()).unwrap();
     }
@@ -37,13 +47,21 @@ fn variant(s: &Sandbox, name: &str, edit: impl Fn(&str, &mut toml::Table)) -> Pa
 }
 
 fn check(dir: &Path) -> (bool, String) {
-    let out = Command::new(medpay_bin()).args(["config", "check", "--online"]).env("MEDPAY_PARTIES_HOSPITALS_DIR", dir).env_remove("MEDPAY_PARTIES_PARAMS_FILE").output().unwrap();
+    let out = Command::new(medpay_bin())
+        .args(["config", "check", "--online"])
+        .env("MEDPAY_PARTIES_HOSPITALS_DIR", dir)
+        .env_remove("MEDPAY_PARTIES_PARAMS_FILE")
+        .output()
+        .unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 /// The report's line for a hospital and a check.
 fn line<'a>(report: &'a str, org: &str, what: &str) -> &'a str {
-    report.lines().find(|l| l.starts_with(org) && l.contains(what)).unwrap_or_else(|| panic!("no {org} {what} line in:\n{report}"))
+    report
+        .lines()
+        .find(|l| l.starts_with(org) && l.contains(what))
+        .unwrap_or_else(|| panic!("no {org} {what} line in:\n{report}"))
 }
 
 fn set(t: &mut toml::Table, party: &str, key: &str, value: &str) {
@@ -64,17 +82,28 @@ fn config_check_says_ok_for_a_good_configuration_and_names_each_mistake() {
     assert!(report.contains("2 hospital(s)") && report.contains(", 0 failed"), "{report}");
 
     // A key pair that does not match: hospital 1's bank key replaced by hospital 2's.
-    let credentials: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(s.dir.join("credentials.json")).unwrap()).unwrap();
+    let credentials: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.dir.join("credentials.json")).unwrap()).unwrap();
     let mut swapped = credentials.clone();
-    swapped["hospitals"][0]["bank"]["hospital_private_key"] = credentials["hospitals"][1]["bank"]["hospital_private_key"].clone();
+    swapped["hospitals"][0]["bank"]["hospital_private_key"] =
+        credentials["hospitals"][1]["bank"]["hospital_private_key"].clone();
     let swapped_file = s.dir.join("swapped-credentials.json");
     std::fs::write(&swapped_file, swapped.to_string()).unwrap();
-    let dir = variant(&s, "keys", |_, t| drop(t.insert("credentials_file".into(), toml::Value::String(swapped_file.display().to_string()))));
+    let dir = variant(&s, "keys", |_, t| {
+        drop(t.insert("credentials_file".into(), toml::Value::String(swapped_file.display().to_string())))
+    });
     let (ok, report) = check(&dir);
     assert!(!ok, "{report}");
-    assert!(line(&report, "H51010500001", "bank key pair").contains("FAILED") && report.contains("does NOT match the public key registered"), "{report}");
+    assert!(
+        line(&report, "H51010500001", "bank key pair").contains("FAILED")
+            && report.contains("does NOT match the public key registered"),
+        "{report}"
+    );
     assert!(line(&report, "H51010500001", "bank online").contains("refused our request (4001"), "{report}");
-    assert!(line(&report, "H51010500002", "bank online").contains(" ok "), "the other hospital is unaffected: {report}");
+    assert!(
+        line(&report, "H51010500002", "bank online").contains(" ok "),
+        "the other hospital is unaffected: {report}"
+    );
 
     // An expired CA for the core.
     let expired = s.dir.join("expired-ca.pem");
@@ -83,7 +112,11 @@ fn config_check_says_ok_for_a_good_configuration_and_names_each_mistake() {
     params.not_before = rcgen::date_time_ymd(2020, 1, 1);
     params.not_after = rcgen::date_time_ymd(2021, 1, 1);
     std::fs::write(&expired, params.self_signed(&rcgen::KeyPair::generate().unwrap()).unwrap().pem()).unwrap();
-    let dir = variant(&s, "expired", |org, t| if org == "H51010500002" { set(t, "core", "ca", expired.to_str().unwrap()) });
+    let dir = variant(&s, "expired", |org, t| {
+        if org == "H51010500002" {
+            set(t, "core", "ca", expired.to_str().unwrap())
+        }
+    });
     let (ok, report) = check(&dir);
     assert!(!ok);
     assert!(line(&report, "H51010500002", "core CA").contains("has EXPIRED"), "{report}");
@@ -99,7 +132,11 @@ fn config_check_says_ok_for_a_good_configuration_and_names_each_mistake() {
     });
     let (ok, report) = check(&dir);
     assert!(!ok);
-    assert!(line(&report, "H51010500001", "mid_platform online").contains("check base_url") || line(&report, "H51010500001", "mid_platform online").contains("wrong base_url"), "{report}");
+    assert!(
+        line(&report, "H51010500001", "mid_platform online").contains("check base_url")
+            || line(&report, "H51010500001", "mid_platform online").contains("wrong base_url"),
+        "{report}"
+    );
     assert!(line(&report, "H51010500001", "bank online").contains("cannot reach https://127.0.0.1:"), "{report}");
 
     // The mid-platform without the client certificate it requires; the bank with another party's CA.
@@ -119,7 +156,11 @@ fn config_check_says_ok_for_a_good_configuration_and_names_each_mistake() {
     assert!(line(&report, "H51010500002", "mid_platform online").contains(" ok "), "{report}");
 
     // A misspelt key: that hospital's file is refused by name, the other is still checked.
-    let dir = variant(&s, "typo", |org, t| if org == "H51010500002" { set(t, "bank", "bse_url", "https://x") });
+    let dir = variant(&s, "typo", |org, t| {
+        if org == "H51010500002" {
+            set(t, "bank", "bse_url", "https://x")
+        }
+    });
     let (ok, report) = check(&dir);
     assert!(!ok);
     assert!(report.contains("H51010500002.toml") && report.contains("unknown field `bse_url`"), "{report}");

@@ -7,8 +7,20 @@ use std::process::Command;
 
 #[test]
 fn every_playbook_recovers_in_its_drill() {
-    for situation in ["bank-down", "mid-platform-down", "callback-storm", "temporal-down", "key-rotation", "certificate-renewal", "stuck-pending"] {
-        let out = Command::new(medpay_bin()).args(["drill", situation]).env("MEDPAY_TEMPORAL_BIN", temporal_bin()).output().unwrap();
+    for situation in [
+        "bank-down",
+        "mid-platform-down",
+        "callback-storm",
+        "temporal-down",
+        "key-rotation",
+        "certificate-renewal",
+        "stuck-pending",
+    ] {
+        let out = Command::new(medpay_bin())
+            .args(["drill", situation])
+            .env("MEDPAY_TEMPORAL_BIN", temporal_bin())
+            .output()
+            .unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success() && text.contains("drill passed"), "drill {situation} failed:\n{text}");
     }

@@ -30,8 +30,23 @@ fn line<'a>(stdout: &'a str, label: &str) -> &'a str {
 
 fn seal_mid_platform(data: &str, timestamp: &str, version: &str, extra: &[&str]) -> String {
     let data_file = scratch(&format!("data-{timestamp}"), data);
-    let mut args = vec!["envelope", "seal", "mid-platform", "--app-id", APP_ID, "--app-secret", APP_SECRET,
-        "--private-key", VECTOR_KEY, "--data", data_file.to_str().unwrap(), "--timestamp", timestamp, "--version", version];
+    let mut args = vec![
+        "envelope",
+        "seal",
+        "mid-platform",
+        "--app-id",
+        APP_ID,
+        "--app-secret",
+        APP_SECRET,
+        "--private-key",
+        VECTOR_KEY,
+        "--data",
+        data_file.to_str().unwrap(),
+        "--timestamp",
+        timestamp,
+        "--version",
+        version,
+    ];
     args.extend_from_slice(extra);
     let out = medpay(&args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -51,7 +66,10 @@ fn seal_reproduces_the_spec_example_vector() {
         line(&out, "sign string"),
         r#"appId=43AF047BBA47FC8A1AE8EFB232BDBBCB&data={"appId":"43AF047BBA47FC8A1AE8EFB232BDBBCB","appUserId":"o8z4C5avQXqC0aWFPf1Mzu6D7WCQ_bd","idNo":"350181199011193519","idType":"01","phoneNumber":"13763873033","userName":"测试"}&encType=SM4&signType=SM2&timestamp=20200207175759&version=1.0.0&key=4117E877F5FA0A0188891283E4B617D5"#
     );
-    assert_eq!(line(&out, "encData"), "64A9C5A7AB3AEA5FC01DE87025F999521C08D25DA13BD715D7E036A7D7C1DBCB6AB7914898A23A99C97EBEFE5277247AD7D0DD9B18F4DCC71A2C280C5143F25B857C795E6BA9F399652C3A4264FC2CBBA7E06B08E151362301659FC3F377348019010E5EA11342846470277652953B35C2CA95C9975090885AB286BB736BA3BB98F3540962552F40C8350926B93CD21CB7A624E6C4E41E349627E7B36B5C1B5F2A3E846EEB254C6DCD536A5D25825E8E0A4E1A6424F4D8B4116AEF8D0699C425");
+    assert_eq!(
+        line(&out, "encData"),
+        "64A9C5A7AB3AEA5FC01DE87025F999521C08D25DA13BD715D7E036A7D7C1DBCB6AB7914898A23A99C97EBEFE5277247AD7D0DD9B18F4DCC71A2C280C5143F25B857C795E6BA9F399652C3A4264FC2CBBA7E06B08E151362301659FC3F377348019010E5EA11342846470277652953B35C2CA95C9975090885AB286BB736BA3BB98F3540962552F40C8350926B93CD21CB7A624E6C4E41E349627E7B36B5C1B5F2A3E846EEB254C6DCD536A5D25825E8E0A4E1A6424F4D8B4116AEF8D0699C425"
+    );
     assert_eq!(line(&out, "SM3 digest e").len(), 64);
     assert_eq!(base64_len(line(&out, "signature raw")), 64);
 }
@@ -73,7 +91,10 @@ fn seal_reproduces_the_edge_case_vector() {
         line(&out, "sign string"),
         r#"appId=43AF047BBA47FC8A1AE8EFB232BDBBCB&data={"boolFalse":false,"boolTrue":true,"chinese":"高平市人民医院","nested":{"a":1,"b":2,"deep":{"y":[1,{"k":"值"}]}},"number":123}&encType=SM4&signType=SM2&timestamp=20260903000000&version=2.0.1&key=4117E877F5FA0A0188891283E4B617D5"#
     );
-    assert_eq!(line(&out, "encData"), "F8B6D0EE9B2BBD4C15FB93D134536C51F1D611E1709EBBD7C55DA0E66CA8CA15799897233519F644B0B887A3499BDE42342F95ACA31A7481661752DA66259506A807ACB78800CDE6128D813451AE8B120567A9454E19C20859172CB3EC677B2B3EF8062D261F382FA553D13C9336C0F23190EEC5C8A5CB0298B03C37A37B173788D1656BDA4A973DCC3B4154158592C7");
+    assert_eq!(
+        line(&out, "encData"),
+        "F8B6D0EE9B2BBD4C15FB93D134536C51F1D611E1709EBBD7C55DA0E66CA8CA15799897233519F644B0B887A3499BDE42342F95ACA31A7481661752DA66259506A807ACB78800CDE6128D813451AE8B120567A9454E19C20859172CB3EC677B2B3EF8062D261F382FA553D13C9336C0F23190EEC5C8A5CB0298B03C37A37B173788D1656BDA4A973DCC3B4154158592C7"
+    );
 }
 
 #[test]
@@ -81,8 +102,21 @@ fn verify_accepts_the_sealed_body_and_names_a_number_style_mismatch() {
     let out = seal_mid_platform(r#"{"payOrdId":"ORD1","cnt":2}"#, "20261126120000", "2.0.1", &["--numbers", "string"]);
     let body = scratch("body.json", line(&out, "body"));
     let verify = |numbers: &str| {
-        medpay(&["envelope", "verify", "mid-platform", "--app-id", APP_ID, "--app-secret", APP_SECRET, "--public-key", VECTOR_PUB,
-            "--message", body.to_str().unwrap(), "--numbers", numbers])
+        medpay(&[
+            "envelope",
+            "verify",
+            "mid-platform",
+            "--app-id",
+            APP_ID,
+            "--app-secret",
+            APP_SECRET,
+            "--public-key",
+            VECTOR_PUB,
+            "--message",
+            body.to_str().unwrap(),
+            "--numbers",
+            numbers,
+        ])
     };
     let ok = verify("string");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stdout));
@@ -96,15 +130,45 @@ fn verify_accepts_the_sealed_body_and_names_a_number_style_mismatch() {
 #[test]
 fn bank_seal_and_verify_round_trip_through_the_cli() {
     let biz = scratch("biz.json", r#"{"out_trade_no":"SP1","total_fee":"3000"}"#);
-    let out = medpay(&["envelope", "seal", "bank", "--app-id", "APP1", "--path", "/api/mimp/mixorder/V1", "--private-key", VECTOR_KEY,
-        "--data", biz.to_str().unwrap(), "--msg-id", "m-1", "--timestamp-millis", "1764000000000", "--biz-key", "00112233445566778899aabbccddeeff"]);
+    let out = medpay(&[
+        "envelope",
+        "seal",
+        "bank",
+        "--app-id",
+        "APP1",
+        "--path",
+        "/api/mimp/mixorder/V1",
+        "--private-key",
+        VECTOR_KEY,
+        "--data",
+        biz.to_str().unwrap(),
+        "--msg-id",
+        "m-1",
+        "--timestamp-millis",
+        "1764000000000",
+        "--biz-key",
+        "00112233445566778899aabbccddeeff",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(line(&stdout, "sign string").starts_with("/api/mimp/mixorder/V1?app_id=APP1&biz_content="));
     let form = scratch("form.txt", line(&stdout, "form body"));
     let verify = |path: &str| {
-        medpay(&["envelope", "verify", "bank", "--app-id", "APP1", "--path", path, "--public-key", VECTOR_PUB,
-            "--message", form.to_str().unwrap(), "--biz-key", "00112233445566778899aabbccddeeff"])
+        medpay(&[
+            "envelope",
+            "verify",
+            "bank",
+            "--app-id",
+            "APP1",
+            "--path",
+            path,
+            "--public-key",
+            VECTOR_PUB,
+            "--message",
+            form.to_str().unwrap(),
+            "--biz-key",
+            "00112233445566778899aabbccddeeff",
+        ])
     };
     let ok = verify("/api/mimp/mixorder/V1");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));

@@ -17,9 +17,36 @@ use std::process::Command;
 const ORG: &str = "H51010500001";
 
 /// Appendix A's headings as the standard prints them (T/SCPCA 010-2024 p. 8-9).
-const A1_LABELS: [&str; 11] = ["申请机构名称", "定点机构编号", "机构服务厂商", "机构负责人", "机构服务厂商负责人", "机构服务厂商负责人身份证号", "机构服务厂商联系电话", "申请开通接口", "用途", "县（区）医保局初审意见", "市医保复审意见"];
-const A2_COLUMNS: [&str; 13] = ["序号", "省份", "商户号", "商户名", "商户APPID", "商户APPID主体", "服务商商户号", "服务商户名", "服务商APPID", "需求环境", "接入模式", "联系人名字", "联系人电话"];
-const A3_COLUMNS: [&str; 5] = ["姓名", "证件号码", "证件类型", "参保地代码（多地参保请用-分隔）", "参保地名称（多地参保请用-分隔）"];
+const A1_LABELS: [&str; 11] = [
+    "申请机构名称",
+    "定点机构编号",
+    "机构服务厂商",
+    "机构负责人",
+    "机构服务厂商负责人",
+    "机构服务厂商负责人身份证号",
+    "机构服务厂商联系电话",
+    "申请开通接口",
+    "用途",
+    "县（区）医保局初审意见",
+    "市医保复审意见",
+];
+const A2_COLUMNS: [&str; 13] = [
+    "序号",
+    "省份",
+    "商户号",
+    "商户名",
+    "商户APPID",
+    "商户APPID主体",
+    "服务商商户号",
+    "服务商户名",
+    "服务商APPID",
+    "需求环境",
+    "接入模式",
+    "联系人名字",
+    "联系人电话",
+];
+const A3_COLUMNS: [&str; 5] =
+    ["姓名", "证件号码", "证件类型", "参保地代码（多地参保请用-分隔）", "参保地名称（多地参保请用-分隔）"];
 const A4_COLUMNS: [&str; 4] = ["姓名", "证件号码", "手机号码", "认证号"];
 const A5_COLUMNS: [&str; 3] = ["姓名", "人员信息", "调试医院"];
 
@@ -58,13 +85,32 @@ fn medpay(s: &Stack, args: &[&str]) -> (bool, String) {
 fn acceptance(s: &Stack, out: &Path) -> (bool, String, Value) {
     let sandbox = format!("https://{}", s.sandbox_addr);
     let api = format!("http://{}", s.api);
-    let (ok, text) = medpay(s, &["acceptance", "run", "--org", ORG, "--api", &api, "--sandbox", &sandbox, "--openid", "o-tester-1", "--out", out.to_str().unwrap(), "--pdf"]);
-    let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("no report.json: {text}")));
+    let (ok, text) = medpay(
+        s,
+        &[
+            "acceptance",
+            "run",
+            "--org",
+            ORG,
+            "--api",
+            &api,
+            "--sandbox",
+            &sandbox,
+            "--openid",
+            "o-tester-1",
+            "--out",
+            out.to_str().unwrap(),
+            "--pdf",
+        ],
+    );
+    let report =
+        json(&std::fs::read_to_string(out.join("report.json")).unwrap_or_else(|_| panic!("no report.json: {text}")));
     (ok, text, report)
 }
 
 fn rollout(s: &Stack, body: Value) -> (u16, Value) {
-    let (status, text) = http("POST", &s.api, &format!("/v1/hospitals/{ORG}/rollout"), Some(&body.to_string())).unwrap();
+    let (status, text) =
+        http("POST", &s.api, &format!("/v1/hospitals/{ORG}/rollout"), Some(&body.to_string())).unwrap();
     (status, json(&text))
 }
 
@@ -117,15 +163,27 @@ fn forms_acceptance_and_the_rollout_gate() {
     let forms = s.dir.join("forms");
     let (ok, text) = medpay(&s, &["onboarding", "forms", "--org", ORG, "--out", forms.to_str().unwrap(), "--pdf"]);
     assert!(ok, "{text}");
-    assert!(text.contains("A.1: vendor.phone") && text.contains("missing facts (1)"), "the missing fact is named: {text}");
+    assert!(
+        text.contains("A.1: vendor.phone") && text.contains("missing facts (1)"),
+        "the missing fact is named: {text}"
+    );
     assert!(!text.contains("510104199001011234"), "the command prints no ID number: {text}");
     let html = std::fs::read_to_string(forms.join("appendix-a.html")).unwrap();
     for heading in A1_LABELS.iter().chain(&A2_COLUMNS).chain(&A3_COLUMNS).chain(&A4_COLUMNS).chain(&A5_COLUMNS) {
         assert!(html.contains(&format!(">{heading}<")), "Appendix A heading {heading} is missing");
     }
-    assert!(html.contains("queryPsninfobyZFB(人员基本信息获取移动支付)") && html.contains("授权后获取参保信息作为 6201 费用明细上传"), "A.1's fixed texts");
+    assert!(
+        html.contains("queryPsninfobyZFB(人员基本信息获取移动支付)")
+            && html.contains("授权后获取参保信息作为 6201 费用明细上传"),
+        "A.1's fixed texts"
+    );
     assert!(html.contains("缺：vendor.phone"), "marked on the form, not a silent blank");
-    for (file, columns) in [("A.2.csv", &A2_COLUMNS[..]), ("A.3.csv", &A3_COLUMNS[..]), ("A.4.csv", &A4_COLUMNS[..]), ("A.5.csv", &A5_COLUMNS[..])] {
+    for (file, columns) in [
+        ("A.2.csv", &A2_COLUMNS[..]),
+        ("A.3.csv", &A3_COLUMNS[..]),
+        ("A.4.csv", &A4_COLUMNS[..]),
+        ("A.5.csv", &A5_COLUMNS[..]),
+    ] {
         let csv = std::fs::read_to_string(forms.join(file)).unwrap();
         let header = csv.trim_start_matches('\u{feff}').lines().next().unwrap().to_string();
         assert_eq!(header.split(',').collect::<Vec<_>>(), columns, "{file}");
@@ -133,18 +191,31 @@ fn forms_acceptance_and_the_rollout_gate() {
     let a3 = std::fs::read_to_string(forms.join("A.3.csv")).unwrap();
     assert!(a3.contains("测试丙,510703197003033456,身份证,510700-510100,绵阳市市本级-成都市市本级"), "{a3}");
     let a2 = std::fs::read_to_string(forms.join("A.2.csv")).unwrap();
-    assert!(a2.lines().nth(1).unwrap().contains(",正式环境,服务商模式,"), "the environment from the configuration's stage: {a2}");
+    assert!(
+        a2.lines().nth(1).unwrap().contains(",正式环境,服务商模式,"),
+        "the environment from the configuration's stage: {a2}"
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(forms.join("A.4.csv")).unwrap().permissions().mode() & 0o777, 0o600, "the forms hold ID numbers");
+    assert_eq!(
+        std::fs::metadata(forms.join("A.4.csv")).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "the forms hold ID numbers"
+    );
     assert_eq!(pdf_pages(&forms.join("appendix-a.pdf")), 5, "one page per form");
     render(&browser, &forms.join("appendix-a.html"), &s.dir.join("shots/appendix-a.png"), 5);
 
     // 2. The gate: closed production admits the test persons only.
     let (status, body) = rollout(&s, json!({"stage": "live", "actor": "ops-1", "reason": "open"}));
-    assert_eq!((status, body["code"].as_str()), (409, Some("ACCEPTANCE_REQUIRED")), "live needs a passing report: {body}");
-    let (status, body) = rollout(&s, json!({"stage": "closed-production", "actor": "ops-1", "reason": "production parameters in"}));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("ACCEPTANCE_REQUIRED")),
+        "live needs a passing report: {body}"
+    );
+    let (status, body) =
+        rollout(&s, json!({"stage": "closed-production", "actor": "ops-1", "reason": "production parameters in"}));
     assert_eq!(status, 422, "closed-production is spelt with an underscore in JSON: {body}");
-    let (status, body) = rollout(&s, json!({"stage": "closed_production", "actor": "ops-1", "reason": "production parameters in"}));
+    let (status, body) =
+        rollout(&s, json!({"stage": "closed_production", "actor": "ops-1", "reason": "production parameters in"}));
     assert_eq!((status, body["stage"].as_str()), (200, Some("closed_production")), "{body}");
     std::thread::sleep(std::time::Duration::from_millis(2_100));
     let (status, body) = create(&s, "GATE-1", "o-stranger");
@@ -153,7 +224,10 @@ fn forms_acceptance_and_the_rollout_gate() {
     let (status, body) = post(&s, &tester);
     assert_eq!(status, 201, "a test person of the onboarding facts pays: {body}");
     // Pilot at 0 %: still only the allowlist; a device added to it pays.
-    let (status, body) = rollout(&s, json!({"stage": "pilot", "share_percent": 0, "allow_openids": ["o-device-9"], "actor": "ops-1", "reason": "pilot"}));
+    let (status, body) = rollout(
+        &s,
+        json!({"stage": "pilot", "share_percent": 0, "allow_openids": ["o-device-9"], "actor": "ops-1", "reason": "pilot"}),
+    );
     assert_eq!(status, 200, "{body}");
     assert_eq!(create(&s, "GATE-3", "o-stranger").1["code"], "NOT_OPEN_FOR_PATIENT");
     assert_eq!(create(&s, "GATE-4", "o-device-9").0, 201);
@@ -175,7 +249,10 @@ fn forms_acceptance_and_the_rollout_gate() {
     let cases = report["cases"].as_array().unwrap();
     let failed: Vec<&Value> = cases.iter().filter(|c| c["passed"] == false).collect();
     assert!(failed.iter().all(|c| c["channel"] == "alipay"), "only Alipay's cases fail: {text}");
-    assert!(failed.iter().any(|c| c["reason"].as_str().unwrap().to_lowercase().contains("alipay")), "the reason names the party: {text}");
+    assert!(
+        failed.iter().any(|c| c["reason"].as_str().unwrap().to_lowercase().contains("alipay")),
+        "the reason names the party: {text}"
+    );
     assert!(cases.iter().filter(|c| c["channel"] == "wechat").all(|c| c["passed"] == true), "{text}");
 
     // 4. The configuration put right: every case passes on both channels.
@@ -190,20 +267,48 @@ fn forms_acceptance_and_the_rollout_gate() {
     for scene in ["registration", "outpatient", "pharmacy"] {
         for kind in ["纯医保 pure insurance", "纯自费 pure self-pay", "混合 mixed"] {
             for channel in ["wechat", "alipay"] {
-                let c = cases.iter().find(|c| c["scene"] == scene && c["kind"] == kind && c["channel"] == channel).unwrap_or_else(|| panic!("{channel} {scene} {kind}"));
+                let c = cases
+                    .iter()
+                    .find(|c| c["scene"] == scene && c["kind"] == kind && c["channel"] == channel)
+                    .unwrap_or_else(|| panic!("{channel} {scene} {kind}"));
                 let a = &c["amounts"];
-                assert_eq!(a["fund_fen"].as_i64().unwrap() + a["psn_acct_fen"].as_i64().unwrap() + a["own_pay_fen"].as_i64().unwrap(), a["total_fen"].as_i64().unwrap(), "{c}");
-                assert!(c["exchanges"].as_array().unwrap().iter().any(|e| e["signature_ok"] == true && e["request_sm3"].as_str().is_some_and(|d| d.len() == 64)), "{c}");
+                assert_eq!(
+                    a["fund_fen"].as_i64().unwrap()
+                        + a["psn_acct_fen"].as_i64().unwrap()
+                        + a["own_pay_fen"].as_i64().unwrap(),
+                    a["total_fen"].as_i64().unwrap(),
+                    "{c}"
+                );
+                assert!(
+                    c["exchanges"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|e| e["signature_ok"] == true && e["request_sm3"].as_str().is_some_and(|d| d.len() == 64)),
+                    "{c}"
+                );
             }
         }
     }
     let lost = cases.iter().find(|c| c["id"] == "wechat/outpatient/lost-callback").unwrap();
     assert!(lost["reason"].as_str().unwrap().contains("compensating query"), "{lost}");
     let report_html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(report_html.contains("医疗机构 hospital") && report_html.contains("清算银行 clearing bank") && report_html.contains("医保经办机构 insurance office"), "sign-off lines");
-    assert!(report_html.contains(&format!("/namespaces/default/workflows/pay-{ORG}-")), "workflows linked to the Temporal UI");
+    assert!(
+        report_html.contains("医疗机构 hospital")
+            && report_html.contains("清算银行 clearing bank")
+            && report_html.contains("医保经办机构 insurance office"),
+        "sign-off lines"
+    );
+    assert!(
+        report_html.contains(&format!("/namespaces/default/workflows/pay-{ORG}-")),
+        "workflows linked to the Temporal UI"
+    );
     for personal in ["510104199001011234", "测试甲", "13800000001"] {
-        assert!(!report_html.contains(personal) && !std::fs::read_to_string(out.join("report.json")).unwrap().contains(personal), "no personal data: {personal}");
+        assert!(
+            !report_html.contains(personal)
+                && !std::fs::read_to_string(out.join("report.json")).unwrap().contains(personal),
+            "no personal data: {personal}"
+        );
     }
     let pages = pdf_pages(&out.join("report.pdf"));
     assert!(pages >= 3, "summary and sign-off, then the cases: {pages} pages");
@@ -214,7 +319,11 @@ fn forms_acceptance_and_the_rollout_gate() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["accepted_channels"], json!(["alipay", "wechat"]), "{body}");
     let history = body["history"].as_array().unwrap();
-    assert_eq!(history.iter().map(|c| c["to"].as_str().unwrap()).collect::<Vec<_>>(), ["live", "pilot", "closed_production"], "{body}");
+    assert_eq!(
+        history.iter().map(|c| c["to"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["live", "pilot", "closed_production"],
+        "{body}"
+    );
     assert_eq!((history[0]["actor"].as_str(), history[0]["from"].as_str()), (Some("ops-2"), Some("pilot")));
     std::thread::sleep(std::time::Duration::from_millis(2_100));
     assert_eq!(create(&s, "GATE-5", "o-stranger").0, 201, "live admits everyone");
@@ -224,13 +333,27 @@ fn forms_acceptance_and_the_rollout_gate() {
     std::thread::sleep(std::time::Duration::from_millis(2_100));
     let (status, body) = create(&s, "GATE-6", "o-tester-1");
     assert_eq!((status, body["code"].as_str()), (403, Some("HOSPITAL_SUSPENDED")), "{body}");
-    let paid = cases.iter().find(|c| c["id"] == "wechat/registration/insurance").unwrap()["med_org_ord"].as_str().unwrap().to_string();
-    let (status, text) = http("POST", &s.api, "/v1/refunds", Some(&json!({"org_code": ORG, "med_org_ord": paid, "refund_no": "GATE-R1", "reason": "suspended"}).to_string())).unwrap();
+    let paid = cases.iter().find(|c| c["id"] == "wechat/registration/insurance").unwrap()["med_org_ord"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, text) = http(
+        "POST",
+        &s.api,
+        "/v1/refunds",
+        Some(&json!({"org_code": ORG, "med_org_ord": paid, "refund_no": "GATE-R1", "reason": "suspended"}).to_string()),
+    )
+    .unwrap();
     assert_eq!(status, 201, "{text}");
-    poll(&s.api, &format!("/v1/refunds/{ORG}/GATE-R1"), "the refund during suspension", 60, |v| v["state"] == "Refunded");
+    poll(&s.api, &format!("/v1/refunds/{ORG}/GATE-R1"), "the refund during suspension", 60, |v| {
+        v["state"] == "Refunded"
+    });
     let (status, body) = post(&s, &tester);
     assert_eq!(status, 200, "a retried create of an existing payment is answered as before: {body}");
     let (ok, text) = medpay(&s, &["rollout", "status", "--org", ORG]);
-    assert!(ok && text.contains("suspended") && text.contains("by ops-2: incident 7") && text.contains("PASSED"), "{text}");
+    assert!(
+        ok && text.contains("suspended") && text.contains("by ops-2: incident 7") && text.contains("PASSED"),
+        "{text}"
+    );
     s.stop();
 }

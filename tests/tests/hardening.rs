@@ -25,7 +25,20 @@ fn bill(s: &Stack, ord: &str, lines: Value) -> Value {
 /// `curl` to the sandbox's control API: (HTTP status, body).
 fn sandbox_call(s: &Stack, method: &str, path: &str, body: &Value) -> (u16, String) {
     let out = Command::new("curl")
-        .args(["-sS", "-X", method, "--cacert", s.ca.to_str().unwrap(), "-H", "content-type: application/json", "-d", &body.to_string(), "-w", "\n%{http_code}", &s.sandbox_url(path)])
+        .args([
+            "-sS",
+            "-X",
+            method,
+            "--cacert",
+            s.ca.to_str().unwrap(),
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &body.to_string(),
+            "-w",
+            "\n%{http_code}",
+            &s.sandbox_url(path),
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -35,7 +48,9 @@ fn sandbox_call(s: &Stack, method: &str, path: &str, body: &Value) -> (u16, Stri
 
 fn metric(s: &Stack, name: &str) -> f64 {
     let (_, text) = http("GET", &s.api, "/metrics", None).unwrap();
-    text.lines().find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok())).unwrap_or_else(|| panic!("{name} not in /metrics"))
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("{name} not in /metrics"))
 }
 
 #[test]
@@ -49,7 +64,11 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     // A paid payment's workflow has ended: confirming or cancelling it is a 409 naming its
     // state (it was a 503 "Workflow not found" that an HIS retries forever), and the same
     // create again is the same payment, not a second run on the same HIS order.
-    let original = bill(&s, "HIS-H-PAID", json!([{"code": "XA01", "name": "药品", "amount_fen": 20_000}, {"code": "XA02", "name": "检查", "amount_fen": 10_000}]));
+    let original = bill(
+        &s,
+        "HIS-H-PAID",
+        json!([{"code": "XA01", "name": "药品", "amount_fen": 20_000}, {"code": "XA02", "name": "检查", "amount_fen": 10_000}]),
+    );
     assert_eq!(post(&s, "/v1/payments", &original).0, 201);
     let paid = format!("/v1/payments/{ORG}/HIS-H-PAID");
     let first_mix = s.confirm(&paid, true).expect("ordered");
@@ -57,7 +76,8 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     poll(&s.api, &paid, "paid", 60, |v| v["state"] == "Paid");
     for action in ["confirm", "cancel"] {
         let (status, e) = post(&s, &format!("{paid}/{action}"), &json!({"confirm": true}));
-        let (status, e) = if action == "cancel" { post(&s, &format!("{paid}/cancel"), &Value::Null) } else { (status, e) };
+        let (status, e) =
+            if action == "cancel" { post(&s, &format!("{paid}/cancel"), &Value::Null) } else { (status, e) };
         assert_eq!(status, 409, "{action}: {e}");
         assert!(e["message"].as_str().unwrap().contains("Paid"), "{action}: the message names the state: {e}");
     }
@@ -71,12 +91,18 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
 
     // Amounts: a configurable ceiling per line and per bill (422 AMOUNT_TOO_LARGE), blank codes
     // and names, blank authCodes, unknown fields: one policy, every body.
-    let too_large = [json!([{"code": "X", "name": "药", "amount_fen": i64::MAX}]), json!([{"code": "X", "name": "药", "amount_fen": 60_000_000}, {"code": "Y", "name": "检", "amount_fen": 60_000_000}])];
+    let too_large = [
+        json!([{"code": "X", "name": "药", "amount_fen": i64::MAX}]),
+        json!([{"code": "X", "name": "药", "amount_fen": 60_000_000}, {"code": "Y", "name": "检", "amount_fen": 60_000_000}]),
+    ];
     for lines in too_large {
         let (status, e) = post(&s, "/v1/payments", &bill(&s, "HIS-H-BIG", lines));
         assert_eq!((status, e["code"].as_str()), (422, Some("AMOUNT_TOO_LARGE")), "{e}");
     }
-    for (lines, what) in [(json!([{"code": "", "name": "药", "amount_fen": 100}]), "empty code"), (json!([{"code": "X", "name": "  ", "amount_fen": 100}]), "blank name")] {
+    for (lines, what) in [
+        (json!([{"code": "", "name": "药", "amount_fen": 100}]), "empty code"),
+        (json!([{"code": "X", "name": "  ", "amount_fen": 100}]), "blank name"),
+    ] {
         let (status, e) = post(&s, "/v1/payments", &bill(&s, "HIS-H-BLANK", lines));
         assert_eq!((status, e["code"].as_str()), (422, Some("INVALID_PAYMENT")), "{what}: {e}");
     }
@@ -85,7 +111,11 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     assert_eq!(post(&s, "/v1/payments", &blank_auth).0, 422);
     let mut unknown = bill(&s, "HIS-H-UNKNOWN", json!([{"code": "X", "name": "药", "amount_fen": 100}]));
     unknown["amount"] = json!(100);
-    assert_eq!(post(&s, "/v1/payments", &unknown).1["code"], "INVALID_BODY", "a misspelt field is refused, not dropped");
+    assert_eq!(
+        post(&s, "/v1/payments", &unknown).1["code"],
+        "INVALID_BODY",
+        "a misspelt field is refused, not dropped"
+    );
     let mut unknown_line = bill(&s, "HIS-H-UNKNOWN", json!([{"code": "X", "name": "药", "amount_fen": 100, "qty": 2}]));
     unknown_line["lines"][0]["qty"] = json!(2);
     assert_eq!(post(&s, "/v1/payments", &unknown_line).1["code"], "INVALID_BODY");
@@ -109,50 +139,105 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
         assert_eq!((status, e["code"].as_str()), (422, Some("INVALID_BILL")), "{field}: {e}");
         assert!(e["message"].as_str().unwrap().starts_with(field), "{field}: {e}");
     }
-    assert_eq!(http("GET", &s.api, "/v1/payments/H51010500001/HIS-H-BIG", None).unwrap().0, 404, "nothing refused was created");
+    assert_eq!(
+        http("GET", &s.api, "/v1/payments/H51010500001/HIS-H-BIG", None).unwrap().0,
+        404,
+        "nothing refused was created"
+    );
 
     // Failures carry a stable code, the party and its code, and what to do next; no SDK text.
     s.faults(json!({"global": {"pay_auth_no_expired": true}}));
     let expired = s.create("mixed", "HIS-H-EXPIRED", "outpatient", &[1_000]);
     let failed = poll(&s.api, &expired, "the refusal", 60, |v| v["state"] == "Failed");
     let f = &failed["failure"];
-    assert_eq!((f["code"].as_str(), f["party"].as_str(), f["next_action"].as_str()), (Some("AUTHORISATION_REFUSED"), Some("core"), Some("retry_with_new_auth_code")), "{failed}");
+    assert_eq!(
+        (f["code"].as_str(), f["party"].as_str(), f["next_action"].as_str()),
+        (Some("AUTHORISATION_REFUSED"), Some("core"), Some("retry_with_new_auth_code")),
+        "{failed}"
+    );
     assert!(f["party_code"].is_string(), "{failed}");
     let reason = failed["failure_reason"].as_str().unwrap();
-    assert!(!reason.contains("Activity failed") && !reason.contains("Failure("), "the SDK's wrapping is not the HIS's business: {reason}");
+    assert!(
+        !reason.contains("Activity failed") && !reason.contains("Failure("),
+        "the SDK's wrapping is not the HIS's business: {reason}"
+    );
     assert_eq!(reason, f["message"].as_str().unwrap());
     s.faults(json!({}));
     let (declined, _) = s.order("mixed", "HIS-H-DECLINED", "outpatient", &[1_000], false);
     let cancelled = poll(&s.api, &declined, "the cancellation", 60, |v| v["state"] == "Cancelled");
-    assert_eq!((cancelled["failure"]["code"].as_str(), cancelled["failure"]["next_action"].as_str()), (Some("DECLINED"), Some("none")), "{cancelled}");
-    assert_eq!(post(&s, &format!("{declined}/cancel"), &Value::Null).0, 409, "a cancelled payment cannot be cancelled again");
+    assert_eq!(
+        (cancelled["failure"]["code"].as_str(), cancelled["failure"]["next_action"].as_str()),
+        (Some("DECLINED"), Some("none")),
+        "{cancelled}"
+    );
+    assert_eq!(
+        post(&s, &format!("{declined}/cancel"), &Value::Null).0,
+        409,
+        "a cancelled payment cannot be cancelled again"
+    );
 
     // A correctly signed notice that names another HIS order than the one its bank order no.
     // belongs to is an integrity alarm: refused (409), counted, and the payment untouched.
     let alarms = metric(&s, "medpay_duplicate_bank_orders_total");
-    let (_, signed) = sandbox_call(&s, "POST", "/sandbox/control/callbacks", &json!({"mix_trade_no": &first_mix, "serial_no": "HIS-H-OTHER"}));
+    let (_, signed) = sandbox_call(
+        &s,
+        "POST",
+        "/sandbox/control/callbacks",
+        &json!({"mix_trade_no": &first_mix, "serial_no": "HIS-H-OTHER"}),
+    );
     let form = form_encode(&json(&signed)["callbacks"][0]);
-    let (status, body) = http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap();
+    let (status, body) = http_with(
+        "POST",
+        &s.api,
+        "/v1/bank/callback",
+        Some(&form),
+        &["Content-Type: application/x-www-form-urlencoded"],
+    )
+    .unwrap();
     assert_eq!(status, 409, "{body}");
     assert_eq!(metric(&s, "medpay_duplicate_bank_orders_total"), alarms + 1.0);
     // The same notice for its own order is acknowledged as before.
     let (_, signed) = sandbox_call(&s, "POST", "/sandbox/control/callbacks", &json!({"mix_trade_no": &first_mix}));
     let form = form_encode(&json(&signed)["callbacks"][0]);
-    assert_eq!(http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap().0, 200);
+    assert_eq!(
+        http_with(
+            "POST",
+            &s.api,
+            "/v1/bank/callback",
+            Some(&form),
+            &["Content-Type: application/x-www-form-urlencoded"]
+        )
+        .unwrap()
+        .0,
+        200
+    );
 
     // A per-order endpoint fault used to be stored and silently ignored: now refused.
-    let (status, body) = sandbox_call(&s, "PUT", "/sandbox/control/faults", &json!({"orders": {"HIS-X": {"endpoints": {"mid.6201": {"error_permille": 1000}}}}}));
+    let (status, body) = sandbox_call(
+        &s,
+        "PUT",
+        "/sandbox/control/faults",
+        &json!({"orders": {"HIS-X": {"endpoints": {"mid.6201": {"error_permille": 1000}}}}}),
+    );
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("global.endpoints"), "{body}");
 
     // The sandbox crashes (SIGKILL) and comes back: it still knows its orders, and a new order
     // gets a number never issued before (a reissued number once settled the wrong payment).
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let mixed_before: Vec<Value> = s.books()["mixed_orders"].as_array().unwrap().iter().map(|o| o["mix_trade_no"].clone()).collect();
+    let mixed_before: Vec<Value> =
+        s.books()["mixed_orders"].as_array().unwrap().iter().map(|o| o["mix_trade_no"].clone()).collect();
     s.restart_sandbox(true);
     let books = s.books();
-    assert_eq!(books["mid_orders"].as_array().unwrap().len(), books_before + 1, "the declined bill's order and all before it are remembered (the expired authorisation never reached the mid-platform)");
-    assert!(books["mixed_orders"].as_array().unwrap().iter().any(|o| o["mix_trade_no"] == first_mix.as_str()), "the paid order survived the crash");
+    assert_eq!(
+        books["mid_orders"].as_array().unwrap().len(),
+        books_before + 1,
+        "the declined bill's order and all before it are remembered (the expired authorisation never reached the mid-platform)"
+    );
+    assert!(
+        books["mixed_orders"].as_array().unwrap().iter().any(|o| o["mix_trade_no"] == first_mix.as_str()),
+        "the paid order survived the crash"
+    );
     let after = s.paid("mixed", "HIS-H-AFTER", &[1_500]);
     let new_mix = json(&http("GET", &s.api, &after, None).unwrap().1)["mix_trade_no"].clone();
     assert!(!mixed_before.contains(&new_mix), "{new_mix} was issued before the crash: {mixed_before:?}");
@@ -176,22 +261,48 @@ fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_
     s.faults(json!({}));
     let (_, signed) = sandbox_call(&s, "POST", "/sandbox/control/callbacks", &json!({"mix_trade_no": &late_mix}));
     let form = form_encode(&json(&signed)["callbacks"][0]);
-    let (status, ack) = http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap();
+    let (status, ack) = http_with(
+        "POST",
+        &s.api,
+        "/v1/bank/callback",
+        Some(&form),
+        &["Content-Type: application/x-www-form-urlencoded"],
+    )
+    .unwrap();
     assert_eq!(status, 200, "{ack}");
     let settled = json(&http("GET", &s.api, &late, None).unwrap().1);
     assert_eq!((settled["state"].as_str(), settled["failure"].is_null()), (Some("Paid"), true), "{settled}");
     // The HIS is told, once, though its payment's workflow had ended: the callback repeated changes nothing.
-    let (status, _) = http_with("POST", &s.api, "/v1/bank/callback", Some(&form), &["Content-Type: application/x-www-form-urlencoded"]).unwrap();
+    let (status, _) = http_with(
+        "POST",
+        &s.api,
+        "/v1/bank/callback",
+        Some(&form),
+        &["Content-Type: application/x-www-form-urlencoded"],
+    )
+    .unwrap();
     assert_eq!(status, 200);
     let late_notice = |n: &Value| n["med_org_ord"] == "HIS-H-LATE" && n["event"] == "payment.settled_late";
     let told = his.notices_until("the late settlement's notice", |all| all.iter().any(late_notice));
     let told: Vec<&Value> = told.iter().filter(|n| late_notice(n)).collect();
     assert_eq!(told.len(), 1, "{told:?}");
-    assert_eq!((told[0]["state"].as_str(), told[0]["notice_id"].as_str()), (Some("Paid"), Some("his-H51010500001-HIS-H-LATE-payment.settled_late")));
+    assert_eq!(
+        (told[0]["state"].as_str(), told[0]["notice_id"].as_str()),
+        (Some("Paid"), Some("his-H51010500001-HIS-H-LATE-payment.settled_late"))
+    );
 
     // Still one run of the first payment: nothing above started it again.
     let runs = Command::new(temporal_bin())
-        .args(["workflow", "list", "--address", &format!("127.0.0.1:{}", s.temporal.port), "--query", "WorkflowId = 'pay-H51010500001-HIS-H-PAID'", "--output", "json"])
+        .args([
+            "workflow",
+            "list",
+            "--address",
+            &format!("127.0.0.1:{}", s.temporal.port),
+            "--query",
+            "WorkflowId = 'pay-H51010500001-HIS-H-PAID'",
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(json(&String::from_utf8_lossy(&runs.stdout)).as_array().map_or(0, Vec::len), 1);

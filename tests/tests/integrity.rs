@@ -14,10 +14,17 @@ fn alarm_for(s: &Stack, ord: &str, overrides: Value) -> Value {
     let (path, mix) = s.order("resident", ord, "outpatient", &[8_000], true);
     let mix = mix.expect("ordered");
     s.pay(&mix);
-    let notice = curl_json(&s.ca, &s.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "overrides": overrides}));
-    let (status, body) = http("POST", &s.api, "/v1/bank/callback", Some(&form_encode(&notice["callbacks"][0]))).unwrap();
+    let notice = curl_json(
+        &s.ca,
+        &s.sandbox_url("/sandbox/control/callbacks"),
+        &json!({"mix_trade_no": mix, "overrides": overrides}),
+    );
+    let (status, body) =
+        http("POST", &s.api, "/v1/bank/callback", Some(&form_encode(&notice["callbacks"][0]))).unwrap();
     assert_eq!(status, 200, "a verified notice is acknowledged (and judged by the workflow): {body}");
-    poll(&s.api, &path, "the integrity alarm", 60, |v| v["state"] == "PendingReconciliation" && v["failure"]["code"] == "INTEGRITY_ALARM")
+    poll(&s.api, &path, "the integrity alarm", 60, |v| {
+        v["state"] == "PendingReconciliation" && v["failure"]["code"] == "INTEGRITY_ALARM"
+    })
 }
 
 #[test]
@@ -39,11 +46,19 @@ fn a_success_with_other_figures_than_ordered_is_never_paid() {
         assert!(v["paid_at_ms"].is_null(), "{ord} never paid: {v}");
     }
     // SR-7a: the self-pay part failed while the insurance part succeeded.
-    let v = alarm_for(&s, "SR7A-1", json!({"mix_pay_status": "MIX_PAY_FAIL", "self_pay_status": "SELF_PAY_FAIL", "med_ins_pay_status": "MED_INS_PAY_SUCCESS"}));
+    let v = alarm_for(
+        &s,
+        "SR7A-1",
+        json!({"mix_pay_status": "MIX_PAY_FAIL", "self_pay_status": "SELF_PAY_FAIL", "med_ins_pay_status": "MED_INS_PAY_SUCCESS"}),
+    );
     assert!(v["failure"]["message"].as_str().unwrap().contains("SR-7a"), "{v}");
     // Counted once each for the alert (MedpayIntegrityAlarm).
     let (_, metrics) = http("GET", &s.api, "/metrics", None).unwrap();
-    assert!(metrics.contains(&format!("medpay_integrity_refusals_total {}\n", cases.len() + 1)), "{}", metrics.lines().filter(|l| l.contains("integrity")).collect::<Vec<_>>().join("\n"));
+    assert!(
+        metrics.contains(&format!("medpay_integrity_refusals_total {}\n", cases.len() + 1)),
+        "{}",
+        metrics.lines().filter(|l| l.contains("integrity")).collect::<Vec<_>>().join("\n")
+    );
     // The same notice without overrides for a fresh order: paid, as before.
     s.faults(json!({}));
     let (path, mix) = s.order("resident", "SR7-GOOD", "outpatient", &[8_000], true);

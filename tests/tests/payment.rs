@@ -14,10 +14,14 @@ fn a_mixed_payment_through_the_his_api() {
     let key_file = std::env::temp_dir().join(format!("medpay-his-key-{}", std::process::id()));
     std::fs::write(&key_file, "his-shared-key-0123456789\n").unwrap();
     let notify_url = format!("http://{}/his/notify", his.addr);
-    let stack = Stack::start("pay", &[("MEDPAY_HIS_NOTIFY_URL", &notify_url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())]);
+    let stack = Stack::start(
+        "pay",
+        &[("MEDPAY_HIS_NOTIFY_URL", &notify_url), ("MEDPAY_HIS_NOTIFY_KEY_FILE", key_file.to_str().unwrap())],
+    );
     let (api, sandbox_addr, ca) = (stack.api.clone(), stack.sandbox_addr.clone(), stack.ca.clone());
     // The patient authorises at the channel; the HIS creates the payment with the authCode.
-    let auth = curl_json(&ca, &format!("https://{sandbox_addr}/sandbox/patient/authorize"), &json!({"persona": "mixed"}));
+    let auth =
+        curl_json(&ca, &format!("https://{sandbox_addr}/sandbox/patient/authorize"), &json!({"persona": "mixed"}));
     let body = json!({
         "org_code": "H51010500001", "med_org_ord": "HIS-E2E-1", "scene": "outpatient",
         "auth_code": auth["authCode"], "openid": "o-e2e",
@@ -38,25 +42,46 @@ fn a_mixed_payment_through_the_his_api() {
     let path = "/v1/payments/H51010500001/HIS-E2E-1";
     // A long poll answers as soon as the state moves past the listed ones (no client polling).
     let started = std::time::Instant::now();
-    let (status, pre) = http("GET", &api, &format!("{path}?view=false&wait_while=Created,Authorised,Uploaded&wait_secs=25"), None).unwrap();
+    let (status, pre) =
+        http("GET", &api, &format!("{path}?view=false&wait_while=Created,Authorised,Uploaded&wait_secs=25"), None)
+            .unwrap();
     let pre = json(&pre);
     assert_eq!((status, pre["state"].as_str()), (200, Some("PreSettled")), "{pre}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the long poll waited {:?} instead of answering on the change", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the long poll waited {:?} instead of answering on the change",
+        started.elapsed()
+    );
     assert!(pre["exchanges"].as_array().is_some_and(|e| !e.is_empty()), "the exchange log comes by default: {pre}");
-    let (status, held) = http("GET", &api, &format!("{path}?view=false&exchanges=false&wait_while=PreSettled&wait_secs=1"), None).unwrap();
+    let (status, held) =
+        http("GET", &api, &format!("{path}?view=false&exchanges=false&wait_while=PreSettled&wait_secs=1"), None)
+            .unwrap();
     let held = json(&held);
-    assert_eq!((status, held["state"].as_str()), (200, Some("PreSettled")), "after wait_secs the current state is answered");
+    assert_eq!(
+        (status, held["state"].as_str()),
+        (200, Some("PreSettled")),
+        "after wait_secs the current state is answered"
+    );
     assert!(held.get("exchanges").is_none(), "exchanges=false leaves the log out: {held}");
-    for (query, code) in [("wait_while=Sleeping", "INVALID_QUERY"), ("view=maybe", "INVALID_QUERY"), ("exchanges=1x", "INVALID_QUERY"), ("wait_while=Created&wait_secs=-1", "INVALID_QUERY")] {
+    for (query, code) in [
+        ("wait_while=Sleeping", "INVALID_QUERY"),
+        ("view=maybe", "INVALID_QUERY"),
+        ("exchanges=1x", "INVALID_QUERY"),
+        ("wait_while=Created&wait_secs=-1", "INVALID_QUERY"),
+    ] {
         let (status, body) = http("GET", &api, &format!("{path}?{query}"), None).unwrap();
         assert!(status == 400 || status == 422, "{query}: {status} {body}");
         assert_eq!(json(&body)["code"], code, "{query}: {body}");
     }
-    assert_eq!((pre["fund_fen"].as_i64(), pre["psn_acct_fen"].as_i64(), pre["own_pay_fen"].as_i64()), (Some(21_000), Some(5_000), Some(4_000)));
+    assert_eq!(
+        (pre["fund_fen"].as_i64(), pre["psn_acct_fen"].as_i64(), pre["own_pay_fen"].as_i64()),
+        (Some(21_000), Some(5_000), Some(4_000))
+    );
 
     let (status, _) = http("POST", &api, &format!("{path}/confirm"), Some(r#"{"confirm":true}"#)).unwrap();
     assert_eq!(status, 202);
-    let ordered = poll(&api, path, "the bank's mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
+    let ordered =
+        poll(&api, path, "the bank's mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
     let mix = ordered["workflow"]["cashier"]["mix_trade_no"].as_str().unwrap().to_string();
     assert!(ordered["workflow"]["cashier"]["prepay"]["package"].as_str().unwrap().starts_with("prepay_id="));
 
@@ -66,12 +91,35 @@ fn a_mixed_payment_through_the_his_api() {
     assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS");
 
     // Every exchange is in the payment's log, as digests: no request content, no personal data.
-    let ops: Vec<String> = done["exchanges"].as_array().unwrap().iter().map(|e| format!("{} {} {}", e["party"].as_str().unwrap(), e["operation"].as_str().unwrap(), e["outcome"].as_str().unwrap())).collect();
-    for expected in ["channel userQuery ok", "core person info ok", "mid-platform 6201 ok", "mid-platform 6202 ok", "bank self-pay order ok", "bank mixed order ok", "bank callback ok"] {
+    let ops: Vec<String> = done["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["party"].as_str().unwrap(),
+                e["operation"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for expected in [
+        "channel userQuery ok",
+        "core person info ok",
+        "mid-platform 6201 ok",
+        "mid-platform 6202 ok",
+        "bank self-pay order ok",
+        "bank mixed order ok",
+        "bank callback ok",
+    ] {
         assert!(ops.iter().any(|o| o == expected), "{expected} missing from {ops:?}");
     }
     let log = done["exchanges"].to_string();
-    assert!(done["exchanges"].as_array().unwrap().iter().all(|e| e["request_sm3"].as_str().is_some_and(|d| d.len() == 64)), "{log}");
+    assert!(
+        done["exchanges"].as_array().unwrap().iter().all(|e| e["request_sm3"].as_str().is_some_and(|d| d.len() == 64)),
+        "{log}"
+    );
     assert!(!log.contains(auth["authCode"].as_str().unwrap()) && !log.contains("payAuthNo\":"), "{log}");
 
     // The HIS was told, with a signature it can check, after one refused delivery.
@@ -83,10 +131,19 @@ fn a_mixed_payment_through_the_his_api() {
     let notices = his.all();
     assert_eq!(notices.iter().map(|r| r.answered).collect::<Vec<_>>(), vec![503, 200], "retried once, delivered once");
     let n = &notices[1];
-    let signed = medpay_crypto::envelope::his::verify_his_signature(b"his-shared-key-0123456789", &n.headers["x-medpay-timestamp"], &n.body, &n.headers["x-medpay-signature"]);
+    let signed = medpay_crypto::envelope::his::verify_his_signature(
+        b"his-shared-key-0123456789",
+        &n.headers["x-medpay-timestamp"],
+        &n.body,
+        &n.headers["x-medpay-signature"],
+    );
     assert!(signed, "the notice's signature must verify");
     let notice = json(&String::from_utf8_lossy(&n.body));
-    assert_eq!((notice["state"].as_str(), notice["med_org_ord"].as_str(), notice["own_pay_fen"].as_i64()), (Some("Paid"), Some("HIS-E2E-1"), Some(4_000)), "{notice}");
+    assert_eq!(
+        (notice["state"].as_str(), notice["med_org_ord"].as_str(), notice["own_pay_fen"].as_i64()),
+        (Some("Paid"), Some("HIS-E2E-1"), Some(4_000)),
+        "{notice}"
+    );
 
     // The sandbox's books agree, and its callback was acknowledged by medpay.
     let books = stack.books();
@@ -98,20 +155,28 @@ fn a_mixed_payment_through_the_his_api() {
 
     // The bank repeats a notice until acknowledged: repeats for the paid payment are verified,
     // logged and acknowledged from the ledger; one with a broken signature is refused (REQ S-4.1d).
-    let signed = curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "count": 3}));
+    let signed =
+        curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "count": 3}));
     for form in signed["callbacks"].as_array().unwrap() {
         let (status, ack) = http("POST", &api, "/v1/bank/callback", Some(&form_encode(form))).unwrap();
         assert_eq!(status, 200, "{ack}");
         assert!(ack.contains(form["msg_id"].as_str().unwrap()), "the acknowledgement names the notice: {ack}");
     }
-    let forged = curl_json(&ca, &stack.sandbox_url("/sandbox/control/callbacks"), &json!({"mix_trade_no": mix, "bad_signature": true}));
+    let forged = curl_json(
+        &ca,
+        &stack.sandbox_url("/sandbox/control/callbacks"),
+        &json!({"mix_trade_no": mix, "bad_signature": true}),
+    );
     let (status, _) = http("POST", &api, "/v1/bank/callback", Some(&form_encode(&forged["callbacks"][0]))).unwrap();
     assert_eq!(status, 401, "a forged notice is refused (its signature is the bank's credential)");
     // ... and counted (REQ S-4.1d); /metrics also carries the sandbox CA's expiry (REQ T-4.3d).
     let (status, metrics) = http("GET", &api, "/metrics", None).unwrap();
     assert_eq!(status, 200);
     assert!(metrics.contains("medpay_forged_callbacks_total 1\n"), "{metrics}");
-    assert!(metrics.lines().any(|l| l.starts_with("medpay_certificate_days_left{name=\"parties TLS trust (CA)\"")), "{metrics}");
+    assert!(
+        metrics.lines().any(|l| l.starts_with("medpay_certificate_days_left{name=\"parties TLS trust (CA)\"")),
+        "{metrics}"
+    );
     // Party exchanges by outcome: the HIS's refused delivery (retried) is there beside the calls
     // that went through.
     let exchanges = |party: &str, outcome: &str| {
@@ -141,7 +206,11 @@ fn joint_test_matrix_and_a_declined_bill() {
         let (path, mix) = s.order(persona, ord, scene, &[total], true);
         assert_eq!(s.pay(&mix.unwrap())["mix_pay_status"], "MIX_PAY_SUCCESS");
         let done = poll(&s.api, &path, "paid", 30, |v| v["state"] == "Paid");
-        assert_eq!((done["fund_fen"].as_i64(), done["psn_acct_fen"].as_i64(), done["own_pay_fen"].as_i64()), (Some(fund), Some(acct), Some(own)), "{ord}");
+        assert_eq!(
+            (done["fund_fen"].as_i64(), done["psn_acct_fen"].as_i64(), done["own_pay_fen"].as_i64()),
+            (Some(fund), Some(acct), Some(own)),
+            "{ord}"
+        );
     }
     let (path, _) = s.order("mixed", "HIS-M-NO", "outpatient", &[5_000], false);
     let cancelled = poll(&s.api, &path, "the revoked payment", 30, |v| v["state"] == "Cancelled");
@@ -178,30 +247,63 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
         assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS");
     }
     // The duplicate was delivered and acknowledged twice, and recorded once.
-    let dup_mix = s.books()["mixed_orders"].as_array().unwrap().iter().find(|m| m["serial_no"] == "HIS-F-DUP").unwrap()["mix_trade_no"].clone();
-    let acknowledged = || s.books()["callbacks"].as_array().unwrap().iter().filter(|c| c["mix_trade_no"] == dup_mix && c["acknowledged"] == true).count();
+    let dup_mix = s.books()["mixed_orders"].as_array().unwrap().iter().find(|m| m["serial_no"] == "HIS-F-DUP").unwrap()
+        ["mix_trade_no"]
+        .clone();
+    let acknowledged = || {
+        s.books()["callbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["mix_trade_no"] == dup_mix && c["acknowledged"] == true)
+            .count()
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while acknowledged() < 2 {
-        assert!(std::time::Instant::now() < deadline, "two acknowledged callbacks expected: {}", s.books()["callbacks"]);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "two acknowledged callbacks expected: {}",
+            s.books()["callbacks"]
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let history = s.history("pay-H51010500001-HIS-F-DUP");
     let outcomes = activities_run(&history).iter().filter(|a| a.ends_with("record_outcome")).count();
     assert_eq!(outcomes, 1, "one recorded outcome for two callbacks: {:?}", activities_run(&history));
 
-    let failed = poll(&s.api, &x8a, "the anomaly refund", 60, |v| v["state"] == "Failed" && v["workflow"]["anomaly_refund"]["state"] == "Refunded");
+    let failed = poll(&s.api, &x8a, "the anomaly refund", 60, |v| {
+        v["state"] == "Failed" && v["workflow"]["anomaly_refund"]["state"] == "Refunded"
+    });
     assert!(failed["failure_reason"].as_str().unwrap().contains("X-8a"), "{failed}");
     let own = failed["own_pay_fen"].as_i64().unwrap();
-    assert_eq!((failed["workflow"]["anomaly_refund"]["amount_fen"].as_i64(), failed["refunded_cash_fen"].as_i64()), (Some(own), Some(own)));
-    let refund = poll(&s.api, "/v1/refunds/H51010500001/X8AHIS-F-X8A", "the refund row", 10, |v| v["state"] == "Refunded");
-    assert_eq!((refund["kind"].as_str(), refund["cash_fen"].as_i64(), refund["notified"].as_bool()), (Some("anomaly"), Some(own), Some(true)));
+    assert_eq!(
+        (failed["workflow"]["anomaly_refund"]["amount_fen"].as_i64(), failed["refunded_cash_fen"].as_i64()),
+        (Some(own), Some(own))
+    );
+    let refund =
+        poll(&s.api, "/v1/refunds/H51010500001/X8AHIS-F-X8A", "the refund row", 10, |v| v["state"] == "Refunded");
+    assert_eq!(
+        (refund["kind"].as_str(), refund["cash_fen"].as_i64(), refund["notified"].as_bool()),
+        (Some("anomaly"), Some(own), Some(true))
+    );
     let books = s.books();
-    let sp = books["self_pay_orders"].as_array().unwrap().iter().find(|o| o["out_trade_no"] == "SPHIS-F-X8A").unwrap().clone();
+    let sp = books["self_pay_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["out_trade_no"] == "SPHIS-F-X8A")
+        .unwrap()
+        .clone();
     assert_eq!((sp["refunded"].as_i64(), sp["status"].as_str()), (Some(own), Some("SELF_PAY_REFUND")), "{sp}");
-    let refunds: Vec<_> = books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == "SPHIS-F-X8A").collect();
+    let refunds: Vec<_> =
+        books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == "SPHIS-F-X8A").collect();
     assert_eq!(refunds.len(), 1, "one bank refund: {refunds:?}");
-    let notices: Vec<_> = books["refund_notices"].as_array().unwrap().iter().filter(|n| n["mix_trade_no"] == json!(x8a_mix)).collect();
-    assert_eq!((notices.len(), notices[0]["refund_type"].as_str(), notices[0]["cash_refund_fee"].as_i64()), (1, Some("SELF_REFUND"), Some(own)));
+    let notices: Vec<_> =
+        books["refund_notices"].as_array().unwrap().iter().filter(|n| n["mix_trade_no"] == json!(x8a_mix)).collect();
+    assert_eq!(
+        (notices.len(), notices[0]["refund_type"].as_str(), notices[0]["cash_refund_fee"].as_i64()),
+        (1, Some("SELF_REFUND"), Some(own))
+    );
 
     // Flow 3's quick steps run local first (workflows/src/quick.rs). A refusal ends the step at
     // once: the expired payAuthNo is refused by a party and never retried as a regular activity.
@@ -217,12 +319,15 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
     // party is back.
     s.faults(json!({"global": {"endpoints": {"mid.6201": {"error_permille": 1000}}}}));
     let down = s.create("mixed", "HIS-F-6201", "outpatient", &[2_000]);
-    poll(&s.api, &down, "a refused 6201", 30, |v| v["exchanges"].as_array().is_some_and(|x| x.iter().filter(|e| e["operation"] == "6201").count() >= 2));
+    poll(&s.api, &down, "a refused 6201", 30, |v| {
+        v["exchanges"].as_array().is_some_and(|x| x.iter().filter(|e| e["operation"] == "6201").count() >= 2)
+    });
     s.faults(json!({}));
     let mix = s.confirm(&down, true).unwrap();
     s.pay(&mix);
     poll(&s.api, &down, "paid after the outage", 30, |v| v["state"] == "Paid");
-    let uploads = activities_run(&s.history("pay-H51010500001-HIS-F-6201")).into_iter().filter(|a| a.ends_with("upload")).count();
+    let uploads =
+        activities_run(&s.history("pay-H51010500001-HIS-F-6201")).into_iter().filter(|a| a.ends_with("upload")).count();
     assert_eq!(uploads, 2, "the local attempt, then the regular activity");
     // A party that hangs keeps the step's workflow task open, and the workflow answers no query
     // meanwhile: a status read does not wait for it (5 s), it answers from the ledger.
@@ -234,7 +339,10 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
     let waited = asked.elapsed();
     let read = json(&read);
     assert!(status == 200 && waited < std::time::Duration::from_secs(8), "{status} after {waited:?}: {read}");
-    assert!(read["workflow"].is_null() && read["state"] == "Authorised", "the ledger's state, no view while the step hangs: {read}");
+    assert!(
+        read["workflow"].is_null() && read["state"] == "Authorised",
+        "the ledger's state, no view while the step hangs: {read}"
+    );
     s.faults(json!({}));
     s.pay(&s.confirm(&hung, true).unwrap());
     poll(&s.api, &hung, "paid after the hang", 30, |v| v["state"] == "Paid");
@@ -252,16 +360,29 @@ fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
 fn a_late_callback_settles_a_pending_payment() {
     let s = Stack::start("late", &[]);
     // The callback comes 10 s after payment; the bank's query is down meanwhile.
-    s.faults(json!({"global": {"callback": {"delay_secs": 10}, "endpoints": {"bank.query": {"error_permille": 1000}}}}));
+    s.faults(
+        json!({"global": {"callback": {"delay_secs": 10}, "endpoints": {"bank.query": {"error_permille": 1000}}}}),
+    );
     let (path, mix) = s.order("mixed", "HIS-L-1", "outpatient", &[9_000], true);
     s.pay(&mix.unwrap());
     let pending = poll(&s.api, &path, "PendingReconciliation", 30, |v| v["state"] == "PendingReconciliation");
     assert!(pending["failure_reason"].as_str().unwrap().contains("Q-9"), "{pending}");
     let found = std::process::Command::new(temporal_bin())
-        .args(["workflow", "list", "--address", &format!("127.0.0.1:{}", s.temporal.port), "--query", "MedpayMedOrgOrd = 'HIS-L-1' AND MedpayPaymentState = 'PendingReconciliation'"])
+        .args([
+            "workflow",
+            "list",
+            "--address",
+            &format!("127.0.0.1:{}", s.temporal.port),
+            "--query",
+            "MedpayMedOrgOrd = 'HIS-L-1' AND MedpayPaymentState = 'PendingReconciliation'",
+        ])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&found.stdout).contains("pay-H51010500001-HIS-L-1"), "{}", String::from_utf8_lossy(&found.stdout));
+    assert!(
+        String::from_utf8_lossy(&found.stdout).contains("pay-H51010500001-HIS-L-1"),
+        "{}",
+        String::from_utf8_lossy(&found.stdout)
+    );
     let done = poll(&s.api, &path, "paid by the late callback", 30, |v| v["state"] == "Paid");
     assert_eq!(done["workflow"]["bank"]["mix_pay_status"], "MIX_PAY_SUCCESS");
     s.record("pay-H51010500001-HIS-L-1", "payment-late-callback");
@@ -285,7 +406,9 @@ fn a_reset_payment_takes_the_banks_callback_on_its_new_run() {
         assert!(out.status.success(), "temporal {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).to_string()
     };
-    let run_id = || json(&temporal(&["workflow", "describe", "--workflow-id", wid, "--output", "json"]))["workflowExecutionInfo"]["execution"]["runId"].as_str().unwrap_or_default().to_string();
+    let run_id = || {
+        json(&temporal(&["workflow", "describe", "--workflow-id", wid, "--output", "json"]))["workflowExecutionInfo"]["execution"]["runId"].as_str().unwrap_or_default().to_string()
+    };
     // Waiting for the bank: the order's workflow task has completed (its callback timer started).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while s.history(wid).to_string().matches("TIMER_STARTED").count() < 2 {
@@ -293,7 +416,17 @@ fn a_reset_payment_takes_the_banks_callback_on_its_new_run() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let first = run_id();
-    temporal(&["workflow", "reset", "--workflow-id", wid, "--type", "LastWorkflowTask", "--reason", "operator test", "--yes"]);
+    temporal(&[
+        "workflow",
+        "reset",
+        "--workflow-id",
+        wid,
+        "--type",
+        "LastWorkflowTask",
+        "--reason",
+        "operator test",
+        "--yes",
+    ]);
     let second = run_id();
     assert!(!first.is_empty() && first != second, "the reset made a new run: {first} -> {second}");
     std::thread::sleep(std::time::Duration::from_secs(1));
@@ -312,7 +445,8 @@ fn twenty_payments_survive_a_killed_worker() {
     let mut s = Stack::start("kill", &[]);
     let ords: Vec<String> = (0..20).map(|i| format!("HIS-K-{i:02}")).collect();
     let paths: Vec<String> = std::thread::scope(|sc| {
-        let handles: Vec<_> = ords.iter().map(|o| sc.spawn(|| s.create("resident", o, "outpatient", &[5_000]))).collect();
+        let handles: Vec<_> =
+            ords.iter().map(|o| sc.spawn(|| s.create("resident", o, "outpatient", &[5_000]))).collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     // Killed while the bank orders are being placed. (Not during identification: the channel's
@@ -325,7 +459,13 @@ fn twenty_payments_survive_a_killed_worker() {
     s.restart_medpay();
     let mixes: Vec<String> = paths
         .iter()
-        .map(|p| poll(&s.api, p, "the mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string())["workflow"]["cashier"]["mix_trade_no"].as_str().unwrap().to_string())
+        .map(|p| {
+            poll(&s.api, p, "the mixed order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string())["workflow"]
+                ["cashier"]["mix_trade_no"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     // Killed again while callbacks arrive.
     for m in &mixes[..10] {

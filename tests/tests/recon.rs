@@ -23,7 +23,8 @@ fn recon(s: &Stack, day: &str) -> Value {
 }
 
 fn recon_kind(s: &Stack, kind: &str, day: &str) -> Value {
-    let statement = curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": kind, "period": day}));
+    let statement =
+        curl_json(&s.ca, &s.sandbox_url("/sandbox/control/statements"), &json!({"kind": kind, "period": day}));
     assert!(statement["files"][0].is_string(), "{statement}");
     let out = std::process::Command::new(medpay_bin())
         .args(["recon", "run", "--kind", kind, "--org", ORG, "--period", day])
@@ -36,7 +37,9 @@ fn recon_kind(s: &Stack, kind: &str, day: &str) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("exceptions CSV"), "{stdout}");
-    poll(&s.api, &format!("/v1/reconciliations/{kind}/{ORG}/{day}"), "the reconciliation report", 30, |v| v["state"] == "Reported")
+    poll(&s.api, &format!("/v1/reconciliations/{kind}/{ORG}/{day}"), "the reconciliation report", 30, |v| {
+        v["state"] == "Reported"
+    })
 }
 
 fn count(r: &Value, class: &str) -> u64 {
@@ -79,13 +82,29 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
 
     let first = recon(&s, &day);
     let classes = |r: &Value| {
-        ["MATCHED", "HOSPITAL_ONLY", "AMOUNT_MISMATCH", "BANK_ONLY", "PENDING_SETTLED", "PENDING_CLOSED", "REFUND_MATCHED", "OVER_COLLECTED"].map(|c| count(r, c))
+        [
+            "MATCHED",
+            "HOSPITAL_ONLY",
+            "AMOUNT_MISMATCH",
+            "BANK_ONLY",
+            "PENDING_SETTLED",
+            "PENDING_CLOSED",
+            "REFUND_MATCHED",
+            "OVER_COLLECTED",
+        ]
+        .map(|c| count(r, c))
     };
     assert_eq!(classes(&first), [2, 1, 1, 1, 1, 1, 1, 0], "{first}");
-    assert!(first["summary"]["loaded"]["control_mismatch"].is_string(), "the dropped line and the changed amount break the control totals");
+    assert!(
+        first["summary"]["loaded"]["control_mismatch"].is_string(),
+        "the dropped line and the changed amount break the control totals"
+    );
     let exceptions = first["exceptions"].as_array().unwrap();
     let under_notice = exceptions.iter().find(|e| e["class"] == "HOSPITAL_ONLY").unwrap();
-    assert_eq!((under_notice["his_order"].as_str(), under_notice["hospital_yuan"].as_str(), under_notice["action"].as_str()), (Some("HIS-RC-A-UNDER"), Some("40.00"), Some("notify_his")));
+    assert_eq!(
+        (under_notice["his_order"].as_str(), under_notice["hospital_yuan"].as_str(), under_notice["action"].as_str()),
+        (Some("HIS-RC-A-UNDER"), Some("40.00"), Some("notify_his"))
+    );
     poll(&s.api, &p1, "settled by reconciliation", 30, |v| v["state"] == "Paid");
     let closed = poll(&s.api, &p2, "closed by reconciliation", 30, |v| v["state"] == "Failed");
     assert!(closed["failure_reason"].as_str().unwrap().contains("reconciliation"), "{closed}");
@@ -96,18 +115,30 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     assert!(settled["failure_reason"].as_str().unwrap().contains("the platform settled it"), "{settled}");
     let unpaid = poll(&s.api, &i2, "closed by 6301", 30, |v| v["state"] == "Failed");
     assert!(unpaid["failure_reason"].as_str().unwrap().contains("6301"), "{unpaid}");
-    assert_eq!(poll(&s.api, &under, "still paid", 5, |_| true)["state"], "Paid", "an under-collection is reported, not reversed");
+    assert_eq!(
+        poll(&s.api, &under, "still paid", 5, |_| true)["state"],
+        "Paid",
+        "an under-collection is reported, not reversed"
+    );
     // REQ X-8c: the HIS is told what the patient owes.
-    let owed = his.notices_until("the under-collection notice", |all| all.iter().any(|n| n["event"] == "payment.under_collected"));
+    let owed = his.notices_until("the under-collection notice", |all| {
+        all.iter().any(|n| n["event"] == "payment.under_collected")
+    });
     let owed = owed.iter().find(|n| n["event"] == "payment.under_collected").unwrap();
-    assert_eq!((owed["med_org_ord"].as_str(), owed["owed_fen"].as_i64()), (Some("HIS-RC-A-UNDER"), Some(4_000)), "{owed}");
+    assert_eq!(
+        (owed["med_org_ord"].as_str(), owed["owed_fen"].as_i64()),
+        (Some("HIS-RC-A-UNDER"), Some(4_000)),
+        "{owed}"
+    );
 
     // An operator records how the under-collection was resolved offline (REQ §8, X-8c): once;
     // the same again is the same, another reference a conflict; a matched item has nothing to
     // resolve.
     let resolve = |item: &str, reference: &str| {
         let path = format!("/v1/reconciliations/selfpay/{ORG}/{day}/exceptions/{item}/resolution");
-        let (status, body) = http("POST", &s.api, &path, Some(&json!({"reference": reference, "by": "finance-01"}).to_string())).unwrap();
+        let (status, body) =
+            http("POST", &s.api, &path, Some(&json!({"reference": reference, "by": "finance-01"}).to_string()))
+                .unwrap();
         (status, json(&body))
     };
     let item = under_notice["item"].as_str().unwrap().to_string();
@@ -118,7 +149,8 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     assert_eq!(resolve("P:SPHIS-RC-B-NORMAL", "x").1["code"], "RESOLUTION_CONFLICT", "a matched item");
     assert_eq!(resolve("P:NO-SUCH", "x").0, 404);
     let listed = json(&http("GET", &s.api, &format!("/v1/reconciliations/selfpay/{ORG}/{day}"), None).unwrap().1);
-    let resolved = listed["exceptions"].as_array().unwrap().iter().find(|e| e["item"] == item.as_str()).unwrap().clone();
+    let resolved =
+        listed["exceptions"].as_array().unwrap().iter().find(|e| e["item"] == item.as_str()).unwrap().clone();
     assert_eq!(resolved["resolution"]["reference"], "counter receipt 0001", "{resolved}");
 
     // The same day again: the same classes, no action taken twice.
@@ -130,10 +162,14 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     s.pay(&p2_mix.unwrap());
     let third = recon(&s, &day);
     assert_eq!(count(&third, "OVER_COLLECTED"), 1, "{third}");
-    let refund = poll(&s.api, &format!("/v1/refunds/{ORG}/X8BSPHIS-RC-P2"), "the X-8b refund", 60, |v| v["state"] == "Refunded");
+    let refund =
+        poll(&s.api, &format!("/v1/refunds/{ORG}/X8BSPHIS-RC-P2"), "the X-8b refund", 60, |v| v["state"] == "Refunded");
     assert_eq!((refund["kind"].as_str(), refund["cash_fen"].as_i64()), (Some("over_collection"), Some(4_000)));
     let books = s.books();
-    assert_eq!(books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == "SPHIS-RC-P2").count(), 1);
+    assert_eq!(
+        books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == "SPHIS-RC-P2").count(),
+        1
+    );
 
     // The month's insurance detail (REQ C-6.3.1): every settled insurance part matches, the
     // refund's insurance part too; the order the hospital closed had its insurance part settled
@@ -141,13 +177,20 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     // authorisation, no patient action.
     s.faults(json!({}));
     let insurance = recon_kind(&s, "insurance", &day[..7]);
-    let ins = ["MATCHED", "OVER_COLLECTED", "REFUND_MATCHED", "BANK_ONLY", "AMOUNT_MISMATCH", "HOSPITAL_ONLY"].map(|c| count(&insurance, c));
+    let ins = ["MATCHED", "OVER_COLLECTED", "REFUND_MATCHED", "BANK_ONLY", "AMOUNT_MISMATCH", "HOSPITAL_ONLY"]
+        .map(|c| count(&insurance, c));
     assert_eq!(ins, [6, 1, 1, 0, 0, 0], "{insurance}");
     assert!(insurance["summary"]["loaded"]["control_mismatch"].is_null(), "{insurance}");
     let closed = poll(&s.api, &p2, "the closed payment", 5, |_| true);
     let refund_no = format!("X8BI{}", closed["pay_ord_id"].as_str().unwrap());
-    let back = poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "the X-8b insurance refund", 60, |v| v["state"] == "Refunded");
-    assert_eq!((back["kind"].as_str(), back["fund_fen"].as_i64(), back["psn_acct_fen"].as_i64(), back["cash_fen"].as_i64()), (Some("over_collection"), closed["fund_fen"].as_i64(), closed["psn_acct_fen"].as_i64(), Some(0)), "{back}");
+    let back = poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "the X-8b insurance refund", 60, |v| {
+        v["state"] == "Refunded"
+    });
+    assert_eq!(
+        (back["kind"].as_str(), back["fund_fen"].as_i64(), back["psn_acct_fen"].as_i64(), back["cash_fen"].as_i64()),
+        (Some("over_collection"), closed["fund_fen"].as_i64(), closed["psn_acct_fen"].as_i64(), Some(0)),
+        "{back}"
+    );
 
     // The day's three-way view for finance: each payment
     // beside both statements, in the API (JSON and CSV) and from `medpay recon show`.
@@ -155,14 +198,29 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     assert_eq!(status, 200, "{text}");
     let view = json(&text);
     assert!(view["selfpay_run"].is_string() && view["insurance_run"].is_string(), "{view}");
-    let verdict = |ord: &str| view["rows"].as_array().unwrap().iter().find(|r| r["med_org_ord"] == ord).map(|r| r["verdict"].as_str().unwrap().to_string());
+    let verdict = |ord: &str| {
+        view["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["med_org_ord"] == ord)
+            .map(|r| r["verdict"].as_str().unwrap().to_string())
+    };
     assert_eq!(verdict("HIS-RC-B-NORMAL").as_deref(), Some("AGREED"), "{view}");
     assert_eq!(verdict("HIS-RC-A-UNDER").as_deref(), Some("BANK_DIFFERS"), "the bank dropped its line: {view}");
     assert_eq!(verdict("HIS-RC-Z-WRONG").as_deref(), Some("BANK_DIFFERS"), "the bank's amount differs: {view}");
-    assert!(view["rows"].as_array().unwrap().iter().any(|r| r["verdict"] == "BANK_ONLY"), "the line the hospital never made: {view}");
+    assert!(
+        view["rows"].as_array().unwrap().iter().any(|r| r["verdict"] == "BANK_ONLY"),
+        "the line the hospital never made: {view}"
+    );
     let (status, csv) = http("GET", &s.api, &format!("/v1/reconciliations/days/{ORG}/{day}?format=csv"), None).unwrap();
     assert_eq!(status, 200);
-    assert!(csv.starts_with('\u{feff}') && csv.contains("结论 verdict") && csv.contains("HIS-RC-B-NORMAL,Paid,80.00,40.00,40.00"), "{csv}");
+    assert!(
+        csv.starts_with('\u{feff}')
+            && csv.contains("结论 verdict")
+            && csv.contains("HIS-RC-B-NORMAL,Paid,80.00,40.00,40.00"),
+        "{csv}"
+    );
     let csv_file = s.dir.join("three-way.csv");
     let out = std::process::Command::new(medpay_bin())
         .args(["recon", "show", "--org", ORG, "--day", &day, "--csv", csv_file.to_str().unwrap()])
@@ -170,14 +228,25 @@ fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && shown.contains("HIS-RC-A-UNDER") && shown.contains("disagree"), "{shown}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && shown.contains("HIS-RC-A-UNDER") && shown.contains("disagree"),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read_to_string(&csv_file).unwrap(), csv, "the CLI's CSV is the API's");
 
     s.record(&format!("recon-selfpay-{ORG}-{day}"), "recon-selfpay-day");
 
     // The product created its schedules on the server.
-    let list = std::process::Command::new(temporal_bin()).args(["schedule", "list", "--address", &format!("127.0.0.1:{}", s.temporal.port)]).output().unwrap();
-    assert!(String::from_utf8_lossy(&list.stdout).contains(&format!("recon-selfpay-daily-{ORG}")), "{}", String::from_utf8_lossy(&list.stdout));
+    let list = std::process::Command::new(temporal_bin())
+        .args(["schedule", "list", "--address", &format!("127.0.0.1:{}", s.temporal.port)])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&list.stdout).contains(&format!("recon-selfpay-daily-{ORG}")),
+        "{}",
+        String::from_utf8_lossy(&list.stdout)
+    );
 
     // REQ S-4.1e: after payments, refunds (one of them an X-8b anomaly refund) and both
     // reconciliations, no personal data in any exported history nor in medpay's log.

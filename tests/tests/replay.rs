@@ -23,9 +23,17 @@ fn recorded_histories_replay() {
     files.sort();
     assert!(!files.is_empty(), "no recorded histories in {}", dir.display());
     for path in ["payment-", "refund-", "recon-"] {
-        assert!(files.iter().any(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(path))), "no recorded {path}* history");
+        assert!(
+            files.iter().any(|f| f.file_name().is_some_and(|n| n.to_string_lossy().starts_with(path))),
+            "no recorded {path}* history"
+        );
     }
-    let out = Command::new(medpay_bin()).arg("replay").args(&files).env("MEDPAY_PAYLOAD_KEY_FILE", replay_key_file()).output().unwrap();
+    let out = Command::new(medpay_bin())
+        .arg("replay")
+        .args(&files)
+        .env("MEDPAY_PAYLOAD_KEY_FILE", replay_key_file())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.matches("[ ok ]").count(), files.len(), "{stdout}");
@@ -62,14 +70,31 @@ fn a_paid_payment_upserts_once_and_flow_3_runs_its_quick_steps_locally() {
         let history: serde_json::Value = serde_json::from_str(&text).unwrap();
         let events = history["events"].as_array().unwrap().clone();
         let markers = |local: bool| {
-            events.iter().filter(|e| e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"].as_str().is_some_and(|m| (m == "core_local_activity") == local)).count()
+            events
+                .iter()
+                .filter(|e| {
+                    e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"]
+                        .as_str()
+                        .is_some_and(|m| (m == "core_local_activity") == local)
+                })
+                .count()
         };
-        let upserts = events.iter().filter(|e| e["attributes"].get("UpsertWorkflowSearchAttributesEventAttributes").is_some()).count();
-        let scheduled: Vec<&str> = events.iter().filter_map(|e| e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"].as_str()).collect();
+        let upserts = events
+            .iter()
+            .filter(|e| e["attributes"].get("UpsertWorkflowSearchAttributesEventAttributes").is_some())
+            .count();
+        let scheduled: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"].as_str())
+            .collect();
         (markers(false), upserts, markers(true), scheduled.len())
     };
     let again = "re-record with MEDPAY_RECORD_HISTORIES=1 only after a deliberate change";
-    assert_eq!(count("payment-mixed-callback.json"), (0, 1, 5, 1), "flow 3: no patch marker, one upsert, five local steps, the HIS notice scheduled; {again}");
+    assert_eq!(
+        count("payment-mixed-callback.json"),
+        (0, 1, 5, 1),
+        "flow 3: no patch marker, one upsert, five local steps, the HIS notice scheduled; {again}"
+    );
     assert_eq!(count("payment-mixed-callback-before-flow-3.json"), (0, 1, 0, 6), "flow 2 as recorded");
     assert_eq!(count("payment-mixed-callback-before-flow-2.json"), (2, 5, 0, 6), "flow 0 as recorded");
 }

@@ -18,12 +18,18 @@ const ORG: &str = "H51010500001";
 /// scripts/test.sh and CI, where its absence fails the test instead).
 fn fresh_postgres() -> Option<String> {
     let Ok(admin) = std::env::var("MEDPAY_TEST_POSTGRES_URL") else {
-        assert!(std::env::var_os("CI").is_none() && std::env::var_os("MEDPAY_REQUIRE_POSTGRES").is_none(), "the scale-out test needs MEDPAY_TEST_POSTGRES_URL (scripts/test.sh sets it)");
+        assert!(
+            std::env::var_os("CI").is_none() && std::env::var_os("MEDPAY_REQUIRE_POSTGRES").is_none(),
+            "the scale-out test needs MEDPAY_TEST_POSTGRES_URL (scripts/test.sh sets it)"
+        );
         eprintln!("MEDPAY_TEST_POSTGRES_URL not set: scale-out test not run");
         return None;
     };
     let name = format!("medpay_scale_{}_{}", std::process::id(), free_port());
-    let out = Command::new("psql").args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")]).output().expect("psql");
+    let out = Command::new("psql")
+        .args([admin.as_str(), "-v", "ON_ERROR_STOP=1", "-qc", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     Some(format!("{}/{name}", admin.rsplit_once('/').unwrap().0))
 }
@@ -51,7 +57,8 @@ fn two_instances_one_killed_at_the_cashier_every_payment_paid_once() {
         poll(&b_api, &path, "the pre-settlement, read on B", 60, |v| v["state"] == "PreSettled");
         let (status, _) = http("POST", &b_api, &format!("{path}/confirm"), Some(r#"{"confirm":true}"#)).unwrap();
         assert_eq!(status, 202, "confirmed on B");
-        let ordered = poll(&b_api, &path, "the bank order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
+        let ordered =
+            poll(&b_api, &path, "the bank order", 60, |v| v["workflow"]["cashier"]["mix_trade_no"].is_string());
         mixes.push(ordered["workflow"]["cashier"]["mix_trade_no"].as_str().unwrap().to_string());
     }
 
@@ -61,21 +68,34 @@ fn two_instances_one_killed_at_the_cashier_every_payment_paid_once() {
         assert_eq!(s.pay(mix)["mix_pay_status"], "MIX_PAY_SUCCESS");
     }
     for ord in &ords {
-        let done = poll(&b_api, &format!("/v1/payments/{ORG}/{ord}"), "paid on the survivor", 90, |v| v["state"] == "Paid");
-        assert_eq!(done["own_pay_fen"].as_i64().unwrap() + done["fund_fen"].as_i64().unwrap() + done["psn_acct_fen"].as_i64().unwrap(), 30_000, "{done}");
+        let done =
+            poll(&b_api, &format!("/v1/payments/{ORG}/{ord}"), "paid on the survivor", 90, |v| v["state"] == "Paid");
+        assert_eq!(
+            done["own_pay_fen"].as_i64().unwrap()
+                + done["fund_fen"].as_i64().unwrap()
+                + done["psn_acct_fen"].as_i64().unwrap(),
+            30_000,
+            "{done}"
+        );
     }
 
     // Nothing doubled at any party: one insurance order, one self-pay order and one mixed order
     // per bill, and the bank's notices acknowledged by the survivor.
     let books = s.books();
     for ord in &ords {
-        let count = |list: &str, field: &str, value: &str| books[list].as_array().unwrap().iter().filter(|o| o[field] == value).count();
+        let count = |list: &str, field: &str, value: &str| {
+            books[list].as_array().unwrap().iter().filter(|o| o[field] == value).count()
+        };
         assert_eq!(count("mid_orders", "med_org_ord", ord), 1, "{ord}: mid-platform orders");
         assert_eq!(count("mixed_orders", "serial_no", ord), 1, "{ord}: mixed orders");
         assert_eq!(count("self_pay_orders", "out_trade_no", &format!("SP{ord}")), 1, "{ord}: self-pay orders");
     }
     for mix in &mixes {
-        let acked = books["callbacks"].as_array().unwrap().iter().any(|c| c["mix_trade_no"] == mix.as_str() && c["acknowledged"] == true);
+        let acked = books["callbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["mix_trade_no"] == mix.as_str() && c["acknowledged"] == true);
         assert!(acked, "{mix}: the survivor acknowledged the bank's notice: {}", books["callbacks"]);
     }
 
@@ -85,5 +105,14 @@ fn two_instances_one_killed_at_the_cashier_every_payment_paid_once() {
     assert_eq!(status, 201, "{started}");
     poll(&b_api, &format!("/v1/refunds/{ORG}/R-SC-0"), "the refund", 90, |v| v["state"] == "Refunded");
     let books = s.books();
-    assert_eq!(books["bank_refunds"].as_array().unwrap().iter().filter(|r| r["out_trade_no"] == format!("SP{}", ords[0])).count(), 1, "one bank refund");
+    assert_eq!(
+        books["bank_refunds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["out_trade_no"] == format!("SP{}", ords[0]))
+            .count(),
+        1,
+        "one bank refund"
+    );
 }

@@ -15,8 +15,14 @@ const KEY: &str = "schemathesis-key-0123456789";
 
 fn schemathesis_bin() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = std::env::var_os("MEDPAY_SCHEMATHESIS_BIN").map(PathBuf::from).unwrap_or_else(|| root.join(".venv/bin/schemathesis"));
-    assert!(bin.is_file(), "{} is missing: scripts/test.sh installs it (.venv/bin/pip install schemathesis)", bin.display());
+    let bin = std::env::var_os("MEDPAY_SCHEMATHESIS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv/bin/schemathesis"));
+    assert!(
+        bin.is_file(),
+        "{} is missing: scripts/test.sh installs it (.venv/bin/pip install schemathesis)",
+        bin.display()
+    );
     bin
 }
 
@@ -29,7 +35,14 @@ fn the_api_does_exactly_what_its_document_says() {
     // purpose; blocking and rate limits have their own test (abuse.rs).
     let stack = Stack::start(
         "schemathesis",
-        &[("MEDPAY_API_KEYS_FILE", keys.to_str().unwrap()), ("MEDPAY_BLOCK_AFTER_FAILURES", "1000000"), ("MEDPAY_RATE_PER_IP", "100000"), ("MEDPAY_RATE_PER_DEVICE", "100000"), ("MEDPAY_RATE_DEVICE_BURST", "100000"), ("MEDPAY_ORDER_BURST_MAX", "100000")],
+        &[
+            ("MEDPAY_API_KEYS_FILE", keys.to_str().unwrap()),
+            ("MEDPAY_BLOCK_AFTER_FAILURES", "1000000"),
+            ("MEDPAY_RATE_PER_IP", "100000"),
+            ("MEDPAY_RATE_PER_DEVICE", "100000"),
+            ("MEDPAY_RATE_DEVICE_BURST", "100000"),
+            ("MEDPAY_ORDER_BURST_MAX", "100000"),
+        ],
     );
     let report = stack.dir.join("schemathesis-junit.xml");
     // The sandbox's hospital, so that generated requests reach the business logic instead of
@@ -70,16 +83,37 @@ fn the_api_does_exactly_what_its_document_says() {
         [checks.positive_data_acceptance]
         expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429", "5xx"]
     };
-    file.insert("operations".into(), toml::Value::Array(vec![toml::Value::Table(patient_link), toml::Value::Table(rollout)]));
+    file.insert(
+        "operations".into(),
+        toml::Value::Array(vec![toml::Value::Table(patient_link), toml::Value::Table(rollout)]),
+    );
     std::fs::write(&config, toml::to_string(&file).unwrap()).unwrap();
     let out = Command::new(&bin)
         .args(["--config-file", config.to_str().unwrap()])
-        .args(["run", &format!("http://{}/openapi.json", stack.api), "--checks", "all", "--max-examples", "25", "--phases", "examples,coverage,fuzzing,stateful"])
+        .args([
+            "run",
+            &format!("http://{}/openapi.json", stack.api),
+            "--checks",
+            "all",
+            "--max-examples",
+            "25",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+        ])
         .args(["--header", &format!("Authorization: Bearer {KEY}")])
         // A status read may long-poll for up to `wait_secs` (documented ≤ 29 s): the response
         // time limit is that, not schemathesis' default of 10 s.
         .args(["--max-response-time", "35"])
-        .args(["--generation-deterministic", "--request-timeout", "40", "--report", "junit", "--report-junit-path", report.to_str().unwrap(), "--no-color"])
+        .args([
+            "--generation-deterministic",
+            "--request-timeout",
+            "40",
+            "--report",
+            "junit",
+            "--report-junit-path",
+            report.to_str().unwrap(),
+            "--no-color",
+        ])
         .env("SCHEMATHESIS_HOOKS", "")
         .output()
         .unwrap();
@@ -90,7 +124,13 @@ fn the_api_does_exactly_what_its_document_says() {
     let cases = junit.matches("<testcase").count();
     assert!(cases >= 10, "schemathesis ran only {cases} operations:\n{text}");
     assert!(text.contains("Stateful"), "the stateful phase did not run:\n{text}");
-    assert!(!text.contains("Stateful (not applicable)") && !text.contains("Stateful (skipped)"), "the stateful phase found no links to follow:\n{text}");
-    eprintln!("schemathesis: {cases} operations, every check passed\n{}", text.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"));
+    assert!(
+        !text.contains("Stateful (not applicable)") && !text.contains("Stateful (skipped)"),
+        "the stateful phase found no links to follow:\n{text}"
+    );
+    eprintln!(
+        "schemathesis: {cases} operations, every check passed\n{}",
+        text.lines().rev().take(25).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
     stack.stop();
 }

@@ -18,14 +18,22 @@ fn the_service_runs_its_workflow_end_to_end() {
         Command::new(medpay_bin())
             .arg("run")
             .env("MEDPAY_CODEC_TOKEN_FILE", &token_file)
-            .env("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", std::env::temp_dir().join(format!("medpay-ledger-{}.db", std::process::id())).display()))
+            .env(
+                "MEDPAY_LEDGER_URL",
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    std::env::temp_dir().join(format!("medpay-ledger-{}.db", std::process::id())).display()
+                ),
+            )
             .env("MEDPAY_PAYLOAD_KEY_FILE", &keys)
             .env("MEDPAY_TEMPORAL_ADDRESS", temporal.address())
             .env("MEDPAY_API_LISTEN", &api)
             .env("MEDPAY_TASK_QUEUE", &task_queue),
     );
     medpay.wait_for_line("medpay API", Duration::from_secs(60));
-    wait_until("/healthz", Duration::from_secs(30), || http("GET", &api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false));
+    wait_until("/healthz", Duration::from_secs(30), || {
+        http("GET", &api, "/healthz", None).map(|r| r.0 == 200).unwrap_or(false)
+    });
 
     let (status, body) = http("GET", &api, "/readyz", None).unwrap();
     assert_eq!(status, 200, "{body}");
@@ -53,16 +61,33 @@ fn the_service_runs_its_workflow_end_to_end() {
     let recorded = std::fs::read_to_string(&history).unwrap();
     assert!(recorded.contains("YmluYXJ5L2VuY3J5cHRlZA=="), "payloads must be binary/encrypted");
     assert!(!recorded.contains("anNvbi9wbGFpbg=="), "a json/plain payload reached the server");
-    assert!(!recorded.contains("requested_by") && !recorded.contains("cmVxdWVzdGVkX2J5"), "the workflow input is readable");
-    let replay = Command::new(medpay_bin()).arg("replay").arg(&history).env("MEDPAY_PAYLOAD_KEY_FILE", &keys).output().unwrap();
-    assert!(replay.status.success(), "{}{}", String::from_utf8_lossy(&replay.stdout), String::from_utf8_lossy(&replay.stderr));
+    assert!(
+        !recorded.contains("requested_by") && !recorded.contains("cmVxdWVzdGVkX2J5"),
+        "the workflow input is readable"
+    );
+    let replay =
+        Command::new(medpay_bin()).arg("replay").arg(&history).env("MEDPAY_PAYLOAD_KEY_FILE", &keys).output().unwrap();
+    assert!(
+        replay.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&replay.stdout),
+        String::from_utf8_lossy(&replay.stderr)
+    );
     // The Web UI's codec endpoint decodes the workflow input for an authorised operator only.
     let history_json = json(&recorded);
-    let input = &history_json["events"][0]["attributes"]["WorkflowExecutionStartedEventAttributes"]["input"]["payloads"][0];
+    let input =
+        &history_json["events"][0]["attributes"]["WorkflowExecutionStartedEventAttributes"]["input"]["payloads"][0];
     let request = serde_json::json!({"payloads": [input]}).to_string();
     let (status, _) = http("POST", &api, "/codec/decode", Some(&request)).unwrap();
     assert_eq!(status, 401, "decoding without the token must be refused");
-    let (status, body) = http_with("POST", &api, "/codec/decode", Some(&request), &["Authorization: Bearer operator-token-123", "Origin: http://127.0.0.1:8233"]).unwrap();
+    let (status, body) = http_with(
+        "POST",
+        &api,
+        "/codec/decode",
+        Some(&request),
+        &["Authorization: Bearer operator-token-123", "Origin: http://127.0.0.1:8233"],
+    )
+    .unwrap();
     assert_eq!(status, 200, "{body}");
     let decoded = &json(&body)["payloads"][0];
     assert_eq!(decoded["metadata"]["encoding"], "anNvbi9wbGFpbg==", "json/plain after decoding");
@@ -92,9 +117,17 @@ fn the_service_runs_its_workflow_end_to_end() {
     let (status, served) = http("GET", &api, "/openapi.json", None).unwrap();
     assert_eq!(status, 200);
     let doc = json(&served);
-    assert!(doc == json(&std::fs::read_to_string(workspace_root().join("docs/openapi.json")).unwrap()), "the served /openapi.json is not docs/openapi.json");
+    assert!(
+        doc == json(&std::fs::read_to_string(workspace_root().join("docs/openapi.json")).unwrap()),
+        "the served /openapi.json is not docs/openapi.json"
+    );
     for (path, ops) in doc["paths"].as_object().unwrap() {
-        let concrete = path.replace("{org}", "H1").replace("{ord}", "O1").replace("{refund_no}", "R1").replace("{kind}", "selfpay").replace("{period}", "2026-11-26");
+        let concrete = path
+            .replace("{org}", "H1")
+            .replace("{ord}", "O1")
+            .replace("{refund_no}", "R1")
+            .replace("{kind}", "selfpay")
+            .replace("{period}", "2026-11-26");
         for method in ops.as_object().unwrap().keys() {
             let (_, body) = http(&method.to_uppercase(), &api, &concrete, Some("{}")).unwrap();
             assert!(!body.contains("no such endpoint"), "{method} {path} is documented but not routed");
@@ -115,7 +148,12 @@ fn the_service_runs_its_workflow_end_to_end() {
     ];
     for (path, body, status, code) in cases {
         let (got, answer) = http("POST", &api, path, Some(&body)).unwrap();
-        assert_eq!((got, json(&answer)["code"].as_str().map(String::from)), (status, Some(code.to_string())), "{}", &answer[..answer.len().min(300)]);
+        assert_eq!(
+            (got, json(&answer)["code"].as_str().map(String::from)),
+            (status, Some(code.to_string())),
+            "{}",
+            &answer[..answer.len().min(300)]
+        );
     }
     assert_eq!(http("GET", &api, "/v1/payments/H1/O1", None).unwrap().0, 404, "a refused payment is not stored");
 
@@ -134,7 +172,12 @@ fn the_service_runs_its_workflow_end_to_end() {
 
 #[test]
 fn no_workflow_runs_without_a_payload_key() {
-    let out = Command::new(medpay_bin()).arg("run").env("MEDPAY_TEMPORAL_ADDRESS", format!("http://127.0.0.1:{}", free_port())).env_remove("MEDPAY_PAYLOAD_KEY_FILE").output().unwrap();
+    let out = Command::new(medpay_bin())
+        .arg("run")
+        .env("MEDPAY_TEMPORAL_ADDRESS", format!("http://127.0.0.1:{}", free_port()))
+        .env_remove("MEDPAY_PAYLOAD_KEY_FILE")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("payload_key_file") && stderr.contains("medpay keygen"), "{stderr}");

@@ -12,14 +12,28 @@ use std::time::{Duration, Instant};
 /// `curl` over TLS to the API: (status, JSON body).
 fn https(ca: &Path, method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
     let mut c = Command::new("curl");
-    c.args(["-sS", "--max-time", "20", "--cacert", ca.to_str().unwrap(), "-X", method, "-H", "content-type: application/json", "-w", "\n%{http_code}", url]);
+    c.args([
+        "-sS",
+        "--max-time",
+        "20",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "-X",
+        method,
+        "-H",
+        "content-type: application/json",
+        "-w",
+        "\n%{http_code}",
+        url,
+    ]);
     if let Some(b) = body {
         c.args(["-d", &b.to_string()]);
     }
     let out = c.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    let body = serde_json::from_str(body).unwrap_or_else(|_| json!({"curl": String::from_utf8_lossy(&out.stderr), "body": body}));
+    let body = serde_json::from_str(body)
+        .unwrap_or_else(|_| json!({"curl": String::from_utf8_lossy(&out.stderr), "body": body}));
     (code.trim().parse().unwrap_or(0), body)
 }
 
@@ -54,7 +68,10 @@ fn the_api_and_the_bank_callback_over_medpays_own_https() {
     std::fs::write(&cert_file, cert.pem()).unwrap();
     std::fs::write(&key_file, key.serialize_pem()).unwrap();
 
-    let tls = [("MEDPAY_API_TLS_CERT_FILE", cert_file.to_str().unwrap()), ("MEDPAY_API_TLS_KEY_FILE", key_file.to_str().unwrap())];
+    let tls = [
+        ("MEDPAY_API_TLS_CERT_FILE", cert_file.to_str().unwrap()),
+        ("MEDPAY_API_TLS_KEY_FILE", key_file.to_str().unwrap()),
+    ];
     // The bank calls back over HTTPS (the Stack's callback URL is rewritten below).
     let prepare = |_: &Path| vec![];
     let mut s = Stack::start_hospitals("tls", &["--callback-ca", ca_file.to_str().unwrap()], &tls, &prepare);
@@ -64,10 +81,12 @@ fn the_api_and_the_bank_callback_over_medpays_own_https() {
     s.restart_medpay();
     let (status, health) = https(&ca_file, "GET", &format!("{base}/healthz"), None);
     assert_eq!(status, 200, "{health}");
-    let plain = Command::new("curl").args(["-sS", "--max-time", "5", &format!("http://{}/healthz", s.api)]).output().unwrap();
+    let plain =
+        Command::new("curl").args(["-sS", "--max-time", "5", &format!("http://{}/healthz", s.api)]).output().unwrap();
     assert!(!plain.status.success(), "plain HTTP must get no answer from the TLS port");
 
-    let code = curl_json(&s.ca, &s.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": "mixed"}))["authCode"].clone();
+    let code = curl_json(&s.ca, &s.sandbox_url("/sandbox/patient/authorize"), &json!({"persona": "mixed"}))["authCode"]
+        .clone();
     let mut body = json!({"org_code": "H51010500001", "med_org_ord": "TLS-1", "scene": "outpatient", "auth_code": code, "openid": "o",
                           "lines": [{"code": "L0", "name": "项目", "amount_fen": 8_800}]});
     medpay_schemas::bill::sample::complete(&mut body);

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "medpay", version, about = "Medical-insurance mobile payment (interlink mode) engine for hospitals, per T/SCPCA 010-2024")]
+#[command(
+    name = "medpay",
+    version,
+    about = "Medical-insurance mobile payment (interlink mode) engine for hospitals, per T/SCPCA 010-2024"
+)]
 pub struct Cli {
     /// Configuration file (TOML); MEDPAY_* environment variables override it.
     #[arg(long, global = true, env = "MEDPAY_CONFIG")]

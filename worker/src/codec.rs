@@ -49,7 +49,8 @@ impl std::fmt::Debug for Sm4GcmCodec {
 impl Sm4GcmCodec {
     pub fn from_key_file(path: &Path) -> Result<Self, KeyFileError> {
         let file = path.display().to_string();
-        let text = medpay_crypto::sealed::read_secret_file(path).map_err(|e| KeyFileError::Read(file.clone(), std::io::Error::other(e.to_string())))?;
+        let text = medpay_crypto::sealed::read_secret_file(path)
+            .map_err(|e| KeyFileError::Read(file.clone(), std::io::Error::other(e.to_string())))?;
         let mut current = None;
         let mut keys = BTreeMap::new();
         for (i, line) in text.lines().enumerate() {
@@ -75,7 +76,10 @@ impl Sm4GcmCodec {
     /// A fresh key file body with one random key.
     pub fn generate_key_file(id: &str) -> Result<String, medpay_crypto::CryptoError> {
         let key = medpay_crypto::random::random_bytes::<16>()?;
-        Ok(format!("# medpay payload keys: first line encrypts, all decrypt. Keep secret.\n{id}={}\n", hex::encode(key)))
+        Ok(format!(
+            "# medpay payload keys: first line encrypts, all decrypt. Keep secret.\n{id}={}\n",
+            hex::encode(key)
+        ))
     }
 
     pub fn seal(&self, p: &Payload) -> Result<Payload, PayloadConversionError> {
@@ -97,7 +101,9 @@ impl Sm4GcmCodec {
         }
         let id = p.metadata.get(META_KEY_ID).map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default();
         let key = self.keys.get(&id).ok_or_else(|| {
-            PayloadConversionError::EncodingError(format!("payload encrypted with key {id:?}, which is not in the key file").into())
+            PayloadConversionError::EncodingError(
+                format!("payload encrypted with key {id:?}, which is not in the key file").into(),
+            )
         })?;
         let plain = SymmetricCipher::SM4_GCM
             .decrypt_with_aad(key.expose(), &p.data, id.as_bytes())
@@ -109,7 +115,8 @@ impl Sm4GcmCodec {
 /// The payload key seals the authCode exchanges the instances share through the ledger.
 impl medpay_activities::pay_auth_cache::ExchangeSealer for Sm4GcmCodec {
     fn seal(&self, plain: &[u8]) -> Result<Vec<u8>, String> {
-        let sealed = Sm4GcmCodec::seal(self, &Payload { data: plain.to_vec(), ..Default::default() }).map_err(|e| e.to_string())?;
+        let sealed = Sm4GcmCodec::seal(self, &Payload { data: plain.to_vec(), ..Default::default() })
+            .map_err(|e| e.to_string())?;
         Ok(sealed.encode_to_vec())
     }
 
@@ -123,12 +130,20 @@ impl medpay_activities::pay_auth_cache::ExchangeSealer for Sm4GcmCodec {
 }
 
 impl PayloadCodec for Sm4GcmCodec {
-    fn encode(&self, _: &SerializationContextData, payloads: Vec<Payload>) -> BoxFuture<'static, Result<Vec<Payload>, PayloadConversionError>> {
+    fn encode(
+        &self,
+        _: &SerializationContextData,
+        payloads: Vec<Payload>,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, PayloadConversionError>> {
         let out = payloads.iter().map(|p| self.seal(p)).collect();
         Box::pin(async move { out })
     }
 
-    fn decode(&self, _: &SerializationContextData, payloads: Vec<Payload>) -> BoxFuture<'static, Result<Vec<Payload>, PayloadConversionError>> {
+    fn decode(
+        &self,
+        _: &SerializationContextData,
+        payloads: Vec<Payload>,
+    ) -> BoxFuture<'static, Result<Vec<Payload>, PayloadConversionError>> {
         let out = payloads.into_iter().map(|p| self.open(p)).collect();
         Box::pin(async move { out })
     }
@@ -182,13 +197,22 @@ mod tests {
         let sealed = ExchangeSealer::seal(&c, br#"{"pay_auth_no":"AUTH-SECRET"}"#).unwrap();
         assert!(!String::from_utf8_lossy(&sealed).contains("AUTH-SECRET"));
         assert_eq!(ExchangeSealer::open(&c, &sealed).unwrap(), br#"{"pay_auth_no":"AUTH-SECRET"}"#);
-        assert!(ExchangeSealer::open(&codec("k3=ffeeddccbbaa99887766554433221100\n"), &sealed).is_err(), "another key opens nothing");
+        assert!(
+            ExchangeSealer::open(&codec("k3=ffeeddccbbaa99887766554433221100\n"), &sealed).is_err(),
+            "another key opens nothing"
+        );
         assert!(ExchangeSealer::open(&c, b"not sealed").is_err());
     }
 
     #[test]
     fn bad_key_files_are_named() {
-        for (text, needle) in [("", "no key"), ("k1=zz\n", "not hex"), ("k1=0011\n", "16 bytes"), ("nokey\n", "id=hex"), ("k 1=000102030405060708090a0b0c0d0e0f", "key id")] {
+        for (text, needle) in [
+            ("", "no key"),
+            ("k1=zz\n", "not hex"),
+            ("k1=0011\n", "16 bytes"),
+            ("nokey\n", "id=hex"),
+            ("k 1=000102030405060708090a0b0c0d0e0f", "key id"),
+        ] {
             let path = std::env::temp_dir().join(format!("medpay-badkeys-{}", std::process::id()));
             std::fs::write(&path, text).unwrap();
             let e = Sm4GcmCodec::from_key_file(&path).unwrap_err().to_string();

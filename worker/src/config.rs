@@ -40,14 +40,23 @@ pub struct PatientConfig {
 
 impl Default for PatientConfig {
     fn default() -> Self {
-        Self { public_url: String::new(), authorise_url: String::new(), cashier_url: String::new(), link_ttl_secs: 1800 }
+        Self {
+            public_url: String::new(),
+            authorise_url: String::new(),
+            cashier_url: String::new(),
+            link_ttl_secs: 1800,
+        }
     }
 }
 
 impl Config {
     /// The patient page's base address (`patient.public_url`, else the API's listen address).
     pub fn patient_public_url(&self) -> String {
-        if self.patient.public_url.is_empty() { format!("http://{}", self.api.listen) } else { self.patient.public_url.trim_end_matches('/').to_string() }
+        if self.patient.public_url.is_empty() {
+            format!("http://{}", self.api.listen)
+        } else {
+            self.patient.public_url.trim_end_matches('/').to_string()
+        }
     }
 }
 
@@ -282,7 +291,14 @@ impl Default for TemporalConfig {
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        Self { listen: "127.0.0.1:8080".into(), codec_token_file: None, tls_cert_file: None, tls_key_file: None, guard: Default::default(), limits: BillLimits::default() }
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            codec_token_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            guard: Default::default(),
+            limits: BillLimits::default(),
+        }
     }
 }
 
@@ -356,7 +372,8 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let mut config = match path {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?;
                 toml::from_str(&text).map_err(|source| ConfigError::Parse { path: p.display().to_string(), source })?
             }
             None => Config::default(),
@@ -364,14 +381,19 @@ impl Config {
         config.apply_env(|k| std::env::var(k).ok())?;
         config.payment.check().map_err(|message| ConfigError::Invalid { message })?;
         if config.api.limits.max_bill_fen <= 0 || config.api.limits.max_line_fen <= 0 {
-            return Err(ConfigError::Invalid { message: "api.limits.max_bill_fen and max_line_fen must be positive".into() });
+            return Err(ConfigError::Invalid {
+                message: "api.limits.max_bill_fen and max_line_fen must be positive".into(),
+            });
         }
         let ttl = config.patient.link_ttl_secs;
         if !(medpay_schemas::patient::LINK_TTL_MIN_SECS..=medpay_schemas::patient::LINK_TTL_MAX_SECS).contains(&ttl) {
             return Err(ConfigError::Invalid { message: format!("patient.link_ttl_secs {ttl} is outside 60..=86400") });
         }
         if config.runtime.threads == 0 {
-            return Err(ConfigError::Invalid { message: "runtime.threads (MEDPAY_RUNTIME_THREADS) is 0: at least one thread must run the service".into() });
+            return Err(ConfigError::Invalid {
+                message: "runtime.threads (MEDPAY_RUNTIME_THREADS) is 0: at least one thread must run the service"
+                    .into(),
+            });
         }
         Ok(config)
     }
@@ -379,21 +401,33 @@ impl Config {
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         for (var, _) in ENV_OVERRIDES {
             let Some(v) = get(var) else { continue };
-            let secs = || v.trim().parse::<u64>().map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() });
+            let secs = || {
+                v.trim().parse::<u64>().map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() })
+            };
             let fen = || match v.trim().parse::<i64>() {
                 Ok(n) if n > 0 => Ok(n),
-                Ok(_) => Err(ConfigError::Env { var, value: v.clone(), message: "must be a positive number of fen".into() }),
+                Ok(_) => {
+                    Err(ConfigError::Env { var, value: v.clone(), message: "must be a positive number of fen".into() })
+                }
                 Err(e) => Err(ConfigError::Env { var, value: v.clone(), message: e.to_string() }),
             };
             match var {
                 "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS" => self.payment.callback_wait_secs = secs()?,
-                "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS" => self.temporal.max_cached_workflows = usize::try_from(secs()?).unwrap_or(usize::MAX),
+                "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS" => {
+                    self.temporal.max_cached_workflows = usize::try_from(secs()?).unwrap_or(usize::MAX)
+                }
                 "MEDPAY_RUNTIME_THREADS" => self.runtime.threads = usize::try_from(secs()?).unwrap_or(usize::MAX),
                 "MEDPAY_TEMPORAL_GRPC_COMPRESSION" => {
                     self.temporal.grpc_compression = match v.trim() {
                         "none" => GrpcCompressionSetting::None,
                         "gzip" => GrpcCompressionSetting::Gzip,
-                        _ => return Err(ConfigError::Env { var, value: v.clone(), message: "expected none or gzip".into() }),
+                        _ => {
+                            return Err(ConfigError::Env {
+                                var,
+                                value: v.clone(),
+                                message: "expected none or gzip".into(),
+                            });
+                        }
                     }
                 }
                 "MEDPAY_PAYMENT_QUERY_EVERY_SECS" => self.payment.query_every_secs = secs()?,
@@ -402,7 +436,13 @@ impl Config {
                 "MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS" => self.payment.confirm_deadline_secs = secs()?,
                 "MEDPAY_REFUND_ATTENTION_AFTER_SECS" => self.refund.attention_after_secs = secs()?,
                 "MEDPAY_REFUND_WINDOW_DAYS" => self.refund.window_days = secs()?,
-                "MEDPAY_RECON_SFTP_PORT" => self.recon.sftp_port = u16::try_from(secs()?).map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() })?,
+                "MEDPAY_RECON_SFTP_PORT" => {
+                    self.recon.sftp_port = u16::try_from(secs()?).map_err(|e| ConfigError::Env {
+                        var,
+                        value: v.clone(),
+                        message: e.to_string(),
+                    })?
+                }
                 "MEDPAY_RECON_SFTP_HOST" => self.recon.sftp_host = Some(v),
                 "MEDPAY_RECON_SFTP_USER" => self.recon.sftp_user = v,
                 "MEDPAY_RECON_SFTP_KEY_FILE" => self.recon.sftp_key_file = Some(v.into()),
@@ -414,10 +454,18 @@ impl Config {
                 "MEDPAY_HIS_CA_FILE" => self.his.ca_file = Some(v.into()),
                 "MEDPAY_API_KEYS_FILE" => self.api.guard.keys_file = Some(v.into()),
                 "MEDPAY_RATE_PER_IP" => self.api.guard.per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
-                "MEDPAY_RATE_PER_DEVICE" => self.api.guard.per_device.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
-                "MEDPAY_RATE_DEVICE_BURST" => self.api.guard.per_device.burst = u32::try_from(secs()?).unwrap_or(u32::MAX),
-                "MEDPAY_RATE_CALLBACK_PER_IP" => self.api.guard.callback_per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
-                "MEDPAY_BLOCK_AFTER_FAILURES" => self.api.guard.block_after_failures = u32::try_from(secs()?).unwrap_or(u32::MAX),
+                "MEDPAY_RATE_PER_DEVICE" => {
+                    self.api.guard.per_device.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX)
+                }
+                "MEDPAY_RATE_DEVICE_BURST" => {
+                    self.api.guard.per_device.burst = u32::try_from(secs()?).unwrap_or(u32::MAX)
+                }
+                "MEDPAY_RATE_CALLBACK_PER_IP" => {
+                    self.api.guard.callback_per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX)
+                }
+                "MEDPAY_BLOCK_AFTER_FAILURES" => {
+                    self.api.guard.block_after_failures = u32::try_from(secs()?).unwrap_or(u32::MAX)
+                }
                 "MEDPAY_ORDER_BURST_MAX" => self.api.guard.order_burst_max = u32::try_from(secs()?).unwrap_or(u32::MAX),
                 "MEDPAY_MAX_BILL_FEN" => self.api.limits.max_bill_fen = fen()?,
                 "MEDPAY_MAX_LINE_FEN" => self.api.limits.max_line_fen = fen()?,

@@ -76,14 +76,19 @@ pub fn load_parties(p: &config::PartiesConfig) -> anyhow::Result<Option<Arc<medp
     let parties = match (&p.hospitals_dir, &p.params_file, &p.ca_file) {
         (Some(dir), _, _) => Parties::load_dir(dir, &p.callback_url)?,
         (None, Some(params), Some(ca)) => Parties::load(params, &p.base_url, ca, &p.callback_url)?,
-        (None, Some(_), None) => anyhow::bail!("parties.params_file is set but parties.ca_file is not: the parties' CA must be configured"),
+        (None, Some(_), None) => {
+            anyhow::bail!("parties.params_file is set but parties.ca_file is not: the parties' CA must be configured")
+        }
         _ => return Ok(None),
     };
     for (hospital, why) in &parties.refused {
         tracing::error!(hospital = %hospital, reason = %why, "hospital not served: its configuration cannot be used (fix it and restart; `medpay config check` says the same)");
     }
     if parties.hospitals.is_empty() {
-        anyhow::bail!("no hospital can be served: {}", parties.refused.iter().map(|(h, why)| format!("{h}: {why}")).collect::<Vec<_>>().join("; "));
+        anyhow::bail!(
+            "no hospital can be served: {}",
+            parties.refused.iter().map(|(h, why)| format!("{h}: {why}")).collect::<Vec<_>>().join("; ")
+        );
     }
     Ok(Some(Arc::new(parties)))
 }
@@ -94,7 +99,12 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     start_traces(&config.telemetry)?;
     let client = temporal::connect(&config.temporal).await?;
     temporal::ensure_search_attributes(&client, &config.temporal.namespace).await?;
-    if let Some(dir) = config.ledger.url.strip_prefix("sqlite://").and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent()) {
+    if let Some(dir) = config
+        .ledger
+        .url
+        .strip_prefix("sqlite://")
+        .and_then(|p| std::path::Path::new(p.split('?').next().unwrap_or(p)).parent())
+    {
         std::fs::create_dir_all(dir).ok();
     }
     let ledger = medpay_activities::ledger::Ledger::connect(&config.ledger.url)
@@ -103,12 +113,24 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     let parties = load_parties(&config.parties)?;
     let his = his_notifier(&config)?;
     // The payload key also seals the authCode exchanges shared with peer instances.
-    let sealer: Option<Arc<dyn medpay_activities::pay_auth_cache::ExchangeSealer>> = match &config.temporal.payload_key_file {
-        Some(f) => Some(Arc::new(codec::Sm4GcmCodec::from_key_file(f)?)),
-        None => None,
-    };
-    let payments = parties.clone().map(|p| Arc::new(medpay_activities::payment::PaymentActivities { parties: p, ledger: ledger.clone(), his: his.clone(), sealer: sealer.clone() }));
-    let recon = Arc::new(medpay_activities::recon::ReconActivities { ledger: ledger.clone(), parties: parties.clone(), settings: Arc::new(recon::settings(&config.recon)?) });
+    let sealer: Option<Arc<dyn medpay_activities::pay_auth_cache::ExchangeSealer>> =
+        match &config.temporal.payload_key_file {
+            Some(f) => Some(Arc::new(codec::Sm4GcmCodec::from_key_file(f)?)),
+            None => None,
+        };
+    let payments = parties.clone().map(|p| {
+        Arc::new(medpay_activities::payment::PaymentActivities {
+            parties: p,
+            ledger: ledger.clone(),
+            his: his.clone(),
+            sealer: sealer.clone(),
+        })
+    });
+    let recon = Arc::new(medpay_activities::recon::ReconActivities {
+        ledger: ledger.clone(),
+        parties: parties.clone(),
+        settings: Arc::new(recon::settings(&config.recon)?),
+    });
     if config.recon.schedules && worker {
         let orgs: Vec<String> = parties.as_ref().map(|p| p.hospitals.keys().cloned().collect()).unwrap_or_default();
         let created = recon::ensure_schedules(&client, &config.temporal.task_queue, &config.recon, &orgs).await?;
@@ -130,16 +152,35 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
         };
         let token = match &config.api.codec_token_file {
             Some(f) => Some(medpay_schemas::Secret::new(
-                medpay_crypto::sealed::read_secret_file(f).with_context(|| format!("cannot read api.codec_token_file {}", f.display()))?.trim().to_string(),
+                medpay_crypto::sealed::read_secret_file(f)
+                    .with_context(|| format!("cannot read api.codec_token_file {}", f.display()))?
+                    .trim()
+                    .to_string(),
             )),
             None => None,
         };
-        let codec = api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
-        let state = api::AppState { client: client.clone(), task_queue: Arc::from(config.temporal.task_queue.as_str()), ledger: ledger.clone(), codec, parties: parties.clone(), payment: config.payment, refund: config.refund, guard: Arc::new(api::guard::Guard::new(config.api.guard.clone())?), config: Arc::new(config.clone()), callbacks: Arc::default(), runs: Arc::default(), gates: Arc::default() };
+        let codec =
+            api::CodecState { codec, token, ui_origin: config.temporal.ui_url.trim_end_matches('/').to_string() };
+        let state = api::AppState {
+            client: client.clone(),
+            task_queue: Arc::from(config.temporal.task_queue.as_str()),
+            ledger: ledger.clone(),
+            codec,
+            parties: parties.clone(),
+            payment: config.payment,
+            refund: config.refund,
+            guard: Arc::new(api::guard::Guard::new(config.api.guard.clone())?),
+            config: Arc::new(config.clone()),
+            callbacks: Arc::default(),
+            runs: Arc::default(),
+            gates: Arc::default(),
+        };
         let rx = stop_rx.clone();
         let service = api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
         match api_tls(&config.api).await? {
-            None => Some(tokio::spawn(async move { axum::serve(listener, service).with_graceful_shutdown(wait_stop(rx)).await.context("http api") })),
+            None => Some(tokio::spawn(async move {
+                axum::serve(listener, service).with_graceful_shutdown(wait_stop(rx)).await.context("http api")
+            })),
             Some(tls) => {
                 let handle = axum_server::Handle::new();
                 let stopper = handle.clone();
@@ -157,7 +198,15 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     // The SDK's worker future is not Send, so it runs on this task rather than a spawned one.
     let worker_run = async {
         if worker {
-            temporal::run_worker(client.clone(), &config.temporal, payments.clone(), recon.clone(), wait_stop(stop_rx.clone())).await.context("worker")
+            temporal::run_worker(
+                client.clone(),
+                &config.temporal,
+                payments.clone(),
+                recon.clone(),
+                wait_stop(stop_rx.clone()),
+            )
+            .await
+            .context("worker")
         } else {
             wait_stop(stop_rx.clone()).await;
             Ok(())
@@ -169,11 +218,18 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
     }
     // The quick start and tests wait for these lines.
     if api {
-        println!("medpay API      : {}://{}", if config.api.tls_cert_file.is_some() { "https" } else { "http" }, config.api.listen);
+        println!(
+            "medpay API      : {}://{}",
+            if config.api.tls_cert_file.is_some() { "https" } else { "http" },
+            config.api.listen
+        );
     }
     println!("Temporal UI     : {}", config.temporal.ui_url);
     println!("ledger          : {}", redact_url(&config.ledger.url));
-    println!("Temporal server : {} (namespace {}, task queue {})", config.temporal.address, config.temporal.namespace, config.temporal.task_queue);
+    println!(
+        "Temporal server : {} (namespace {}, task queue {})",
+        config.temporal.address, config.temporal.namespace, config.temporal.task_queue
+    );
     let api_done = async {
         match api_task {
             Some(t) => t.await.context("http api task")?,
@@ -206,14 +262,26 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
 fn his_notifier(config: &Config) -> anyhow::Result<Option<Arc<medpay_activities::his::HisNotifier>>> {
     let Some(url) = &config.his.notify_url else { return Ok(None) };
     let key_file = config.his.notify_key_file.as_ref().context("his.notify_url (MEDPAY_HIS_NOTIFY_URL) needs his.notify_key_file (MEDPAY_HIS_NOTIFY_KEY_FILE): notices are signed")?;
-    let key = medpay_crypto::sealed::read_secret_file(key_file).with_context(|| format!("cannot read his.notify_key_file {}", key_file.display()))?.trim().as_bytes().to_vec();
-    anyhow::ensure!(key.len() >= 16, "his.notify_key_file {} holds fewer than 16 bytes: use a long random key", key_file.display());
+    let key = medpay_crypto::sealed::read_secret_file(key_file)
+        .with_context(|| format!("cannot read his.notify_key_file {}", key_file.display()))?
+        .trim()
+        .as_bytes()
+        .to_vec();
+    anyhow::ensure!(
+        key.len() >= 16,
+        "his.notify_key_file {} holds fewer than 16 bytes: use a long random key",
+        key_file.display()
+    );
     let ca = config.his.ca_file.as_ref().or(config.parties.ca_file.as_ref());
     let http = match ca {
         Some(ca) => medpay_activities::http::https_client(&[ca.as_path()], std::time::Duration::from_secs(15))?,
         None => anyhow::bail!("his.notify_url needs a CA to trust (his.ca_file or parties.ca_file)"),
     };
-    Ok(Some(Arc::new(medpay_activities::his::HisNotifier { http, url: url.clone(), key: medpay_schemas::Secret::new(key) })))
+    Ok(Some(Arc::new(medpay_activities::his::HisNotifier {
+        http,
+        url: url.clone(),
+        key: medpay_schemas::Secret::new(key),
+    })))
 }
 
 /// A database URL without its password, for logs and messages.
@@ -235,12 +303,18 @@ async fn api_tls(api: &config::ApiConfig) -> anyhow::Result<Option<axum_server::
         (None, None) => Ok(None),
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-                .await
-                .with_context(|| format!("cannot use the API's TLS certificate {} and key {} (api.tls_cert_file, api.tls_key_file)", cert.display(), key.display()))?;
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await.with_context(|| {
+                format!(
+                    "cannot use the API's TLS certificate {} and key {} (api.tls_cert_file, api.tls_key_file)",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
             Ok(Some(tls))
         }
-        _ => anyhow::bail!("api.tls_cert_file and api.tls_key_file go together (MEDPAY_API_TLS_CERT_FILE, MEDPAY_API_TLS_KEY_FILE): set both to serve HTTPS, or neither"),
+        _ => anyhow::bail!(
+            "api.tls_cert_file and api.tls_key_file go together (MEDPAY_API_TLS_CERT_FILE, MEDPAY_API_TLS_KEY_FILE): set both to serve HTTPS, or neither"
+        ),
     }
 }
 
@@ -248,7 +322,10 @@ async fn api_tls(api: &config::ApiConfig) -> anyhow::Result<Option<axum_server::
 mod tests {
     #[test]
     fn database_passwords_are_redacted() {
-        assert_eq!(super::redact_url("postgres://medpay:s3cret@db:5432/medpay"), "postgres://medpay:***@db:5432/medpay");
+        assert_eq!(
+            super::redact_url("postgres://medpay:s3cret@db:5432/medpay"),
+            "postgres://medpay:***@db:5432/medpay"
+        );
         assert_eq!(super::redact_url("sqlite://.data/ledger.db?mode=rwc"), "sqlite://.data/ledger.db?mode=rwc");
     }
 }

@@ -1,7 +1,10 @@
 //! `medpay`: parse the command line and dispatch. Errors reach the user through anyhow here.
 
 use clap::Parser;
-use medpay_worker::cli::{AcceptanceCommand, BenchCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, OnboardingCommand, ReconCommand, RolloutCommand, SecretsCommand};
+use medpay_worker::cli::{
+    AcceptanceCommand, BenchCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, OnboardingCommand,
+    ReconCommand, RolloutCommand, SecretsCommand,
+};
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
@@ -11,8 +14,9 @@ use medpay_worker::{commands, run_service, temporal};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,sqlx=warn,sea_orm=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,sqlx=warn,sea_orm=warn")
+    });
     // JSON lines for log shippers in production (MEDPAY_LOG_FORMAT=json); both formats pass
     // through the redacting writer.
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(medpay_worker::redact::RedactingStderr);
@@ -56,24 +60,57 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
         Command::Envelope { command } => commands::envelope::run(command),
         Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),
         Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await.map(drop),
-        Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => commands::bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref()).await,
-        Command::Acceptance { command: AcceptanceCommand::Run { org, channel, api, api_ca, sandbox, sandbox_ca, openid, out, pdf, wait_mins } } => {
-            let options = medpay_worker::acceptance::Options { org, channel, api, api_ca, sandbox, sandbox_ca, openid, out, pdf, wait_mins };
+        Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => {
+            commands::bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref())
+                .await
+        }
+        Command::Acceptance {
+            command:
+                AcceptanceCommand::Run { org, channel, api, api_ca, sandbox, sandbox_ca, openid, out, pdf, wait_mins },
+        } => {
+            let options = medpay_worker::acceptance::Options {
+                org,
+                channel,
+                api,
+                api_ca,
+                sandbox,
+                sandbox_ca,
+                openid,
+                out,
+                pdf,
+                wait_mins,
+            };
             if !medpay_worker::acceptance::run(&Config::load(cli.config.as_deref())?, options).await? {
                 std::process::exit(1);
             }
             Ok(())
         }
         Command::Onboarding { command: OnboardingCommand::Forms { org, out, facts, pdf, strict } } => {
-            let complete = medpay_worker::onboarding::forms(&Config::load(cli.config.as_deref())?, &org, facts.as_deref(), &out, pdf, strict)?;
+            let complete = medpay_worker::onboarding::forms(
+                &Config::load(cli.config.as_deref())?,
+                &org,
+                facts.as_deref(),
+                &out,
+                pdf,
+                strict,
+            )?;
             if !complete {
                 std::process::exit(1);
             }
             Ok(())
         }
-        Command::Rollout { command: RolloutCommand::Status { org } } => commands::rollout::status(&Config::load(cli.config.as_deref())?, &org).await,
+        Command::Rollout { command: RolloutCommand::Status { org } } => {
+            commands::rollout::status(&Config::load(cli.config.as_deref())?, &org).await
+        }
         Command::Rollout { command: RolloutCommand::Set { org, stage, share, scenes, allow, actor, reason } } => {
-            let args = commands::rollout::SetArgs { stage: &stage, share, scenes: &scenes, allow: allow.as_deref(), actor: &actor, reason: &reason };
+            let args = commands::rollout::SetArgs {
+                stage: &stage,
+                share,
+                scenes: &scenes,
+                allow: allow.as_deref(),
+                actor: &actor,
+                reason: &reason,
+            };
             commands::rollout::set(&Config::load(cli.config.as_deref())?, &org, args).await
         }
         Command::Recon { command: ReconCommand::Show { org, day, csv } } => {
@@ -100,7 +137,9 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             init_tracing();
             commands::sandbox::run(args).await
         }
-        Command::Replay { files } => commands::replay::replay(&Config::load(cli.config.as_deref())?.temporal, &files).await,
+        Command::Replay { files } => {
+            commands::replay::replay(&Config::load(cli.config.as_deref())?.temporal, &files).await
+        }
         Command::Keygen { out, id } => {
             anyhow::ensure!(!out.exists(), "{} exists: refusing to overwrite a key file", out.display());
             std::fs::write(&out, medpay_worker::codec::Sm4GcmCodec::generate_key_file(&id)?)?;
@@ -121,15 +160,41 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             }
             let (Some(input), Some(out)) = (input, out) else { anyhow::bail!("--in and --out are required") };
             let master = medpay_crypto::sealed::master_key_from_env()?.ok_or_else(|| anyhow::anyhow!("set MEDPAY_MASTER_KEY (32 hex digits) or MEDPAY_MASTER_KEY_FILE; `medpay secrets seal --generate-master-key` makes one"))?;
-            let plain = zeroize::Zeroizing::new(std::fs::read(&input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?);
-            anyhow::ensure!(!medpay_crypto::sealed::is_sealed(&String::from_utf8_lossy(&plain)), "{} is already sealed", input.display());
+            let plain = zeroize::Zeroizing::new(
+                std::fs::read(&input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?,
+            );
+            anyhow::ensure!(
+                !medpay_crypto::sealed::is_sealed(&String::from_utf8_lossy(&plain)),
+                "{} is already sealed",
+                input.display()
+            );
             let sealed = medpay_crypto::sealed::seal(&master, &plain)?;
             write_private(&out, sealed.as_bytes())?;
-            println!("sealed {} -> {} (remove the plain file once medpay runs with the sealed one)", input.display(), out.display());
+            println!(
+                "sealed {} -> {} (remove the plain file once medpay runs with the sealed one)",
+                input.display(),
+                out.display()
+            );
             Ok(())
         }
-        Command::Soak { payments, refunds, concurrency, kill_every_secs, restart_temporal, fault_permille, callback_fault_percent } => {
-            let o = commands::soak::SoakOptions { payments, refunds, concurrency, kill_every_secs, restart_temporal, fault_permille, callback_fault_percent };
+        Command::Soak {
+            payments,
+            refunds,
+            concurrency,
+            kill_every_secs,
+            restart_temporal,
+            fault_permille,
+            callback_fault_percent,
+        } => {
+            let o = commands::soak::SoakOptions {
+                payments,
+                refunds,
+                concurrency,
+                kill_every_secs,
+                restart_temporal,
+                fault_permille,
+                callback_fault_percent,
+            };
             let clean = commands::soak::run(o).await?;
             anyhow::ensure!(clean, "the soak audit found lost or doubled payments or a money difference (see above)");
             Ok(())
@@ -138,14 +203,18 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
             let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;
-            anyhow::ensure!(bad == 0, "{bad} certificate(s) expired or unreadable: renew them (docs/RUNBOOK.md, certificate renewal)");
+            anyhow::ensure!(
+                bad == 0,
+                "{bad} certificate(s) expired or unreadable: renew them (docs/RUNBOOK.md, certificate renewal)"
+            );
             Ok(())
         }
         Command::Doctor => {
             init_tracing();
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;
-            let (workflow_id, report) = commands::doctor::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
+            let (workflow_id, report) =
+                commands::doctor::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
             commands::doctor::print_report(&workflow_id, &report);
             if report.all_ok() { Ok(()) } else { anyhow::bail!("self-check failed") }
         }

@@ -8,7 +8,9 @@ use medpay_activities::recon::fetch::SftpSettings;
 use medpay_activities::recon::{ReconSettings, parse::Layout};
 use medpay_schemas::recon::{ReconInput, ReconKind};
 use medpay_workflows::recon::ReconWorkflow;
-use temporalio_client::schedules::{CreateScheduleOptions, ScheduleAction, ScheduleCalendarSpec, ScheduleError, ScheduleSpec};
+use temporalio_client::schedules::{
+    CreateScheduleOptions, ScheduleAction, ScheduleCalendarSpec, ScheduleError, ScheduleSpec,
+};
 use temporalio_client::{Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
 
 pub fn settings(cfg: &ReconConfig) -> anyhow::Result<ReconSettings> {
@@ -24,7 +26,12 @@ pub fn settings(cfg: &ReconConfig) -> anyhow::Result<ReconSettings> {
         }),
         None => None,
     };
-    Ok(ReconSettings { sftp, staging_dir: cfg.staging_dir.clone(), reports_dir: cfg.reports_dir.clone(), layout: Layout::default() })
+    Ok(ReconSettings {
+        sftp,
+        staging_dir: cfg.staging_dir.clone(),
+        reports_dir: cfg.reports_dir.clone(),
+        layout: Layout::default(),
+    })
 }
 
 pub fn schedule_id(kind: ReconKind, org: &str) -> String {
@@ -36,20 +43,43 @@ pub fn schedule_id(kind: ReconKind, org: &str) -> String {
 
 /// Creates the schedules that are missing (existing ones are left as operators may have
 /// paused or changed them). Missed runs are caught up by the server's catch-up window.
-pub async fn ensure_schedules(client: &Client, task_queue: &str, cfg: &ReconConfig, orgs: &[String]) -> anyhow::Result<Vec<String>> {
-    let (hour, minute) = cfg.selfpay_at.split_once(':').with_context(|| format!("recon.selfpay_at {:?} is not H:MM", cfg.selfpay_at))?;
+pub async fn ensure_schedules(
+    client: &Client,
+    task_queue: &str,
+    cfg: &ReconConfig,
+    orgs: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let (hour, minute) =
+        cfg.selfpay_at.split_once(':').with_context(|| format!("recon.selfpay_at {:?} is not H:MM", cfg.selfpay_at))?;
     let mut created = vec![];
     for org in orgs {
         for kind in [ReconKind::Selfpay, ReconKind::Insurance] {
             let calendar = match kind {
-                ReconKind::Selfpay => ScheduleCalendarSpec::builder().hour(hour.trim().to_string()).minute(minute.trim().to_string()).build(),
-                ReconKind::Insurance => ScheduleCalendarSpec::builder().day_of_month(cfg.insurance_day.to_string()).hour(hour.trim().to_string()).minute(minute.trim().to_string()).build(),
+                ReconKind::Selfpay => ScheduleCalendarSpec::builder()
+                    .hour(hour.trim().to_string())
+                    .minute(minute.trim().to_string())
+                    .build(),
+                ReconKind::Insurance => ScheduleCalendarSpec::builder()
+                    .day_of_month(cfg.insurance_day.to_string())
+                    .hour(hour.trim().to_string())
+                    .minute(minute.trim().to_string())
+                    .build(),
             };
             let id = schedule_id(kind, org);
             let input = ReconInput { kind, org_code: org.clone(), period: None };
             let opts = CreateScheduleOptions::builder()
-                .action(ScheduleAction::start_workflow(ReconWorkflow::run, input, task_queue.to_string(), format!("recon-{}-{org}-scheduled", kind.as_str())))
-                .spec(ScheduleSpec::builder().calendars(vec![calendar]).timezone_name("Asia/Shanghai".to_string()).build())
+                .action(ScheduleAction::start_workflow(
+                    ReconWorkflow::run,
+                    input,
+                    task_queue.to_string(),
+                    format!("recon-{}-{org}-scheduled", kind.as_str()),
+                ))
+                .spec(
+                    ScheduleSpec::builder()
+                        .calendars(vec![calendar])
+                        .timezone_name("Asia/Shanghai".to_string())
+                        .build(),
+                )
                 .note(format!("medpay {} reconciliation of {org} (REQ C-6.3)", kind.as_str()))
                 .build();
             match client.create_schedule(id.clone(), opts).await {
@@ -63,7 +93,13 @@ pub async fn ensure_schedules(client: &Client, task_queue: &str, cfg: &ReconConf
 }
 
 /// Starts (or re-runs) one reconciliation; a run still in progress is joined, not doubled.
-pub async fn start(client: &Client, task_queue: &str, kind: ReconKind, org: &str, period: &str) -> anyhow::Result<String> {
+pub async fn start(
+    client: &Client,
+    task_queue: &str,
+    kind: ReconKind,
+    org: &str,
+    period: &str,
+) -> anyhow::Result<String> {
     kind.check_period(period).map_err(anyhow::Error::msg)?;
     let id = medpay_workflows::recon::workflow_id(kind, org, period);
     let options = WorkflowStartOptions::new(task_queue.to_string(), id.clone())
@@ -71,7 +107,11 @@ pub async fn start(client: &Client, task_queue: &str, kind: ReconKind, org: &str
         .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
         .build();
     client
-        .start_workflow(ReconWorkflow::run, ReconInput { kind, org_code: org.to_string(), period: Some(period.to_string()) }, options)
+        .start_workflow(
+            ReconWorkflow::run,
+            ReconInput { kind, org_code: org.to_string(), period: Some(period.to_string()) },
+            options,
+        )
         .await
         .with_context(|| format!("cannot start reconciliation {id}"))?;
     Ok(id)

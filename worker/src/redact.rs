@@ -9,8 +9,22 @@ use std::borrow::Cow;
 use std::io::Write;
 
 /// Field names whose values are masked, compared case-insensitively without `_`.
-const SENSITIVE_FIELDS: [&str; 14] =
-    ["payauthno", "familypayauthno", "paytoken", "authcode", "psnname", "name", "certno", "idno", "mdtrtcertno", "psncertno", "phone", "mobile", "tel", "psnno"];
+const SENSITIVE_FIELDS: [&str; 14] = [
+    "payauthno",
+    "familypayauthno",
+    "paytoken",
+    "authcode",
+    "psnname",
+    "name",
+    "certno",
+    "idno",
+    "mdtrtcertno",
+    "psncertno",
+    "phone",
+    "mobile",
+    "tel",
+    "psnno",
+];
 
 /// The line with personal data masked (borrowed when there is nothing to mask).
 pub fn redact(line: &str) -> Cow<'_, str> {
@@ -175,9 +189,17 @@ mod tests {
     #[test]
     fn id_and_mobile_numbers_are_masked_order_numbers_are_not() {
         let r = redact("person 510104199001011234 and 51010419800202002X called from 13812345678");
-        assert!(!r.contains("510104199001011234") && !r.contains("51010419800202002X") && !r.contains("13812345678"), "{r}");
+        assert!(
+            !r.contains("510104199001011234") && !r.contains("51010419800202002X") && !r.contains("13812345678"),
+            "{r}"
+        );
         assert!(r.contains("510*************34") && r.contains("138******78"), "{r}");
-        for keep in ["mix_trade_no=MIX202611260000000001", "at_ms=1764115200000", "amount 12345678901234567890", "ORD510104199001011234"] {
+        for keep in [
+            "mix_trade_no=MIX202611260000000001",
+            "at_ms=1764115200000",
+            "amount 12345678901234567890",
+            "ORD510104199001011234",
+        ] {
             assert_eq!(redact(keep), keep, "not personal data");
         }
     }

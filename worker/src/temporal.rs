@@ -1,18 +1,18 @@
 //! Wiring to the Temporal server: the client, and the worker with every workflow and activity
 //! registered.
 
+use crate::codec::Sm4GcmCodec;
 use crate::config::TemporalConfig;
 use anyhow::Context;
 use medpay_activities::diagnostics::DiagnosticsActivities;
 use medpay_activities::payment::{PaymentActivities, PaymentRevocation};
-use medpay_workflows::diagnostics::SelfCheckWorkflow;
-use medpay_activities::refund::RefundActivities;
-use medpay_workflows::payment::PaymentWorkflow;
 use medpay_activities::recon::ReconActivities;
+use medpay_activities::refund::RefundActivities;
+use medpay_workflows::diagnostics::SelfCheckWorkflow;
+use medpay_workflows::payment::PaymentWorkflow;
 use medpay_workflows::recon::ReconWorkflow;
 use medpay_workflows::refund::RefundWorkflow;
 use std::sync::Arc;
-use crate::codec::Sm4GcmCodec;
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
 use temporalio_common::data_converters::{DataConverter, DefaultFailureConverter, PayloadConverter};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -30,9 +30,9 @@ pub async fn connect(cfg: &TemporalConfig) -> anyhow::Result<Client> {
             crate::config::GrpcCompressionSetting::Gzip => temporalio_client::GrpcCompression::Gzip,
         })
         .build();
-    let connection = Connection::connect(options)
-        .await
-        .with_context(|| format!("cannot reach the Temporal server at {} (is it running? `scripts/devstack.sh up`)", cfg.address))?;
+    let connection = Connection::connect(options).await.with_context(|| {
+        format!("cannot reach the Temporal server at {} (is it running? `scripts/devstack.sh up`)", cfg.address)
+    })?;
     let options = ClientOptions::new(cfg.namespace.clone()).data_converter(converter).build();
     Ok(Client::new(connection, options)?)
 }
@@ -101,18 +101,30 @@ pub async fn run_worker(
 fn runtime_options(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::runtime::RuntimeOptions> {
     use temporalio_common::telemetry::{PrometheusExporterOptions, TelemetryOptions, start_prometheus_metric_exporter};
     let Some(listen) = &cfg.sdk_metrics_listen else { return Ok(temporalio_sdk::runtime::RuntimeOptions::default()) };
-    let socket_addr = listen.parse().with_context(|| format!("temporal.sdk_metrics_listen {listen:?} is not an address (host:port)"))?;
-    let server = start_prometheus_metric_exporter(PrometheusExporterOptions::builder().socket_addr(socket_addr).counters_total_suffix(true).use_seconds_for_durations(true).unit_suffix(true).build())
-        .with_context(|| format!("cannot serve the SDK's metrics on {listen}"))?;
+    let socket_addr = listen
+        .parse()
+        .with_context(|| format!("temporal.sdk_metrics_listen {listen:?} is not an address (host:port)"))?;
+    let server = start_prometheus_metric_exporter(
+        PrometheusExporterOptions::builder()
+            .socket_addr(socket_addr)
+            .counters_total_suffix(true)
+            .use_seconds_for_durations(true)
+            .unit_suffix(true)
+            .build(),
+    )
+    .with_context(|| format!("cannot serve the SDK's metrics on {listen}"))?;
     tracing::info!(address = %server.bound_addr, "the Temporal SDK's worker metrics are served at /metrics");
-    let telemetry = TelemetryOptions::builder().metrics(server.meter as std::sync::Arc<dyn temporalio_common::telemetry::metrics::CoreMeter>).build();
+    let telemetry = TelemetryOptions::builder()
+        .metrics(server.meter as std::sync::Arc<dyn temporalio_common::telemetry::metrics::CoreMeter>)
+        .build();
     temporalio_sdk::runtime::RuntimeOptions::builder().telemetry_options(telemetry).build().map_err(anyhow::Error::msg)
 }
 
 /// A replayer with the same workflows the worker registers (keep the two lists together), for
 /// checking a new build against recorded histories before it is deployed.
 pub fn replayer(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::workflow_replayer::WorkflowReplayer> {
-    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new().register_workflow::<SelfCheckWorkflow>()?
+    let builder = temporalio_sdk::workflow_replayer::WorkflowReplayerOptions::new()
+        .register_workflow::<SelfCheckWorkflow>()?
         .register_workflow::<PaymentWorkflow>()?
         .register_workflow::<RefundWorkflow>()?
         .register_workflow::<ReconWorkflow>()?;
@@ -127,19 +139,25 @@ pub fn replayer(cfg: &TemporalConfig) -> anyhow::Result<temporalio_sdk::workflow
 /// The custom search attributes the workflows upsert. Registered at start-up when missing, so
 /// a deployment on any Temporal server (dev server, compose, production) finds payments by HIS
 /// order no. without a manual step; a workflow upserting an unregistered one would fail.
-pub const SEARCH_ATTRIBUTES: [&str; 4] = ["MedpayOrgCode", "MedpayMedOrgOrd", "MedpayPaymentState", "MedpayRefundState"];
+pub const SEARCH_ATTRIBUTES: [&str; 4] =
+    ["MedpayOrgCode", "MedpayMedOrgOrd", "MedpayPaymentState", "MedpayRefundState"];
 
 pub async fn ensure_search_attributes(client: &Client, namespace: &str) -> anyhow::Result<()> {
     use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
-    use temporalio_common::protos::temporal::api::operatorservice::v1::{AddSearchAttributesRequest, ListSearchAttributesRequest};
+    use temporalio_common::protos::temporal::api::operatorservice::v1::{
+        AddSearchAttributesRequest, ListSearchAttributesRequest,
+    };
     let mut ops = client.connection().operator_service();
     let listed = ops
         .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest { namespace: namespace.to_string() }))
         .await
         .context("cannot list the namespace's search attributes")?
         .into_inner();
-    let missing: std::collections::HashMap<String, i32> =
-        SEARCH_ATTRIBUTES.iter().filter(|n| !listed.custom_attributes.contains_key(**n)).map(|n| (n.to_string(), IndexedValueType::Keyword as i32)).collect();
+    let missing: std::collections::HashMap<String, i32> = SEARCH_ATTRIBUTES
+        .iter()
+        .filter(|n| !listed.custom_attributes.contains_key(**n))
+        .map(|n| (n.to_string(), IndexedValueType::Keyword as i32))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }

@@ -38,7 +38,9 @@ pub struct BaselineWorkflow {
 }
 
 fn options() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30)).retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).build()).build()
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).build())
+        .build()
 }
 
 #[workflow_methods]

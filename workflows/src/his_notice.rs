@@ -17,12 +17,19 @@ pub struct HisNoticeWorkflow;
 impl HisNoticeWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, event: HisEvent) -> WorkflowResult<()> {
-        let opts = ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
-            schedule_to_close: Duration::from_secs(24 * 3600),
-            start_to_close: Duration::from_secs(30),
-        })
-        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(300)).build())
-        .build();
+        let opts =
+            ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
+                schedule_to_close: Duration::from_secs(24 * 3600),
+                start_to_close: Duration::from_secs(30),
+            })
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_secs(1))
+                    .backoff_coefficient(2.0)
+                    .maximum_interval(Duration::from_secs(300))
+                    .build(),
+            )
+            .build();
         ctx.execute_activity(HisEventNotification::notify_event, event, opts).await?;
         Ok(())
     }

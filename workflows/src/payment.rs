@@ -19,7 +19,10 @@ use std::time::Duration;
 use temporalio_common::data_converters::TemporalDeserializable;
 use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityExecutionError, ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{
+    ActivityExecutionError, ActivityOptions, ChildWorkflowOptions, SyncWorkflowContext, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
+};
 
 /// How long the anomaly refund may keep failing before it needs an operator.
 pub const ANOMALY_REFUND_ATTENTION: Duration = Duration::from_secs(10 * 60);
@@ -61,7 +64,13 @@ enum SearchMode {
 
 fn options() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(10)).build())
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(10))
+                .build(),
+        )
         .build()
 }
 
@@ -110,18 +119,36 @@ fn outcome_of(st: &MixedOrderState, step: &StepInput) -> (PaymentState, Option<P
             None => (PaymentState::Paid, None),
             Some(what) => (
                 PaymentState::PendingReconciliation,
-                Some(PaymentFailure::new(FailureCode::IntegrityAlarm, format!("integrity alarm: the bank reports success for other figures than ordered (REQ SR-7b): {what}"))),
+                Some(PaymentFailure::new(
+                    FailureCode::IntegrityAlarm,
+                    format!(
+                        "integrity alarm: the bank reports success for other figures than ordered (REQ SR-7b): {what}"
+                    ),
+                )),
             ),
         },
         (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => (
             PaymentState::Failed,
-            Some(PaymentFailure::new(FailureCode::InsuranceFailedAfterSelfPay, "insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)")),
+            Some(PaymentFailure::new(
+                FailureCode::InsuranceFailedAfterSelfPay,
+                "insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)",
+            )),
         ),
         (_, SelfPayStatus::Fail, MedInsPayStatus::Success) => (
             PaymentState::PendingReconciliation,
-            Some(PaymentFailure::new(FailureCode::IntegrityAlarm, "integrity alarm: self-pay failed but insurance succeeded (REQ SR-7a)")),
+            Some(PaymentFailure::new(
+                FailureCode::IntegrityAlarm,
+                "integrity alarm: self-pay failed but insurance succeeded (REQ SR-7a)",
+            )),
         ),
-        (status, _, _) => (PaymentState::Failed, Some(PaymentFailure { party: Some("bank".into()), party_code: Some(status.to_string()), ..PaymentFailure::new(FailureCode::BankPaymentFailed, format!("bank status {status}")) })),
+        (status, _, _) => (
+            PaymentState::Failed,
+            Some(PaymentFailure {
+                party: Some("bank".into()),
+                party_code: Some(status.to_string()),
+                ..PaymentFailure::new(FailureCode::BankPaymentFailed, format!("bank status {status}"))
+            }),
+        ),
     }
 }
 
@@ -143,18 +170,35 @@ impl PaymentWorkflow {
         if mode == SearchMode::Every {
             ctx.upsert_search_attributes(search::identity(&request.org_code, &request.med_org_ord));
         }
-        let mut step = StepInput { request: request.clone(), created_at_ms, identity: None, uploaded: None, split: None, cashier: None };
+        let mut step = StepInput {
+            request: request.clone(),
+            created_at_ms,
+            identity: None,
+            uploaded: None,
+            split: None,
+            cashier: None,
+        };
         Self::set(ctx, PaymentState::Created);
 
         // Steps 4-7. A refusal here ends the payment as Failed (nothing was ordered, no money
         // can move); the upload is revoked when there was one.
         let failed_at = |at: FailedStep| move |e: ActivityExecutionError| PaymentFailure::at_step(at, &crate::why(&e));
         let before_order: Result<(), PaymentFailure> = async {
-            step.identity = Some(Self::quick(ctx, || PaymentActivities::identify, step.clone()).await.map_err(failed_at(FailedStep::Identification))?);
+            step.identity = Some(
+                Self::quick(ctx, || PaymentActivities::identify, step.clone())
+                    .await
+                    .map_err(failed_at(FailedStep::Identification))?,
+            );
             Self::set(ctx, PaymentState::Authorised);
-            step.uploaded = Some(Self::quick(ctx, || PaymentActivities::upload, step.clone()).await.map_err(failed_at(FailedStep::Upload))?);
+            step.uploaded = Some(
+                Self::quick(ctx, || PaymentActivities::upload, step.clone())
+                    .await
+                    .map_err(failed_at(FailedStep::Upload))?,
+            );
             Self::set(ctx, PaymentState::Uploaded);
-            let split = Self::quick(ctx, || PaymentActivities::pre_settle, step.clone()).await.map_err(failed_at(FailedStep::PreSettlement))?;
+            let split = Self::quick(ctx, || PaymentActivities::pre_settle, step.clone())
+                .await
+                .map_err(failed_at(FailedStep::PreSettlement))?;
             step.split = Some(split);
             ctx.state_mut(|w| w.view.split = Some(split));
             Self::set(ctx, PaymentState::PreSettled);
@@ -171,15 +215,24 @@ impl PaymentWorkflow {
         };
         if !confirmed {
             let failure = match ctx.state(|w| w.confirmed) {
-                Some(false) => PaymentFailure::new(FailureCode::Declined, "declined by the patient (or cancelled by the HIS); upload revoked (6401)"),
-                _ => PaymentFailure::new(FailureCode::NotConfirmedInTime, format!("not confirmed within {} s; upload revoked (6401)", timings.confirm_deadline_secs)),
+                Some(false) => PaymentFailure::new(
+                    FailureCode::Declined,
+                    "declined by the patient (or cancelled by the HIS); upload revoked (6401)",
+                ),
+                _ => PaymentFailure::new(
+                    FailureCode::NotConfirmedInTime,
+                    format!("not confirmed within {} s; upload revoked (6401)", timings.confirm_deadline_secs),
+                ),
             };
             return Self::close_before_order(ctx, &step, PaymentState::Cancelled, failure).await;
         }
         Self::set(ctx, PaymentState::Confirmed);
         let cashier = match Self::quick(ctx, || PaymentActivities::place_orders, step.clone()).await {
             Ok(c) => c,
-            Err(e) => return Self::close_before_order(ctx, &step, PaymentState::Failed, failed_at(FailedStep::BankOrder)(e)).await,
+            Err(e) => {
+                return Self::close_before_order(ctx, &step, PaymentState::Failed, failed_at(FailedStep::BankOrder)(e))
+                    .await;
+            }
         };
         step.cashier = Some(cashier.clone());
         ctx.state_mut(|w| w.view.cashier = Some(cashier));
@@ -216,18 +269,35 @@ impl PaymentWorkflow {
             return;
         }
         let reason = ctx.state(|w| w.failure.as_ref().map(PaymentFailure::encode));
-        let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank: None, reason };
-        let opts = ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
-            schedule_to_close: Duration::from_secs(24 * 3600),
-            start_to_close: Duration::from_secs(30),
-        })
-        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(300)).build())
-        .build();
+        let o = Outcome {
+            org_code: step.request.org_code.clone(),
+            med_org_ord: step.request.med_org_ord.clone(),
+            state,
+            bank: None,
+            reason,
+        };
+        let opts =
+            ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
+                schedule_to_close: Duration::from_secs(24 * 3600),
+                start_to_close: Duration::from_secs(30),
+            })
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_secs(1))
+                    .backoff_coefficient(2.0)
+                    .maximum_interval(Duration::from_secs(300))
+                    .build(),
+            )
+            .build();
         let _ = ctx.execute_activity(PaymentNotification::notify_his, o, opts).await;
     }
 
     /// A quick step (`crate::quick`): local first on flow 3 and later, a regular activity before.
-    async fn quick<AD>(ctx: &mut WorkflowContext<Self>, act: impl Fn() -> AD, input: AD::Input) -> Result<AD::Output, ActivityExecutionError>
+    async fn quick<AD>(
+        ctx: &mut WorkflowContext<Self>,
+        act: impl Fn() -> AD,
+        input: AD::Input,
+    ) -> Result<AD::Output, ActivityExecutionError>
     where
         AD: ActivityDefinition,
         AD::Input: Clone,
@@ -250,7 +320,10 @@ impl PaymentWorkflow {
         ctx.state_mut(|w| w.view.state = Some(state));
         let searched = match ctx.state(|w| w.search) {
             SearchMode::Every => true,
-            SearchMode::Resting => !matches!(state, PaymentState::Created | PaymentState::Authorised | PaymentState::Uploaded | PaymentState::Confirmed),
+            SearchMode::Resting => !matches!(
+                state,
+                PaymentState::Created | PaymentState::Authorised | PaymentState::Uploaded | PaymentState::Confirmed
+            ),
             SearchMode::Actionable => state == PaymentState::PendingReconciliation || state.is_terminal(),
         };
         if searched {
@@ -258,15 +331,32 @@ impl PaymentWorkflow {
         }
     }
 
-    async fn record(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, bank: Option<MixedOrderState>, reason: Option<String>) -> WorkflowResult<()> {
-        let o = Outcome { org_code: step.request.org_code.clone(), med_org_ord: step.request.med_org_ord.clone(), state, bank, reason };
+    async fn record(
+        ctx: &mut WorkflowContext<Self>,
+        step: &StepInput,
+        state: PaymentState,
+        bank: Option<MixedOrderState>,
+        reason: Option<String>,
+    ) -> WorkflowResult<()> {
+        let o = Outcome {
+            org_code: step.request.org_code.clone(),
+            med_org_ord: step.request.med_org_ord.clone(),
+            state,
+            bank,
+            reason,
+        };
         Self::quick(ctx, || PaymentActivities::record_outcome, o).await?;
         Ok(())
     }
 
     /// Ends a payment that never reached the bank: revoke the upload (6401) if there was one,
     /// record the outcome and its reason.
-    async fn close_before_order(ctx: &mut WorkflowContext<Self>, step: &StepInput, state: PaymentState, failure: PaymentFailure) -> WorkflowResult<PaymentView> {
+    async fn close_before_order(
+        ctx: &mut WorkflowContext<Self>,
+        step: &StepInput,
+        state: PaymentState,
+        failure: PaymentFailure,
+    ) -> WorkflowResult<PaymentView> {
         if step.uploaded.is_some() {
             ctx.execute_activity(PaymentRevocation::revoke, step.clone(), options()).await?;
         }
@@ -279,7 +369,11 @@ impl PaymentWorkflow {
 
     /// REQ Q-9: the callback for `callback_wait`, then a query every `query_every` for up to
     /// `query_for`; then `PendingReconciliation` and a bounded wait for a late callback.
-    async fn await_bank(ctx: &mut WorkflowContext<Self>, step: &StepInput, t: &PaymentTimings) -> WorkflowResult<Option<MixedOrderState>> {
+    async fn await_bank(
+        ctx: &mut WorkflowContext<Self>,
+        step: &StepInput,
+        t: &PaymentTimings,
+    ) -> WorkflowResult<Option<MixedOrderState>> {
         // `settled_by` is the view's record of which source decided (no command: replay-safe).
         let mut result = temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.callback.is_some()) => ctx.state(|w| w.callback.clone()),
@@ -288,7 +382,10 @@ impl PaymentWorkflow {
         let mut source = "callback";
         let mut waited = 0;
         while result.is_none() && waited < t.query_for_secs {
-            result = ctx.execute_activity(PaymentActivities::query_bank, step.clone(), query_options(t)).await.unwrap_or(None);
+            result = ctx
+                .execute_activity(PaymentActivities::query_bank, step.clone(), query_options(t))
+                .await
+                .unwrap_or(None);
             if result.is_some() {
                 source = "query";
                 break;
@@ -306,7 +403,10 @@ impl PaymentWorkflow {
         }
         let pending = PaymentFailure::new(
             FailureCode::AwaitingBankResult,
-            format!("no bank result within {} s: settled by a late callback or reconciliation (REQ Q-9)", t.callback_wait_secs + t.query_for_secs),
+            format!(
+                "no bank result within {} s: settled by a late callback or reconciliation (REQ Q-9)",
+                t.callback_wait_secs + t.query_for_secs
+            ),
         );
         Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(pending.encode())).await?;
         Self::failed(ctx, &pending);
@@ -343,7 +443,9 @@ impl PaymentWorkflow {
                 (false, true) => format!("settled by reconciliation {run}: the statement shows it paid"),
                 (false, false) => format!("settled by reconciliation {run}: the statement does not show it"),
                 (true, true) => format!("settled by reconciliation {run}: the platform settled it"),
-                (true, false) => format!("settled by reconciliation {run}: the platform shows it unpaid, failed or cancelled"),
+                (true, false) => {
+                    format!("settled by reconciliation {run}: the platform shows it unpaid, failed or cancelled")
+                }
             };
             if paid {
                 // A note, not a failure: the API shows no `failure` for a paid payment.
@@ -382,9 +484,17 @@ impl PaymentWorkflow {
             reason: Some("insurance failed after self-pay (REQ X-8a)".into()),
             attention_after_secs: ANOMALY_REFUND_ATTENTION.as_secs(),
         };
-        let mut view = AnomalyRefundView { workflow_id: workflow_id.clone(), refund_no, amount_fen: own.fen(), state: "Started".into() };
+        let mut view = AnomalyRefundView {
+            workflow_id: workflow_id.clone(),
+            refund_no,
+            amount_fen: own.fen(),
+            state: "Started".into(),
+        };
         ctx.state_mut(|w| w.view.anomaly_refund = Some(view.clone()));
-        let opts = ChildWorkflowOptions::builder().workflow_id(workflow_id).static_summary(format!("X-8a self-pay refund of {} fen", own.fen())).build();
+        let opts = ChildWorkflowOptions::builder()
+            .workflow_id(workflow_id)
+            .static_summary(format!("X-8a self-pay refund of {} fen", own.fen()))
+            .build();
         let child = ctx.start_child_workflow(RefundWorkflow::run, input, opts).await?;
         let done = child.result().await;
         view.state = match done {
@@ -425,7 +535,10 @@ impl PaymentWorkflow {
     /// platform's order status (run id for the record). Ignored unless pending.
     #[signal]
     pub fn check_insurance(&mut self, _ctx: &mut SyncWorkflowContext<Self>, run: String) {
-        if self.insurance_check.is_none() && self.reconciled.is_none() && self.view.state == Some(PaymentState::PendingReconciliation) {
+        if self.insurance_check.is_none()
+            && self.reconciled.is_none()
+            && self.view.state == Some(PaymentState::PendingReconciliation)
+        {
             self.insurance_check = Some(run);
         }
     }

@@ -16,9 +16,9 @@
 //! so a replay takes the same branch.
 
 use std::time::Duration;
-use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_common::ActivityDefinition;
 use temporalio_common::data_converters::TemporalDeserializable;
+use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_sdk::{ActivityExecutionError, ActivityOptions, LocalActivityOptions, WorkflowContext};
 
 /// One local attempt, bounded like a regular attempt (a party call times out after 10 s; the

@@ -7,9 +7,9 @@
 //! (self-pay) or last month (insurance) as a child workflow with the period in its id.
 
 use crate::his_notice::HisNoticeWorkflow;
-use medpay_activities::his::HisEvent;
 use crate::payment::PaymentWorkflow;
 use crate::refund::RefundWorkflow;
+use medpay_activities::his::HisEvent;
 use medpay_activities::recon::{ReconAction, ReconActivities};
 use medpay_schemas::Money;
 use medpay_schemas::recon::{ReconInput, ReconKind, ReconSummary};
@@ -17,7 +17,10 @@ use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{
+    ActivityOptions, ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
+};
 
 /// A statement may be late; keep trying for this long before the run fails visibly.
 pub const STATEMENT_WAIT: Duration = Duration::from_secs(24 * 3600);
@@ -34,14 +37,29 @@ pub fn workflow_id(kind: ReconKind, org_code: &str, period: &str) -> String {
 
 fn options() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(600))
-        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(60)).build())
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(60))
+                .build(),
+        )
         .build()
 }
 
 fn fetch_options() -> ActivityOptions {
-    ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose { schedule_to_close: STATEMENT_WAIT, start_to_close: Duration::from_secs(300) })
-        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(2)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(600)).build())
-        .build()
+    ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: STATEMENT_WAIT,
+        start_to_close: Duration::from_secs(300),
+    })
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_secs(2))
+            .backoff_coefficient(2.0)
+            .maximum_interval(Duration::from_secs(600))
+            .build(),
+    )
+    .build()
 }
 
 #[workflow_methods]
@@ -49,11 +67,20 @@ impl ReconWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: ReconInput) -> WorkflowResult<ReconSummary> {
         let Some(period) = input.period.clone() else {
-            let now_ms = ctx.workflow_time().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64).unwrap_or(0);
+            let now_ms = ctx
+                .workflow_time()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
             let period = medpay_schemas::recon::default_period(input.kind, now_ms);
             let id = workflow_id(input.kind, &input.org_code, &period);
-            let opts = ChildWorkflowOptions::builder().workflow_id(id).static_summary(format!("{} reconciliation of {period}", input.kind.as_str())).build();
-            let child = ctx.start_child_workflow(ReconWorkflow::run, ReconInput { period: Some(period), ..input }, opts).await?;
+            let opts = ChildWorkflowOptions::builder()
+                .workflow_id(id)
+                .static_summary(format!("{} reconciliation of {period}", input.kind.as_str()))
+                .build();
+            let child = ctx
+                .start_child_workflow(ReconWorkflow::run, ReconInput { period: Some(period), ..input }, opts)
+                .await?;
             return Ok(child.result().await?);
         };
         let input = ReconInput { period: Some(period), ..input };
@@ -85,13 +112,27 @@ impl ReconWorkflow {
         match a.action.as_str() {
             "settle" | "close" => {
                 let paid = a.action == "settle";
-                let signal = ctx.external_workflow(a.workflow_id.clone(), None).signal(PaymentWorkflow::reconciled, (paid, run_id.to_string()), SignalWorkflowOptions::default()).await;
+                let signal = ctx
+                    .external_workflow(a.workflow_id.clone(), None)
+                    .signal(PaymentWorkflow::reconciled, (paid, run_id.to_string()), SignalWorkflowOptions::default())
+                    .await;
                 // The payment's workflow already ended (its late-callback wait ran out): the
                 // verdict goes to the ledger directly.
                 if signal.is_err() {
                     ctx.execute_activity(ReconActivities::settle_in_ledger, (a.clone(), paid), options()).await?;
-                    let verdict = if paid { "the statement shows it paid: Paid" } else { "the statement does not show it: Failed, nothing was collected" };
-                    Self::tell_his(ctx, a, "payment.settled_by_reconciliation", format!("settled by reconciliation {run_id}: {verdict}"), None).await;
+                    let verdict = if paid {
+                        "the statement shows it paid: Paid"
+                    } else {
+                        "the statement does not show it: Failed, nothing was collected"
+                    };
+                    Self::tell_his(
+                        ctx,
+                        a,
+                        "payment.settled_by_reconciliation",
+                        format!("settled by reconciliation {run_id}: {verdict}"),
+                        None,
+                    )
+                    .await;
                 }
             }
             "refund" => {
@@ -101,9 +142,19 @@ impl ReconWorkflow {
                 let insurance = run_id.starts_with(medpay_schemas::recon::ReconKind::Insurance.as_str());
                 let key = a.item_key.trim_start_matches("P:");
                 let (refund_no, amounts) = if insurance {
-                    (format!("X8BI{key}"), RefundAmounts { fund: Money::from_fen(a.statement_amounts.0), psn_acct: Money::from_fen(a.statement_amounts.1), cash: Money::ZERO })
+                    (
+                        format!("X8BI{key}"),
+                        RefundAmounts {
+                            fund: Money::from_fen(a.statement_amounts.0),
+                            psn_acct: Money::from_fen(a.statement_amounts.1),
+                            cash: Money::ZERO,
+                        },
+                    )
                 } else {
-                    (format!("X8B{key}"), RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() })
+                    (
+                        format!("X8B{key}"),
+                        RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() },
+                    )
                 };
                 let input = RefundInput {
                     org_code: a.org_code.clone(),
@@ -129,11 +180,17 @@ impl ReconWorkflow {
             // A pending pure-insurance payment: its workflow asks the platform (6301) and
             // settles or closes itself. Its workflow already ended: the monthly file decides.
             "query_insurance" => {
-                let _ = ctx.external_workflow(a.workflow_id.clone(), None).signal(PaymentWorkflow::check_insurance, run_id.to_string(), SignalWorkflowOptions::default()).await;
+                let _ = ctx
+                    .external_workflow(a.workflow_id.clone(), None)
+                    .signal(PaymentWorkflow::check_insurance, run_id.to_string(), SignalWorkflowOptions::default())
+                    .await;
             }
             // REQ X-8c: listed in the run's exception report and API, and the HIS is told.
             "notify_his" => {
-                let message = format!("served but not paid (reconciliation {run_id}): the patient owes {} fen; collect at the counter or send a new bill (REQ X-8c)", a.ledger_fen);
+                let message = format!(
+                    "served but not paid (reconciliation {run_id}): the patient owes {} fen; collect at the counter or send a new bill (REQ X-8c)",
+                    a.ledger_fen
+                );
                 Self::tell_his(ctx, a, "payment.under_collected", message, Some(a.ledger_fen)).await;
             }
             _ => {}
@@ -144,12 +201,28 @@ impl ReconWorkflow {
     /// Starts the notice to the HIS (its own workflow, keyed by payment and event: a re-run of
     /// the reconciliation tells the HIS nothing twice). Guarded by a patch: runs recorded before
     /// the notices existed replay unchanged.
-    async fn tell_his(ctx: &mut WorkflowContext<Self>, a: &ReconAction, event: &str, message: String, owed_fen: Option<i64>) {
+    async fn tell_his(
+        ctx: &mut WorkflowContext<Self>,
+        a: &ReconAction,
+        event: &str,
+        message: String,
+        owed_fen: Option<i64>,
+    ) {
         if !ctx.patched("his-recon-notices-v1") {
             return;
         }
-        let e = HisEvent { org_code: a.org_code.clone(), med_org_ord: a.med_org_ord.clone(), event: event.into(), message, owed_fen };
-        let opts = ChildWorkflowOptions::builder().workflow_id(e.id()).parent_close_policy(ParentClosePolicy::Abandon).static_summary(format!("HIS notice {event}")).build();
+        let e = HisEvent {
+            org_code: a.org_code.clone(),
+            med_org_ord: a.med_org_ord.clone(),
+            event: event.into(),
+            message,
+            owed_fen,
+        };
+        let opts = ChildWorkflowOptions::builder()
+            .workflow_id(e.id())
+            .parent_close_policy(ParentClosePolicy::Abandon)
+            .static_summary(format!("HIS notice {event}"))
+            .build();
         let _ = ctx.start_child_workflow(HisNoticeWorkflow::run, e, opts).await;
     }
 

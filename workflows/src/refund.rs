@@ -40,13 +40,24 @@ fn step_options(horizon: Duration) -> ActivityOptions {
         schedule_to_close: horizon,
         start_to_close: Duration::from_secs(30),
     })
-    .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(30)).build())
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_secs(1))
+            .backoff_coefficient(2.0)
+            .maximum_interval(Duration::from_secs(30))
+            .build(),
+    )
     .build()
 }
 
 fn record_options() -> ActivityOptions {
     ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).maximum_interval(Duration::from_secs(30)).build())
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .maximum_interval(Duration::from_secs(30))
+                .build(),
+        )
         .build()
 }
 
@@ -66,7 +77,13 @@ impl RefundWorkflow {
         Self::tell_his(ctx, &input, "refund.requested", None).await;
         let horizon = Duration::from_secs(input.attention_after_secs.max(1));
         let insurance = input.amounts.insurance().map(|m| !m.is_zero()).unwrap_or(true);
-        let mut s = RefundStep { input: input.clone(), plan, pay_auth_no: None, insurance_refund_sn: None, bank_refund_serial: None };
+        let mut s = RefundStep {
+            input: input.clone(),
+            plan,
+            pay_auth_no: None,
+            insurance_refund_sn: None,
+            bank_refund_serial: None,
+        };
         let mut steps = vec![];
         if insurance {
             steps.extend([Step::Authorise, Step::Insurance]);
@@ -80,8 +97,15 @@ impl RefundWorkflow {
         while i < steps.len() {
             let step = steps[i];
             let result: Result<(), String> = match step {
-                Step::Authorise => ctx.execute_activity(RefundActivities::authorise, s.clone(), step_options(horizon)).await.map(|p| s.pay_auth_no = Some(p)).map_err(|e| crate::why(&e)),
-                Step::Insurance => match ctx.execute_activity(RefundActivities::refund_insurance, s.clone(), step_options(horizon)).await {
+                Step::Authorise => ctx
+                    .execute_activity(RefundActivities::authorise, s.clone(), step_options(horizon))
+                    .await
+                    .map(|p| s.pay_auth_no = Some(p))
+                    .map_err(|e| crate::why(&e)),
+                Step::Insurance => match ctx
+                    .execute_activity(RefundActivities::refund_insurance, s.clone(), step_options(horizon))
+                    .await
+                {
                     Ok(InsuranceRefunded { refd_sn, status }) => {
                         s.insurance_refund_sn = Some(refd_sn.clone());
                         ctx.state_mut(|w| w.view.insurance_refund_sn = Some(refd_sn));
@@ -94,16 +118,26 @@ impl RefundWorkflow {
                             ctx.timer(EXP_RECHECK).await;
                             continue;
                         } else {
-                            Err(format!("6203 answered {status} {EXP_RECHECKS} times: the insurance refund's outcome is unknown"))
+                            Err(format!(
+                                "6203 answered {status} {EXP_RECHECKS} times: the insurance refund's outcome is unknown"
+                            ))
                         }
                     }
                     Err(e) => Err(crate::why(&e)),
                 },
-                Step::Cash => ctx.execute_activity(RefundActivities::refund_cash, s.clone(), step_options(horizon)).await.map(|serial| {
-                    s.bank_refund_serial = Some(serial.clone());
-                    ctx.state_mut(|w| w.view.bank_refund_serial = Some(serial));
-                }).map_err(|e| crate::why(&e)),
-                Step::Notify => ctx.execute_activity(RefundActivities::notify, s.clone(), step_options(horizon)).await.map(|_| ctx.state_mut(|w| w.view.notified = true)).map_err(|e| crate::why(&e)),
+                Step::Cash => ctx
+                    .execute_activity(RefundActivities::refund_cash, s.clone(), step_options(horizon))
+                    .await
+                    .map(|serial| {
+                        s.bank_refund_serial = Some(serial.clone());
+                        ctx.state_mut(|w| w.view.bank_refund_serial = Some(serial));
+                    })
+                    .map_err(|e| crate::why(&e)),
+                Step::Notify => ctx
+                    .execute_activity(RefundActivities::notify, s.clone(), step_options(horizon))
+                    .await
+                    .map(|_| ctx.state_mut(|w| w.view.notified = true))
+                    .map_err(|e| crate::why(&e)),
             };
             match result {
                 Ok(()) => {
@@ -145,10 +179,26 @@ impl RefundWorkflow {
             return;
         }
         let state = ctx.state(|w| w.view.state).unwrap_or(RefundState::Requested);
-        let e = RefundEvent { input: input.clone(), event: event.into(), state, episode: ctx.state(|w| w.episodes), attention };
+        let e = RefundEvent {
+            input: input.clone(),
+            event: event.into(),
+            state,
+            episode: ctx.state(|w| w.episodes),
+            attention,
+        };
         let deadline = if state.is_terminal() { Duration::from_secs(24 * 3600) } else { Duration::from_secs(30) };
-        let opts = ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose { schedule_to_close: deadline, start_to_close: Duration::from_secs(10) })
-            .retry_policy(RetryPolicy::builder().initial_interval(Duration::from_secs(1)).backoff_coefficient(2.0).maximum_interval(Duration::from_secs(300)).build())
+        let opts =
+            ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
+                schedule_to_close: deadline,
+                start_to_close: Duration::from_secs(10),
+            })
+            .retry_policy(
+                RetryPolicy::builder()
+                    .initial_interval(Duration::from_secs(1))
+                    .backoff_coefficient(2.0)
+                    .maximum_interval(Duration::from_secs(300))
+                    .build(),
+            )
             .build();
         if let Ok(Some(id)) = ctx.execute_activity(RefundActivities::notify_his, e, opts).await {
             ctx.state_mut(|w| w.view.his_notices.push(id));
@@ -174,7 +224,12 @@ impl RefundWorkflow {
             attention,
         };
         let before = ctx.state(|w| w.view.state).unwrap_or(RefundState::Requested);
-        ctx.execute_activity(RefundActivities::record_refund, record(RefundState::NeedsAttention, Some(why.clone())), record_options()).await?;
+        ctx.execute_activity(
+            RefundActivities::record_refund,
+            record(RefundState::NeedsAttention, Some(why.clone())),
+            record_options(),
+        )
+        .await?;
         ctx.state_mut(|w| {
             w.view.attention = Some(why);
             w.action = None;
@@ -188,7 +243,12 @@ impl RefundWorkflow {
         match action {
             Some(OperatorAction::MarkDoneOffline { reference }) => {
                 let note = Some(format!("settled offline by an operator: {reference}"));
-                ctx.execute_activity(RefundActivities::record_refund, record(RefundState::SettledOffline, note.clone()), record_options()).await?;
+                ctx.execute_activity(
+                    RefundActivities::record_refund,
+                    record(RefundState::SettledOffline, note.clone()),
+                    record_options(),
+                )
+                .await?;
                 ctx.state_mut(|w| w.view.attention = note.clone());
                 Self::set(ctx, RefundState::SettledOffline);
                 Self::tell_his(ctx, input, "refund.settled_offline", note).await;
@@ -196,7 +256,12 @@ impl RefundWorkflow {
             }
             Some(OperatorAction::Abandon { reason }) => {
                 let note = Some(format!("abandoned by an operator: {reason}"));
-                ctx.execute_activity(RefundActivities::record_refund, record(RefundState::Abandoned, note.clone()), record_options()).await?;
+                ctx.execute_activity(
+                    RefundActivities::record_refund,
+                    record(RefundState::Abandoned, note.clone()),
+                    record_options(),
+                )
+                .await?;
                 ctx.state_mut(|w| w.view.attention = note.clone());
                 Self::set(ctx, RefundState::Abandoned);
                 Self::tell_his(ctx, input, "refund.abandoned", note).await;

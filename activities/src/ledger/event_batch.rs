@@ -39,7 +39,8 @@ impl EventBatcher {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let (rows, waiters): (Vec<(Target, NewEvent)>, Vec<_>) = batch.drain(..).map(|(t, e, w)| ((t, e), w)).unzip();
+                let (rows, waiters): (Vec<(Target, NewEvent)>, Vec<_>) =
+                    batch.drain(..).map(|(t, e, w)| ((t, e), w)).unzip();
                 match write(&db, &writes, rows).await {
                     Ok(found) => waiters.into_iter().zip(found).for_each(|(w, f)| drop(w.send(Ok(f)))),
                     Err(e) => waiters.into_iter().for_each(|w| drop(w.send(Err(e.to_string())))),
@@ -79,7 +80,9 @@ async fn append(conn: &impl ConnectionTrait, rows: Vec<(Target, NewEvent)>) -> R
     for (i, (target, e)) in rows.into_iter().enumerate() {
         match target {
             Target::Row(id) => by_row.push(event_row(id, e)),
-            Target::Key { org_code, med_org_ord } => found[i] = conn.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1,
+            Target::Key { org_code, med_org_ord } => {
+                found[i] = conn.execute(&insert_for_payment(&org_code, &med_org_ord, e)?).await?.rows_affected() == 1
+            }
         }
     }
     if !by_row.is_empty() {

@@ -12,7 +12,10 @@ impl Ledger {
     /// A sealed authCode exchange shared by the instances (`pay_auth_cache`); the first one
     /// written for a key stays (the same exchange). Exchanges older than an hour go first.
     pub async fn put_exchange(&self, key: &str, sealed: &[u8], now_ms: i64) -> Result<(), LedgerError> {
-        let expired = Query::delete().from_table(Alias::new("auth_exchanges")).and_where(Expr::col(Alias::new("created_at_ms")).lt(now_ms - EXCHANGE_KEPT_MS)).to_owned();
+        let expired = Query::delete()
+            .from_table(Alias::new("auth_exchanges"))
+            .and_where(Expr::col(Alias::new("created_at_ms")).lt(now_ms - EXCHANGE_KEPT_MS))
+            .to_owned();
         self.db.execute(&expired).await?;
         let q = Query::insert()
             .into_table(Alias::new("auth_exchanges"))
@@ -25,7 +28,11 @@ impl Ledger {
     }
 
     pub async fn get_exchange(&self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
-        let q = Query::select().column(Alias::new("sealed")).from(Alias::new("auth_exchanges")).and_where(Expr::col(Alias::new("exchange_key")).eq(key)).to_owned();
+        let q = Query::select()
+            .column(Alias::new("sealed"))
+            .from(Alias::new("auth_exchanges"))
+            .and_where(Expr::col(Alias::new("exchange_key")).eq(key))
+            .to_owned();
         let Some(row) = self.db.query_one(&q).await? else { return Ok(None) };
         let text: String = row.try_get("", "sealed")?;
         Ok(hex::decode(text).ok())
@@ -37,7 +44,11 @@ impl Ledger {
         let stale = crate::http::now_ms() - EXCHANGE_KEPT_MS;
         let q = Query::delete()
             .from_table(Alias::new("auth_exchanges"))
-            .cond_where(Cond::any().add(Expr::col(Alias::new("exchange_key")).eq(key)).add(Expr::col(Alias::new("created_at_ms")).lt(stale)))
+            .cond_where(
+                Cond::any()
+                    .add(Expr::col(Alias::new("exchange_key")).eq(key))
+                    .add(Expr::col(Alias::new("created_at_ms")).lt(stale)),
+            )
             .to_owned();
         self.db.execute(&q).await?;
         Ok(())

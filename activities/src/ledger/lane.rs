@@ -48,7 +48,10 @@ fn query_err(e: sqlx::Error) -> DbErr {
 }
 
 fn bound(stmt: &Statement) -> sqlx::query::Query<'_, sqlx::Sqlite, SqlxValues> {
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(stmt.values.clone().unwrap_or(sea_orm::sea_query::Values(Vec::new()))))
+    sqlx::query_with(
+        sqlx::AssertSqlSafe(stmt.sql.as_str()),
+        SqlxValues(stmt.values.clone().unwrap_or(sea_orm::sea_query::Values(Vec::new()))),
+    )
 }
 
 #[async_trait::async_trait]
@@ -74,7 +77,11 @@ impl ConnectionTrait for SqliteLane {
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let mut conn = self.conn.lock().await;
-        bound(&stmt).fetch_all(&mut *conn).await.map(|rows| rows.into_iter().map(Into::into).collect()).map_err(query_err)
+        bound(&stmt)
+            .fetch_all(&mut *conn)
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+            .map_err(query_err)
     }
 }
 
@@ -88,7 +95,11 @@ pub enum Writes {
 impl Writes {
     pub async fn open(url: &str, pool: &sea_orm::DatabaseConnection) -> Result<Self, DbErr> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if url.starts_with("sqlite:") && !in_memory { Ok(Self::Lane(SqliteLane::open(url).await?)) } else { Ok(Self::Pool(pool.clone())) }
+        if url.starts_with("sqlite:") && !in_memory {
+            Ok(Self::Lane(SqliteLane::open(url).await?))
+        } else {
+            Ok(Self::Pool(pool.clone()))
+        }
     }
 }
 

@@ -22,11 +22,19 @@ impl Ledger {
     /// `PendingReconciliation` for long, a refund in `NeedsAttention`). Two grouped reads on the
     /// state indexes; ended rows are not read.
     pub async fn live_counts(&self) -> Result<Vec<LiveCount>, LedgerError> {
-        let payment_states: Vec<String> = PaymentState::ALL.into_iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str())).collect();
-        let refund_states: Vec<String> = medpay_schemas::refund::RefundState::ALL.into_iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str())).collect();
+        let payment_states: Vec<String> =
+            PaymentState::ALL.into_iter().filter(|s| !s.is_terminal()).map(|s| format!("'{}'", s.as_str())).collect();
+        let refund_states: Vec<String> = medpay_schemas::refund::RefundState::ALL
+            .into_iter()
+            .filter(|s| !s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         let mut out = vec![];
         for (table, states) in [("payments", payment_states), ("refunds", refund_states)] {
-            let sql = format!("SELECT org_code, state, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM {table} WHERE state IN ({}) GROUP BY org_code, state", states.join(","));
+            let sql = format!(
+                "SELECT org_code, state, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM {table} WHERE state IN ({}) GROUP BY org_code, state",
+                states.join(",")
+            );
             for row in self.db.query_all_raw(Statement::from_string(self.db.get_database_backend(), sql)).await? {
                 out.push(LiveCount {
                     kind: if table == "payments" { "payment" } else { "refund" },

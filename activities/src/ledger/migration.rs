@@ -9,7 +9,16 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreatePayments), Box::new(CreateRefunds), Box::new(CreateReconciliation), Box::new(UniqueBankOrders), Box::new(AuthExchanges), Box::new(PatientLinks), Box::new(ReconResolutions), Box::new(Rollout)]
+        vec![
+            Box::new(CreatePayments),
+            Box::new(CreateRefunds),
+            Box::new(CreateReconciliation),
+            Box::new(UniqueBankOrders),
+            Box::new(AuthExchanges),
+            Box::new(PatientLinks),
+            Box::new(ReconResolutions),
+            Box::new(Rollout),
+        ]
     }
 }
 
@@ -110,7 +119,11 @@ impl MigrationName for CreateRefunds {
 
 /// The refunded (reserved) total per component, never above what was paid: the last line of
 /// defence against refunding a patient twice, whatever the code above it does.
-const REFUNDED_COLUMNS: [(&str, &str); 3] = [("refunded_fund_fen", "fund_fen"), ("refunded_psn_acct_fen", "psn_acct_fen"), ("refunded_cash_fen", "own_pay_fen")];
+const REFUNDED_COLUMNS: [(&str, &str); 3] = [
+    ("refunded_fund_fen", "fund_fen"),
+    ("refunded_psn_acct_fen", "psn_acct_fen"),
+    ("refunded_cash_fen", "own_pay_fen"),
+];
 
 fn refunds_ddl(backend: DbBackend) -> String {
     let id = id_column(backend);
@@ -149,11 +162,18 @@ impl MigrationTrait for CreateRefunds {
             match backend {
                 // PostgreSQL wants a cross-column CHECK as a table constraint.
                 DbBackend::Postgres => {
-                    db.execute_unprepared(&format!("ALTER TABLE payments ADD COLUMN {col} BIGINT NOT NULL DEFAULT 0")).await?;
-                    db.execute_unprepared(&format!("ALTER TABLE payments ADD CONSTRAINT payments_{col}_within_paid {check}")).await?;
+                    db.execute_unprepared(&format!("ALTER TABLE payments ADD COLUMN {col} BIGINT NOT NULL DEFAULT 0"))
+                        .await?;
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE payments ADD CONSTRAINT payments_{col}_within_paid {check}"
+                    ))
+                    .await?;
                 }
                 _ => {
-                    db.execute_unprepared(&format!("ALTER TABLE payments ADD COLUMN {col} BIGINT NOT NULL DEFAULT 0 {check}")).await?;
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE payments ADD COLUMN {col} BIGINT NOT NULL DEFAULT 0 {check}"
+                    ))
+                    .await?;
                 }
             }
         }
@@ -370,7 +390,8 @@ impl MigrationTrait for Rollout {
              cases_total BIGINT NOT NULL, cases_passed BIGINT NOT NULL, finished_at_ms BIGINT NOT NULL, report_path TEXT NOT NULL)"
         ))
         .await?;
-        db.execute_unprepared("CREATE INDEX acceptance_reports_org ON acceptance_reports(org_code, fingerprint)").await?;
+        db.execute_unprepared("CREATE INDEX acceptance_reports_org ON acceptance_reports(org_code, fingerprint)")
+            .await?;
         Ok(())
     }
 

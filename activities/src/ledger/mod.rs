@@ -7,8 +7,8 @@
 pub mod entities;
 pub mod event_batch;
 pub mod exchanges;
-pub mod live;
 pub mod lane;
+pub mod live;
 pub mod migration;
 pub mod patient_links;
 pub mod refunds;
@@ -22,7 +22,10 @@ use medpay_schemas::Money;
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::wire::mid_platform::SettlementSplit;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+    SqlErr,
+};
 use sea_orm_migration::MigratorTrait;
 use std::sync::Arc;
 
@@ -30,7 +33,9 @@ use std::sync::Arc;
 pub enum LedgerError {
     #[error("ledger database: {0}")]
     Db(#[from] DbErr),
-    #[error("payment {org_code}/{med_org_ord} already exists with a different request; use a new HIS order no. or resend the same body")]
+    #[error(
+        "payment {org_code}/{med_org_ord} already exists with a different request; use a new HIS order no. or resend the same body"
+    )]
     Conflict { org_code: String, med_org_ord: String },
     #[error("payment {org_code}/{med_org_ord} not found")]
     NotFound { org_code: String, med_org_ord: String },
@@ -38,7 +43,9 @@ pub enum LedgerError {
     IllegalTransition { org_code: String, med_org_ord: String, from: String, to: PaymentState },
     #[error("the split does not add up: {0}")]
     BadSplit(String),
-    #[error("refund {org_code}/{refund_no} already exists with a different request; use a new refund no. or resend the same body")]
+    #[error(
+        "refund {org_code}/{refund_no} already exists with a different request; use a new refund no. or resend the same body"
+    )]
     RefundConflict { org_code: String, refund_no: String },
     #[error("refund {refund_no} cannot move from {from} to {to}")]
     IllegalRefundTransition { refund_no: String, from: String, to: medpay_schemas::refund::RefundState },
@@ -48,8 +55,16 @@ pub enum LedgerError {
     Contended(String),
     /// The bank gave this payment an order number another payment already holds (a bank that
     /// reissued numbers, e.g. after losing its books). Never settled by guessing: an alarm.
-    #[error("integrity alarm: the bank's order {sub_mchid}/{mix_trade_no} for payment {org_code}/{med_org_ord} already belongs to payment {holder}; the payment was not offered to the patient, investigate with the bank")]
-    DuplicateBankOrder { org_code: String, med_org_ord: String, sub_mchid: String, mix_trade_no: String, holder: String },
+    #[error(
+        "integrity alarm: the bank's order {sub_mchid}/{mix_trade_no} for payment {org_code}/{med_org_ord} already belongs to payment {holder}; the payment was not offered to the patient, investigate with the bank"
+    )]
+    DuplicateBankOrder {
+        org_code: String,
+        med_org_ord: String,
+        sub_mchid: String,
+        mix_trade_no: String,
+        holder: String,
+    },
 }
 
 pub struct NewPayment {
@@ -198,12 +213,20 @@ impl Ledger {
     /// One statement: `UPDATE ... WHERE state IN (the states that may move to `to`) RETURNING`,
     /// so the check and the write are one atomic step on both databases, with no read first;
     /// only a refusal reads the row, to say why.
-    pub async fn advance(&self, org_code: &str, med_org_ord: &str, to: PaymentState, update: PaymentUpdate, now_ms: i64) -> Result<payment::Model, LedgerError> {
+    pub async fn advance(
+        &self,
+        org_code: &str,
+        med_org_ord: &str,
+        to: PaymentState,
+        update: PaymentUpdate,
+        now_ms: i64,
+    ) -> Result<payment::Model, LedgerError> {
         if let Some(s) = &update.split {
             s.check().map_err(|e| LedgerError::BadSplit(e.to_string()))?;
         }
         let bank_order = update.sub_mchid.clone().zip(update.mix_trade_no.clone());
-        let allowed_from: Vec<&str> = PaymentState::ALL.into_iter().filter(|f| f.can_move_to(to)).map(PaymentState::as_str).collect();
+        let allowed_from: Vec<&str> =
+            PaymentState::ALL.into_iter().filter(|f| f.can_move_to(to)).map(PaymentState::as_str).collect();
         let mut q = payment::Entity::update_many()
             .col_expr(payment::Column::State, Expr::value(to.as_str()))
             .col_expr(payment::Column::UpdatedAtMs, Expr::value(now_ms))
@@ -234,7 +257,10 @@ impl Ledger {
         if let Some(at) = update.paid_at_ms {
             q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
         }
-        let q = q.filter(payment::Column::OrgCode.eq(org_code)).filter(payment::Column::MedOrgOrd.eq(med_org_ord)).filter(payment::Column::State.is_in(allowed_from));
+        let q = q
+            .filter(payment::Column::OrgCode.eq(org_code))
+            .filter(payment::Column::MedOrgOrd.eq(med_org_ord))
+            .filter(payment::Column::State.is_in(allowed_from));
         // Refused, then the row read: if another writer moved it in between to a state from
         // which `to` is allowed after all, try once more rather than report a refusal whose
         // `from` would contradict it.
@@ -243,8 +269,18 @@ impl Ledger {
                 Ok(rows) => rows,
                 Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                     let Some((sub_mchid, mix_trade_no)) = bank_order else { return Err(e.into()) };
-                    let holder = self.by_mix_trade_no(&sub_mchid, &mix_trade_no).await?.map(|p| format!("{}/{}", p.org_code, p.med_org_ord)).unwrap_or_else(|| "another payment".into());
-                    return Err(LedgerError::DuplicateBankOrder { org_code: org_code.into(), med_org_ord: med_org_ord.into(), sub_mchid, mix_trade_no, holder });
+                    let holder = self
+                        .by_mix_trade_no(&sub_mchid, &mix_trade_no)
+                        .await?
+                        .map(|p| format!("{}/{}", p.org_code, p.med_org_ord))
+                        .unwrap_or_else(|| "another payment".into());
+                    return Err(LedgerError::DuplicateBankOrder {
+                        org_code: org_code.into(),
+                        med_org_ord: med_org_ord.into(),
+                        sub_mchid,
+                        mix_trade_no,
+                        holder,
+                    });
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -253,9 +289,16 @@ impl Ledger {
                 return Ok(row);
             }
             match self.get(org_code, med_org_ord).await? {
-                None => return Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() }),
+                None => {
+                    return Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() });
+                }
                 Some(current) if !PaymentState::parse(&current.state).is_some_and(|f| f.can_move_to(to)) => {
-                    return Err(LedgerError::IllegalTransition { org_code: org_code.into(), med_org_ord: med_org_ord.into(), from: current.state, to });
+                    return Err(LedgerError::IllegalTransition {
+                        org_code: org_code.into(),
+                        med_org_ord: med_org_ord.into(),
+                        from: current.state,
+                        to,
+                    });
                 }
                 Some(_) => {}
             }
@@ -272,7 +315,11 @@ impl Ledger {
     /// Appends to a payment's exchange log (group-committed with concurrent appends); returns
     /// once the row is durable.
     pub async fn record_event(&self, payment_id: i64, e: NewEvent) -> Result<(), LedgerError> {
-        self.events.record(event_batch::Target::Row(payment_id), e).await.map(drop).map_err(|e| LedgerError::Db(DbErr::Custom(e)))
+        self.events
+            .record(event_batch::Target::Row(payment_id), e)
+            .await
+            .map(drop)
+            .map_err(|e| LedgerError::Db(DbErr::Custom(e)))
     }
 
     /// The same for a payment known by its business key (INSERT ... SELECT, no lookup first):
@@ -284,7 +331,11 @@ impl Ledger {
 
     /// The payment of a bank order, found by sub-merchant and mixed order no. together (two
     /// hospitals may share order numbers; callbacks are never routed by the order no. alone).
-    pub async fn by_mix_trade_no(&self, sub_mchid: &str, mix_trade_no: &str) -> Result<Option<payment::Model>, LedgerError> {
+    pub async fn by_mix_trade_no(
+        &self,
+        sub_mchid: &str,
+        mix_trade_no: &str,
+    ) -> Result<Option<payment::Model>, LedgerError> {
         Ok(payment::Entity::find()
             .filter(payment::Column::SubMchid.eq(sub_mchid))
             .filter(payment::Column::MixTradeNo.eq(mix_trade_no))
@@ -293,7 +344,11 @@ impl Ledger {
     }
 
     /// The payment of a hospital's institution order no. (a self-pay order's `out_trade_no`).
-    pub async fn by_out_trade_no(&self, org_code: &str, out_trade_no: &str) -> Result<Option<payment::Model>, LedgerError> {
+    pub async fn by_out_trade_no(
+        &self,
+        org_code: &str,
+        out_trade_no: &str,
+    ) -> Result<Option<payment::Model>, LedgerError> {
         Ok(payment::Entity::find()
             .filter(payment::Column::OrgCode.eq(org_code))
             .filter(payment::Column::OutTradeNo.eq(out_trade_no))
@@ -310,7 +365,11 @@ impl Ledger {
     }
 
     pub async fn in_state(&self, state: PaymentState) -> Result<Vec<payment::Model>, LedgerError> {
-        Ok(payment::Entity::find().filter(payment::Column::State.eq(state.as_str())).order_by_asc(payment::Column::Id).all(&self.db).await?)
+        Ok(payment::Entity::find()
+            .filter(payment::Column::State.eq(state.as_str()))
+            .order_by_asc(payment::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     /// Readiness: the database answers.
@@ -326,9 +385,13 @@ impl Ledger {
 
 /// The embedded ledger's SQLite settings, for the pool and the write lane alike (see
 /// `Ledger::connect` for why WAL and `synchronous=FULL`).
-pub(crate) fn sqlite_settings(o: sea_orm::sqlx::sqlite::SqliteConnectOptions) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
+pub(crate) fn sqlite_settings(
+    o: sea_orm::sqlx::sqlite::SqliteConnectOptions,
+) -> sea_orm::sqlx::sqlite::SqliteConnectOptions {
     use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-    o.journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Full).busy_timeout(std::time::Duration::from_secs(10))
+    o.journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(std::time::Duration::from_secs(10))
 }
 
 /// A transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write lock up front
@@ -339,7 +402,11 @@ pub(crate) fn sqlite_settings(o: sea_orm::sqlx::sqlite::SqliteConnectOptions) ->
 /// mode; its conditional updates re-check the row they change.
 pub(crate) async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
-    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }).await
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// An exchange-log row: digests of what was sent and received, never the contents.
@@ -361,7 +428,11 @@ pub(crate) fn event_row(payment_id: i64, e: NewEvent) -> payment_event::ActiveMo
 
 /// INSERT ... SELECT: an exchange-log row for the payment with this business key (none when
 /// there is no such payment), in one statement.
-pub(crate) fn insert_for_payment(org_code: &str, med_org_ord: &str, e: NewEvent) -> Result<sea_orm::sea_query::InsertStatement, DbErr> {
+pub(crate) fn insert_for_payment(
+    org_code: &str,
+    med_org_ord: &str,
+    e: NewEvent,
+) -> Result<sea_orm::sea_query::InsertStatement, DbErr> {
     use sea_orm::sea_query::Query;
     let digest = |b: &Option<Vec<u8>>| b.as_ref().map(|b| hex::encode(medpay_crypto::sm3::sm3(b)));
     let select = Query::select()

@@ -22,12 +22,22 @@ const KEPT_AFTER_EXPIRY_MS: i64 = 24 * 3_600_000;
 
 impl Ledger {
     pub async fn put_patient_link(&self, token_sm3: &str, link: &PatientLink, now_ms: i64) -> Result<(), LedgerError> {
-        let stale = Query::delete().from_table(Alias::new("patient_links")).and_where(Expr::col(Alias::new("expires_at_ms")).lt(now_ms - KEPT_AFTER_EXPIRY_MS)).to_owned();
+        let stale = Query::delete()
+            .from_table(Alias::new("patient_links"))
+            .and_where(Expr::col(Alias::new("expires_at_ms")).lt(now_ms - KEPT_AFTER_EXPIRY_MS))
+            .to_owned();
         self.db.execute(&stale).await?;
         let q = Query::insert()
             .into_table(Alias::new("patient_links"))
             .columns(["token_sm3", "org_code", "med_org_ord", "bill", "expires_at_ms", "created_at_ms"].map(Alias::new))
-            .values_panic([token_sm3.into(), link.org_code.clone().into(), link.med_org_ord.clone().into(), link.bill.clone().into(), link.expires_at_ms.into(), now_ms.into()])
+            .values_panic([
+                token_sm3.into(),
+                link.org_code.clone().into(),
+                link.med_org_ord.clone().into(),
+                link.bill.clone().into(),
+                link.expires_at_ms.into(),
+                now_ms.into(),
+            ])
             .to_owned();
         self.db.execute(&q).await?;
         Ok(())

@@ -38,7 +38,9 @@ pub enum Ineligible {
     NotPaid { id: String, state: String },
     #[error("payment {0}'s self-pay part was not collected: there is nothing for an anomaly refund to return")]
     NoSelfPayCollected(String),
-    #[error("refund {refund_no} asks for more than remains refundable on payment {id} (fund {fund}, personal account {acct}, self-pay {cash} fen left)")]
+    #[error(
+        "refund {refund_no} asks for more than remains refundable on payment {id} (fund {fund}, personal account {acct}, self-pay {cash} fen left)"
+    )]
     ExceedsRemaining { refund_no: String, id: String, fund: i64, acct: i64, cash: i64 },
 }
 
@@ -93,12 +95,17 @@ impl Ledger {
         // it is now, so of two racing refunds only the one that fits is accepted.
         let reserved = payment::Entity::update_many()
             .col_expr(payment::Column::RefundedFundFen, Expr::col(payment::Column::RefundedFundFen).add(a.fund.fen()))
-            .col_expr(payment::Column::RefundedPsnAcctFen, Expr::col(payment::Column::RefundedPsnAcctFen).add(a.psn_acct.fen()))
+            .col_expr(
+                payment::Column::RefundedPsnAcctFen,
+                Expr::col(payment::Column::RefundedPsnAcctFen).add(a.psn_acct.fen()),
+            )
             .col_expr(payment::Column::RefundedCashFen, Expr::col(payment::Column::RefundedCashFen).add(a.cash.fen()))
             .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1))
             .filter(payment::Column::Id.eq(p.id))
             .filter(Expr::col(payment::Column::RefundedFundFen).add(a.fund.fen()).lte(p.fund_fen.unwrap_or(0)))
-            .filter(Expr::col(payment::Column::RefundedPsnAcctFen).add(a.psn_acct.fen()).lte(p.psn_acct_fen.unwrap_or(0)))
+            .filter(
+                Expr::col(payment::Column::RefundedPsnAcctFen).add(a.psn_acct.fen()).lte(p.psn_acct_fen.unwrap_or(0)),
+            )
             .filter(Expr::col(payment::Column::RefundedCashFen).add(a.cash.fen()).lte(p.own_pay_fen.unwrap_or(0)))
             .exec(&txn)
             .await?;
@@ -154,21 +161,41 @@ impl Ledger {
     }
 
     pub async fn get_refund(&self, org_code: &str, refund_no: &str) -> Result<Option<refund::Model>, LedgerError> {
-        Ok(refund::Entity::find().filter(refund::Column::OrgCode.eq(org_code)).filter(refund::Column::RefundNo.eq(refund_no)).one(&self.db).await?)
+        Ok(refund::Entity::find()
+            .filter(refund::Column::OrgCode.eq(org_code))
+            .filter(refund::Column::RefundNo.eq(refund_no))
+            .one(&self.db)
+            .await?)
     }
 
     pub async fn refunds_of(&self, payment_id: i64) -> Result<Vec<refund::Model>, LedgerError> {
-        Ok(refund::Entity::find().filter(refund::Column::PaymentId.eq(payment_id)).order_by_asc(refund::Column::Id).all(&self.db).await?)
+        Ok(refund::Entity::find()
+            .filter(refund::Column::PaymentId.eq(payment_id))
+            .order_by_asc(refund::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     pub async fn refunds_in_state(&self, state: RefundState) -> Result<Vec<refund::Model>, LedgerError> {
-        Ok(refund::Entity::find().filter(refund::Column::State.eq(state.as_str())).order_by_asc(refund::Column::Id).all(&self.db).await?)
+        Ok(refund::Entity::find()
+            .filter(refund::Column::State.eq(state.as_str()))
+            .order_by_asc(refund::Column::Id)
+            .all(&self.db)
+            .await?)
     }
 
     /// Records `to` if the refund's state machine allows it. Moving to `Abandoned` releases the
     /// components not yet refunded (in the same transaction).
-    pub async fn advance_refund(&self, org_code: &str, refund_no: &str, to: RefundState, update: RefundUpdate, now_ms: i64) -> Result<refund::Model, LedgerError> {
-        let not_found = || LedgerError::NotFound { org_code: org_code.into(), med_org_ord: format!("refund {refund_no}") };
+    pub async fn advance_refund(
+        &self,
+        org_code: &str,
+        refund_no: &str,
+        to: RefundState,
+        update: RefundUpdate,
+        now_ms: i64,
+    ) -> Result<refund::Model, LedgerError> {
+        let not_found =
+            || LedgerError::NotFound { org_code: org_code.into(), med_org_ord: format!("refund {refund_no}") };
         for _ in 0..5 {
             let current = self.get_refund(org_code, refund_no).await?.ok_or_else(not_found)?;
             let from = RefundState::parse(&current.state);
@@ -176,7 +203,11 @@ impl Ledger {
                 return Ok(current);
             }
             if !from.is_some_and(|f| f.can_move_to(to)) {
-                return Err(LedgerError::IllegalRefundTransition { refund_no: refund_no.into(), from: current.state, to });
+                return Err(LedgerError::IllegalRefundTransition {
+                    refund_no: refund_no.into(),
+                    from: current.state,
+                    to,
+                });
             }
             let txn = super::begin_write(&self.db).await?;
             let mut q = refund::Entity::update_many()
@@ -196,7 +227,11 @@ impl Ledger {
             if let Some(n) = update.notified {
                 q = q.col_expr(refund::Column::Notified, Expr::value(n));
             }
-            let done = q.filter(refund::Column::Id.eq(current.id)).filter(refund::Column::Version.eq(current.version)).exec(&txn).await?;
+            let done = q
+                .filter(refund::Column::Id.eq(current.id))
+                .filter(refund::Column::Version.eq(current.version))
+                .exec(&txn)
+                .await?;
             if done.rows_affected != 1 {
                 txn.rollback().await?;
                 continue;

@@ -32,7 +32,9 @@ impl RowWatchers {
         if rows.len() > PRUNE_ABOVE {
             rows.retain(|_, tx| tx.receiver_count() > 0);
         }
-        rows.entry((org_code.to_string(), med_org_ord.to_string())).or_insert_with(|| watch::channel(None).0).subscribe()
+        rows.entry((org_code.to_string(), med_org_ord.to_string()))
+            .or_insert_with(|| watch::channel(None).0)
+            .subscribe()
     }
 
     /// The payment's row changed to `row`: wake whoever waits on it. Writers racing each other

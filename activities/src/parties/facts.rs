@@ -80,9 +80,16 @@ pub struct InsuredPlace {
 impl OnboardingFacts {
     pub fn read(file: &Path) -> Result<Self, String> {
         // Sealed at rest like the credentials (`medpay secrets seal`), or in clear.
-        let text = medpay_crypto::sealed::read_secret_file(file).map_err(|e| format!("cannot read onboarding facts {}: {e}", file.display()))?;
+        let text = medpay_crypto::sealed::read_secret_file(file)
+            .map_err(|e| format!("cannot read onboarding facts {}: {e}", file.display()))?;
         // The parser's message may quote the line: it is not passed on, as the file holds ID numbers.
-        toml::from_str(&text).map_err(|e| format!("onboarding facts {} are not valid (at {:?}); see deploy/config/onboarding.example.toml", file.display(), e.span()))
+        toml::from_str(&text).map_err(|e| {
+            format!(
+                "onboarding facts {} are not valid (at {:?}); see deploy/config/onboarding.example.toml",
+                file.display(),
+                e.span()
+            )
+        })
     }
 
     pub fn test_openids(&self) -> BTreeSet<String> {

@@ -62,7 +62,11 @@ impl Parties {
 
     /// The hospitals of one credentials file, every party at one listener in the sandbox's
     /// layout; Alipay only for the hospitals whose credentials carry it.
-    pub fn single_listener_configs(params_file: &Path, base_url: &str, ca: &Path) -> Result<Vec<HospitalConfig>, PartiesError> {
+    pub fn single_listener_configs(
+        params_file: &Path,
+        base_url: &str,
+        ca: &Path,
+    ) -> Result<Vec<HospitalConfig>, PartiesError> {
         let file = read_params(params_file)?;
         Ok(file
             .hospitals
@@ -79,7 +83,8 @@ impl Parties {
 
     /// One TOML file per hospital in `dir` (`onboarding`).
     pub fn load_dir(dir: &Path, callback_url: &str) -> Result<Self, PartiesError> {
-        let (configs, refused) = onboarding::read_dir(dir).map_err(|e| PartiesError::Read(dir.display().to_string(), e.to_string()))?;
+        let (configs, refused) =
+            onboarding::read_dir(dir).map_err(|e| PartiesError::Read(dir.display().to_string(), e.to_string()))?;
         Ok(Self::from_configs(configs, refused, callback_url))
     }
 
@@ -88,7 +93,9 @@ impl Parties {
         let mut hospitals = BTreeMap::new();
         let mut credentials: BTreeMap<std::path::PathBuf, Result<ParamsFile, String>> = BTreeMap::new();
         for c in configs {
-            let file = credentials.entry(c.credentials_file.clone()).or_insert_with(|| read_params(&c.credentials_file).map_err(|e| e.to_string()));
+            let file = credentials
+                .entry(c.credentials_file.clone())
+                .or_insert_with(|| read_params(&c.credentials_file).map_err(|e| e.to_string()));
             let built = match file {
                 Ok(f) => match f.hospitals.iter().find(|h| h.org_code == c.org_code) {
                     Some(p) => hospital(&c, p),
@@ -114,7 +121,13 @@ impl Parties {
 impl HospitalParties {
     /// authCode -> payAuthNo at the channel the patient authorised in (WeChat's user query or
     /// Alipay's authinfo query); `request_id` identifies the exchange at the channel.
-    pub async fn authorise(&self, channel: medpay_schemas::payment_flow::Channel, auth_code: &medpay_schemas::Secret<String>, openid: &str, request_id: &str) -> Result<medpay_schemas::wire::channel::Authorisation, crate::http::PartyError> {
+    pub async fn authorise(
+        &self,
+        channel: medpay_schemas::payment_flow::Channel,
+        auth_code: &medpay_schemas::Secret<String>,
+        openid: &str,
+        request_id: &str,
+    ) -> Result<medpay_schemas::wire::channel::Authorisation, crate::http::PartyError> {
         use medpay_schemas::payment_flow::Channel;
         match (channel, &self.alipay) {
             (Channel::Wechat, _) => self.wechat.user_query(auth_code, openid, request_id).await,
@@ -122,16 +135,19 @@ impl HospitalParties {
             (Channel::Alipay, None) => Err(crate::http::PartyError::Rejected {
                 party: "channel",
                 code: "CHANNEL_NOT_CONFIGURED".into(),
-                message: format!("hospital {} takes no Alipay authorisations ([alipay] is not configured)", self.config.org_code),
+                message: format!(
+                    "hospital {} takes no Alipay authorisations ([alipay] is not configured)",
+                    self.config.org_code
+                ),
             }),
         }
     }
 }
 
-
 fn read_params(file: &Path) -> Result<ParamsFile, PartiesError> {
     // Private keys and appSecrets: the file may be sealed at rest (medpay_crypto::sealed).
-    let text = medpay_crypto::sealed::read_secret_file(file).map_err(|e| PartiesError::Read(file.display().to_string(), e.to_string()))?;
+    let text = medpay_crypto::sealed::read_secret_file(file)
+        .map_err(|e| PartiesError::Read(file.display().to_string(), e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| PartiesError::Read(file.display().to_string(), e.to_string()))
 }
 
@@ -140,7 +156,11 @@ fn biz_key(p: &HospitalParams) -> Result<Option<medpay_schemas::Secret<Vec<u8>>>
     p.bank
         .biz_key
         .as_ref()
-        .map(|k| hex::decode(k.expose().trim()).map(medpay_schemas::Secret::new).map_err(|_| "[bank] biz_key in the credentials is not hex".to_string()))
+        .map(|k| {
+            hex::decode(k.expose().trim())
+                .map(medpay_schemas::Secret::new)
+                .map_err(|_| "[bank] biz_key in the credentials is not hex".to_string())
+        })
         .transpose()
 }
 
@@ -151,28 +171,45 @@ fn core_signature(c: &HospitalConfig, p: &HospitalParams) -> Result<Option<crate
         return Ok(None);
     }
     let Some(keys) = &p.core else {
-        return Err(format!("[core] calls are signed (core.profile.signed) but {} has no \"core\" keys (hospital_private_key, core_public_key)", c.credentials_file.display()));
+        return Err(format!(
+            "[core] calls are signed (core.profile.signed) but {} has no \"core\" keys (hospital_private_key, core_public_key)",
+            c.credentials_file.display()
+        ));
     };
     Ok(Some(crate::core::CoreSignature {
         scheme: profile.sign.clone(),
-        hospital_key: PrivateKey::from_text(&profile.sign, keys.hospital_private_key.expose()).map_err(|e| format!("[core] the hospital's private key: {e}"))?,
-        core_public: PublicKey::from_text(&profile.sign, &keys.core_public_key).map_err(|e| format!("[core] the core's public key: {e}"))?,
+        hospital_key: PrivateKey::from_text(&profile.sign, keys.hospital_private_key.expose())
+            .map_err(|e| format!("[core] the hospital's private key: {e}"))?,
+        core_public: PublicKey::from_text(&profile.sign, &keys.core_public_key)
+            .map_err(|e| format!("[core] the core's public key: {e}"))?,
     }))
 }
 
 /// The Alipay gateway client: the `[alipay]` endpoint and the Alipay credentials, all or none.
-fn alipay_client(c: &HospitalConfig, p: &HospitalParams, (http, e): (reqwest::Client, onboarding::Endpoint)) -> Result<AlipayClient, String> {
+fn alipay_client(
+    c: &HospitalConfig,
+    p: &HospitalParams,
+    (http, e): (reqwest::Client, onboarding::Endpoint),
+) -> Result<AlipayClient, String> {
     let ch = &p.channel;
-    let (Some(app_id), Some(key), Some(public), Some(crtf)) = (&ch.alipay_app_id, &ch.alipay_hospital_private_key, &ch.alipay_platform_public_key, &ch.org_chnl_crtf_code) else {
-        return Err(format!("[alipay] is configured but {} lacks alipay_app_id, alipay_hospital_private_key, alipay_platform_public_key or org_chnl_crtf_code", c.credentials_file.display()));
+    let (Some(app_id), Some(key), Some(public), Some(crtf)) =
+        (&ch.alipay_app_id, &ch.alipay_hospital_private_key, &ch.alipay_platform_public_key, &ch.org_chnl_crtf_code)
+    else {
+        return Err(format!(
+            "[alipay] is configured but {} lacks alipay_app_id, alipay_hospital_private_key, alipay_platform_public_key or org_chnl_crtf_code",
+            c.credentials_file.display()
+        ));
     };
     let profile = medpay_crypto::envelope::bank_gateway::BankGatewayProfile::alipay_auth_query();
     Ok(AlipayClient {
         http,
         url: e.url("gateway"),
-        envelope: BankGatewayEnvelope::new(profile.clone(), app_id.clone(), None).map_err(|e| format!("[alipay] {e}"))?,
-        hospital_key: PrivateKey::from_text(&profile.sign, key.expose()).map_err(|e| format!("[alipay] the hospital's private key: {e}"))?,
-        alipay_public: PublicKey::from_text(&profile.sign, public).map_err(|e| format!("[alipay] Alipay's public key: {e}"))?,
+        envelope: BankGatewayEnvelope::new(profile.clone(), app_id.clone(), None)
+            .map_err(|e| format!("[alipay] {e}"))?,
+        hospital_key: PrivateKey::from_text(&profile.sign, key.expose())
+            .map_err(|e| format!("[alipay] the hospital's private key: {e}"))?,
+        alipay_public: PublicKey::from_text(&profile.sign, public)
+            .map_err(|e| format!("[alipay] Alipay's public key: {e}"))?,
         org_code: c.org_code.clone(),
         org_chnl_crtf_code: crtf.clone(),
     })
@@ -181,7 +218,11 @@ fn alipay_client(c: &HospitalConfig, p: &HospitalParams, (http, e): (reqwest::Cl
 /// One hospital's clients, or what is wrong with its configuration, in words.
 fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, String> {
     let client = |party: Party| {
-        let e = c.endpoints().into_iter().find(|e| e.party == party).ok_or_else(|| format!("[{}] is not configured", party.key()))?;
+        let e = c
+            .endpoints()
+            .into_iter()
+            .find(|e| e.party == party)
+            .ok_or_else(|| format!("[{}] is not configured", party.key()))?;
         party_client(&e).map(|http| (http, e)).map_err(|err| format!("[{}] {err}", party.key()))
     };
     fn key_error(party: &'static str, what: &'static str) -> impl Fn(medpay_crypto::CryptoError) -> String {
@@ -218,16 +259,26 @@ fn hospital(c: &HospitalConfig, p: &HospitalParams) -> Result<HospitalParties, S
         mid: MidPlatformClient {
             http: mid_http,
             endpoint: mid,
-            envelope: MidPlatformEnvelope::new(mid_profile.clone(), p.mid_platform.app_id.clone(), p.mid_platform.app_secret.clone()).map_err(key_error("mid_platform", "appSecret"))?,
-            hospital_key: PrivateKey::from_text(&mid_profile.sign, p.mid_platform.hospital_private_key.expose()).map_err(key_error("mid_platform", "the hospital's private key"))?,
-            platform_public: PublicKey::from_text(&mid_profile.sign, &p.mid_platform.platform_public_key).map_err(key_error("mid_platform", "the platform's public key"))?,
+            envelope: MidPlatformEnvelope::new(
+                mid_profile.clone(),
+                p.mid_platform.app_id.clone(),
+                p.mid_platform.app_secret.clone(),
+            )
+            .map_err(key_error("mid_platform", "appSecret"))?,
+            hospital_key: PrivateKey::from_text(&mid_profile.sign, p.mid_platform.hospital_private_key.expose())
+                .map_err(key_error("mid_platform", "the hospital's private key"))?,
+            platform_public: PublicKey::from_text(&mid_profile.sign, &p.mid_platform.platform_public_key)
+                .map_err(key_error("mid_platform", "the platform's public key"))?,
         },
         bank: BankClient {
             http: bank_http,
             endpoint: bank,
-            envelope: BankGatewayEnvelope::new(bank_profile.clone(), p.bank.app_id.clone(), biz_key(p)?).map_err(key_error("bank", "the gateway envelope"))?,
-            hospital_key: PrivateKey::from_text(&bank_profile.sign, p.bank.hospital_private_key.expose()).map_err(key_error("bank", "the hospital's private key"))?,
-            bank_public: PublicKey::from_text(&bank_profile.sign, &p.bank.bank_public_key).map_err(key_error("bank", "the bank's public key"))?,
+            envelope: BankGatewayEnvelope::new(bank_profile.clone(), p.bank.app_id.clone(), biz_key(p)?)
+                .map_err(key_error("bank", "the gateway envelope"))?,
+            hospital_key: PrivateKey::from_text(&bank_profile.sign, p.bank.hospital_private_key.expose())
+                .map_err(key_error("bank", "the hospital's private key"))?,
+            bank_public: PublicKey::from_text(&bank_profile.sign, &p.bank.bank_public_key)
+                .map_err(key_error("bank", "the bank's public key"))?,
         },
         test_openids: match &c.onboarding_facts {
             Some(file) => facts::OnboardingFacts::read(file)?.test_openids(),

@@ -178,7 +178,11 @@ pub struct CoreProfile {
 
 impl Default for CoreProfile {
     fn default() -> Self {
-        Self { person_info_infno: "queryPsninfobyZFB".into(), signed: true, sign: medpay_crypto::signer::SignatureScheme::sm2(Default::default()) }
+        Self {
+            person_info_infno: "queryPsninfobyZFB".into(),
+            signed: true,
+            sign: medpay_crypto::signer::SignatureScheme::sm2(Default::default()),
+        }
     }
 }
 
@@ -238,7 +242,13 @@ impl Endpoint {
     }
 
     pub fn path(&self, key: &str) -> String {
-        self.paths.get(key).cloned().unwrap_or_else(|| default_paths(self.party).into_iter().find(|(k, _)| *k == key).map(|(_, p)| p.to_string()).unwrap_or_default())
+        self.paths.get(key).cloned().unwrap_or_else(|| {
+            default_paths(self.party)
+                .into_iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -270,15 +280,21 @@ impl HospitalConfig {
     pub fn endpoints(&self) -> Vec<Endpoint> {
         let mut v = vec![self.channel.endpoint(Party::Channel)];
         v.extend(self.alipay.as_ref().map(|a| a.endpoint(Party::Alipay)));
-        v.extend([self.core.endpoint(Party::Core), self.mid_platform.endpoint(Party::MidPlatform), self.bank.endpoint(Party::Bank)]);
+        v.extend([
+            self.core.endpoint(Party::Core),
+            self.mid_platform.endpoint(Party::MidPlatform),
+            self.bank.endpoint(Party::Bank),
+        ]);
         v
     }
 
     /// Reads one hospital's file; relative file names in it are relative to the file's folder.
     pub fn read(file: &Path) -> Result<Self, OnboardingError> {
         let name = file.display().to_string();
-        let text = std::fs::read_to_string(file).map_err(|e| OnboardingError::Read { file: name.clone(), detail: e.to_string() })?;
-        let mut c: HospitalConfig = toml::from_str(&text).map_err(|e| OnboardingError::Invalid { file: name.clone(), detail: e.to_string() })?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| OnboardingError::Read { file: name.clone(), detail: e.to_string() })?;
+        let mut c: HospitalConfig = toml::from_str(&text)
+            .map_err(|e| OnboardingError::Invalid { file: name.clone(), detail: e.to_string() })?;
         c.resolve_relative(file.parent().unwrap_or(Path::new(".")));
         c.check().map_err(|detail| OnboardingError::Invalid { file: name, detail })?;
         Ok(c)
@@ -320,25 +336,37 @@ impl HospitalConfig {
 
     /// What can be checked without reading another file: codes, URLs, path keys, pairs.
     pub fn check(&self) -> Result<(), String> {
-        let code_ok = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let code_ok = |s: &str, max: usize| {
+            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        };
         if !code_ok(&self.org_code, 32) {
             return Err(format!("org_code {:?} is not 1-32 letters, digits, '.', '_' or '-'", self.org_code));
         }
         if self.mdtrtarea_admvs.len() != 6 || !self.mdtrtarea_admvs.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("mdtrtarea_admvs {:?} is not a 6-digit region code (就医地医保区划, e.g. 510100)", self.mdtrtarea_admvs));
+            return Err(format!(
+                "mdtrtarea_admvs {:?} is not a 6-digit region code (就医地医保区划, e.g. 510100)",
+                self.mdtrtarea_admvs
+            ));
         }
         for e in self.endpoints() {
             let party = e.party.key();
-            let url = url::Url::parse(&e.base_url).map_err(|err| format!("[{party}] base_url {:?} is not a URL: {err}", e.base_url))?;
+            let url = url::Url::parse(&e.base_url)
+                .map_err(|err| format!("[{party}] base_url {:?} is not a URL: {err}", e.base_url))?;
             if url.scheme() != "https" {
-                return Err(format!("[{party}] base_url {:?} is not https: the parties are reached over TLS only (REQ T-4.3a)", e.base_url));
+                return Err(format!(
+                    "[{party}] base_url {:?} is not https: the parties are reached over TLS only (REQ T-4.3a)",
+                    e.base_url
+                ));
             }
             if url.host_str().is_none_or(str::is_empty) {
                 return Err(format!("[{party}] base_url {:?} has no host", e.base_url));
             }
             let known: Vec<&str> = default_paths(e.party).into_iter().map(|(k, _)| k).collect();
             if let Some(k) = e.paths.keys().find(|k| !known.contains(&k.as_str())) {
-                return Err(format!("[{party}.paths] {k:?} is not an operation of this party (one of {})", known.join(", ")));
+                return Err(format!(
+                    "[{party}.paths] {k:?} is not an operation of this party (one of {})",
+                    known.join(", ")
+                ));
             }
             if let Some((k, p)) = e.paths.iter().find(|(_, p)| !p.starts_with('/')) {
                 return Err(format!("[{party}.paths] {k} = {p:?} must start with '/'"));
@@ -395,13 +423,20 @@ pub type Refused = (String, String);
 /// Every `*.toml` in the directory, sorted by name: the hospitals read, and the files that could
 /// not be (named, with the reason) so one broken hospital does not take the others down.
 pub fn read_dir(dir: &Path) -> Result<(Vec<HospitalConfig>, Vec<Refused>), OnboardingError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| OnboardingError::Read { file: dir.display().to_string(), detail: e.to_string() })?;
-    let mut files: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| OnboardingError::Read { file: dir.display().to_string(), detail: e.to_string() })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
     files.sort();
     let (mut ok, mut refused) = (Vec::new(), Vec::new());
     for f in files {
         match HospitalConfig::read(&f) {
-            Ok(c) if ok.iter().any(|o: &HospitalConfig| o.org_code == c.org_code) => refused.push((f.display().to_string(), format!("org_code {} is configured twice", c.org_code))),
+            Ok(c) if ok.iter().any(|o: &HospitalConfig| o.org_code == c.org_code) => {
+                refused.push((f.display().to_string(), format!("org_code {} is configured twice", c.org_code)))
+            }
             Ok(c) => ok.push(c),
             Err(e) => refused.push((f.display().to_string(), e.to_string())),
         }
@@ -414,14 +449,26 @@ mod tests {
     use super::*;
 
     fn example() -> HospitalConfig {
-        HospitalConfig::sandbox_layout("H1", "Hospital", Path::new("/c.json"), "https://127.0.0.1:9443", Path::new("/ca.pem"))
+        HospitalConfig::sandbox_layout(
+            "H1",
+            "Hospital",
+            Path::new("/c.json"),
+            "https://127.0.0.1:9443",
+            Path::new("/ca.pem"),
+        )
     }
 
     #[test]
     fn the_sandbox_layout_and_overrides_make_the_urls() {
         let mut c = example();
-        assert_eq!(c.mid_platform.endpoint(Party::MidPlatform).url("6201"), "https://127.0.0.1:9443/mid/org/local/api/hos/uldFeeInfo");
-        assert_eq!(c.core.endpoint(Party::Core).url("call_service"), "https://127.0.0.1:9443/core/fsi/api/rsfComIfsService/callService");
+        assert_eq!(
+            c.mid_platform.endpoint(Party::MidPlatform).url("6201"),
+            "https://127.0.0.1:9443/mid/org/local/api/hos/uldFeeInfo"
+        );
+        assert_eq!(
+            c.core.endpoint(Party::Core).url("call_service"),
+            "https://127.0.0.1:9443/core/fsi/api/rsfComIfsService/callService"
+        );
         c.mid_platform.paths.insert("6201".into(), "/sc/uld".into());
         assert_eq!(c.mid_platform.endpoint(Party::MidPlatform).url("6201"), "https://127.0.0.1:9443/mid/sc/uld");
         c.check().unwrap();
@@ -432,7 +479,10 @@ mod tests {
         type Mistake = (fn(&mut HospitalConfig), &'static str);
         let cases: Vec<Mistake> = vec![
             (|c| c.mdtrtarea_admvs = "5101".into(), "mdtrtarea_admvs"),
-            (|c| c.bank.base_url = "http://bank.example".into(), "[bank] base_url \"http://bank.example\" is not https"),
+            (
+                |c| c.bank.base_url = "http://bank.example".into(),
+                "[bank] base_url \"http://bank.example\" is not https",
+            ),
             (|c| c.core.base_url = "not a url".into(), "[core] base_url"),
             (|c| drop(c.mid_platform.paths.insert("6209".into(), "/x".into())), "\"6209\" is not an operation"),
             (|c| c.channel.client_cert = Some("/cert.pem".into()), "[channel] client_cert and client_key go together"),
@@ -450,8 +500,18 @@ mod tests {
     fn unknown_keys_are_refused_in_every_table() {
         let good = toml::to_string(&example()).unwrap();
         toml::from_str::<HospitalConfig>(&good).unwrap();
-        for (table, line) in [("", "typo = 1"), ("[bank]", "bse_url = \"x\""), ("[mid_platform.profile]", "nubmers = \"x\""), ("[core.profile]", "infno = \"x\""), ("[channel.profile]", "x = 1")] {
-            let text = if table.is_empty() { format!("{line}\n{good}") } else { good.replacen(&format!("{table}\n"), &format!("{table}\n{line}\n"), 1) };
+        for (table, line) in [
+            ("", "typo = 1"),
+            ("[bank]", "bse_url = \"x\""),
+            ("[mid_platform.profile]", "nubmers = \"x\""),
+            ("[core.profile]", "infno = \"x\""),
+            ("[channel.profile]", "x = 1"),
+        ] {
+            let text = if table.is_empty() {
+                format!("{line}\n{good}")
+            } else {
+                good.replacen(&format!("{table}\n"), &format!("{table}\n{line}\n"), 1)
+            };
             assert_ne!(text, good, "{table} is in the example");
             assert!(toml::from_str::<HospitalConfig>(&text).is_err(), "{table} {line} is refused");
         }
@@ -481,12 +541,19 @@ mod example {
         let st = c.statements.as_ref().expect("[statements] documented");
         assert!(st.sftp.as_ref().unwrap().key_file.is_absolute());
         assert_eq!(st.selfpay.encoding, crate::recon::parse::TextEncoding::Gbk);
-        assert_eq!(st.selfpay.columns, Some(crate::recon::parse::Columns::reference(medpay_schemas::recon::ReconKind::Selfpay)), "the documented columns are the reference's");
+        assert_eq!(
+            st.selfpay.columns,
+            Some(crate::recon::parse::Columns::reference(medpay_schemas::recon::ReconKind::Selfpay)),
+            "the documented columns are the reference's"
+        );
         assert_eq!(st.selfpay.totals, Some(crate::recon::parse::Totals::REFERENCE));
         let text = std::fs::read_to_string(&path).unwrap();
         let round: toml::Value = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
         for key in ["timestamp", "numbers", "version", "signature_text", "enc_type", "enc_text"] {
-            assert!(round["mid_platform"]["profile"].get(key).is_some() && text.contains(&format!("\n{key} = ")), "{key} documented");
+            assert!(
+                round["mid_platform"]["profile"].get(key).is_some() && text.contains(&format!("\n{key} = ")),
+                "{key} documented"
+            );
         }
         for key in ["encrypt_label", "timestamp", "charset", "format", "path_in_sign_string", "response_field"] {
             assert!(round["bank"]["profile"].get(key).is_some(), "{key}");

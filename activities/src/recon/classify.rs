@@ -50,7 +50,8 @@ pub(crate) fn lit(s: &str) -> Result<String, LedgerError> {
 
 fn selfpay_sql(run: &str, org: &str, t0: i64, t1: i64) -> Vec<String> {
     let upsert = "ON CONFLICT (run_id, item_key) DO NOTHING";
-    let cols = "INSERT INTO recon_items (run_id, item_key, class, payment_id, ledger_fen, statement_fen, action, acted)";
+    let cols =
+        "INSERT INTO recon_items (run_id, item_key, class, payment_id, ledger_fen, statement_fen, action, acted)";
     vec![
         // Every payment line: known? in which state? the same amount?
         format!(
@@ -114,7 +115,8 @@ fn selfpay_sql(run: &str, org: &str, t0: i64, t1: i64) -> Vec<String> {
 
 fn insurance_sql(run: &str, org: &str, t0: i64, t1: i64) -> Vec<String> {
     let upsert = "ON CONFLICT (run_id, item_key) DO NOTHING";
-    let cols = "INSERT INTO recon_items (run_id, item_key, class, payment_id, ledger_fen, statement_fen, action, acted)";
+    let cols =
+        "INSERT INTO recon_items (run_id, item_key, class, payment_id, ledger_fen, statement_fen, action, acted)";
     vec![
         format!(
             "{cols} SELECT {run}, 'P:' || s.order_key,
@@ -151,7 +153,13 @@ fn insurance_sql(run: &str, org: &str, t0: i64, t1: i64) -> Vec<String> {
 }
 
 /// Classifies the run's lines and the period's ledger records; returns the totals per class.
-pub async fn classify(ledger: &Ledger, run_id: &str, kind: ReconKind, org_code: &str, period: &str) -> Result<BTreeMap<String, ClassTotal>, LedgerError> {
+pub async fn classify(
+    ledger: &Ledger,
+    run_id: &str,
+    kind: ReconKind,
+    org_code: &str,
+    period: &str,
+) -> Result<BTreeMap<String, ClassTotal>, LedgerError> {
     let (t0, t1) = period_bounds(kind, period).map_err(LedgerError::BadSplit)?;
     let (run, org) = (lit(run_id)?, lit(org_code)?);
     let db = ledger.connection();

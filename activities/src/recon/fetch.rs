@@ -31,7 +31,11 @@ pub enum FetchError {
 
 pub fn remote_path(template: &str, mer_id: &str, org_code: &str, period: &str) -> String {
     let compact = period.replace('-', "");
-    template.replace("{mer_id}", mer_id).replace("{org_code}", org_code).replace("{yyyymmdd}", &compact).replace("{yyyymm}", &compact)
+    template
+        .replace("{mer_id}", mer_id)
+        .replace("{org_code}", org_code)
+        .replace("{yyyymmdd}", &compact)
+        .replace("{yyyymm}", &compact)
 }
 
 pub async fn fetch(s: &SftpSettings, remote: &str, local: &Path) -> Result<(), FetchError> {
@@ -46,7 +50,16 @@ pub async fn fetch(s: &SftpSettings, remote: &str, local: &Path) -> Result<(), F
     let out = tokio::process::Command::new("sftp")
         .arg("-b")
         .arg(&batch)
-        .args(["-P", &s.port.to_string(), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=10"])
+        .args([
+            "-P",
+            &s.port.to_string(),
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "ConnectTimeout=10",
+        ])
         .arg("-o")
         .arg(format!("UserKnownHostsFile={}", s.known_hosts.display()))
         .arg("-i")

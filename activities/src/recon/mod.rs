@@ -74,15 +74,25 @@ impl ReconActivities {
         match self.statements_of(org_code).and_then(|st| st.sftp.as_ref()) {
             Some(h) => {
                 let global = self.settings.sftp.as_ref();
-                let template = |own: &Option<String>, theirs: Option<&String>, reference: &str| own.clone().or_else(|| theirs.cloned()).unwrap_or_else(|| reference.to_string());
+                let template = |own: &Option<String>, theirs: Option<&String>, reference: &str| {
+                    own.clone().or_else(|| theirs.cloned()).unwrap_or_else(|| reference.to_string())
+                };
                 Some(fetch::SftpSettings {
                     host: h.host.clone(),
                     port: h.port,
                     user: h.user.clone(),
                     key_file: h.key_file.clone(),
                     known_hosts: h.known_hosts.clone(),
-                    selfpay_remote: template(&h.selfpay_remote, global.map(|g| &g.selfpay_remote), fetch::SELFPAY_REMOTE),
-                    insurance_remote: template(&h.insurance_remote, global.map(|g| &g.insurance_remote), fetch::INSURANCE_REMOTE),
+                    selfpay_remote: template(
+                        &h.selfpay_remote,
+                        global.map(|g| &g.selfpay_remote),
+                        fetch::SELFPAY_REMOTE,
+                    ),
+                    insurance_remote: template(
+                        &h.insurance_remote,
+                        global.map(|g| &g.insurance_remote),
+                        fetch::INSURANCE_REMOTE,
+                    ),
                 })
             }
             None => self.settings.sftp.clone(),
@@ -105,7 +115,11 @@ impl ReconActivities {
 impl ReconActivities {
     /// Fetches the period's file to staging (or finds it there); "not yet" is retried.
     #[activity]
-    pub async fn fetch_statement(self: Arc<Self>, _ctx: ActivityContext, input: ReconInput) -> Result<StagedFile, ActivityError> {
+    pub async fn fetch_statement(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ReconInput,
+    ) -> Result<StagedFile, ActivityError> {
         let period = input.period.clone().ok_or_else(|| bad("the period must be resolved before fetching".into()))?;
         input.kind.check_period(&period).map_err(bad)?;
         let id = run_id(input.kind, &input.org_code, &period);
@@ -126,32 +140,56 @@ impl ReconActivities {
         } else if !local.is_file() {
             return Err(retry(format!("statement {} is not in the staging directory yet", local.display())));
         }
-        let staged = StagedFile { run_id: id, kind: input.kind, org_code: input.org_code, period, path: local.display().to_string() };
+        let staged = StagedFile {
+            run_id: id,
+            kind: input.kind,
+            org_code: input.org_code,
+            period,
+            path: local.display().to_string(),
+        };
         store::upsert_run(&self.ledger, &staged, "Fetched", None, now_ms()).await.map_err(|e| retry(e.to_string()))?;
         Ok(staged)
     }
 
     /// Streams the file into `statement_lines` (replacing an earlier load of the same run).
     #[activity]
-    pub async fn load_statement(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<Loaded, ActivityError> {
+    pub async fn load_statement(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        f: StagedFile,
+    ) -> Result<Loaded, ActivityError> {
         load(&self.ledger, &self.layout_for(&f.org_code, f.kind), &f).await.map_err(retry)
     }
 
     /// Classifies the run; returns the totals per class.
     #[activity]
-    pub async fn classify(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<BTreeMap<String, ClassTotal>, ActivityError> {
-        classify::classify(&self.ledger, &f.run_id, f.kind, &f.org_code, &f.period).await.map_err(|e| retry(e.to_string()))
+    pub async fn classify(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        f: StagedFile,
+    ) -> Result<BTreeMap<String, ClassTotal>, ActivityError> {
+        classify::classify(&self.ledger, &f.run_id, f.kind, &f.org_code, &f.period)
+            .await
+            .map_err(|e| retry(e.to_string()))
     }
 
     /// Up to `limit` items whose action has not been taken yet.
     #[activity]
-    pub async fn pending_actions(self: Arc<Self>, _ctx: ActivityContext, f: StagedFile) -> Result<Vec<ReconAction>, ActivityError> {
+    pub async fn pending_actions(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        f: StagedFile,
+    ) -> Result<Vec<ReconAction>, ActivityError> {
         pending_actions(&self.ledger, &f.run_id, 200).await.map_err(retry)
     }
 
     /// Marks items acted (the workflow did what they asked).
     #[activity]
-    pub async fn mark_acted(self: Arc<Self>, _ctx: ActivityContext, input: (String, Vec<String>)) -> Result<(), ActivityError> {
+    pub async fn mark_acted(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: (String, Vec<String>),
+    ) -> Result<(), ActivityError> {
         use sea_orm::ConnectionTrait;
         use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
         let (run, keys) = input;
@@ -168,18 +206,34 @@ impl ReconActivities {
     /// For a payment whose workflow has already ended: record the statement's verdict in the
     /// ledger directly (Paid, or Failed when the statement does not show it).
     #[activity]
-    pub async fn settle_in_ledger(self: Arc<Self>, _ctx: ActivityContext, input: (ReconAction, bool)) -> Result<(), ActivityError> {
+    pub async fn settle_in_ledger(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: (ReconAction, bool),
+    ) -> Result<(), ActivityError> {
         use medpay_schemas::payment::PaymentState;
         let (a, paid) = input;
         let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
-        let message = format!("settled by reconciliation ({}): {}", a.item_key, if paid { "the statement shows it paid" } else { "the statement does not show it" });
+        let message = format!(
+            "settled by reconciliation ({}): {}",
+            a.item_key,
+            if paid { "the statement shows it paid" } else { "the statement does not show it" }
+        );
         // A failed one carries its failure code; a paid one only a note.
         let reason = if paid {
             message
         } else {
-            medpay_schemas::failure::PaymentFailure::new(medpay_schemas::failure::FailureCode::NotPaidPerStatement, message).encode()
+            medpay_schemas::failure::PaymentFailure::new(
+                medpay_schemas::failure::FailureCode::NotPaidPerStatement,
+                message,
+            )
+            .encode()
         };
-        let update = crate::ledger::PaymentUpdate { failure_reason: Some(reason), paid_at_ms: paid.then(now_ms), ..Default::default() };
+        let update = crate::ledger::PaymentUpdate {
+            failure_reason: Some(reason),
+            paid_at_ms: paid.then(now_ms),
+            ..Default::default()
+        };
         match self.ledger.advance(&a.org_code, &a.med_org_ord, state, update, now_ms()).await {
             Ok(_) | Err(crate::ledger::LedgerError::IllegalTransition { .. }) => Ok(()),
             Err(e) => Err(retry(e.to_string())),
@@ -188,17 +242,35 @@ impl ReconActivities {
 
     /// Writes the exception list as CSV and stores the summary with the run.
     #[activity]
-    pub async fn report(self: Arc<Self>, _ctx: ActivityContext, input: (StagedFile, Loaded, u64)) -> Result<ReconSummary, ActivityError> {
+    pub async fn report(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: (StagedFile, Loaded, u64),
+    ) -> Result<ReconSummary, ActivityError> {
         let (f, loaded, actions_taken) = input;
         let classes = classify::totals(&self.ledger, &f.run_id).await.map_err(|e| retry(e.to_string()))?;
         let csv = self.settings.reports_dir.join(format!("recon-{}.csv", f.run_id));
         write_csv(&self.ledger, &f.run_id, &csv).await.map_err(retry)?;
-        let summary = ReconSummary { run_id: f.run_id.clone(), kind: Some(f.kind), period: f.period.clone(), loaded, classes, actions_taken, report_csv: Some(csv.display().to_string()) };
+        let summary = ReconSummary {
+            run_id: f.run_id.clone(),
+            kind: Some(f.kind),
+            period: f.period.clone(),
+            loaded,
+            classes,
+            actions_taken,
+            report_csv: Some(csv.display().to_string()),
+        };
         let json = serde_json::to_string(&summary).map_err(|e| bad(e.to_string()))?;
-        store::upsert_run(&self.ledger, &f, "Reported", Some(&json), now_ms()).await.map_err(|e| retry(e.to_string()))?;
+        store::upsert_run(&self.ledger, &f, "Reported", Some(&json), now_ms())
+            .await
+            .map_err(|e| retry(e.to_string()))?;
         crate::metrics::inc(crate::metrics::RECON_RUNS, &[("org", &f.org_code), ("kind", f.kind.as_str())]);
         for (class, total) in &summary.classes {
-            crate::metrics::add(crate::metrics::RECON_ITEMS, &[("org", &f.org_code), ("kind", f.kind.as_str()), ("class", class)], total.count);
+            crate::metrics::add(
+                crate::metrics::RECON_ITEMS,
+                &[("org", &f.org_code), ("kind", f.kind.as_str()), ("class", class)],
+                total.count,
+            );
         }
         Ok(summary)
     }
@@ -214,18 +286,25 @@ pub async fn load(ledger: &Ledger, layout: &parse::Layout, f: &StagedFile) -> Re
         let mut batch: Vec<Item> = Vec::with_capacity(store::BATCH);
         let send = |b: Vec<Item>| tx.blocking_send(Ok(b)).map_err(|_| "the writer stopped".to_string());
         let mut pending_err: Option<String> = None;
-        let loaded = parse::parse(&path, kind, &layout, reader, |d| {
-            batch.push(Item::Line(d));
-            if batch.len() >= store::BATCH {
-                send(std::mem::replace(&mut batch, Vec::with_capacity(store::BATCH)))?;
-            }
-            Ok(())
-        }, |r| {
-            // Rejections are rare; they ride with the next line batch.
-            if let Err(e) = tx.blocking_send(Ok(vec![Item::Reject(r)])) {
-                pending_err = Some(e.to_string());
-            }
-        })
+        let loaded = parse::parse(
+            &path,
+            kind,
+            &layout,
+            reader,
+            |d| {
+                batch.push(Item::Line(d));
+                if batch.len() >= store::BATCH {
+                    send(std::mem::replace(&mut batch, Vec::with_capacity(store::BATCH)))?;
+                }
+                Ok(())
+            },
+            |r| {
+                // Rejections are rare; they ride with the next line batch.
+                if let Err(e) = tx.blocking_send(Ok(vec![Item::Reject(r)])) {
+                    pending_err = Some(e.to_string());
+                }
+            },
+        )
         .map_err(|e| e.to_string())?;
         send(batch)?;
         pending_err.map_or(Ok(loaded), Err)
@@ -266,7 +345,8 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
          WHERE i.run_id = {} AND i.action IS NOT NULL AND i.acted = FALSE ORDER BY i.item_key LIMIT {limit}",
         classify::lit(run).map_err(|e| e.to_string())?
     );
-    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
+    let rows =
+        db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
     rows.into_iter()
         .map(|r| {
             Ok(ReconAction {
@@ -274,7 +354,10 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
                 action: r.try_get("", "action").map_err(|e| e.to_string())?,
                 statement_fen: r.try_get("", "statement_fen").map_err(|e| e.to_string())?,
                 ledger_fen: r.try_get("", "ledger_fen").map_err(|e| e.to_string())?,
-                statement_amounts: (r.try_get("", "s1").map_err(|e| e.to_string())?, r.try_get("", "s2").map_err(|e| e.to_string())?),
+                statement_amounts: (
+                    r.try_get("", "s1").map_err(|e| e.to_string())?,
+                    r.try_get("", "s2").map_err(|e| e.to_string())?,
+                ),
                 org_code: r.try_get("", "org_code").map_err(|e| e.to_string())?,
                 med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
                 workflow_id: r.try_get("", "workflow_id").map_err(|e| e.to_string())?,
@@ -309,7 +392,8 @@ pub async fn exceptions(ledger: &Ledger, run: &str, limit: u64) -> Result<Vec<Ex
          WHERE i.run_id = {} AND i.class NOT IN ('MATCHED', 'REFUND_MATCHED') ORDER BY i.class, i.item_key LIMIT {limit}",
         classify::lit(run).map_err(|e| e.to_string())?
     );
-    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
+    let rows =
+        db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -338,9 +422,17 @@ pub async fn run_state(ledger: &Ledger, run: &str, org: &str) -> Result<Option<(
     use sea_orm::{ConnectionTrait, Statement};
     let db = ledger.connection();
     let lit = |s: &str| classify::lit(s).map_err(|e| e.to_string());
-    let sql = format!("SELECT state, summary FROM recon_runs WHERE run_id = {} AND org_code = {}", lit(run)?, lit(org)?);
-    let Some(row) = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())? else { return Ok(None) };
-    Ok(Some((row.try_get("", "state").map_err(|e| e.to_string())?, row.try_get("", "summary").map_err(|e| e.to_string())?)))
+    let sql =
+        format!("SELECT state, summary FROM recon_runs WHERE run_id = {} AND org_code = {}", lit(run)?, lit(org)?);
+    let Some(row) =
+        db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        row.try_get("", "state").map_err(|e| e.to_string())?,
+        row.try_get("", "summary").map_err(|e| e.to_string())?,
+    )))
 }
 
 /// The exception list as CSV.
@@ -350,11 +442,26 @@ pub async fn write_csv(ledger: &Ledger, run: &str, path: &std::path::Path) -> Re
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
     let rows = exceptions(ledger, run, i64::MAX as u64).await?;
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?);
-    writeln!(out, "class,item,his_order,hospital_yuan,statement_yuan,action,acted,resolved_reference,resolved_by").map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+    );
+    writeln!(out, "class,item,his_order,hospital_yuan,statement_yuan,action,acted,resolved_reference,resolved_by")
+        .map_err(|e| e.to_string())?;
     for r in rows {
-        let (reference, by) = r.resolution.map(|x| (x.reference.replace(',', ";"), x.by.replace(',', ";"))).unwrap_or_default();
-        writeln!(out, "{},{},{},{},{},{},{},{reference},{by}", r.class, r.item, r.his_order.unwrap_or_default(), r.hospital_yuan, r.statement_yuan, r.action.unwrap_or_default(), r.acted).map_err(|e| e.to_string())?;
+        let (reference, by) =
+            r.resolution.map(|x| (x.reference.replace(',', ";"), x.by.replace(',', ";"))).unwrap_or_default();
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{reference},{by}",
+            r.class,
+            r.item,
+            r.his_order.unwrap_or_default(),
+            r.hospital_yuan,
+            r.statement_yuan,
+            r.action.unwrap_or_default(),
+            r.acted
+        )
+        .map_err(|e| e.to_string())?;
     }
     out.flush().map_err(|e| e.to_string())
 }

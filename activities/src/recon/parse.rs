@@ -100,14 +100,26 @@ impl Columns {
     /// personal account`.
     pub fn reference(kind: ReconKind) -> Self {
         match kind {
-            ReconKind::Selfpay => Self { count: 9, entry: 2, order_key: 3, ref2: 4, serial: 6, amount: 7, amount2: None },
-            ReconKind::Insurance => Self { count: 8, entry: 2, order_key: 3, ref2: 4, serial: 5, amount: 6, amount2: Some(7) },
+            ReconKind::Selfpay => {
+                Self { count: 9, entry: 2, order_key: 3, ref2: 4, serial: 6, amount: 7, amount2: None }
+            }
+            ReconKind::Insurance => {
+                Self { count: 8, entry: 2, order_key: 3, ref2: 4, serial: 5, amount: 6, amount2: Some(7) }
+            }
         }
     }
 }
 
 impl Totals {
-    pub const REFERENCE: Totals = Totals { header_lines: 4, header_payments: 5, header_refunds: 6, trailer_lines: 1, trailer_payments: 2, trailer_refunds: 3, trailer_sm3: Some(4) };
+    pub const REFERENCE: Totals = Totals {
+        header_lines: 4,
+        header_payments: 5,
+        header_refunds: 6,
+        trailer_lines: 1,
+        trailer_payments: 2,
+        trailer_refunds: 3,
+        trailer_sm3: Some(4),
+    };
 }
 
 impl Layout {
@@ -119,7 +131,8 @@ impl Layout {
     /// guess).
     fn decode(&self, bytes: &[u8]) -> Result<String, String> {
         match self.encoding {
-            TextEncoding::Utf8 => String::from_utf8(bytes.to_vec()).map_err(|_| "not valid UTF-8 (is the file GBK? set encoding = \"gbk\")".into()),
+            TextEncoding::Utf8 => String::from_utf8(bytes.to_vec())
+                .map_err(|_| "not valid UTF-8 (is the file GBK? set encoding = \"gbk\")".into()),
             TextEncoding::Gbk => {
                 let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
                 if had_errors { Err("not valid GBK".into()) } else { Ok(text.into_owned()) }
@@ -230,8 +243,12 @@ pub fn parse(
                 match detail(&columns, &cols, line_no) {
                     Ok(d) => {
                         match d.entry {
-                            Entry::Payment => payments = payments.saturating_add(d.amount_fen).saturating_add(d.amount2_fen),
-                            Entry::Refund => refunds = refunds.saturating_add(d.amount_fen).saturating_add(d.amount2_fen),
+                            Entry::Payment => {
+                                payments = payments.saturating_add(d.amount_fen).saturating_add(d.amount2_fen)
+                            }
+                            Entry::Refund => {
+                                refunds = refunds.saturating_add(d.amount_fen).saturating_add(d.amount2_fen)
+                            }
                         }
                         sink(d).map_err(|e| ParseError::Structure(name.into(), e))?;
                     }
@@ -248,7 +265,8 @@ pub fn parse(
         }
     }
     let header = header.ok_or_else(|| ParseError::Structure(name.into(), "no header line (H|...) first".into()))?;
-    let trailer = trailer.ok_or_else(|| ParseError::Structure(name.into(), "no trailer line (T|...): the file is incomplete".into()))?;
+    let trailer = trailer
+        .ok_or_else(|| ParseError::Structure(name.into(), "no trailer line (T|...): the file is incomplete".into()))?;
     loaded.payments_fen = payments;
     loaded.refunds_fen = refunds;
     let num = |v: &[String], i: usize| v.get(i).and_then(|s| s.parse::<i64>().ok());
@@ -256,13 +274,25 @@ pub fn parse(
     let counted = i64::try_from(loaded.lines).unwrap_or(i64::MAX);
     let t = totals;
     if num(&header, t.header_lines) != Some(counted) || num(&trailer, t.trailer_lines) != Some(counted) {
-        problems.push(format!("{counted} detail lines, header says {:?}, trailer {:?}", header.get(t.header_lines), trailer.get(t.trailer_lines)));
+        problems.push(format!(
+            "{counted} detail lines, header says {:?}, trailer {:?}",
+            header.get(t.header_lines),
+            trailer.get(t.trailer_lines)
+        ));
     }
     if num(&header, t.header_payments) != Some(payments) || num(&trailer, t.trailer_payments) != Some(payments) {
-        problems.push(format!("payments sum to {payments} fen, header says {:?}, trailer {:?}", header.get(t.header_payments), trailer.get(t.trailer_payments)));
+        problems.push(format!(
+            "payments sum to {payments} fen, header says {:?}, trailer {:?}",
+            header.get(t.header_payments),
+            trailer.get(t.trailer_payments)
+        ));
     }
     if num(&header, t.header_refunds) != Some(refunds) || num(&trailer, t.trailer_refunds) != Some(refunds) {
-        problems.push(format!("refunds sum to {refunds} fen, header says {:?}, trailer {:?}", header.get(t.header_refunds), trailer.get(t.trailer_refunds)));
+        problems.push(format!(
+            "refunds sum to {refunds} fen, header says {:?}, trailer {:?}",
+            header.get(t.header_refunds),
+            trailer.get(t.trailer_refunds)
+        ));
     }
     if let Some(i) = t.trailer_sm3
         && trailer.get(i).map(String::as_str) != Some(hex::encode(digest.finish()).as_str())
@@ -290,17 +320,25 @@ mod tests {
     /// A self-pay file parsed with `layout`: what was loaded, the lines accepted and rejected.
     pub(super) fn parse_all(layout: &Layout, bytes: &[u8]) -> (Loaded, Vec<DetailLine>, Vec<Rejected>) {
         let (mut ok, mut bad) = (vec![], vec![]);
-        let loaded = parse("t", ReconKind::Selfpay, layout, bytes, |d| {
-            ok.push(d);
-            Ok(())
-        }, |r| bad.push(r))
+        let loaded = parse(
+            "t",
+            ReconKind::Selfpay,
+            layout,
+            bytes,
+            |d| {
+                ok.push(d);
+                Ok(())
+            },
+            |r| bad.push(r),
+        )
         .unwrap();
         (loaded, ok, bad)
     }
 
     #[test]
     fn a_good_file_adds_up() {
-        let (l, ok, bad) = run(&file(&["D|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0", "D|2026-11-26|REFUND|SP1|MIX1||RF1|1000|0"]));
+        let (l, ok, bad) =
+            run(&file(&["D|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0", "D|2026-11-26|REFUND|SP1|MIX1||RF1|1000|0"]));
         assert_eq!((l.lines, l.payments_fen, l.refunds_fen, l.rejected, l.control_mismatch), (2, 5000, 1000, 0, None));
         assert_eq!((ok[1].entry, ok[1].serial.as_str(), ok[1].line_no), (Entry::Refund, "RF1", 3));
         assert!(bad.is_empty());
@@ -308,12 +346,23 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named_and_the_rest_is_kept() {
-        let text = file(&["D|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0", "D|2026-11-26|PAYMENT|SP2|MIX2|T2||12.5|0", "D|2026-11-26|REFUND|SP1|MIX1||RF1|1000|0"]);
+        let text = file(&[
+            "D|2026-11-26|PAYMENT|SP1|MIX1|T1||5000|0",
+            "D|2026-11-26|PAYMENT|SP2|MIX2|T2||12.5|0",
+            "D|2026-11-26|REFUND|SP1|MIX1||RF1|1000|0",
+        ]);
         let (l, ok, bad) = run(&text);
         assert_eq!(ok.len(), 2);
-        assert_eq!(bad, vec![Rejected { line_no: 3, reason: "amount \"12.5\" is not an integer amount in fen".into() }]);
+        assert_eq!(
+            bad,
+            vec![Rejected { line_no: 3, reason: "amount \"12.5\" is not an integer amount in fen".into() }]
+        );
         assert_eq!(l.rejected, 1);
-        assert!(l.control_mismatch.is_none(), "the totals still cover the rejected line's text: {:?}", l.control_mismatch);
+        assert!(
+            l.control_mismatch.is_none(),
+            "the totals still cover the rejected line's text: {:?}",
+            l.control_mismatch
+        );
     }
 
     /// REQ T-4.3c (integrity of files): a statement altered in transit or at rest is refused
@@ -331,8 +380,16 @@ mod tests {
     /// long rows, numbers and non-numbers, non-ASCII.
     fn garbled_line() -> impl proptest::strategy::Strategy<Value = String> {
         use proptest::prelude::*;
-        let col = prop_oneof!["[0-9]{0,12}", "-?[0-9]{1,6}\\.?[0-9]{0,3}", "\\PC{0,12}", Just(String::new()), Just("PAYMENT".to_string()), Just("REFUND".to_string())];
-        (prop_oneof![Just("H"), Just("D"), Just("T"), Just("X"), Just("")], proptest::collection::vec(col, 0..12)).prop_map(|(kind, cols)| std::iter::once(kind.to_string()).chain(cols).collect::<Vec<_>>().join("|"))
+        let col = prop_oneof![
+            "[0-9]{0,12}",
+            "-?[0-9]{1,6}\\.?[0-9]{0,3}",
+            "\\PC{0,12}",
+            Just(String::new()),
+            Just("PAYMENT".to_string()),
+            Just("REFUND".to_string())
+        ];
+        (prop_oneof![Just("H"), Just("D"), Just("T"), Just("X"), Just("")], proptest::collection::vec(col, 0..12))
+            .prop_map(|(kind, cols)| std::iter::once(kind.to_string()).chain(cols).collect::<Vec<_>>().join("|"))
     }
 
     proptest::proptest! {
@@ -383,16 +440,27 @@ mod layouts {
             encoding: TextEncoding::Gbk,
             delimiter: Some(','),
             columns: Some(Columns { count: 7, entry: 1, order_key: 2, ref2: 3, serial: 4, amount: 5, amount2: None }),
-            totals: Some(Totals { header_lines: 1, header_payments: 2, header_refunds: 3, trailer_lines: 1, trailer_payments: 2, trailer_refunds: 3, trailer_sm3: None }),
+            totals: Some(Totals {
+                header_lines: 1,
+                header_payments: 2,
+                header_refunds: 3,
+                trailer_lines: 1,
+                trailer_payments: 2,
+                trailer_refunds: 3,
+                trailer_sm3: None,
+            }),
         }
     }
 
     #[test]
     fn a_gbk_statement_in_the_banks_layout_reads_as_its_utf8_twin() {
         let reference = "H|SELFPAY|M1|2026-11-26|2|5000|1000\nD|2026-11-26|PAYMENT|SP1|MX1|T1||5000|0\nD|2026-11-26|REFUND|SP1|MX1||RF1|1000|0\n";
-        let digest = hex::encode(medpay_crypto::sm3::sm3(b"D|2026-11-26|PAYMENT|SP1|MX1|T1||5000|0\nD|2026-11-26|REFUND|SP1|MX1||RF1|1000|0"));
+        let digest = hex::encode(medpay_crypto::sm3::sm3(
+            b"D|2026-11-26|PAYMENT|SP1|MX1|T1||5000|0\nD|2026-11-26|REFUND|SP1|MX1||RF1|1000|0",
+        ));
         let reference = format!("{reference}T|2|5000|1000|{digest}\n");
-        let bank = "H,2,5000,1000\nD,PAYMENT,SP1,MX1,,5000,门诊缴费\nD,REFUND,SP1,MX1,RF1,1000,退费（部分）\nT,2,5000,1000\n";
+        let bank =
+            "H,2,5000,1000\nD,PAYMENT,SP1,MX1,,5000,门诊缴费\nD,REFUND,SP1,MX1,RF1,1000,退费（部分）\nT,2,5000,1000\n";
         let (gbk, _, unmappable) = encoding_rs::GBK.encode(bank);
         assert!(!unmappable && gbk.len() < bank.len(), "really GBK bytes");
         let (l1, d1, r1) = parse_all(&Layout::default(), reference.as_bytes());

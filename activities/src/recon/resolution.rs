@@ -32,7 +32,11 @@ pub async fn resolve(ledger: &Ledger, run: &str, item: &str, r: &Resolution) -> 
     let db = ledger.connection();
     let err = |e: sea_orm::DbErr| ResolveError::Ledger(e.to_string());
     let this = || Expr::col(Alias::new("run_id")).eq(run).and(Expr::col(Alias::new("item_key")).eq(item));
-    let select = Query::select().columns(["class", "resolved_ref", "resolved_by", "resolved_at_ms"].map(Alias::new)).from(Alias::new("recon_items")).and_where(this()).to_owned();
+    let select = Query::select()
+        .columns(["class", "resolved_ref", "resolved_by", "resolved_at_ms"].map(Alias::new))
+        .from(Alias::new("recon_items"))
+        .and_where(this())
+        .to_owned();
     let read = || async { db.query_one(&select).await.map_err(err) };
     let row = read().await?.ok_or_else(|| ResolveError::UnknownItem { run: run.into(), item: item.into() })?;
     let class: String = row.try_get("", "class").map_err(err)?;
@@ -42,16 +46,29 @@ pub async fn resolve(ledger: &Ledger, run: &str, item: &str, r: &Resolution) -> 
     // Only an unresolved item takes a resolution: two operators at once, one wins.
     let update = Query::update()
         .table(Alias::new("recon_items"))
-        .values([(Alias::new("resolved_ref"), r.reference.clone().into()), (Alias::new("resolved_by"), r.by.clone().into()), (Alias::new("resolved_at_ms"), r.at_ms.into())])
+        .values([
+            (Alias::new("resolved_ref"), r.reference.clone().into()),
+            (Alias::new("resolved_by"), r.by.clone().into()),
+            (Alias::new("resolved_at_ms"), r.at_ms.into()),
+        ])
         .and_where(this())
         .and_where(Expr::col(Alias::new("resolved_ref")).is_null())
         .to_owned();
     db.execute(&update).await.map_err(err)?;
     let row = read().await?.ok_or_else(|| ResolveError::UnknownItem { run: run.into(), item: item.into() })?;
     let got = |c: &str| row.try_get::<Option<String>>("", c).ok().flatten().unwrap_or_default();
-    let stored = Resolution { reference: got("resolved_ref"), by: got("resolved_by"), at_ms: row.try_get::<Option<i64>>("", "resolved_at_ms").ok().flatten().unwrap_or(0) };
+    let stored = Resolution {
+        reference: got("resolved_ref"),
+        by: got("resolved_by"),
+        at_ms: row.try_get::<Option<i64>>("", "resolved_at_ms").ok().flatten().unwrap_or(0),
+    };
     if stored.reference != r.reference {
-        return Err(ResolveError::AlreadyResolved { run: run.into(), item: item.into(), reference: stored.reference, by: stored.by });
+        return Err(ResolveError::AlreadyResolved {
+            run: run.into(),
+            item: item.into(),
+            reference: stored.reference,
+            by: stored.by,
+        });
     }
     Ok(stored)
 }

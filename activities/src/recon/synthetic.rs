@@ -3,8 +3,8 @@
 //! checked to find exactly those (a benchmark that finds the wrong answer fast is worthless).
 
 use crate::ledger::{Ledger, LedgerError};
-use sea_orm::sea_query::{Alias, Query};
 use sea_orm::ConnectionTrait;
+use sea_orm::sea_query::{Alias, Query};
 use std::io::Write;
 
 /// How many of each exception are planted.
@@ -25,8 +25,20 @@ pub fn expected(n: u64) -> Vec<(&'static str, u64)> {
 pub async fn seed_ledger(ledger: &Ledger, org: &str, day_start_ms: i64, n: u64) -> Result<(), LedgerError> {
     let txn = crate::ledger::begin_write(ledger.connection()).await?;
     let cols = [
-        "org_code", "med_org_ord", "workflow_id", "request_fingerprint", "state", "total_fen", "fund_fen", "psn_acct_fen", "own_pay_fen",
-        "out_trade_no", "created_at_ms", "updated_at_ms", "paid_at_ms", "version",
+        "org_code",
+        "med_org_ord",
+        "workflow_id",
+        "request_fingerprint",
+        "state",
+        "total_fen",
+        "fund_fen",
+        "psn_acct_fen",
+        "own_pay_fen",
+        "out_trade_no",
+        "created_at_ms",
+        "updated_at_ms",
+        "paid_at_ms",
+        "version",
     ];
     let mut i = 0u64;
     while i < n {

@@ -57,7 +57,13 @@ fn agrees(hospital: &[i64], statement: Option<&[i64]>) -> bool {
 
 /// `returned_cash`: for a payment that did not end paid, the cash collected and given back
 /// (X-8a) — the bank's statement lists the collection and the refund alike.
-fn verdict(state: &str, hospital: (i64, i64, i64), returned_cash: i64, bank: Option<Option<i64>>, insurance: Option<Option<(i64, i64)>>) -> String {
+fn verdict(
+    state: &str,
+    hospital: (i64, i64, i64),
+    returned_cash: i64,
+    bank: Option<Option<i64>>,
+    insurance: Option<Option<(i64, i64)>>,
+) -> String {
     if state == "PendingReconciliation" || !["Paid", "Failed", "Cancelled"].contains(&state) {
         return "PENDING".into();
     }
@@ -80,7 +86,10 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
     let selfpay_run = loaded_run(ledger, ReconKind::Selfpay, org, day).await?;
     let insurance_run = loaded_run(ledger, ReconKind::Insurance, org, month).await?;
     let none = "''".to_string();
-    let (sp, ins) = (selfpay_run.as_deref().map(lit).transpose().map_err(|e| e.to_string())?.unwrap_or(none.clone()), insurance_run.as_deref().map(lit).transpose().map_err(|e| e.to_string())?.unwrap_or(none));
+    let (sp, ins) = (
+        selfpay_run.as_deref().map(lit).transpose().map_err(|e| e.to_string())?.unwrap_or(none.clone()),
+        insurance_run.as_deref().map(lit).transpose().map_err(|e| e.to_string())?.unwrap_or(none),
+    );
     let org_lit = lit(org).map_err(|e| e.to_string())?;
     let db = ledger.connection();
     let sql = format!(
@@ -92,7 +101,8 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
          WHERE p.org_code = {org_lit} AND p.created_at_ms >= {t0} AND p.created_at_ms < {t1}
          ORDER BY p.created_at_ms, p.med_org_ord"
     );
-    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
+    let rows =
+        db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let g = |c: &str| r.try_get::<i64>("", c).map_err(|e| e.to_string());
@@ -100,7 +110,13 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
         let state: String = r.try_get("", "state").map_err(|e| e.to_string())?;
         let (cash, fund, acct) = (g("cash")?, g("fund")?, g("acct")?);
         let (bank, ins_fund, ins_acct) = (o("bank_cash")?, o("ins_fund")?, o("ins_acct")?);
-        let v = verdict(&state, (cash, fund, acct), g("returned_cash")?, selfpay_run.as_ref().map(|_| bank), insurance_run.as_ref().map(|_| ins_fund.zip(ins_acct)));
+        let v = verdict(
+            &state,
+            (cash, fund, acct),
+            g("returned_cash")?,
+            selfpay_run.as_ref().map(|_| bank),
+            insurance_run.as_ref().map(|_| ins_fund.zip(ins_acct)),
+        );
         out.push(ThreeWayRow {
             med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
             state,
@@ -122,7 +138,9 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
              ORDER BY s.line_no",
             lit(run).map_err(|e| e.to_string())?
         );
-        for r in db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())? {
+        for r in
+            db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.map_err(|e| e.to_string())?
+        {
             let key: String = r.try_get("", "order_key").map_err(|e| e.to_string())?;
             out.push(ThreeWayRow {
                 med_org_ord: String::new(),
@@ -145,7 +163,9 @@ impl ThreeWay {
     /// CSV for finance (UTF-8 with a BOM, so a spreadsheet opens the Chinese headings right):
     /// amounts in yuan; an empty cell is "not on that statement".
     pub fn to_csv(&self) -> String {
-        let mut out = String::from("\u{feff}HIS订单号 his_order,状态 state,总额 total,医院自费 hospital_cash,银行自费 bank_cash,医院统筹 hospital_fund,医保统筹 insurance_fund,医院个账 hospital_account,医保个账 insurance_account,结论 verdict\n");
+        let mut out = String::from(
+            "\u{feff}HIS订单号 his_order,状态 state,总额 total,医院自费 hospital_cash,银行自费 bank_cash,医院统筹 hospital_fund,医保统筹 insurance_fund,医院个账 hospital_account,医保个账 insurance_account,结论 verdict\n",
+        );
         let y = |f: i64| medpay_schemas::recon::yuan(f);
         let oy = |f: Option<i64>| f.map(y).unwrap_or_default();
         for r in &self.rows {
@@ -175,12 +195,24 @@ mod tests {
     fn verdicts_judge_only_the_statements_loaded() {
         let paid = (4_000, 21_000, 5_000);
         assert_eq!(verdict("Paid", paid, 0, Some(Some(4_000)), Some(Some((21_000, 5_000)))), "AGREED");
-        assert_eq!(verdict("Paid", paid, 0, Some(None), Some(Some((21_000, 5_000)))), "BANK_DIFFERS", "the bank lacks the cash part");
+        assert_eq!(
+            verdict("Paid", paid, 0, Some(None), Some(Some((21_000, 5_000)))),
+            "BANK_DIFFERS",
+            "the bank lacks the cash part"
+        );
         assert_eq!(verdict("Paid", paid, 0, Some(Some(4_000)), Some(Some((21_000, 4_999)))), "INSURANCE_DIFFERS");
         assert_eq!(verdict("Paid", paid, 0, None, None), "AGREED", "nothing loaded: nothing to disagree with");
         assert_eq!(verdict("Paid", (0, 1_080, 120), 0, Some(None), None), "AGREED", "no cash part, no bank line");
-        assert_eq!(verdict("Failed", paid, 0, Some(Some(4_000)), None), "BANK_DIFFERS", "collected for a failed payment, nothing given back (X-8b)");
-        assert_eq!(verdict("Failed", paid, 4_000, Some(Some(4_000)), None), "AGREED", "collected and given back (X-8a)");
+        assert_eq!(
+            verdict("Failed", paid, 0, Some(Some(4_000)), None),
+            "BANK_DIFFERS",
+            "collected for a failed payment, nothing given back (X-8b)"
+        );
+        assert_eq!(
+            verdict("Failed", paid, 4_000, Some(Some(4_000)), None),
+            "AGREED",
+            "collected and given back (X-8a)"
+        );
         assert_eq!(verdict("PendingReconciliation", paid, 0, Some(None), None), "PENDING");
     }
 }

@@ -28,8 +28,14 @@ pub enum RolloutStage {
     Suspended,
 }
 
-pub const STAGES: [RolloutStage; 6] =
-    [RolloutStage::Onboarding, RolloutStage::JointTest, RolloutStage::ClosedProduction, RolloutStage::Pilot, RolloutStage::Live, RolloutStage::Suspended];
+pub const STAGES: [RolloutStage; 6] = [
+    RolloutStage::Onboarding,
+    RolloutStage::JointTest,
+    RolloutStage::ClosedProduction,
+    RolloutStage::Pilot,
+    RolloutStage::Live,
+    RolloutStage::Suspended,
+];
 
 impl RolloutStage {
     pub fn as_str(self) -> &'static str {
@@ -92,7 +98,9 @@ impl Rollout {
 pub enum Refusal {
     #[error("hospital {org} is {stage}: mobile insurance payment is not open for this patient yet; pay at the counter")]
     NotOpenForPatient { org: String, stage: &'static str },
-    #[error("hospital {org} has suspended mobile insurance payment: no new payments (refunds go on); pay at the counter")]
+    #[error(
+        "hospital {org} has suspended mobile insurance payment: no new payments (refunds go on); pay at the counter"
+    )]
     Suspended { org: String },
 }
 
@@ -114,13 +122,25 @@ pub fn bucket(org: &str, openid: &str) -> u32 {
 
 /// May the patient behind `openid` start a payment in `scene`? `test_openids` are the onboarding
 /// file's test persons.
-pub fn admits(org: &str, r: &Rollout, test_openids: &BTreeSet<String>, openid: &str, scene: Scene) -> Result<(), Refusal> {
+pub fn admits(
+    org: &str,
+    r: &Rollout,
+    test_openids: &BTreeSet<String>,
+    openid: &str,
+    scene: Scene,
+) -> Result<(), Refusal> {
     let listed = r.allow_openids.contains(openid) || test_openids.contains(openid);
     let not_open = || Refusal::NotOpenForPatient { org: org.to_string(), stage: r.stage.as_str() };
     match r.stage {
         RolloutStage::Live => Ok(()),
         RolloutStage::Suspended => Err(Refusal::Suspended { org: org.to_string() }),
-        RolloutStage::Onboarding | RolloutStage::JointTest | RolloutStage::ClosedProduction => if listed { Ok(()) } else { Err(not_open()) },
+        RolloutStage::Onboarding | RolloutStage::JointTest | RolloutStage::ClosedProduction => {
+            if listed {
+                Ok(())
+            } else {
+                Err(not_open())
+            }
+        }
         RolloutStage::Pilot => {
             let in_scene = r.scenes.is_empty() || r.scenes.contains(&scene);
             let in_share = in_scene && bucket(org, openid) < u32::from(r.share_percent) * 100;
@@ -132,9 +152,13 @@ pub fn admits(org: &str, r: &Rollout, test_openids: &BTreeSet<String>, openid: &
 /// Why a move between stages was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
-    #[error("hospital {org}: {to} needs the parties' {needed} parameters, but its configuration says stage = \"{configured}\"; change the hospital's file first")]
+    #[error(
+        "hospital {org}: {to} needs the parties' {needed} parameters, but its configuration says stage = \"{configured}\"; change the hospital's file first"
+    )]
     ConfigStage { org: String, to: &'static str, needed: &'static str, configured: &'static str },
-    #[error("hospital {org}: live needs an acceptance report that passed on {channels} for the current configuration (fingerprint {fingerprint}); run `medpay acceptance run --org {org}` first")]
+    #[error(
+        "hospital {org}: live needs an acceptance report that passed on {channels} for the current configuration (fingerprint {fingerprint}); run `medpay acceptance run --org {org}` first"
+    )]
     AcceptanceRequired { org: String, fingerprint: String, channels: String },
     #[error("share_percent {0} is not a percentage (0-100)")]
     Share(u32),
@@ -160,7 +184,13 @@ pub struct Facts<'a> {
 }
 
 /// Checks a move to `to` (with a pilot's share and scenes).
-pub fn check_transition(org: &str, to: RolloutStage, share_percent: u32, has_scenes: bool, f: &Facts<'_>) -> Result<(), TransitionError> {
+pub fn check_transition(
+    org: &str,
+    to: RolloutStage,
+    share_percent: u32,
+    has_scenes: bool,
+    f: &Facts<'_>,
+) -> Result<(), TransitionError> {
     let (config, fingerprint, channels, passed_channels) = (f.config, f.fingerprint, f.channels, f.passed_channels);
     if share_percent > 100 {
         return Err(TransitionError::Share(share_percent));
@@ -169,10 +199,19 @@ pub fn check_transition(org: &str, to: RolloutStage, share_percent: u32, has_sce
         return Err(TransitionError::NotPilot);
     }
     if let Some(needed) = to.needs_config().filter(|n| *n != config) {
-        return Err(TransitionError::ConfigStage { org: org.into(), to: to.as_str(), needed: stage_name(needed), configured: stage_name(config) });
+        return Err(TransitionError::ConfigStage {
+            org: org.into(),
+            to: to.as_str(),
+            needed: stage_name(needed),
+            configured: stage_name(config),
+        });
     }
     if to == RolloutStage::Live && !channels.iter().all(|c| passed_channels.iter().any(|p| p == c)) {
-        return Err(TransitionError::AcceptanceRequired { org: org.into(), fingerprint: fingerprint.into(), channels: channels.join(" and ") });
+        return Err(TransitionError::AcceptanceRequired {
+            org: org.into(),
+            fingerprint: fingerprint.into(),
+            channels: channels.join(" and "),
+        });
     }
     Ok(())
 }
@@ -182,7 +221,13 @@ mod tests {
     use super::*;
 
     fn gate(stage: RolloutStage, share: u8) -> Rollout {
-        Rollout { stage, share_percent: share, scenes: Vec::new(), allow_openids: ["o-device".to_string()].into(), implicit: false }
+        Rollout {
+            stage,
+            share_percent: share,
+            scenes: Vec::new(),
+            allow_openids: ["o-device".to_string()].into(),
+            implicit: false,
+        }
     }
 
     #[test]
@@ -196,14 +241,18 @@ mod tests {
             assert_eq!(refused.code(), "NOT_OPEN_FOR_PATIENT");
         }
         assert!(admits("H1", &gate(RolloutStage::Live, 0), &tests, "o-patient", Scene::Outpatient).is_ok());
-        assert_eq!(admits("H1", &gate(RolloutStage::Suspended, 0), &tests, "o-tester", Scene::Outpatient).unwrap_err().code(), "HOSPITAL_SUSPENDED");
+        assert_eq!(
+            admits("H1", &gate(RolloutStage::Suspended, 0), &tests, "o-tester", Scene::Outpatient).unwrap_err().code(),
+            "HOSPITAL_SUSPENDED"
+        );
     }
 
     #[test]
     fn the_pilot_share_is_stable_close_to_its_percentage_and_per_scene() {
         let none = BTreeSet::new();
         let mut r = gate(RolloutStage::Pilot, 10);
-        let admitted = |r: &Rollout, scene| (0..1000).filter(|i| admits("H1", r, &none, &format!("o-{i}"), scene).is_ok()).count();
+        let admitted =
+            |r: &Rollout, scene| (0..1000).filter(|i| admits("H1", r, &none, &format!("o-{i}"), scene).is_ok()).count();
         let n = admitted(&r, Scene::Outpatient);
         assert!((70..=130).contains(&n), "10% of 1,000 patients is {n}");
         assert_eq!(admitted(&r, Scene::Outpatient), n, "the same patients again");
@@ -219,12 +268,27 @@ mod tests {
     fn live_needs_a_passing_report_on_every_channel_and_production_parameters() {
         let ok = |to, config, passed: &[&str]| {
             let passed: Vec<String> = passed.iter().map(|s| s.to_string()).collect();
-            check_transition("H1", to, 0, false, &Facts { config, fingerprint: "fp", channels: &["wechat", "alipay"], passed_channels: &passed })
+            check_transition(
+                "H1",
+                to,
+                0,
+                false,
+                &Facts { config, fingerprint: "fp", channels: &["wechat", "alipay"], passed_channels: &passed },
+            )
         };
-        assert!(matches!(ok(RolloutStage::Live, Stage::Production, &["wechat"]), Err(TransitionError::AcceptanceRequired { .. })));
+        assert!(matches!(
+            ok(RolloutStage::Live, Stage::Production, &["wechat"]),
+            Err(TransitionError::AcceptanceRequired { .. })
+        ));
         assert!(ok(RolloutStage::Live, Stage::Production, &["wechat", "alipay"]).is_ok());
-        assert!(matches!(ok(RolloutStage::Live, Stage::JointTest, &["wechat", "alipay"]), Err(TransitionError::ConfigStage { .. })));
-        assert!(matches!(ok(RolloutStage::ClosedProduction, Stage::JointTest, &[]), Err(TransitionError::ConfigStage { .. })));
+        assert!(matches!(
+            ok(RolloutStage::Live, Stage::JointTest, &["wechat", "alipay"]),
+            Err(TransitionError::ConfigStage { .. })
+        ));
+        assert!(matches!(
+            ok(RolloutStage::ClosedProduction, Stage::JointTest, &[]),
+            Err(TransitionError::ConfigStage { .. })
+        ));
         assert!(ok(RolloutStage::JointTest, Stage::JointTest, &[]).is_ok());
         assert!(ok(RolloutStage::Suspended, Stage::JointTest, &[]).is_ok());
         let none = Facts { config: Stage::Production, fingerprint: "fp", channels: &[], passed_channels: &[] };

@@ -89,7 +89,8 @@ pub async fn status(ledger: &Ledger, h: &HospitalParties) -> Result<Status, Stor
     let org = &h.config.org_code;
     let fingerprint = fingerprint(h);
     let acceptances = store::acceptances(ledger, org, 20).await?;
-    let mut accepted_channels: Vec<String> = acceptances.iter().filter(|a| a.passed && a.fingerprint == fingerprint).map(|a| a.channel.clone()).collect();
+    let mut accepted_channels: Vec<String> =
+        acceptances.iter().filter(|a| a.passed && a.fingerprint == fingerprint).map(|a| a.channel.clone()).collect();
     accepted_channels.sort();
     accepted_channels.dedup();
     Ok(Status {
@@ -106,16 +107,30 @@ pub async fn status(ledger: &Ledger, h: &HospitalParties) -> Result<Status, Stor
 
 /// Checks and records a change; the same change again is recorded again (it is an operator's
 /// act with its own reason), never refused.
-pub async fn change(ledger: &Ledger, h: &HospitalParties, req: ChangeRequest, now_ms: i64) -> Result<Status, ChangeError> {
+pub async fn change(
+    ledger: &Ledger,
+    h: &HospitalParties,
+    req: ChangeRequest,
+    now_ms: i64,
+) -> Result<Status, ChangeError> {
     if req.actor.trim().is_empty() || req.reason.trim().is_empty() {
-        return Err(ChangeError::Invalid("actor and reason are required: every change records who made it and why".into()));
+        return Err(ChangeError::Invalid(
+            "actor and reason are required: every change records who made it and why".into(),
+        ));
     }
     if let Some(bad) = req.allow_openids.iter().flatten().find(|o| o.is_empty() || o.contains(',')) {
-        return Err(ChangeError::Invalid(format!("allow_openids: {bad:?} is not an openid (empty or contains a comma)")));
+        return Err(ChangeError::Invalid(format!(
+            "allow_openids: {bad:?} is not an openid (empty or contains a comma)"
+        )));
     }
     let before = status(ledger, h).await?;
     let channels: Vec<&str> = before.channels.iter().map(String::as_str).collect();
-    let facts = Facts { config: h.config.stage, fingerprint: &before.fingerprint, channels: &channels, passed_channels: &before.accepted_channels };
+    let facts = Facts {
+        config: h.config.stage,
+        fingerprint: &before.fingerprint,
+        channels: &channels,
+        passed_channels: &before.accepted_channels,
+    };
     check_transition(&h.config.org_code, req.stage, req.share_percent, !req.scenes.is_empty(), &facts)?;
     let share_percent = u8::try_from(req.share_percent).map_err(|_| TransitionError::Share(req.share_percent))?;
     let next = Rollout {
@@ -125,7 +140,16 @@ pub async fn change(ledger: &Ledger, h: &HospitalParties, req: ChangeRequest, no
         allow_openids: req.allow_openids.unwrap_or_else(|| before.rollout.allow_openids.clone()),
         implicit: false,
     };
-    let record = Change { at_ms: now_ms, actor: req.actor, reason: req.reason, from: before.rollout.stage, to: req.stage, share_percent, scenes: req.scenes, fingerprint: before.fingerprint.clone() };
+    let record = Change {
+        at_ms: now_ms,
+        actor: req.actor,
+        reason: req.reason,
+        from: before.rollout.stage,
+        to: req.stage,
+        share_percent,
+        scenes: req.scenes,
+        fingerprint: before.fingerprint.clone(),
+    };
     store::write(ledger, &h.config.org_code, &next, &record).await?;
     Ok(status(ledger, h).await?)
 }

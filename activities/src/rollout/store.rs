@@ -86,13 +86,37 @@ pub async fn write(ledger: &Ledger, org: &str, r: &Rollout, c: &Change) -> Resul
     let upsert = Query::insert()
         .into_table(col("rollout"))
         .columns(["org_code", "stage", "share_percent", "scenes", "allow_openids", "changed_at_ms"].map(col))
-        .values_panic([org.into(), r.stage.as_str().into(), i64::from(r.share_percent).into(), scenes_text(&r.scenes).into(), allow.into(), c.at_ms.into()])
-        .on_conflict(OnConflict::column(col("org_code")).update_columns(["stage", "share_percent", "scenes", "allow_openids", "changed_at_ms"].map(col)).to_owned())
+        .values_panic([
+            org.into(),
+            r.stage.as_str().into(),
+            i64::from(r.share_percent).into(),
+            scenes_text(&r.scenes).into(),
+            allow.into(),
+            c.at_ms.into(),
+        ])
+        .on_conflict(
+            OnConflict::column(col("org_code"))
+                .update_columns(["stage", "share_percent", "scenes", "allow_openids", "changed_at_ms"].map(col))
+                .to_owned(),
+        )
         .to_owned();
     tx.execute(&upsert).await.map_err(err)?;
     let record = Query::insert()
         .into_table(col("rollout_changes"))
-        .columns(["org_code", "at_ms", "actor", "reason", "from_stage", "to_stage", "share_percent", "scenes", "fingerprint"].map(col))
+        .columns(
+            [
+                "org_code",
+                "at_ms",
+                "actor",
+                "reason",
+                "from_stage",
+                "to_stage",
+                "share_percent",
+                "scenes",
+                "fingerprint",
+            ]
+            .map(col),
+        )
         .values_panic([
             org.into(),
             c.at_ms.into(),
@@ -110,7 +134,13 @@ pub async fn write(ledger: &Ledger, org: &str, r: &Rollout, c: &Change) -> Resul
 }
 
 /// A hospital's rows of `table`, newest first.
-async fn newest_first(ledger: &Ledger, table: &str, columns: &[&str], org: &str, limit: u64) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
+async fn newest_first(
+    ledger: &Ledger,
+    table: &str,
+    columns: &[&str],
+    org: &str,
+    limit: u64,
+) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
     let q = Query::select()
         .columns(columns.iter().map(|c| col(c)))
         .from(col(table))
@@ -146,7 +176,19 @@ pub async fn history(ledger: &Ledger, org: &str, limit: u64) -> Result<Vec<Chang
 pub async fn record_acceptance(ledger: &Ledger, a: &Acceptance) -> Result<(), StoreError> {
     let q = Query::insert()
         .into_table(col("acceptance_reports"))
-        .columns(["org_code", "fingerprint", "channel", "passed", "cases_total", "cases_passed", "finished_at_ms", "report_path"].map(col))
+        .columns(
+            [
+                "org_code",
+                "fingerprint",
+                "channel",
+                "passed",
+                "cases_total",
+                "cases_passed",
+                "finished_at_ms",
+                "report_path",
+            ]
+            .map(col),
+        )
         .values_panic([
             a.org_code.clone().into(),
             a.fingerprint.clone().into(),
@@ -163,7 +205,16 @@ pub async fn record_acceptance(ledger: &Ledger, a: &Acceptance) -> Result<(), St
 
 /// The hospital's acceptance runs, newest first.
 pub async fn acceptances(ledger: &Ledger, org: &str, limit: u64) -> Result<Vec<Acceptance>, StoreError> {
-    let columns = ["org_code", "fingerprint", "channel", "passed", "cases_total", "cases_passed", "finished_at_ms", "report_path"];
+    let columns = [
+        "org_code",
+        "fingerprint",
+        "channel",
+        "passed",
+        "cases_total",
+        "cases_passed",
+        "finished_at_ms",
+        "report_path",
+    ];
     newest_first(ledger, "acceptance_reports", &columns, org, limit)
         .await?
         .iter()

@@ -18,8 +18,13 @@ pub async fn backends() -> Vec<(&'static str, Ledger)> {
             v.push(("postgres", Ledger::connect(&url).await.unwrap()));
         }
         Err(_) => {
-            assert!(!postgres_required(), "scripts/test.sh and CI run the ledger tests on PostgreSQL too: set MEDPAY_TEST_POSTGRES_URL");
-            eprintln!("MEDPAY_TEST_POSTGRES_URL not set: PostgreSQL half of the ledger tests not run (scripts/test.sh sets it)");
+            assert!(
+                !postgres_required(),
+                "scripts/test.sh and CI run the ledger tests on PostgreSQL too: set MEDPAY_TEST_POSTGRES_URL"
+            );
+            eprintln!(
+                "MEDPAY_TEST_POSTGRES_URL not set: PostgreSQL half of the ledger tests not run (scripts/test.sh sets it)"
+            );
         }
     }
     v

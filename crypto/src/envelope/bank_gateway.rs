@@ -108,7 +108,10 @@ pub struct BankGatewayEnvelope {
 
 impl std::fmt::Debug for BankGatewayEnvelope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BankGatewayEnvelope").field("app_id", &self.app_id).field("profile", &self.profile).finish_non_exhaustive()
+        f.debug_struct("BankGatewayEnvelope")
+            .field("app_id", &self.app_id)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
     }
 }
 
@@ -128,7 +131,11 @@ pub struct OpenedRequest {
 }
 
 impl BankGatewayEnvelope {
-    pub fn new(profile: BankGatewayProfile, app_id: impl Into<String>, biz_key: Option<Secret<Vec<u8>>>) -> Result<Self, CryptoError> {
+    pub fn new(
+        profile: BankGatewayProfile,
+        app_id: impl Into<String>,
+        biz_key: Option<Secret<Vec<u8>>>,
+    ) -> Result<Self, CryptoError> {
         if profile.encrypt.is_some() && biz_key.is_none() {
             return Err(CryptoError::InvalidKey("the profile encrypts biz_content but no key is configured".into()));
         }
@@ -180,7 +187,8 @@ impl BankGatewayEnvelope {
         key: &PrivateKey,
         extra: &[(&str, &str)],
     ) -> Result<SealedRequest, CryptoError> {
-        let mut params: BTreeMap<String, String> = extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        let mut params: BTreeMap<String, String> =
+            extra.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
         params.insert("app_id".to_string(), self.app_id.clone());
         if !msg_id.is_empty() {
             params.insert("msg_id".to_string(), msg_id.to_string());
@@ -201,7 +209,12 @@ impl BankGatewayEnvelope {
 
     /// Verifies and decrypts a signed form: a request at the bank (sandbox) or a callback the
     /// bank sends us (where `path` is the callback's `api` parameter).
-    pub fn open_request(&self, path: &str, params: BTreeMap<String, String>, peer: &PublicKey) -> Result<OpenedRequest, GatewayError> {
+    pub fn open_request(
+        &self,
+        path: &str,
+        params: BTreeMap<String, String>,
+        peer: &PublicKey,
+    ) -> Result<OpenedRequest, GatewayError> {
         let sig_text = params.get("sign").ok_or(GatewayError::MissingParam("sign"))?;
         let biz = params.get("biz_content").ok_or(GatewayError::MissingParam("biz_content"))?;
         let signed = sign_string(self.signed_path(path), &params);
@@ -223,8 +236,10 @@ impl BankGatewayEnvelope {
 
     /// Verifies a reply over the raw text of `response_biz_content` and returns the business JSON.
     pub fn open_response(&self, raw: &str, peer: &PublicKey) -> Result<serde_json::Value, GatewayError> {
-        let reply: BTreeMap<String, &RawValue> = serde_json::from_str(raw).map_err(|e| GatewayError::NotJson(e.to_string()))?;
-        let field = reply.get(&self.profile.response_field).ok_or(GatewayError::MissingParam("response_biz_content"))?;
+        let reply: BTreeMap<String, &RawValue> =
+            serde_json::from_str(raw).map_err(|e| GatewayError::NotJson(e.to_string()))?;
+        let field =
+            reply.get(&self.profile.response_field).ok_or(GatewayError::MissingParam("response_biz_content"))?;
         let sign: String = reply
             .get("sign")
             .map(|r| serde_json::from_str(r.get()))
@@ -306,7 +321,9 @@ mod tests {
     #[test]
     fn sign_string_sorts_and_skips_sign_and_empty() {
         let mut p = BTreeMap::new();
-        for (k, v) in [("msg_id", "m1"), ("app_id", "A"), ("sign", "x"), ("encrypt_type", ""), ("biz_content", "{\"a\":1}")] {
+        for (k, v) in
+            [("msg_id", "m1"), ("app_id", "A"), ("sign", "x"), ("encrypt_type", ""), ("biz_content", "{\"a\":1}")]
+        {
             p.insert(k.to_string(), v.to_string());
         }
         assert_eq!(sign_string("/api/x/V1", &p), "/api/x/V1?app_id=A&biz_content={\"a\":1}&msg_id=m1");
@@ -315,7 +332,9 @@ mod tests {
     #[test]
     fn request_and_reply_round_trip_plain_and_encrypted() {
         let (hospital, bank) = keys();
-        for encrypt in [None, Some(SymmetricCipher { cipher: BlockCipherKind::Sm4, mode: CipherMode::Cbc { iv: IvPolicy::Zero } })] {
+        for encrypt in
+            [None, Some(SymmetricCipher { cipher: BlockCipherKind::Sm4, mode: CipherMode::Cbc { iv: IvPolicy::Zero } })]
+        {
             let profile = BankGatewayProfile { encrypt, ..Default::default() };
             let env = BankGatewayEnvelope::new(profile, "APP1", encrypt.map(|_| Secret::new(vec![9u8; 16]))).unwrap();
             let biz = json!({"out_trade_no":"SP1","total_fee":"3000"});
@@ -324,13 +343,19 @@ mod tests {
             let opened = env.open_request(PATH, req.params.clone(), &hospital.public_key()).unwrap();
             assert_eq!(opened.biz_content, biz);
             // Same params to another path: the path is signed.
-            assert!(matches!(env.open_request("/api/other/V1", req.params, &hospital.public_key()), Err(GatewayError::SignatureMismatch { .. })));
+            assert!(matches!(
+                env.open_request("/api/other/V1", req.params, &hospital.public_key()),
+                Err(GatewayError::SignatureMismatch { .. })
+            ));
 
             let reply = env.seal_response(&json!({"return_code":0,"mix_trade_no":"MIX1"}), &bank).unwrap();
             assert_eq!(env.open_response(&reply, &bank.public_key()).unwrap()["mix_trade_no"], "MIX1");
             let tampered = reply.replace("MIX1", "MIX2");
             if encrypt.is_none() {
-                assert!(matches!(env.open_response(&tampered, &bank.public_key()), Err(GatewayError::SignatureMismatch { .. })));
+                assert!(matches!(
+                    env.open_response(&tampered, &bank.public_key()),
+                    Err(GatewayError::SignatureMismatch { .. })
+                ));
             }
         }
     }
@@ -365,7 +390,16 @@ mod tests {
             ..Default::default()
         };
         let env = BankGatewayEnvelope::new(profile, "2021000000000001", None).unwrap();
-        let req = env.seal_form("/gateway.do", "", 0, &json!({"auth_code":"AC1"}), &hospital, &[("method", "alipay.commerce.medical.authinfo.auth.query")]).unwrap();
+        let req = env
+            .seal_form(
+                "/gateway.do",
+                "",
+                0,
+                &json!({"auth_code":"AC1"}),
+                &hospital,
+                &[("method", "alipay.commerce.medical.authinfo.auth.query")],
+            )
+            .unwrap();
         assert!(req.sign_string.starts_with("app_id=2021000000000001&biz_content="), "{}", req.sign_string);
         assert!(!req.params.contains_key("msg_id"));
         env.open_request("/gateway.do", req.params, &hospital.public_key()).unwrap();

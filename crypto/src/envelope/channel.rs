@@ -21,7 +21,12 @@ pub fn channel_signature(partner_id: &str, partner_secret: &str, timestamp_milli
 }
 
 /// Constant-time check of a received signature header.
-pub fn verify_channel_signature(partner_id: &str, partner_secret: &str, timestamp_millis: &str, signature_hex: &str) -> bool {
+pub fn verify_channel_signature(
+    partner_id: &str,
+    partner_secret: &str,
+    timestamp_millis: &str,
+    signature_hex: &str,
+) -> bool {
     match hex::decode(signature_hex) {
         Ok(sig) => mac(partner_secret, partner_id, timestamp_millis).verify_slice(&sig).is_ok(),
         Err(_) => false,

@@ -23,7 +23,9 @@ pub fn sign_string(message: &Value) -> String {
 /// Sets `signtype` and `cainfo` (base64 of the signature) on a request or reply object.
 pub fn sign(message: &mut Value, scheme: &SignatureScheme, key: &PrivateKey) -> Result<()> {
     let signature = key.sign(scheme, sign_string(message).as_bytes())?;
-    let Value::Object(map) = message else { return Err(CryptoError::InvalidKey("a core message is a JSON object".into())) };
+    let Value::Object(map) = message else {
+        return Err(CryptoError::InvalidKey("a core message is a JSON object".into()));
+    };
     map.insert("signtype".into(), Value::String(scheme.label().into()));
     map.insert("cainfo".into(), Value::String(encode_base64(&signature)));
     Ok(())
@@ -43,7 +45,11 @@ pub enum CoreSignatureError {
 }
 
 /// Checks a message signed by [`sign`] with the peer's key.
-pub fn verify(message: &Value, scheme: &SignatureScheme, peer: &PublicKey) -> std::result::Result<(), CoreSignatureError> {
+pub fn verify(
+    message: &Value,
+    scheme: &SignatureScheme,
+    peer: &PublicKey,
+) -> std::result::Result<(), CoreSignatureError> {
     let cainfo = message["cainfo"].as_str().unwrap_or_default();
     if cainfo.is_empty() {
         return Err(CoreSignatureError::Unsigned);
@@ -71,7 +77,10 @@ mod tests {
         let a = json!({"infno": "9001", "msgid": "M1", "cainfo": "x", "signtype": "SM2", "dev_no": "", "input": {"signIn": {"opter_no": "1", "ip": "127.0.0.1"}}});
         let b = json!({"input": {"signIn": {"ip": "127.0.0.1", "opter_no": "1"}}, "msgid": "M1", "infno": "9001"});
         assert_eq!(sign_string(&a), sign_string(&b));
-        assert_eq!(sign_string(&b), r#"{"infno":"9001","input":{"signIn":{"ip":"127.0.0.1","opter_no":"1"}},"msgid":"M1"}"#);
+        assert_eq!(
+            sign_string(&b),
+            r#"{"infno":"9001","input":{"signIn":{"ip":"127.0.0.1","opter_no":"1"}},"msgid":"M1"}"#
+        );
     }
 
     #[test]

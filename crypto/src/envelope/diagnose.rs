@@ -40,7 +40,8 @@ impl Diagnosis {
 /// Where two sign strings first differ, with some context, for people comparing logs.
 pub fn first_difference(ours: &str, theirs: &str) -> Option<String> {
     let (a, b) = (ours.as_bytes(), theirs.as_bytes());
-    let at = a.iter().zip(b).position(|(x, y)| x != y).or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
+    let at =
+        a.iter().zip(b).position(|(x, y)| x != y).or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))?;
     let ctx = |s: &str| {
         let start = s.floor_char_boundary(at.saturating_sub(20));
         let end = s.ceil_char_boundary((at + 20).min(s.len()));
@@ -51,7 +52,12 @@ pub fn first_difference(ours: &str, theirs: &str) -> Option<String> {
 
 /// Diagnoses a captured mid-platform message signed by the holder of `peer`.
 /// `expected_sign_string` is the counterparty's sign string from its logs, when known.
-pub fn diagnose_mid_platform(env: &MidPlatformEnvelope, raw: &str, peer: &PublicKey, expected_sign_string: Option<&str>) -> Diagnosis {
+pub fn diagnose_mid_platform(
+    env: &MidPlatformEnvelope,
+    raw: &str,
+    peer: &PublicKey,
+    expected_sign_string: Option<&str>,
+) -> Diagnosis {
     let mut d = Diagnosis { steps: vec![], verdict: String::new(), verified: false };
     let mut fields = match serde_json::from_str::<Value>(raw) {
         Ok(Value::Object(m)) => {
@@ -65,8 +71,14 @@ pub fn diagnose_mid_platform(env: &MidPlatformEnvelope, raw: &str, peer: &Public
     };
     let app_id = fields.get("appId").and_then(Value::as_str).unwrap_or_default().to_string();
     d.push("appId", app_id == env.app_id, format!("message {app_id:?}, configured {:?}", env.app_id));
-    d.push("data key", true, format!("{} (ASCII {:?})", hex::encode_upper(env.data_key()), String::from_utf8_lossy(env.data_key())));
-    let (Some(Value::String(enc)), Some(Value::String(sig_text))) = (fields.remove("encData"), fields.remove("signData")) else {
+    d.push(
+        "data key",
+        true,
+        format!("{} (ASCII {:?})", hex::encode_upper(env.data_key()), String::from_utf8_lossy(env.data_key())),
+    );
+    let (Some(Value::String(enc)), Some(Value::String(sig_text))) =
+        (fields.remove("encData"), fields.remove("signData"))
+    else {
         d.push("fields", false, "encData or signData missing".to_string());
         return d.fail("the message carries no encData/signData (an unsigned failure reply?)");
     };
@@ -117,7 +129,11 @@ pub fn diagnose_mid_platform(env: &MidPlatformEnvelope, raw: &str, peer: &Public
         return d.fail("the public key type does not match the profile");
     };
     let detected = Sm2SignatureFormat::detect(&sig);
-    d.push("signature encoding", detected == format, format!("{} bytes, looks {detected:?}, profile says {format:?}", sig.len()));
+    d.push(
+        "signature encoding",
+        detected == format,
+        format!("{} bytes, looks {detected:?}, profile says {format:?}", sig.len()),
+    );
     if let Ok(e) = sm2_digest(pk, &id, ours.as_bytes()) {
         d.push("SM3 digest e=SM3(Z||M)", true, hex::encode(e));
     }
@@ -134,11 +150,26 @@ pub fn diagnose_mid_platform(env: &MidPlatformEnvelope, raw: &str, peer: &Public
         NumberStyle::String => NumberStyle::Literal,
     };
     let candidates: Vec<(String, String, String, Sm2SignatureFormat)> = vec![
-        (format!("numbers signed as {flipped_numbers:?}"), sign_string(&fields, env.app_secret(), flipped_numbers), id.clone(), format),
+        (
+            format!("numbers signed as {flipped_numbers:?}"),
+            sign_string(&fields, env.app_secret(), flipped_numbers),
+            id.clone(),
+            format,
+        ),
         (format!("signature encoded as {detected:?}"), ours.clone(), id.clone(), detected),
         ("an empty SM2 ID (OpenSSL's default)".into(), ours.clone(), String::new(), detected),
-        ("data signed without pruning empty values".into(), unpruned_sign_string(&fields, env.app_secret(), profile.numbers), id.clone(), detected),
-        ("no \"&key=appSecret\" suffix".into(), ours.trim_end_matches(&format!("&key={}", env.app_secret())).to_string(), id.clone(), detected),
+        (
+            "data signed without pruning empty values".into(),
+            unpruned_sign_string(&fields, env.app_secret(), profile.numbers),
+            id.clone(),
+            detected,
+        ),
+        (
+            "no \"&key=appSecret\" suffix".into(),
+            ours.trim_end_matches(&format!("&key={}", env.app_secret())).to_string(),
+            id.clone(),
+            detected,
+        ),
     ];
     for (what, msg, cid, cformat) in candidates {
         if sm2_verify(pk, &cid, msg.as_bytes(), &sig, cformat).is_ok() {
@@ -166,7 +197,7 @@ fn unpruned_sign_string(fields: &Map<String, Value>, app_secret: &str, numbers: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::mid_platform::{MidPlatformProfile};
+    use crate::envelope::mid_platform::MidPlatformProfile;
     use crate::signer::PrivateKey;
     use crate::sm2::Sm2PrivateKey;
     use medpay_schemas::Secret;
@@ -174,7 +205,12 @@ mod tests {
 
     fn env(numbers: NumberStyle) -> MidPlatformEnvelope {
         let profile = MidPlatformProfile { numbers, ..Default::default() };
-        MidPlatformEnvelope::new(profile, "43AF047BBA47FC8A1AE8EFB232BDBBCB", Secret::new("4117E877F5FA0A0188891283E4B617D5".into())).unwrap()
+        MidPlatformEnvelope::new(
+            profile,
+            "43AF047BBA47FC8A1AE8EFB232BDBBCB",
+            Secret::new("4117E877F5FA0A0188891283E4B617D5".into()),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -198,7 +234,12 @@ mod tests {
         let other = PrivateKey::Sm2(Sm2PrivateKey::generate().unwrap());
         let d = diagnose_mid_platform(&e, &sealed.body.to_string(), &other.public_key(), None);
         assert!(d.verdict.contains("public key is not the signer's"), "{}", d.verdict);
-        let wrong_secret = MidPlatformEnvelope::new(MidPlatformProfile::default(), "43AF047BBA47FC8A1AE8EFB232BDBBCB", Secret::new("0000".into())).unwrap();
+        let wrong_secret = MidPlatformEnvelope::new(
+            MidPlatformProfile::default(),
+            "43AF047BBA47FC8A1AE8EFB232BDBBCB",
+            Secret::new("0000".into()),
+        )
+        .unwrap();
         let d = diagnose_mid_platform(&wrong_secret, &sealed.body.to_string(), &key.public_key(), None);
         assert!(d.verdict.contains("encData does not decrypt"), "{}", d.verdict);
     }

@@ -122,16 +122,18 @@ pub struct MidPlatformEnvelope {
 
 impl std::fmt::Debug for MidPlatformEnvelope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MidPlatformEnvelope").field("app_id", &self.app_id).field("profile", &self.profile).finish_non_exhaustive()
+        f.debug_struct("MidPlatformEnvelope")
+            .field("app_id", &self.app_id)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
     }
 }
 
 /// key₁ = ASCII(appId[0..16]); dataKey = ASCII(first 16 chars of HEX(SM4-ECB(key₁, appSecret))).
 pub fn derive_data_key(app_id: &str, app_secret: &str) -> Result<[u8; 16], CryptoError> {
-    let key1 = app_id
-        .as_bytes()
-        .get(..16)
-        .ok_or_else(|| CryptoError::InvalidKey(format!("appId must have at least 16 characters, has {}", app_id.len())))?;
+    let key1 = app_id.as_bytes().get(..16).ok_or_else(|| {
+        CryptoError::InvalidKey(format!("appId must have at least 16 characters, has {}", app_id.len()))
+    })?;
     let ct = SymmetricCipher::SM4_ECB.encrypt(key1, app_secret.as_bytes())?;
     let hex = hex::encode_upper(ct);
     let mut key = [0u8; 16];
@@ -165,7 +167,11 @@ pub fn sign_string(fields: &Map<String, Value>, app_secret: &str, numbers: Numbe
 }
 
 impl MidPlatformEnvelope {
-    pub fn new(profile: MidPlatformProfile, app_id: impl Into<String>, app_secret: Secret<String>) -> Result<Self, CryptoError> {
+    pub fn new(
+        profile: MidPlatformProfile,
+        app_id: impl Into<String>,
+        app_secret: Secret<String>,
+    ) -> Result<Self, CryptoError> {
         let app_id = app_id.into();
         let data_key = derive_data_key(&app_id, app_secret.expose())?.to_vec();
         Ok(Self { profile, app_id, app_secret, data_key: Secret::new(data_key) })
@@ -296,13 +302,22 @@ mod tests {
     fn enc_data_vector_spec_example() {
         let e = envelope("1.0.0");
         let json = canonical_data(&spec_data(), NumberStyle::Literal);
-        assert_eq!(e.encrypt_data(&json).unwrap(), "64A9C5A7AB3AEA5FC01DE87025F999521C08D25DA13BD715D7E036A7D7C1DBCB6AB7914898A23A99C97EBEFE5277247AD7D0DD9B18F4DCC71A2C280C5143F25B857C795E6BA9F399652C3A4264FC2CBBA7E06B08E151362301659FC3F377348019010E5EA11342846470277652953B35C2CA95C9975090885AB286BB736BA3BB98F3540962552F40C8350926B93CD21CB7A624E6C4E41E349627E7B36B5C1B5F2A3E846EEB254C6DCD536A5D25825E8E0A4E1A6424F4D8B4116AEF8D0699C425");
+        assert_eq!(
+            e.encrypt_data(&json).unwrap(),
+            "64A9C5A7AB3AEA5FC01DE87025F999521C08D25DA13BD715D7E036A7D7C1DBCB6AB7914898A23A99C97EBEFE5277247AD7D0DD9B18F4DCC71A2C280C5143F25B857C795E6BA9F399652C3A4264FC2CBBA7E06B08E151362301659FC3F377348019010E5EA11342846470277652953B35C2CA95C9975090885AB286BB736BA3BB98F3540962552F40C8350926B93CD21CB7A624E6C4E41E349627E7B36B5C1B5F2A3E846EEB254C6DCD536A5D25825E8E0A4E1A6424F4D8B4116AEF8D0699C425"
+        );
     }
 
     #[test]
     fn sign_string_vector_spec_example() {
         let mut f = Map::new();
-        for (k, v) in [("appId", APP_ID), ("encType", "SM4"), ("signType", "SM2"), ("timestamp", "20200207175759"), ("version", "1.0.0")] {
+        for (k, v) in [
+            ("appId", APP_ID),
+            ("encType", "SM4"),
+            ("signType", "SM2"),
+            ("timestamp", "20200207175759"),
+            ("version", "1.0.0"),
+        ] {
             f.insert(k.into(), json!(v));
         }
         f.insert("data".into(), spec_data());
@@ -318,7 +333,14 @@ mod tests {
             "nested":{"b":2,"a":1,"deep":{"z":"","y":[1,"",null,{"k":"值"}]}},
             "boolTrue":true,"boolFalse":false,"number":123,"chinese":"高平市人民医院"});
         let mut f = Map::new();
-        for (k, v) in [("appId", APP_ID), ("encType", "SM4"), ("signType", "SM2"), ("timestamp", "20260903000000"), ("version", "2.0.1"), ("extra", "should-be-excluded")] {
+        for (k, v) in [
+            ("appId", APP_ID),
+            ("encType", "SM4"),
+            ("signType", "SM2"),
+            ("timestamp", "20260903000000"),
+            ("version", "2.0.1"),
+            ("extra", "should-be-excluded"),
+        ] {
             f.insert(k.into(), json!(v));
         }
         f.insert("data".into(), data.clone());
@@ -327,14 +349,18 @@ mod tests {
             r#"appId=43AF047BBA47FC8A1AE8EFB232BDBBCB&data={"boolFalse":false,"boolTrue":true,"chinese":"高平市人民医院","nested":{"a":1,"b":2,"deep":{"y":[1,{"k":"值"}]}},"number":123}&encType=SM4&signType=SM2&timestamp=20260903000000&version=2.0.1&key=4117E877F5FA0A0188891283E4B617D5"#
         );
         let e = envelope("2.0.1");
-        assert_eq!(e.encrypt_data(&canonical_data(&data, NumberStyle::Literal)).unwrap(), "F8B6D0EE9B2BBD4C15FB93D134536C51F1D611E1709EBBD7C55DA0E66CA8CA15799897233519F644B0B887A3499BDE42342F95ACA31A7481661752DA66259506A807ACB78800CDE6128D813451AE8B120567A9454E19C20859172CB3EC677B2B3EF8062D261F382FA553D13C9336C0F23190EEC5C8A5CB0298B03C37A37B173788D1656BDA4A973DCC3B4154158592C7");
+        assert_eq!(
+            e.encrypt_data(&canonical_data(&data, NumberStyle::Literal)).unwrap(),
+            "F8B6D0EE9B2BBD4C15FB93D134536C51F1D611E1709EBBD7C55DA0E66CA8CA15799897233519F644B0B887A3499BDE42342F95ACA31A7481661752DA66259506A807ACB78800CDE6128D813451AE8B120567A9454E19C20859172CB3EC677B2B3EF8062D261F382FA553D13C9336C0F23190EEC5C8A5CB0298B03C37A37B173788D1656BDA4A973DCC3B4154158592C7"
+        );
     }
 
     #[test]
     fn seal_then_open_round_trips_and_detects_every_tampering() {
         let e = envelope("2.0.1");
         let hospital = PrivateKey::Sm2(Sm2PrivateKey::generate().unwrap());
-        let sealed = e.seal(e.request_fields(1_764_000_000_000), &json!({"payOrdId":"ORD1","amt":"12.30"}), &hospital).unwrap();
+        let sealed =
+            e.seal(e.request_fields(1_764_000_000_000), &json!({"payOrdId":"ORD1","amt":"12.30"}), &hospital).unwrap();
         assert_eq!(sealed.signature.len(), 64, "raw r||s");
         let raw = sealed.body.to_string();
         let opened = e.open(&raw, &hospital.public_key()).unwrap();
@@ -342,7 +368,10 @@ mod tests {
 
         let mut tampered = sealed.body.clone();
         tampered["timestamp"] = json!("20000101000000");
-        assert!(matches!(e.open(&tampered.to_string(), &hospital.public_key()), Err(EnvelopeError::SignatureMismatch { .. })));
+        assert!(matches!(
+            e.open(&tampered.to_string(), &hospital.public_key()),
+            Err(EnvelopeError::SignatureMismatch { .. })
+        ));
         let other = PrivateKey::Sm2(Sm2PrivateKey::generate().unwrap());
         assert!(matches!(e.open(&raw, &other.public_key()), Err(EnvelopeError::SignatureMismatch { .. })));
         let mut bad_enc = sealed.body.clone();
@@ -350,7 +379,10 @@ mod tests {
         assert_eq!(e.open(&bad_enc.to_string(), &hospital.public_key()), Err(EnvelopeError::DecryptFailed));
         let mut foreign = sealed.body;
         foreign["appId"] = json!("FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF");
-        assert!(matches!(e.open(&foreign.to_string(), &hospital.public_key()), Err(EnvelopeError::AppIdMismatch { .. })));
+        assert!(matches!(
+            e.open(&foreign.to_string(), &hospital.public_key()),
+            Err(EnvelopeError::AppIdMismatch { .. })
+        ));
     }
 
     #[test]

@@ -5,8 +5,8 @@
 use super::verify::PointTable;
 use crate::error::{CryptoError, Result};
 use crate::text::decode_hex_or_base64;
-use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use sm2::dsa::SigningKey;
+use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use sm2::{PublicKey, SecretKey};
 
 /// The SM2 distinguishing ID every party in this domain uses. Always passed explicitly: OpenSSL
@@ -85,7 +85,9 @@ impl Sm2PrivateKey {
                 )));
             }
         };
-        SecretKey::from_slice(d).map(Self::wrap).map_err(|_| CryptoError::InvalidKey("SM2 private key is out of range".into()))
+        SecretKey::from_slice(d)
+            .map(Self::wrap)
+            .map_err(|_| CryptoError::InvalidKey("SM2 private key is out of range".into()))
     }
 
     fn wrap(secret: SecretKey) -> Self {
@@ -94,14 +96,18 @@ impl Sm2PrivateKey {
 
     pub fn public_key(&self) -> Sm2PublicKey {
         match self.1.get() {
-            Some((_, sk)) => Sm2PublicKey::wrap(PublicKey::from_affine(*sk.verifying_key().as_affine()).unwrap_or_else(|_| self.0.public_key())),
+            Some((_, sk)) => Sm2PublicKey::wrap(
+                PublicKey::from_affine(*sk.verifying_key().as_affine()).unwrap_or_else(|_| self.0.public_key()),
+            ),
             None => Sm2PublicKey::wrap(self.0.public_key()),
         }
     }
 
     /// Runs `f` with the signing key for `id`: the cached one, or (another ID) a fresh one.
     pub(crate) fn with_signing_key<R>(&self, id: &str, f: impl FnOnce(&SigningKey) -> R) -> Result<R> {
-        let build = || SigningKey::new(id, &self.0).map_err(|_| CryptoError::InvalidKey("SM2 distinguishing ID too long".into()));
+        let build = || {
+            SigningKey::new(id, &self.0).map_err(|_| CryptoError::InvalidKey("SM2 distinguishing ID too long".into()))
+        };
         if self.1.get().is_none() {
             let sk = build()?;
             let _ = self.1.set((id.to_string(), sk));
@@ -223,6 +229,8 @@ mod tests {
         assert!(Sm2PrivateKey::from_raw(&[0u8; 32]).is_err());
         assert!(Sm2PrivateKey::from_raw(&[1u8; 34]).is_err());
         assert!(Sm2PublicKey::from_raw(&[4u8; 65]).is_err());
-        assert!(Sm2PrivateKey::from_text("-----BEGIN RSA PRIVATE KEY-----\nAA\n-----END RSA PRIVATE KEY-----").is_err());
+        assert!(
+            Sm2PrivateKey::from_text("-----BEGIN RSA PRIVATE KEY-----\nAA\n-----END RSA PRIVATE KEY-----").is_err()
+        );
     }
 }

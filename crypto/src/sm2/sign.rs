@@ -30,7 +30,9 @@ pub fn sm2_sign(key: &Sm2PrivateKey, id: &str, msg: &[u8], format: Sm2SignatureF
     let mut rng = sm2::elliptic_curve::common::getrandom::SysRng;
     // The crate returns Err in negligible-probability cases instead of retrying; retry once here.
     let sig: Signature = key
-        .with_signing_key(id, |sk| sk.try_sign_with_rng(&mut rng, msg).or_else(|_| sk.try_sign_with_rng(&mut rng, msg)))?
+        .with_signing_key(id, |sk| {
+            sk.try_sign_with_rng(&mut rng, msg).or_else(|_| sk.try_sign_with_rng(&mut rng, msg))
+        })?
         .map_err(|_| CryptoError::SignFailed)?;
     Ok(match format {
         Sm2SignatureFormat::Der => sig.to_der().as_bytes().to_vec(),
@@ -40,11 +42,14 @@ pub fn sm2_sign(key: &Sm2PrivateKey, id: &str, msg: &[u8], format: Sm2SignatureF
 
 pub fn decode_signature(sig: &[u8], format: Sm2SignatureFormat) -> Result<Signature> {
     match format {
-        Sm2SignatureFormat::Raw => Signature::from_slice(sig)
-            .map_err(|_| CryptoError::MalformedSignature(format!("raw r||s must be 64 bytes with r,s in range, got {} bytes", sig.len()))),
-        Sm2SignatureFormat::Der => {
-            Signature::from_der(sig).map_err(|_| CryptoError::MalformedSignature(format!("{} bytes are not a DER SM2 signature", sig.len())))
-        }
+        Sm2SignatureFormat::Raw => Signature::from_slice(sig).map_err(|_| {
+            CryptoError::MalformedSignature(format!(
+                "raw r||s must be 64 bytes with r,s in range, got {} bytes",
+                sig.len()
+            ))
+        }),
+        Sm2SignatureFormat::Der => Signature::from_der(sig)
+            .map_err(|_| CryptoError::MalformedSignature(format!("{} bytes are not a DER SM2 signature", sig.len()))),
     }
 }
 
@@ -95,8 +100,10 @@ mod tests {
     #[test]
     fn verifies_the_openssl_vector_in_both_encodings() {
         let pk = Sm2PublicKey::from_text(PUB).unwrap();
-        sm2_verify(&pk, DEFAULT_SM2_ID, MSG.as_bytes(), &hex::decode(SIG_DER).unwrap(), Sm2SignatureFormat::Der).unwrap();
-        sm2_verify(&pk, DEFAULT_SM2_ID, MSG.as_bytes(), &hex::decode(SIG_RAW).unwrap(), Sm2SignatureFormat::Raw).unwrap();
+        sm2_verify(&pk, DEFAULT_SM2_ID, MSG.as_bytes(), &hex::decode(SIG_DER).unwrap(), Sm2SignatureFormat::Der)
+            .unwrap();
+        sm2_verify(&pk, DEFAULT_SM2_ID, MSG.as_bytes(), &hex::decode(SIG_RAW).unwrap(), Sm2SignatureFormat::Raw)
+            .unwrap();
         // Same signature, empty ID (the OpenSSL default): must not verify.
         assert_eq!(
             sm2_verify(&pk, "", MSG.as_bytes(), &hex::decode(SIG_RAW).unwrap(), Sm2SignatureFormat::Raw),
@@ -120,7 +127,10 @@ mod tests {
             let sig = sm2_sign(&k, DEFAULT_SM2_ID, b"payload", f).unwrap();
             assert_eq!(Sm2SignatureFormat::detect(&sig), f);
             sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"payload", &sig, f).unwrap();
-            assert_eq!(sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"payloaD", &sig, f), Err(CryptoError::BadSignature));
+            assert_eq!(
+                sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"payloaD", &sig, f),
+                Err(CryptoError::BadSignature)
+            );
         }
     }
 
@@ -135,9 +145,19 @@ mod tests {
         assert_eq!(k.public_key(), public_before, "the cached public key is d·G");
         let other = sm2_sign(&k, "ALICE123@YAHOO.COM", b"m", Sm2SignatureFormat::Raw).unwrap();
         sm2_verify(&k.public_key(), "ALICE123@YAHOO.COM", b"m", &other, Sm2SignatureFormat::Raw).unwrap();
-        assert_eq!(sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"m", &other, Sm2SignatureFormat::Raw), Err(CryptoError::BadSignature));
+        assert_eq!(
+            sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"m", &other, Sm2SignatureFormat::Raw),
+            Err(CryptoError::BadSignature)
+        );
         let clone = k.clone();
-        sm2_verify(&k.public_key(), DEFAULT_SM2_ID, b"m", &sm2_sign(&clone, DEFAULT_SM2_ID, b"m", Sm2SignatureFormat::Der).unwrap(), Sm2SignatureFormat::Der).unwrap();
+        sm2_verify(
+            &k.public_key(),
+            DEFAULT_SM2_ID,
+            b"m",
+            &sm2_sign(&clone, DEFAULT_SM2_ID, b"m", Sm2SignatureFormat::Der).unwrap(),
+            Sm2SignatureFormat::Der,
+        )
+        .unwrap();
     }
 
     proptest! {

@@ -130,7 +130,10 @@ mod tests {
         let (pa, pb) = (a.public_key(), b.public_key());
         let sig = sm2_sign(&a, DEFAULT_SM2_ID, b"m", Sm2SignatureFormat::Der).unwrap();
         sm2_verify(&pa, DEFAULT_SM2_ID, b"m", &sig, Sm2SignatureFormat::Der).unwrap();
-        assert_eq!(sm2_verify(&pb, DEFAULT_SM2_ID, b"m", &sig, Sm2SignatureFormat::Der), Err(CryptoError::BadSignature));
+        assert_eq!(
+            sm2_verify(&pb, DEFAULT_SM2_ID, b"m", &sig, Sm2SignatureFormat::Der),
+            Err(CryptoError::BadSignature)
+        );
         let clone = pa.clone();
         assert!(std::ptr::eq(clone.table(), pa.table()), "clones share the table built once");
         sm2_verify(&clone, DEFAULT_SM2_ID, b"m", &sig, Sm2SignatureFormat::Der).unwrap();

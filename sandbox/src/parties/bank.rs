@@ -36,14 +36,17 @@ pub async fn handle(app: App, op: BankOp, body: String) -> Response {
     let msg_id = params.get("msg_id").cloned().unwrap_or_default();
     let app_id = params.get("app_id").cloned().unwrap_or_default();
     let Some(keys) = app.hospital_by_bank_app_id(&app_id) else {
-        return (StatusCode::BAD_REQUEST, format!("app_id {app_id:?} is not registered at the sandbox bank")).into_response();
+        return (StatusCode::BAD_REQUEST, format!("app_id {app_id:?} is not registered at the sandbox bank"))
+            .into_response();
     };
     // REQ S-4.1b: with encryption on, business fields in clear are refused before anything else.
     // The refusal itself goes back in clear: a hospital that does not encrypt cannot decrypt.
     if app.config.bank_encrypt && !params.contains_key("encrypt_type") {
         let clear = BankGatewayProfile { encrypt: None, ..keys.bank.profile.clone() };
         let refusal = json!({"return_code": 4003, "return_msg": "biz_content must be encrypted (encrypt_type): the payer's name and ID digest may not travel in clear", "msg_id": msg_id});
-        return match BankGatewayEnvelope::new(clear, keys.bank.app_id.clone(), None).and_then(|e| e.seal_response(&refusal, &keys.bank_key)) {
+        return match BankGatewayEnvelope::new(clear, keys.bank.app_id.clone(), None)
+            .and_then(|e| e.seal_response(&refusal, &keys.bank_key))
+        {
             Ok(text) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response(),
             Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("sandbox bank could not sign: {e}")).into_response(),
         };
@@ -111,11 +114,21 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
         _ => return Err(fail(4000, format!("pay_mode {:?} is not offered (9 WeChat, 10 Alipay)", req.pay_mode))),
     };
     if !allowed.contains(&req.access_type.as_str()) {
-        return Err(fail(4000, format!("access_type {:?} is not valid with pay_mode {} (allowed: {})", req.access_type, req.pay_mode, allowed.join(", "))));
+        return Err(fail(
+            4000,
+            format!(
+                "access_type {:?} is not valid with pay_mode {} (allowed: {})",
+                req.access_type,
+                req.pay_mode,
+                allowed.join(", ")
+            ),
+        ));
     }
     let out = req.out_trade_no.to_string();
     let order = match st.self_pay_orders.get(&out) {
-        Some(o) if o.total != req.total_fee => return Err(fail(4002, format!("out_trade_no {out} exists with total {}", o.total.fen()))),
+        Some(o) if o.total != req.total_fee => {
+            return Err(fail(4002, format!("out_trade_no {out} exists with total {}", o.total.fen())));
+        }
         Some(o) => o.clone(),
         None => {
             let order_id = st.next_id("ICBC", now);
@@ -157,26 +170,59 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
 /// and the environment flag against the environment.
 fn check_payer_and_environment(st: &State, config: &SandboxConfig, req: &MixedOrderRequest) -> Result<(), Failure> {
     match (config.joint_test, req.med_ins_test_env) {
-        (false, true) => return Err(fail(4000, "med_ins_test_env=true is refused in production (a production money-loss bug): set the hospital's stage to production")),
-        (true, false) => return Err(fail(4000, "this is the joint-test environment: med_ins_test_env must be true (the hospital's stage is joint_test during the joint test)")),
+        (false, true) => {
+            return Err(fail(
+                4000,
+                "med_ins_test_env=true is refused in production (a production money-loss bug): set the hospital's stage to production",
+            ));
+        }
+        (true, false) => {
+            return Err(fail(
+                4000,
+                "this is the joint-test environment: med_ins_test_env must be true (the hospital's stage is joint_test during the joint test)",
+            ));
+        }
         _ => {}
     }
     let created = &req.med_ins_order_create_time;
     if created.len() != 25 || !created.ends_with("+08:00") || created.as_bytes().get(10) != Some(&b'T') {
-        return Err(fail(4000, format!("med_ins_order_create_time {created:?} is not RFC 3339 in +08:00 (yyyy-MM-ddTHH:mm:ss+08:00)")));
+        return Err(fail(
+            4000,
+            format!("med_ins_order_create_time {created:?} is not RFC 3339 in +08:00 (yyyy-MM-ddTHH:mm:ss+08:00)"),
+        ));
     }
-    let auth = st.pay_auths.get(req.pay_auth_no.expose()).ok_or_else(|| fail(4004, "pay_auth_no unknown to the channel"))?;
+    let auth =
+        st.pay_auths.get(req.pay_auth_no.expose()).ok_or_else(|| fail(4004, "pay_auth_no unknown to the channel"))?;
     if auth.for_relative != req.pay_for_relatives {
-        return Err(fail(268_545_961, format!("pay_for_relatives={} differs from the authorisation (for a relative: {})", req.pay_for_relatives, auth.for_relative)));
+        return Err(fail(
+            268_545_961,
+            format!(
+                "pay_for_relatives={} differs from the authorisation (for a relative: {})",
+                req.pay_for_relatives, auth.for_relative
+            ),
+        ));
     }
-    let person = crate::persons::by_psn_no(&auth.psn_no).ok_or_else(|| fail(4004, "the e-voucher's person is unknown"))?;
+    let person =
+        crate::persons::by_psn_no(&auth.psn_no).ok_or_else(|| fail(4004, "the e-voucher's person is unknown"))?;
     if req.payer_id_digest.expose() != &config.bank_id_digest.of(person.id_no) {
-        return Err(fail(268_545_961, format!("payer_id_digest does not match the e-voucher's binding (expected the {:?} digest of the upper-cased ID number)", config.bank_id_digest)));
+        return Err(fail(
+            268_545_961,
+            format!(
+                "payer_id_digest does not match the e-voucher's binding (expected the {:?} digest of the upper-cased ID number)",
+                config.bank_id_digest
+            ),
+        ));
     }
     Ok(())
 }
 
-fn mixed_order(st: &mut State, config: &SandboxConfig, keys: &HospitalKeys, biz: &Value, now: i64) -> Result<Value, Failure> {
+fn mixed_order(
+    st: &mut State,
+    config: &SandboxConfig,
+    keys: &HospitalKeys,
+    biz: &Value,
+    now: i64,
+) -> Result<Value, Failure> {
     let req: MixedOrderRequest = parse(biz)?;
     if req.sub_mchid.as_str() != keys.creds.bank.sub_mchid || req.hospital_id != keys.creds.bank.hospital_id {
         return Err(fail(4000, "sub_mchid / hospital_id are not this app's"));
@@ -192,7 +238,10 @@ fn mixed_order(st: &mut State, config: &SandboxConfig, keys: &HospitalKeys, biz:
         return Err(fail(4002, format!("out_trade_no {out} already has mixed order {}", existing.mix_trade_no)));
     }
     // The insurance fields must be the mid-platform's pre-settlement of this HIS order.
-    let mid = st.mid_orders.get(req.pay_order_id.as_str()).ok_or_else(|| fail(4004, format!("pay_order_id {} unknown at the mid-platform", req.pay_order_id)))?;
+    let mid = st
+        .mid_orders
+        .get(req.pay_order_id.as_str())
+        .ok_or_else(|| fail(4004, format!("pay_order_id {} unknown at the mid-platform", req.pay_order_id)))?;
     if mid.med_org_ord != req.serial_no.as_str() {
         return Err(fail(4005, "serial_no must equal the 6201 medOrgOrd"));
     }
@@ -264,7 +313,11 @@ fn query(st: &State, keys: &HospitalKeys, biz: &Value) -> Result<Value, Failure>
     let req: MixedOrderQueryRequest = parse(biz)?;
     let found = match req.query_type.as_str() {
         "MIX_TRADE_NO" => req.mix_trade_no.as_ref().and_then(|m| st.mixed_orders.get(m.as_str())),
-        "OUT_TRADE_NO" => req.out_trade_no.as_ref().and_then(|o| st.mixed_by_out_trade_no.get(o.as_str())).and_then(|m| st.mixed_orders.get(m)),
+        "OUT_TRADE_NO" => req
+            .out_trade_no
+            .as_ref()
+            .and_then(|o| st.mixed_by_out_trade_no.get(o.as_str()))
+            .and_then(|m| st.mixed_orders.get(m)),
         other => return Err(fail(4000, format!("query_type {other:?} must be MIX_TRADE_NO or OUT_TRADE_NO"))),
     };
     // As at ICBC: the order is looked up within its order date; a wrong trx_date is "not found".
@@ -282,17 +335,28 @@ fn self_pay_refund(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -
     }
     if let Some(done) = st.bank_refunds.get(&req.outtrx_serial_no) {
         if done.out_trade_no != req.out_trade_no.as_str() || done.amount != req.ret_total_amt {
-            return Err(fail(4002, format!("outtrx_serial_no {} was used for a different refund", req.outtrx_serial_no)));
+            return Err(fail(
+                4002,
+                format!("outtrx_serial_no {} was used for a different refund", req.outtrx_serial_no),
+            ));
         }
-        return Ok(json!({"intrx_serial_no": done.intrx_serial_no, "real_reject_amt": done.amount.fen().to_string(), "refund_status": "0"}));
+        return Ok(
+            json!({"intrx_serial_no": done.intrx_serial_no, "real_reject_amt": done.amount.fen().to_string(), "refund_status": "0"}),
+        );
     }
-    let sp = st.self_pay_orders.get(req.out_trade_no.as_str()).ok_or_else(|| fail(4004, format!("self-pay order {} not found", req.out_trade_no)))?;
+    let sp = st
+        .self_pay_orders
+        .get(req.out_trade_no.as_str())
+        .ok_or_else(|| fail(4004, format!("self-pay order {} not found", req.out_trade_no)))?;
     if sp.status != SelfPayStatus::Success && sp.status != SelfPayStatus::Refund {
         return Err(fail(4008, format!("self-pay order is {}, nothing to refund", sp.status)));
     }
     let remaining = sp.total.checked_sub(sp.refunded).map_err(|e| fail(4007, e.to_string()))?;
     if req.ret_total_amt.fen() <= 0 || req.ret_total_amt > remaining {
-        return Err(fail(4007, format!("refund {} exceeds the {} fen still refundable", req.ret_total_amt.fen(), remaining.fen())));
+        return Err(fail(
+            4007,
+            format!("refund {} exceeds the {} fen still refundable", req.ret_total_amt.fen(), remaining.fen()),
+        ));
     }
     let intrx = st.next_id("RF", now);
     let sp = st.self_pay_orders.get_mut(req.out_trade_no.as_str()).ok_or_else(|| fail(4004, "order vanished"))?;
@@ -302,27 +366,44 @@ fn self_pay_refund(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -
     }
     st.bank_refunds.insert(
         req.outtrx_serial_no.clone(),
-        BankRefund { outtrx_serial_no: req.outtrx_serial_no.clone(), intrx_serial_no: intrx.clone(), out_trade_no: req.out_trade_no.to_string(), amount: req.ret_total_amt, at_ms: now },
+        BankRefund {
+            outtrx_serial_no: req.outtrx_serial_no.clone(),
+            intrx_serial_no: intrx.clone(),
+            out_trade_no: req.out_trade_no.to_string(),
+            amount: req.ret_total_amt,
+            at_ms: now,
+        },
     );
     Ok(json!({"intrx_serial_no": intrx, "real_reject_amt": req.ret_total_amt.fen().to_string(), "refund_status": "0"}))
 }
 
 fn refund_notify(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -> Result<Value, Failure> {
     let req: RefundNotifyRequest = parse(biz)?;
-    let m = st.mixed_orders.get(req.mix_trade_no.as_str()).filter(|m| m.org_code == keys.creds.org_code).ok_or_else(|| fail(4004, "mix_trade_no not found"))?;
+    let m = st
+        .mixed_orders
+        .get(req.mix_trade_no.as_str())
+        .filter(|m| m.org_code == keys.creds.org_code)
+        .ok_or_else(|| fail(4004, "mix_trade_no not found"))?;
     if !req.cash_refund_fee.is_zero() {
-        let serial = req.intrx_serial_no.as_ref().ok_or_else(|| fail(4000, "intrx_serial_no is required with a cash part"))?;
-        let known = st.bank_refunds.values().any(|r| r.intrx_serial_no == serial.as_str() && r.out_trade_no == m.out_trade_no);
+        let serial =
+            req.intrx_serial_no.as_ref().ok_or_else(|| fail(4000, "intrx_serial_no is required with a cash part"))?;
+        let known =
+            st.bank_refunds.values().any(|r| r.intrx_serial_no == serial.as_str() && r.out_trade_no == m.out_trade_no);
         if !known {
             return Err(fail(4004, "intrx_serial_no is not a refund of this order's self-pay part"));
         }
     }
-    let med_sum = Money::checked_sum([req.med_refund_gov_fee, req.med_refund_self_fee, req.med_refund_other_fee]).map_err(|e| fail(4005, e.to_string()))?;
+    let med_sum = Money::checked_sum([req.med_refund_gov_fee, req.med_refund_self_fee, req.med_refund_other_fee])
+        .map_err(|e| fail(4005, e.to_string()))?;
     if med_sum != req.med_refund_total_fee {
         return Err(fail(4005, "med_refund_total_fee is not the sum of its parts"));
     }
     // A repeated notice (the hospital retrying a call whose answer it lost) is the same notice.
-    if st.refund_notices.iter().any(|n| n.out_refund_no == req.out_refund_no && n.mix_trade_no == req.mix_trade_no.as_str()) {
+    if st
+        .refund_notices
+        .iter()
+        .any(|n| n.out_refund_no == req.out_refund_no && n.mix_trade_no == req.mix_trade_no.as_str())
+    {
         return Ok(json!({}));
     }
     st.refund_notices.push(RefundNotice {

@@ -33,7 +33,10 @@ fn issue_pay_auth(app: &App, auth_code: &str, channel: &str) -> Option<(String, 
     let person = persons::by_persona(&code.persona)?;
     let pay_auth_no = st.next_id("AUTH", now);
     let expires_ms = if expired { now - 1 } else { now.saturating_add(ttl_ms) };
-    st.pay_auths.insert(pay_auth_no.clone(), PayAuth { psn_no: person.psn_no.into(), expires_ms, bound_order: None, for_relative: code.for_relative });
+    st.pay_auths.insert(
+        pay_auth_no.clone(),
+        PayAuth { psn_no: person.psn_no.into(), expires_ms, bound_order: None, for_relative: code.for_relative },
+    );
     Some((pay_auth_no, person, code.for_relative))
 }
 
@@ -41,7 +44,12 @@ fn refuse(code: i64, message: &str) -> Response {
     Json(json!({"code": code, "message": message})).into_response()
 }
 
-pub async fn wechat_user_query(State(app): State<App>, Path(partner_id): Path<String>, headers: HeaderMap, body: String) -> Response {
+pub async fn wechat_user_query(
+    State(app): State<App>,
+    Path(partner_id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     if let Some(r) = app.inject("channel.wechat").await {
         return r;
     }
@@ -50,7 +58,14 @@ pub async fn wechat_user_query(State(app): State<App>, Path(partner_id): Path<St
     };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let timestamp = header(HEADER_TIMESTAMP);
-    if timestamp.is_empty() || !verify_channel_signature(&partner_id, &hospital.channel.partner_secret, &timestamp, &header(HEADER_SIGNATURE)) {
+    if timestamp.is_empty()
+        || !verify_channel_signature(
+            &partner_id,
+            &hospital.channel.partner_secret,
+            &timestamp,
+            &header(HEADER_SIGNATURE),
+        )
+    {
         return refuse(40001, "god-portal-signature does not verify");
     }
     let Ok(req) = serde_json::from_str::<serde_json::Value>(&body) else {
@@ -74,10 +89,14 @@ pub async fn alipay_gateway(State(app): State<App>, body: String) -> Response {
     if let Some(r) = app.inject("channel.alipay").await {
         return r;
     }
-    let params: std::collections::BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let params: std::collections::BTreeMap<String, String> =
+        url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
     let app_id = params.get("app_id").cloned().unwrap_or_default();
     let Some(keys) = app.hospital_by_alipay_app_id(&app_id) else {
-        return Json(json!({"error_response": {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-app-id"}})).into_response();
+        return Json(
+            json!({"error_response": {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-app-id"}}),
+        )
+        .into_response();
     };
     let reply = |biz: serde_json::Value| match keys.alipay.seal_response(&biz, &keys.alipay_platform_key) {
         Ok(text) => ([(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], text).into_response(),
@@ -86,17 +105,29 @@ pub async fn alipay_gateway(State(app): State<App>, body: String) -> Response {
     let method = params.get("method").cloned().unwrap_or_default();
     let opened = match keys.alipay.open_request("/gateway.do", params, &keys.hospital_alipay_public) {
         Ok(o) => o,
-        Err(e) => return reply(json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": e.to_string()})),
+        Err(e) => {
+            return reply(
+                json!({"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature", "sub_msg": e.to_string()}),
+            );
+        }
     };
     if method != "alipay.commerce.medical.authinfo.auth.query" {
-        return reply(json!({"code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": format!("method {method:?} not offered")}));
+        return reply(
+            json!({"code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": format!("method {method:?} not offered")}),
+        );
     }
     let biz = opened.biz_content;
     if biz["ol_biz_type_code"] != "04107" || biz["org_code"] != keys.creds.org_code.as_str() {
-        return reply(json!({"code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": "ol_biz_type_code must be 04107 and org_code the hospital's"}));
+        return reply(
+            json!({"code": "40004", "msg": "Business Failed", "sub_code": "INVALID_PARAMETER", "sub_msg": "ol_biz_type_code must be 04107 and org_code the hospital's"}),
+        );
     }
-    let Some((pay_auth_no, _, for_relative)) = issue_pay_auth(&app, biz["auth_code"].as_str().unwrap_or_default(), "alipay") else {
-        return reply(json!({"code": "40004", "msg": "Business Failed", "sub_code": "AUTH_CODE_INVALID", "sub_msg": "authCode unknown or already used"}));
+    let Some((pay_auth_no, _, for_relative)) =
+        issue_pay_auth(&app, biz["auth_code"].as_str().unwrap_or_default(), "alipay")
+    else {
+        return reply(
+            json!({"code": "40004", "msg": "Business Failed", "sub_code": "AUTH_CODE_INVALID", "sub_msg": "authCode unknown or already used"}),
+        );
     };
     reply(json!({
         "code": "10000", "msg": "Success", "auth_stas": "1", "auth_no": format!("AN{pay_auth_no}"),

@@ -6,11 +6,11 @@
 //! hospital's signature (`cainfo`, `signtype` "SM2"); replies carry the core's.
 
 use crate::app::{App, HospitalKeys, core_scheme};
-use medpay_crypto::envelope::core as signature;
 use crate::persons;
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use medpay_crypto::envelope::core as signature;
 use medpay_schemas::Money;
 use serde_json::{Value, json};
 
@@ -64,12 +64,20 @@ pub async fn call_service(State(app): State<App>, body: String) -> Response {
             // Each terminal's sign-in stays valid beside the others' (several medpay instances
             // of one hospital each sign in), as the core keeps one per operator terminal.
             st.sign_nos.insert(sign_no.clone(), org);
-            reply(&msgid, Some(json!({"signinoutb": {"sign_no": sign_no, "sign_time": crate::clock::dashed(now)}})), None)
+            reply(
+                &msgid,
+                Some(json!({"signinoutb": {"sign_no": sign_no, "sign_time": crate::clock::dashed(now)}})),
+                None,
+            )
         }
         "1101" | "queryPsninfobyZFB" => {
             let st = app.state();
             if req["sign_no"].as_str().and_then(|n| st.sign_nos.get(n)) != Some(&org) {
-                return reply(&msgid, None, Some("sign_no is not one this core issued to the hospital: sign in with 9001 first".into()));
+                return reply(
+                    &msgid,
+                    None,
+                    Some("sign_no is not one this core issued to the hospital: sign in with 9001 first".into()),
+                );
             }
             let cert_no = req["input"]["data"]["mdtrt_cert_no"].as_str().unwrap_or_default();
             let Some(auth) = st.pay_auths.get(cert_no) else {

@@ -36,7 +36,10 @@ pub async fn handle(app: App, op: MidPlatformOp, body: String) -> Response {
     if let Some(r) = app.inject(&format!("mid.{}", op.infno())).await {
         return r;
     }
-    let app_id = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["appId"].as_str().map(String::from)).unwrap_or_default();
+    let app_id = serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["appId"].as_str().map(String::from))
+        .unwrap_or_default();
     let Some(keys) = app.hospital_by_mid_app_id(&app_id) else {
         return unsigned(1002, format!("appId {app_id:?} is not registered"));
     };
@@ -58,9 +61,15 @@ pub async fn handle(app: App, op: MidPlatformOp, body: String) -> Response {
             MidPlatformOp::PayOrder => pay_order(&mut st, &data, now),
             MidPlatformOp::QueryOrder => query(&st, &data),
             MidPlatformOp::RevokeUpload => revoke(&mut st, &data),
-            MidPlatformOp::RefundAuthorisation => refund_authorisation(&mut st, &org, &data, now, app.config.pay_auth_ttl),
+            MidPlatformOp::RefundAuthorisation => {
+                refund_authorisation(&mut st, &org, &data, now, app.config.pay_auth_ttl)
+            }
             MidPlatformOp::Refund => {
-                let med_org_ord = data["payOrdId"].as_str().and_then(|id| st.mid_orders.get(id)).map(|o| o.med_org_ord.clone()).unwrap_or_default();
+                let med_org_ord = data["payOrdId"]
+                    .as_str()
+                    .and_then(|id| st.mid_orders.get(id))
+                    .map(|o| o.med_org_ord.clone())
+                    .unwrap_or_default();
                 let f = faults.for_order(&[&med_org_ord]).clone();
                 refund(&mut st, &data, now, &f)
             }
@@ -139,15 +148,30 @@ fn upload(st: &mut State, org: &str, data: &Value, now: i64) -> Result<Value, Fa
     let key = (org.to_string(), med_org_ord.clone());
     if let Some(existing) = st.mid_by_med_org_ord.get(&key).and_then(|id| st.mid_orders.get(id)) {
         if existing.upload_fingerprint == fp {
-            return Ok(json!({"payOrdId": existing.pay_ord_id, "payToken": existing.pay_token, "mdtrtId": format!("MDTRT{}", existing.pay_ord_id)}));
+            return Ok(
+                json!({"payOrdId": existing.pay_ord_id, "payToken": existing.pay_token, "mdtrtId": format!("MDTRT{}", existing.pay_ord_id)}),
+            );
         }
-        return Err(fail(2007, format!("medOrgOrd {med_org_ord} was already uploaded with different content (payOrdId {}); revoke it with 6401 first", existing.pay_ord_id)));
+        return Err(fail(
+            2007,
+            format!(
+                "medOrgOrd {med_org_ord} was already uploaded with different content (payOrdId {}); revoke it with 6401 first",
+                existing.pay_ord_id
+            ),
+        ));
     }
     check_pay_auth(st, req.pay_auth_no.expose(), req.psn_no.as_str(), &med_org_ord, now)?;
     check_fee_details(&req)?;
     let sum = req.details_sum().map_err(|e| fail(2003, e.to_string()))?;
     if sum != req.medfee_sumamt {
-        return Err(fail(2003, format!("Σ(detItemFeeSumamt) = {} but medfeeSumamt = {}", sum.to_yuan_string(), req.medfee_sumamt.to_yuan_string())));
+        return Err(fail(
+            2003,
+            format!(
+                "Σ(detItemFeeSumamt) = {} but medfeeSumamt = {}",
+                sum.to_yuan_string(),
+                req.medfee_sumamt.to_yuan_string()
+            ),
+        ));
     }
     if req.feedetail_list.is_empty() {
         return Err(fail(2000, "feedetailList is empty"));
@@ -206,14 +230,28 @@ fn check_fee_details(req: &UploadFeeDetailsRequest) -> Result<(), Failure> {
     for d in &req.feedetail_list {
         let sn = &d.feedetl_sn;
         if !is_catalogue_code(&d.med_list_codg) || d.medins_list_codg.trim().is_empty() {
-            return Err(fail(2004, format!("feedetlSn {sn}: medListCodg (national catalogue) and medinsListCodg are required")));
+            return Err(fail(
+                2004,
+                format!("feedetlSn {sn}: medListCodg (national catalogue) and medinsListCodg are required"),
+            ));
         }
         let amount = Quantity::parse(&d.cnt).and_then(|q| q.times(d.pric.fen()));
         if amount != Some(d.det_item_fee_sumamt.fen()) {
-            return Err(fail(2003, format!("feedetlSn {sn}: cnt {} × pric {} ≠ detItemFeeSumamt {}", d.cnt, d.pric.to_yuan_string(), d.det_item_fee_sumamt.to_yuan_string())));
+            return Err(fail(
+                2003,
+                format!(
+                    "feedetlSn {sn}: cnt {} × pric {} ≠ detItemFeeSumamt {}",
+                    d.cnt,
+                    d.pric.to_yuan_string(),
+                    d.det_item_fee_sumamt.to_yuan_string()
+                ),
+            ));
         }
         if !is_timestamp(&d.fee_ocur_time) {
-            return Err(fail(2004, format!("feedetlSn {sn}: feeOcurTime {:?} is not yyyy-MM-dd HH:mm:ss", d.fee_ocur_time)));
+            return Err(fail(
+                2004,
+                format!("feedetlSn {sn}: feeOcurTime {:?} is not yyyy-MM-dd HH:mm:ss", d.fee_ocur_time),
+            ));
         }
         if !present(&d.bilg_dept_codg) || !present(&d.bilg_dr_codg) {
             return Err(fail(2004, format!("feedetlSn {sn}: bilgDeptCodg / bilgDrCodg are required")));
@@ -224,9 +262,18 @@ fn check_fee_details(req: &UploadFeeDetailsRequest) -> Result<(), Failure> {
 
 /// REQ 6.2 step 3 at the platform: a payAuthNo for one refund of a settled order of this
 /// hospital, bound to that refund's 6203 (single use), with no patient action.
-fn refund_authorisation(st: &mut State, org: &str, data: &Value, now: i64, ttl: std::time::Duration) -> Result<Value, Failure> {
+fn refund_authorisation(
+    st: &mut State,
+    org: &str,
+    data: &Value,
+    now: i64,
+    ttl: std::time::Duration,
+) -> Result<Value, Failure> {
     let req: RefundAuthorisationRequest = parse(data)?;
-    let o = st.mid_orders.get(req.pay_ord_id.as_str()).ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?;
+    let o = st
+        .mid_orders
+        .get(req.pay_ord_id.as_str())
+        .ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?;
     if o.org_code != org || req.org_codg.as_str() != org || o.med_org_ord != req.med_org_ord.as_str() {
         return Err(fail(2000, "payOrdId, orgCodg and medOrgOrd are not one order of this appId's hospital"));
     }
@@ -236,8 +283,18 @@ fn refund_authorisation(st: &mut State, org: &str, data: &Value, now: i64, ttl: 
     let psn_no = o.psn_no.clone();
     let pay_auth_no = st.next_id("RAUTH", now);
     let expires_ms = now + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-    st.pay_auths.insert(pay_auth_no.clone(), crate::state::PayAuth { psn_no, expires_ms, bound_order: Some(format!("refund:{}", req.app_refd_sn)), for_relative: false });
-    Ok(json!({"payAuthNo": pay_auth_no, "expireTime": medpay_crypto::envelope::time::TimestampFormat::Compact.render(expires_ms)}))
+    st.pay_auths.insert(
+        pay_auth_no.clone(),
+        crate::state::PayAuth {
+            psn_no,
+            expires_ms,
+            bound_order: Some(format!("refund:{}", req.app_refd_sn)),
+            for_relative: false,
+        },
+    );
+    Ok(
+        json!({"payAuthNo": pay_auth_no, "expireTime": medpay_crypto::envelope::time::TimestampFormat::Compact.render(expires_ms)}),
+    )
 }
 
 fn split_json(pay_ord_id: &str, stas: &OrdStas, s: &SettlementSplit) -> Value {
@@ -263,20 +320,26 @@ fn pay_order(st: &mut State, data: &Value, now: i64) -> Result<Value, Failure> {
     let o = order_mut(st, req.pay_ord_id.as_str(), req.pay_token.expose())?;
     match (&o.ord_stas, o.split) {
         (OrdStas::Saved, _) => {
-            let (fund, acct, own) = persons::split(person, o.total, req.acct_used_flag == "1" || o.use_account, balance);
+            let (fund, acct, own) =
+                persons::split(person, o.total, req.acct_used_flag == "1" || o.use_account, balance);
             let split = SettlementSplit { fee_sumamt: o.total, own_pay_amt: own, psn_acct_pay: acct, fund_pay: fund };
             o.split = Some(split);
             o.ord_stas = OrdStas::PreSettled;
             Ok(split_json(&o.pay_ord_id, &o.ord_stas, &split))
         }
-        (OrdStas::PreSettled | OrdStas::AwaitingPayment, Some(split)) => Ok(split_json(&o.pay_ord_id, &o.ord_stas, &split)),
+        (OrdStas::PreSettled | OrdStas::AwaitingPayment, Some(split)) => {
+            Ok(split_json(&o.pay_ord_id, &o.ord_stas, &split))
+        }
         (other, _) => Err(fail(2005, format!("order is in ordStas {other}, cannot pre-settle again"))),
     }
 }
 
 fn query(st: &State, data: &Value) -> Result<Value, Failure> {
     let req: QueryOrderRequest = parse(data)?;
-    let o = st.mid_orders.get(req.pay_ord_id.as_str()).ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?;
+    let o = st
+        .mid_orders
+        .get(req.pay_ord_id.as_str())
+        .ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?;
     if o.pay_token != *req.pay_token.expose() {
         return Err(fail(2008, "payToken invalid for this order"));
     }
@@ -302,13 +365,22 @@ fn query(st: &State, data: &Value) -> Result<Value, Failure> {
 
 fn revoke(st: &mut State, data: &Value) -> Result<Value, Failure> {
     let req: RevokeUploadRequest = parse(data)?;
-    let paid = st.mixed_orders.values().any(|m| m.pay_order_id == req.pay_ord_id.as_str() && m.mix_status.is_final() && m.self_status == medpay_schemas::status::SelfPayStatus::Success);
+    let paid = st.mixed_orders.values().any(|m| {
+        m.pay_order_id == req.pay_ord_id.as_str()
+            && m.mix_status.is_final()
+            && m.self_status == medpay_schemas::status::SelfPayStatus::Success
+    });
     let o = order_mut(st, req.pay_ord_id.as_str(), req.pay_token.expose())?;
     check_identity(o, req.id_no.expose())?;
     match o.ord_stas {
         OrdStas::Revoked => return Ok(json!({"payOrdId": o.pay_ord_id})),
         OrdStas::Saved | OrdStas::PreSettled | OrdStas::AwaitingPayment if !paid => {}
-        ref other => return Err(fail(2005, format!("order is in ordStas {other}; a settled order is refunded with 6203, not revoked"))),
+        ref other => {
+            return Err(fail(
+                2005,
+                format!("order is in ordStas {other}; a settled order is refunded with 6203, not revoked"),
+            ));
+        }
     }
     o.ord_stas = OrdStas::Revoked;
     let key = (o.org_code.clone(), o.med_org_ord.clone());
@@ -346,9 +418,16 @@ fn refund(st: &mut State, data: &Value, now: i64, faults: &crate::faults::Faults
         let r = &st.mid_refunds[&sn];
         return Ok(refund_json(r));
     }
-    let o = st.mid_orders.get(req.pay_ord_id.as_str()).ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?.clone();
+    let o = st
+        .mid_orders
+        .get(req.pay_ord_id.as_str())
+        .ok_or_else(|| fail(2004, format!("payOrdId {} unknown", req.pay_ord_id)))?
+        .clone();
     check_pay_auth(st, req.pay_auth_no.expose(), &o.psn_no, &format!("refund:{sn}"), now)?;
-    let split = o.split.filter(|_| o.settled_ms.is_some()).ok_or_else(|| fail(2005, format!("order is in ordStas {}: nothing was paid", o.ord_stas)))?;
+    let split = o
+        .split
+        .filter(|_| o.settled_ms.is_some())
+        .ok_or_else(|| fail(2005, format!("order is in ordStas {}: nothing was paid", o.ord_stas)))?;
     let remaining = (
         split.fund_pay.checked_sub(o.refunded_fund).map_err(|e| fail(2006, e.to_string()))?,
         split.psn_acct_pay.checked_sub(o.refunded_acct).map_err(|e| fail(2006, e.to_string()))?,
@@ -415,7 +494,12 @@ fn apply_refund(st: &mut State, pay_ord_id: &str, fund: Money, acct: Money, cash
     o.refunded_fund = o.refunded_fund.checked_add(fund).map_err(|e| fail(2006, e.to_string()))?;
     o.refunded_acct = o.refunded_acct.checked_add(acct).map_err(|e| fail(2006, e.to_string()))?;
     o.refunded_cash = o.refunded_cash.checked_add(cash).map_err(|e| fail(2006, e.to_string()))?;
-    let s = o.split.unwrap_or(SettlementSplit { fee_sumamt: Money::ZERO, own_pay_amt: Money::ZERO, psn_acct_pay: Money::ZERO, fund_pay: Money::ZERO });
+    let s = o.split.unwrap_or(SettlementSplit {
+        fee_sumamt: Money::ZERO,
+        own_pay_amt: Money::ZERO,
+        psn_acct_pay: Money::ZERO,
+        fund_pay: Money::ZERO,
+    });
     let hi_done = o.refunded_fund == s.fund_pay && o.refunded_acct == s.psn_acct_pay;
     let cash_done = o.refunded_cash == s.own_pay_amt;
     let hi_any = !(o.refunded_fund.is_zero() && o.refunded_acct.is_zero());

@@ -69,10 +69,20 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
         _ => (h.bank.hospital_private_key.clone(), h.bank.bank_public_key.clone()),
     };
     // The endpoints as the payment path builds them: the sandbox's layout (`sandbox_layout`).
-    let layout = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, Path::new("credentials.json"), &base, &sandbox.ca_cert);
+    let layout = HospitalConfig::sandbox_layout(
+        &h.org_code,
+        &h.org_name,
+        Path::new("credentials.json"),
+        &base,
+        &sandbox.ca_cert,
+    );
     let wechat = WechatClient {
         http: http.clone(),
-        user_query_url: layout.channel.endpoint(Party::Channel).url("user_query").replace("{partner_id}", &h.channel.partner_id),
+        user_query_url: layout
+            .channel
+            .endpoint(Party::Channel)
+            .url("user_query")
+            .replace("{partner_id}", &h.channel.partner_id),
         partner_id: h.channel.partner_id.clone(),
         partner_secret: Secret::new(h.channel.partner_secret.clone()),
     };
@@ -93,7 +103,12 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
     let mid = MidPlatformClient {
         http: http.clone(),
         endpoint: layout.mid_platform.endpoint(Party::MidPlatform),
-        envelope: MidPlatformEnvelope::new(mid_profile.clone(), h.mid_platform.app_id.clone(), Secret::new(h.mid_platform.app_secret.clone())).unwrap(),
+        envelope: MidPlatformEnvelope::new(
+            mid_profile.clone(),
+            h.mid_platform.app_id.clone(),
+            Secret::new(h.mid_platform.app_secret.clone()),
+        )
+        .unwrap(),
         hospital_key: PrivateKey::from_text(&mid_profile.sign, &h.mid_platform.hospital_private_key).unwrap(),
         platform_public: PublicKey::from_text(&mid_profile.sign, &h.mid_platform.platform_public_key).unwrap(),
     };
@@ -116,25 +131,34 @@ async fn hospital_endpoint(sandbox: &SandboxHandle, bank: BankClient, seen: Arc<
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&sandbox.hospital_cert, &sandbox.hospital_key).await.unwrap();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&sandbox.hospital_cert, &sandbox.hospital_key)
+        .await
+        .unwrap();
     let app = axum::Router::new().route(
         "/callback",
         post(move |body: String| {
             let bank = bank.clone();
             let seen = seen.clone();
             async move {
-                let params: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+                let params: BTreeMap<String, String> =
+                    url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
                 match bank.verify_callback(params) {
                     Ok((msg_id, notice)) => {
                         let (mix_trade_no, status) = match notice {
-                            BankNotice::Mixed(cb) => (cb.state.mix_trade_no.to_string(), cb.state.mix_pay_status.code().to_string()),
+                            BankNotice::Mixed(cb) => {
+                                (cb.state.mix_trade_no.to_string(), cb.state.mix_pay_status.code().to_string())
+                            }
                             BankNotice::SelfPay(n) => (format!("selfpay:{}", n.out_trade_no), "SELF_PAY_NOTICE".into()),
                         };
                         seen.lock().unwrap().push(Received { verified: true, mix_trade_no, status });
                         (axum::http::StatusCode::OK, bank.acknowledge(&msg_id).unwrap())
                     }
                     Err(e) => {
-                        seen.lock().unwrap().push(Received { verified: false, mix_trade_no: String::new(), status: e.to_string() });
+                        seen.lock().unwrap().push(Received {
+                            verified: false,
+                            mix_trade_no: String::new(),
+                            status: e.to_string(),
+                        });
                         (axum::http::StatusCode::BAD_REQUEST, e.to_string())
                     }
                 }
@@ -157,12 +181,25 @@ impl Env {
     }
 
     pub async fn put_faults(&self, faults: Value) {
-        let r = self.http.put(format!("{}/sandbox/control/faults", self.sandbox.base_url)).json(&faults).send().await.unwrap();
+        let r = self
+            .http
+            .put(format!("{}/sandbox/control/faults", self.sandbox.base_url))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
 
     pub async fn state(&self) -> Value {
-        self.http.get(format!("{}/sandbox/control/state", self.sandbox.base_url)).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(format!("{}/sandbox/control/state", self.sandbox.base_url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The patient authorises at the channel; the hospital exchanges the authCode.
@@ -173,7 +210,13 @@ impl Env {
         self.wechat.user_query(&code, "openid-test", "req-1").await.unwrap().pay_auth_no
     }
 
-    pub fn upload_request(&self, persona: &str, med_org_ord: &str, pay_auth_no: &Secret<String>, lines: &[i64]) -> UploadFeeDetailsRequest {
+    pub fn upload_request(
+        &self,
+        persona: &str,
+        med_org_ord: &str,
+        pay_auth_no: &Secret<String>,
+        lines: &[i64],
+    ) -> UploadFeeDetailsRequest {
         let p = medpay_sandbox::persons::by_persona(persona).unwrap();
         let total: i64 = lines.iter().sum();
         let chrg = ChrgBchno::parse(format!("CB{med_org_ord}")).unwrap();
@@ -257,7 +300,10 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
     let sign_no = env.core.sign_in().await?;
     let info = env.core.person_info(&sign_no, &pay_auth_no).await?;
     assert_eq!(info.baseinfo.psn_no.as_str(), medpay_sandbox::persons::by_persona(persona).unwrap().psn_no);
-    let upload: UploadFeeDetailsResponse = env.mid.call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines)).await?;
+    let upload: UploadFeeDetailsResponse = env
+        .mid
+        .call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines))
+        .await?;
     let h = env.hospital();
     let pre: PayOrderResponse = env
         .mid
@@ -376,22 +422,26 @@ pub async fn query(env: &Env, o: &Ordered, date: &str) -> Result<MixedOrderQuery
     query_with(&env.bank, env, o, date).await
 }
 
-pub async fn query_with(bank: &BankClient, env: &Env, o: &Ordered, date: &str) -> Result<MixedOrderQueryResponse, PartyError> {
+pub async fn query_with(
+    bank: &BankClient,
+    env: &Env,
+    o: &Ordered,
+    date: &str,
+) -> Result<MixedOrderQueryResponse, PartyError> {
     let h = env.hospital();
-    bank
-        .call(
-            BankOp::MixedOrderQuery,
-            &format!("m-q-{}-{date}", o.med_org_ord),
-            &MixedOrderQueryRequest {
-                query_type: "MIX_TRADE_NO".into(),
-                hospital_id: h.bank.hospital_id.clone(),
-                mix_trade_no: Some(o.mix_trade_no.clone()),
-                out_trade_no: None,
-                sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
-                trx_date: date.into(),
-            },
-        )
-        .await
+    bank.call(
+        BankOp::MixedOrderQuery,
+        &format!("m-q-{}-{date}", o.med_org_ord),
+        &MixedOrderQueryRequest {
+            query_type: "MIX_TRADE_NO".into(),
+            hospital_id: h.bank.hospital_id.clone(),
+            mix_trade_no: Some(o.mix_trade_no.clone()),
+            out_trade_no: None,
+            sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
+            trx_date: date.into(),
+        },
+    )
+    .await
 }
 
 pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {

@@ -22,7 +22,8 @@ pub enum BankOp {
 }
 
 impl BankOp {
-    pub const ALL: [BankOp; 5] = [Self::SelfPayOrder, Self::MixedOrder, Self::MixedOrderQuery, Self::SelfPayRefund, Self::RefundNotify];
+    pub const ALL: [BankOp; 5] =
+        [Self::SelfPayOrder, Self::MixedOrder, Self::MixedOrderQuery, Self::SelfPayRefund, Self::RefundNotify];
 
     /// The operation's name in a hospital's `[bank.paths]` table.
     pub fn key(self) -> &'static str {
@@ -210,9 +211,15 @@ impl MixedOrderRequest {
         let has_insurance = insurance.iter().any(|m| !m.is_zero());
         let has_cash = !self.wechat_pay_cash_fee.is_zero();
         match &self.mix_pay_type {
-            t @ MixPayType::CashOnly if has_insurance => Err(MixedOrderRuleError::FieldNotAllowed(t.clone(), "insurance fees")),
-            t @ MixPayType::InsuranceOnly if has_cash => Err(MixedOrderRuleError::FieldNotAllowed(t.clone(), "wechat_pay_cash_fee")),
-            t @ MixPayType::InsuranceOnly if self.prepay_id.is_some() => Err(MixedOrderRuleError::FieldNotAllowed(t.clone(), "prepay_id")),
+            t @ MixPayType::CashOnly if has_insurance => {
+                Err(MixedOrderRuleError::FieldNotAllowed(t.clone(), "insurance fees"))
+            }
+            t @ MixPayType::InsuranceOnly if has_cash => {
+                Err(MixedOrderRuleError::FieldNotAllowed(t.clone(), "wechat_pay_cash_fee"))
+            }
+            t @ MixPayType::InsuranceOnly if self.prepay_id.is_some() => {
+                Err(MixedOrderRuleError::FieldNotAllowed(t.clone(), "prepay_id"))
+            }
             t @ (MixPayType::CashOnly | MixPayType::CashAndInsurance) if self.prepay_id.is_none() => {
                 Err(MixedOrderRuleError::FieldMissing(t.clone(), "prepay_id"))
             }

@@ -112,7 +112,12 @@ impl TryFrom<WechatUserQueryResponse> for Authorisation {
             (_, Some(f)) if !f.expose().is_empty() => (f, true),
             _ => return Err(AuthorisationError::NoPayAuthNo),
         };
-        Ok(Authorisation { channel: ChannelKind::Wechat, pay_auth_no, for_relative, location: r.user_longitude_latitude })
+        Ok(Authorisation {
+            channel: ChannelKind::Wechat,
+            pay_auth_no,
+            for_relative,
+            location: r.user_longitude_latitude,
+        })
     }
 }
 
@@ -138,8 +143,7 @@ mod tests {
 
     #[test]
     fn wechat_family_auth_is_a_relative_payment() {
-        let r: WechatUserQueryResponse =
-            serde_json::from_str(r#"{"code":0,"family_pay_auth_no":"AUTH123"}"#).unwrap();
+        let r: WechatUserQueryResponse = serde_json::from_str(r#"{"code":0,"family_pay_auth_no":"AUTH123"}"#).unwrap();
         let a = Authorisation::try_from(r).unwrap();
         assert!(a.for_relative);
         assert_eq!(a.pay_auth_no.expose(), "AUTH123");

@@ -36,8 +36,14 @@ pub enum MidPlatformOp {
 }
 
 impl MidPlatformOp {
-    pub const ALL: [MidPlatformOp; 6] =
-        [Self::UploadFeeDetails, Self::PayOrder, Self::Refund, Self::QueryOrder, Self::RevokeUpload, Self::RefundAuthorisation];
+    pub const ALL: [MidPlatformOp; 6] = [
+        Self::UploadFeeDetails,
+        Self::PayOrder,
+        Self::Refund,
+        Self::QueryOrder,
+        Self::RevokeUpload,
+        Self::RefundAuthorisation,
+    ];
 
     pub fn infno(self) -> &'static str {
         match self {
@@ -393,10 +399,9 @@ mod tests {
 
     #[test]
     fn split_must_add_up() {
-        let ok: SettlementSplit = serde_json::from_str(
-            r#"{"feeSumamt":"100.00","ownPayAmt":"30.50","psnAcctPay":"19.50","fundPay":50}"#,
-        )
-        .unwrap();
+        let ok: SettlementSplit =
+            serde_json::from_str(r#"{"feeSumamt":"100.00","ownPayAmt":"30.50","psnAcctPay":"19.50","fundPay":50}"#)
+                .unwrap();
         ok.check().unwrap();
         assert_eq!(ok.insurance().unwrap().fen(), 6950);
         let bad = SettlementSplit { fund_pay: Money::from_fen(4999), ..ok };

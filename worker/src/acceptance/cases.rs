@@ -90,7 +90,9 @@ pub struct CaseResult {
 pub enum Patient<'a> {
     Sandbox(&'a Sandbox),
     /// A real test person opens a link; the run prints it and waits this long.
-    Person { wait: Duration },
+    Person {
+        wait: Duration,
+    },
 }
 
 pub struct Run<'a> {
@@ -149,8 +151,15 @@ pub(super) fn bill(scene: &str, total_fen: i64) -> Value {
     body
 }
 
-
-pub(super) fn result(id: String, channel: &str, scene: &str, kind: &str, inputs: Value, ord: Option<String>, started: Instant) -> CaseResult {
+pub(super) fn result(
+    id: String,
+    channel: &str,
+    scene: &str,
+    kind: &str,
+    inputs: Value,
+    ord: Option<String>,
+    started: Instant,
+) -> CaseResult {
     CaseResult {
         id,
         channel: channel.into(),
@@ -169,19 +178,28 @@ pub(super) fn result(id: String, channel: &str, scene: &str, kind: &str, inputs:
 }
 
 /// Fills a case from the payment's final view and judges it.
-pub(super) fn judge_payment(mut c: CaseResult, v: &Value, expect_state: &str, check: impl FnOnce(&Value, &Amounts) -> Result<String, String>) -> CaseResult {
+pub(super) fn judge_payment(
+    mut c: CaseResult,
+    v: &Value,
+    expect_state: &str,
+    check: impl FnOnce(&Value, &Amounts) -> Result<String, String>,
+) -> CaseResult {
     c.state = v["state"].as_str().unwrap_or("").to_string();
     c.workflow_ids = v["workflow_id"].as_str().map(|w| vec![w.to_string()]).unwrap_or_default();
     let a = amounts(v);
     c.exchanges = exchanges(v);
-    let bad_signature = c.exchanges.iter().find(|e| e.signature_ok == Some(false)).map(|e| format!("{} {}", e.party, e.operation));
+    let bad_signature =
+        c.exchanges.iter().find(|e| e.signature_ok == Some(false)).map(|e| format!("{} {}", e.party, e.operation));
     let verdict = if c.state != expect_state {
         let why = v["failure"]["message"].as_str().or(v["failure_reason"].as_str()).unwrap_or("no reason given");
         Err(format!("ended {} instead of {expect_state}: {why}", c.state))
     } else if let Some(e) = bad_signature {
         Err(format!("a reply's signature was refused: {e}"))
     } else if a.fund_fen + a.psn_acct_fen + a.own_pay_fen != a.total_fen && expect_state == "Paid" {
-        Err(format!("the parts {} + {} + {} do not add up to the total {}", a.fund_fen, a.psn_acct_fen, a.own_pay_fen, a.total_fen))
+        Err(format!(
+            "the parts {} + {} + {} do not add up to the total {}",
+            a.fund_fen, a.psn_acct_fen, a.own_pay_fen, a.total_fen
+        ))
     } else {
         check(v, &a)
     };
@@ -199,12 +217,10 @@ pub(super) fn failed(mut c: CaseResult, e: &anyhow::Error) -> CaseResult {
     c
 }
 
-
 /// How the report names the person: the sandbox's roster role, never a name or number.
 pub(super) fn masked(split: Split, sandbox: bool) -> String {
     if sandbox { format!("sandbox roster: {}", split.persona()) } else { format!("test person ({})", split.label()) }
 }
-
 
 /// Stamps the case's duration and shows it on the terminal.
 pub(super) fn done(mut c: CaseResult, started: Instant, progress: &dyn Fn(&CaseResult)) -> CaseResult {

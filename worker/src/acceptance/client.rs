@@ -14,7 +14,14 @@ pub struct His {
 
 /// The HIS's call: connection errors and 429/502/503/504 retried for `secs`; any other answer
 /// returned with its JSON body.
-async fn call(http: &reqwest::Client, key: Option<&str>, method: reqwest::Method, url: &str, body: Option<&Value>, secs: u64) -> anyhow::Result<(u16, Value)> {
+async fn call(
+    http: &reqwest::Client,
+    key: Option<&str>,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<&Value>,
+    secs: u64,
+) -> anyhow::Result<(u16, Value)> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let mut req = http.request(method.clone(), url);
@@ -53,32 +60,50 @@ impl His {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
-        call(&self.http, self.key.as_deref(), reqwest::Method::POST, &format!("{}{path}", self.base), Some(body), 60).await
+        call(&self.http, self.key.as_deref(), reqwest::Method::POST, &format!("{}{path}", self.base), Some(body), 60)
+            .await
     }
 
     /// Reads the payment until its state is none of `while_in` (the API's long poll).
     pub async fn payment_after(&self, org: &str, ord: &str, while_in: &str, within: Duration) -> anyhow::Result<Value> {
         let deadline = Instant::now() + within;
         loop {
-            let (status, v) = self.get(&format!("/v1/payments/{org}/{ord}?view=false&exchanges=false&wait_secs=20&wait_while={while_in}")).await?;
+            let (status, v) = self
+                .get(&format!("/v1/payments/{org}/{ord}?view=false&exchanges=false&wait_secs=20&wait_while={while_in}"))
+                .await?;
             anyhow::ensure!(status == 200, "reading payment {org}/{ord}: HTTP {status} {v}");
             let state = v["state"].as_str().unwrap_or("");
             if !while_in.split(',').any(|s| s == state) {
                 return Ok(v);
             }
-            anyhow::ensure!(Instant::now() < deadline, "payment {org}/{ord} still {state} after {} s", within.as_secs());
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "payment {org}/{ord} still {state} after {} s",
+                within.as_secs()
+            );
         }
     }
 
     /// Polls `path` until `done` holds.
-    pub async fn poll(&self, path: &str, what: &str, within: Duration, done: impl Fn(&Value) -> bool) -> anyhow::Result<Value> {
+    pub async fn poll(
+        &self,
+        path: &str,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> anyhow::Result<Value> {
         let deadline = Instant::now() + within;
         loop {
             let (status, v) = self.get(path).await?;
             if status == 200 && done(&v) {
                 return Ok(v);
             }
-            anyhow::ensure!(Instant::now() < deadline, "{what}: not there after {} s (last: HTTP {status} {})", within.as_secs(), v.to_string().chars().take(300).collect::<String>());
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{what}: not there after {} s (last: HTTP {status} {})",
+                within.as_secs(),
+                v.to_string().chars().take(300).collect::<String>()
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
@@ -93,12 +118,16 @@ pub struct Sandbox {
 impl Sandbox {
     pub fn new(base: &str, ca: &std::path::Path) -> anyhow::Result<Self> {
         let pem = std::fs::read(ca).with_context(|| format!("cannot read the sandbox's CA {}", ca.display()))?;
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).add_root_certificate(reqwest::Certificate::from_pem(&pem)?).build()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem)?)
+            .build()?;
         Ok(Self { http, base: base.trim_end_matches('/').to_string() })
     }
 
     async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let (status, v) = call(&self.http, None, reqwest::Method::POST, &format!("{}{path}", self.base), Some(body), 30).await?;
+        let (status, v) =
+            call(&self.http, None, reqwest::Method::POST, &format!("{}{path}", self.base), Some(body), 30).await?;
         anyhow::ensure!(status == 200, "sandbox {path}: HTTP {status} {v}");
         Ok(v)
     }

@@ -26,27 +26,62 @@ impl Run<'_> {
                 }
                 body["auth_code"] = json!(sb.authorise(split.persona(), channel).await?);
                 let (status, v) = self.his.post("/v1/payments", &body).await?;
-                anyhow::ensure!(status == 201 || status == 200, "create: HTTP {status} {}: {}", v["code"].as_str().unwrap_or(""), v["message"].as_str().unwrap_or(&v.to_string()));
+                anyhow::ensure!(
+                    status == 201 || status == 200,
+                    "create: HTTP {status} {}: {}",
+                    v["code"].as_str().unwrap_or(""),
+                    v["message"].as_str().unwrap_or(&v.to_string())
+                );
                 let v = self.pre_settled(ord).await?;
                 anyhow::ensure!(v["state"] == "PreSettled", "after create: {} ({})", v["state"], v["failure_reason"]);
-                let (status, v) = self.his.post(&format!("/v1/payments/{}/{ord}/confirm", self.org), &json!({"confirm": confirm})).await?;
+                let (status, v) = self
+                    .his
+                    .post(&format!("/v1/payments/{}/{ord}/confirm", self.org), &json!({"confirm": confirm}))
+                    .await?;
                 anyhow::ensure!(status == 202, "confirm: HTTP {status} {v}");
                 if confirm {
-                    let v = self.his.payment_after(&self.org, ord, "PreSettled,Confirmed", Duration::from_secs(120)).await?;
-                    let mix = v["mix_trade_no"].as_str().with_context_str(|| format!("no mixed order: {} ({})", v["state"], v["failure_reason"]))?;
+                    let v = self
+                        .his
+                        .payment_after(&self.org, ord, "PreSettled,Confirmed", Duration::from_secs(120))
+                        .await?;
+                    let mix = v["mix_trade_no"]
+                        .as_str()
+                        .with_context_str(|| format!("no mixed order: {} ({})", v["state"], v["failure_reason"]))?;
                     sb.pay(mix).await?;
                 }
             }
             Patient::Person { wait } => {
                 let bill = json!({"scene": scene, "channel": channel, "openid": self.openid, "lines": body["lines"], "visit": body["visit"]});
-                let (status, link) = self.his.post(&format!("/v1/payments/{}/{ord}/patient-link", self.org), &json!({"bill": bill})).await?;
+                let (status, link) = self
+                    .his
+                    .post(&format!("/v1/payments/{}/{ord}/patient-link", self.org), &json!({"bill": bill}))
+                    .await?;
                 anyhow::ensure!(status == 201, "patient link: HTTP {status} {link}");
                 let act = if confirm { "pay" } else { "decline the bill" };
-                println!("    → a test person whose insurance makes this {}: open {} in {channel} and {act} (waiting {} min)", split.label(), link["url"].as_str().unwrap_or(""), wait.as_secs() / 60);
-                self.his.poll(&format!("/v1/payments/{}/{ord}?view=false&exchanges=false", self.org), "the person's payment", *wait, |v| v["state"].is_string()).await?;
+                println!(
+                    "    → a test person whose insurance makes this {}: open {} in {channel} and {act} (waiting {} min)",
+                    split.label(),
+                    link["url"].as_str().unwrap_or(""),
+                    wait.as_secs() / 60
+                );
+                self.his
+                    .poll(
+                        &format!("/v1/payments/{}/{ord}?view=false&exchanges=false", self.org),
+                        "the person's payment",
+                        *wait,
+                        |v| v["state"].is_string(),
+                    )
+                    .await?;
             }
         }
-        self.his.payment_after(&self.org, ord, "Created,Authorised,Uploaded,PreSettled,Confirmed,Ordered", Duration::from_secs(300)).await?;
+        self.his
+            .payment_after(
+                &self.org,
+                ord,
+                "Created,Authorised,Uploaded,PreSettled,Confirmed,Ordered",
+                Duration::from_secs(300),
+            )
+            .await?;
         let (_, full) = self.his.get(&format!("/v1/payments/{}/{ord}", self.org)).await?;
         Ok(full)
     }
@@ -65,7 +100,11 @@ impl Run<'_> {
             if !["Created", "Authorised", "Uploaded"].contains(&v["state"].as_str().unwrap_or("")) {
                 return Ok(v);
             }
-            let refused = v["exchanges"].as_array().into_iter().flatten().find(|e| e["signature_ok"] == false || e["outcome"] == "integrity");
+            let refused = v["exchanges"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["signature_ok"] == false || e["outcome"] == "integrity");
             let last = v["exchanges"].as_array().and_then(|a| a.last()).cloned();
             let stuck = match (refused, Instant::now() >= deadline) {
                 (Some(e), _) => Some(e.clone()),

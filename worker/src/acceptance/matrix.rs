@@ -24,13 +24,37 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
             };
             let ord = run.ord(channel, n);
             let started = Instant::now();
-            let c = result(format!("{channel}/{scene}/{split:?}").to_lowercase(), channel, scene, split.label(), json!({"total_fen": total, "lines": 1, "person": masked(split, sandbox)}), Some(ord.clone()), started);
-            let c = match run.pay(&Pay { channel, ord: &ord, scene, split, total, confirm: true, lose_callback: false }).await {
+            let c = result(
+                format!("{channel}/{scene}/{split:?}").to_lowercase(),
+                channel,
+                scene,
+                split.label(),
+                json!({"total_fen": total, "lines": 1, "person": masked(split, sandbox)}),
+                Some(ord.clone()),
+                started,
+            );
+            let c = match run
+                .pay(&Pay { channel, ord: &ord, scene, split, total, confirm: true, lose_callback: false })
+                .await
+            {
                 Ok(v) => judge_payment(c, &v, "Paid", |v, a| {
                     if !split.holds(a.fund_fen, a.psn_acct_fen, a.own_pay_fen) {
-                        return Err(format!("split fund {} / account {} / self-pay {} is not {}", a.fund_fen, a.psn_acct_fen, a.own_pay_fen, split.label()));
+                        return Err(format!(
+                            "split fund {} / account {} / self-pay {} is not {}",
+                            a.fund_fen,
+                            a.psn_acct_fen,
+                            a.own_pay_fen,
+                            split.label()
+                        ));
                     }
-                    Ok(format!("Paid by {}: fund {} + account {} + self-pay {} = {} fen", v["workflow"]["settled_by"].as_str().unwrap_or("an unreported source"), a.fund_fen, a.psn_acct_fen, a.own_pay_fen, a.total_fen))
+                    Ok(format!(
+                        "Paid by {}: fund {} + account {} + self-pay {} = {} fen",
+                        v["workflow"]["settled_by"].as_str().unwrap_or("an unreported source"),
+                        a.fund_fen,
+                        a.psn_acct_fen,
+                        a.own_pay_fen,
+                        a.total_fen
+                    ))
                 }),
                 Err(e) => failed(c, &e),
             };
@@ -41,9 +65,30 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
     n += 1;
     let ord = run.ord(channel, n);
     let started = Instant::now();
-    let c = result(format!("{channel}/outpatient/declined"), channel, "outpatient", "拒绝账单 declined bill", json!({"total_fen": 4_321, "person": masked(Split::Mixed, sandbox)}), Some(ord.clone()), started);
-    let c = match run.pay(&Pay { channel, ord: &ord, scene: "outpatient", split: Split::Mixed, total: 4_321, confirm: false, lose_callback: false }).await {
-        Ok(v) => judge_payment(c, &v, "Cancelled", |_, _| Ok("Cancelled at the patient's word: no bank order, nothing charged".into())),
+    let c = result(
+        format!("{channel}/outpatient/declined"),
+        channel,
+        "outpatient",
+        "拒绝账单 declined bill",
+        json!({"total_fen": 4_321, "person": masked(Split::Mixed, sandbox)}),
+        Some(ord.clone()),
+        started,
+    );
+    let c = match run
+        .pay(&Pay {
+            channel,
+            ord: &ord,
+            scene: "outpatient",
+            split: Split::Mixed,
+            total: 4_321,
+            confirm: false,
+            lose_callback: false,
+        })
+        .await
+    {
+        Ok(v) => judge_payment(c, &v, "Cancelled", |_, _| {
+            Ok("Cancelled at the patient's word: no bank order, nothing charged".into())
+        }),
         Err(e) => failed(c, &e),
     };
     out.push(done(c, started, progress));
@@ -51,9 +96,28 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
     n += 1;
     let ord = run.ord(channel, n);
     let started = Instant::now();
-    let mut c = result(format!("{channel}/outpatient/lost-callback"), channel, "outpatient", "回调丢失 lost callback → query", json!({"total_fen": 5_555, "person": masked(Split::Mixed, sandbox)}), Some(ord.clone()), started);
+    let mut c = result(
+        format!("{channel}/outpatient/lost-callback"),
+        channel,
+        "outpatient",
+        "回调丢失 lost callback → query",
+        json!({"total_fen": 5_555, "person": masked(Split::Mixed, sandbox)}),
+        Some(ord.clone()),
+        started,
+    );
     if sandbox {
-        c = match run.pay(&Pay { channel, ord: &ord, scene: "outpatient", split: Split::Mixed, total: 5_555, confirm: true, lose_callback: true }).await {
+        c = match run
+            .pay(&Pay {
+                channel,
+                ord: &ord,
+                scene: "outpatient",
+                split: Split::Mixed,
+                total: 5_555,
+                confirm: true,
+                lose_callback: true,
+            })
+            .await
+        {
             Ok(v) => judge_payment(c, &v, "Paid", |v, _| match v["workflow"]["settled_by"].as_str() {
                 Some("query") => Ok("no callback came; Paid by the compensating query".into()),
                 other => Err(format!("settled by {other:?}, not by the query: the callback was not lost")),
@@ -63,7 +127,8 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
     } else {
         c.passed = true;
         c.state = "not run".into();
-        c.reason = "a lost callback cannot be planted at the real bank: the query path is proven against the sandbox".into();
+        c.reason =
+            "a lost callback cannot be planted at the real bank: the query path is proven against the sandbox".into();
     }
     out.push(done(c, started, progress));
     out
@@ -71,21 +136,35 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
 
 /// A full refund of the channel's mixed outpatient payment and a partial one (1.00 yuan of
 /// each part) of its mixed pharmacy payment.
-pub async fn refunds(run: &Run<'_>, channel: &str, paid: &[CaseResult], progress: &dyn Fn(&CaseResult)) -> Vec<CaseResult> {
+pub async fn refunds(
+    run: &Run<'_>,
+    channel: &str,
+    paid: &[CaseResult],
+    progress: &dyn Fn(&CaseResult),
+) -> Vec<CaseResult> {
     let mut out = Vec::new();
     for (n, (scene, partial)) in [("outpatient", false), ("pharmacy", true)].into_iter().enumerate() {
         let started = Instant::now();
         let of = paid.iter().find(|c| c.scene == scene && c.kind == Split::Mixed.label() && c.passed);
         let refund_no = format!("{}R{n}", run.ord(channel, 0));
         let kind = if partial { "部分退费 partial refund" } else { "全额退费 full refund" };
-        let mut c = result(format!("{channel}/{scene}/refund-{}", if partial { "partial" } else { "full" }), channel, scene, kind, json!({"refund_no": refund_no}), of.and_then(|p| p.med_org_ord.clone()), started);
+        let mut c = result(
+            format!("{channel}/{scene}/refund-{}", if partial { "partial" } else { "full" }),
+            channel,
+            scene,
+            kind,
+            json!({"refund_no": refund_no}),
+            of.and_then(|p| p.med_org_ord.clone()),
+            started,
+        );
         let Some(of) = of else {
             c.reason = format!("not run: the {scene} mixed payment it refunds did not pass");
             out.push(done(c, started, progress));
             continue;
         };
         let ord = of.med_org_ord.clone().unwrap_or_default();
-        let mut body = json!({"org_code": run.org, "med_org_ord": ord, "refund_no": refund_no, "reason": "acceptance run"});
+        let mut body =
+            json!({"org_code": run.org, "med_org_ord": ord, "refund_no": refund_no, "reason": "acceptance run"});
         if partial {
             body["fund_fen"] = json!(100);
             body["cash_fen"] = json!(100);
@@ -94,8 +173,19 @@ pub async fn refunds(run: &Run<'_>, channel: &str, paid: &[CaseResult], progress
         let outcome = async {
             let (status, v) = run.his.post("/v1/refunds", &body).await?;
             anyhow::ensure!(status == 201 || status == 200, "refund: HTTP {status} {v}");
-            let ended = |v: &Value| ["Refunded", "NeedsAttention", "Abandoned", "SettledOffline"].contains(&v["state"].as_str().unwrap_or(""));
-            let r = run.his.poll(&format!("/v1/refunds/{}/{refund_no}", run.org), "the refund's outcome", Duration::from_secs(180), ended).await?;
+            let ended = |v: &Value| {
+                ["Refunded", "NeedsAttention", "Abandoned", "SettledOffline"]
+                    .contains(&v["state"].as_str().unwrap_or(""))
+            };
+            let r = run
+                .his
+                .poll(
+                    &format!("/v1/refunds/{}/{refund_no}", run.org),
+                    "the refund's outcome",
+                    Duration::from_secs(180),
+                    ended,
+                )
+                .await?;
             let (_, p) = run.his.get(&format!("/v1/payments/{}/{ord}", run.org)).await?;
             Ok::<_, anyhow::Error>((r, p))
         }
@@ -105,12 +195,21 @@ pub async fn refunds(run: &Run<'_>, channel: &str, paid: &[CaseResult], progress
                 let paid_amounts = of.amounts.clone().unwrap_or_default();
                 let mut c = judge_payment(c, &p, "Paid", |_, a| {
                     let (fund, acct, cash) = (fen(&r, "fund_fen"), fen(&r, "psn_acct_fen"), fen(&r, "cash_fen"));
-                    let want = if partial { (100, 0, 100) } else { (paid_amounts.fund_fen, paid_amounts.psn_acct_fen, paid_amounts.own_pay_fen) };
+                    let want = if partial {
+                        (100, 0, 100)
+                    } else {
+                        (paid_amounts.fund_fen, paid_amounts.psn_acct_fen, paid_amounts.own_pay_fen)
+                    };
                     if r["state"] != "Refunded" {
                         return Err(format!("refund ended {}: {}", r["state"], r["failure_reason"]));
                     }
-                    if (fund, acct, cash) != want || (a.refunded_fund_fen, a.refunded_psn_acct_fen, a.refunded_cash_fen) != want {
-                        return Err(format!("refunded fund {fund} / account {acct} / cash {cash}, the payment shows {}/{}/{}; expected {want:?}", a.refunded_fund_fen, a.refunded_psn_acct_fen, a.refunded_cash_fen));
+                    if (fund, acct, cash) != want
+                        || (a.refunded_fund_fen, a.refunded_psn_acct_fen, a.refunded_cash_fen) != want
+                    {
+                        return Err(format!(
+                            "refunded fund {fund} / account {acct} / cash {cash}, the payment shows {}/{}/{}; expected {want:?}",
+                            a.refunded_fund_fen, a.refunded_psn_acct_fen, a.refunded_cash_fen
+                        ));
                     }
                     Ok(format!("Refunded fund {fund} + account {acct} + cash {cash} fen; the payment records the same"))
                 });
@@ -129,7 +228,15 @@ pub async fn refunds(run: &Run<'_>, channel: &str, paid: &[CaseResult], progress
 /// among its exceptions.
 pub async fn reconciliation(run: &Run<'_>, day: &str, channels: &str, progress: &dyn Fn(&CaseResult)) -> CaseResult {
     let started = Instant::now();
-    let mut c = result("reconciliation/selfpay/today".into(), channels, "-", "当日对账 today's reconciliation", json!({"kind": "selfpay", "period": day}), None, started);
+    let mut c = result(
+        "reconciliation/selfpay/today".into(),
+        channels,
+        "-",
+        "当日对账 today's reconciliation",
+        json!({"kind": "selfpay", "period": day}),
+        None,
+        started,
+    );
     let outcome = async {
         match &run.patient {
             Patient::Sandbox(sb) => sb.publish_statement("selfpay", day).await?,
@@ -145,12 +252,21 @@ pub async fn reconciliation(run: &Run<'_>, day: &str, channels: &str, progress: 
         Ok((started, v)) => {
             c.state = "Reported".into();
             c.workflow_ids.extend(started["workflow_id"].as_str().map(str::to_string));
-            let ours: Vec<String> = v["exceptions"].as_array().into_iter().flatten().filter(|e| e.to_string().contains(&run.prefix)).map(|e| format!("{} {}", e["class"].as_str().unwrap_or("?"), e["item"].as_str().unwrap_or("?"))).collect();
+            let ours: Vec<String> = v["exceptions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e.to_string().contains(&run.prefix))
+                .map(|e| format!("{} {}", e["class"].as_str().unwrap_or("?"), e["item"].as_str().unwrap_or("?")))
+                .collect();
             let lines = v["summary"]["loaded"]["lines"].as_u64().unwrap_or(0);
-            (c.passed, c.reason) = if ours.is_empty() { (true, format!("{lines} statement lines; none of this run's orders is an exception")) } else { (false, format!("this run's orders among the exceptions: {}", ours.join("; "))) };
+            (c.passed, c.reason) = if ours.is_empty() {
+                (true, format!("{lines} statement lines; none of this run's orders is an exception"))
+            } else {
+                (false, format!("this run's orders among the exceptions: {}", ours.join("; ")))
+            };
         }
         Err(e) => c = failed(c, &e),
     }
     done(c, started, progress)
 }
-

@@ -52,7 +52,8 @@ fn progress(c: &CaseResult) {
 
 /// Runs the matrix; `Ok(true)` when every case passed on every channel run.
 pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<bool> {
-    let parties = crate::load_parties(&config.parties)?.context("no hospitals are configured (parties.hospitals_dir or parties.params_file)")?;
+    let parties = crate::load_parties(&config.parties)?
+        .context("no hospitals are configured (parties.hospitals_dir or parties.params_file)")?;
     let h = parties.hospitals.get(&o.org).with_context(|| format!("hospital {} is not configured", o.org))?;
     let taken = service::channels(h);
     let channels = match &o.channel {
@@ -65,21 +66,46 @@ pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<b
     let his = His::new(&base, key, o.api_ca.as_deref())?;
     let sandbox = match &o.sandbox {
         Some(url) => {
-            let ca = o.sandbox_ca.clone().or_else(|| config.parties.ca_file.clone()).unwrap_or_else(|| PathBuf::from(&h.config.channel.ca));
+            let ca = o
+                .sandbox_ca
+                .clone()
+                .or_else(|| config.parties.ca_file.clone())
+                .unwrap_or_else(|| PathBuf::from(&h.config.channel.ca));
             Some(Sandbox::new(url, &ca)?)
         }
         None => None,
     };
     let fingerprint = service::fingerprint(h);
-    let (status, server) = his.get(&format!("/v1/hospitals/{}/rollout", o.org)).await.with_context(|| format!("cannot reach the product's API at {base}"))?;
-    anyhow::ensure!(status == 200, "the product's API at {base} answered HTTP {status} for hospital {}: {server}", o.org);
-    let mismatch = (server["fingerprint"].as_str() != Some(fingerprint.as_str()))
-        .then(|| format!("the server runs configuration {} but this run's is {fingerprint}: run with the server's configuration", server["fingerprint"].as_str().unwrap_or("?")));
-    let openid = o.openid.clone().or_else(|| h.test_openids.iter().next().cloned()).unwrap_or_else(|| "acceptance-run".into());
+    let (status, server) = his
+        .get(&format!("/v1/hospitals/{}/rollout", o.org))
+        .await
+        .with_context(|| format!("cannot reach the product's API at {base}"))?;
+    anyhow::ensure!(
+        status == 200,
+        "the product's API at {base} answered HTTP {status} for hospital {}: {server}",
+        o.org
+    );
+    let mismatch = (server["fingerprint"].as_str() != Some(fingerprint.as_str())).then(|| {
+        format!(
+            "the server runs configuration {} but this run's is {fingerprint}: run with the server's configuration",
+            server["fingerprint"].as_str().unwrap_or("?")
+        )
+    });
+    let openid =
+        o.openid.clone().or_else(|| h.test_openids.iter().next().cloned()).unwrap_or_else(|| "acceptance-run".into());
     let started_at = now_text();
     let prefix = format!("AC{}", medpay_activities::http::now_ms() / 1000 % 100_000_000);
-    let against = if sandbox.is_some() { format!("sandbox {}", o.sandbox.clone().unwrap_or_default()) } else { "the parties' environments (test persons act)".into() };
-    println!("acceptance run {prefix} for {} ({}) on {} against {against}; API {base}; openid {openid}", o.org, h.config.org_name, channels.join(" and "));
+    let against = if sandbox.is_some() {
+        format!("sandbox {}", o.sandbox.clone().unwrap_or_default())
+    } else {
+        "the parties' environments (test persons act)".into()
+    };
+    println!(
+        "acceptance run {prefix} for {} ({}) on {} against {against}; API {base}; openid {openid}",
+        o.org,
+        h.config.org_name,
+        channels.join(" and ")
+    );
     if let Some(m) = &mismatch {
         println!("  WARNING: {m}");
     }
@@ -119,9 +145,12 @@ pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<b
         cases: all,
     };
     let written = report::write(&report, &o.out, o.pdf)?;
-    let ledger = Ledger::connect(&config.ledger.url).await.context("cannot open the ledger (ledger.url) to record the outcome")?;
+    let ledger = Ledger::connect(&config.ledger.url)
+        .await
+        .context("cannot open the ledger (ledger.url) to record the outcome")?;
     for channel in &channels {
-        let mine: Vec<&CaseResult> = report.cases.iter().filter(|c| c.channel == *channel || c.channel.contains(channel.as_str())).collect();
+        let mine: Vec<&CaseResult> =
+            report.cases.iter().filter(|c| c.channel == *channel || c.channel.contains(channel.as_str())).collect();
         let passed = report.passed_on(channel);
         let a = Acceptance {
             org_code: o.org.clone(),
@@ -134,7 +163,12 @@ pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<b
             report_path: written.get(1).map(|p| p.display().to_string()).unwrap_or_default(),
         };
         store::record_acceptance(&ledger, &a).await?;
-        println!("{channel}: {} ({}/{} cases)", if passed { "PASSED" } else { "FAILED" }, a.cases_passed, a.cases_total);
+        println!(
+            "{channel}: {} ({}/{} cases)",
+            if passed { "PASSED" } else { "FAILED" },
+            a.cases_passed,
+            a.cases_total
+        );
     }
     for p in &written {
         println!("  {}", p.display());

@@ -30,7 +30,8 @@ pub struct Report {
 
 impl Report {
     pub fn passed_on(&self, channel: &str) -> bool {
-        self.fingerprint_mismatch.is_none() && self.cases.iter().filter(|c| c.channel == channel || c.channel.contains(channel)).all(|c| c.passed)
+        self.fingerprint_mismatch.is_none()
+            && self.cases.iter().filter(|c| c.channel == channel || c.channel.contains(channel)).all(|c| c.passed)
     }
 
     fn ui_link(&self, workflow_id: &str) -> String {
@@ -55,7 +56,9 @@ fn summary(r: &Report) -> String {
             kinds.push(key);
         }
     }
-    let mut t = String::from("<table class=\"summary\"><thead><tr><th scope=\"col\">用例 case</th><th scope=\"col\">场景 scene</th>");
+    let mut t = String::from(
+        "<table class=\"summary\"><thead><tr><th scope=\"col\">用例 case</th><th scope=\"col\">场景 scene</th>",
+    );
     for ch in &r.channels {
         t.push_str(&format!("<th scope=\"col\">{}</th>", escape(ch)));
     }
@@ -63,7 +66,9 @@ fn summary(r: &Report) -> String {
     for (kind, scene) in &kinds {
         t.push_str(&format!("<tr><td>{}</td><td>{}</td>", escape(kind), escape(scene)));
         for ch in &r.channels {
-            let cell = r.cases.iter().find(|c| &c.kind == kind && &c.scene == scene && (c.channel == *ch || c.channel.contains(ch.as_str())));
+            let cell = r.cases.iter().find(|c| {
+                &c.kind == kind && &c.scene == scene && (c.channel == *ch || c.channel.contains(ch.as_str()))
+            });
             t.push_str(&match cell {
                 Some(c) => format!("<td>{}</td>", verdict(c.passed)),
                 None => "<td>—</td>".into(),
@@ -76,7 +81,12 @@ fn summary(r: &Report) -> String {
 }
 
 fn case_html(r: &Report, c: &CaseResult) -> String {
-    let mut t = format!("<section class=\"case\"><h3>{} · {} {}</h3><table class=\"kv\">", escape(&c.id), escape(&c.kind), verdict(c.passed));
+    let mut t = format!(
+        "<section class=\"case\"><h3>{} · {} {}</h3><table class=\"kv\">",
+        escape(&c.id),
+        escape(&c.kind),
+        verdict(c.passed)
+    );
     let row = |k: &str, v: String| format!("<tr><th scope=\"row\">{k}</th><td>{v}</td></tr>");
     t.push_str(&row("结果 outcome", escape(&c.reason)));
     t.push_str(&row("状态 state", escape(&c.state)));
@@ -84,7 +94,8 @@ fn case_html(r: &Report, c: &CaseResult) -> String {
     if let Some(o) = &c.med_org_ord {
         t.push_str(&row("HIS 订单号 medOrgOrd", escape(o)));
     }
-    let links: Vec<String> = c.workflow_ids.iter().map(|w| format!("<a href=\"{}\">{}</a>", escape(&r.ui_link(w)), escape(w))).collect();
+    let links: Vec<String> =
+        c.workflow_ids.iter().map(|w| format!("<a href=\"{}\">{}</a>", escape(&r.ui_link(w)), escape(w))).collect();
     t.push_str(&row("工作流 workflows", links.join("<br>")));
     if let Some(a) = &c.amounts {
         t.push_str(&row(
@@ -111,7 +122,9 @@ fn case_html(r: &Report, c: &CaseResult) -> String {
                 Some(false) => "REFUSED",
                 None => "—",
             };
-            let short = |d: &Option<String>| d.as_deref().map(|d| d.chars().take(16).collect::<String>()).unwrap_or_else(|| "—".into());
+            let short = |d: &Option<String>| {
+                d.as_deref().map(|d| d.chars().take(16).collect::<String>()).unwrap_or_else(|| "—".into())
+            };
             t.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{sig}</td><td><code>{}</code></td><td><code>{}</code></td></tr>",
                 escape(&e.party),
@@ -176,7 +189,8 @@ pub fn html(r: &Report) -> String {
 pub fn write(r: &Report, dir: &Path, pdf: bool) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let json = dir.join("report.json");
-    std::fs::write(&json, serde_json::to_string_pretty(r)?).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", json.display()))?;
+    std::fs::write(&json, serde_json::to_string_pretty(r)?)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", json.display()))?;
     let html_path = dir.join("report.html");
     std::fs::write(&html_path, html(r)).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", html_path.display()))?;
     let mut out = vec![json, html_path.clone()];

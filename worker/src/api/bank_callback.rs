@@ -63,7 +63,11 @@ impl CallbackDesk {
 
 /// Whether a notice names the same order as the ledger row its bank order number points at:
 /// the HIS order no. (`serial_no`) and, once recorded, the institution order no.
-fn same_order(notice: &medpay_schemas::wire::bank::MixedOrderState, med_org_ord: &str, out_trade_no: Option<&str>) -> bool {
+fn same_order(
+    notice: &medpay_schemas::wire::bank::MixedOrderState,
+    med_org_ord: &str,
+    out_trade_no: Option<&str>,
+) -> bool {
     notice.serial_no.as_str() == med_org_ord && out_trade_no.is_none_or(|o| o == notice.out_trade_no.as_str())
 }
 
@@ -95,7 +99,12 @@ fn signed_for_owner(parties: &medpay_activities::parties::Parties, app_id: &str,
 fn other_hospital(signed_for: &str, order_of: &str, key: &str) -> Response {
     FORGED_CALLBACKS.fetch_add(1, Ordering::Relaxed);
     callback_seen(signed_for, "forged");
-    tracing::warn!(signed_for, order_of, bank_order = key, "refused a bank callback signed for one hospital that names another hospital's order");
+    tracing::warn!(
+        signed_for,
+        order_of,
+        bank_order = key,
+        "refused a bank callback signed for one hospital that names another hospital's order"
+    );
     (StatusCode::UNAUTHORIZED, "the notice is signed for another hospital than the order's").into_response()
 }
 
@@ -104,9 +113,18 @@ fn other_hospital(signed_for: &str, order_of: &str, key: &str) -> Response {
 /// the institution order no. and the self-pay amount — then acknowledged. Never acted on: under
 /// interlink the mixed order's callback and query are the truth (REQ SR-7b). A notice whose
 /// amount differs from the self-pay part is an integrity alarm, not acknowledged.
-async fn self_pay_notice(state: &AppState, h: &medpay_activities::parties::HospitalParties, app_id: &str, msg_id: &str, n: SelfPayNotice, body: &str) -> Response {
+async fn self_pay_notice(
+    state: &AppState,
+    h: &medpay_activities::parties::HospitalParties,
+    app_id: &str,
+    msg_id: &str,
+    n: SelfPayNotice,
+    body: &str,
+) -> Response {
     let org = &h.params.org_code;
-    let Some(parties) = state.parties.as_ref() else { return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response() };
+    let Some(parties) = state.parties.as_ref() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "parties not configured").into_response();
+    };
     // Hospitals sharing one bank app: the order is looked up under each hospital of the app.
     let mut row = None;
     for (code, other) in &parties.hospitals {
@@ -135,7 +153,10 @@ async fn self_pay_notice(state: &AppState, h: &medpay_activities::parties::Hospi
         response: None,
         signature_ok: Some(true),
         outcome: if matches { "ok" } else { "mismatch" }.into(),
-        detail: format!("verified self-pay notice {msg_id}: {} fen paid at the bank (recorded; the mixed order's result decides, REQ SR-7b)", n.total_amt.fen()),
+        detail: format!(
+            "verified self-pay notice {msg_id}: {} fen paid at the bank (recorded; the mixed order's result decides, REQ SR-7b)",
+            n.total_amt.fen()
+        ),
     };
     if let Err(e) = state.ledger.record_event(row.id, event).await {
         tracing::warn!(workflow_id = %row.workflow_id, "could not append the self-pay notice to the exchange log: {e}");
@@ -229,7 +250,15 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
     }
     if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == MixPayStatus::Success {
-        desk.remember_paid(key, PaidOrder { row_id: row.id, org_code: row.org_code.clone(), med_org_ord: row.med_org_ord.clone(), out_trade_no: row.out_trade_no.clone() });
+        desk.remember_paid(
+            key,
+            PaidOrder {
+                row_id: row.id,
+                org_code: row.org_code.clone(),
+                med_org_ord: row.med_org_ord.clone(),
+                out_trade_no: row.out_trade_no.clone(),
+            },
+        );
         callback_seen(&row.org_code, "repeated");
         return acknowledge(&h.bank, &msg_id);
     }
@@ -242,11 +271,26 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         "bank callback",
         at,
         std::time::SystemTime::now(),
-        || vec![("medpay.org_code", row.org_code.clone()), ("medpay.med_org_ord", row.med_org_ord.clone()), ("medpay.mix_pay_status", st.mix_pay_status.code().to_string())],
+        || {
+            vec![
+                ("medpay.org_code", row.org_code.clone()),
+                ("medpay.med_org_ord", row.med_org_ord.clone()),
+                ("medpay.mix_pay_status", st.mix_pay_status.code().to_string()),
+            ]
+        },
         false,
     );
     let options = WorkflowSignalOptions::builder().request_id(format!("cb-{msg_id}")).build();
-    if let Err(e) = super::runs::signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::bank_callback, st.clone(), options).await {
+    if let Err(e) = super::runs::signal_payment(
+        &state.client,
+        &state.runs,
+        &row.workflow_id,
+        || PaymentWorkflow::bank_callback,
+        st.clone(),
+        options,
+    )
+    .await
+    {
         // A repeat of a callback for a payment whose outcome is already recorded (its workflow
         // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
         let current = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten();
@@ -256,7 +300,12 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         }
         // A pending payment whose workflow stopped listening (after `late_callback_secs`): the
         // bank's verified word settles it here, or the bank would repeat it for ever.
-        if let (temporalio_client::errors::WorkflowInteractionError::NotFound(_), Some(PaymentState::PendingReconciliation), Some(p)) = (&e, now, current) {
+        if let (
+            temporalio_client::errors::WorkflowInteractionError::NotFound(_),
+            Some(PaymentState::PendingReconciliation),
+            Some(p),
+        ) = (&e, now, current)
+        {
             return settle_after_workflow(&state, &h.bank, &msg_id, &p, &st).await;
         }
         tracing::warn!(workflow_id = %row.workflow_id, trace_id = %trace.trace_id_hex(), "could not hand the callback over: {e}");
@@ -269,14 +318,21 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
 /// with the amounts the ledger holds (REQ SR-7b) records `Paid`; success with other amounts is
 /// an integrity alarm (409, counted, not acted on); any other status is acknowledged and left
 /// to the reconciliation, which settles pending payments from the statement.
-async fn settle_after_workflow(state: &AppState, bank: &medpay_activities::bank::BankClient, msg_id: &str, p: &PaymentRow, st: &MixedOrderState) -> Response {
+async fn settle_after_workflow(
+    state: &AppState,
+    bank: &medpay_activities::bank::BankClient,
+    msg_id: &str,
+    p: &PaymentRow,
+    st: &MixedOrderState,
+) -> Response {
     let id = format!("{}/{}", p.org_code, p.med_org_ord);
     if st.mix_pay_status != MixPayStatus::Success {
         tracing::warn!(payment = %id, "a {} notice for a pending payment whose workflow has ended: left to the reconciliation", st.mix_pay_status);
         return acknowledge(bank, msg_id);
     }
     let ordered = [Some(p.total_fen), p.own_pay_fen, p.fund_fen, p.psn_acct_fen];
-    let notified = [st.total_fee, st.wechat_pay_cash_fee, st.med_ins_gov_fee, st.med_ins_self_fee].map(|m| Some(m.fen()));
+    let notified =
+        [st.total_fee, st.wechat_pay_cash_fee, st.med_ins_gov_fee, st.med_ins_self_fee].map(|m| Some(m.fen()));
     if ordered != notified {
         medpay_activities::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, Ordering::Relaxed);
         tracing::error!(payment = %id, ?ordered, ?notified, "integrity alarm: the bank's success notice does not carry the amounts ordered (REQ SR-7b); not acted on");
@@ -286,11 +342,17 @@ async fn settle_after_workflow(state: &AppState, bank: &medpay_activities::bank:
         mix_pay_status: Some(st.mix_pay_status.code().to_string()),
         self_pay_status: Some(st.self_pay_status.code().to_string()),
         med_ins_pay_status: Some(st.med_ins_pay_status.code().to_string()),
-        failure_reason: Some("settled by the bank's verified callback after its workflow had stopped waiting (REQ Q-9)".into()),
+        failure_reason: Some(
+            "settled by the bank's verified callback after its workflow had stopped waiting (REQ Q-9)".into(),
+        ),
         paid_at_ms: Some(medpay_activities::http::now_ms()),
         ..Default::default()
     };
-    match state.ledger.advance(&p.org_code, &p.med_org_ord, PaymentState::Paid, update, medpay_activities::http::now_ms()).await {
+    match state
+        .ledger
+        .advance(&p.org_code, &p.med_org_ord, PaymentState::Paid, update, medpay_activities::http::now_ms())
+        .await
+    {
         Ok(_) => {
             tell_his_settled_late(state, p).await;
             acknowledge(bank, msg_id)

@@ -44,7 +44,10 @@ fn to_proto(p: JsonPayload) -> Result<Payload, ApiError> {
 }
 
 fn to_json(p: Payload) -> JsonPayload {
-    JsonPayload { metadata: p.metadata.into_iter().map(|(k, v)| (k, b64().encode(v))).collect(), data: b64().encode(p.data) }
+    JsonPayload {
+        metadata: p.metadata.into_iter().map(|(k, v)| (k, b64().encode(v))).collect(),
+        data: b64().encode(p.data),
+    }
 }
 
 fn cors(state: &AppState, mut resp: Response) -> Response {
@@ -53,20 +56,31 @@ fn cors(state: &AppState, mut resp: Response) -> Response {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, x-namespace, authorization"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, x-namespace, authorization"),
+    );
     h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
     resp
 }
 
 fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &state.codec.token else { return Ok(()) };
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     // Constant-time comparison: compare digests, so length and content do not leak by timing.
     let (a, b) = (medpay_crypto::sm3::sm3(given.as_bytes()), medpay_crypto::sm3::sm3(token.expose().as_bytes()));
     if a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0 {
         Ok(())
     } else {
-        Err(ApiError::new(StatusCode::UNAUTHORIZED, "CODEC_UNAUTHORIZED", "a valid bearer token is required to decode payloads"))
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "CODEC_UNAUTHORIZED",
+            "a valid bearer token is required to decode payloads",
+        ))
     }
 }
 
@@ -77,7 +91,9 @@ pub async fn preflight(State(state): State<AppState>) -> Response {
 async fn transform(state: AppState, headers: HeaderMap, body: Payloads, decode: bool) -> Response {
     let result = (|| {
         authorise(&state, &headers)?;
-        let codec = state.codec.codec.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "CODEC_UNAVAILABLE", "no payload key file is configured"))?;
+        let codec = state.codec.codec.as_ref().ok_or_else(|| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "CODEC_UNAVAILABLE", "no payload key file is configured")
+        })?;
         let mut out = vec![];
         for p in body.payloads {
             let proto = to_proto(p)?;
@@ -89,10 +105,18 @@ async fn transform(state: AppState, headers: HeaderMap, body: Payloads, decode: 
     cors(&state, result.unwrap_or_else(IntoResponse::into_response))
 }
 
-pub async fn decode(State(state): State<AppState>, headers: HeaderMap, super::body::Body(body): super::body::Body<Payloads>) -> Response {
+pub async fn decode(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    super::body::Body(body): super::body::Body<Payloads>,
+) -> Response {
     transform(state, headers, body, true).await
 }
 
-pub async fn encode(State(state): State<AppState>, headers: HeaderMap, super::body::Body(body): super::body::Body<Payloads>) -> Response {
+pub async fn encode(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    super::body::Body(body): super::body::Body<Payloads>,
+) -> Response {
     transform(state, headers, body, false).await
 }

@@ -23,4 +23,3 @@ pub async fn self_check(State(state): State<AppState>) -> Result<Json<SelfCheckR
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "SELF_CHECK_FAILED", format!("{e:#}")))?;
     Ok(Json(SelfCheckResponse { workflow_id, report }))
 }
-

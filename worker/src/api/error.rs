@@ -24,19 +24,30 @@ impl ApiError {
     }
 
     pub fn ledger_unavailable(detail: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "LEDGER_UNAVAILABLE", format!("the ledger database is not reachable; retry later ({detail})"))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "LEDGER_UNAVAILABLE",
+            format!("the ledger database is not reachable; retry later ({detail})"),
+        )
     }
 
     /// A signal to a workflow that Temporal refused. "Not found" for a workflow whose ledger row
     /// exists means its run has ended (a paid, failed or cancelled payment; a finished refund):
     /// nothing can change it any more, so the caller gets a 409 naming the current state, never
     /// a 503 it would retry forever. Anything else is the engine being unreachable.
-    pub fn signal_refused(e: temporalio_client::errors::WorkflowInteractionError, code: &'static str, what: &str, state: &str) -> Self {
+    pub fn signal_refused(
+        e: temporalio_client::errors::WorkflowInteractionError,
+        code: &'static str,
+        what: &str,
+        state: &str,
+    ) -> Self {
         match e {
             temporalio_client::errors::WorkflowInteractionError::NotFound(_) => Self::new(
                 StatusCode::CONFLICT,
                 code,
-                format!("{what} is {state} and its workflow has ended: nothing is waiting for this; read its state with GET"),
+                format!(
+                    "{what} is {state} and its workflow has ended: nothing is waiting for this; read its state with GET"
+                ),
             ),
             other => Self::temporal_unavailable(other),
         }

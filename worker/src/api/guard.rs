@@ -77,18 +77,35 @@ impl Guard {
     pub fn new(config: GuardConfig) -> anyhow::Result<Self> {
         let keys = match &config.keys_file {
             Some(f) => {
-                let text = medpay_crypto::sealed::read_secret_file(f).map_err(|e| anyhow::anyhow!("cannot read api.keys_file {}: {e}", f.display()))?;
+                let text = medpay_crypto::sealed::read_secret_file(f)
+                    .map_err(|e| anyhow::anyhow!("cannot read api.keys_file {}: {e}", f.display()))?;
                 let mut keys = vec![];
-                for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
-                    let (org, key) = line.split_once('=').ok_or_else(|| anyhow::anyhow!("api.keys_file {} line {}: expected org_code=key", f.display(), i + 1))?;
-                    anyhow::ensure!(key.trim().len() >= 16, "api.keys_file {} line {}: the key for {} is shorter than 16 characters", f.display(), i + 1, org.trim());
+                for (i, line) in
+                    text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                {
+                    let (org, key) = line.split_once('=').ok_or_else(|| {
+                        anyhow::anyhow!("api.keys_file {} line {}: expected org_code=key", f.display(), i + 1)
+                    })?;
+                    anyhow::ensure!(
+                        key.trim().len() >= 16,
+                        "api.keys_file {} line {}: the key for {} is shorter than 16 characters",
+                        f.display(),
+                        i + 1,
+                        org.trim()
+                    );
                     keys.push((org.trim().to_string(), key.trim().as_bytes().to_vec()));
                 }
                 keys
             }
             None => vec![],
         };
-        Ok(Self { config, keys, buckets: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()), orders: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            config,
+            keys,
+            buckets: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            orders: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The API key of a hospital, for a tool that calls this API as its HIS would
@@ -106,7 +123,8 @@ impl Guard {
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let b = buckets.entry(key).or_insert(Bucket { tokens: f64::from(rate.burst.max(1)), at: now });
-        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * f64::from(rate.per_sec)).min(f64::from(rate.burst.max(1)));
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * f64::from(rate.per_sec))
+            .min(f64::from(rate.burst.max(1)));
         b.at = now;
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
@@ -118,7 +136,12 @@ impl Guard {
 
     fn blocked(&self, who: &[String]) -> Option<u64> {
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        who.iter().filter_map(|w| failures.get(w)).filter_map(|(_, until)| *until).filter_map(|u| u.checked_duration_since(Instant::now())).map(|d| d.as_secs().max(1)).max()
+        who.iter()
+            .filter_map(|w| failures.get(w))
+            .filter_map(|(_, until)| *until)
+            .filter_map(|u| u.checked_duration_since(Instant::now()))
+            .map(|d| d.as_secs().max(1))
+            .max()
     }
 
     fn failed(&self, who: &[String]) {
@@ -153,7 +176,8 @@ impl Guard {
         };
         if over {
             let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-            failures.entry(device.to_string()).or_insert((0, None)).1 = Some(Instant::now() + Duration::from_secs(self.config.block_secs));
+            failures.entry(device.to_string()).or_insert((0, None)).1 =
+                Some(Instant::now() + Duration::from_secs(self.config.block_secs));
         }
         over
     }
@@ -207,14 +231,25 @@ async fn request_org(req: Request) -> Result<(Request, Option<String>), Response
 async fn request_field(req: Request, field: &str) -> Result<(Request, Option<String>), Response> {
     let (head, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, super::body::MAX_BODY_BYTES).await.map_err(|_| {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", format!("the body is larger than {} bytes or could not be read", super::body::MAX_BODY_BYTES)).into_response()
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            format!("the body is larger than {} bytes or could not be read", super::body::MAX_BODY_BYTES),
+        )
+        .into_response()
     })?;
-    let value = serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v[field].as_str().map(String::from));
+    let value =
+        serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v[field].as_str().map(String::from));
     Ok((Request::from_parts(head, Body::from(bytes)), value))
 }
 
 /// The HIS API's guard: limits, then the key, then the key's hospital against the request's.
-pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+pub async fn his(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     let g = &state.guard;
     let ip = format!("ip:{}", peer.ip());
     let device = req.headers().get("x-device-id").and_then(|v| v.to_str().ok()).map(|d| format!("dev:{d}"));
@@ -222,7 +257,11 @@ pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     // address), otherwise against the address.
     let who: Vec<String> = vec![device.clone().unwrap_or_else(|| ip.clone())];
     if let Some(secs) = g.blocked(std::slice::from_ref(&ip)).or_else(|| g.blocked(&who)) {
-        return too_many("BLOCKED", secs, "too many failed authentications or new orders from this client: blocked for a while".into());
+        return too_many(
+            "BLOCKED",
+            secs,
+            "too many failed authentications or new orders from this client: blocked for a while".into(),
+        );
     }
     if let Err(secs) = g.take(ip, g.config.per_ip) {
         return too_many("RATE_LIMITED", secs, "too many requests from this address".into());
@@ -241,7 +280,14 @@ pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
             Err(refused) => return refused,
         };
         if order.is_some_and(|o| g.new_order(d, &o)) {
-            return too_many("BLOCKED", g.config.block_secs, format!("more than {} new orders in {} s from this device: blocked for a while", g.config.order_burst_max, g.config.order_burst_secs));
+            return too_many(
+                "BLOCKED",
+                g.config.block_secs,
+                format!(
+                    "more than {} new orders in {} s from this device: blocked for a while",
+                    g.config.order_burst_max, g.config.order_burst_secs
+                ),
+            );
         }
         req
     } else {
@@ -250,24 +296,44 @@ pub async fn his(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<S
     if g.keys.is_empty() {
         return next.run(req).await;
     }
-    let presented = req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|k| k.trim().as_bytes().to_vec());
+    let presented = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|k| k.trim().as_bytes().to_vec());
     let Some(org) = presented.and_then(|k| g.org_of(&k)) else {
         g.failed(&who);
-        return ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", "send the hospital's API key as `Authorization: Bearer <key>`").into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "send the hospital's API key as `Authorization: Bearer <key>`",
+        )
+        .into_response();
     };
     let (req, asked) = match request_org(req).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
     if asked.as_deref().is_some_and(|a| a != org) {
-        return ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN_ORG", format!("this API key belongs to {org}, not to {}", asked.unwrap_or_default())).into_response();
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN_ORG",
+            format!("this API key belongs to {org}, not to {}", asked.unwrap_or_default()),
+        )
+        .into_response();
     }
     next.run(req).await
 }
 
 /// The bank callback's own bucket: a flood on the HIS API cannot use it up, and the other way
 /// round. Its authentication is the callback's signature.
-pub async fn callback(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request, next: Next) -> Response {
+pub async fn callback(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+    next: Next,
+) -> Response {
     let g = &state.guard;
     if let Err(secs) = g.take(format!("cb:{}", peer.ip()), g.config.callback_per_ip) {
         return too_many("RATE_LIMITED", secs, "too many callbacks from this address".into());
@@ -280,7 +346,8 @@ mod tests {
     use super::*;
 
     fn guard(per_sec: u32, burst: u32) -> Guard {
-        Guard::new(GuardConfig { per_device: Rate { per_sec, burst }, block_after_failures: 2, ..Default::default() }).unwrap()
+        Guard::new(GuardConfig { per_device: Rate { per_sec, burst }, block_after_failures: 2, ..Default::default() })
+            .unwrap()
     }
 
     #[test]

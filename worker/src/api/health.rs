@@ -12,13 +12,7 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state
-        .client
-        .count_workflows("", WorkflowCountOptions::default())
-        .await
-        .map_err(ApiError::temporal_unavailable)?;
-    state.ledger.ping().await.map_err(|e| {
-        ApiError::ledger_unavailable(e)
-    })?;
+    state.client.count_workflows("", WorkflowCountOptions::default()).await.map_err(ApiError::temporal_unavailable)?;
+    state.ledger.ping().await.map_err(ApiError::ledger_unavailable)?;
     Ok(Json(json!({"status": "ready", "temporal": "reachable", "ledger": "reachable"})))
 }

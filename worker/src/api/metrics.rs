@@ -13,11 +13,20 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
     crate::commands::certs::metrics(&findings, &mut out);
     out.push_str("# HELP medpay_integrity_refusals_total Party replies that failed signature or decryption checks (not acted on; the workflow queries instead).\n# TYPE medpay_integrity_refusals_total counter\n");
-    out.push_str(&format!("medpay_integrity_refusals_total {}\n", medpay_activities::exchange_log::INTEGRITY_REFUSALS.load(Ordering::Relaxed)));
+    out.push_str(&format!(
+        "medpay_integrity_refusals_total {}\n",
+        medpay_activities::exchange_log::INTEGRITY_REFUSALS.load(Ordering::Relaxed)
+    ));
     out.push_str("# HELP medpay_forged_callbacks_total Bank callbacks refused because their signature does not verify.\n# TYPE medpay_forged_callbacks_total counter\n");
-    out.push_str(&format!("medpay_forged_callbacks_total {}\n", super::bank_callback::FORGED_CALLBACKS.load(Ordering::Relaxed)));
+    out.push_str(&format!(
+        "medpay_forged_callbacks_total {}\n",
+        super::bank_callback::FORGED_CALLBACKS.load(Ordering::Relaxed)
+    ));
     out.push_str("# HELP medpay_duplicate_bank_orders_total Integrity alarms: a bank order no. issued for a second payment, or a callback naming an order its number does not belong to.\n# TYPE medpay_duplicate_bank_orders_total counter\n");
-    out.push_str(&format!("medpay_duplicate_bank_orders_total {}\n", medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.load(Ordering::Relaxed)));
+    out.push_str(&format!(
+        "medpay_duplicate_bank_orders_total {}\n",
+        medpay_activities::exchange_log::DUPLICATE_BANK_ORDERS.load(Ordering::Relaxed)
+    ));
     medpay_activities::metrics::render(&mut out);
     live_gauges(&state, &mut out).await;
     hospitals(&state, &mut out);
@@ -34,18 +43,32 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 async fn live_gauges(state: &AppState, out: &mut String) {
     use medpay_activities::metrics::escape;
     let live = state.ledger.live_counts().await;
-    out.push_str("# HELP medpay_ledger_up Whether the ledger answered this scrape's reads.\n# TYPE medpay_ledger_up gauge\n");
+    out.push_str(
+        "# HELP medpay_ledger_up Whether the ledger answered this scrape's reads.\n# TYPE medpay_ledger_up gauge\n",
+    );
     out.push_str(&format!("medpay_ledger_up {}\n", u8::from(live.is_ok())));
     let Ok(live) = live else { return };
     let now = medpay_activities::http::now_ms();
     for (kind, what) in [("payment", "payments"), ("refund", "refunds")] {
-        out.push_str(&format!("# HELP medpay_{what}_live {what} not yet ended, by hospital and state.\n# TYPE medpay_{what}_live gauge\n"));
+        out.push_str(&format!(
+            "# HELP medpay_{what}_live {what} not yet ended, by hospital and state.\n# TYPE medpay_{what}_live gauge\n"
+        ));
         for c in live.iter().filter(|c| c.kind == kind) {
-            out.push_str(&format!("medpay_{what}_live{{org=\"{}\",state=\"{}\"}} {}\n", escape(&c.org_code), escape(&c.state), c.count));
+            out.push_str(&format!(
+                "medpay_{what}_live{{org=\"{}\",state=\"{}\"}} {}\n",
+                escape(&c.org_code),
+                escape(&c.state),
+                c.count
+            ));
         }
         out.push_str(&format!("# HELP medpay_{kind}_oldest_in_state_seconds How long the longest waiting {kind} of a hospital has rested in its live state.\n# TYPE medpay_{kind}_oldest_in_state_seconds gauge\n"));
         for c in live.iter().filter(|c| c.kind == kind) {
-            out.push_str(&format!("medpay_{kind}_oldest_in_state_seconds{{org=\"{}\",state=\"{}\"}} {}\n", escape(&c.org_code), escape(&c.state), (now - c.oldest_updated_ms).max(0) / 1000));
+            out.push_str(&format!(
+                "medpay_{kind}_oldest_in_state_seconds{{org=\"{}\",state=\"{}\"}} {}\n",
+                escape(&c.org_code),
+                escape(&c.state),
+                (now - c.oldest_updated_ms).max(0) / 1000
+            ));
         }
     }
 }

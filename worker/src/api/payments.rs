@@ -23,7 +23,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;
 use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
+use temporalio_client::{
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+};
 
 pub fn workflow_id(org: &str, med_org_ord: &str) -> String {
     format!("pay-{org}-{med_org_ord}")
@@ -47,12 +49,20 @@ fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
 
 /// A channel the hospital takes: Alipay needs the hospital's `[alipay]` configuration.
 pub(super) fn validate_channel(org_code: &str, channel: Channel, state: &AppState) -> Result<(), ApiError> {
-    let takes = state.parties.as_ref().and_then(|p| p.hospitals.get(org_code)).is_some_and(|h| channel.is_wechat() || h.alipay.is_some());
+    let takes = state
+        .parties
+        .as_ref()
+        .and_then(|p| p.hospitals.get(org_code))
+        .is_some_and(|h| channel.is_wechat() || h.alipay.is_some());
     if !takes {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "CHANNEL_NOT_CONFIGURED",
-            format!("hospital {org_code} takes no {} payments: its configuration has no [{}] section", channel.as_str(), channel.as_str()),
+            format!(
+                "hospital {org_code} takes no {} payments: its configuration has no [{}] section",
+                channel.as_str(),
+                channel.as_str()
+            ),
         ));
     }
     Ok(())
@@ -60,37 +70,67 @@ pub(super) fn validate_channel(org_code: &str, channel: Channel, state: &AppStat
 
 /// The checks of a bill, whoever sends it: the HIS's create, or the patient link's bill that
 /// becomes a create once the patient has authorised.
-pub(super) fn validate_bill(org_code: &str, med_org_ord: &str, scene: Scene, lines: &[BillLine], visit: Option<&Visit>, openid: &str, state: &AppState) -> Result<(), ApiError> {
+pub(super) fn validate_bill(
+    org_code: &str,
+    med_org_ord: &str,
+    scene: Scene,
+    lines: &[BillLine],
+    visit: Option<&Visit>,
+    openid: &str,
+    state: &AppState,
+) -> Result<(), ApiError> {
     OrgCode::parse(org_code.to_string()).map_err(|e| invalid(e.to_string()))?;
     MedOrgOrd::parse(med_org_ord.to_string()).map_err(|e| invalid(e.to_string()))?;
     if lines.is_empty() {
         return Err(invalid("lines is empty: a bill needs at least one line"));
     }
     if let Some((i, _)) = lines.iter().enumerate().find(|(_, l)| l.code.trim().is_empty() || l.name.trim().is_empty()) {
-        return Err(invalid(format!("line {i} has an empty code or name: every line needs the hospital's catalogue code and the item's name")));
+        return Err(invalid(format!(
+            "line {i} has an empty code or name: every line needs the hospital's catalogue code and the item's name"
+        )));
     }
     if let Some(l) = lines.iter().find(|l| l.amount_fen <= 0) {
         return Err(invalid(format!("line {} has a non-positive amount {} fen", l.code, l.amount_fen)));
     }
     let limits = &state.config.api.limits;
     if let Some(l) = lines.iter().find(|l| l.amount_fen > limits.max_line_fen) {
-        return Err(too_large(format!("line {} is {} fen, above this deployment's limit of {} fen per line (api.limits.max_line_fen)", l.code, l.amount_fen, limits.max_line_fen)));
+        return Err(too_large(format!(
+            "line {} is {} fen, above this deployment's limit of {} fen per line (api.limits.max_line_fen)",
+            l.code, l.amount_fen, limits.max_line_fen
+        )));
     }
-    let total = Money::checked_sum(lines.iter().map(|l| Money::from_fen(l.amount_fen))).map_err(|e| too_large(format!("the bill's total does not fit: {e}")))?;
+    let total = Money::checked_sum(lines.iter().map(|l| Money::from_fen(l.amount_fen)))
+        .map_err(|e| too_large(format!("the bill's total does not fit: {e}")))?;
     if total.fen() > limits.max_bill_fen {
-        return Err(too_large(format!("the bill is {} fen, above this deployment's limit of {} fen per bill (api.limits.max_bill_fen)", total.fen(), limits.max_bill_fen)));
+        return Err(too_large(format!(
+            "the bill is {} fen, above this deployment's limit of {} fen per bill (api.limits.max_bill_fen)",
+            total.fen(),
+            limits.max_bill_fen
+        )));
     }
     if openid.trim().is_empty() {
         return Err(invalid("openid is empty: the patient's openid in the hospital's app is needed for the cashier"));
     }
     // What the mid-platform's fee upload (6201) needs: refused here, with the field named,
     // rather than by the platform after the patient has authorised.
-    let bill = |e: medpay_schemas::bill::BillError| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BILL", e.to_string());
+    let bill = |e: medpay_schemas::bill::BillError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BILL", e.to_string())
+    };
     medpay_schemas::bill::check_lines(lines).map_err(bill)?;
     medpay_schemas::bill::check_visit(visit, scene == Scene::Outpatient).map_err(bill)?;
-    let parties = state.parties.as_ref().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "PARTIES_NOT_CONFIGURED", "parties.params_file is not configured"))?;
+    let parties = state.parties.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "PARTIES_NOT_CONFIGURED",
+            "parties.params_file is not configured",
+        )
+    })?;
     if !parties.hospitals.contains_key(org_code) {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_HOSPITAL", format!("hospital {} is not configured", org_code)));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_HOSPITAL",
+            format!("hospital {} is not configured", org_code),
+        ));
     }
     Ok(())
 }
@@ -101,8 +141,21 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     let at = std::time::SystemTime::now();
     let answer = start(&state, &r).await;
     let status = answer.as_ref().map(|r| r.status().as_u16()).unwrap_or_else(|e| e.status.as_u16());
-    let attributes = || vec![("medpay.org_code", r.org_code.clone()), ("medpay.med_org_ord", r.med_org_ord.clone()), ("http.response.status_code", status.to_string())];
-    trace::record_root(trace::PaymentTrace::of(&r.org_code, &r.med_org_ord), "HIS create payment", at, std::time::SystemTime::now(), attributes, answer.is_err());
+    let attributes = || {
+        vec![
+            ("medpay.org_code", r.org_code.clone()),
+            ("medpay.med_org_ord", r.med_org_ord.clone()),
+            ("http.response.status_code", status.to_string()),
+        ]
+    };
+    trace::record_root(
+        trace::PaymentTrace::of(&r.org_code, &r.med_org_ord),
+        "HIS create payment",
+        at,
+        std::time::SystemTime::now(),
+        attributes,
+        answer.is_err(),
+    );
     answer
 }
 
@@ -121,7 +174,14 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
     let now = medpay_activities::http::now_ms();
     let created = state
         .ledger
-        .create_payment(NewPayment { org_code: r.org_code.clone(), med_org_ord: r.med_org_ord.clone(), workflow_id: id.clone(), request_fingerprint: fingerprint, total, now_ms: now })
+        .create_payment(NewPayment {
+            org_code: r.org_code.clone(),
+            med_org_ord: r.med_org_ord.clone(),
+            workflow_id: id.clone(),
+            request_fingerprint: fingerprint,
+            total,
+            now_ms: now,
+        })
         .await
         .map_err(|e| match e {
             LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "PAYMENT_CONFLICT", e.to_string()),
@@ -141,7 +201,12 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
     let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
     let ended = PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal);
     if !ended {
-        let input = PaymentInput { request: r.clone(), timings: state.payment, flow: medpay_schemas::payment_flow::PAYMENT_FLOW, created_at_ms: Some(row.created_at_ms) };
+        let input = PaymentInput {
+            request: r.clone(),
+            timings: state.payment,
+            flow: medpay_schemas::payment_flow::PAYMENT_FLOW,
+            created_at_ms: Some(row.created_at_ms),
+        };
         match state.client.start_workflow(PaymentWorkflow::run, input, options).await {
             Ok(started) => {
                 if let Some(run_id) = started.run_id() {
@@ -154,12 +219,19 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
         }
     }
     let status = if matches!(created, CreateOutcome::New(_)) {
-        medpay_activities::metrics::inc(medpay_activities::metrics::PAYMENTS_STARTED, &[("org", &r.org_code), ("scene", r.scene.as_str())]);
+        medpay_activities::metrics::inc(
+            medpay_activities::metrics::PAYMENTS_STARTED,
+            &[("org", &r.org_code), ("scene", r.scene.as_str())],
+        );
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)}))).into_response())
+    Ok((
+        status,
+        Json(json!({"workflow_id": id, "status_url": format!("/v1/payments/{}/{}", r.org_code, r.med_org_ord)})),
+    )
+        .into_response())
 }
 
 /// The ledger row of a payment, or the API's 404 / 503.
@@ -198,7 +270,14 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
     let mut waiting_for = Vec::new();
     for name in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let s = PaymentState::parse(name).ok_or_else(|| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_QUERY", format!("wait_while: {name:?} is not a payment state (one of {})", PaymentState::ALL.map(PaymentState::as_str).join(", ")))
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_QUERY",
+                format!(
+                    "wait_while: {name:?} is not a payment state (one of {})",
+                    PaymentState::ALL.map(PaymentState::as_str).join(", ")
+                ),
+            )
         })?;
         waiting_for.push(s.as_str());
     }
@@ -212,7 +291,11 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
         let tick = (tokio::time::Instant::now() + Duration::from_secs(1)).min(deadline);
         match tokio::time::timeout_at(tick, changes.changed()).await {
             Ok(Ok(())) => {
-                let newer = changes.borrow_and_update().as_ref().filter(|n| n.version > row.version).map(|n| PaymentRow::clone(n));
+                let newer = changes
+                    .borrow_and_update()
+                    .as_ref()
+                    .filter(|n| n.version > row.version)
+                    .map(|n| PaymentRow::clone(n));
                 row = match newer {
                     Some(n) => n,
                     None => payment_row(state, org, ord).await?,
@@ -236,7 +319,11 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
 /// a busy machine: the runbook's key-rotation drill took over 2 s in CI).
 const VIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, super::body::QueryOptions(o): super::body::QueryOptions<ReadOptions>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path((org, ord)): Path<(String, String)>,
+    super::body::QueryOptions(o): super::body::QueryOptions<ReadOptions>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let row = match &o.wait_while {
         Some(states) => wait_while(&state, &org, &ord, states, o.wait_secs.unwrap_or(MAX_WAIT_SECS)).await?,
         None => payment_row(&state, &org, &ord).await?,
@@ -245,7 +332,10 @@ pub async fn get(State(state): State<AppState>, Path((org, ord)): Path<(String, 
     let view: Option<PaymentView> = if o.view == Some(false) {
         None
     } else {
-        tokio::time::timeout(VIEW_WAIT, handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default())).await.ok().and_then(Result::ok)
+        tokio::time::timeout(VIEW_WAIT, handle.query(PaymentWorkflow::status, (), WorkflowQueryOptions::default()))
+            .await
+            .ok()
+            .and_then(Result::ok)
     };
     let mut body = json!({
         "org_code": row.org_code, "med_org_ord": row.med_org_ord, "workflow_id": row.workflow_id,
@@ -277,11 +367,28 @@ pub struct Confirm {
     pub confirm: bool,
 }
 
-pub async fn confirm(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>, Body(c): Body<Confirm>) -> Result<StatusCode, ApiError> {
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path((org, ord)): Path<(String, String)>,
+    Body(c): Body<Confirm>,
+) -> Result<StatusCode, ApiError> {
     let at = std::time::SystemTime::now();
     let answer = confirm_payment(&state, &org, &ord, c.confirm).await;
-    let attributes = || vec![("medpay.org_code", org.clone()), ("medpay.med_org_ord", ord.clone()), ("medpay.confirm", c.confirm.to_string())];
-    trace::record(trace::PaymentTrace::of(&org, &ord), "HIS confirm", at, std::time::SystemTime::now(), attributes, answer.is_err());
+    let attributes = || {
+        vec![
+            ("medpay.org_code", org.clone()),
+            ("medpay.med_org_ord", ord.clone()),
+            ("medpay.confirm", c.confirm.to_string()),
+        ]
+    };
+    trace::record(
+        trace::PaymentTrace::of(&org, &ord),
+        "HIS confirm",
+        at,
+        std::time::SystemTime::now(),
+        attributes,
+        answer.is_err(),
+    );
     answer
 }
 
@@ -292,29 +399,53 @@ pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes:
     if PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal) {
         return Err(ended(org, ord, &row.state));
     }
-    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, yes, WorkflowSignalOptions::default())
-        .await
-        .map_err(|e| ApiError::signal_refused(e, "PAYMENT_ENDED", &format!("payment {org}/{ord}"), &row.state))?;
+    signal_payment(
+        &state.client,
+        &state.runs,
+        &row.workflow_id,
+        || PaymentWorkflow::confirm,
+        yes,
+        WorkflowSignalOptions::default(),
+    )
+    .await
+    .map_err(|e| ApiError::signal_refused(e, "PAYMENT_ENDED", &format!("payment {org}/{ord}"), &row.state))?;
     Ok(StatusCode::ACCEPTED)
 }
 
 /// A confirmation or cancellation of a payment that has ended: 409 with its state, so an HIS that
 /// retries 5xx does not retry this.
 fn ended(org: &str, ord: &str, state: &str) -> ApiError {
-    ApiError::new(StatusCode::CONFLICT, "PAYMENT_ENDED", format!("payment {org}/{ord} is {state}: it has ended and takes no confirmation or cancellation"))
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "PAYMENT_ENDED",
+        format!("payment {org}/{ord} is {state}: it has ended and takes no confirmation or cancellation"),
+    )
 }
 
 /// The HIS cancels a payment before it is ordered (the same as the patient declining). Once the
 /// bank has the order only the bank's outcome closes it, so this answers 409.
-pub async fn cancel(State(state): State<AppState>, Path((org, ord)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path((org, ord)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     let row = payment_row(&state, &org, &ord).await?;
     let current = PaymentState::parse(&row.state);
     if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_CANCELLABLE", format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "PAYMENT_NOT_CANCELLABLE",
+            format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state),
+        ));
     }
-    signal_payment(&state.client, &state.runs, &row.workflow_id, || PaymentWorkflow::confirm, false, WorkflowSignalOptions::default())
-        .await
-        .map_err(|e| ApiError::signal_refused(e, "PAYMENT_NOT_CANCELLABLE", &format!("payment {org}/{ord}"), &row.state))?;
+    signal_payment(
+        &state.client,
+        &state.runs,
+        &row.workflow_id,
+        || PaymentWorkflow::confirm,
+        false,
+        WorkflowSignalOptions::default(),
+    )
+    .await
+    .map_err(|e| ApiError::signal_refused(e, "PAYMENT_NOT_CANCELLABLE", &format!("payment {org}/{ord}"), &row.state))?;
     Ok(StatusCode::ACCEPTED)
 }
-

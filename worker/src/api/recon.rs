@@ -20,19 +20,43 @@ pub struct StartBody {
 }
 
 fn kind(k: &str) -> Result<ReconKind, ApiError> {
-    ReconKind::parse(k).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", format!("kind {k:?} must be selfpay or insurance")))
+    ReconKind::parse(k).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_RECON",
+            format!("kind {k:?} must be selfpay or insurance"),
+        )
+    })
 }
 
-pub async fn start(State(state): State<AppState>, Body(b): Body<StartBody>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+pub async fn start(
+    State(state): State<AppState>,
+    Body(b): Body<StartBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let k = kind(&b.kind)?;
     k.check_period(&b.period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
-    medpay_schemas::OrgCode::parse(b.org_code.clone()).map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", e.to_string()))?;
-    let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period).await.map_err(ApiError::temporal_unavailable)?;
-    let run = medpay_activities::recon::run_id(k, &b.org_code, &b.period);
-    medpay_activities::recon::store::request_run(&state.ledger, &run, k.as_str(), &b.org_code, &b.period, medpay_activities::http::now_ms())
+    medpay_schemas::OrgCode::parse(b.org_code.clone())
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", e.to_string()))?;
+    let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period)
         .await
-        .map_err(ApiError::ledger_unavailable)?;
-    Ok((StatusCode::ACCEPTED, Json(json!({"workflow_id": id, "status_url": format!("/v1/reconciliations/{}/{}/{}", b.kind, b.org_code, b.period)}))))
+        .map_err(ApiError::temporal_unavailable)?;
+    let run = medpay_activities::recon::run_id(k, &b.org_code, &b.period);
+    medpay_activities::recon::store::request_run(
+        &state.ledger,
+        &run,
+        k.as_str(),
+        &b.org_code,
+        &b.period,
+        medpay_activities::http::now_ms(),
+    )
+    .await
+    .map_err(ApiError::ledger_unavailable)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({"workflow_id": id, "status_url": format!("/v1/reconciliations/{}/{}/{}", b.kind, b.org_code, b.period)}),
+        ),
+    ))
 }
 
 /// A period in a path: one of the other kind's form names a reconciliation that cannot exist
@@ -44,12 +68,19 @@ fn check_path_period(k: ReconKind, period: &str) -> Result<(), ApiError> {
         ReconKind::Insurance => ReconKind::Selfpay,
     };
     Err(match other.check_period(period) {
-        Ok(()) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("{m}: there is no such {} reconciliation", k.as_str())),
+        Ok(()) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_RECON",
+            format!("{m}: there is no such {} reconciliation", k.as_str()),
+        ),
         Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m),
     })
 }
 
-pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(String, String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path((k, org, period)): Path<(String, String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     // In the path, an unknown kind is a malformed path (400), as a malformed period is.
     let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
     check_path_period(k, &period)?;
@@ -57,9 +88,14 @@ pub async fn get(State(state): State<AppState>, Path((k, org, period)): Path<(St
     let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
         .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}")))?;
-    let exceptions = medpay_activities::recon::exceptions(&state.ledger, &run, 10_000).await.map_err(ApiError::ledger_unavailable)?;
-    let summary: serde_json::Value = summary.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null);
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}"))
+        })?;
+    let exceptions = medpay_activities::recon::exceptions(&state.ledger, &run, 10_000)
+        .await
+        .map_err(ApiError::ledger_unavailable)?;
+    let summary: serde_json::Value =
+        summary.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(serde_json::Value::Null);
     Ok(Json(json!({"run_id": run, "org_code": org, "state": run_state, "summary": summary, "exceptions": exceptions})))
 }
 
@@ -79,13 +115,22 @@ pub async fn day(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     ReconKind::Selfpay.check_period(&day).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m))?;
-    medpay_schemas::OrgCode::parse(org.clone()).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", e.to_string()))?;
+    medpay_schemas::OrgCode::parse(org.clone())
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", e.to_string()))?;
     let csv = match o.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
-        Some(other) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY", format!("format {other:?} must be json or csv"))),
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "INVALID_QUERY",
+                format!("format {other:?} must be json or csv"),
+            ));
+        }
     };
-    let view = medpay_activities::recon::three_way::three_way(&state.ledger, &org, &day).await.map_err(ApiError::ledger_unavailable)?;
+    let view = medpay_activities::recon::three_way::three_way(&state.ledger, &org, &day)
+        .await
+        .map_err(ApiError::ledger_unavailable)?;
     Ok(if csv {
         ([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], view.to_csv()).into_response()
     } else {
@@ -108,23 +153,33 @@ pub async fn resolve(
     Path((k, org, period, item)): Path<(String, String, String, String)>,
     Body(b): Body<ResolveBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    use medpay_activities::recon::resolution::{ResolveError, Resolution, resolve};
+    use medpay_activities::recon::resolution::{Resolution, ResolveError, resolve};
     let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
     check_path_period(k, &period)?;
     let blank = |v: &str| v.trim().is_empty() || v.len() > 200;
     if blank(&b.reference) || blank(&b.by) {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RESOLUTION", "reference and by are required (at most 200 bytes each)"));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "INVALID_RESOLUTION",
+            "reference and by are required (at most 200 bytes each)",
+        ));
     }
     let run = medpay_activities::recon::run_id(k, &org, &period);
     medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
         .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}")))?;
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}"))
+        })?;
     let r = Resolution { reference: b.reference, by: b.by, at_ms: medpay_activities::http::now_ms() };
     match resolve(&state.ledger, &run, &item, &r).await {
         Ok(stored) => Ok(Json(json!({"run_id": run, "item": item, "resolution": stored}))),
-        Err(e @ ResolveError::UnknownItem { .. }) => Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_EXCEPTION", e.to_string())),
-        Err(e @ (ResolveError::Matched { .. } | ResolveError::AlreadyResolved { .. })) => Err(ApiError::new(StatusCode::CONFLICT, "RESOLUTION_CONFLICT", e.to_string())),
+        Err(e @ ResolveError::UnknownItem { .. }) => {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_EXCEPTION", e.to_string()))
+        }
+        Err(e @ (ResolveError::Matched { .. } | ResolveError::AlreadyResolved { .. })) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "RESOLUTION_CONFLICT", e.to_string()))
+        }
         Err(e @ ResolveError::Ledger(_)) => Err(ApiError::ledger_unavailable(e)),
     }
 }

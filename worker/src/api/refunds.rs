@@ -3,7 +3,6 @@
 //! attention. Eligibility is checked here for a clear 4xx and again in the ledger's
 //! transaction, which is what actually guarantees a payment is never refunded twice.
 
-use medpay_activities::parties::onboarding::RefundAuthorisation;
 use super::AppState;
 use super::body::Body;
 use super::error::ApiError;
@@ -12,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{CreateRefundOutcome, Ineligible, LedgerError, NewRefund};
+use medpay_activities::parties::onboarding::RefundAuthorisation;
 use medpay_activities::refund::{fingerprint, workflow_id};
 use medpay_schemas::refund::{OperatorAction, RefundAmounts, RefundInput, RefundKind, RefundState, RefundView};
 use medpay_schemas::{Money, Secret};
@@ -19,7 +19,9 @@ use medpay_workflows::refund::RefundWorkflow;
 use serde::Deserialize;
 use serde_json::json;
 use temporalio_client::errors::WorkflowStartError;
-use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions};
+use temporalio_client::{
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+};
 
 /// The create-refund body. Without any amount, everything still refundable is refunded.
 #[derive(Deserialize)]
@@ -52,8 +54,12 @@ fn ineligible(e: LedgerError) -> ApiError {
     match e {
         LedgerError::Ineligible(i) => match i {
             Ineligible::UnknownPayment(_) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", i.to_string()),
-            Ineligible::NotPaid { .. } | Ineligible::NoSelfPayCollected(_) => ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_REFUNDABLE", i.to_string()),
-            Ineligible::ExceedsRemaining { .. } => ApiError::new(StatusCode::CONFLICT, "EXCEEDS_REFUNDABLE", i.to_string()),
+            Ineligible::NotPaid { .. } | Ineligible::NoSelfPayCollected(_) => {
+                ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_REFUNDABLE", i.to_string())
+            }
+            Ineligible::ExceedsRemaining { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "EXCEEDS_REFUNDABLE", i.to_string())
+            }
         },
         LedgerError::RefundConflict { .. } => ApiError::new(StatusCode::CONFLICT, "REFUND_CONFLICT", e.to_string()),
         other => ApiError::ledger_unavailable(other),
@@ -73,32 +79,55 @@ fn amounts(b: &RefundBody, p: &medpay_activities::ledger::entities::payment::Mod
         n if n < 0 => Err(invalid(format!("{what} is negative ({n} fen)"))),
         n => Ok(Money::from_fen(n)),
     };
-    Ok(RefundAmounts { fund: fen(b.fund_fen, "fund_fen")?, psn_acct: fen(b.psn_acct_fen, "psn_acct_fen")?, cash: fen(b.cash_fen, "cash_fen")? })
+    Ok(RefundAmounts {
+        fund: fen(b.fund_fen, "fund_fen")?,
+        psn_acct: fen(b.psn_acct_fen, "psn_acct_fen")?,
+        cash: fen(b.cash_fen, "cash_fen")?,
+    })
 }
 
 pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) -> Result<Response, ApiError> {
     medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
-    let p = state
-        .ledger
-        .get(&b.org_code, &b.med_org_ord)
-        .await
-        .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {}/{}", b.org_code, b.med_org_ord)))?;
+    let p = state.ledger.get(&b.org_code, &b.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(
+        || {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "UNKNOWN_PAYMENT",
+                format!("no payment {}/{}", b.org_code, b.med_org_ord),
+            )
+        },
+    )?;
     let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ApiError::ledger_unavailable)?;
     let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
         // "Refund everything" asked again: the same refund, whatever remains now.
-        (Some(r), None) => RefundAmounts { fund: Money::from_fen(r.fund_fen), psn_acct: Money::from_fen(r.psn_acct_fen), cash: Money::from_fen(r.cash_fen) },
+        (Some(r), None) => RefundAmounts {
+            fund: Money::from_fen(r.fund_fen),
+            psn_acct: Money::from_fen(r.psn_acct_fen),
+            cash: Money::from_fen(r.cash_fen),
+        },
         _ => amounts(&b, &p)?,
     };
     if a.total().map_err(|e| invalid(e.to_string()))?.is_zero() {
-        return Err(ApiError::new(StatusCode::CONFLICT, "NOTHING_TO_REFUND", format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "NOTHING_TO_REFUND",
+            format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord),
+        ));
     }
     let insurance = !a.insurance().map_err(|e| invalid(e.to_string()))?.is_zero();
     // REQ 6.2 step 3: the platform authorises the refund itself unless the hospital's province
     // offers no refund authorisation; then the HIS brings a fresh authCode.
-    let at_channel = state.parties.as_ref().and_then(|p| p.hospitals.get(&b.org_code)).is_some_and(|h| h.config.refund_authorisation == RefundAuthorisation::Channel);
+    let at_channel = state
+        .parties
+        .as_ref()
+        .and_then(|p| p.hospitals.get(&b.org_code))
+        .is_some_and(|h| h.config.refund_authorisation == RefundAuthorisation::Channel);
     if insurance && at_channel && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "AUTH_CODE_REQUIRED", "this hospital's refunds are authorised at the channel: an insurance part needs a fresh auth_code (REQ 6.2 step 3)"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "AUTH_CODE_REQUIRED",
+            "this hospital's refunds are authorised at the channel: an insurance part needs a fresh auth_code (REQ 6.2 step 3)",
+        ));
     }
     let whole = a.fund.fen() == p.fund_fen.unwrap_or(0) - p.refunded_fund_fen
         && a.psn_acct.fen() == p.psn_acct_fen.unwrap_or(0) - p.refunded_psn_acct_fen
@@ -114,7 +143,14 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
     }
     let window_ms = i64::try_from(state.refund.window_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
     if existing.is_none() && p.paid_at_ms.is_some_and(|paid| medpay_activities::http::now_ms() - paid > window_ms) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "REFUND_WINDOW_CLOSED", format!("payment {}/{} was paid more than {} days ago", b.org_code, b.med_org_ord, state.refund.window_days)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "REFUND_WINDOW_CLOSED",
+            format!(
+                "payment {}/{} was paid more than {} days ago",
+                b.org_code, b.med_org_ord, state.refund.window_days
+            ),
+        ));
     }
     let input = RefundInput {
         org_code: b.org_code.clone(),
@@ -158,8 +194,14 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
     Ok((status, Json(json!({"workflow_id": id, "status_url": url, "fund_fen": a.fund.fen(), "psn_acct_fen": a.psn_acct.fen(), "cash_fen": a.cash.fen()}))).into_response())
 }
 
-pub async fn get(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>) -> Result<Json<serde_json::Value>, ApiError> {
-    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
+pub async fn get(
+    State(state): State<AppState>,
+    Path((org, refund_no)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let r =
+        state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}"))
+        })?;
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
     let view: Option<RefundView> = handle.query(RefundWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
     Ok(Json(json!({
@@ -172,20 +214,37 @@ pub async fn get(State(state): State<AppState>, Path((org, refund_no)): Path<(St
 
 /// An operator's decision on a refund in `NeedsAttention`: retry (optionally with a fresh
 /// authCode), done offline with a reference, or abandon with a reason.
-pub async fn action(State(state): State<AppState>, Path((org, refund_no)): Path<(String, String)>, Body(a): Body<OperatorAction>) -> Result<StatusCode, ApiError> {
+pub async fn action(
+    State(state): State<AppState>,
+    Path((org, refund_no)): Path<(String, String)>,
+    Body(a): Body<OperatorAction>,
+) -> Result<StatusCode, ApiError> {
     match &a {
-        OperatorAction::MarkDoneOffline { reference } if reference.trim().is_empty() => return Err(invalid("mark_done_offline needs a reference (the offline transfer's id)")),
-        OperatorAction::Abandon { reason } if reason.trim().is_empty() => return Err(invalid("abandon needs a reason")),
+        OperatorAction::MarkDoneOffline { reference } if reference.trim().is_empty() => {
+            return Err(invalid("mark_done_offline needs a reference (the offline transfer's id)"));
+        }
+        OperatorAction::Abandon { reason } if reason.trim().is_empty() => {
+            return Err(invalid("abandon needs a reason"));
+        }
         _ => {}
     }
-    let r = state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}")))?;
+    let r =
+        state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}"))
+        })?;
     if RefundState::parse(&r.state) != Some(RefundState::NeedsAttention) {
-        return Err(ApiError::new(StatusCode::CONFLICT, "REFUND_NOT_WAITING", format!("refund {org}/{refund_no} is {}: only a refund that needs attention takes an operator's decision", r.state)));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "REFUND_NOT_WAITING",
+            format!(
+                "refund {org}/{refund_no} is {}: only a refund that needs attention takes an operator's decision",
+                r.state
+            ),
+        ));
     }
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
-    handle
-        .signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default())
-        .await
-        .map_err(|e| ApiError::signal_refused(e, "REFUND_NOT_WAITING", &format!("refund {org}/{refund_no}"), &r.state))?;
+    handle.signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default()).await.map_err(|e| {
+        ApiError::signal_refused(e, "REFUND_NOT_WAITING", &format!("refund {org}/{refund_no}"), &r.state)
+    })?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -36,11 +36,13 @@ impl GateCache {
 }
 
 fn hospital<'a>(state: &'a AppState, org: &str) -> Result<&'a HospitalParties, ApiError> {
-    state
-        .parties
-        .as_ref()
-        .and_then(|p| p.hospitals.get(org))
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_HOSPITAL", format!("hospital {org} is not configured in this deployment")))
+    state.parties.as_ref().and_then(|p| p.hospitals.get(org)).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "UNKNOWN_HOSPITAL",
+            format!("hospital {org} is not configured in this deployment"),
+        )
+    })
 }
 
 /// May this patient start a payment? Called before a payment's first creation only: a retried
@@ -56,7 +58,10 @@ pub async fn admit(state: &AppState, org: &str, openid: &str, scene: Scene) -> R
         }
     };
     gate::admits(org, &r, &h.test_openids, openid, scene).map_err(|refusal| {
-        medpay_activities::metrics::inc(medpay_activities::metrics::GATE_REFUSALS, &[("org", org), ("code", refusal.code())]);
+        medpay_activities::metrics::inc(
+            medpay_activities::metrics::GATE_REFUSALS,
+            &[("org", org), ("code", refusal.code())],
+        );
         ApiError::new(StatusCode::FORBIDDEN, refusal.code(), refusal.to_string())
     })
 }
@@ -66,14 +71,21 @@ pub async fn get(State(state): State<AppState>, Path(org): Path<String>) -> Resu
     Ok(Json(service::status(&state.ledger, h).await.map_err(ApiError::ledger_unavailable)?))
 }
 
-pub async fn set(State(state): State<AppState>, Path(org): Path<String>, Body(req): Body<ChangeRequest>) -> Result<Json<Status>, ApiError> {
+pub async fn set(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    Body(req): Body<ChangeRequest>,
+) -> Result<Json<Status>, ApiError> {
     let h = hospital(&state, &org)?;
-    let status = service::change(&state.ledger, h, req, medpay_activities::http::now_ms()).await.map_err(|e| match e {
-        ChangeError::Refused(t @ (gate::TransitionError::Share(_) | gate::TransitionError::NotPilot)) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ROLLOUT", t.to_string()),
-        ChangeError::Refused(t) => ApiError::new(StatusCode::CONFLICT, transition_code(&t), t.to_string()),
-        ChangeError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ROLLOUT", m),
-        ChangeError::Store(s) => ApiError::ledger_unavailable(s),
-    })?;
+    let status =
+        service::change(&state.ledger, h, req, medpay_activities::http::now_ms()).await.map_err(|e| match e {
+            ChangeError::Refused(t @ (gate::TransitionError::Share(_) | gate::TransitionError::NotPilot)) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ROLLOUT", t.to_string())
+            }
+            ChangeError::Refused(t) => ApiError::new(StatusCode::CONFLICT, transition_code(&t), t.to_string()),
+            ChangeError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ROLLOUT", m),
+            ChangeError::Store(s) => ApiError::ledger_unavailable(s),
+        })?;
     state.gates.put(&org, status.rollout.clone());
     Ok(Json(status))
 }

@@ -53,14 +53,25 @@ impl RunIds {
 }
 
 fn handle(client: &Client, workflow_id: &str, run_id: Option<String>) -> WorkflowHandle<Client, PaymentWorkflow> {
-    let info = WorkflowExecutionInfo::builder().namespace(client.namespace()).workflow_id(workflow_id).maybe_run_id(run_id).build();
+    let info = WorkflowExecutionInfo::builder()
+        .namespace(client.namespace())
+        .workflow_id(workflow_id)
+        .maybe_run_id(run_id)
+        .build();
     WorkflowHandle::new(client.clone(), info)
 }
 
 /// Signals a payment's workflow: to its remembered run, or by id (see the module's comment).
 /// `signal` names the signal (`|| PaymentWorkflow::confirm`): a second send, by id, needs it
 /// again when the remembered run has ended (the first was not delivered).
-pub async fn signal_payment<S>(client: &Client, runs: &RunIds, workflow_id: &str, signal: impl Fn() -> S, input: S::Input, options: WorkflowSignalOptions) -> Result<(), WorkflowInteractionError>
+pub async fn signal_payment<S>(
+    client: &Client,
+    runs: &RunIds,
+    workflow_id: &str,
+    signal: impl Fn() -> S,
+    input: S::Input,
+    options: WorkflowSignalOptions,
+) -> Result<(), WorkflowInteractionError>
 where
     S: SignalDefinition<Workflow = <PaymentWorkflow as HasWorkflowDefinition>::Run>,
     S::Input: Send + Clone,

@@ -82,12 +82,30 @@ pub fn run(secs: u32) -> anyhow::Result<serde_json::Value> {
     };
     let show = |v: Option<f64>| v.map(|x| format!("{x:.1}")).unwrap_or_else(|| "n/a".into());
     println!("{:<28} {:>12} {:>14} {:>10}", "figure", "medpay", "openssl speed", "ratio");
-    println!("{:<28} {:>12.1} {:>14} {:>10}", "SM2 sign/s", sign, show(ossl_sm2.map(|x| x.0)), ratio(sign, ossl_sm2.map(|x| x.0)));
-    println!("{:<28} {:>12.1} {:>14} {:>10}", "SM2 verify/s", verify, show(ossl_sm2.map(|x| x.1)), ratio(verify, ossl_sm2.map(|x| x.1)));
+    println!(
+        "{:<28} {:>12.1} {:>14} {:>10}",
+        "SM2 sign/s",
+        sign,
+        show(ossl_sm2.map(|x| x.0)),
+        ratio(sign, ossl_sm2.map(|x| x.0))
+    );
+    println!(
+        "{:<28} {:>12.1} {:>14} {:>10}",
+        "SM2 verify/s",
+        verify,
+        show(ossl_sm2.map(|x| x.1)),
+        ratio(verify, ossl_sm2.map(|x| x.1))
+    );
     let gcm_mb = mb_per_s(gcm, block.len());
     let cbc_mb = mb_per_s(cbc, block.len());
     let sm3_mb = mb_per_s(sm3, block.len());
-    println!("{:<28} {:>12.1} {:>14} {:>10}", "SM4-GCM MB/s (vs sm4-cbc)", gcm_mb, show(ossl_cbc), ratio(gcm_mb, ossl_cbc));
+    println!(
+        "{:<28} {:>12.1} {:>14} {:>10}",
+        "SM4-GCM MB/s (vs sm4-cbc)",
+        gcm_mb,
+        show(ossl_cbc),
+        ratio(gcm_mb, ossl_cbc)
+    );
     println!("{:<28} {:>12.1} {:>14} {:>10}", "SM4-CBC MB/s", cbc_mb, show(ossl_cbc), ratio(cbc_mb, ossl_cbc));
     println!("{:<28} {:>12.1} {:>14} {:>10}", "SM3 MB/s", sm3_mb, show(ossl_sm3), ratio(sm3_mb, ossl_sm3));
     println!("(16 KiB blocks; OpenSSL has no SM4-GCM in 3.0, so GCM is shown beside its SM4-CBC)");

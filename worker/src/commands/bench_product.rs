@@ -22,7 +22,8 @@ fn cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     ticks * 10.0 // CLK_TCK is 100 on Linux
 }
 
@@ -48,7 +49,13 @@ fn context_switches(pid: u32) -> f64 {
 /// A memory figure (`VmRSS:`, `VmHWM:`) of a process from /proc, in MiB.
 pub fn rss_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -111,14 +118,22 @@ async fn history_shape(s: &Stack, workflow_ids: impl Iterator<Item = String>) ->
     let (mut shape, mut events, mut tasks) = (HistoryShape::default(), 0usize, 0usize);
     for id in workflow_ids.take(HISTORY_SAMPLE) {
         let handle = s.client.get_workflow_handle::<medpay_workflows::diagnostics::SelfCheckWorkflow>(&id);
-        let Ok(history) = handle.fetch_history(WorkflowFetchHistoryOptions::default()).into_events().await else { continue };
+        let Ok(history) = handle.fetch_history(WorkflowFetchHistoryOptions::default()).into_events().await else {
+            continue;
+        };
         shape.sampled += 1;
         events += history.len();
-        let is = |e: &&temporalio_common::protos::temporal::api::history::v1::HistoryEvent, t: EventType| e.event_type == t as i32;
+        let is = |e: &&temporalio_common::protos::temporal::api::history::v1::HistoryEvent, t: EventType| {
+            e.event_type == t as i32
+        };
         tasks += history.iter().filter(|e| is(e, EventType::WorkflowTaskScheduled)).count();
         shape.timed_out_or_failed_tasks += history
             .iter()
-            .filter(|e| is(e, EventType::WorkflowTaskTimedOut) || is(e, EventType::WorkflowTaskFailed) || is(e, EventType::ActivityTaskTimedOut))
+            .filter(|e| {
+                is(e, EventType::WorkflowTaskTimedOut)
+                    || is(e, EventType::WorkflowTaskFailed)
+                    || is(e, EventType::ActivityTaskTimedOut)
+            })
             .count();
     }
     let n = shape.sampled.max(1) as f64;
@@ -162,7 +177,9 @@ impl Row {
             p95_ms: percentile(&lat, 0.95),
             p99_ms: percentile(&lat, 0.99),
             worker_cpu_ms: rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() / done,
-            worker_cpu_less_idle_ms: (rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() - idle_cpu_ms_per_s * wall).max(0.0) / done,
+            worker_cpu_less_idle_ms: (rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() - idle_cpu_ms_per_s * wall)
+                .max(0.0)
+                / done,
             worker_switches: rounds.iter().map(|r| r.worker_switches).sum::<f64>() / done,
             server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
             sandbox_cpu_ms: rounds.iter().map(|r| r.sandbox_cpu_ms).sum::<f64>() / done,
@@ -171,10 +188,13 @@ impl Row {
             failed: rounds.iter().map(|r| r.failed).sum(),
             round_per_s: rounds.iter().map(|r| r.latencies_ms.len() as f64 / r.wall_s.max(f64::MIN_POSITIVE)).collect(),
             history: HistoryShape::default(),
-            server_requests: rounds.iter().flat_map(|r| r.server_requests.iter()).fold(BTreeMap::new(), |mut sum, (op, n)| {
-                *sum.entry(op.clone()).or_default() += n / done;
-                sum
-            }),
+            server_requests: rounds.iter().flat_map(|r| r.server_requests.iter()).fold(
+                BTreeMap::new(),
+                |mut sum, (op, n)| {
+                    *sum.entry(op.clone()).or_default() += n / done;
+                    sum
+                },
+            ),
         }
     }
 }
@@ -196,7 +216,12 @@ async fn get(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
 /// The HIS's side up to the open cashier: authorise (not timed), create, confirm, long-poll
 /// until the mixed order exists. Returns when the clock started and the mixed order no.
 async fn to_cashier(s: &Stack, ord: &str) -> anyhow::Result<(Instant, String)> {
-    let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
+    let auth = json_post(
+        &s.http,
+        &format!("https://{}/sandbox/patient/authorize", s.sandbox),
+        &json!({"persona": "resident"}),
+    )
+    .await?;
     let started = Instant::now();
     let mut body = json!({"org_code": "H51010500001", "med_org_ord": ord, "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 8000}]});
     medpay_schemas::bill::sample::complete(&mut body);
@@ -204,13 +229,18 @@ async fn to_cashier(s: &Stack, ord: &str) -> anyhow::Result<(Instant, String)> {
     let path = format!("http://{}/v1/payments/H51010500001/{ord}", s.api);
     json_post(&s.http, &format!("{path}/confirm"), &json!({"confirm": true})).await?;
     // The HIS's long poll: answered when the state leaves the listed ones.
-    let to_cashier = format!("{path}?view=false&exchanges=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed");
+    let to_cashier = format!(
+        "{path}?view=false&exchanges=false&wait_secs=30&wait_while=Created,Authorised,Uploaded,PreSettled,Confirmed"
+    );
     loop {
         let v = get(&s.http, &to_cashier).await?;
         if let Some(m) = v["mix_trade_no"].as_str() {
             return Ok((started, m.to_string()));
         }
-        anyhow::ensure!(v["state"] != "Failed" && started.elapsed() < Duration::from_secs(120), "payment {ord} did not reach the cashier: {v}");
+        anyhow::ensure!(
+            v["state"] != "Failed" && started.elapsed() < Duration::from_secs(120),
+            "payment {ord} did not reach the cashier: {v}"
+        );
     }
 }
 
@@ -229,10 +259,16 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
         if v["state"] == "Paid" {
             break started.elapsed();
         }
-        anyhow::ensure!(v["state"] == "Ordered" && started.elapsed() < Duration::from_secs(120), "payment {ord} not paid: {v}");
+        anyhow::ensure!(
+            v["state"] == "Ordered" && started.elapsed() < Duration::from_secs(120),
+            "payment {ord} not paid: {v}"
+        );
     };
     let workflow_id = crate::api::payments::workflow_id("H51010500001", &ord);
-    s.client.get_workflow_handle::<medpay_workflows::payment::PaymentWorkflow>(&workflow_id).get_result(WorkflowGetResultOptions::default()).await?;
+    s.client
+        .get_workflow_handle::<medpay_workflows::payment::PaymentWorkflow>(&workflow_id)
+        .get_result(WorkflowGetResultOptions::default())
+        .await?;
     Ok(paid)
 }
 
@@ -247,7 +283,8 @@ async fn one_baseline(s: &Stack, id: String, searched: bool) -> anyhow::Result<D
     // The payment (flow 3) runs its quick steps local first; the same shape does.
     let mut input = LOCAL_FIRST;
     if searched {
-        options.search_attributes = Some(temporalio_common::search_attributes::SearchAttributes::new(search::identity("H51010500001", &id)));
+        options.search_attributes =
+            Some(temporalio_common::search_attributes::SearchAttributes::new(search::identity("H51010500001", &id)));
         input |= WITH_SEARCH;
     }
     // Confirmed at once, as the HIS confirms a payment right after creating it; the callback
@@ -271,7 +308,8 @@ where
     F: Fn(Arc<Stack>, usize) -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send + 'static,
 {
-    let (w0, t0, p0, l0) = (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()), cpu_ms(s.sandbox_pid()), cpu_ms(std::process::id()));
+    let (w0, t0, p0, l0) =
+        (cpu_ms(s.medpay_pid()), cpu_ms(s.temporal_pid()), cpu_ms(s.sandbox_pid()), cpu_ms(std::process::id()));
     let switches0 = context_switches(s.medpay_pid());
     let requests0 = server_requests(s).await;
     let started = Instant::now();
@@ -281,7 +319,9 @@ where
         let (s, f, sem) = (s.clone(), f.clone(), sem.clone());
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
-            tokio::time::timeout(ITEM_LIMIT, f(s, i)).await.unwrap_or_else(|_| Err(anyhow::anyhow!("item {i} did not finish within {} s", ITEM_LIMIT.as_secs())))
+            tokio::time::timeout(ITEM_LIMIT, f(s, i))
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("item {i} did not finish within {} s", ITEM_LIMIT.as_secs())))
         });
     }
     let (mut latencies_ms, mut failed) = (vec![], 0);
@@ -306,7 +346,12 @@ where
     }
     let wall_s = started.elapsed().as_secs_f64();
     settle(s).await;
-    let (worker_cpu_ms, server_cpu_ms, sandbox_cpu_ms, load_cpu_ms) = (cpu_ms(s.medpay_pid()) - w0, cpu_ms(s.temporal_pid()) - t0, cpu_ms(s.sandbox_pid()) - p0, cpu_ms(std::process::id()) - l0);
+    let (worker_cpu_ms, server_cpu_ms, sandbox_cpu_ms, load_cpu_ms) = (
+        cpu_ms(s.medpay_pid()) - w0,
+        cpu_ms(s.temporal_pid()) - t0,
+        cpu_ms(s.sandbox_pid()) - p0,
+        cpu_ms(std::process::id()) - l0,
+    );
     let worker_switches = context_switches(s.medpay_pid()) - switches0;
     // The server hands its counters to its metrics endpoint once a second: read after that, the
     // round's last requests are the round's, not the next one's (the CPU figures are taken
@@ -352,7 +397,12 @@ async fn server_requests(s: &Stack) -> BTreeMap<String, f64> {
         } else {
             continue;
         };
-        let label = |name: &str| line.split_once(&format!("{name}=\"")).and_then(|(_, rest)| rest.split_once('"')).map(|(v, _)| v.to_string()).unwrap_or_default();
+        let label = |name: &str| {
+            line.split_once(&format!("{name}=\""))
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(v, _)| v.to_string())
+                .unwrap_or_default()
+        };
         let Some(n) = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) else { continue };
         *counts.entry(format!("{kind} {}.{}", label("service_name"), label("operation"))).or_default() += n;
     }
@@ -388,7 +438,10 @@ async fn troubled_exchanges(s: &Stack) -> u64 {
     let Ok(resp) = s.http.get(format!("http://{}/metrics", s.api)).send().await else { return 0 };
     let text = resp.text().await.unwrap_or_default();
     text.lines()
-        .filter(|l| l.starts_with("medpay_party_exchanges_total") && (l.contains("outcome=\"unavailable\"") || l.contains("outcome=\"unknown\"")))
+        .filter(|l| {
+            l.starts_with("medpay_party_exchanges_total")
+                && (l.contains("outcome=\"unavailable\"") || l.contains("outcome=\"unknown\""))
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
 }
@@ -399,17 +452,30 @@ async fn troubled_exchanges(s: &Stack) -> u64 {
 /// and a signed acknowledgement. Returns (callbacks/s wall, worker CPU-ms per callback).
 async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::Result<(f64, f64)> {
     let books = get(&s.http, &format!("https://{}/sandbox/control/state", s.sandbox)).await?;
-    let paid: Vec<String> = books["mixed_orders"].as_array().into_iter().flatten().filter(|m| m["mix_status"] == "MIX_PAY_SUCCESS").filter_map(|m| m["mix_trade_no"].as_str().map(String::from)).take(20).collect();
+    let paid: Vec<String> = books["mixed_orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["mix_status"] == "MIX_PAY_SUCCESS")
+        .filter_map(|m| m["mix_trade_no"].as_str().map(String::from))
+        .take(20)
+        .collect();
     anyhow::ensure!(!paid.is_empty(), "no paid order to repeat callbacks for");
     let mut forms: Vec<String> = vec![];
     for mix in &paid {
-        let signed = json_post(&s.http, &format!("https://{}/sandbox/control/callbacks", s.sandbox), &json!({"mix_trade_no": mix, "count": total.div_ceil(paid.len())})).await?;
+        let signed = json_post(
+            &s.http,
+            &format!("https://{}/sandbox/control/callbacks", s.sandbox),
+            &json!({"mix_trade_no": mix, "count": total.div_ceil(paid.len())}),
+        )
+        .await?;
         forms.extend(super::procs::callback_forms(&signed));
     }
     forms.truncate(total);
     let w0 = cpu_ms(s.medpay_pid());
     let started = Instant::now();
-    let acknowledged = super::procs::post_callbacks(s, forms, concurrency).await.iter().filter(|&&status| status == 200).count();
+    let acknowledged =
+        super::procs::post_callbacks(s, forms, concurrency).await.iter().filter(|&&status| status == 200).count();
     let wall = started.elapsed().as_secs_f64();
     anyhow::ensure!(acknowledged == total, "only {acknowledged} of {total} callbacks were acknowledged");
     Ok((total as f64 / wall, (cpu_ms(s.medpay_pid()) - w0) / total as f64))
@@ -464,7 +530,12 @@ async fn in_flight(s: &Arc<Stack>, n: usize, concurrency: usize) -> anyhow::Resu
 async fn api_latency(s: &Arc<Stack>, callers: usize, items: usize) -> anyhow::Result<(f64, f64)> {
     let mut bodies = vec![];
     for i in 0..items {
-        let auth = json_post(&s.http, &format!("https://{}/sandbox/patient/authorize", s.sandbox), &json!({"persona": "resident"})).await?;
+        let auth = json_post(
+            &s.http,
+            &format!("https://{}/sandbox/patient/authorize", s.sandbox),
+            &json!({"persona": "resident"}),
+        )
+        .await?;
         let mut body = json!({"org_code": "H51010500001", "med_org_ord": format!("API-{i}"), "scene": "outpatient", "auth_code": auth["authCode"], "openid": "o", "lines": [{"code": "L", "name": "n", "amount_fen": 100}]});
         medpay_schemas::bill::sample::complete(&mut body);
         bodies.push(body);
@@ -476,7 +547,9 @@ async fn api_latency(s: &Arc<Stack>, callers: usize, items: usize) -> anyhow::Re
         tasks.push(tokio::spawn(async move {
             let _p = sem.acquire_owned().await;
             let t = Instant::now();
-            json_post(&s.http, &format!("http://{}/v1/payments", s.api), &b).await.map(|_| t.elapsed().as_secs_f64() * 1000.0)
+            json_post(&s.http, &format!("http://{}/v1/payments", s.api), &b)
+                .await
+                .map(|_| t.elapsed().as_secs_f64() * 1000.0)
         }));
     }
     let mut lat = vec![];
@@ -489,7 +562,14 @@ async fn api_latency(s: &Arc<Stack>, callers: usize, items: usize) -> anyhow::Re
     Ok((percentile(&lat, 0.5), percentile(&lat, 0.99)))
 }
 
-pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, recon_lines: &[u64], out_md: Option<&Path>, out_json: Option<&Path>) -> anyhow::Result<()> {
+pub async fn run(
+    concurrency: &[usize],
+    per_level: usize,
+    in_flight_n: usize,
+    recon_lines: &[u64],
+    out_md: Option<&Path>,
+    out_json: Option<&Path>,
+) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("medpay-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -519,29 +599,59 @@ pub async fn run(concurrency: &[usize], per_level: usize, in_flight_n: usize, re
         for round in 0..ROUNDS {
             for row in (0..3).map(|k| (round + k) % 3) {
                 match row {
-                    0 => base.push(run_round(&s, "baseline", c, items, move |s, i| async move { one_baseline(&s, base_id(round, i), false).await }).await?),
-                    1 => searched.push(run_round(&s, "baseline+search", c, items, move |s, i| async move { one_baseline(&s, searched_id(round, i), true).await }).await?),
-                    _ => pay.push(run_round(&s, "payment", c, items, move |s, i| async move { one_payment(&s, payment_ord(round, i)).await }).await?),
+                    0 => base.push(
+                        run_round(&s, "baseline", c, items, move |s, i| async move {
+                            one_baseline(&s, base_id(round, i), false).await
+                        })
+                        .await?,
+                    ),
+                    1 => searched.push(
+                        run_round(&s, "baseline+search", c, items, move |s, i| async move {
+                            one_baseline(&s, searched_id(round, i), true).await
+                        })
+                        .await?,
+                    ),
+                    _ => pay.push(
+                        run_round(&s, "payment", c, items, move |s, i| async move {
+                            one_payment(&s, payment_ord(round, i)).await
+                        })
+                        .await?,
+                    ),
                 }
             }
         }
-        let mut level = [Row::from_rounds("baseline", c, &base, idle), Row::from_rounds("baseline+search", c, &searched, idle), Row::from_rounds("payment", c, &pay, idle)];
+        let mut level = [
+            Row::from_rounds("baseline", c, &base, idle),
+            Row::from_rounds("baseline+search", c, &searched, idle),
+            Row::from_rounds("payment", c, &pay, idle),
+        ];
         let last = ROUNDS - 1;
         level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
         level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
-        level[2].history = history_shape(&s, (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &payment_ord(last, i)))).await;
+        level[2].history = history_shape(
+            &s,
+            (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &payment_ord(last, i))),
+        )
+        .await;
         level.iter().for_each(super::bench_report::print_row);
         rows.extend(level);
     }
     // Every retried or queried party call adds events and work; a run with many is not a fair one.
     let troubled = troubled_exchanges(&s).await.saturating_sub(troubled_before);
-    println!("party calls that were not answered (unavailable/unknown, i.e. retried or queried) during the levels: {troubled}");
+    println!(
+        "party calls that were not answered (unavailable/unknown, i.e. retried or queried) during the levels: {troubled}"
+    );
     let (api_p50, api_p99) = api_latency(&s, 50, 200).await?;
     println!("create-payment API latency, 50 callers: p50 {api_p50:.1} ms, p99 {api_p99:.1} ms");
     let (cb_per_s, cb_cpu_ms) = callbacks(&s, 5000, 32).await?;
-    println!("verified callbacks: {cb_per_s:.0}/s (wall, 2 cores shared with the load), worker {cb_cpu_ms:.3} CPU-ms each = {:.0} per worker core-second", 1000.0 / cb_cpu_ms);
+    println!(
+        "verified callbacks: {cb_per_s:.0}/s (wall, 2 cores shared with the load), worker {cb_cpu_ms:.3} CPU-ms each = {:.0} per worker core-second",
+        1000.0 / cb_cpu_ms
+    );
     let (rss_before, rss_open, drain_s) = in_flight(&s, in_flight_n, 50).await?;
-    println!("{in_flight_n} payments in flight: worker RSS {rss_open:.0} MiB (before {rss_before:.0} MiB); all paid {drain_s:.1} s after the patients paid");
+    println!(
+        "{in_flight_n} payments in flight: worker RSS {rss_open:.0} MiB (before {rss_before:.0} MiB); all paid {drain_s:.1} s after the patients paid"
+    );
     let hwm = rss_mib(s.medpay_pid(), "VmHWM:");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);

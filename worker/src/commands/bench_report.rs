@@ -47,10 +47,18 @@ pub(crate) fn chrono_like_today() -> String {
 
 pub(crate) fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
     let cores = cpu.lines().filter(|l| l.starts_with("processor")).count();
     let mem = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_gib = mem.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0 / 1024.0;
+    let mem_gib =
+        mem.lines().next().and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+            / 1024.0
+            / 1024.0;
     json!({"cpu": model, "cores": cores, "memory_gib": (mem_gib * 10.0).round() / 10.0, "medpay": env!("CARGO_PKG_VERSION")})
 }
 
@@ -77,7 +85,12 @@ pub(crate) fn markdown(report: &Value, rows: &[Row]) -> String {
     md.push_str("\n| ratio payment / baseline | concurrency | throughput | p99 latency | throughput by round |\n|---|---:|---:|---:|---|\n");
     for level in rows.chunks(3) {
         if let [b, _, p] = level {
-            let by_round: Vec<String> = b.round_per_s.iter().zip(&p.round_per_s).map(|(b, p)| format!("{:.0}%", 100.0 * p / b.max(f64::MIN_POSITIVE))).collect();
+            let by_round: Vec<String> = b
+                .round_per_s
+                .iter()
+                .zip(&p.round_per_s)
+                .map(|(b, p)| format!("{:.0}%", 100.0 * p / b.max(f64::MIN_POSITIVE)))
+                .collect();
             md.push_str(&format!(
                 "| | {} | {:.0}% | {:.2}x | {} |\n",
                 b.concurrency,
@@ -89,7 +102,10 @@ pub(crate) fn markdown(report: &Value, rows: &[Row]) -> String {
     }
     md.push_str(&server_requests_table(rows));
     let f = |v: &Value| v.as_f64().unwrap_or(0.0);
-    md.push_str(&format!("\nParty calls not answered during the levels (unavailable or unknown: retried or queried): {}.\n", report["troubled_party_calls"]));
+    md.push_str(&format!(
+        "\nParty calls not answered during the levels (unavailable or unknown: retried or queried): {}.\n",
+        report["troubled_party_calls"]
+    ));
     md.push_str(&format!(
         "\nCreate-payment API latency with 50 concurrent callers (200 creates): p50 {:.1} ms, p99 {:.1} ms. Worker peak RSS over the payment levels: {:.0} MiB.\n",
         f(&report["api_create_p50_ms"]),
@@ -110,13 +126,31 @@ pub(crate) fn markdown(report: &Value, rows: &[Row]) -> String {
     ));
     let c = &report["crypto"];
     md.push_str("\n**Crypto** (this process, one thread, beside `openssl speed` in the same run):\n\n| figure | medpay | openssl | ratio |\n|---|---:|---:|---:|\n");
-    for (name, ours, theirs) in [("SM2 sign/s", "sm2_sign_per_s", "openssl_sm2_sign_per_s"), ("SM2 verify/s", "sm2_verify_per_s", "openssl_sm2_verify_per_s"), ("SM4-CBC MB/s", "sm4_cbc_mb_s", "openssl_sm4_cbc_mb_s"), ("SM4-GCM MB/s (openssl: SM4-CBC)", "sm4_gcm_mb_s", "openssl_sm4_cbc_mb_s"), ("SM3 MB/s", "sm3_mb_s", "openssl_sm3_mb_s")] {
+    for (name, ours, theirs) in [
+        ("SM2 sign/s", "sm2_sign_per_s", "openssl_sm2_sign_per_s"),
+        ("SM2 verify/s", "sm2_verify_per_s", "openssl_sm2_verify_per_s"),
+        ("SM4-CBC MB/s", "sm4_cbc_mb_s", "openssl_sm4_cbc_mb_s"),
+        ("SM4-GCM MB/s (openssl: SM4-CBC)", "sm4_gcm_mb_s", "openssl_sm4_cbc_mb_s"),
+        ("SM3 MB/s", "sm3_mb_s", "openssl_sm3_mb_s"),
+    ] {
         let (o, t) = (f(&c[ours]), c[theirs].as_f64());
-        md.push_str(&format!("| {name} | {o:.0} | {} | {} |\n", t.map(|t| format!("{t:.0}")).unwrap_or("n/a".into()), t.map(|t| format!("{:.2}x", o / t.max(f64::MIN_POSITIVE))).unwrap_or("n/a".into())));
+        md.push_str(&format!(
+            "| {name} | {o:.0} | {} | {} |\n",
+            t.map(|t| format!("{t:.0}")).unwrap_or("n/a".into()),
+            t.map(|t| format!("{:.2}x", o / t.max(f64::MIN_POSITIVE))).unwrap_or("n/a".into())
+        ));
     }
     md.push_str("\n**Reconciliation** (this process, SQLite, a synthetic day with planted exceptions):\n\n| lines | load s | match s | lines/s | peak RSS MiB | planted exceptions found exactly |\n|---:|---:|---:|---:|---:|---|\n");
     for r in report["recon"].as_array().into_iter().flatten() {
-        md.push_str(&format!("| {} | {:.2} | {:.2} | {:.0} | {:.0} | {} |\n", r["lines"], f(&r["load_s"]), f(&r["match_s"]), f(&r["lines_per_s"]), f(&r["peak_rss_mib"]), if r["exact"] == true { "yes" } else { "NO" }));
+        md.push_str(&format!(
+            "| {} | {:.2} | {:.2} | {:.0} | {:.0} | {} |\n",
+            r["lines"],
+            f(&r["load_s"]),
+            f(&r["match_s"]),
+            f(&r["lines_per_s"]),
+            f(&r["peak_rss_mib"]),
+            if r["exact"] == true { "yes" } else { "NO" }
+        ));
     }
     md.push_str(&goals(report, rows));
     md
@@ -126,20 +160,36 @@ pub(crate) fn markdown(report: &Value, rows: &[Row]) -> String {
 /// and the ones where a payment and `baseline+search` differ most: what the server does for a
 /// payment that it does not for the same shape.
 fn server_requests_table(rows: &[Row]) -> String {
-    let mut md = String::from("\nThe Temporal server's requests per item (from its metrics: gRPC requests its services answered, `rpc`, and its database requests, `db`; internal calls between its services included), in all and the ten where payment and baseline+search differ most:\n\n| concurrency | request | baseline | baseline+search | payment |\n|---:|---|---:|---:|---:|\n");
+    let mut md = String::from(
+        "\nThe Temporal server's requests per item (from its metrics: gRPC requests its services answered, `rpc`, and its database requests, `db`; internal calls between its services included), in all and the ten where payment and baseline+search differ most:\n\n| concurrency | request | baseline | baseline+search | payment |\n|---:|---|---:|---:|---:|\n",
+    );
     let n = |r: &Row, op: &str| r.server_requests.get(op).copied().unwrap_or(0.0);
-    let total = |r: &Row, kind: &str| r.server_requests.iter().filter(|(op, _)| op.starts_with(kind)).map(|(_, v)| v).sum::<f64>();
+    let total = |r: &Row, kind: &str| {
+        r.server_requests.iter().filter(|(op, _)| op.starts_with(kind)).map(|(_, v)| v).sum::<f64>()
+    };
     for level in rows.chunks(3) {
         let [b, bs, p] = level else { continue };
         for kind in ["rpc", "db"] {
-            md.push_str(&format!("| {} | **all {kind}** | {:.1} | {:.1} | {:.1} |\n", b.concurrency, total(b, kind), total(bs, kind), total(p, kind)));
+            md.push_str(&format!(
+                "| {} | **all {kind}** | {:.1} | {:.1} | {:.1} |\n",
+                b.concurrency,
+                total(b, kind),
+                total(bs, kind),
+                total(p, kind)
+            ));
         }
         let mut ops: Vec<&String> = bs.server_requests.keys().chain(p.server_requests.keys()).collect();
         ops.sort();
         ops.dedup();
         ops.sort_by(|x, y| (n(p, y) - n(bs, y)).abs().total_cmp(&(n(p, x) - n(bs, x)).abs()));
         for op in ops.into_iter().take(10) {
-            md.push_str(&format!("| {} | {op} | {:.2} | {:.2} | {:.2} |\n", b.concurrency, n(b, op), n(bs, op), n(p, op)));
+            md.push_str(&format!(
+                "| {} | {op} | {:.2} | {:.2} | {:.2} |\n",
+                b.concurrency,
+                n(b, op),
+                n(bs, op),
+                n(p, op)
+            ));
         }
     }
     md
@@ -153,24 +203,46 @@ fn goals(report: &Value, rows: &[Row]) -> String {
     let mut g: Vec<(String, String, bool)> = vec![];
     if let (Some(b), Some(p)) = (at("baseline", top), at("payment", top)) {
         let ratio = p.per_s / b.per_s.max(f64::MIN_POSITIVE);
-        g.push((format!("payment throughput >= 80% of baseline at c={top}"), format!("{:.0}%", 100.0 * ratio), ratio >= 0.8));
+        g.push((
+            format!("payment throughput >= 80% of baseline at c={top}"),
+            format!("{:.0}%", 100.0 * ratio),
+            ratio >= 0.8,
+        ));
         let p99 = p.p99_ms / b.p99_ms.max(f64::MIN_POSITIVE);
         g.push((format!("payment p99 <= 1.5x baseline at c={top}"), format!("{p99:.2}x"), p99 <= 1.5));
     }
     let payments: Vec<&Row> = rows.iter().filter(|r| r.what == "payment").collect();
     let worst = payments.iter().map(|r| r.worker_cpu_ms).fold(0.0, f64::max);
-    let levels: Vec<String> = payments.iter().map(|r| format!("c={} {:.1} ({:.1} less idle)", r.concurrency, r.worker_cpu_ms, r.worker_cpu_less_idle_ms)).collect();
-    g.push(("worker CPU per payment <= 15 ms (worst level)".into(), format!("{worst:.1} ms; {}", levels.join(", ")), worst <= 15.0));
+    let levels: Vec<String> = payments
+        .iter()
+        .map(|r| format!("c={} {:.1} ({:.1} less idle)", r.concurrency, r.worker_cpu_ms, r.worker_cpu_less_idle_ms))
+        .collect();
+    g.push((
+        "worker CPU per payment <= 15 ms (worst level)".into(),
+        format!("{worst:.1} ms; {}", levels.join(", ")),
+        worst <= 15.0,
+    ));
     let rss = f(&report["in_flight"]["worker_rss_mib"]);
-    g.push((format!("worker RSS <= 150 MB with {} payments in flight", report["in_flight"]["payments"]), format!("{rss:.0} MiB"), rss * 1.048_576 <= 150.0));
+    g.push((
+        format!("worker RSS <= 150 MB with {} payments in flight", report["in_flight"]["payments"]),
+        format!("{rss:.0} MiB"),
+        rss * 1.048_576 <= 150.0,
+    ));
     let per_core = 1000.0 / f(&report["callback_worker_cpu_ms"]).max(f64::MIN_POSITIVE);
     g.push(("verified callbacks >= 2,000/s on one core".into(), format!("{per_core:.0}/core-s"), per_core >= 2000.0));
     if let Some(r) = report["recon"].as_array().and_then(|a| a.iter().find(|r| r["lines"] == 1_000_000)) {
         let secs = f(&r["load_s"]) + f(&r["match_s"]);
-        g.push(("reconciliation of 1,000,000 lines < 10 s, < 512 MB".into(), format!("{secs:.1} s, {:.0} MiB", f(&r["peak_rss_mib"])), secs < 10.0 && f(&r["peak_rss_mib"]) < 512.0));
+        g.push((
+            "reconciliation of 1,000,000 lines < 10 s, < 512 MB".into(),
+            format!("{secs:.1} s, {:.0} MiB", f(&r["peak_rss_mib"])),
+            secs < 10.0 && f(&r["peak_rss_mib"]) < 512.0,
+        ));
     }
     let c = &report["crypto"];
-    for (what, ours, theirs) in [("SM2 sign >= OpenSSL", "sm2_sign_per_s", "openssl_sm2_sign_per_s"), ("SM2 verify >= OpenSSL", "sm2_verify_per_s", "openssl_sm2_verify_per_s")] {
+    for (what, ours, theirs) in [
+        ("SM2 sign >= OpenSSL", "sm2_sign_per_s", "openssl_sm2_sign_per_s"),
+        ("SM2 verify >= OpenSSL", "sm2_verify_per_s", "openssl_sm2_verify_per_s"),
+    ] {
         if let Some(t) = c[theirs].as_f64() {
             g.push((what.into(), format!("{:.2}x", f(&c[ours]) / t.max(f64::MIN_POSITIVE)), f(&c[ours]) >= t));
         }

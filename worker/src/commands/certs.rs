@@ -37,7 +37,12 @@ pub struct Finding {
 }
 
 fn file(name: &str, path: &PathBuf, key_only: bool) -> Source {
-    Source { name: name.into(), origin: path.display().to_string(), text: std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}")), key_only }
+    Source {
+        name: name.into(),
+        origin: path.display().to_string(),
+        text: std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}")),
+        key_only,
+    }
 }
 
 /// Every certificate and key the configuration names.
@@ -71,18 +76,39 @@ pub fn sources(config: &Config) -> Vec<Source> {
         }
     }
     if let Some(p) = &config.parties.params_file {
-        match medpay_crypto::sealed::read_secret_file(p).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str::<medpay_activities::parties::ParamsFile>(&t).map_err(|e| e.to_string())) {
-            Err(e) => v.push(Source { name: "counterparty parameters".into(), origin: p.display().to_string(), text: Err(e), key_only: false }),
+        match medpay_crypto::sealed::read_secret_file(p)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<medpay_activities::parties::ParamsFile>(&t).map_err(|e| e.to_string()))
+        {
+            Err(e) => v.push(Source {
+                name: "counterparty parameters".into(),
+                origin: p.display().to_string(),
+                text: Err(e),
+                key_only: false,
+            }),
             Ok(params) => {
                 for h in params.hospitals {
                     let origin = format!("{} ({})", p.display(), h.org_code);
                     // A counterparty's public key may come as an X.509 certificate; then it expires.
-                    for (name, text) in [("mid-platform public key", h.mid_platform.platform_public_key), ("bank public key", h.bank.bank_public_key)] {
+                    for (name, text) in [
+                        ("mid-platform public key", h.mid_platform.platform_public_key),
+                        ("bank public key", h.bank.bank_public_key),
+                    ] {
                         let key_only = !text.contains("BEGIN CERTIFICATE");
-                        v.push(Source { name: format!("{} {name}", h.org_code), origin: origin.clone(), text: Ok(text), key_only });
+                        v.push(Source {
+                            name: format!("{} {name}", h.org_code),
+                            origin: origin.clone(),
+                            text: Ok(text),
+                            key_only,
+                        });
                     }
                     for name in ["mid-platform private key", "bank private key"] {
-                        v.push(Source { name: format!("{} {name}", h.org_code), origin: origin.clone(), text: Ok(String::new()), key_only: true });
+                        v.push(Source {
+                            name: format!("{} {name}", h.org_code),
+                            origin: origin.clone(),
+                            text: Ok(String::new()),
+                            key_only: true,
+                        });
                     }
                 }
             }
@@ -95,13 +121,22 @@ pub fn sources(config: &Config) -> Vec<Source> {
 pub fn check(sources: &[Source], now: i64, warn_days: i64) -> Vec<Finding> {
     let mut out = vec![];
     for s in sources {
-        let finding = |subject, not_after: Option<i64>, status| Finding { name: s.name.clone(), origin: s.origin.clone(), subject, not_after, days_left: not_after.map(|t| (t - now).div_euclid(86_400)), status };
+        let finding = |subject, not_after: Option<i64>, status| Finding {
+            name: s.name.clone(),
+            origin: s.origin.clone(),
+            subject,
+            not_after,
+            days_left: not_after.map(|t| (t - now).div_euclid(86_400)),
+            status,
+        };
         match &s.text {
             Err(e) => out.push(finding(None, None, Status::Unreadable(e.clone()))),
             Ok(_) if s.key_only => out.push(finding(None, None, Status::NoExpiry)),
             Ok(text) => match read_pem_certificates(text) {
                 Err(e) => out.push(finding(None, None, Status::Unreadable(e.to_string()))),
-                Ok(certs) if certs.is_empty() => out.push(finding(None, None, Status::Unreadable("no certificate in the file".into()))),
+                Ok(certs) if certs.is_empty() => {
+                    out.push(finding(None, None, Status::Unreadable("no certificate in the file".into())))
+                }
                 Ok(certs) => {
                     for c in certs {
                         let status = if c.not_after <= now {
@@ -122,8 +157,15 @@ pub fn check(sources: &[Source], now: i64, warn_days: i64) -> Vec<Finding> {
 
 /// `YYYY-MM-DD` (UTC midnight) to Unix seconds.
 pub fn parse_date(s: &str) -> anyhow::Result<i64> {
-    let p: Vec<i64> = s.split('-').map(|x| x.parse::<i64>()).collect::<Result<_, _>>().map_err(|_| anyhow::anyhow!("--at {s:?}: expected YYYY-MM-DD"))?;
-    anyhow::ensure!(p.len() == 3 && (1..=12).contains(&p[1]) && (1..=31).contains(&p[2]), "--at {s:?}: expected YYYY-MM-DD");
+    let p: Vec<i64> = s
+        .split('-')
+        .map(|x| x.parse::<i64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--at {s:?}: expected YYYY-MM-DD"))?;
+    anyhow::ensure!(
+        p.len() == 3 && (1..=12).contains(&p[1]) && (1..=31).contains(&p[2]),
+        "--at {s:?}: expected YYYY-MM-DD"
+    );
     Ok(medpay_crypto::x509::days_from_civil(p[0], p[1], p[2]) * 86_400)
 }
 
@@ -139,7 +181,10 @@ pub fn run(config: &Config, at: Option<&str>, warn_days: i64) -> anyhow::Result<
         None => medpay_activities::http::now_ms() / 1000,
     };
     let findings = check(&sources(config), now, warn_days);
-    println!("{:<36} {:<10} {:>11} {:>9}  {:<28} source", "certificate or key", "status", "expires", "days left", "subject");
+    println!(
+        "{:<36} {:<10} {:>11} {:>9}  {:<28} source",
+        "certificate or key", "status", "expires", "days left", "subject"
+    );
     let mut bad = 0;
     for f in &findings {
         let status = match &f.status {
@@ -171,14 +216,27 @@ pub fn run(config: &Config, at: Option<&str>, warn_days: i64) -> anyhow::Result<
 pub fn metrics(findings: &[Finding], out: &mut String) {
     out.push_str("# HELP medpay_certificate_expiry_seconds When a configured certificate expires (Unix seconds).\n# TYPE medpay_certificate_expiry_seconds gauge\n");
     for f in findings.iter().filter(|f| f.not_after.is_some()) {
-        out.push_str(&format!("medpay_certificate_expiry_seconds{{name=\"{}\",subject=\"{}\"}} {}\n", label(&f.name), label(f.subject.as_deref().unwrap_or("")), f.not_after.unwrap_or(0)));
+        out.push_str(&format!(
+            "medpay_certificate_expiry_seconds{{name=\"{}\",subject=\"{}\"}} {}\n",
+            label(&f.name),
+            label(f.subject.as_deref().unwrap_or("")),
+            f.not_after.unwrap_or(0)
+        ));
     }
     out.push_str("# HELP medpay_certificate_days_left Whole days until a configured certificate expires (negative: expired).\n# TYPE medpay_certificate_days_left gauge\n");
     for f in findings.iter().filter(|f| f.days_left.is_some()) {
-        out.push_str(&format!("medpay_certificate_days_left{{name=\"{}\",subject=\"{}\"}} {}\n", label(&f.name), label(f.subject.as_deref().unwrap_or("")), f.days_left.unwrap_or(0)));
+        out.push_str(&format!(
+            "medpay_certificate_days_left{{name=\"{}\",subject=\"{}\"}} {}\n",
+            label(&f.name),
+            label(f.subject.as_deref().unwrap_or("")),
+            f.days_left.unwrap_or(0)
+        ));
     }
     out.push_str("# HELP medpay_certificate_unreadable Configured certificate files that cannot be read or parsed.\n# TYPE medpay_certificate_unreadable gauge\n");
-    out.push_str(&format!("medpay_certificate_unreadable {}\n", findings.iter().filter(|f| matches!(f.status, Status::Unreadable(_))).count()));
+    out.push_str(&format!(
+        "medpay_certificate_unreadable {}\n",
+        findings.iter().filter(|f| matches!(f.status, Status::Unreadable(_))).count()
+    ));
 }
 
 fn label(s: &str) -> String {
@@ -196,7 +254,8 @@ mod tests {
     #[test]
     fn expiry_is_graded_against_the_given_day() {
         // The 10-day certificate of medpay_crypto::x509's tests: valid 2026-11-26 to 2026-12-06.
-        let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/expiring-cert.pem")).unwrap();
+        let pem = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/expiring-cert.pem"))
+            .unwrap();
         let at = |d: &str| check(&[cert_source(&pem)], parse_date(d).unwrap(), 30)[0].clone();
         assert_eq!(at("2026-10-01").status, Status::Ok);
         assert_eq!(at("2026-11-27").status, Status::Warn);

@@ -34,7 +34,9 @@ fn hospitals(config: &Config) -> anyhow::Result<(Vec<HospitalConfig>, Vec<onboar
         return Ok(onboarding::read_dir(dir)?);
     }
     let (Some(params), Some(ca)) = (&p.params_file, &p.ca_file) else {
-        anyhow::bail!("no hospital is configured: set parties.hospitals_dir (MEDPAY_PARTIES_HOSPITALS_DIR), or parties.params_file and parties.ca_file");
+        anyhow::bail!(
+            "no hospital is configured: set parties.hospitals_dir (MEDPAY_PARTIES_HOSPITALS_DIR), or parties.params_file and parties.ca_file"
+        );
     };
     Ok((Parties::single_listener_configs(params, &p.base_url, ca)?, Vec::new()))
 }
@@ -79,9 +81,20 @@ fn certificates(c: &HospitalConfig, now: i64, warn_days: i64, out: &mut Vec<Find
             for f in super::certs::check(&[source], now, warn_days) {
                 let what = format!("{party} {kind}");
                 let (ok, detail) = match f.status {
-                    super::certs::Status::Ok => (true, format!("{} valid, {} days left", path.display(), f.days_left.unwrap_or(0))),
-                    super::certs::Status::Warn => (true, format!("{} expires in {} days: renew it", path.display(), f.days_left.unwrap_or(0))),
-                    super::certs::Status::Expired => (false, format!("{} has EXPIRED ({} days ago): the handshake will fail; get a current one", path.display(), -f.days_left.unwrap_or(0))),
+                    super::certs::Status::Ok => {
+                        (true, format!("{} valid, {} days left", path.display(), f.days_left.unwrap_or(0)))
+                    }
+                    super::certs::Status::Warn => {
+                        (true, format!("{} expires in {} days: renew it", path.display(), f.days_left.unwrap_or(0)))
+                    }
+                    super::certs::Status::Expired => (
+                        false,
+                        format!(
+                            "{} has EXPIRED ({} days ago): the handshake will fail; get a current one",
+                            path.display(),
+                            -f.days_left.unwrap_or(0)
+                        ),
+                    ),
                     super::certs::Status::NoExpiry => (true, path.display().to_string()),
                     super::certs::Status::Unreadable(why) => (false, format!("{}: {why}", path.display())),
                 };
@@ -95,7 +108,12 @@ fn certificates(c: &HospitalConfig, now: i64, warn_days: i64, out: &mut Vec<Find
 /// the credentials file records them).
 fn key_pairs(h: &HospitalParties, out: &mut Vec<Finding>) {
     let mut pairs = vec![
-        ("mid_platform", &h.config.mid_platform.profile.sign, &h.params.mid_platform.hospital_private_key, &h.params.mid_platform.hospital_public_key),
+        (
+            "mid_platform",
+            &h.config.mid_platform.profile.sign,
+            &h.params.mid_platform.hospital_private_key,
+            &h.params.mid_platform.hospital_public_key,
+        ),
         ("bank", &h.config.bank.profile.sign, &h.params.bank.hospital_private_key, &h.params.bank.hospital_public_key),
     ];
     if let Some(core) = &h.params.core {
@@ -122,24 +140,52 @@ fn judge(result: Result<(), PartyError>, refusal_of_us: &[&str], base_url: &str)
     // TLS failures first: they look like connection or transport errors, but the fix is a file.
     if let Err(PartyError::Unavailable { detail, .. } | PartyError::Unknown { detail, .. }) = &result {
         if detail.contains("CertificateRequired") || detail.contains("certificate required") {
-            return (false, format!("{base_url} requires a client certificate (mutual TLS): set client_cert and client_key to the certificate the party issued ({detail})"));
+            return (
+                false,
+                format!(
+                    "{base_url} requires a client certificate (mutual TLS): set client_cert and client_key to the certificate the party issued ({detail})"
+                ),
+            );
         }
         if detail.contains("invalid peer certificate") {
-            return (false, format!("{base_url} presents a certificate the configured `ca` does not trust (or that has expired): set `ca` to the party's CA bundle ({detail})"));
+            return (
+                false,
+                format!(
+                    "{base_url} presents a certificate the configured `ca` does not trust (or that has expired): set `ca` to the party's CA bundle ({detail})"
+                ),
+            );
         }
     }
     match result {
         Ok(()) => (true, "answered".into()),
-        Err(PartyError::Rejected { code, message, .. }) if refusal_of_us.contains(&code.as_str()) => {
-            (false, format!("refused our request ({code}: {message}): check the appId / partner id and that the party has the hospital's current public key"))
-        }
+        Err(PartyError::Rejected { code, message, .. }) if refusal_of_us.contains(&code.as_str()) => (
+            false,
+            format!(
+                "refused our request ({code}: {message}): check the appId / partner id and that the party has the hospital's current public key"
+            ),
+        ),
         Err(PartyError::Rejected { code, message, .. }) if code.starts_with("HTTP") => {
             (false, format!("answered {code} ({message}): check base_url and the paths"))
         }
-        Err(PartyError::Rejected { code, message, .. }) => (true, format!("signed and answered as expected for a probe ({code}: {message})")),
-        Err(PartyError::Unavailable { detail, .. }) => (false, format!("cannot reach {base_url}: {detail} (is the host and port right, is the party up, is a firewall in the way?)")),
-        Err(PartyError::Unknown { detail, .. }) => (false, format!("no usable answer from {base_url}: {detail} (a wrong base_url or path answers with a web page; a TLS failure means the CA or client certificate)")),
-        Err(PartyError::Integrity { detail, .. }) => (false, format!("its reply does not verify: {detail} (is the party's public key in the credentials current?)")),
+        Err(PartyError::Rejected { code, message, .. }) => {
+            (true, format!("signed and answered as expected for a probe ({code}: {message})"))
+        }
+        Err(PartyError::Unavailable { detail, .. }) => (
+            false,
+            format!(
+                "cannot reach {base_url}: {detail} (is the host and port right, is the party up, is a firewall in the way?)"
+            ),
+        ),
+        Err(PartyError::Unknown { detail, .. }) => (
+            false,
+            format!(
+                "no usable answer from {base_url}: {detail} (a wrong base_url or path answers with a web page; a TLS failure means the CA or client certificate)"
+            ),
+        ),
+        Err(PartyError::Integrity { detail, .. }) => (
+            false,
+            format!("its reply does not verify: {detail} (is the party's public key in the credentials current?)"),
+        ),
     }
 }
 
@@ -147,21 +193,34 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
     let org = &h.config.org_code;
     let probe_no = format!("MEDPAYCHECK{}", medpay_activities::http::now_ms());
     for party in Party::ALL {
-        let Some(endpoint) = h.config.endpoints().into_iter().find(|e| e.party == party).map(|e| e.base_url) else { continue };
+        let Some(endpoint) = h.config.endpoints().into_iter().find(|e| e.party == party).map(|e| e.base_url) else {
+            continue;
+        };
         let (ok, detail) = match party {
             Party::Alipay => match &h.alipay {
-                Some(a) => judge(a.auth_query(&Secret::new(probe_no.clone()), &probe_no).await.map(drop), &["isv.invalid-signature", "isv.invalid-app-id", "40002"], &endpoint),
+                Some(a) => judge(
+                    a.auth_query(&Secret::new(probe_no.clone()), &probe_no).await.map(drop),
+                    &["isv.invalid-signature", "isv.invalid-app-id", "40002"],
+                    &endpoint,
+                ),
                 None => (false, "[alipay] is configured but no client was built".into()),
             },
             Party::Core => match h.core.sign_in().await {
                 Ok(_) => (true, "signed in (9001)".into()),
                 // The sign-in is a real call that must succeed: any refusal is of our request.
-                Err(PartyError::Rejected { code, message, .. }) if !code.starts_with("HTTP") => {
-                    (false, format!("refused the sign-in ({code}: {message}): check fixmedins_code, the [core] keys in the credentials and that the core has the hospital's current public key"))
-                }
+                Err(PartyError::Rejected { code, message, .. }) if !code.starts_with("HTTP") => (
+                    false,
+                    format!(
+                        "refused the sign-in ({code}: {message}): check fixmedins_code, the [core] keys in the credentials and that the core has the hospital's current public key"
+                    ),
+                ),
                 Err(e) => judge(Err(e), &[], &endpoint),
             },
-            Party::Channel => judge(h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop), &["40001", "40002"], &endpoint),
+            Party::Channel => judge(
+                h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop),
+                &["40001", "40002"],
+                &endpoint,
+            ),
             Party::MidPlatform => {
                 let req = medpay_schemas::PayOrdId::parse(probe_no.clone()).and_then(|id| {
                     Ok(QueryOrderRequest {
@@ -174,7 +233,11 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
                     })
                 });
                 match req {
-                    Ok(req) => judge(h.mid.call::<_, serde_json::Value>(MidPlatformOp::QueryOrder, &req).await.map(drop), &["1001", "1002"], &endpoint),
+                    Ok(req) => judge(
+                        h.mid.call::<_, serde_json::Value>(MidPlatformOp::QueryOrder, &req).await.map(drop),
+                        &["1001", "1002"],
+                        &endpoint,
+                    ),
                     Err(e) => (false, format!("cannot build the probe: {e}")),
                 }
             }
@@ -190,7 +253,11 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
                     })
                 });
                 match req {
-                    Ok(req) => judge(h.bank.call::<_, serde_json::Value>(BankOp::MixedOrderQuery, &probe_no, &req).await.map(drop), &["4001", "4003"], &endpoint),
+                    Ok(req) => judge(
+                        h.bank.call::<_, serde_json::Value>(BankOp::MixedOrderQuery, &probe_no, &req).await.map(drop),
+                        &["4001", "4003"],
+                        &endpoint,
+                    ),
                     Err(e) => (false, format!("cannot build the probe: {e}")),
                 }
             }
@@ -220,12 +287,25 @@ pub async fn run(config: &Config, org: Option<&str>, online: bool, warn_days: i6
         out.push(finding(hospital, "credentials and keys", false, why.clone()));
     }
     for h in parties.hospitals.values() {
-        out.push(finding(&h.config.org_code, "credentials and keys", true, format!("{} has the hospital; every key parses", h.config.credentials_file.display())));
+        out.push(finding(
+            &h.config.org_code,
+            "credentials and keys",
+            true,
+            format!("{} has the hospital; every key parses", h.config.credentials_file.display()),
+        ));
         key_pairs(h, &mut out);
         if let Some(sftp) = h.config.statements.as_ref().and_then(|st| st.sftp.as_ref()) {
-            let missing: Vec<String> = [&sftp.key_file, &sftp.known_hosts].into_iter().filter(|p| !p.is_file()).map(|p| p.display().to_string()).collect();
+            let missing: Vec<String> = [&sftp.key_file, &sftp.known_hosts]
+                .into_iter()
+                .filter(|p| !p.is_file())
+                .map(|p| p.display().to_string())
+                .collect();
             let ok = missing.is_empty();
-            let detail = if ok { format!("{}@{}:{} with pinned host keys", sftp.user, sftp.host, sftp.port) } else { format!("missing: {}", missing.join(", ")) };
+            let detail = if ok {
+                format!("{}@{}:{} with pinned host keys", sftp.user, sftp.host, sftp.port)
+            } else {
+                format!("missing: {}", missing.join(", "))
+            };
             out.push(finding(&h.config.org_code, "statements SFTP files", ok, detail));
         }
         if online {
@@ -236,6 +316,11 @@ pub async fn run(config: &Config, org: Option<&str>, online: bool, warn_days: i6
     for f in &out {
         println!("{:<14} {:<28} {:<6} {}", f.hospital, f.what, if f.ok { "ok" } else { "FAILED" }, f.detail);
     }
-    println!("config check: {} hospital(s), {} check(s), {failures} failed{}", configs.len(), out.len(), if online { "" } else { " (offline; --online also calls each party)" });
+    println!(
+        "config check: {} hospital(s), {} check(s), {failures} failed{}",
+        configs.len(),
+        out.len(),
+        if online { "" } else { " (offline; --online also calls each party)" }
+    );
     Ok(failures)
 }

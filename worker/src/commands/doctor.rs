@@ -8,7 +8,11 @@ use std::time::Duration;
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowStartOptions};
 
 /// Returns the workflow id (to find it in the Web UI) and the report.
-pub async fn run_self_check(client: &Client, task_queue: &str, requested_by: &str) -> anyhow::Result<(String, SelfCheckReport)> {
+pub async fn run_self_check(
+    client: &Client,
+    task_queue: &str,
+    requested_by: &str,
+) -> anyhow::Result<(String, SelfCheckReport)> {
     let workflow_id = format!("selfcheck-{}", uuid::Uuid::new_v4());
     let options = WorkflowStartOptions::new(task_queue.to_string(), workflow_id.clone())
         .execution_timeout(Duration::from_secs(60))
@@ -19,7 +23,9 @@ pub async fn run_self_check(client: &Client, task_queue: &str, requested_by: &st
         .with_context(|| format!("could not start {workflow_id}"))?;
     let report = tokio::time::timeout(Duration::from_secs(30), handle.get_result(WorkflowGetResultOptions::default()))
         .await
-        .with_context(|| format!("{workflow_id} got no result within 30 s: is a worker polling task queue {task_queue:?}?"))?
+        .with_context(|| {
+            format!("{workflow_id} got no result within 30 s: is a worker polling task queue {task_queue:?}?")
+        })?
         .with_context(|| format!("{workflow_id} failed"))?;
     Ok((workflow_id, report))
 }

@@ -66,8 +66,14 @@ impl Drill {
         for _ in 0..secs {
             tokio::time::sleep(Duration::from_secs(1)).await;
             last = self.payment(ord).await?;
-            let unavailable = last["exchanges"].as_array().map(|e| e.iter().filter(|x| x["outcome"] == "unavailable").count()).unwrap_or(0);
-            self.say(format!("  {ord}: {} ({unavailable} calls answered 'unavailable' so far, each retried)", last["state"].as_str().unwrap_or("?")));
+            let unavailable = last["exchanges"]
+                .as_array()
+                .map(|e| e.iter().filter(|x| x["outcome"] == "unavailable").count())
+                .unwrap_or(0);
+            self.say(format!(
+                "  {ord}: {} ({unavailable} calls answered 'unavailable' so far, each retried)",
+                last["state"].as_str().unwrap_or("?")
+            ));
         }
         Ok(last)
     }
@@ -84,7 +90,11 @@ pub async fn run(situation: Situation) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("medpay-drill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let timings = [("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "3"), ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "1"), ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "5")];
+    let timings = [
+        ("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "3"),
+        ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "1"),
+        ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "5"),
+    ];
     let d = Drill { s: Arc::new(ProcStack::start(&dir, &timings).await?), t0: Instant::now() };
     d.say(format!("drill {situation:?}: Temporal, sandbox and medpay up (API http://{})", d.s.api));
     let result = match situation {
@@ -106,7 +116,8 @@ pub async fn run(situation: Situation) -> anyhow::Result<()> {
 /// A party answers 503 to everything: payments wait at the step before it, retried with backoff;
 /// when it is back they complete. Nothing to do but watch (and tell the HIS why it is slow).
 async fn party_down(d: &Drill, party: &str, endpoints: &[&str], waits_at: &str) -> anyhow::Result<()> {
-    let eps: serde_json::Map<String, Value> = endpoints.iter().map(|e| (e.to_string(), json!({"error_permille": 1000}))).collect();
+    let eps: serde_json::Map<String, Value> =
+        endpoints.iter().map(|e| (e.to_string(), json!({"error_permille": 1000}))).collect();
     d.faults(json!({"global": {"endpoints": eps}})).await?;
     d.say(format!("the {party} is down (every call to {} answers 503)", endpoints.join(", ")));
     let ord = format!("DRILL-{}", party.to_uppercase());
@@ -123,10 +134,28 @@ async fn party_down(d: &Drill, party: &str, endpoints: &[&str], waits_at: &str) 
 async fn callback_storm(d: &Drill) -> anyhow::Result<()> {
     expect(d, "a first payment", d.start_payment("DRILL-STORM-1"), "Paid").await?;
     let mix = d.payment("DRILL-STORM-1").await?["mix_trade_no"].as_str().unwrap_or_default().to_string();
-    let (_, signed) = call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix, "count": 2000})), 60).await?;
-    let (_, forged) = call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix, "count": 200, "bad_signature": true})), 60).await?;
+    let (_, signed) = call(
+        &d.s,
+        Method::POST,
+        &d.sandbox("/sandbox/control/callbacks"),
+        Some(&json!({"mix_trade_no": mix, "count": 2000})),
+        60,
+    )
+    .await?;
+    let (_, forged) = call(
+        &d.s,
+        Method::POST,
+        &d.sandbox("/sandbox/control/callbacks"),
+        Some(&json!({"mix_trade_no": mix, "count": 200, "bad_signature": true})),
+        60,
+    )
+    .await?;
     let (genuine, forged) = (callback_forms(&signed), callback_forms(&forged));
-    d.say(format!("storm: {} signed repeats and {} forged notices, 64 at a time; meanwhile a new payment", genuine.len(), forged.len()));
+    d.say(format!(
+        "storm: {} signed repeats and {} forged notices, 64 at a time; meanwhile a new payment",
+        genuine.len(),
+        forged.len()
+    ));
     let meanwhile = d.start_payment("DRILL-STORM-2");
     let started = Instant::now();
     let statuses = post_callbacks(&d.s, genuine.into_iter().chain(forged).collect(), 64).await;
@@ -136,7 +165,9 @@ async fn callback_storm(d: &Drill) -> anyhow::Result<()> {
     let other = statuses.len() - acked - refused;
     d.say(format!("storm over in {:.1} s: {acked} acknowledged, {refused} forged refused, {other} other (429 = the callback rate limit)", started.elapsed().as_secs_f64()));
     let metrics = d.s.http.get(d.api("/metrics")).send().await?.text().await?;
-    d.say(metrics.lines().find(|l| l.starts_with("medpay_forged_callbacks_total")).unwrap_or("no forged-callback metric"));
+    d.say(
+        metrics.lines().find(|l| l.starts_with("medpay_forged_callbacks_total")).unwrap_or("no forged-callback metric"),
+    );
     anyhow::ensure!(refused == 200 && acked + other == 2000 && acked > 0, "unexpected storm outcome");
     expect(d, "the payment made during the storm", meanwhile, "Paid").await
 }
@@ -144,7 +175,9 @@ async fn callback_storm(d: &Drill) -> anyhow::Result<()> {
 /// The Temporal server stops: the API refuses new payments with 503 (the HIS retries), status
 /// reads still answer from the ledger; when it is back, everything in flight completes.
 async fn temporal_down(d: &Drill) -> anyhow::Result<()> {
-    let (_, auth) = call(&d.s, Method::POST, &d.sandbox("/sandbox/patient/authorize"), Some(&json!({"persona": "resident"})), 30).await?;
+    let (_, auth) =
+        call(&d.s, Method::POST, &d.sandbox("/sandbox/patient/authorize"), Some(&json!({"persona": "resident"})), 30)
+            .await?;
     // The bank's notice for the payment in flight comes late, so it is at the cashier when the
     // server goes away.
     d.faults(json!({"orders": {"DRILL-TEMPORAL-1": {"callback": {"delay_secs": 8}}}})).await?;
@@ -202,7 +235,15 @@ async fn key_rotation(d: &Drill) -> anyhow::Result<()> {
                 d.say(format!("  {ord}: workflow view decoded: {state}"));
                 break;
             }
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(90), "{ord}'s workflow view: {}: {v}", if state.is_string() { "decodes but stays there" } else { "none (the history does not decode, or the worker never answered)" });
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(90),
+                "{ord}'s workflow view: {}: {v}",
+                if state.is_string() {
+                    "decodes but stays there"
+                } else {
+                    "none (the history does not decode, or the worker never answered)"
+                }
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
@@ -216,14 +257,29 @@ async fn certificate_renewal(d: &Drill) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let ca = d.s.dir.join("his-ca.pem");
     std::fs::write(&ca, include_str!("../../../tests/fixtures/expiring-cert.pem"))?;
-    let check = |at: &str| std::process::Command::new(&me).args(["certs", "check", "--at", at]).env("MEDPAY_HIS_CA_FILE", &ca).env_remove("MEDPAY_PARTIES_CA_FILE").env_remove("MEDPAY_PARTIES_PARAMS_FILE").output();
+    let check = |at: &str| {
+        std::process::Command::new(&me)
+            .args(["certs", "check", "--at", at])
+            .env("MEDPAY_HIS_CA_FILE", &ca)
+            .env_remove("MEDPAY_PARTIES_CA_FILE")
+            .env_remove("MEDPAY_PARTIES_PARAMS_FILE")
+            .output()
+    };
     let out = check("2026-12-07")?;
-    d.say(format!("medpay certs check (as of 2026-12-07), exit {}:\n{}", out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout)));
+    d.say(format!(
+        "medpay certs check (as of 2026-12-07), exit {}:\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout)
+    ));
     anyhow::ensure!(!out.status.success(), "an expired certificate must fail the check");
     d.say("playbook: put the renewed certificate in place (here: the sandbox's current CA), then check again and restart medpay");
     std::fs::copy(d.s.dir.join("sandbox/tls/ca.pem"), &ca)?;
     let out = check("2026-12-07")?;
-    d.say(format!("medpay certs check, exit {}:\n{}", out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout)));
+    d.say(format!(
+        "medpay certs check, exit {}:\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout)
+    ));
     anyhow::ensure!(out.status.success(), "the renewed certificate must pass");
     Ok(())
 }
@@ -240,12 +296,28 @@ async fn stuck_pending(d: &Drill) -> anyhow::Result<()> {
     anyhow::ensure!(state == "PendingReconciliation", "expected PendingReconciliation, got {state}");
     d.say("operator: temporal workflow list --query \"MedpayPaymentState = 'PendingReconciliation'\"");
     let mix = d.payment("DRILL-PEND").await?["mix_trade_no"].as_str().unwrap_or_default().to_string();
-    let (_, signed) = call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix})), 30).await?;
+    let (_, signed) =
+        call(&d.s, Method::POST, &d.sandbox("/sandbox/control/callbacks"), Some(&json!({"mix_trade_no": mix})), 30)
+            .await?;
     let form = callback_forms(&signed).into_iter().next().unwrap_or_default();
     d.say("playbook: ask the bank to re-send its notice (or run the day's reconciliation: medpay recon run)");
-    let status = d.s.http.post(d.api("/v1/bank/callback")).header("content-type", "application/x-www-form-urlencoded").body(form).send().await?.status();
+    let status =
+        d.s.http
+            .post(d.api("/v1/bank/callback"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await?
+            .status();
     d.say(format!("  the late notice: HTTP {status}"));
-    let (_, v) = call(&d.s, Method::GET, &d.api(&format!("/v1/payments/{ORG}/DRILL-PEND?view=false&wait_while=PendingReconciliation&wait_secs=20")), None, 60).await?;
+    let (_, v) = call(
+        &d.s,
+        Method::GET,
+        &d.api(&format!("/v1/payments/{ORG}/DRILL-PEND?view=false&wait_while=PendingReconciliation&wait_secs=20")),
+        None,
+        60,
+    )
+    .await?;
     d.say(format!("  DRILL-PEND: {}", v["state"]));
     anyhow::ensure!(v["state"] == "Paid", "the late notice did not settle the payment: {v}");
     d.faults(json!({})).await

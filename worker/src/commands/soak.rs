@@ -33,7 +33,13 @@ pub struct SoakOptions {
 
 /// The HIS's retrying HTTP call: connection errors (medpay being restarted), 502/503/504 and
 /// 429 are retried every 250 ms until `secs`; any other answer is returned.
-pub(crate) async fn call(s: &ProcStack, method: reqwest::Method, url: &str, body: Option<&Value>, secs: u64) -> anyhow::Result<(u16, Value)> {
+pub(crate) async fn call(
+    s: &ProcStack,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<&Value>,
+    secs: u64,
+) -> anyhow::Result<(u16, Value)> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         let mut req = s.http.request(method.clone(), url);
@@ -131,8 +137,22 @@ async fn one_refund(s: &ProcStack, ord: String, refund_no: String) -> Refunded {
 
 fn faults(o: &SoakOptions) -> Value {
     let mut endpoints = serde_json::Map::new();
-    for e in ["channel.wechat", "core", "mid.6201", "mid.6202", "mid.6203", "bank.self_pay_order", "bank.mixed_order", "bank.query", "bank.self_pay_refund", "bank.refund_notify"] {
-        endpoints.insert(e.into(), json!({"error_permille": o.fault_permille, "timeout_permille": o.fault_permille / 2, "hang_secs": 2}));
+    for e in [
+        "channel.wechat",
+        "core",
+        "mid.6201",
+        "mid.6202",
+        "mid.6203",
+        "bank.self_pay_order",
+        "bank.mixed_order",
+        "bank.query",
+        "bank.self_pay_refund",
+        "bank.refund_notify",
+    ] {
+        endpoints.insert(
+            e.into(),
+            json!({"error_permille": o.fault_permille, "timeout_permille": o.fault_permille / 2, "hang_secs": 2}),
+        );
     }
     // Callback faults for a deterministic share of orders: every k-th order, by kind.
     let mut orders = serde_json::Map::new();
@@ -167,9 +187,11 @@ fn fen(v: &Value) -> i64 {
 }
 
 async fn audit(s: &ProcStack, paid: &[Paid], refunds: &[Refunded]) -> anyhow::Result<Audit> {
-    let (_, books) = call(s, reqwest::Method::GET, &format!("https://{}/sandbox/control/state", s.sandbox), None, 60).await?;
+    let (_, books) =
+        call(s, reqwest::Method::GET, &format!("https://{}/sandbox/control/state", s.sandbox), None, 60).await?;
     let list = |k: &str| books[k].as_array().cloned().unwrap_or_default();
-    let (mids, mixed, bank_refunds, mid_refunds) = (list("mid_orders"), list("mixed_orders"), list("bank_refunds"), list("mid_refunds"));
+    let (mids, mixed, bank_refunds, mid_refunds) =
+        (list("mid_orders"), list("mixed_orders"), list("bank_refunds"), list("mid_refunds"));
     let mut a = Audit::default();
     for p in paid {
         if !p.created {
@@ -177,7 +199,14 @@ async fn audit(s: &ProcStack, paid: &[Paid], refunds: &[Refunded]) -> anyhow::Re
             continue;
         }
         a.payments += 1;
-        let (status, ledger) = call(s, reqwest::Method::GET, &format!("http://{}/v1/payments/{ORG}/{}?view=false", s.api, p.ord), None, 120).await?;
+        let (status, ledger) = call(
+            s,
+            reqwest::Method::GET,
+            &format!("http://{}/v1/payments/{ORG}/{}?view=false", s.api, p.ord),
+            None,
+            120,
+        )
+        .await?;
         if status != 200 {
             a.lost.push(format!("{}: the HIS's create was accepted but the ledger has no payment ({status})", p.ord));
             continue;
@@ -185,30 +214,44 @@ async fn audit(s: &ProcStack, paid: &[Paid], refunds: &[Refunded]) -> anyhow::Re
         let state = ledger["state"].as_str().unwrap_or("");
         let its_mids: Vec<&Value> = mids.iter().filter(|m| m["med_org_ord"] == p.ord.as_str()).collect();
         let ids: Vec<&str> = its_mids.iter().filter_map(|m| m["pay_ord_id"].as_str()).collect();
-        let its_mixed: Vec<&Value> = mixed.iter().filter(|m| m["pay_order_id"].as_str().is_some_and(|id| ids.contains(&id))).collect();
+        let its_mixed: Vec<&Value> =
+            mixed.iter().filter(|m| m["pay_order_id"].as_str().is_some_and(|id| ids.contains(&id))).collect();
         if its_mixed.len() > 1 {
             a.doubled.push(format!("{}: {} mixed orders at the bank", p.ord, its_mixed.len()));
         }
         // Settled at some point: paid (4-6) or refunded since (7-9).
-        let settled_mids = its_mids.iter().filter(|m| m["ord_stas"].as_str().is_some_and(|c| ("4"..="9").contains(&c))).count();
+        let settled_mids =
+            its_mids.iter().filter(|m| m["ord_stas"].as_str().is_some_and(|c| ("4"..="9").contains(&c))).count();
         if settled_mids > 1 {
             a.doubled.push(format!("{}: {settled_mids} settled insurance orders", p.ord));
         }
         // Paid, or paid and refunded since (the refund is audited below).
-        let paid_at_bank = its_mixed.iter().find(|m| m["mix_status"] == "MIX_PAY_SUCCESS" || m["mix_status"] == "MIX_PAY_REFUND");
+        let paid_at_bank =
+            its_mixed.iter().find(|m| m["mix_status"] == "MIX_PAY_SUCCESS" || m["mix_status"] == "MIX_PAY_REFUND");
         match (state, paid_at_bank) {
             ("Paid", Some(m)) => {
                 a.paid += 1;
-                let pairs = [(fen(&ledger["total_fen"]), fen(&m["total"])), (fen(&ledger["own_pay_fen"]), fen(&m["cash"])), (fen(&ledger["fund_fen"]), fen(&m["gov"])), (fen(&ledger["psn_acct_fen"]), fen(&m["own_acct"]))];
+                let pairs = [
+                    (fen(&ledger["total_fen"]), fen(&m["total"])),
+                    (fen(&ledger["own_pay_fen"]), fen(&m["cash"])),
+                    (fen(&ledger["fund_fen"]), fen(&m["gov"])),
+                    (fen(&ledger["psn_acct_fen"]), fen(&m["own_acct"])),
+                ];
                 for (ours, theirs) in pairs {
                     a.money_diff_fen += (ours - theirs).abs();
                 }
                 a.money_checked_fen += fen(&m["total"]);
             }
             ("Paid", None) => a.lost.push(format!("{}: Paid in the ledger, not paid at the bank", p.ord)),
-            ("PendingReconciliation", _) => a.stuck.push(format!("{}: PendingReconciliation (settled by the next reconciliation){}", p.ord, if paid_at_bank.is_some() { "; paid at the bank" } else { "" })),
+            ("PendingReconciliation", _) => a.stuck.push(format!(
+                "{}: PendingReconciliation (settled by the next reconciliation){}",
+                p.ord,
+                if paid_at_bank.is_some() { "; paid at the bank" } else { "" }
+            )),
             (_, Some(_)) => a.lost.push(format!("{}: paid at the bank, ledger says {state}", p.ord)),
-            ("Failed" | "Cancelled", None) => a.stuck.push(format!("{}: {state}: {}", p.ord, ledger["failure_reason"].as_str().unwrap_or(""))),
+            ("Failed" | "Cancelled", None) => {
+                a.stuck.push(format!("{}: {state}: {}", p.ord, ledger["failure_reason"].as_str().unwrap_or("")))
+            }
             (other, None) => a.stuck.push(format!("{}: still {other}: {}", p.ord, p.error.clone().unwrap_or_default())),
         }
     }
@@ -218,19 +261,34 @@ async fn audit(s: &ProcStack, paid: &[Paid], refunds: &[Refunded]) -> anyhow::Re
             continue;
         }
         a.refunds += 1;
-        let bank: Vec<&Value> = bank_refunds.iter().filter(|b| b["outtrx_serial_no"] == format!("RB{}", r.refund_no).as_str()).collect();
-        let mid: Vec<&Value> = mid_refunds.iter().filter(|m| m["app_refd_sn"] == format!("RS{}", r.refund_no).as_str()).collect();
+        let bank: Vec<&Value> =
+            bank_refunds.iter().filter(|b| b["outtrx_serial_no"] == format!("RB{}", r.refund_no).as_str()).collect();
+        let mid: Vec<&Value> =
+            mid_refunds.iter().filter(|m| m["app_refd_sn"] == format!("RS{}", r.refund_no).as_str()).collect();
         if bank.len() > 1 || mid.len() > 1 {
-            a.doubled.push(format!("refund {}: {} bank refunds, {} insurance refunds", r.refund_no, bank.len(), mid.len()));
+            a.doubled.push(format!(
+                "refund {}: {} bank refunds, {} insurance refunds",
+                r.refund_no,
+                bank.len(),
+                mid.len()
+            ));
         }
         let theirs_cash: i64 = bank.iter().map(|b| fen(&b["amount"])).sum();
-        let theirs_ins: i64 = mid.iter().filter(|m| m["status"] == "SUCC").map(|m| fen(&m["fund"]) + fen(&m["acct"])).sum();
+        let theirs_ins: i64 =
+            mid.iter().filter(|m| m["status"] == "SUCC").map(|m| fen(&m["fund"]) + fen(&m["acct"])).sum();
         if r.state == "Refunded" {
             a.refunded += 1;
-            a.money_diff_fen += (fen(&r.view["cash_fen"]) - theirs_cash).abs() + (fen(&r.view["fund_fen"]) + fen(&r.view["psn_acct_fen"]) - theirs_ins).abs();
+            a.money_diff_fen += (fen(&r.view["cash_fen"]) - theirs_cash).abs()
+                + (fen(&r.view["fund_fen"]) + fen(&r.view["psn_acct_fen"]) - theirs_ins).abs();
             a.money_checked_fen += theirs_cash + theirs_ins;
         } else {
-            a.stuck.push(format!("refund {} of {}: {} {}", r.refund_no, r.ord, r.state, r.view["attention"].as_str().unwrap_or("")));
+            a.stuck.push(format!(
+                "refund {} of {}: {} {}",
+                r.refund_no,
+                r.ord,
+                r.state,
+                r.view["attention"].as_str().unwrap_or("")
+            ));
         }
     }
     Ok(a)
@@ -242,13 +300,29 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     // The standard's deadlines shortened so lost callbacks are queried within seconds.
-    let timings = [("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "4"), ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "1"), ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "30"), ("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "300")];
+    let timings = [
+        ("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "4"),
+        ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "1"),
+        ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "30"),
+        ("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "300"),
+    ];
     let s = Arc::new(ProcStack::start(&dir, &timings).await?);
     let started = Instant::now();
-    let (status, _) = call(&s, reqwest::Method::PUT, &format!("https://{}/sandbox/control/faults", s.sandbox), Some(&faults(&o)), 30).await?;
+    let (status, _) =
+        call(&s, reqwest::Method::PUT, &format!("https://{}/sandbox/control/faults", s.sandbox), Some(&faults(&o)), 30)
+            .await?;
     anyhow::ensure!(status == 200, "the sandbox refused the fault configuration ({status})");
-    println!("soak: {} payments, {} refunds, {} at a time; faults {}‰ errors + {}‰ hangs on every party endpoint, callbacks lost/duplicated/forged for {}% of orders each; worker SIGKILLed every {} s{}",
-        o.payments, o.refunds, o.concurrency, o.fault_permille, o.fault_permille / 2, o.callback_fault_percent, o.kill_every_secs, if o.restart_temporal { "; the Temporal server restarted once" } else { "" });
+    println!(
+        "soak: {} payments, {} refunds, {} at a time; faults {}‰ errors + {}‰ hangs on every party endpoint, callbacks lost/duplicated/forged for {}% of orders each; worker SIGKILLed every {} s{}",
+        o.payments,
+        o.refunds,
+        o.concurrency,
+        o.fault_permille,
+        o.fault_permille / 2,
+        o.callback_fault_percent,
+        o.kill_every_secs,
+        if o.restart_temporal { "; the Temporal server restarted once" } else { "" }
+    );
 
     let done = Arc::new(AtomicBool::new(false));
     let (kills, restarts) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -288,7 +362,8 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire_owned().await;
             let p = one_payment(&s, format!("SOAK-{i}")).await;
-            let wants_refund = p.state == "Paid" && refund_slots.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
+            let wants_refund = p.state == "Paid"
+                && refund_slots.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
             let r = if wants_refund { Some(one_refund(&s, p.ord.clone(), format!("SR{i}")).await) } else { None };
             (p, r)
         }));
@@ -305,7 +380,9 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
     done.store(true, Ordering::Relaxed);
     let _ = chaos.await;
     // The audit reads a calm system: no faults, the worker up.
-    let _ = call(&s, reqwest::Method::PUT, &format!("https://{}/sandbox/control/faults", s.sandbox), Some(&json!({})), 30).await;
+    let _ =
+        call(&s, reqwest::Method::PUT, &format!("https://{}/sandbox/control/faults", s.sandbox), Some(&json!({})), 30)
+            .await;
     if s.medpay_pid() == 0 {
         s.start_medpay().await?;
     }
@@ -320,9 +397,15 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
     }
     let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
     for s in &a.stuck {
-        *by_reason.entry(s.split_once(": ").map(|(_, r)| r.chars().take(90).collect()).unwrap_or_default()).or_default() += 1;
+        *by_reason
+            .entry(s.split_once(": ").map(|(_, r)| r.chars().take(90).collect()).unwrap_or_default())
+            .or_default() += 1;
     }
-    println!("soak audit after {elapsed:.0} s ({} worker kills, {} Temporal restarts):", kills.load(Ordering::Relaxed), restarts.load(Ordering::Relaxed));
+    println!(
+        "soak audit after {elapsed:.0} s ({} worker kills, {} Temporal restarts):",
+        kills.load(Ordering::Relaxed),
+        restarts.load(Ordering::Relaxed)
+    );
     for (reason, n) in &by_reason {
         println!("  not completed: {n} x {reason}");
     }
@@ -332,6 +415,17 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
     for l in a.stuck.iter().take(20) {
         println!("  - {l}");
     }
-    println!("payments {}  paid {}  refunds {}  refunded {}  lost {}  doubled {}  stuck {}  money difference {} fen (over {} fen checked)", a.payments, a.paid, a.refunds, a.refunded, a.lost.len(), a.doubled.len(), a.stuck.len(), a.money_diff_fen, a.money_checked_fen);
+    println!(
+        "payments {}  paid {}  refunds {}  refunded {}  lost {}  doubled {}  stuck {}  money difference {} fen (over {} fen checked)",
+        a.payments,
+        a.paid,
+        a.refunds,
+        a.refunded,
+        a.lost.len(),
+        a.doubled.len(),
+        a.stuck.len(),
+        a.money_diff_fen,
+        a.money_checked_fen
+    );
     Ok(a.lost.is_empty() && a.doubled.is_empty() && a.money_diff_fen == 0)
 }

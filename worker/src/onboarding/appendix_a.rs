@@ -65,7 +65,11 @@ pub fn missing(forms: &[Form]) -> Vec<String> {
             for (i, cell) in row.iter().enumerate() {
                 if let Cell::Missing(name) = cell {
                     let column = if form.pairs { "" } else { form.columns.get(i).copied().unwrap_or("") };
-                    let entry = if column.is_empty() { format!("{}: {name}", form.id) } else { format!("{} {column}: {name}", form.id) };
+                    let entry = if column.is_empty() {
+                        format!("{}: {name}", form.id)
+                    } else {
+                        format!("{} {column}: {name}", form.id)
+                    };
                     if !out.contains(&entry) {
                         out.push(entry);
                     }
@@ -81,8 +85,18 @@ fn a1(h: &HospitalParties, f: &OnboardingFacts) -> Form {
     let v = &f.vendor;
     let rows = vec![
         vec![value("申请机构名称"), value(&c.org_name), value("定点机构编号"), value(&c.org_code)],
-        vec![value("机构服务厂商"), fact(&v.name, "vendor.name"), value("机构负责人"), fact(&f.hospital_head, "hospital_head")],
-        vec![value("机构服务厂商负责人"), fact(&v.head, "vendor.head"), value("机构服务厂商负责人身份证号"), fact(&v.head_id_number, "vendor.head_id_number")],
+        vec![
+            value("机构服务厂商"),
+            fact(&v.name, "vendor.name"),
+            value("机构负责人"),
+            fact(&f.hospital_head, "hospital_head"),
+        ],
+        vec![
+            value("机构服务厂商负责人"),
+            fact(&v.head, "vendor.head"),
+            value("机构服务厂商负责人身份证号"),
+            fact(&v.head_id_number, "vendor.head_id_number"),
+        ],
         vec![value("机构服务厂商联系电话"), fact(&v.phone, "vendor.phone"), value("申请开通接口"), value(A1_INTERFACE)],
         vec![value("用途"), value(A1_PURPOSE), value(""), value("")],
         vec![value("县（区）医保局初审意见"), Cell::ForStamp, value("盖章 年 月 日"), Cell::ForStamp],
@@ -95,7 +109,10 @@ fn a1(h: &HospitalParties, f: &OnboardingFacts) -> Form {
         columns: vec!["项目", "内容", "项目", "内容"],
         rows,
         pairs: true,
-        notes: vec!["申请单位：（盖章）".into(), format!("注：“申请开通接口”一栏固定填写“{A1_INTERFACE}”，用途一栏固定填写“{A1_PURPOSE}”")],
+        notes: vec![
+            "申请单位：（盖章）".into(),
+            format!("注：“申请开通接口”一栏固定填写“{A1_INTERFACE}”，用途一栏固定填写“{A1_PURPOSE}”"),
+        ],
     }
 }
 
@@ -111,14 +128,44 @@ fn a2(h: &HospitalParties, f: &OnboardingFacts) -> Form {
     let b = &h.params.bank;
     let m = &f.merchant;
     let province = fact(&f.province, "province");
-    let tail = |mode: &Option<String>| vec![fact(mode, "merchant.access_mode"), fact(&m.contact_name, "merchant.contact_name"), fact(&m.contact_phone, "merchant.contact_phone")];
-    let mut wechat = vec![value("1"), province.clone(), value(&b.sub_mchid), value(&c.org_name), value(&b.shop_appid), value(&c.org_name), value(&b.mer_id)];
-    wechat.extend([fact(&m.provider_name, "merchant.provider_name"), fact(&m.provider_appid, "merchant.provider_appid"), value(environment(c.stage))]);
+    let tail = |mode: &Option<String>| {
+        vec![
+            fact(mode, "merchant.access_mode"),
+            fact(&m.contact_name, "merchant.contact_name"),
+            fact(&m.contact_phone, "merchant.contact_phone"),
+        ]
+    };
+    let mut wechat = vec![
+        value("1"),
+        province.clone(),
+        value(&b.sub_mchid),
+        value(&c.org_name),
+        value(&b.shop_appid),
+        value(&c.org_name),
+        value(&b.mer_id),
+    ];
+    wechat.extend([
+        fact(&m.provider_name, "merchant.provider_name"),
+        fact(&m.provider_appid, "merchant.provider_appid"),
+        value(environment(c.stage)),
+    ]);
     wechat.extend(tail(&m.access_mode));
     let mut rows = vec![wechat];
     if h.alipay.is_some() {
-        let mut alipay = vec![value("2"), province, fact(&m.alipay_merchant_no, "merchant.alipay_merchant_no"), value(&c.org_name), fact(&h.params.channel.alipay_app_id, "credentials channel.alipay_app_id"), value(&c.org_name), value(&b.mer_id)];
-        alipay.extend([fact(&m.provider_name, "merchant.provider_name"), fact(&m.provider_appid, "merchant.provider_appid"), value(environment(c.stage))]);
+        let mut alipay = vec![
+            value("2"),
+            province,
+            fact(&m.alipay_merchant_no, "merchant.alipay_merchant_no"),
+            value(&c.org_name),
+            fact(&h.params.channel.alipay_app_id, "credentials channel.alipay_app_id"),
+            value(&c.org_name),
+            value(&b.mer_id),
+        ];
+        alipay.extend([
+            fact(&m.provider_name, "merchant.provider_name"),
+            fact(&m.provider_appid, "merchant.provider_appid"),
+            value(environment(c.stage)),
+        ]);
         alipay.extend(tail(&m.access_mode));
         rows.push(alipay);
     }
@@ -126,10 +173,27 @@ fn a2(h: &HospitalParties, f: &OnboardingFacts) -> Form {
         id: "A.2",
         title: "商户基本信息申请表",
         heading: "医保移动支付申请-商户基本信息表",
-        columns: vec!["序号", "省份", "商户号", "商户名", "商户APPID", "商户APPID主体", "服务商商户号", "服务商户名", "服务商APPID", "需求环境", "接入模式", "联系人名字", "联系人电话"],
+        columns: vec![
+            "序号",
+            "省份",
+            "商户号",
+            "商户名",
+            "商户APPID",
+            "商户APPID主体",
+            "服务商商户号",
+            "服务商户名",
+            "服务商APPID",
+            "需求环境",
+            "接入模式",
+            "联系人名字",
+            "联系人电话",
+        ],
         rows,
         pairs: false,
-        notes: vec!["第 1 行微信（商户号、商户APPID 取自清算银行下发的 sub_mchid、shop_appid），第 2 行支付宝（医院开通时）。".into()],
+        notes: vec![
+            "第 1 行微信（商户号、商户APPID 取自清算银行下发的 sub_mchid、shop_appid），第 2 行支付宝（医院开通时）。"
+                .into(),
+        ],
     }
 }
 
@@ -151,13 +215,25 @@ fn places(p: &TestPerson, part: fn(&medpay_activities::parties::facts::InsuredPl
 fn a3(f: &OnboardingFacts) -> Form {
     let rows = persons(f, 5, |p| {
         let id_type = Cell::Value(p.id_type.clone().unwrap_or_else(|| "身份证".into()));
-        vec![fact(&p.name, "test_persons.name"), fact(&p.id_number, "test_persons.id_number"), id_type, places(p, |x| &x.code, "test_persons.insured_places"), places(p, |x| &x.name, "test_persons.insured_places")]
+        vec![
+            fact(&p.name, "test_persons.name"),
+            fact(&p.id_number, "test_persons.id_number"),
+            id_type,
+            places(p, |x| &x.code, "test_persons.insured_places"),
+            places(p, |x| &x.name, "test_persons.insured_places"),
+        ]
     });
     Form {
         id: "A.3",
         title: "医保移动支付测试用例申请表",
         heading: "医保移动支付测试用例申请表",
-        columns: vec!["姓名", "证件号码", "证件类型", "参保地代码（多地参保请用-分隔）", "参保地名称（多地参保请用-分隔）"],
+        columns: vec![
+            "姓名",
+            "证件号码",
+            "证件类型",
+            "参保地代码（多地参保请用-分隔）",
+            "参保地名称（多地参保请用-分隔）",
+        ],
         rows,
         pairs: false,
         notes: Vec::new(),
@@ -165,11 +241,40 @@ fn a3(f: &OnboardingFacts) -> Form {
 }
 
 fn a4(f: &OnboardingFacts) -> Form {
-    let rows = persons(f, 4, |p| vec![fact(&p.name, "test_persons.name"), fact(&p.id_number, "test_persons.id_number"), fact(&p.phone, "test_persons.phone"), fact(&p.auth_no, "test_persons.auth_no")]);
-    Form { id: "A.4", title: "医保移动支付测试用例白名单申请表", heading: "医保移动支付测试用例白名单申请表", columns: vec!["姓名", "证件号码", "手机号码", "认证号"], rows, pairs: false, notes: Vec::new() }
+    let rows = persons(f, 4, |p| {
+        vec![
+            fact(&p.name, "test_persons.name"),
+            fact(&p.id_number, "test_persons.id_number"),
+            fact(&p.phone, "test_persons.phone"),
+            fact(&p.auth_no, "test_persons.auth_no"),
+        ]
+    });
+    Form {
+        id: "A.4",
+        title: "医保移动支付测试用例白名单申请表",
+        heading: "医保移动支付测试用例白名单申请表",
+        columns: vec!["姓名", "证件号码", "手机号码", "认证号"],
+        rows,
+        pairs: false,
+        notes: Vec::new(),
+    }
 }
 
 fn a5(h: &HospitalParties, f: &OnboardingFacts) -> Form {
-    let rows = persons(f, 3, |p| vec![fact(&p.name, "test_persons.name"), fact(&p.id_number, "test_persons.id_number"), value(&h.config.org_name)]);
-    Form { id: "A.5", title: "第三方支付渠道测试人员权限申请表", heading: "第三方支付渠道测试人员权限申请表", columns: vec!["姓名", "人员信息", "调试医院"], rows, pairs: false, notes: Vec::new() }
+    let rows = persons(f, 3, |p| {
+        vec![
+            fact(&p.name, "test_persons.name"),
+            fact(&p.id_number, "test_persons.id_number"),
+            value(&h.config.org_name),
+        ]
+    });
+    Form {
+        id: "A.5",
+        title: "第三方支付渠道测试人员权限申请表",
+        heading: "第三方支付渠道测试人员权限申请表",
+        columns: vec!["姓名", "人员信息", "调试医院"],
+        rows,
+        pairs: false,
+        notes: Vec::new(),
+    }
 }

@@ -12,20 +12,33 @@ use std::path::{Path, PathBuf};
 
 /// `medpay onboarding forms`: the five forms of one hospital into `out`; prints where, and
 /// every fact that is missing by name. `strict`: missing facts fail the command.
-pub fn forms(config: &crate::config::Config, org: &str, facts_file: Option<&Path>, out: &Path, pdf: bool, strict: bool) -> anyhow::Result<bool> {
-    let parties = crate::load_parties(&config.parties)?.context("no hospitals are configured (parties.hospitals_dir or parties.params_file)")?;
+pub fn forms(
+    config: &crate::config::Config,
+    org: &str,
+    facts_file: Option<&Path>,
+    out: &Path,
+    pdf: bool,
+    strict: bool,
+) -> anyhow::Result<bool> {
+    let parties = crate::load_parties(&config.parties)?
+        .context("no hospitals are configured (parties.hospitals_dir or parties.params_file)")?;
     let h = parties.hospitals.get(org).with_context(|| format!("hospital {org} is not configured"))?;
     let facts_path: Option<PathBuf> = facts_file.map(Path::to_path_buf).or_else(|| h.config.onboarding_facts.clone());
     let facts = match &facts_path {
         Some(f) => OnboardingFacts::read(f).map_err(anyhow::Error::msg)?,
         None => {
-            println!("no onboarding facts file (the hospital's onboarding_facts or --facts): every fact the configuration does not hold is listed as missing");
+            println!(
+                "no onboarding facts file (the hospital's onboarding_facts or --facts): every fact the configuration does not hold is listed as missing"
+            );
             OnboardingFacts::default()
         }
     };
     let forms = appendix_a::fill(h, &facts);
     let written = render::write(&forms, out)?;
-    println!("wrote Appendix A for {org} ({}) — these files hold ID and phone numbers: keep them to the people who file the forms", h.config.org_name);
+    println!(
+        "wrote Appendix A for {org} ({}) — these files hold ID and phone numbers: keep them to the people who file the forms",
+        h.config.org_name
+    );
     for f in &written {
         println!("  {}", f.display());
     }
@@ -39,7 +52,10 @@ pub fn forms(config: &crate::config::Config, org: &str, facts_file: Option<&Path
     if missing.is_empty() {
         println!("every fact is filled in");
     } else {
-        println!("missing facts ({}): fill them in the onboarding facts file, or by hand on the printed form", missing.len());
+        println!(
+            "missing facts ({}): fill them in the onboarding facts file, or by hand on the printed form",
+            missing.len()
+        );
         for m in &missing {
             println!("  {m}");
         }

@@ -11,7 +11,9 @@ pub fn chromium() -> anyhow::Result<String> {
             return Ok(name.to_string());
         }
     }
-    anyhow::bail!("no Chromium to print the PDF with: install it (`apt-get install chromium fonts-noto-cjk`) or leave out --pdf; the HTML prints from any browser")
+    anyhow::bail!(
+        "no Chromium to print the PDF with: install it (`apt-get install chromium fonts-noto-cjk`) or leave out --pdf; the HTML prints from any browser"
+    )
 }
 
 /// Prints `html` (a file) to `pdf`.
@@ -19,7 +21,8 @@ pub fn pdf(html: &Path, pdf: &Path) -> anyhow::Result<()> {
     let browser = chromium()?;
     let html = std::fs::canonicalize(html).map_err(|e| anyhow::anyhow!("{}: {e}", html.display()))?;
     // A fresh profile: a running browser's profile would take the job over and exit at once.
-    let profile = std::env::temp_dir().join(format!("medpay-print-{}-{}", std::process::id(), medpay_activities::http::now_ms()));
+    let profile =
+        std::env::temp_dir().join(format!("medpay-print-{}-{}", std::process::id(), medpay_activities::http::now_ms()));
     let out = Command::new(&browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer", "--no-first-run"])
         .arg(format!("--user-data-dir={}", profile.display()))
@@ -28,6 +31,11 @@ pub fn pdf(html: &Path, pdf: &Path) -> anyhow::Result<()> {
         .output()
         .map_err(|e| anyhow::anyhow!("cannot run {browser}: {e}"))?;
     let _ = std::fs::remove_dir_all(&profile);
-    anyhow::ensure!(out.status.success() && pdf.exists(), "{browser} did not print {}: {}", pdf.display(), String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or(""));
+    anyhow::ensure!(
+        out.status.success() && pdf.exists(),
+        "{browser} did not print {}: {}",
+        pdf.display(),
+        String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+    );
     Ok(())
 }

@@ -23,7 +23,11 @@ pub fn csv(form: &Form) -> String {
             for pair in row.chunks(2) {
                 let label = pair[0].text();
                 if !label.is_empty() {
-                    out.push_str(&format!("{},{}\n", csv_field(&label), csv_field(&pair.get(1).map(Cell::text).unwrap_or_default())));
+                    out.push_str(&format!(
+                        "{},{}\n",
+                        csv_field(&label),
+                        csv_field(&pair.get(1).map(Cell::text).unwrap_or_default())
+                    ));
                 }
             }
         }
@@ -47,7 +51,13 @@ fn cell_html(c: &Cell, tag: &str) -> String {
 }
 
 fn form_html(form: &Form) -> String {
-    let mut t = format!("<section class=\"form\" id=\"{}\"><p class=\"caption\">表{} {}</p><h2>{}</h2>", form.id, form.id, escape(form.title), escape(form.heading));
+    let mut t = format!(
+        "<section class=\"form\" id=\"{}\"><p class=\"caption\">表{} {}</p><h2>{}</h2>",
+        form.id,
+        form.id,
+        escape(form.title),
+        escape(form.heading)
+    );
     if form.id == "A.1" {
         t.push_str("<p>申请单位：（盖章）</p>");
     }
@@ -90,18 +100,28 @@ section{break-after:page;page-break-after:always}section:last-child{break-after:
 
 pub fn html(forms: &[Form]) -> String {
     let gaps = missing(forms);
-    let mut page = format!("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>附录A 申请表</title><style>{PRINT_CSS}</style></head><body><main>");
+    let mut page = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>附录A 申请表</title><style>{PRINT_CSS}</style></head><body><main>"
+    );
     let gap_list = if gaps.is_empty() {
         "<p>资料齐全。All facts present.</p>".to_string()
     } else {
-        format!("<p class=\"missing\">缺少的资料 (missing facts, {}):</p><ul>{}</ul>", gaps.len(), gaps.iter().map(|g| format!("<li>{}</li>", escape(g))).collect::<String>())
+        format!(
+            "<p class=\"missing\">缺少的资料 (missing facts, {}):</p><ul>{}</ul>",
+            gaps.len(),
+            gaps.iter().map(|g| format!("<li>{}</li>", escape(g))).collect::<String>()
+        )
     };
     // The missing list rides on the first form's page: one page per form when printed.
     let mut first = true;
     for form in forms {
         let mut section = form_html(form);
         if first {
-            section = section.replacen("<section class=\"form\" id=\"A.1\">", &format!("<section class=\"form\" id=\"A.1\"><h1>附录A 接入流程申请表 Appendix A forms</h1>{gap_list}"), 1);
+            section = section.replacen(
+                "<section class=\"form\" id=\"A.1\">",
+                &format!("<section class=\"form\" id=\"A.1\"><h1>附录A 接入流程申请表 Appendix A forms</h1>{gap_list}"),
+                1,
+            );
             first = false;
         }
         page.push_str(&section);
@@ -113,7 +133,13 @@ pub fn html(forms: &[Form]) -> String {
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     f.write_all(text.as_bytes()).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
