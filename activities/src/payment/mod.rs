@@ -12,7 +12,6 @@ use crate::ledger::{Ledger, PaymentUpdate};
 use crate::parties::{HospitalParties, Parties};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::*;
-use medpay_schemas::status::MixPayType;
 use medpay_schemas::wire::bank::*;
 use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
@@ -20,6 +19,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
+
+mod notices;
+mod orders;
+pub use notices::{HisEventNotification, PaymentNotification, PaymentRevocation};
 
 #[derive(Clone)]
 pub struct PaymentActivities {
@@ -328,124 +331,7 @@ impl PaymentActivities {
     /// Steps 8-9: the self-pay order (only with a self-pay part) and the mixed order.
     #[activity]
     pub async fn place_orders(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Cashier, ActivityError> {
-        let h = self.hospital(&s.request.org_code)?;
-        let (id, up, split, r) =
-            (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, need(&s.split, "split")?, &s.request);
-        let parse_err = |e: IdError| bad(e.to_string());
-        let own = split.own_pay_amt;
-        // The institution order no.: the self-pay order's, or by our rule "MX" + HIS order no.
-        // when there is no self-pay part (REQ 6.1 step 9).
-        let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord))
-            .map_err(parse_err)?;
-        let created_at = self.created_at_ms(&s).await?;
-        let mut prepay = None;
-        let mut prepay_id = None;
-        // The app the patient pays in: the hospital's WeChat app, or its Alipay app.
-        let shop_appid = match r.channel {
-            Channel::Wechat => h.params.bank.shop_appid.clone(),
-            Channel::Alipay => h
-                .params
-                .channel
-                .alipay_app_id
-                .clone()
-                .ok_or_else(|| bad(format!("hospital {} has no Alipay app id", r.org_code)))?,
-        };
-        if !own.is_zero() {
-            let sp_req = SelfPayOrderRequest {
-                mer_id: h.params.bank.mer_id.clone(),
-                mer_prtcl_no: String::new(),
-                out_trade_no: out.clone(),
-                pay_mode: r.channel.pay_mode().into(),
-                access_type: r.channel.access_type(r.access).into(),
-                shop_appid: shop_appid.clone(),
-                open_id: r.openid.clone(),
-                total_fee: own,
-                fee_type: "001".into(),
-                spbill_create_ip: "127.0.0.1".into(),
-                orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
-                body: format!("{} {}", h.params.org_name, r.scene.order_type()),
-                mer_url: self.parties.callback_url.clone(),
-                expire_time: None,
-                attach: None,
-            };
-            let sp = h.bank.call::<_, SelfPayOrderResponse>(BankOp::SelfPayOrder, &format!("sp-{out}"), &sp_req).await;
-            log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "self-pay order", &sp_req, sp.as_ref())
-                .await;
-            let sp = sp.map_err(fail)?;
-            if sp.total_amt != own {
-                return Err(bad(format!(
-                    "integrity alarm: self-pay order total {} != ownPay {}",
-                    sp.total_amt.fen(),
-                    own.fen()
-                )));
-            }
-            if let Some(p) = sp.wx_data_package {
-                prepay_id = Some(p.package.trim_start_matches("prepay_id=").to_string());
-                prepay = serde_json::to_value(&p).ok();
-            } else if let Some(p) = sp.zfb_data_package {
-                // Alipay's cashier parameters (its trade no.) for the front-end.
-                prepay_id = p["trade_no"].as_str().map(str::to_string);
-                prepay = Some(p);
-            }
-        }
-        let insurance = split.insurance().map_err(|e| bad(e.to_string()))?;
-        let mix_pay_type = match (own.is_zero(), insurance.is_zero()) {
-            (true, _) => MixPayType::InsuranceOnly,
-            (false, true) => MixPayType::CashOnly,
-            _ => MixPayType::CashAndInsurance,
-        };
-        let id_digest = Secret::new(h.config.bank_orders.id_digest.of(id.id_no.expose()));
-        let req = MixedOrderRequest {
-            hospital_id: h.params.bank.hospital_id.clone(),
-            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(parse_err)?,
-            mix_pay_type,
-            order_type: r.scene.order_type().into(),
-            appid: shop_appid.clone(),
-            sub_appid: String::new(),
-            openid: r.openid.clone(),
-            payer_name: id.name.clone(),
-            payer_id_digest: id_digest,
-            payer_card_type: "ID_CARD".into(),
-            pay_for_relatives: id.for_relative,
-            out_trade_no: out.clone(),
-            serial_no: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
-            pay_order_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(parse_err)?,
-            pay_auth_no: id.pay_auth_no.clone(),
-            geo_location: String::new(),
-            city_id: id.insu_code.clone(),
-            med_inst_name: h.params.org_name.clone(),
-            med_inst_no: h.params.org_code.clone(),
-            med_ins_order_create_time: medpay_crypto::envelope::time::rfc3339_beijing(created_at),
-            total_fee: split.fee_sumamt,
-            med_ins_gov_fee: split.fund_pay,
-            med_ins_self_fee: split.psn_acct_pay,
-            med_ins_other_fee: Money::ZERO,
-            med_ins_cash_fee: own,
-            wechat_pay_cash_fee: own,
-            callback_url: self.parties.callback_url.clone(),
-            prepay_id,
-            passthrough_request_content: None,
-            attach: None,
-            // True only during the joint test (left true in production it is a money-loss bug).
-            med_ins_test_env: h.config.stage == crate::parties::onboarding::Stage::JointTest,
-        };
-        req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
-        let mixed = h.bank.call::<_, MixedOrderResponse>(BankOp::MixedOrder, &format!("mix-{out}"), &req).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "mixed order", &req, mixed.as_ref()).await;
-        let mixed = mixed.map_err(fail)?;
-        let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;
-        self.record(
-            r,
-            PaymentState::Ordered,
-            PaymentUpdate {
-                out_trade_no: Some(out.to_string()),
-                mix_trade_no: Some(mix.to_string()),
-                sub_mchid: Some(h.params.bank.sub_mchid.clone()),
-                ..Default::default()
-            },
-        )
-        .await?;
-        Ok(Cashier { mix_trade_no: mix.to_string(), out_trade_no: out.to_string(), prepay })
+        self.orders(s).await
     }
 
     /// The day's close of a pending pure-insurance payment: the platform's status of the order (6301). `Some(true)` settled (with the split
@@ -590,131 +476,6 @@ impl PaymentActivities {
         Ok(())
     }
 }
-
-#[activities]
-impl PaymentNotification {
-    /// Tells the HIS how the payment ended (signed POST), with the ledger's figures; retried by
-    /// Temporal until the HIS answers 2xx. A no-op when no endpoint is configured.
-    #[activity]
-    pub async fn notify_his(self: Arc<Self>, _ctx: ActivityContext, o: Outcome) -> Result<(), ActivityError> {
-        let acts = &self.0;
-        let Some(his) = &acts.his else { return Ok(()) };
-        let p = acts.ledger.get(&o.org_code, &o.med_org_ord).await.map_err(|e| std::io::Error::other(e.to_string()))?;
-        let notice = crate::his::PaymentNotice {
-            event: "payment.completed".into(),
-            org_code: o.org_code.clone(),
-            med_org_ord: o.med_org_ord.clone(),
-            state: o.state.as_str().into(),
-            total_fen: p.as_ref().map(|p| p.total_fen),
-            fund_fen: p.as_ref().and_then(|p| p.fund_fen),
-            psn_acct_fen: p.as_ref().and_then(|p| p.psn_acct_fen),
-            own_pay_fen: p.as_ref().and_then(|p| p.own_pay_fen),
-            mix_trade_no: p.as_ref().and_then(|p| p.mix_trade_no.clone()),
-            reason: o.reason.as_deref().map(|r| medpay_schemas::failure::PaymentFailure::decode(r).message),
-            failure: medpay_schemas::failure::PaymentFailure::view_of(o.state, o.reason.as_deref()),
-            notice_id: None,
-            owed_fen: None,
-        };
-        let sent = his.send(&notice).await;
-        log_exchange(
-            &acts.ledger,
-            &o.org_code,
-            &o.med_org_ord,
-            "his",
-            "payment notice",
-            &notice,
-            sent.as_ref().map(|()| &"delivered"),
-        )
-        .await;
-        sent.map_err(|e| std::io::Error::other(e.to_string()).into())
-    }
-}
-
-#[activities]
-impl HisEventNotification {
-    /// Tells the HIS of a payment event after its workflow ended (a late settlement, a
-    /// reconciliation's verdict, an under-collection), with the ledger's figures. A no-op when
-    /// no endpoint is configured.
-    #[activity]
-    pub async fn notify_event(
-        self: Arc<Self>,
-        _ctx: ActivityContext,
-        e: crate::his::HisEvent,
-    ) -> Result<(), ActivityError> {
-        let acts = &self.0;
-        let Some(his) = &acts.his else { return Ok(()) };
-        let p =
-            acts.ledger.get(&e.org_code, &e.med_org_ord).await.map_err(|err| std::io::Error::other(err.to_string()))?;
-        let notice = crate::his::PaymentNotice {
-            event: e.event.clone(),
-            org_code: e.org_code.clone(),
-            med_org_ord: e.med_org_ord.clone(),
-            state: p.as_ref().map(|p| p.state.clone()).unwrap_or_default(),
-            total_fen: p.as_ref().map(|p| p.total_fen),
-            fund_fen: p.as_ref().and_then(|p| p.fund_fen),
-            psn_acct_fen: p.as_ref().and_then(|p| p.psn_acct_fen),
-            own_pay_fen: p.as_ref().and_then(|p| p.own_pay_fen),
-            mix_trade_no: p.as_ref().and_then(|p| p.mix_trade_no.clone()),
-            reason: Some(e.message.clone()),
-            failure: None,
-            notice_id: Some(e.id()),
-            owed_fen: e.owed_fen,
-        };
-        let sent = his.send(&notice).await;
-        log_exchange(
-            &acts.ledger,
-            &e.org_code,
-            &e.med_org_ord,
-            "his",
-            "payment event notice",
-            &notice,
-            sent.as_ref().map(|()| &"delivered"),
-        )
-        .await;
-        sent.map_err(|err| std::io::Error::other(err.to_string()).into())
-    }
-}
-
-/// The late-event notification activity (`HisNoticeWorkflow`).
-pub struct HisEventNotification(pub Arc<PaymentActivities>);
-
-/// The HIS notification activity, separate so its type name reads well in the Web UI.
-pub struct PaymentNotification(pub Arc<PaymentActivities>);
-
-#[activities]
-impl PaymentRevocation {
-    /// Revokes the 6201 upload when the patient never confirms or the HIS cancels (6401).
-    #[activity]
-    pub async fn revoke(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<(), ActivityError> {
-        let acts = &self.0;
-        let h = acts.hospital(&s.request.org_code)?;
-        let (Some(id), Some(up)) = (&s.identity, &s.uploaded) else { return Ok(()) };
-        let req = RevokeUploadRequest {
-            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
-            org_codg: OrgCode::parse(s.request.org_code.clone()).map_err(|e| bad(e.to_string()))?,
-            pay_token: up.pay_token.clone(),
-            id_no: id.id_no.clone(),
-            user_name: id.name.clone(),
-            id_type: "01".into(),
-        };
-        let resp = h.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &req).await;
-        log_exchange(
-            &acts.ledger,
-            &s.request.org_code,
-            &s.request.med_org_ord,
-            "mid-platform",
-            "6401",
-            &req,
-            resp.as_ref(),
-        )
-        .await;
-        resp.map_err(fail)?;
-        Ok(())
-    }
-}
-
-/// The revocation activity, separate so its type name reads well in the Web UI.
-pub struct PaymentRevocation(pub Arc<PaymentActivities>);
 
 #[cfg(test)]
 mod tests {
