@@ -171,7 +171,10 @@ impl ReconWorkflow {
                 let opts = ChildWorkflowOptions::builder()
                     .workflow_id(medpay_activities::refund::workflow_id(&a.org_code, &refund_no))
                     .parent_close_policy(ParentClosePolicy::Abandon)
-                    .static_summary(format!("X-8b refund of {} fen", amounts_total(&amounts)))
+                    .static_summary(format!(
+                        "X-8b refund of {} fen",
+                        amounts.total().map(|m| m.fen()).unwrap_or(i64::MAX)
+                    ))
                     .build();
                 // Started, not awaited: the refund has its own life (and its own attention path).
                 // Already started by an earlier run: nothing to do.
@@ -230,8 +233,4 @@ impl ReconWorkflow {
     pub fn progress(&self, _ctx: &WorkflowContextView) -> ReconSummary {
         self.progress.clone()
     }
-}
-
-fn amounts_total(a: &RefundAmounts) -> i64 {
-    a.fund.fen() + a.psn_acct.fen() + a.cash.fen()
 }
