@@ -46,6 +46,10 @@ pub fn forms(
         let html = out.join(render::HTML_NAME);
         let target = out.join("appendix-a.pdf");
         print::pdf(&html, &target)?;
+        // Chromium writes with the process's umask: the PDF holds the same ID numbers.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| anyhow::anyhow!("cannot restrict {}: {e}", target.display()))?;
         println!("  {}", target.display());
     }
     let missing = appendix_a::missing(&forms);
