@@ -14,9 +14,11 @@ use std::collections::BTreeSet;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutStage {
-    /// 准备阶段: parameters being applied for; only test persons pay.
+    /// 准备阶段: parameters being applied for; closed: only test persons pay (a hospital added
+    /// to a production deployment starts here so nobody pays before its acceptance).
     Onboarding,
-    /// 建设阶段 联测: against the parties' test environments; only test persons pay.
+    /// 建设阶段 联测: against the parties' test environments, which know only their test
+    /// persons: they are the gate, medpay's is open.
     JointTest,
     /// 上线阶段 3: production parameters, closed: only test persons pay (the full re-test).
     ClosedProduction,
@@ -83,7 +85,7 @@ pub struct Rollout {
 
 impl Rollout {
     /// A hospital nobody has moved yet: one whose parties are in production was live before the
-    /// gate existed and stays open; one in its joint test admits its test persons only.
+    /// gate existed and stays open; one in its joint test is in `joint_test`.
     pub fn implicit(config: Stage) -> Self {
         let stage = match config {
             Stage::Production => RolloutStage::Live,
@@ -132,9 +134,9 @@ pub fn admits(
     let listed = r.allow_openids.contains(openid) || test_openids.contains(openid);
     let not_open = || Refusal::NotOpenForPatient { org: org.to_string(), stage: r.stage.as_str() };
     match r.stage {
-        RolloutStage::Live => Ok(()),
+        RolloutStage::Live | RolloutStage::JointTest => Ok(()),
         RolloutStage::Suspended => Err(Refusal::Suspended { org: org.to_string() }),
-        RolloutStage::Onboarding | RolloutStage::JointTest | RolloutStage::ClosedProduction => {
+        RolloutStage::Onboarding | RolloutStage::ClosedProduction => {
             if listed {
                 Ok(())
             } else {
@@ -233,7 +235,7 @@ mod tests {
     #[test]
     fn closed_stages_admit_only_the_allowlist() {
         let tests: BTreeSet<String> = ["o-tester".to_string()].into();
-        for stage in [RolloutStage::Onboarding, RolloutStage::JointTest, RolloutStage::ClosedProduction] {
+        for stage in [RolloutStage::Onboarding, RolloutStage::ClosedProduction] {
             let r = gate(stage, 0);
             assert!(admits("H1", &r, &tests, "o-tester", Scene::Outpatient).is_ok());
             assert!(admits("H1", &r, &tests, "o-device", Scene::Outpatient).is_ok());
@@ -241,6 +243,9 @@ mod tests {
             assert_eq!(refused.code(), "NOT_OPEN_FOR_PATIENT");
         }
         assert!(admits("H1", &gate(RolloutStage::Live, 0), &tests, "o-patient", Scene::Outpatient).is_ok());
+        // In the joint test the parties' test environments know only their test persons.
+        assert!(admits("H1", &gate(RolloutStage::JointTest, 0), &tests, "o-patient", Scene::Outpatient).is_ok());
+        assert!(admits("H1", &Rollout::implicit(Stage::JointTest), &tests, "o-patient", Scene::Outpatient).is_ok());
         assert_eq!(
             admits("H1", &gate(RolloutStage::Suspended, 0), &tests, "o-tester", Scene::Outpatient).unwrap_err().code(),
             "HOSPITAL_SUSPENDED"
