@@ -74,13 +74,13 @@ impl Run<'_> {
                     .await?;
             }
         }
+        // A test person confirms and pays at their own pace; the sandbox within seconds.
+        let to_end = match &self.patient {
+            Patient::Person { wait } => *wait,
+            Patient::Sandbox(_) => Duration::from_secs(300),
+        };
         self.his
-            .payment_after(
-                &self.org,
-                ord,
-                "Created,Authorised,Uploaded,PreSettled,Confirmed,Ordered",
-                Duration::from_secs(300),
-            )
+            .payment_after(&self.org, ord, "Created,Authorised,Uploaded,PreSettled,Confirmed,Ordered", to_end)
             .await?;
         let (_, full) = self.his.get(&format!("/v1/payments/{}/{ord}", self.org)).await?;
         Ok(full)

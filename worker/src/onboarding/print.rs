@@ -12,7 +12,7 @@ pub fn chromium() -> anyhow::Result<String> {
         }
     }
     anyhow::bail!(
-        "no Chromium to print the PDF with: install it (`apt-get install chromium fonts-noto-cjk`) or leave out --pdf; the HTML prints from any browser"
+        "no Chromium to print the PDF with: install it (`apt-get install chromium fonts-wqy-microhei`, the fonts for the Chinese) or leave out --pdf; the HTML prints from any browser"
     )
 }
 
