@@ -75,6 +75,16 @@ fn system_roots_file() -> std::path::PathBuf {
 /// The client for one counterparty: its CA bundle (or the system's roots), its client
 /// certificate when the party requires mutual TLS, its timeouts.
 pub fn party_client(e: &crate::parties::onboarding::Endpoint) -> Result<reqwest::Client, TlsSetupError> {
+    Ok(reqwest::Client::builder()
+        .use_preconfigured_tls(party_tls(e)?)
+        .connect_timeout(Duration::from_millis(e.connect_timeout_ms))
+        .timeout(Duration::from_millis(e.request_timeout_ms))
+        .build()?)
+}
+
+/// The TLS side of `party_client`: the party's CA (or the system's roots) and the client
+/// certificate when configured.
+pub fn party_tls(e: &crate::parties::onboarding::Endpoint) -> Result<rustls::ClientConfig, TlsSetupError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = if e.ca == crate::parties::onboarding::SYSTEM_ROOTS { system_roots_file() } else { e.ca.clone().into() };
     let mut roots = rustls::RootCertStore::empty();
@@ -106,11 +116,7 @@ pub fn party_client(e: &crate::parties::onboarding::Endpoint) -> Result<reqwest:
         }
         _ => builder.with_no_client_auth(),
     };
-    Ok(reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .connect_timeout(Duration::from_millis(e.connect_timeout_ms))
-        .timeout(Duration::from_millis(e.request_timeout_ms))
-        .build()?)
+    Ok(tls)
 }
 
 /// A client for plain-HTTP endpoints on the operator's side (a trace collector beside medpay);

@@ -193,9 +193,10 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
     let org = &h.config.org_code;
     let probe_no = format!("MEDPAYCHECK{}", medpay_activities::http::now_ms());
     for party in Party::ALL {
-        let Some(endpoint) = h.config.endpoints().into_iter().find(|e| e.party == party).map(|e| e.base_url) else {
+        let Some(tls_endpoint) = h.config.endpoints().into_iter().find(|e| e.party == party) else {
             continue;
         };
+        let endpoint = tls_endpoint.base_url.clone();
         let (ok, detail) = match party {
             Party::Alipay => match &h.alipay {
                 Some(a) => judge(
@@ -262,7 +263,54 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
                 }
             }
         };
+        let classified = detail.contains("requires a client certificate") || detail.contains("does not trust");
+        let (ok, detail) = if !ok && tls_endpoint.client_cert.is_none() && !classified {
+            match tokio::task::spawn_blocking(move || asks_for_client_certificate(&tls_endpoint)).await {
+                Ok(true) => (
+                    false,
+                    format!(
+                        "{endpoint} requires a client certificate (mutual TLS): set client_cert and client_key to the certificate the party issued (it ended a handshake without one)"
+                    ),
+                ),
+                _ => (ok, detail),
+            }
+        } else {
+            (ok, detail)
+        };
         out.push(finding(org, format!("{} online", party.key()), ok, detail));
+    }
+}
+
+/// Whether the party's server ends a connection for want of a client certificate. In TLS 1.3
+/// its alert comes after the client's Finished, so the HTTP client may see only a connection
+/// that closed ("connection was not ready"), depending on timing; here a handshake without a
+/// certificate is followed by a read, which returns the alert itself.
+fn asks_for_client_certificate(e: &onboarding::Endpoint) -> bool {
+    use std::io::{Read, Write};
+    let without = onboarding::Endpoint { client_cert: None, client_key: None, ..e.clone() };
+    let Ok(config) = medpay_activities::http::party_tls(&without) else { return false };
+    let Ok(url) = url::Url::parse(&e.base_url) else { return false };
+    let (Some(host), Some(port)) = (url.host_str().map(str::to_string), url.port_or_known_default()) else {
+        return false;
+    };
+    let Ok(name) = rustls::pki_types::ServerName::try_from(host.clone()) else { return false };
+    let Ok(mut conn) = rustls::ClientConnection::new(std::sync::Arc::new(config), name) else { return false };
+    let Ok(mut sock) = std::net::TcpStream::connect((host.as_str(), port)) else { return false };
+    let limit = Some(std::time::Duration::from_millis(e.request_timeout_ms.max(1_000)));
+    let _ = (sock.set_read_timeout(limit), sock.set_write_timeout(limit));
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+    let asked = |err: &std::io::Error| {
+        let text = err.to_string();
+        text.contains("CertificateRequired") || text.contains("certificate required")
+    };
+    if let Err(err) = tls.write_all(b"GET / HTTP/1.1\r\nHost: medpay-config-check\r\nConnection: close\r\n\r\n") {
+        return asked(&err);
+    }
+    let mut buf = [0u8; 64];
+    // Any answer (even an HTTP error page) means the server took the connection.
+    match tls.read(&mut buf) {
+        Err(err) => asked(&err),
+        Ok(_answered) => false,
     }
 }
 
