@@ -3,6 +3,7 @@
 //! (`params`). A hospital whose configuration cannot be used is refused by name and reason; the
 //! others are served.
 
+pub mod endpoint;
 pub mod facts;
 pub mod onboarding;
 pub mod params;

@@ -3,18 +3,16 @@
 //! envelopes are made (the profile knobs), and the hospital's own codes. One TOML file per
 //! hospital in `parties.hospitals_dir`, every field described in
 //! `deploy/config/hospital.example.toml`; the keys and secrets stay in a (sealed) credentials
-//! file the TOML names. This is the only place that knows a default path or the sandbox's layout.
+//! file the TOML names. Only this module knows the sandbox's layout, only `endpoint` the default paths.
 
 use medpay_crypto::envelope::bank_gateway::BankGatewayProfile;
 use medpay_crypto::envelope::mid_platform::MidPlatformProfile;
-use medpay_schemas::wire::bank::BankOp;
-use medpay_schemas::wire::mid_platform::MidPlatformOp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// `ca = "system"`: the operating system's public roots (the channels' public endpoints).
-pub const SYSTEM_ROOTS: &str = "system";
+pub use super::endpoint::*;
+use super::endpoint::{connect_ms, request_ms};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,151 +118,6 @@ pub struct SftpConfig {
 
 fn sftp_port() -> u16 {
     22
-}
-
-/// How to reach one counterparty of one hospital.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de> + Default"))]
-pub struct PartyConfig<P> {
-    /// Scheme, host, port and any prefix; each operation's path is appended.
-    pub base_url: String,
-    /// Per-operation paths where the party differs from the reference (keys: `path_keys`).
-    #[serde(default)]
-    pub paths: BTreeMap<String, String>,
-    /// A PEM bundle of the CAs trusted for this party, or `"system"` for the system's roots.
-    #[serde(default = "system_roots")]
-    pub ca: String,
-    /// A client certificate and key (PEM) for platforms that require mutual TLS.
-    #[serde(default)]
-    pub client_cert: Option<PathBuf>,
-    #[serde(default)]
-    pub client_key: Option<PathBuf>,
-    #[serde(default = "connect_ms")]
-    pub connect_timeout_ms: u64,
-    #[serde(default = "request_ms")]
-    pub request_timeout_ms: u64,
-    /// The envelope knobs (mid-platform, bank) or the interface names (core).
-    #[serde(default)]
-    pub profile: P,
-}
-
-fn system_roots() -> String {
-    SYSTEM_ROOTS.into()
-}
-fn connect_ms() -> u64 {
-    3_000
-}
-fn request_ms() -> u64 {
-    10_000
-}
-
-/// The channel's knobs. None yet beyond the endpoint: a struct so unknown keys are refused.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelProfile {}
-
-/// The insurance core's interface names, which differ by province.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CoreProfile {
-    /// 人员信息获取接口 (the person-info query by payAuthNo).
-    pub person_info_infno: String,
-    /// Whether calls carry `cainfo`/`signtype` and replies must (REQ S-4.1a). On by default;
-    /// off only for a province's test core that takes unsigned calls.
-    pub signed: bool,
-    /// The signature scheme when signed (SM2 over SM3 by default, REQ B-1).
-    pub sign: medpay_crypto::signer::SignatureScheme,
-}
-
-impl Default for CoreProfile {
-    fn default() -> Self {
-        Self {
-            person_info_infno: "queryPsninfobyZFB".into(),
-            signed: true,
-            sign: medpay_crypto::signer::SignatureScheme::sm2(Default::default()),
-        }
-    }
-}
-
-/// The reference paths of each party's operations (COUNTERPARTIES.md), by the key a hospital's
-/// `paths` table uses to override them.
-pub fn default_paths(party: Party) -> Vec<(&'static str, &'static str)> {
-    match party {
-        Party::Channel => vec![("user_query", "/api/mipuserquery/userQuery/{partner_id}")],
-        Party::Alipay => vec![("gateway", "/gateway.do")],
-        Party::Core => vec![("call_service", "/fsi/api/rsfComIfsService/callService")],
-        Party::MidPlatform => MidPlatformOp::ALL.iter().map(|op| (op.infno(), op.default_path())).collect(),
-        Party::Bank => BankOp::ALL.iter().map(|op| (op.key(), op.default_path())).collect(),
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Party {
-    Channel,
-    Alipay,
-    Core,
-    MidPlatform,
-    Bank,
-}
-
-impl Party {
-    pub const ALL: [Party; 5] = [Party::Channel, Party::Alipay, Party::Core, Party::MidPlatform, Party::Bank];
-
-    /// The table name in the hospital's TOML.
-    pub fn key(self) -> &'static str {
-        match self {
-            Party::Channel => "channel",
-            Party::Alipay => "alipay",
-            Party::Core => "core",
-            Party::MidPlatform => "mid_platform",
-            Party::Bank => "bank",
-        }
-    }
-}
-
-/// One party's endpoint without its profile, for what is the same for every party.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Endpoint {
-    pub party: Party,
-    pub base_url: String,
-    pub paths: BTreeMap<String, String>,
-    pub ca: String,
-    pub client_cert: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    pub connect_timeout_ms: u64,
-    pub request_timeout_ms: u64,
-}
-
-impl Endpoint {
-    /// The full URL of an operation: the override, else the reference path.
-    pub fn url(&self, key: &str) -> String {
-        format!("{}{}", self.base_url.trim_end_matches('/'), self.path(key))
-    }
-
-    pub fn path(&self, key: &str) -> String {
-        self.paths.get(key).cloned().unwrap_or_else(|| {
-            default_paths(self.party)
-                .into_iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, p)| p.to_string())
-                .unwrap_or_default()
-        })
-    }
-}
-
-impl<P> PartyConfig<P> {
-    pub fn endpoint(&self, party: Party) -> Endpoint {
-        Endpoint {
-            party,
-            base_url: self.base_url.clone(),
-            paths: self.paths.clone(),
-            ca: self.ca.clone(),
-            client_cert: self.client_cert.clone(),
-            client_key: self.client_key.clone(),
-            connect_timeout_ms: self.connect_timeout_ms,
-            request_timeout_ms: self.request_timeout_ms,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
