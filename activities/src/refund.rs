@@ -27,6 +27,9 @@ pub struct RefundActivities {
     pub ledger: Ledger,
     /// The HIS's notice endpoint, when configured (`his.notify_url`).
     pub his: Option<Arc<crate::his::HisNotifier>>,
+    /// Seals the authCode exchanges shared with the other instances (`pay_auth_cache`), as the
+    /// payment's identification does.
+    pub sealer: Option<Arc<dyn crate::pay_auth_cache::ExchangeSealer>>,
 }
 
 /// A refund notice to send: the event and the episode that makes its id unique.
@@ -196,8 +199,19 @@ impl RefundActivities {
         let h = self.hospital(&s.input.org_code)?;
         match s.input.auth_code.as_ref().filter(|c| !c.expose().is_empty()) {
             Some(code) => {
+                // The code is single-use: a retry after a worker died between the channel's answer
+                // and the activity's end finds the exchange an earlier attempt kept (else the
+                // channel answers "already used" and the refund needs an operator).
+                let exchange = crate::pay_auth_cache::key(&s.input.org_code, &format!("refund:{}", s.input.refund_no), code.expose());
+                let sealer = self.sealer.as_deref();
+                if let Some(a) = crate::pay_auth_cache::recall_shared(&self.ledger, sealer, &exchange).await {
+                    return Ok(a.pay_auth_no);
+                }
                 let openid = s.input.openid.clone().unwrap_or_default();
                 let auth = h.authorise(s.input.channel, code, &openid, &serial("RA", &s.input.refund_no)).await;
+                if let Ok(a) = &auth {
+                    crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange, a, crate::http::now_ms()).await;
+                }
                 log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
                 Ok(auth.map_err(fail)?.pay_auth_no)
             }

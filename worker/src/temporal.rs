@@ -70,7 +70,12 @@ pub async fn run_worker(
         .register_activities(medpay_activities::baseline::BaselineActivities)
         .register_activities((*recon).clone());
     if let Some(p) = payments {
-        let refunds = RefundActivities { parties: p.parties.clone(), ledger: p.ledger.clone(), his: p.his.clone() };
+        let refunds = RefundActivities {
+            parties: p.parties.clone(),
+            ledger: p.ledger.clone(),
+            his: p.his.clone(),
+            sealer: p.sealer.clone(),
+        };
         builder = builder
             .register_activities(PaymentRevocation(p.clone()))
             .register_activities(medpay_activities::payment::PaymentNotification(p.clone()))
