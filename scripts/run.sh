@@ -32,13 +32,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "--- building medpay (a first build takes 5-10 minutes on 2 cores; cargo shows its progress) ---"
-cargo build -p medpay-worker --bin medpay
-# Where cargo put it (CARGO_TARGET_DIR moves it); demo.sh uses the same.
+echo "--- building medpay and medpay-sandbox (a first build takes 5-10 minutes on 2 cores; cargo shows its progress) ---"
+cargo build -p medpay-worker --bin medpay -p medpay-sandbox --bin medpay-sandbox
+# Where cargo put them (CARGO_TARGET_DIR moves them); demo.sh uses the same.
 export MEDPAY_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/medpay
+SANDBOX_BIN=${CARGO_TARGET_DIR:-$PWD/target}/debug/medpay-sandbox
 export MEDPAY_PAYLOAD_KEY_FILE=${MEDPAY_PAYLOAD_KEY_FILE:-$PWD/.data/payload.keys}
 [ -f "$MEDPAY_PAYLOAD_KEY_FILE" ] || "$MEDPAY_BIN" keygen --out "$MEDPAY_PAYLOAD_KEY_FILE"
-"$MEDPAY_BIN" sandbox > .data/sandbox.log 2>&1 &
+"$SANDBOX_BIN" > .data/sandbox.log 2>&1 &
 sandbox_pid=$!
 for _ in $(seq 1 60); do
   grep -q "^personas" .data/sandbox.log 2>/dev/null && break

@@ -40,6 +40,8 @@ echo "== build (a first build takes 5-10 minutes on 2 cores)"
 # dependencies' features differently (dev-dependencies) and the workspace's dependencies would be
 # compiled twice, doubling the disk a clean run needs.
 cargo build --workspace --lib --bins --tests
+echo "== layering (the product carries neither the sandbox nor the harness; ARCHITECTURE.md)"
+scripts/check-layers.sh
 echo "== tests"
 log=$(mktemp)
 status=0

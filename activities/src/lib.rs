@@ -3,7 +3,6 @@
 //! Workflows call activities and nothing else touches the outside world.
 
 pub mod bank;
-pub mod baseline;
 pub mod channel;
 pub mod core;
 pub mod diagnostics;

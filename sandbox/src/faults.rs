@@ -1,6 +1,6 @@
 //! Scenarios and injected faults. Defaults are the happy path. Faults are set globally or per
 //! order (keyed by the HIS order no. `medOrgOrd`, or the bank's `mix_trade_no`), through the
-//! control API (`PUT /sandbox/control/faults`) or `medpay sandbox --fault ...` flags. A per-order
+//! control API (`PUT /sandbox/control/faults`) or `medpay-sandbox --fault ...` flags. A per-order
 //! setting replaces the global one for that order field by field.
 //!
 //! Failure shares are deterministic (every k-th call fails), not random, so a test can predict
@@ -146,7 +146,7 @@ pub fn apply_flag(f: &mut Faults, flag: &str) -> Result<(), String> {
             let e = f.endpoints.entry(endpoint.to_string()).or_default();
             if kind == "errors" { e.error_permille = permille } else { e.timeout_permille = permille }
         }
-        _ => return Err(format!("unknown fault {flag:?}; see `medpay sandbox --help`")),
+        _ => return Err(format!("unknown fault {flag:?}; see `medpay-sandbox --help`")),
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! channel (WeChat profile), the insurance core, the mid-platform and the clearing bank — as
 //! real HTTPS servers that sign, encrypt and verify like the real ones, plus an SFTP server for
 //! statement files, patient actions, scenarios and fault injection. Tests, demos and a
-//! hospital's joint test (REQ O-5) run against it. Started by `medpay sandbox` and by the quick
+//! hospital's joint test (REQ O-5) run against it. Started by `medpay-sandbox` and by the quick
 //! start.
 //!
 //! One HTTPS listener serves every party under its own path prefix:
@@ -16,6 +16,7 @@ pub mod clock;
 pub mod control;
 pub mod credentials;
 pub mod faults;
+pub mod hospital_files;
 pub mod parties;
 pub mod patient;
 pub mod patient_pages;
@@ -34,14 +35,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 pub use credentials::Credentials;
+use medpay_schemas::wire;
 use medpay_schemas::wire::bank::BankOp;
 use medpay_schemas::wire::mid_platform::MidPlatformOp;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-pub const WECHAT_USER_QUERY: &str = "/wechat/api/mipuserquery/userQuery/{partner_id}";
-pub const ALIPAY_GATEWAY: &str = "/alipay/gateway.do";
-pub const CORE_CALL_SERVICE: &str = "/core/fsi/api/rsfComIfsService/callService";
 
 /// The mid-platform path of an operation, under the sandbox's `/mid` prefix.
 pub fn mid_path(op: MidPlatformOp) -> String {
@@ -53,11 +51,16 @@ pub fn bank_path(op: BankOp) -> String {
     format!("/bank{}", op.default_path())
 }
 
+/// Alipay's gateway under the sandbox's `/alipay` prefix.
+pub fn alipay_gateway_path() -> String {
+    format!("/alipay{}", wire::channel::ALIPAY_GATEWAY_PATH)
+}
+
 pub fn router(app: App) -> Router {
     let mut r = Router::new()
-        .route(WECHAT_USER_QUERY, post(parties::channel::wechat_user_query))
-        .route(ALIPAY_GATEWAY, post(parties::channel::alipay_gateway))
-        .route(CORE_CALL_SERVICE, post(parties::core::call_service))
+        .route(&format!("/wechat{}", wire::channel::WECHAT_USER_QUERY_PATH), post(parties::channel::wechat_user_query))
+        .route(&alipay_gateway_path(), post(parties::channel::alipay_gateway))
+        .route(&format!("/core{}", wire::core::CALL_SERVICE_PATH), post(parties::core::call_service))
         .route("/sandbox/patient/authorize", post(patient::authorize))
         .route("/sandbox/patient/pay", post(patient::pay))
         .route("/sandbox/patient/abandon", post(patient::abandon))
@@ -130,77 +133,11 @@ impl SandboxHandle {
         }
     }
 
-    /// Waits until the server stops (e.g. `medpay sandbox` in the foreground).
+    /// Waits until the server stops (e.g. `medpay-sandbox` in the foreground).
     pub async fn wait(self) -> anyhow::Result<()> {
         self.task.await??;
         Ok(())
     }
-}
-
-/// medpay's configuration for the sandbox's hospitals: one onboarding file per hospital in
-/// `<data dir>/hospitals/` (`parties.hospitals_dir`), every party at this listener.
-fn write_hospital_files(
-    config: &SandboxConfig,
-    credentials: &Credentials,
-    credentials_path: &Path,
-    base_url: &str,
-    ca: &Path,
-    split: &[split::PartyListener],
-) -> anyhow::Result<std::path::PathBuf> {
-    use medpay_activities::parties::onboarding::HospitalConfig;
-    let dir = config.data_dir.join("hospitals");
-    std::fs::create_dir_all(&dir)?;
-    for h in &credentials.hospitals {
-        let mut c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, credentials_path, base_url, ca);
-        if config.bank_encrypt {
-            c.bank.profile.encrypt = Some(app::BANK_BIZ_CIPHER);
-        }
-        if config.joint_test {
-            c.stage = medpay_activities::parties::onboarding::Stage::JointTest;
-        }
-        c.bank_orders.id_digest = config.bank_id_digest;
-        if config.statements_gbk {
-            c.statements = Some(medpay_activities::parties::onboarding::StatementsConfig {
-                sftp: None,
-                selfpay: statements::gbk_layout(),
-                insurance: Default::default(),
-            });
-        }
-        for p in split {
-            let (url, ca_file, identity) =
-                (p.base_url.clone(), p.ca_cert.display().to_string(), p.client_identity.clone());
-            let set =
-                |base_url: &mut String, ca: &mut String, cert: &mut Option<PathBuf>, key: &mut Option<PathBuf>| {
-                    *base_url = url.clone();
-                    *ca = ca_file.clone();
-                    (*cert, *key) = identity.clone().map_or((None, None), |(c, k)| (Some(c), Some(k)));
-                };
-            match p.party {
-                "channel" => set(
-                    &mut c.channel.base_url,
-                    &mut c.channel.ca,
-                    &mut c.channel.client_cert,
-                    &mut c.channel.client_key,
-                ),
-                "core" => set(&mut c.core.base_url, &mut c.core.ca, &mut c.core.client_cert, &mut c.core.client_key),
-                "mid_platform" => set(
-                    &mut c.mid_platform.base_url,
-                    &mut c.mid_platform.ca,
-                    &mut c.mid_platform.client_cert,
-                    &mut c.mid_platform.client_key,
-                ),
-                _ => set(&mut c.bank.base_url, &mut c.bank.ca, &mut c.bank.client_cert, &mut c.bank.client_key),
-            }
-        }
-
-        let text = format!(
-            "# medpay onboarding configuration for the sandbox's hospital {} (written by `medpay sandbox`)\n{}",
-            h.org_code,
-            toml::to_string(&c)?
-        );
-        std::fs::write(dir.join(format!("{}.toml", h.org_code)), text)?;
-    }
-    Ok(dir)
 }
 
 pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
@@ -221,7 +158,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         cas.push(extra);
     }
     // The hospital must answer within 5 s (WeChat's rule for callbacks).
-    let callback_client = medpay_activities::http::https_client(&cas, Duration::from_secs(5))?;
+    let callback_client = tls::https_client(&cas, Duration::from_secs(5))?;
     let sftp = match config.sftp_port {
         Some(port) => Some(sftp::start(&config.data_dir, port)?),
         None => None,
@@ -242,7 +179,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
     } else {
         Vec::new()
     };
-    let hospitals_dir = write_hospital_files(
+    let hospitals_dir = hospital_files::write(
         &app.config,
         &credentials,
         &credentials_path,

@@ -66,26 +66,13 @@ fn corrupt(lines: &mut Vec<String>, f: &StatementFault, extra: String) {
     }
 }
 
-/// Writes the self-pay statement of `date` (yyyy-MM-dd) for every sandbox hospital; returns the paths.
 /// The bank's own memo column (`--statements-gbk`: its layout has a tenth column, in Chinese,
 /// and the file is GBK), or nothing in the reference layout.
 fn memo(app: &App, org_name: &str, what: &str) -> String {
     if app.config.statements_gbk { format!("|{org_name}{what}") } else { String::new() }
 }
 
-/// The self-pay statement layout the sandbox bank writes with `--statements-gbk`, for the
-/// hospital files it writes: GBK, the reference columns and a memo.
-pub fn gbk_layout() -> medpay_activities::recon::parse::Layout {
-    use medpay_activities::recon::parse::{Columns, Layout, TextEncoding};
-    use medpay_schemas::recon::ReconKind;
-    Layout {
-        encoding: TextEncoding::Gbk,
-        delimiter: None,
-        columns: Some(Columns { count: 10, ..Columns::reference(ReconKind::Selfpay) }),
-        totals: None,
-    }
-}
-
+/// Writes the self-pay statement of `date` (yyyy-MM-dd) for every sandbox hospital; returns the paths.
 pub fn write_self_pay(app: &App, date: &str) -> anyhow::Result<Vec<PathBuf>> {
     let fault = app.faults().global.statement;
     let mut paths = vec![];

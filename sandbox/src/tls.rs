@@ -53,3 +53,22 @@ pub fn ensure(dir: &Path) -> anyhow::Result<TlsFiles> {
     }
     Ok(files)
 }
+
+/// An HTTPS client trusting only the given CA files (the bank's callback client: medpay's
+/// endpoint, under the sandbox's CA or the one `--callback-ca` names).
+pub fn https_client(ca_files: &[&Path], timeout: std::time::Duration) -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut roots = rustls::RootCertStore::empty();
+    for p in ca_files {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let certs =
+            CertificateDer::pem_file_iter(p).with_context(|| format!("cannot read the CA file {}", p.display()))?;
+        for cert in certs {
+            let cert = cert.with_context(|| format!("a certificate in {} is not readable", p.display()))?;
+            roots.add(cert).with_context(|| format!("a certificate in {} is not usable", p.display()))?;
+        }
+    }
+    anyhow::ensure!(!roots.is_empty(), "no CA certificate found in {ca_files:?}");
+    let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    Ok(reqwest::Client::builder().use_preconfigured_tls(tls).timeout(timeout).build()?)
+}

@@ -16,7 +16,7 @@ fn alipay(env: &Env) -> AlipayClient {
     let profile = BankGatewayProfile::alipay_auth_query();
     AlipayClient {
         http: env.http.clone(),
-        url: format!("{}{}", env.sandbox.base_url, medpay_sandbox::ALIPAY_GATEWAY),
+        url: format!("{}{}", env.sandbox.base_url, medpay_sandbox::alipay_gateway_path()),
         envelope: BankGatewayEnvelope::new(profile.clone(), h.channel.alipay_app_id.clone(), None).unwrap(),
         hospital_key: PrivateKey::from_text(&profile.sign, &h.channel.alipay_hospital_private_key).unwrap(),
         alipay_public: PublicKey::from_text(&profile.sign, &h.channel.alipay_platform_public_key).unwrap(),

@@ -3,8 +3,8 @@
 //! normal client's payment (and its bank callback) still completes; repeated failed
 //! authentications block the device.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 
 const KEY: &str = "h51010500001-key-0123456789abcdef";
 

@@ -4,8 +4,8 @@
 //! and `med_ins_test_env` from the hospital's stage (REQ O-5: true during the joint test only).
 //! The sandbox bank checks each as the channel would (WeChat's 268545961 for the payer's binding).
 
-use medpay_tests::http;
-use medpay_tests::stack::{Stack, curl_json, poll};
+use medpay_harness::http;
+use medpay_harness::stack::{Stack, curl_json, poll};
 use serde_json::{Value, json};
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! expiry and days left, a warning inside 30 days, a failing exit for an expired or unreadable
 //! one. The fixture was made with `openssl req -x509 -days 10` (valid 2026-11-26 .. 2026-12-06).
 
-use medpay_tests::medpay_bin;
+use medpay_harness::medpay_bin;
 use std::process::Command;
 
 fn check(ca_file: &str, at: &str) -> (bool, String) {

@@ -6,8 +6,8 @@
 //! insurance part refunded with a fresh Alipay authorisation; an authCode is good only at the
 //! channel that issued it.
 
-use medpay_tests::http;
-use medpay_tests::stack::{Stack, poll};
+use medpay_harness::http;
+use medpay_harness::stack::{Stack, poll};
 use serde_json::json;
 
 #[test]
@@ -69,7 +69,7 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
         .collect();
     assert_eq!(alipay_mixed.len(), 9);
     let (_, view) = http("GET", &s.api, "/v1/payments/H51010500001/O5-alipay-outpatient-resident", None).unwrap();
-    let view = medpay_tests::json(&view);
+    let view = medpay_harness::json(&view);
     assert_eq!(
         view["workflow"]["cashier"]["prepay"]["app_id"],
         json!(alipay_app),
@@ -85,7 +85,7 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
         let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
         format!("{y:04}-{m:02}-{d:02}")
     };
-    medpay_tests::stack::curl_json(
+    medpay_harness::stack::curl_json(
         &s.ca,
         &s.sandbox_url("/sandbox/control/statements"),
         &json!({"kind": "selfpay", "period": day}),

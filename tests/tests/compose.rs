@@ -6,7 +6,7 @@
 //! back, and `medpay config check` passes on the mounted files (a hospital, its sealed
 //! credentials, the sealed secrets and the master key laid out as the compose file mounts them).
 
-use medpay_tests::{Proc, free_port, medpay_bin, workspace_root};
+use medpay_harness::{Proc, free_port, medpay_bin, sandbox_bin, workspace_root};
 use serde_yaml::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -183,8 +183,7 @@ fn config_check_passes_on_the_mounted_files() {
     copy_dir(&workspace_root().join("deploy/config"), &root.join("etc/medpay"));
     // A hospital's parameters, as a sandbox issues them.
     let sandbox_dir = root.join("sandbox");
-    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args([
-        "sandbox",
+    let mut sandbox = Proc::spawn(Command::new(sandbox_bin()).args([
         "--listen",
         &format!("127.0.0.1:{}", free_port()),
         "--data-dir",

@@ -5,7 +5,7 @@
 //! client certificate, a wrong URL, an unreachable host, a misspelt key) gets a precise FAILED
 //! line naming the hospital, the party and what to do, and a non-zero exit.
 
-use medpay_tests::{Proc, free_port, medpay_bin};
+use medpay_harness::{Proc, free_port, medpay_bin, sandbox_bin};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -19,8 +19,7 @@ fn sandbox() -> Sandbox {
     let dir = std::env::temp_dir().join(format!("medpay-config-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut proc = Proc::spawn(Command::new(medpay_bin()).args([
-        "sandbox",
+    let mut proc = Proc::spawn(Command::new(sandbox_bin()).args([
         "--listen",
         &listen,
         "--data-dir",

@@ -1,8 +1,8 @@
-//! The runbook's drills (docs/RUNBOOK.md, REQ A-4.2b) as the suite runs them: each `medpay drill`
+//! The runbook's drills (docs/RUNBOOK.md, REQ A-4.2b) as the suite runs them: each `medpay-tools drill`
 //! starts a private stack, causes its situation, applies the playbook and fails unless the
 //! payments came through. Sequential, so their timing does not fight over the two cores.
 
-use medpay_tests::{medpay_bin, temporal_bin};
+use medpay_harness::{temporal_bin, tools_bin};
 use std::process::Command;
 
 #[test]
@@ -16,7 +16,7 @@ fn every_playbook_recovers_in_its_drill() {
         "certificate-renewal",
         "stuck-pending",
     ] {
-        let out = Command::new(medpay_bin())
+        let out = Command::new(tools_bin())
             .args(["drill", situation])
             .env("MEDPAY_TEMPORAL_BIN", temporal_bin())
             .output()

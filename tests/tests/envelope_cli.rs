@@ -2,7 +2,7 @@
 //! (../shared/protocols/vectors/mid-platform-envelope.md) it reproduces the vector's sign
 //! string and encData byte for byte, and `verify` names the disagreeing step.
 
-use medpay_tests::medpay_bin;
+use medpay_harness::medpay_bin;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

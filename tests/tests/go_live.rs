@@ -7,9 +7,9 @@
 //! Forms and report are rendered in headless Chromium; `MEDPAY_GO_LIVE_SCREENSHOTS=docs/go-live`
 //! refreshes the README's screenshots.
 
-use medpay_tests::stack::{Stack, poll};
-use medpay_tests::webdriver::Browser;
-use medpay_tests::{http, json, medpay_bin, workspace_root};
+use medpay_harness::stack::{Stack, poll};
+use medpay_harness::webdriver::Browser;
+use medpay_harness::{http, json, medpay_bin, workspace_root};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;

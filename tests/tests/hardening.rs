@@ -4,8 +4,8 @@
 //! stable codes; a bank notice must name the order its number belongs to; the sandbox keeps its
 //! books and never reissues a number across a crash; a fault the sandbox would ignore is refused.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 use serde_json::{Value, json};
 use std::process::Command;
 
@@ -56,7 +56,7 @@ fn metric(s: &Stack, name: &str) -> f64 {
 #[test]
 fn ended_payments_bad_amounts_failure_codes_bank_order_identity_and_the_sandbox_books() {
     // A pending payment's workflow stops listening for the bank after 4 s here (48 h by default).
-    let (his, his_env) = medpay_tests::receiver::Receiver::his("hardening");
+    let (his, his_env) = medpay_harness::receiver::Receiver::his("hardening");
     let mut env = vec![("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "4")];
     env.extend(his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut s = Stack::start("hardening", &env);

@@ -7,8 +7,8 @@
 //! served after a restart, and a broken hospital file is refused by name without taking the
 //! others down.
 
-use medpay_tests::stack::{Stack, curl_json};
-use medpay_tests::{form_encode, http, http_with, json};
+use medpay_harness::stack::{Stack, curl_json};
+use medpay_harness::{form_encode, http, http_with, json};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -194,7 +194,7 @@ fn the_bank_business_fields_travel_encrypted() {
     assert!(toml.contains("[bank.profile.encrypt]"), "{toml}");
     let (path, mix) = s.order("mixed", "ENC-1", "outpatient", &[8_800], true);
     s.pay(&mix.expect("ordered"));
-    let paid = medpay_tests::stack::poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
+    let paid = medpay_harness::stack::poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
     assert_eq!(paid["total_fen"], 8800);
     let mut bank_requests = 0;
     for f in std::fs::read_dir(&wire).unwrap().filter_map(Result::ok) {
@@ -214,7 +214,7 @@ fn the_bank_business_fields_travel_encrypted() {
     let clear = s.dir.join("clear");
     std::fs::create_dir_all(&clear).unwrap();
     std::fs::write(clear.join(format!("{H1}.toml")), toml::to_string(&t).unwrap()).unwrap();
-    let out = std::process::Command::new(medpay_tests::medpay_bin())
+    let out = std::process::Command::new(medpay_harness::medpay_bin())
         .args(["config", "check", "--online"])
         .env("MEDPAY_PARTIES_HOSPITALS_DIR", &clear)
         .output()

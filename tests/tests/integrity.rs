@@ -4,8 +4,8 @@
 //! each is an integrity alarm (`PendingReconciliation`, `INTEGRITY_ALARM` naming the field,
 //! counted for the alert). And "self-pay failed, insurance succeeded" (SR-7a) is an alarm too.
 
-use medpay_tests::stack::{Stack, curl_json, poll};
-use medpay_tests::{form_encode, http};
+use medpay_harness::stack::{Stack, curl_json, poll};
+use medpay_harness::{form_encode, http};
 use serde_json::{Value, json};
 
 /// Orders and pays a bill; the bank's own notice is lost and its query down, so the only word

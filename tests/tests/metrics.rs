@@ -7,8 +7,8 @@
 //! fires from a synthetic series; the Grafana dashboard may reference only metrics that exist;
 //! the traces exported over OTLP/HTTP put each payment's spans into one trace.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ fn eventually(prom: &str, q: &str, ok: impl Fn(f64) -> bool) -> f64 {
 fn prometheus_sees_what_happened() {
     let sdk = format!("127.0.0.1:{}", free_port());
     // A stand-in OTLP/HTTP collector records the traces (no collector in Debian's packages).
-    let collector = medpay_tests::receiver::Receiver::start(vec![]);
+    let collector = medpay_harness::receiver::Receiver::start(vec![]);
     let otlp = format!("http://{}/v1/traces", collector.addr);
     let mut s = Stack::start("metrics", &[("MEDPAY_SDK_METRICS_LISTEN", &sdk), ("MEDPAY_OTLP_ENDPOINT", &otlp)]);
     let prom = format!("127.0.0.1:{}", free_port());
@@ -191,7 +191,7 @@ fn prometheus_sees_what_happened() {
 /// Every span of a payment is in one trace, rooted at the HIS's create: its party calls (timed),
 /// the confirmation, the bank's callback, the outcome; no personal data in any span. (HIS-M-1:
 /// the first payment used the persona's personal account, so it had no self-pay order.)
-fn assert_one_trace_per_payment(s: &Stack, collector: &medpay_tests::receiver::Receiver) {
+fn assert_one_trace_per_payment(s: &Stack, collector: &medpay_harness::receiver::Receiver) {
     let wanted = [
         "HIS create payment",
         "channel userQuery",

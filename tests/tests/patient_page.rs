@@ -7,9 +7,9 @@
 //! `MEDPAY_PATIENT_SCREENSHOTS=docs/patient cargo test -p medpay-tests --test patient_page`
 //! refreshes the README's screenshots.
 
-use medpay_tests::stack::Stack;
-use medpay_tests::webdriver::Browser;
-use medpay_tests::{http, json, workspace_root};
+use medpay_harness::stack::Stack;
+use medpay_harness::webdriver::Browser;
+use medpay_harness::{http, json, workspace_root};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
@@ -221,7 +221,7 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     let refund = json!({"org_code": ORG, "med_org_ord": "PAGE-MIXED-1", "refund_no": "PAGE-R-1", "cash_fen": 1000});
     let (status, body) = http("POST", &s.api, "/v1/refunds", Some(&refund.to_string())).unwrap();
     assert_eq!(status, 201, "{body}");
-    medpay_tests::stack::poll(&s.api, &format!("/v1/refunds/{ORG}/PAGE-R-1"), "the refund", 60, |v| {
+    medpay_harness::stack::poll(&s.api, &format!("/v1/refunds/{ORG}/PAGE-R-1"), "the refund", 60, |v| {
         v["state"] == "Refunded"
     });
     p.b.goto(&mixed_link);
@@ -321,7 +321,7 @@ fn the_patient_pays_in_a_real_browser_in_standard_and_care_mode() {
     p.pay_at_cashier();
     p.at("confirming");
     p.b.run("window.__same_page = true; return true;", json!([]));
-    medpay_tests::stack::poll(
+    medpay_harness::stack::poll(
         &s.api,
         &format!("/v1/payments/{ORG}/PAGE-OFFLINE-1?view=false&exchanges=false"),
         "PendingReconciliation",

@@ -1,16 +1,16 @@
 //! A mixed payment end to end: the HIS API of `medpay run` against a real Temporal dev server
-//! and the sandbox counterparties (`medpay sandbox`): create (idempotent, 409 on a different
+//! and the sandbox counterparties (`medpay-sandbox`): create (idempotent, 409 on a different
 //! body), pre-settlement split, confirmation, the bank's mixed order, the patient paying at the
 //! sandbox cashier, the verified callback, and the ledger to the fen.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 use serde_json::json;
 
 #[test]
 fn a_mixed_payment_through_the_his_api() {
     // The HIS's notification endpoint: down for the first notice, then up.
-    let his = medpay_tests::receiver::Receiver::start(vec![503]);
+    let his = medpay_harness::receiver::Receiver::start(vec![503]);
     let key_file = std::env::temp_dir().join(format!("medpay-his-key-{}", std::process::id()));
     std::fs::write(&key_file, "his-shared-key-0123456789\n").unwrap();
     let notify_url = format!("http://{}/his/notify", his.addr);

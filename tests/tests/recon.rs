@@ -6,8 +6,8 @@
 //! does not is closed; a second run changes nothing; when the closed order turns out to have
 //! been paid after all, the next run refunds the over-collection through the refund workflow.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 use serde_json::{Value, json};
 
 const ORG: &str = "H51010500001";
@@ -50,7 +50,7 @@ fn count(r: &Value, class: &str) -> u64 {
 fn a_day_reconciled_with_every_exception_and_a_rerun_changes_nothing() {
     // Debug logging everywhere, so the privacy check at the end reads a chatty log; the
     // counterparty credentials and codec keys sealed at rest (REQ S-4.1e), opened with the key.
-    let (his, his_env) = medpay_tests::receiver::Receiver::his("recon");
+    let (his, his_env) = medpay_harness::receiver::Receiver::his("recon");
     let mut env = vec![("MEDPAY_LOG", "debug"), ("MEDPAY_MASTER_KEY", "0f1e2d3c4b5a69788796a5b4c3d2e1f0")];
     env.extend(his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let mut s = Stack::start_with("recon", &env, true);

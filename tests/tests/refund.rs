@@ -4,8 +4,8 @@
 //! refund, bad requests get 4xx with stable codes; a bank that keeps failing puts the refund in
 //! NeedsAttention until an operator decides; a 6203 EXP resolves by asking again.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 use serde_json::{Value, json};
 
 const ORG: &str = "H51010500001";
@@ -108,7 +108,7 @@ fn full_refunds_concurrency_and_bad_requests() {
 
 #[test]
 fn bank_failures_attention_operator_and_exp() {
-    let (his, his_env) = medpay_tests::receiver::Receiver::his("refund-faults");
+    let (his, his_env) = medpay_harness::receiver::Receiver::his("refund-faults");
     let mut env = vec![("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "6")];
     env.extend(his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let s = Stack::start("refund-faults", &env);
@@ -197,7 +197,7 @@ fn refunds_authorised_by_the_platform_and_partial_refunds_of_both_parts() {
     let prepare = |dir: &std::path::Path| {
         vec![("MEDPAY_PARTIES_HOSPITALS_DIR".to_string(), dir.join("hospitals").display().to_string())]
     };
-    let (his, his_env) = medpay_tests::receiver::Receiver::his("refund-platform");
+    let (his, his_env) = medpay_harness::receiver::Receiver::his("refund-platform");
     let env: Vec<(&str, &str)> = his_env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut s = Stack::start_hospitals("refund-platform", &[], &env, &prepare);
     let p = poll(&s.api, &s.paid("mixed", "HIS-RP-MIX", &[30_000]), "paid", 5, |v| v["state"] == "Paid");
@@ -279,7 +279,7 @@ fn fen(v: &Value) -> i64 {
 
 /// The events the HIS was told for a refund, in order, once its final notice arrived; each
 /// notice's id names its event.
-fn his_events(his: &medpay_tests::receiver::Receiver, refund_no: &str) -> Vec<String> {
+fn his_events(his: &medpay_harness::receiver::Receiver, refund_no: &str) -> Vec<String> {
     let of_refund = |n: &&Value| n["refund_no"] == refund_no;
     let notices = his.notices_until(&format!("the final notice of {refund_no}"), |all| {
         all.iter().filter(of_refund).any(|n| {

@@ -4,11 +4,11 @@
 //! payment workflow, `ctx.patched(..)` for the others), keep the old history, and do not
 //! re-record to make this pass.
 //! The payment and refund histories are recorded by the end-to-end tests themselves
-//! (`MEDPAY_RECORD_HISTORIES=1`, see `medpay_tests::stack::recording`), their payloads
+//! (`MEDPAY_RECORD_HISTORIES=1`, see `medpay_harness::stack::recording`), their payloads
 //! encrypted with the committed test-only key `tests/histories/replay-test-only.key`.
 
-use medpay_tests::stack::replay_key_file;
-use medpay_tests::{medpay_bin, workspace_root};
+use medpay_harness::stack::replay_key_file;
+use medpay_harness::{medpay_bin, workspace_root};
 use std::process::Command;
 
 #[test]
@@ -58,7 +58,7 @@ fn a_history_from_different_code_is_reported_as_not_replaying() {
 /// Payment flow 2 (`PaymentInput::flow`): a payment that went straight to `Paid` records no
 /// patch marker and upserts its search attributes once, at the end; its identity came with the
 /// start request. Each marker came with the SDK's own `TemporalChangeVersion` upsert, and every
-/// upsert is a visibility write on the Temporal server (`medpay bench product`,
+/// upsert is a visibility write on the Temporal server (`medpay-tools bench product`,
 /// baseline+search). The flow-0 history recorded before keeps its two markers and five upserts.
 /// Flow 3 keeps that and runs its five quick steps as local activities (`workflows/src/quick.rs`):
 /// five local-activity markers instead of five scheduled activities; only the HIS notice is a

@@ -1,8 +1,8 @@
-//! `medpay sandbox` as a user starts it: flags become the sandbox's global faults, it prints
+//! `medpay-sandbox` as a user starts it: flags become the sandbox's global faults, it prints
 //! where its CA and parameters are, serves HTTPS that verifies against that CA only, and stops
 //! cleanly on SIGTERM.
 
-use medpay_tests::*;
+use medpay_harness::*;
 use std::process::Command;
 use std::time::Duration;
 
@@ -11,8 +11,7 @@ fn flags_reach_the_running_sandbox() {
     let dir = std::env::temp_dir().join(format!("medpay-sandbox-cli-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args([
-        "sandbox",
+    let mut sandbox = Proc::spawn(Command::new(sandbox_bin()).args([
         "--listen",
         &addr,
         "--data-dir",
@@ -47,8 +46,8 @@ fn flags_reach_the_running_sandbox() {
 
     let status = sandbox.terminate(Duration::from_secs(10));
     assert!(status.success(), "sandbox exited with {status}");
-    let bad = Command::new(medpay_bin())
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap(), "--fault", "no-such-fault"])
+    let bad = Command::new(sandbox_bin())
+        .args(["--listen", "127.0.0.1:0", "--data-dir", dir.to_str().unwrap(), "--fault", "no-such-fault"])
         .output()
         .unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown fault"));

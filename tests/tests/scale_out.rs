@@ -7,8 +7,8 @@
 //! callbacks, authCode exchanges, core sign-in) meet a peer here: each must fall back to what
 //! the peer shares (the ledger, Temporal, the party) rather than assume.
 
-use medpay_tests::stack::*;
-use medpay_tests::*;
+use medpay_harness::stack::*;
+use medpay_harness::*;
 use serde_json::json;
 use std::process::Command;
 

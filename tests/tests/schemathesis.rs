@@ -7,7 +7,7 @@
 //! documented-required header (the API key) enforced. Zero failures: the document says exactly
 //! what the server does, so an HIS vendor's generated client is not misled.
 
-use medpay_tests::stack::*;
+use medpay_harness::stack::*;
 use std::path::PathBuf;
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! through the API and through `medpay doctor`, JSON errors, readiness loss when Temporal goes
 //! away, and a clean stop on SIGTERM.
 
-use medpay_tests::*;
+use medpay_harness::*;
 use std::process::Command;
 use std::time::Duration;
 

@@ -1,15 +1,15 @@
-//! The short soak in CI: `medpay soak` with payments and refunds while the worker is
+//! The short soak in CI: `medpay-tools soak` with payments and refunds while the worker is
 //! SIGKILLed every few seconds, the Temporal server restarts once, every party endpoint fails a
 //! share of calls and callbacks are lost, duplicated and forged; its audit against the
 //! sandbox's books must find nothing lost, nothing doubled and no money difference. (The long
 //! run, 200 payments and 50 refunds, is quoted in the README.)
 
-use medpay_tests::{medpay_bin, temporal_bin};
+use medpay_harness::{temporal_bin, tools_bin};
 use std::process::Command;
 
 #[test]
 fn payments_and_refunds_survive_kills_restarts_and_faults() {
-    let out = Command::new(medpay_bin())
+    let out = Command::new(tools_bin())
         .args([
             "soak",
             "--payments",

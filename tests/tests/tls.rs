@@ -3,7 +3,7 @@
 //! sandbox bank trusts the hospital's CA, as a real bank is given it), plain HTTP to the port
 //! gets no answer, and a certificate without its key is a refusal to start, never a plain API.
 
-use medpay_tests::stack::{Stack, curl_json};
+use medpay_harness::stack::{Stack, curl_json};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -101,7 +101,7 @@ fn the_api_and_the_bank_callback_over_medpays_own_https() {
     assert_eq!(paid["workflow"]["settled_by"], "callback", "the bank's callback reached medpay over HTTPS: {paid}");
 
     // A certificate without its key: medpay refuses to start, naming both settings.
-    let out = Command::new(medpay_tests::medpay_bin())
+    let out = Command::new(medpay_harness::medpay_bin())
         .arg("run")
         .envs(s.env().iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("MEDPAY_API_LISTEN", "127.0.0.1:1")

@@ -36,11 +36,6 @@ pub enum Command {
         #[command(subcommand)]
         command: EnvelopeCommand,
     },
-    /// Benchmarks that print figures.
-    Bench {
-        #[command(subcommand)]
-        what: BenchCommand,
-    },
     /// Print the effective configuration (defaults + file + environment), or check it.
     Config {
         #[command(subcommand)]
@@ -51,29 +46,6 @@ pub enum Command {
     Secrets {
         #[command(subcommand)]
         command: SecretsCommand,
-    },
-    /// Payments and refunds under faults (worker SIGKILLs, a Temporal restart, failing parties,
-    /// lost/duplicated/forged callbacks), then an audit against the sandbox's books.
-    Soak {
-        #[arg(long, default_value_t = 200)]
-        payments: usize,
-        #[arg(long, default_value_t = 50)]
-        refunds: usize,
-        #[arg(long, default_value_t = 10)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 5)]
-        kill_every_secs: u64,
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-        restart_temporal: bool,
-        #[arg(long, default_value_t = 50)]
-        fault_permille: u32,
-        #[arg(long, default_value_t = 5)]
-        callback_fault_percent: u32,
-    },
-    /// Rehearse a runbook playbook (docs/RUNBOOK.md) against a private sandbox stack.
-    Drill {
-        #[arg(value_enum)]
-        situation: crate::commands::drill::Situation,
     },
     /// Certificates and keys named by the configuration: expiry and days left (REQ T-4.3d).
     Certs {
@@ -87,8 +59,6 @@ pub enum Command {
         #[arg(long, default_value = "k1")]
         id: String,
     },
-    /// Run the sandbox counterparties (channel, core, mid-platform, bank) on loopback.
-    Sandbox(crate::commands::sandbox::SandboxArgs),
     /// Replay recorded workflow histories (JSON from `history export`) against this build.
     Replay {
         #[arg(required = true)]
@@ -249,42 +219,6 @@ pub enum HistoryCommand {
         workflow_id: String,
         #[arg(long)]
         out: PathBuf,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// SM2 sign/verify, SM4, SM3 beside `openssl speed` on this machine.
-    Crypto {
-        /// Seconds per figure.
-        #[arg(long, default_value_t = 2)]
-        seconds: u32,
-    },
-    /// Payments through the whole product beside the engine baseline, at several concurrencies.
-    Product {
-        #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
-        concurrency: Vec<usize>,
-        /// Items per concurrency level (at least twice the concurrency).
-        #[arg(long, default_value_t = 40)]
-        items: usize,
-        /// Payments held open at the cashier at once for the in-flight RSS figure.
-        #[arg(long, default_value_t = 1000)]
-        in_flight: usize,
-        /// Statement sizes for the reconciliation figures.
-        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
-        recon_lines: Vec<u64>,
-        /// Markdown report to (re)write, e.g. docs/BENCHMARKS.md.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The figures as JSON.
-        #[arg(long)]
-        json: Option<PathBuf>,
-    },
-    /// Reconciliation of synthetic days with planted exceptions: lines/s and peak memory.
-    Recon {
-        /// Statement sizes, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
-        lines: Vec<u64>,
     },
 }
 

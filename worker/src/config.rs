@@ -87,7 +87,7 @@ pub struct RuntimeConfig {
     /// server here sustains, and a second thread only added hand-offs between the two (the
     /// benchmark measured 364 context switches per payment with the runtime's default of one
     /// thread per core, 247 with one thread, and 1 CPU-ms less per payment). Raise it when
-    /// `medpay bench product` shows the worker's CPU as the limit. Statement files are parsed
+    /// `medpay-tools bench product` shows the worker's CPU as the limit. Statement files are parsed
     /// on a separate blocking pool either way; the SDK's workflow thread and SQLite's
     /// connection threads are their own.
     pub threads: usize,

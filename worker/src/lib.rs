@@ -93,8 +93,28 @@ pub fn load_parties(p: &config::PartiesConfig) -> anyhow::Result<Option<Arc<medp
     Ok(Some(Arc::new(parties)))
 }
 
+/// The runtime for `medpay run` with its configured thread count (`runtime.threads`); one
+/// thread per core for everything else.
+pub fn tokio_runtime(threads: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
+    match threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build(),
+        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build(),
+        None => tokio::runtime::Builder::new_multi_thread().enable_all().build(),
+    }
+}
+
 /// `medpay run`: the worker and the API in one process, stopping both on a signal.
 pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Result<()> {
+    run_service_with(config, api, worker, temporal::no_extra_registrations).await
+}
+
+/// `run_service` with more workflows and activities on the worker (`medpay-tools run`).
+pub async fn run_service_with(
+    config: Config,
+    api: bool,
+    worker: bool,
+    extra: temporal::ExtraRegistrations,
+) -> anyhow::Result<()> {
     warn_unsealed(&config);
     start_traces(&config.telemetry)?;
     let client = temporal::connect(&config.temporal).await?;
@@ -203,6 +223,7 @@ pub async fn run_service(config: Config, api: bool, worker: bool) -> anyhow::Res
                 &config.temporal,
                 payments.clone(),
                 recon.clone(),
+                extra,
                 wait_stop(stop_rx.clone()),
             )
             .await

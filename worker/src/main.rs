@@ -2,8 +2,8 @@
 
 use clap::Parser;
 use medpay_worker::cli::{
-    AcceptanceCommand, BenchCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, OnboardingCommand,
-    ReconCommand, RolloutCommand, SecretsCommand,
+    AcceptanceCommand, CertsCommand, Cli, Command, ConfigCommand, HistoryCommand, OnboardingCommand, ReconCommand,
+    RolloutCommand, SecretsCommand,
 };
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
@@ -12,20 +12,6 @@ use medpay_worker::{commands, run_service, temporal};
 // glibc's malloc spent ~10% of the worker's CPU in a payment benchmark (perf), mimalloc less.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,sqlx=warn,sea_orm=warn")
-    });
-    // JSON lines for log shippers in production (MEDPAY_LOG_FORMAT=json); both formats pass
-    // through the redacting writer.
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(medpay_worker::redact::RedactingStderr);
-    if std::env::var("MEDPAY_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
 
 /// Errors are printed as one line with their whole chain ("cannot open the ledger at ...:
 /// ledger database: ... duplicate key ..."), so the first line a log shows names the cause.
@@ -47,23 +33,13 @@ fn run() -> anyhow::Result<()> {
         Command::Run { .. } => Some(Config::load(cli.config.as_deref())?),
         _ => None,
     };
-    let runtime = match run_config.as_ref().map(|c| c.runtime.threads) {
-        Some(1) => tokio::runtime::Builder::new_current_thread().enable_all().build()?,
-        Some(n) => tokio::runtime::Builder::new_multi_thread().worker_threads(n).enable_all().build()?,
-        None => tokio::runtime::Builder::new_multi_thread().enable_all().build()?,
-    };
+    let runtime = medpay_worker::tokio_runtime(run_config.as_ref().map(|c| c.runtime.threads))?;
     runtime.block_on(async_main(cli, run_config))
 }
 
 async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> {
     match cli.command {
         Command::Envelope { command } => commands::envelope::run(command),
-        Command::Bench { what: BenchCommand::Crypto { seconds } } => commands::bench::run(seconds).map(drop),
-        Command::Bench { what: BenchCommand::Recon { lines } } => commands::recon::bench(&lines).await.map(drop),
-        Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => {
-            commands::bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref())
-                .await
-        }
         Command::Acceptance {
             command:
                 AcceptanceCommand::Run { org, channel, api, api_ca, sandbox, sandbox_ca, openid, out, pdf, wait_mins },
@@ -133,10 +109,6 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             anyhow::ensure!(failed == 0, "{failed} check(s) failed: see the lines marked FAILED above");
             Ok(())
         }
-        Command::Sandbox(args) => {
-            init_tracing();
-            commands::sandbox::run(args).await
-        }
         Command::Replay { files } => {
             commands::replay::replay(&Config::load(cli.config.as_deref())?.temporal, &files).await
         }
@@ -177,29 +149,6 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             );
             Ok(())
         }
-        Command::Soak {
-            payments,
-            refunds,
-            concurrency,
-            kill_every_secs,
-            restart_temporal,
-            fault_permille,
-            callback_fault_percent,
-        } => {
-            let o = commands::soak::SoakOptions {
-                payments,
-                refunds,
-                concurrency,
-                kill_every_secs,
-                restart_temporal,
-                fault_permille,
-                callback_fault_percent,
-            };
-            let clean = commands::soak::run(o).await?;
-            anyhow::ensure!(clean, "the soak audit found lost or doubled payments or a money difference (see above)");
-            Ok(())
-        }
-        Command::Drill { situation } => commands::drill::run(situation).await,
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
             let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;
@@ -210,7 +159,7 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             Ok(())
         }
         Command::Doctor => {
-            init_tracing();
+            medpay_worker::redact::init_logging();
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;
             let (workflow_id, report) =
@@ -219,7 +168,7 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             if report.all_ok() { Ok(()) } else { anyhow::bail!("self-check failed") }
         }
         Command::Run { no_api, no_worker } => {
-            init_tracing();
+            medpay_worker::redact::init_logging();
             let config = run_config.map_or_else(|| Config::load(cli.config.as_deref()), Ok)?;
             run_service(config, !no_api, !no_worker).await
         }

@@ -164,6 +164,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for RedactingStderr {
     }
 }
 
+/// The process's logs: `MEDPAY_LOG` filters (info by default, the SDK's and the database
+/// drivers' chatter at warn), `MEDPAY_LOG_FORMAT=json` for log shippers; both formats pass
+/// through the redacting writer.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,temporalio_sdk_core=warn,temporalio_sdk=warn,sqlx=warn,sea_orm=warn")
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr);
+    if std::env::var("MEDPAY_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact;

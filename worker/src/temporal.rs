@@ -48,6 +48,15 @@ pub fn data_converter(cfg: &TemporalConfig) -> anyhow::Result<DataConverter> {
     Ok(DataConverter::new(PayloadConverter::default(), DefaultFailureConverter::new(true), codec))
 }
 
+/// Workflows and activities a build adds to the product's (`medpay-tools run` adds the engine
+/// baseline it measures the product against); the product binary adds none.
+pub type ExtraRegistrations = fn(&mut temporalio_sdk::WorkerOptions) -> anyhow::Result<()>;
+
+/// The product binary's: nothing beyond the product's own workflows.
+pub fn no_extra_registrations(_: &mut temporalio_sdk::WorkerOptions) -> anyhow::Result<()> {
+    Ok(())
+}
+
 /// Runs the worker until `shutdown` resolves, then drains in-flight tasks. Payment and refund
 /// activities are registered when the parties are configured.
 pub async fn run_worker(
@@ -55,6 +64,7 @@ pub async fn run_worker(
     cfg: &TemporalConfig,
     payments: Option<Arc<PaymentActivities>>,
     recon: Arc<ReconActivities>,
+    extra: ExtraRegistrations,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(runtime_options(cfg)?)?;
@@ -65,9 +75,7 @@ pub async fn run_worker(
         .register_workflow::<RefundWorkflow>()?
         .register_workflow::<ReconWorkflow>()?
         .register_workflow::<medpay_workflows::his_notice::HisNoticeWorkflow>()?
-        .register_workflow::<medpay_workflows::baseline::BaselineWorkflow>()?
         .register_activities(DiagnosticsActivities)
-        .register_activities(medpay_activities::baseline::BaselineActivities)
         .register_activities((*recon).clone());
     if let Some(p) = payments {
         let refunds = RefundActivities {
@@ -83,7 +91,8 @@ pub async fn run_worker(
             .register_activities((*p).clone())
             .register_activities(refunds);
     }
-    let options = builder.build();
+    let mut options = builder.build();
+    extra(&mut options)?;
     let mut worker = Worker::new(&runtime, client, options)?;
     let handle = worker.shutdown_handle();
     let run = worker.run();

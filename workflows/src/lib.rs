@@ -3,11 +3,10 @@
 //! `medpay-activities`, time comes from the workflow context. `clippy.toml` in this crate bans
 //! the usual offenders and CI runs clippy with `-D warnings`.
 
-pub mod baseline;
 pub mod diagnostics;
 pub mod his_notice;
 pub mod payment;
-mod quick;
+pub mod quick;
 pub mod recon;
 pub mod refund;
 pub mod search;

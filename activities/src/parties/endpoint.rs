@@ -4,6 +4,7 @@
 
 use medpay_schemas::wire::bank::BankOp;
 use medpay_schemas::wire::mid_platform::MidPlatformOp;
+use medpay_schemas::wire::{channel, core};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -79,9 +80,9 @@ impl Default for CoreProfile {
 /// `paths` table uses to override them.
 pub fn default_paths(party: Party) -> Vec<(&'static str, &'static str)> {
     match party {
-        Party::Channel => vec![("user_query", "/api/mipuserquery/userQuery/{partner_id}")],
-        Party::Alipay => vec![("gateway", "/gateway.do")],
-        Party::Core => vec![("call_service", "/fsi/api/rsfComIfsService/callService")],
+        Party::Channel => vec![("user_query", channel::WECHAT_USER_QUERY_PATH)],
+        Party::Alipay => vec![("gateway", channel::ALIPAY_GATEWAY_PATH)],
+        Party::Core => vec![("call_service", core::CALL_SERVICE_PATH)],
         Party::MidPlatform => MidPlatformOp::ALL.iter().map(|op| (op.infno(), op.default_path())).collect(),
         Party::Bank => BankOp::ALL.iter().map(|op| (op.key(), op.default_path())).collect(),
     }

@@ -64,7 +64,7 @@ impl PaymentActivities {
 
     /// When the HIS created the payment (the ledger's row): the time stamped on fee details and
     /// orders, so a retried call carries exactly the same content as the first (the parties
-    /// are idempotent on identical content only; `medpay soak` found 6201 refusing a retry
+    /// are idempotent on identical content only; `medpay-tools soak` found 6201 refusing a retry
     /// whose times had moved on).
     async fn created_at_ms(&self, s: &StepInput) -> Result<i64, ActivityError> {
         if let Some(at) = s.created_at_ms {
@@ -83,7 +83,7 @@ impl PaymentActivities {
     /// before, not a refusal. It happens when the workflow task that ran the step locally
     /// (flow 3) never completed (its worker killed, or the task timed out behind a slow party)
     /// and the next task runs the steps again; before, the payment failed for a passing fault
-    /// (found by `medpay soak`: "cannot move from PreSettled to Uploaded"). A terminal state is
+    /// (found by `medpay-tools soak`: "cannot move from PreSettled to Uploaded"). A terminal state is
     /// still a refusal.
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
         match self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await {

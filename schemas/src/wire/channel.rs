@@ -5,6 +5,11 @@
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
+/// WeChat's medical-insurance user query (authCode → payAuthNo), under the party's base URL.
+pub const WECHAT_USER_QUERY_PATH: &str = "/api/mipuserquery/userQuery/{partner_id}";
+/// Alipay's open-platform gateway, under the party's base URL.
+pub const ALIPAY_GATEWAY_PATH: &str = "/gateway.do";
+
 /// Which channel the patient authorised with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -6,6 +6,9 @@ use crate::money::{Money, yuan};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
+/// The core's one service endpoint (every interface posts here), under the party's base URL.
+pub const CALL_SERVICE_PATH: &str = "/fsi/api/rsfComIfsService/callService";
+
 /// Request envelope shared by every core interface; `input` carries the operation's payload.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CoreRequest<T> {

@@ -394,7 +394,7 @@ pub async fn confirm(
 
 pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes: bool) -> Result<StatusCode, ApiError> {
     // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
-    // unreachable (503, retry), not an unknown payment (found by `medpay soak` restarting Temporal).
+    // unreachable (503, retry), not an unknown payment (found by `medpay-tools soak` restarting Temporal).
     let row = payment_row(state, org, ord).await?;
     if PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal) {
         return Err(ended(org, ord, &row.state));

@@ -3,7 +3,7 @@
 //! Why: a signal sent by workflow id alone makes the Temporal server look the current run up in
 //! its database first (`GetCurrentExecution`); a payment gets two (the HIS's confirmation and the
 //! bank's callback), the only database reads the server made for a payment and not for the
-//! engine baseline (the server's metrics in `medpay bench product`). With the run id the signal
+//! engine baseline (the server's metrics in `medpay-tools bench product`). With the run id the signal
 //! goes straight to the run.
 //!
 //! Forgetting is harmless, so the memory is small and in-process: a payment this process did not

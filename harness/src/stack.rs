@@ -1,5 +1,5 @@
 //! The whole product on loopback for end-to-end tests: a Temporal dev server, the sandbox
-//! counterparties (`medpay sandbox`) and `medpay run` (worker + API) on a SQLite ledger, with
+//! counterparties (`medpay-sandbox`) and `medpay run` (worker + API) on a SQLite ledger, with
 //! short payment deadlines so the Q-9 paths run in seconds. `medpay` can be SIGKILLed and
 //! restarted on the same ledger, task queue and key.
 
@@ -28,12 +28,12 @@ pub struct Stack {
     pub dir: PathBuf,
     /// `medpay run`'s environment, kept for restarts.
     env: Vec<(String, String)>,
-    /// `medpay sandbox`'s arguments, kept for restarts.
+    /// `medpay-sandbox`'s arguments, kept for restarts.
     sandbox_args: Vec<String>,
 }
 
 fn spawn_sandbox(args: &[String]) -> Proc {
-    let mut sandbox = Proc::spawn(Command::new(medpay_bin()).args(args));
+    let mut sandbox = Proc::spawn(Command::new(sandbox_bin()).args(args));
     sandbox.wait_for_line("personas", Duration::from_secs(30));
     sandbox
 }
@@ -103,7 +103,7 @@ impl Stack {
     /// (`parties.hospitals_dir`): `prepare` gets the stack's folder once the sandbox has written
     /// its files (`<dir>/hospitals/<org>.toml`), may lay out a directory of its own, and returns
     /// extra environment for medpay (e.g. `MEDPAY_PARTIES_HOSPITALS_DIR`).
-    /// `sandbox_args` go to `medpay sandbox` (e.g. `--hospitals 2`, `--bank-encrypt`).
+    /// `sandbox_args` go to `medpay-sandbox` (e.g. `--hospitals 2`, `--bank-encrypt`).
     pub fn start_hospitals(
         name: &str,
         sandbox_args: &[&str],
@@ -133,50 +133,27 @@ impl Stack {
         let dir = std::env::temp_dir().join(format!("medpay-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let sandbox_addr = format!("127.0.0.1:{}", free_port());
-        let sftp_port = free_port().to_string();
-        let mut sandbox_args: Vec<String> =
-            ["sandbox", "--listen", &sandbox_addr, "--data-dir", dir.to_str().unwrap()].map(String::from).into();
+        let sftp_port = free_port();
+        let api = format!("127.0.0.1:{}", free_port());
+        let layout = crate::layout::StackLayout {
+            dir: dir.clone(),
+            sandbox_dir: dir.clone(),
+            sandbox: sandbox_addr.clone(),
+            api: api.clone(),
+            temporal_address: temporal.address(),
+            task_queue: format!("{name}-{}", std::process::id()),
+            payload_key_file: if recording() { replay_key_file() } else { payload_key_file() },
+        };
+        let mut sandbox_args = layout.sandbox_args();
         if sftp {
-            sandbox_args.extend(["--sftp-port".to_string(), sftp_port.clone()]);
+            sandbox_args.extend(["--sftp-port".to_string(), sftp_port.to_string()]);
         }
         sandbox_args.extend(sandbox_extra.iter().map(|a| a.to_string()));
         let sandbox = spawn_sandbox(&sandbox_args);
-        let ca = dir.join("tls/ca.pem");
-        let api = format!("127.0.0.1:{}", free_port());
-        let mut env = vec![
-            ("MEDPAY_TEMPORAL_ADDRESS".to_string(), temporal.address()),
-            ("MEDPAY_API_LISTEN".into(), api.clone()),
-            ("MEDPAY_TASK_QUEUE".into(), format!("{name}-{}", std::process::id())),
-            (
-                "MEDPAY_PAYLOAD_KEY_FILE".into(),
-                if recording() { replay_key_file() } else { payload_key_file() }.display().to_string(),
-            ),
-            ("MEDPAY_LEDGER_URL".into(), format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())),
-            ("MEDPAY_PARTIES_PARAMS_FILE".into(), dir.join("credentials.json").display().to_string()),
-            ("MEDPAY_PARTIES_BASE_URL".into(), format!("https://{sandbox_addr}")),
-            ("MEDPAY_PARTIES_CA_FILE".into(), ca.display().to_string()),
-            ("MEDPAY_CALLBACK_URL".into(), format!("http://{api}/v1/bank/callback")),
-            ("MEDPAY_RECON_STAGING_DIR".into(), dir.join("staging").display().to_string()),
-            ("MEDPAY_RECON_REPORTS_DIR".into(), dir.join("reports").display().to_string()),
-            // The patient page hands over to the sandbox channel's authorisation and cashier pages.
-            (
-                "MEDPAY_PATIENT_AUTHORISE_URL".into(),
-                format!("https://{sandbox_addr}/sandbox/patient/authorize-page?channel={{channel}}&return={{return}}"),
-            ),
-            (
-                "MEDPAY_PATIENT_CASHIER_URL".into(),
-                format!(
-                    "https://{sandbox_addr}/sandbox/patient/cashier-page?mix_trade_no={{mix_trade_no}}&return={{return}}"
-                ),
-            ),
-        ];
+        let ca = layout.sandbox_ca();
+        let mut env = layout.medpay_env();
         if sftp {
-            env.extend([
-                ("MEDPAY_RECON_SFTP_HOST".to_string(), "127.0.0.1".to_string()),
-                ("MEDPAY_RECON_SFTP_PORT".into(), sftp_port.clone()),
-                ("MEDPAY_RECON_SFTP_KEY_FILE".into(), dir.join("sftp/ssh/client_key").display().to_string()),
-                ("MEDPAY_RECON_SFTP_KNOWN_HOSTS".into(), dir.join("sftp/ssh/known_hosts").display().to_string()),
-            ]);
+            env.extend(layout.sftp_env(sftp_port));
         }
         env.extend(FAST_TIMINGS.iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
         env.extend(prepare(&dir));

@@ -1,5 +1,5 @@
 //! The engine baseline's activity: does nothing, so a workflow made of it measures what the
-//! Temporal server, the SDK and our worker settings cost on their own (`medpay bench product`).
+//! Temporal server, the SDK and our worker settings cost on their own (`medpay-tools bench product`).
 //!
 //! Its bank lives here too: after the fourth step (a payment's bank order) the worker signals
 //! `callback`, as the bank calls back only once the patient has paid the order the payment

@@ -1,113 +1,24 @@
-//! `medpay bench product`: the product measured beside the engine's own ceiling, in one
+//! `medpay-tools bench product`: the product measured beside the engine's own ceiling, in one
 //! invocation on one machine. It starts a Temporal dev server (SQLite, WAL), the sandbox parties
 //! and `medpay run` as separate processes (so each one's CPU is its own) and measures, at each
 //! concurrency, the engine baseline (`BaselineWorkflow`, the payment's shape with no-op
 //! activities) and full payments through the HIS API (create, confirm, pay at the sandbox
 //! cashier, paid): throughput, p50/p95/p99 latency, worker and server CPU-ms per item, worker
 //! RSS; then create-payment latency under 50 concurrent callers. Figures go to JSON and
-//! `docs/BENCHMARKS.md` (`super::bench_report`).
+//! `docs/BENCHMARKS.md` (`crate::bench_report`).
 
 // Rates, percentiles and MiB for display only; money is not involved.
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
-use serde::Serialize;
+use crate::bench_rows::{HistoryShape, ROUNDS, Row, Sample, percentile};
+use medpay_harness::probes::{context_switches, cpu_ms, rss_mib};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// utime + stime of a process, in milliseconds.
-fn cpu_ms(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    ticks * 10.0 // CLK_TCK is 100 on Linux
-}
-
-/// Context switches of all of a process's threads so far (voluntary and not): each is a thread
-/// handing work to another (a ledger statement to SQLite's thread, a woken runtime worker), and
-/// on this VM the switches were the largest single share of the worker's CPU (perf). Unlike CPU
-/// time, the count does not drift with the machine's speed.
-fn context_switches(pid: u32) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
-        .flat_map(|status| {
-            status
-                .lines()
-                .filter(|l| l.starts_with("voluntary_ctxt_switches:") || l.starts_with("nonvoluntary_ctxt_switches:"))
-                .filter_map(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
-                .collect::<Vec<_>>()
-        })
-        .sum()
-}
-
-/// A memory figure (`VmRSS:`, `VmHWM:`) of a process from /proc, in MiB.
-pub fn rss_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-#[derive(Serialize, Clone)]
-pub struct Row {
-    pub what: String,
-    pub concurrency: usize,
-    pub items: usize,
-    pub per_s: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub worker_cpu_ms: f64,
-    /// The same less what the worker spends idle over the row's time (see [`idle_cpu_ms_per_s`]):
-    /// at c=1 the idle work (pollers, timers) is spread over few items.
-    pub worker_cpu_less_idle_ms: f64,
-    /// The worker's context switches per item (see [`context_switches`]).
-    pub worker_switches: f64,
-    pub server_cpu_ms: f64,
-    /// The sandbox parties' CPU per item: not ours, but taken from the same cores.
-    pub sandbox_cpu_ms: f64,
-    /// The load generator's (this process: the HIS's and the patients' calls, or the baseline's
-    /// starts and signals) CPU per item: not the product's either, but on the same cores.
-    pub load_cpu_ms: f64,
-    pub worker_rss_mib: f64,
-    pub failed: usize,
-    /// Throughput of each interleaved round on its own (see [`ROUNDS`]).
-    pub round_per_s: Vec<f64>,
-    /// The shape of a sample of the level's histories (see [`HistoryShape`]).
-    pub history: HistoryShape,
-    /// The Temporal server's requests per item by service and operation (see
-    /// [`server_requests`]): where a row's server CPU goes.
-    pub server_requests: BTreeMap<String, f64>,
-}
-
-/// What the Temporal server had to store for an item, over a sample of the last round's
-/// histories: the server's cost follows the events and workflow tasks, and a timed-out or
-/// failed task (a worker too slow to answer) means a retry and, on the worker, a replay.
-#[derive(Serialize, Clone, Default)]
-pub struct HistoryShape {
-    pub sampled: usize,
-    pub events_per_item: f64,
-    pub workflow_tasks_per_item: f64,
-    pub timed_out_or_failed_tasks: usize,
-}
+type Stack = crate::procs::ProcStack;
 
 /// Histories sampled per row.
 const HISTORY_SAMPLE: usize = 20;
@@ -141,65 +52,6 @@ async fn history_shape(s: &Stack, workflow_ids: impl Iterator<Item = String>) ->
     shape.workflow_tasks_per_item = tasks as f64 / n;
     shape
 }
-
-/// Each level runs baseline, baseline+search and payment in turn, this many times over, and
-/// adds the rounds up: this machine's speed drifts by tens of percent from one minute to the
-/// next, and a row run all at once in a fast or a slow minute made the ratio a matter of luck
-/// (the same binary gave 53% and 87% at c=100). Interleaved, the rows share the minutes.
-pub(crate) const ROUNDS: usize = 3;
-
-/// One round of one row: what was measured, before it is added up into a [`Row`].
-struct Sample {
-    latencies_ms: Vec<f64>,
-    wall_s: f64,
-    worker_cpu_ms: f64,
-    worker_switches: f64,
-    server_cpu_ms: f64,
-    sandbox_cpu_ms: f64,
-    load_cpu_ms: f64,
-    worker_rss_mib: f64,
-    failed: usize,
-    server_requests: BTreeMap<String, f64>,
-}
-
-impl Row {
-    fn from_rounds(what: &str, concurrency: usize, rounds: &[Sample], idle_cpu_ms_per_s: f64) -> Self {
-        let mut lat: Vec<f64> = rounds.iter().flat_map(|r| r.latencies_ms.iter().copied()).collect();
-        lat.sort_by(f64::total_cmp);
-        let done = lat.len().max(1) as f64;
-        let wall: f64 = rounds.iter().map(|r| r.wall_s).sum();
-        Row {
-            what: what.into(),
-            concurrency,
-            items: rounds.iter().map(|r| r.latencies_ms.len() + r.failed).sum(),
-            per_s: lat.len() as f64 / wall.max(f64::MIN_POSITIVE),
-            p50_ms: percentile(&lat, 0.50),
-            p95_ms: percentile(&lat, 0.95),
-            p99_ms: percentile(&lat, 0.99),
-            worker_cpu_ms: rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() / done,
-            worker_cpu_less_idle_ms: (rounds.iter().map(|r| r.worker_cpu_ms).sum::<f64>() - idle_cpu_ms_per_s * wall)
-                .max(0.0)
-                / done,
-            worker_switches: rounds.iter().map(|r| r.worker_switches).sum::<f64>() / done,
-            server_cpu_ms: rounds.iter().map(|r| r.server_cpu_ms).sum::<f64>() / done,
-            sandbox_cpu_ms: rounds.iter().map(|r| r.sandbox_cpu_ms).sum::<f64>() / done,
-            load_cpu_ms: rounds.iter().map(|r| r.load_cpu_ms).sum::<f64>() / done,
-            worker_rss_mib: rounds.last().map_or(0.0, |r| r.worker_rss_mib),
-            failed: rounds.iter().map(|r| r.failed).sum(),
-            round_per_s: rounds.iter().map(|r| r.latencies_ms.len() as f64 / r.wall_s.max(f64::MIN_POSITIVE)).collect(),
-            history: HistoryShape::default(),
-            server_requests: rounds.iter().flat_map(|r| r.server_requests.iter()).fold(
-                BTreeMap::new(),
-                |mut sum, (op, n)| {
-                    *sum.entry(op.clone()).or_default() += n / done;
-                    sum
-                },
-            ),
-        }
-    }
-}
-
-type Stack = super::procs::ProcStack;
 
 async fn json_post(http: &reqwest::Client, url: &str, body: &Value) -> anyhow::Result<Value> {
     let r = http.post(url).json(body).send().await?;
@@ -264,7 +116,7 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
             "payment {ord} not paid: {v}"
         );
     };
-    let workflow_id = crate::api::payments::workflow_id("H51010500001", &ord);
+    let workflow_id = medpay_worker::api::payments::workflow_id("H51010500001", &ord);
     s.client
         .get_workflow_handle::<medpay_workflows::payment::PaymentWorkflow>(&workflow_id)
         .get_result(WorkflowGetResultOptions::default())
@@ -275,7 +127,7 @@ async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Duration> {
 /// One baseline workflow; `searched`: with a payment's search attributes (identity at start, the
 /// end state upserted), for the share of the gap that is visibility.
 async fn one_baseline(s: &Stack, id: String, searched: bool) -> anyhow::Result<Duration> {
-    use medpay_workflows::baseline::{BaselineWorkflow, LOCAL_FIRST, WITH_SEARCH};
+    use crate::baseline_workflow::{BaselineWorkflow, LOCAL_FIRST, WITH_SEARCH};
     use medpay_workflows::search;
     use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions, WorkflowStartOptions};
     let started = Instant::now();
@@ -469,13 +321,13 @@ async fn callbacks(s: &Arc<Stack>, total: usize, concurrency: usize) -> anyhow::
             &json!({"mix_trade_no": mix, "count": total.div_ceil(paid.len())}),
         )
         .await?;
-        forms.extend(super::procs::callback_forms(&signed));
+        forms.extend(crate::procs::callback_forms(&signed));
     }
     forms.truncate(total);
     let w0 = cpu_ms(s.medpay_pid());
     let started = Instant::now();
     let acknowledged =
-        super::procs::post_callbacks(s, forms, concurrency).await.iter().filter(|&&status| status == 200).count();
+        crate::procs::post_callbacks(s, forms, concurrency).await.iter().filter(|&&status| status == 200).count();
     let wall = started.elapsed().as_secs_f64();
     anyhow::ensure!(acknowledged == total, "only {acknowledged} of {total} callbacks were acknowledged");
     Ok((total as f64 / wall, (cpu_ms(s.medpay_pid()) - w0) / total as f64))
@@ -575,8 +427,8 @@ pub async fn run(
     std::fs::create_dir_all(&dir)?;
     // Payments held open at the cashier (the in-flight figure) must not time out into bank
     // queries while the rest are being opened.
-    // The baseline's timers are the same (`medpay_workflows::baseline::SIGNAL_WAIT`).
-    let callback_wait = medpay_workflows::baseline::SIGNAL_WAIT.as_secs().to_string();
+    // The baseline's timers are the same (`crate::baseline_workflow::SIGNAL_WAIT`).
+    let callback_wait = crate::baseline_workflow::SIGNAL_WAIT.as_secs().to_string();
     let s = Arc::new(Stack::start(&dir, &[("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", &callback_wait)]).await?);
     // Warm-up: connections, sign-in, JIT-free but caches and pools.
     run_round(&s, "warm-up", 4, 8, |s, i| async move { one_payment(&s, format!("W{i}")).await }).await?;
@@ -630,10 +482,10 @@ pub async fn run(
         level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
         level[2].history = history_shape(
             &s,
-            (0..items).map(|i| crate::api::payments::workflow_id("H51010500001", &payment_ord(last, i))),
+            (0..items).map(|i| medpay_worker::api::payments::workflow_id("H51010500001", &payment_ord(last, i))),
         )
         .await;
-        level.iter().for_each(super::bench_report::print_row);
+        level.iter().for_each(crate::bench_report::print_row);
         rows.extend(level);
     }
     // Every retried or queried party call adds events and work; a run with many is not a fair one.
@@ -656,11 +508,11 @@ pub async fn run(
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
     println!("== crypto (this process, one thread)");
-    let crypto = super::bench::run(2)?;
+    let crypto = crate::bench_crypto::run(2)?;
     println!("== reconciliation (this process, SQLite)");
-    let recon = super::recon::bench(recon_lines).await?;
+    let recon = crate::bench_recon::bench(recon_lines).await?;
     let report = json!({
-        "date": super::bench_report::chrono_like_today(), "machine": super::bench_report::machine(), "rows": rows, "worker_idle_cpu_ms_per_s": idle, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
+        "date": crate::bench_report::chrono_like_today(), "machine": crate::bench_report::machine(), "rows": rows, "worker_idle_cpu_ms_per_s": idle, "api_create_p50_ms": api_p50, "api_create_p99_ms": api_p99, "worker_peak_rss_mib": hwm,
         "troubled_party_calls": troubled, "callbacks_per_s": cb_per_s, "callback_worker_cpu_ms": cb_cpu_ms, "in_flight": {"payments": in_flight_n, "worker_rss_mib": rss_open, "worker_rss_before_mib": rss_before, "drain_s": drain_s},
         "crypto": crypto, "recon": recon,
     });
@@ -668,7 +520,7 @@ pub async fn run(
         std::fs::write(p, serde_json::to_string_pretty(&report)?)?;
     }
     if let Some(p) = out_md {
-        std::fs::write(p, super::bench_report::markdown(&report, &rows))?;
+        std::fs::write(p, crate::bench_report::markdown(&report, &rows))?;
         println!("wrote {}", p.display());
     }
     Ok(())

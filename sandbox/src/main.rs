@@ -1,12 +1,16 @@
-//! `medpay sandbox`: the four counterparties on loopback for demos, tests and joint tests.
+//! `medpay-sandbox`: the four counterparties (and Alipay) on loopback for demos, tests and
+//! rehearsing a joint test. A binary of its own: the product (`medpay`) does not carry the
+//! simulator.
 
-use clap::Args;
+use clap::Parser;
 use medpay_sandbox::SandboxConfig;
 use medpay_sandbox::faults::apply_flag;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Args, Debug)]
+/// The sandbox counterparties (channel, core, mid-platform, bank) on loopback.
+#[derive(Parser, Debug)]
+#[command(name = "medpay-sandbox", version)]
 pub struct SandboxArgs {
     /// HTTPS listen address of all parties.
     #[arg(long, env = "MEDPAY_SANDBOX_LISTEN", default_value = "127.0.0.1:9443")]
@@ -66,7 +70,15 @@ pub struct SandboxArgs {
     faults: Vec<String>,
 }
 
-pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDPAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let args = SandboxArgs::parse();
+    tokio::runtime::Runtime::new()?.block_on(run(args))
+}
+
+async fn run(args: SandboxArgs) -> anyhow::Result<()> {
     let mut config = SandboxConfig {
         listen: args.listen,
         data_dir: args.data_dir,
@@ -122,7 +134,16 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         );
     }
     println!("personas        : {}/sandbox/personas", handle.base_url);
-    crate::shutdown_signal().await;
+    shutdown_signal().await;
     handle.stop().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (a test harness or `scripts/run.sh` stopping it).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
 }

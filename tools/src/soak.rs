@@ -1,4 +1,4 @@
-//! `medpay soak`: payments and refunds through the HIS API
+//! `medpay-tools soak`: payments and refunds through the HIS API
 //! against the sandbox while things go wrong - every party endpoint fails a share of calls with
 //! 503 or a hang, callbacks are lost, duplicated or forged for a share of orders, the worker is
 //! SIGKILLed and restarted every few seconds, the Temporal server is restarted once - and then
@@ -8,7 +8,7 @@
 
 #![allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
 
-use super::procs::ProcStack;
+use crate::procs::ProcStack;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The engine baseline (`medpay bench product`): a workflow with the payment's shape and none of
+//! The engine baseline (`medpay-tools bench product`): a workflow with the payment's shape and none of
 //! its work — six no-op activities (identify, upload, pre-settle; order; record, notify the HIS),
 //! the patient's confirmation signal raced against a deadline timer, the bank's callback signal
 //! raced against the callback timer — on the same server, worker and codec. Payments can only
@@ -10,8 +10,8 @@
 //! with the identity attributes too), so the benchmark can tell the cost of searchability apart
 //! from the cost of the work.
 
-use crate::search;
-use medpay_activities::baseline::BaselineActivities;
+use crate::baseline_activities::BaselineActivities;
+use medpay_workflows::search;
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
@@ -19,7 +19,7 @@ use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, Work
 
 /// Input flag: behave like a payment towards visibility (identity at start, the end state).
 pub const WITH_SEARCH: u32 = 1;
-/// How long the baseline waits for each of its signals: what `medpay bench product` gives its
+/// How long the baseline waits for each of its signals: what `medpay-tools bench product` gives its
 /// payments for the patient's confirmation (the default deadline) and the bank's callback (set
 /// for the bench). The same timers matter beyond the shape: a timer left pending when a workflow
 /// ends still fires on the server later, and the baseline's old 20 s one fired in the middle of
@@ -51,18 +51,18 @@ impl BaselineWorkflow {
         let local = input & LOCAL_FIRST != 0;
         let mut n = 0;
         for _ in 0..3 {
-            n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
+            n = medpay_workflows::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         }
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.confirmed) => {},
             _ = ctx.timer(SIGNAL_WAIT) => {},
         };
-        n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
+        n = medpay_workflows::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.called_back) => {},
             _ = ctx.timer(SIGNAL_WAIT) => {},
         };
-        n = crate::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
+        n = medpay_workflows::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
         if searched {
             ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set("Paid".to_string())]);
         }

@@ -2,6 +2,8 @@
 //! killed when dropped. No mocks: a Temporal dev server from the project's venv and the
 //! `medpay` binary built by `cargo build --workspace`.
 
+pub mod layout;
+pub mod probes;
 pub mod receiver;
 pub mod stack;
 pub mod webdriver;
@@ -17,13 +19,32 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// The `medpay` binary next to this test executable (target/<profile>/medpay).
-pub fn medpay_bin() -> PathBuf {
+/// A binary of this workspace beside the running executable: a test executable lives in
+/// `target/<profile>/deps/`, `medpay-tools` in `target/<profile>/`.
+pub fn workspace_bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("medpay");
+    let here = exe.parent().expect("target dir");
+    let bin = [here.join(name), here.parent().map(|p| p.join(name)).unwrap_or_default()]
+        .into_iter()
+        .find(|b| b.is_file())
+        .unwrap_or_else(|| here.join(name));
     assert!(bin.is_file(), "{} is missing: run `cargo build --workspace` (scripts/test.sh does)", bin.display());
     bin
+}
+
+/// The product: `medpay` (worker, API, CLI).
+pub fn medpay_bin() -> PathBuf {
+    workspace_bin("medpay")
+}
+
+/// The benchmarks, the soak and the drills: `medpay-tools`.
+pub fn tools_bin() -> PathBuf {
+    workspace_bin("medpay-tools")
+}
+
+/// The counterparties: `medpay-sandbox`.
+pub fn sandbox_bin() -> PathBuf {
+    workspace_bin("medpay-sandbox")
 }
 
 pub fn temporal_bin() -> PathBuf {
@@ -141,30 +162,12 @@ impl TemporalDevServer {
         // then the server exits at once and is started again on fresh ports.
         for _ in 0..3 {
             let port = free_port();
-            let mut proc = Proc::spawn(Command::new(temporal_bin()).args([
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--headless",
-                "--log-level",
-                "error",
-                "--port",
-                &port.to_string(),
-                "--http-port",
-                &free_port().to_string(),
-                "--metrics-port",
-                &free_port().to_string(),
-                // The workflows upsert these (as scripts/devstack.sh registers them).
-                "--search-attribute",
-                "MedpayOrgCode=Keyword",
-                "--search-attribute",
-                "MedpayMedOrgOrd=Keyword",
-                "--search-attribute",
-                "MedpayPaymentState=Keyword",
-                "--search-attribute",
-                "MedpayRefundState=Keyword",
-            ]));
+            let mut proc = Proc::spawn(Command::new(temporal_bin()).args(layout::temporal_dev_args(
+                port,
+                free_port(),
+                free_port(),
+                None,
+            )));
             let start = Instant::now();
             while start.elapsed() < Duration::from_secs(90) {
                 if matches!(proc.child.try_wait(), Ok(Some(_))) {

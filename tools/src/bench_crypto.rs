@@ -1,4 +1,4 @@
-//! `medpay bench crypto`: our SM2/SM3/SM4 throughput beside `openssl speed` run on the same
+//! `medpay-tools bench crypto`: our SM2/SM3/SM4 throughput beside `openssl speed` run on the same
 //! machine in the same invocation, so the ratio is visible (figures, not a pass/fail test).
 
 // Throughput figures, not money: floats are fine here.
@@ -45,7 +45,7 @@ fn openssl_evp(secs: u32, cipher: &str) -> Option<f64> {
     last.parse::<f64>().ok().map(|k| k * 1000.0 / 1e6)
 }
 
-/// Prints the figures and returns them (for `medpay bench product`'s report).
+/// Prints the figures and returns them (for `medpay-tools bench product`'s report).
 pub fn run(secs: u32) -> anyhow::Result<serde_json::Value> {
     let s = f64::from(secs);
     let key = Sm2PrivateKey::generate()?;
@@ -53,7 +53,7 @@ pub fn run(secs: u32) -> anyhow::Result<serde_json::Value> {
     let msg = b"appId=43AF047BBA47FC8A1AE8EFB232BDBBCB&data={\"payOrdId\":\"ORD510100202611260001\",\"totlRefdAmt\":\"12.30\"}&encType=SM4&signType=SM2&timestamp=20261126120000&version=2.0.1&key=4117E877F5FA0A0188891283E4B617D5";
     let sig = sm2_sign(&key, DEFAULT_SM2_ID, msg, Sm2SignatureFormat::Der)?;
 
-    println!("medpay bench crypto: {secs} s per figure, this machine, single thread");
+    println!("medpay-tools bench crypto: {secs} s per figure, this machine, single thread");
     let sign = rate(s, || {
         black_box(sm2_sign(&key, DEFAULT_SM2_ID, black_box(msg), Sm2SignatureFormat::Der).ok());
     });

