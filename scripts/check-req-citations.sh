@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every `REQ <id>` cited in the repository's code, tests, scripts and documents must be listed in
 # docs/REQUIREMENTS.md (the project's own requirement index), so a citation always resolves inside
-# the repository. A cited step (`REQ 6.2 step 3`) resolves to its clause (`6.2`).
+# the repository. A cited step (`REQ 6.2 step 3`) resolves to its clause (`6.2`). The same for
+# the protocol reference: every `PROTOCOLS.md §x` cited must be a section of docs/PROTOCOLS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 index=docs/REQUIREMENTS.md
@@ -17,4 +18,15 @@ for id in $cited; do
   fi
 done
 [ "$missing" = 0 ] && echo "every REQ citation ($(echo "$cited" | wc -w) ids) is in $index"
+protocols=docs/PROTOCOLS.md
+sections=$(git ls-files '*.rs' '*.md' '*.toml' '*.sh' \
+  | grep -v "^$protocols$" \
+  | xargs grep -ohE 'PROTOCOLS\.md §[0-9]+(\.[0-9]+)?' | sed -E 's/.*§//' | sort -u)
+for section in $sections; do
+  if ! grep -qE "^##+ ${section//./\\.}[. ]" "$protocols"; then
+    echo "PROTOCOLS.md §$section is cited but $protocols has no such section" >&2
+    missing=1
+  fi
+done
+[ "$missing" = 0 ] && echo "every protocol citation ($(echo "$sections" | wc -w) sections) is in $protocols"
 exit "$missing"

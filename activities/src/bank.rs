@@ -1,6 +1,6 @@
 //! The bank adapter: the gateway's form envelope for the self-pay order, mixed order, query,
 //! self-pay refund and refund notify, and the hospital's side of the payment callback
-//! (verify, acknowledge) (COUNTERPARTIES.md §4).
+//! (verify, acknowledge) (docs/PROTOCOLS.md §4).
 
 use crate::http::{PartyError, now_ms, send};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, GatewayError};

@@ -1,5 +1,5 @@
 //! The channel adapter (WeChat med-ins authorisation): authCode -> payAuthNo, signed with the
-//! `god-portal-*` HMAC headers (COUNTERPARTIES.md §1.1).
+//! `god-portal-*` HMAC headers (docs/PROTOCOLS.md §1.1).
 
 use crate::http::{PartyError, now_ms, send};
 use medpay_crypto::envelope::channel::{HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, channel_signature};

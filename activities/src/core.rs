@@ -1,5 +1,5 @@
 //! The insurance core adapter: 9001 sign-in and 1101 / queryPsninfobyZFB person info
-//! (COUNTERPARTIES.md §2).
+//! (docs/PROTOCOLS.md §2).
 
 use crate::http::{PartyError, now_ms, send};
 use medpay_crypto::envelope::core as signature;

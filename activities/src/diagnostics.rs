@@ -1,5 +1,5 @@
 //! The self-check activity: proves that a worker picked the task up and that its crypto build
-//! reproduces the golden vectors (../shared/protocols/vectors/mid-platform-envelope.md) before
+//! reproduces the golden vectors (docs/vectors/mid-platform-envelope.md) before
 //! any real money flows through it.
 
 use medpay_crypto::envelope::mid_platform::derive_data_key;

@@ -1,4 +1,4 @@
-//! The mid-platform adapter: 6201-6401 through the SM2/SM4 envelope (COUNTERPARTIES.md §3).
+//! The mid-platform adapter: 6201-6401 through the SM2/SM4 envelope (docs/PROTOCOLS.md §3).
 //! A reply is trusted only after decryption and signature verification; a reply that fails
 //! them is an integrity error (re-fetch by query, REQ S-4.1d), never a result.
 

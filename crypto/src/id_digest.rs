@@ -1,5 +1,5 @@
 //! The payer's ID-number digest in the bank's mixed order (`payer_id_digest`): lowercase hex of
-//! the digest of the upper-cased ID number. The channels document MD5 (COUNTERPARTIES.md §1.3:
+//! the digest of the upper-cased ID number. The channels document MD5 (docs/PROTOCOLS.md §1.3:
 //! `44030019000101123x` → `09eb26e839ff3a2e3980352ae45ef09e`); a bank that follows the national
 //! algorithms may ask for SM3, so the algorithm is the hospital's configuration.
 

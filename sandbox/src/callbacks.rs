@@ -1,4 +1,4 @@
-//! The bank's payment-result callback to the hospital (COUNTERPARTIES.md §4.1): a signed form
+//! The bank's payment-result callback to the hospital (docs/PROTOCOLS.md §4.1): a signed form
 //! POST over HTTPS to the order's `callback_url`, sent on success, repeated until the hospital
 //! answers with the documented signed acknowledgement (or the retry schedule runs out).
 //! Faults: delayed, lost, duplicated, or sent with a broken signature.

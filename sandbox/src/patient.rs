@@ -109,7 +109,7 @@ pub async fn pay(State(app): State<App>, Json(req): Json<CashierAction>) -> Resp
         json!({"mix_trade_no": order.mix_trade_no, "mix_pay_status": order.mix_status.code(),
                "self_pay_status": order.self_status.code(), "med_ins_pay_status": order.med_status.code()})
     };
-    // The bank notifies on success only (COUNTERPARTIES.md §4.3).
+    // The bank notifies on success only (docs/PROTOCOLS.md §4.3).
     if response["mix_pay_status"] == MixPayStatus::Success.code() {
         crate::callbacks::spawn(app.clone(), req.mix_trade_no.clone());
     }

@@ -1,4 +1,4 @@
-//! The HIS's bill as the mid-platform's 6201 upload needs it (COUNTERPARTIES.md §3.3): per line
+//! The HIS's bill as the mid-platform's 6201 upload needs it (docs/PROTOCOLS.md §3.3): per line
 //! the national catalogue code beside the hospital's own, quantity × unit price = the line's
 //! amount to the fen; per visit the department, the doctor, the diagnoses and the charge batch.
 //! The checks here are the API's (clear 422s naming the field); the sandbox mid-platform checks

@@ -69,7 +69,7 @@ impl Channel {
         *self == Self::Wechat
     }
 
-    /// The bank's `pay_mode` (COUNTERPARTIES.md §4.2): 9 WeChat, 10 Alipay.
+    /// The bank's `pay_mode` (docs/PROTOCOLS.md §4.2): 9 WeChat, 10 Alipay.
     pub fn pay_mode(self) -> &'static str {
         match self {
             Self::Wechat => "9",
@@ -77,7 +77,7 @@ impl Channel {
         }
     }
 
-    /// The bank's `access_type` (COUNTERPARTIES.md §4.2: 5 app, 7 WeChat official account,
+    /// The bank's `access_type` (docs/PROTOCOLS.md §4.2: 5 app, 7 WeChat official account,
     /// 8 Alipay life account, 9 mini-program) for the patient's entry; absent, the channel's
     /// usual one: WeChat's mini-program, Alipay's life account.
     pub fn access_type(self, access: Option<Access>) -> &'static str {

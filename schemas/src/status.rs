@@ -1,6 +1,6 @@
 //! Every party's status codes. Unknown codes are kept as a non-final `Unknown(code)` instead of
 //! failing to parse: a province or bank adding a code must never make us drop a message or guess
-//! an outcome (COUNTERPARTIES.md §3.4, §5).
+//! an outcome (docs/PROTOCOLS.md §3.4, §5).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -69,7 +69,7 @@ fn code_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 }
 
 coded_enum!(
-    /// Mid-platform order status `ordStas` (COUNTERPARTIES.md §3.4). "Final" here means the
+    /// Mid-platform order status `ordStas` (docs/PROTOCOLS.md §3.4). "Final" here means the
     /// settlement outcome is decided; refunds may still follow a settled order.
     OrdStas {
         /// 已保存

@@ -1,5 +1,5 @@
 //! `medpay envelope` as an integrator uses it: fed the golden vector's inputs
-//! (../shared/protocols/vectors/mid-platform-envelope.md) it reproduces the vector's sign
+//! (docs/vectors/mid-platform-envelope.md) it reproduces the vector's sign
 //! string and encData byte for byte, and `verify` names the disagreeing step.
 
 use medpay_harness::medpay_bin;

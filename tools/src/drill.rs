@@ -254,7 +254,7 @@ async fn key_rotation(d: &Drill) -> anyhow::Result<()> {
 /// A certificate nearing or past expiry is found by `medpay certs check` (and /metrics); after
 /// the renewed file is in place the check passes.
 async fn certificate_renewal(d: &Drill) -> anyhow::Result<()> {
-    let me = std::env::current_exe()?;
+    let me = medpay_harness::medpay_bin();
     let ca = d.s.dir.join("his-ca.pem");
     std::fs::write(&ca, include_str!("../../tests/fixtures/expiring-cert.pem"))?;
     let check = |at: &str| {

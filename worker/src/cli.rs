@@ -41,7 +41,6 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<ConfigCommand>,
     },
-    /// Create a payload key file for the Temporal codec (SM4-GCM).
     /// Seal a secret file at rest with the master key (MEDPAY_MASTER_KEY / MEDPAY_MASTER_KEY_FILE).
     Secrets {
         #[command(subcommand)]
@@ -52,6 +51,7 @@ pub enum Command {
         #[command(subcommand)]
         command: CertsCommand,
     },
+    /// Create a payload key file for the Temporal codec (SM4-GCM).
     Keygen {
         #[arg(long)]
         out: PathBuf,

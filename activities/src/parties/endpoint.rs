@@ -76,7 +76,7 @@ impl Default for CoreProfile {
     }
 }
 
-/// The reference paths of each party's operations (COUNTERPARTIES.md), by the key a hospital's
+/// The reference paths of each party's operations (docs/PROTOCOLS.md), by the key a hospital's
 /// `paths` table uses to override them.
 pub fn default_paths(party: Party) -> Vec<(&'static str, &'static str)> {
     match party {

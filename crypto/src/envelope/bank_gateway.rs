@@ -1,4 +1,4 @@
-//! The clearing bank's open-platform gateway envelope (ICBC style, COUNTERPARTIES.md §4.1):
+//! The clearing bank's open-platform gateway envelope (ICBC style, docs/PROTOCOLS.md §4.1):
 //! a form POST of `app_id, msg_id, format, charset, sign_type, timestamp, [encrypt_type],
 //! biz_content, sign`, signed over `<path>?k=v&...` with the parameters sorted by key. Replies
 //! are `{"response_biz_content":{...},"sign":"..."}`, verified over the raw bytes of the

@@ -1,4 +1,4 @@
-//! Channel authorisation request signing (WeChat med-ins user query, COUNTERPARTIES.md §1.1):
+//! Channel authorisation request signing (WeChat med-ins user query, docs/PROTOCOLS.md §1.1):
 //! `god-portal-signature` = lower-case hex HMAC-SHA256(partnerSecret, partnerId + timestamp).
 
 use hmac::{Hmac, KeyInit, Mac};

@@ -2,7 +2,7 @@
 //! step by step and, when the signature does not verify, tries the variants integrators
 //! usually disagree on (numbers as strings, DER vs raw, empty SM2 ID, an unpruned `data`) to
 //! say exactly which step differs. Signature mismatches are the most common failure in these
-//! integrations (COUNTERPARTIES.md §6).
+//! integrations (docs/PROTOCOLS.md §6).
 
 use super::canonical::{NumberStyle, to_sorted_json};
 use super::mid_platform::{MidPlatformEnvelope, sign_string};

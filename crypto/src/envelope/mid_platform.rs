@@ -1,4 +1,4 @@
-//! The mid-platform envelope (COUNTERPARTIES.md §3.2; REQ S-4.1a/b):
+//! The mid-platform envelope (docs/PROTOCOLS.md §3.2; REQ S-4.1a/b):
 //! `{appId, encType, signType, timestamp, version, encData, signData}` where `encData` is the
 //! SM4-ECB encrypted `data` (key derived from appId/appSecret) and `signData` is an SM2
 //! signature over the canonical sign string `k=v&...&data=<canonical json>&key=<appSecret>`.

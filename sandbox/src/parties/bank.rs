@@ -1,4 +1,4 @@
-//! The clearing bank (COUNTERPARTIES.md §4): the gateway's form envelope (SM2 by default),
+//! The clearing bank (docs/PROTOCOLS.md §4): the gateway's form envelope (SM2 by default),
 //! self-pay (aggregate) order, mixed order, mixed-order query, self-pay refund and the
 //! refund-result notify. Every reply is `{"response_biz_content":{...},"sign":"..."}` signed
 //! with the bank's key.
@@ -106,7 +106,7 @@ fn self_pay_order(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) ->
     if req.total_fee.fen() <= 0 {
         return Err(fail(4000, "total_fee must be positive: no self-pay order without a self-pay part"));
     }
-    // access_type per pay_mode (COUNTERPARTIES.md §4.2): WeChat has no life account, Alipay
+    // access_type per pay_mode (docs/PROTOCOLS.md §4.2): WeChat has no life account, Alipay
     // no official account.
     let allowed: &[&str] = match req.pay_mode.as_str() {
         "9" => &["5", "7", "9"],

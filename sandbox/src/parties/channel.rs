@@ -1,4 +1,4 @@
-//! The channel's medical-insurance authorisation (WeChat profile, COUNTERPARTIES.md §1.1):
+//! The channel's medical-insurance authorisation (WeChat profile, docs/PROTOCOLS.md §1.1):
 //! `POST /wechat/api/mipuserquery/userQuery/{partnerId}` with the `god-portal-*` HMAC headers
 //! turns a single-use `authCode` into a short-lived, single-use `payAuthNo`
 //! (`family_pay_auth_no` when the patient pays for a relative).

@@ -1,4 +1,4 @@
-//! The provincial insurance core (FSI baseline, COUNTERPARTIES.md §2): one endpoint
+//! The provincial insurance core (FSI baseline, docs/PROTOCOLS.md §2): one endpoint
 //! `POST /core/fsi/api/rsfComIfsService/callService` routed on `infno`:
 //! 9001 sign-in, and 1101 / `queryPsninfobyZFB` person info for the holder of a payAuthNo.
 //!

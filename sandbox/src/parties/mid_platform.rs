@@ -1,4 +1,4 @@
-//! The provincial mobile-payment mid-platform (COUNTERPARTIES.md §3): 6201, 6202, 6203, 6301
+//! The provincial mobile-payment mid-platform (docs/PROTOCOLS.md §3): 6201, 6202, 6203, 6301
 //! and 6401 behind the SM2/SM4 envelope. Requests are verified with the hospital's public key
 //! and replies signed with the platform's key. A request that fails verification gets an
 //! unsigned failure (as the real platform does); business failures are signed.
@@ -204,7 +204,7 @@ fn upload(st: &mut State, org: &str, data: &Value, now: i64) -> Result<Value, Fa
     Ok(json!({"payOrdId": pay_ord_id, "payToken": pay_token, "mdtrtId": format!("MDTRT{pay_ord_id}")}))
 }
 
-/// What the real platform refuses in a 6201 beyond the sums (COUNTERPARTIES.md §3.3): the
+/// What the real platform refuses in a 6201 beyond the sums (docs/PROTOCOLS.md §3.3): the
 /// visit's department and doctor, an outpatient visit's diagnoses, and per line the national
 /// catalogue code, the quantity and unit price that make the line's amount, the fee time and the
 /// billing department and doctor.

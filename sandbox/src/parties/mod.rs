@@ -1,4 +1,4 @@
-//! One module per counterparty, each with the wire behaviour described in COUNTERPARTIES.md.
+//! One module per counterparty, each with the wire behaviour described in docs/PROTOCOLS.md.
 
 pub mod bank;
 pub mod channel;

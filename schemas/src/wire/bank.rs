@@ -1,6 +1,6 @@
 //! Clearing bank (清算银行) business content: the `biz_content` of the self-pay (aggregate)
 //! order, mixed order, mixed-order query, self-pay refund, refund-result notify and the payment
-//! callback (COUNTERPARTIES.md §4, with the WeChat med-ins vocabulary passed through). The
+//! callback (docs/PROTOCOLS.md §4, with the WeChat med-ins vocabulary passed through). The
 //! gateway envelope (app_id, msg_id, sign, ...) is in `medpay-crypto::envelope::bank_gateway`.
 //! Amounts are integer fen, carried as strings.
 
@@ -194,7 +194,7 @@ pub enum MixedOrderRuleError {
 }
 
 impl MixedOrderRequest {
-    /// The channel's amount and exclusivity rules (COUNTERPARTIES.md §1.3), checked before sending
+    /// The channel's amount and exclusivity rules (docs/PROTOCOLS.md §1.3), checked before sending
     /// so a bad split is our error with a clear message, not an opaque channel code.
     pub fn check_rules(&self) -> Result<(), MixedOrderRuleError> {
         let insurance = [self.med_ins_gov_fee, self.med_ins_self_fee, self.med_ins_other_fee];
@@ -301,7 +301,7 @@ pub struct PaymentCallback {
     pub state: MixedOrderState,
 }
 
-/// The bank's notice of a self-pay (aggregate) order's payment (COUNTERPARTIES.md §4.2 notify
+/// The bank's notice of a self-pay (aggregate) order's payment (docs/PROTOCOLS.md §4.2 notify
 /// fields), sent to the order's `mer_url` when the bank notifies self-pay results. Under
 /// interlink the mixed order's callback and query are the truth (REQ SR-7b): this notice is
 /// recorded and checked, never acted on.

@@ -1,5 +1,5 @@
 //! Payment channel medical-insurance app (WeChat / Alipay): user authorisation,
-//! `authCode` -> `payAuthNo` (COUNTERPARTIES.md §1.1). Request signing of the WeChat variant
+//! `authCode` -> `payAuthNo` (docs/PROTOCOLS.md §1.1). Request signing of the WeChat variant
 //! (the `god-portal-*` HMAC headers) is in `medpay-crypto::envelope::channel`.
 
 use crate::secret::Secret;

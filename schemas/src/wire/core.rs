@@ -1,5 +1,5 @@
 //! Provincial insurance core (FSI "两定" baseline): the common envelope, 9001 sign-in and
-//! 1101 / `queryPsninfobyZFB` person info (COUNTERPARTIES.md §2).
+//! 1101 / `queryPsninfobyZFB` person info (docs/PROTOCOLS.md §2).
 
 use crate::ids::{MsgId, PsnNo};
 use crate::money::{Money, yuan};

@@ -1,5 +1,5 @@
 //! Provincial mobile-payment mid-platform (医保移动支付中台): the `data` payloads of 6201, 6202,
-//! 6203, 6301 and 6401 (COUNTERPARTIES.md §3.3). The envelope around them (appId, encData,
+//! 6203, 6301 and 6401 (docs/PROTOCOLS.md §3.3). The envelope around them (appId, encData,
 //! signData, ...) is in `medpay-crypto::envelope::mid_platform`. Amounts are yuan with two
 //! decimals on this wire; personal data is wrapped in `Secret`.
 

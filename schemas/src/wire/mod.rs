@@ -1,4 +1,4 @@
-//! Wire types of every counterparty, one module per party (COUNTERPARTIES.md). Field names
+//! Wire types of every counterparty, one module per party (docs/PROTOCOLS.md). Field names
 //! keep the party's spelling; doc comments give the English domain name.
 
 pub mod bank;

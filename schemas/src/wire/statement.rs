@@ -1,5 +1,5 @@
 //! Reconciliation statement lines (REQ C-6.3.1, C-6.3.2). No public layout exists for the
-//! Sichuan banks or the mid-platform (COUNTERPARTIES.md §4.4), so this is our documented default
+//! Sichuan banks or the mid-platform (docs/PROTOCOLS.md §4.4), so this is our documented default
 //! layout; per-bank parsers map their columns onto these records.
 
 use crate::ids::{BankRefundSerial, MedOrgOrd, MixTradeNo, OutTradeNo, PayOrdId};
