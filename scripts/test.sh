@@ -42,6 +42,7 @@ echo "== build (a first build takes 5-10 minutes on 2 cores)"
 cargo build --workspace --lib --bins --tests
 echo "== layering (the product carries neither the sandbox nor the harness; ARCHITECTURE.md)"
 scripts/check-layers.sh
+scripts/check-module-cycles.py
 echo "== tests"
 log=$(mktemp)
 status=0

@@ -16,7 +16,7 @@ const PARTY: &str = "bank";
 pub struct BankClient {
     pub http: reqwest::Client,
     /// Where each operation goes (the hospital's `[bank]` endpoint); the path is also signed.
-    pub endpoint: crate::parties::onboarding::Endpoint,
+    pub endpoint: crate::endpoint::Endpoint,
     pub envelope: BankGatewayEnvelope,
     pub hospital_key: PrivateKey,
     pub bank_public: PublicKey,

@@ -66,59 +66,6 @@ pub fn https_client(ca_files: &[&Path], timeout: Duration) -> Result<reqwest::Cl
     Ok(reqwest::Client::builder().use_preconfigured_tls(tls).timeout(timeout).build()?)
 }
 
-/// Where Debian (and most distributions) keep the system's public roots as one PEM bundle;
-/// `SSL_CERT_FILE` points elsewhere.
-fn system_roots_file() -> std::path::PathBuf {
-    std::env::var_os("SSL_CERT_FILE").map(Into::into).unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into())
-}
-
-/// The client for one counterparty: its CA bundle (or the system's roots), its client
-/// certificate when the party requires mutual TLS, its timeouts.
-pub fn party_client(e: &crate::parties::onboarding::Endpoint) -> Result<reqwest::Client, TlsSetupError> {
-    Ok(reqwest::Client::builder()
-        .use_preconfigured_tls(party_tls(e)?)
-        .connect_timeout(Duration::from_millis(e.connect_timeout_ms))
-        .timeout(Duration::from_millis(e.request_timeout_ms))
-        .build()?)
-}
-
-/// The TLS side of `party_client`: the party's CA (or the system's roots) and the client
-/// certificate when configured.
-pub fn party_tls(e: &crate::parties::onboarding::Endpoint) -> Result<rustls::ClientConfig, TlsSetupError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let ca = if e.ca == crate::parties::onboarding::SYSTEM_ROOTS { system_roots_file() } else { e.ca.clone().into() };
-    let mut roots = rustls::RootCertStore::empty();
-    let bad = |detail: String| TlsSetupError::CaFile { path: ca.display().to_string(), detail };
-    for cert in CertificateDer::pem_file_iter(&ca).map_err(|e| bad(e.to_string()))? {
-        roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(bad("no certificate found".into()));
-    }
-    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
-    let tls = match (&e.client_cert, &e.client_key) {
-        (Some(cert), Some(key)) => {
-            let bad = |path: &Path, detail: String| TlsSetupError::ClientIdentity {
-                path: path.display().to_string(),
-                detail,
-            };
-            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-                .map_err(|e| bad(cert, e.to_string()))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| bad(cert, e.to_string()))?;
-            if chain.is_empty() {
-                return Err(bad(cert, "no certificate found".into()));
-            }
-            let key_der = rustls::pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
-            builder
-                .with_client_auth_cert(chain, key_der)
-                .map_err(|e| bad(key, format!("does not go with the certificate: {e}")))?
-        }
-        _ => builder.with_no_client_auth(),
-    };
-    Ok(tls)
-}
-
 /// A client for plain-HTTP endpoints on the operator's side (a trace collector beside medpay);
 /// https needs `https_client` with the endpoint's CA.
 pub fn http_client(timeout: Duration) -> Result<reqwest::Client, TlsSetupError> {

@@ -6,6 +6,7 @@ pub mod bank;
 pub mod channel;
 pub mod core;
 pub mod diagnostics;
+pub mod endpoint;
 pub mod exchange_log;
 pub mod failure;
 pub mod his;

@@ -15,7 +15,7 @@ const PARTY: &str = "mid-platform";
 pub struct MidPlatformClient {
     pub http: reqwest::Client,
     /// Where each operation goes (the hospital's `[mid_platform]` endpoint).
-    pub endpoint: crate::parties::onboarding::Endpoint,
+    pub endpoint: crate::endpoint::Endpoint,
     pub envelope: MidPlatformEnvelope,
     pub hospital_key: PrivateKey,
     pub platform_public: PublicKey,

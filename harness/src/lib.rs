@@ -2,6 +2,9 @@
 //! killed when dropped. No mocks: a Temporal dev server from the project's venv and the
 //! `medpay` binary built by `cargo build --workspace`.
 
+pub mod his;
+pub mod histories;
+pub mod inspect;
 pub mod layout;
 pub mod probes;
 pub mod receiver;
@@ -14,6 +17,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// The sandbox's first hospital: `medpay-sandbox` issues H51010500001, H51010500002, ... with
+/// `--hospitals N` (`sandbox/src/credentials.rs`); a stack's payments are this hospital's unless
+/// a test says otherwise.
+pub const SANDBOX_ORG: &str = "H51010500001";
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()

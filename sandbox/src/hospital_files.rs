@@ -11,6 +11,8 @@ use crate::split::PartyListener;
 use crate::{SandboxConfig, app, credentials::Credentials};
 use medpay_crypto::envelope::bank_gateway::BankGatewayProfile;
 use medpay_crypto::id_digest::IdDigest;
+use medpay_schemas::recon::ReconKind;
+use medpay_schemas::statement_layout::{Columns, Layout, TextEncoding};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -61,27 +63,17 @@ struct BankParty {
 /// columns and a tenth, the bank's memo.
 #[derive(Serialize)]
 struct Statements {
-    selfpay: SelfPayLayout,
+    selfpay: Layout,
 }
 
-#[derive(Serialize)]
-struct SelfPayLayout {
-    encoding: &'static str,
-    columns: Columns,
+fn gbk_layout() -> Layout {
+    Layout {
+        encoding: TextEncoding::Gbk,
+        delimiter: None,
+        columns: Some(Columns { count: 10, ..Columns::reference(ReconKind::Selfpay) }),
+        totals: None,
+    }
 }
-
-#[derive(Serialize)]
-struct Columns {
-    count: usize,
-    entry: usize,
-    order_key: usize,
-    ref2: usize,
-    serial: usize,
-    amount: usize,
-}
-
-/// `D|date|entry|out_trade_no|mix_trade_no|third_trade_no|refund serial|amount|fee|memo`.
-const GBK_COLUMNS: Columns = Columns { count: 10, entry: 2, order_key: 3, ref2: 4, serial: 6, amount: 7 };
 
 fn party(base: &str, path: &str, ca: &Path) -> Party {
     Party { base_url: format!("{base}/{path}"), ca: ca.display().to_string(), client_cert: None, client_key: None }
@@ -117,9 +109,7 @@ pub fn write(
                     .bank_encrypt
                     .then(|| BankGatewayProfile { encrypt: Some(app::BANK_BIZ_CIPHER), ..Default::default() }),
             },
-            statements: config
-                .statements_gbk
-                .then_some(Statements { selfpay: SelfPayLayout { encoding: "gbk", columns: GBK_COLUMNS } }),
+            statements: config.statements_gbk.then(|| Statements { selfpay: gbk_layout() }),
         };
         for p in split {
             let own = Party {

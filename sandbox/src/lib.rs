@@ -15,7 +15,9 @@ pub mod callbacks;
 pub mod clock;
 pub mod control;
 pub mod credentials;
+pub mod disk;
 pub mod faults;
+pub mod flusher;
 pub mod hospital_files;
 pub mod parties;
 pub mod patient;
@@ -127,7 +129,7 @@ impl SandboxHandle {
         self.server.graceful_shutdown(Some(std::time::Duration::from_secs(2)));
         let _ = self.task.await;
         self.flusher.abort();
-        books::flush(&self.app);
+        flusher::flush(&self.app);
         if self.sftp.is_some() {
             sftp::stop(&self.app.config.data_dir);
         }
@@ -187,7 +189,7 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<SandboxHandle> {
         &tls_files.ca_cert,
         &parties,
     )?;
-    let flusher = books::spawn_flusher(app.clone());
+    let flusher = flusher::spawn_flusher(app.clone());
     Ok(SandboxHandle {
         base_url: format!("https://{addr}"),
         ca_cert: tls_files.ca_cert,

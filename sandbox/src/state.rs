@@ -182,7 +182,7 @@ impl State {
         if self.seq > self.seq_reserved {
             self.seq_reserved = self.seq + SEQ_BLOCK;
             if let Some(path) = &self.seq_file
-                && let Err(e) = crate::books::write_atomically(path, self.seq_reserved.to_string().as_bytes())
+                && let Err(e) = crate::disk::write_atomically(path, self.seq_reserved.to_string().as_bytes())
             {
                 tracing::error!("cannot keep the id sequence in {}: {e}", path.display());
             }
@@ -223,7 +223,7 @@ mod tests {
         let issued: Vec<String> = (0..5).map(|_| first.next_id("MIX", 0)).collect();
         // A crash: the books were never written, only the sequence file.
         let mut second =
-            State { seq: crate::books::reserved_seq(&seq_file), seq_file: Some(seq_file), ..Default::default() };
+            State { seq: crate::disk::reserved_seq(&seq_file), seq_file: Some(seq_file), ..Default::default() };
         let next = second.next_id("MIX", 0);
         assert!(!issued.contains(&next), "{next} was issued before the crash: {issued:?}");
         std::fs::remove_dir_all(&dir).ok();

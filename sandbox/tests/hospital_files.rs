@@ -7,9 +7,9 @@
 mod common;
 
 use medpay_activities::parties::onboarding::{HospitalConfig, Stage, StatementsConfig};
-use medpay_activities::recon::parse::{Columns, Layout, TextEncoding};
 use medpay_crypto::id_digest::IdDigest;
 use medpay_schemas::recon::ReconKind;
+use medpay_schemas::statement_layout::{Columns, Layout, TextEncoding};
 
 fn read_all(env: &common::Env) -> Vec<HospitalConfig> {
     let s = &env.sandbox;

@@ -12,6 +12,7 @@ pub mod payment_flow;
 pub mod recon;
 pub mod refund;
 pub mod secret;
+pub mod statement_layout;
 pub mod status;
 pub mod wire;
 

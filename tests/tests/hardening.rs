@@ -9,7 +9,7 @@ use medpay_harness::*;
 use serde_json::{Value, json};
 use std::process::Command;
 
-const ORG: &str = "H51010500001";
+const ORG: &str = SANDBOX_ORG;
 
 fn post(s: &Stack, path: &str, body: &Value) -> (u16, Value) {
     let (status, text) = http("POST", &s.api, path, Some(&body.to_string())).unwrap();

@@ -23,7 +23,7 @@ fn a_mixed_payment_through_the_his_api() {
     let auth =
         curl_json(&ca, &format!("https://{sandbox_addr}/sandbox/patient/authorize"), &json!({"persona": "mixed"}));
     let body = json!({
-        "org_code": "H51010500001", "med_org_ord": "HIS-E2E-1", "scene": "outpatient",
+        "org_code": SANDBOX_ORG, "med_org_ord": "HIS-E2E-1", "scene": "outpatient",
         "auth_code": auth["authCode"], "openid": "o-e2e",
         "lines": [{"code": "XA01", "name": "药品", "amount_fen": 20000}, {"code": "XA02", "name": "检查", "amount_fen": 10000}]
     });

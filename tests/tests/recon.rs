@@ -10,7 +10,7 @@ use medpay_harness::stack::*;
 use medpay_harness::*;
 use serde_json::{Value, json};
 
-const ORG: &str = "H51010500001";
+const ORG: &str = SANDBOX_ORG;
 
 fn today_beijing() -> String {
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;

@@ -8,7 +8,7 @@ use medpay_harness::stack::*;
 use medpay_harness::*;
 use serde_json::{Value, json};
 
-const ORG: &str = "H51010500001";
+const ORG: &str = SANDBOX_ORG;
 
 fn refund(s: &Stack, body: &Value) -> (u16, Value) {
     let (status, text) = http("POST", &s.api, "/v1/refunds", Some(&body.to_string())).unwrap();

@@ -12,7 +12,7 @@ use medpay_harness::*;
 use serde_json::json;
 use std::process::Command;
 
-const ORG: &str = "H51010500001";
+const ORG: &str = SANDBOX_ORG;
 
 /// A fresh database on the test PostgreSQL server, or `None` when there is none (outside
 /// scripts/test.sh and CI, where its absence fails the test instead).

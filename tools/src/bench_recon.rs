@@ -21,7 +21,7 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<Vec<serde_json::Value>> {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let ledger = Ledger::connect(&format!("sqlite://{}?mode=rwc", dir.join("ledger.db").display())).await?;
-        let (org, day) = ("H51010500001", "2026-11-26");
+        let (org, day) = (medpay_harness::SANDBOX_ORG, "2026-11-26");
         let (t0, _) = classify::period_bounds(ReconKind::Selfpay, day).map_err(anyhow::Error::msg)?;
         synthetic::seed_ledger(&ledger, org, t0, n).await?;
         let path = dir.join("statement.txt");

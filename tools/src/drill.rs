@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ORG: &str = "H51010500001";
+use medpay_harness::SANDBOX_ORG as ORG;
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Situation {

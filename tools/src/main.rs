@@ -8,10 +8,12 @@
 mod baseline_activities;
 mod baseline_workflow;
 mod bench_crypto;
+mod bench_items;
 mod bench_product;
 mod bench_recon;
 mod bench_report;
 mod bench_rows;
+mod bench_side;
 mod drill;
 mod procs;
 mod soak;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const ORG: &str = "H51010500001";
+use medpay_harness::SANDBOX_ORG as ORG;
 const NOT_YET_ORDERED: &str = "Created,Authorised,Uploaded,PreSettled,Confirmed";
 
 #[derive(Clone, Debug)]
@@ -31,8 +31,7 @@ pub struct SoakOptions {
     pub callback_fault_percent: u32,
 }
 
-/// The HIS's retrying HTTP call: connection errors (medpay being restarted), 502/503/504 and
-/// 429 are retried every 250 ms until `secs`; any other answer is returned.
+/// The HIS's retrying call (`medpay_worker::acceptance::client::call`) on the stack's client.
 pub(crate) async fn call(
     s: &ProcStack,
     method: reqwest::Method,
@@ -40,23 +39,7 @@ pub(crate) async fn call(
     body: Option<&Value>,
     secs: u64,
 ) -> anyhow::Result<(u16, Value)> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let mut req = s.http.request(method.clone(), url);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let last = match req.send().await {
-            Ok(r) if ![429, 502, 503, 504].contains(&r.status().as_u16()) => {
-                let status = r.status().as_u16();
-                return Ok((status, r.json().await.unwrap_or(Value::Null)));
-            }
-            Ok(r) => format!("HTTP {}", r.status()),
-            Err(e) => e.to_string(),
-        };
-        anyhow::ensure!(Instant::now() < deadline, "{url}: still failing after {secs} s: {last}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    medpay_worker::acceptance::client::call(&s.http, None, method, url, body, secs).await
 }
 
 #[derive(Clone, Debug, Default)]

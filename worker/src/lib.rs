@@ -3,6 +3,7 @@
 
 pub mod acceptance;
 pub mod api;
+pub mod certs;
 pub mod cli;
 pub mod codec;
 pub mod commands;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod onboarding;
 pub mod recon;
 pub mod redact;
+pub mod selfcheck;
 pub mod temporal;
 
 use anyhow::Context;

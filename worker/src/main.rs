@@ -151,7 +151,7 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
         }
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
-            let bad = commands::certs::run(&config, at.as_deref(), warn_days)?;
+            let bad = medpay_worker::certs::run(&config, at.as_deref(), warn_days)?;
             anyhow::ensure!(
                 bad == 0,
                 "{bad} certificate(s) expired or unreadable: renew them (docs/RUNBOOK.md, certificate renewal)"
@@ -163,8 +163,8 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;
             let (workflow_id, report) =
-                commands::doctor::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
-            commands::doctor::print_report(&workflow_id, &report);
+                medpay_worker::selfcheck::run_self_check(&client, &config.temporal.task_queue, "cli").await?;
+            medpay_worker::selfcheck::print_report(&workflow_id, &report);
             if report.all_ok() { Ok(()) } else { anyhow::bail!("self-check failed") }
         }
         Command::Run { no_api, no_worker } => {

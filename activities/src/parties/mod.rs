@@ -3,7 +3,6 @@
 //! (`params`). A hospital whose configuration cannot be used is refused by name and reason; the
 //! others are served.
 
-pub mod endpoint;
 pub mod facts;
 pub mod onboarding;
 pub mod params;
@@ -11,7 +10,7 @@ pub mod params;
 use crate::bank::BankClient;
 use crate::channel::{AlipayClient, WechatClient};
 use crate::core::CoreClient;
-use crate::http::party_client;
+use crate::endpoint::party_client;
 use crate::mid_platform::MidPlatformClient;
 use medpay_crypto::envelope::bank_gateway::BankGatewayEnvelope;
 use medpay_crypto::envelope::mid_platform::MidPlatformEnvelope;

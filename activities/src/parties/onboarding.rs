@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use super::endpoint::*;
-use super::endpoint::{connect_ms, request_ms};
+pub use crate::endpoint::*;
+use crate::endpoint::{connect_ms, request_ms};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,9 +92,9 @@ pub struct StatementsConfig {
     /// The SFTP server the statements are fetched from; absent: the deployment's.
     pub sftp: Option<SftpConfig>,
     /// The self-pay (bank) statement's layout.
-    pub selfpay: crate::recon::parse::Layout,
+    pub selfpay: medpay_schemas::statement_layout::Layout,
     /// The insurance (platform) statement's layout.
-    pub insurance: crate::recon::parse::Layout,
+    pub insurance: medpay_schemas::statement_layout::Layout,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -393,13 +393,13 @@ mod example {
         }
         let st = c.statements.as_ref().expect("[statements] documented");
         assert!(st.sftp.as_ref().unwrap().key_file.is_absolute());
-        assert_eq!(st.selfpay.encoding, crate::recon::parse::TextEncoding::Gbk);
+        assert_eq!(st.selfpay.encoding, medpay_schemas::statement_layout::TextEncoding::Gbk);
         assert_eq!(
             st.selfpay.columns,
-            Some(crate::recon::parse::Columns::reference(medpay_schemas::recon::ReconKind::Selfpay)),
+            Some(medpay_schemas::statement_layout::Columns::reference(medpay_schemas::recon::ReconKind::Selfpay)),
             "the documented columns are the reference's"
         );
-        assert_eq!(st.selfpay.totals, Some(crate::recon::parse::Totals::REFERENCE));
+        assert_eq!(st.selfpay.totals, Some(medpay_schemas::statement_layout::Totals::REFERENCE));
         let text = std::fs::read_to_string(&path).unwrap();
         let round: toml::Value = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
         for key in ["timestamp", "numbers", "version", "signature_text", "enc_type", "enc_text"] {

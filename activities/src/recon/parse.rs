@@ -2,7 +2,7 @@
 //! is), checks the header and trailer totals and the SM3 checksum of the detail lines, and hands
 //! each detail line to a sink. A malformed line is rejected with its line number and reason and
 //! the rest of the file is still read. The default layout is the sandbox's (see
-//! `medpay_sandbox::statements`); encoding (UTF-8 or GBK), delimiter, columns and control-total
+//! `sandbox/src/statements.rs`); encoding (UTF-8 or GBK), delimiter, columns and control-total
 //! positions are configurable per hospital and kind (`Layout`).
 
 use medpay_schemas::recon::{Loaded, ReconKind};
@@ -38,105 +38,22 @@ impl Entry {
     }
 }
 
-/// A bank's statement layout for one kind: the file's encoding, the delimiter, where the fields
-/// are, and where the header and trailer carry their control totals. Every field defaults to the
-/// sandbox's layout (which follows the reference); a hospital's file overrides what its bank does
-/// differently (`[statements.selfpay]`, `[statements.insurance]`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Layout {
-    pub encoding: TextEncoding,
-    /// One character; `|` when absent.
-    pub delimiter: Option<char>,
-    /// Where the detail fields are (0-based); the kind's reference columns when absent.
-    pub columns: Option<Columns>,
-    /// Where the header and trailer carry the control totals; the reference's when absent.
-    pub totals: Option<Totals>,
+pub use medpay_schemas::statement_layout::{Columns, Layout, TextEncoding, Totals};
+
+/// The layout's delimiter: `|` unless it says otherwise.
+fn delimiter(layout: &Layout) -> char {
+    layout.delimiter.unwrap_or('|')
 }
 
-/// The statement file's character encoding (many banks still write GBK).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum TextEncoding {
-    #[default]
-    #[serde(rename = "utf-8")]
-    Utf8,
-    #[serde(rename = "gbk")]
-    Gbk,
-}
-
-/// Detail-line columns (0-based). `amount2` is the insurance file's personal-account part.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Columns {
-    /// How many columns a detail line has.
-    pub count: usize,
-    pub entry: usize,
-    pub order_key: usize,
-    pub ref2: usize,
-    pub serial: usize,
-    pub amount: usize,
-    #[serde(default)]
-    pub amount2: Option<usize>,
-}
-
-/// Control totals: where the header and the trailer give the detail count and the payment and
-/// refund sums, and where the trailer gives the SM3 checksum of the detail lines (if it does).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Totals {
-    pub header_lines: usize,
-    pub header_payments: usize,
-    pub header_refunds: usize,
-    pub trailer_lines: usize,
-    pub trailer_payments: usize,
-    pub trailer_refunds: usize,
-    #[serde(default)]
-    pub trailer_sm3: Option<usize>,
-}
-
-impl Columns {
-    /// The reference layout: self-pay `D|date|entry|out_trade_no|mix_trade_no|third_trade_no|
-    /// refund serial|amount|fee`, insurance `D|date|entry|payOrdId|medOrgOrd|appRefdSn|fund|
-    /// personal account`.
-    pub fn reference(kind: ReconKind) -> Self {
-        match kind {
-            ReconKind::Selfpay => {
-                Self { count: 9, entry: 2, order_key: 3, ref2: 4, serial: 6, amount: 7, amount2: None }
-            }
-            ReconKind::Insurance => {
-                Self { count: 8, entry: 2, order_key: 3, ref2: 4, serial: 5, amount: 6, amount2: Some(7) }
-            }
-        }
-    }
-}
-
-impl Totals {
-    pub const REFERENCE: Totals = Totals {
-        header_lines: 4,
-        header_payments: 5,
-        header_refunds: 6,
-        trailer_lines: 1,
-        trailer_payments: 2,
-        trailer_refunds: 3,
-        trailer_sm3: Some(4),
-    };
-}
-
-impl Layout {
-    fn delimiter(&self) -> char {
-        self.delimiter.unwrap_or('|')
-    }
-
-    /// A line's bytes as text in the file's encoding (invalid bytes are a rejected line, never a
-    /// guess).
-    fn decode(&self, bytes: &[u8]) -> Result<String, String> {
-        match self.encoding {
-            TextEncoding::Utf8 => String::from_utf8(bytes.to_vec())
-                .map_err(|_| "not valid UTF-8 (is the file GBK? set encoding = \"gbk\")".into()),
-            TextEncoding::Gbk => {
-                let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
-                if had_errors { Err("not valid GBK".into()) } else { Ok(text.into_owned()) }
-            }
+/// A line's bytes as text in the file's encoding (invalid bytes are a rejected line, never a
+/// guess).
+fn decode(layout: &Layout, bytes: &[u8]) -> Result<String, String> {
+    match layout.encoding {
+        TextEncoding::Utf8 => String::from_utf8(bytes.to_vec())
+            .map_err(|_| "not valid UTF-8 (is the file GBK? set encoding = \"gbk\")".into()),
+        TextEncoding::Gbk => {
+            let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
+            if had_errors { Err("not valid GBK".into()) } else { Ok(text.into_owned()) }
         }
     }
 }
@@ -221,7 +138,7 @@ pub fn parse(
             continue;
         }
         // The checksum is over the file's own bytes (GBK stays GBK); fields are read decoded.
-        let line = match layout.decode(&raw) {
+        let line = match decode(layout, &raw) {
             Ok(l) => l,
             Err(reason) => {
                 loaded.rejected += 1;
@@ -229,7 +146,7 @@ pub fn parse(
                 continue;
             }
         };
-        let cols: Vec<&str> = line.split(layout.delimiter()).collect();
+        let cols: Vec<&str> = line.split(delimiter(layout)).collect();
         match cols[0] {
             "H" if header.is_none() && line_no == 1 => header = Some(cols.iter().map(|s| s.to_string()).collect()),
             "T" if trailer.is_none() => trailer = Some(cols.iter().map(|s| s.to_string()).collect()),

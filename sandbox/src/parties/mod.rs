@@ -4,3 +4,4 @@ pub mod bank;
 pub mod channel;
 pub mod core;
 pub mod mid_platform;
+mod mid_platform_refund;

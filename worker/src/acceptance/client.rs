@@ -12,9 +12,11 @@ pub struct His {
     key: Option<String>,
 }
 
-/// The HIS's call: connection errors and 429/502/503/504 retried for `secs`; any other answer
-/// returned with its JSON body.
-async fn call(
+/// The HIS's call, as a HIS that cannot afford to lose one makes it: connection errors (medpay
+/// restarting) and 429/502/503/504 retried every 250 ms for `secs`; any other answer returned
+/// with its JSON body (or its text as a JSON string). The acceptance run's, and `medpay-tools`'
+/// soak and drills'.
+pub async fn call(
     http: &reqwest::Client,
     key: Option<&str>,
     method: reqwest::Method,
@@ -41,7 +43,7 @@ async fn call(
             Err(e) => e.to_string(),
         };
         anyhow::ensure!(Instant::now() < deadline, "{url}: still failing after {secs} s: {last}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -104,7 +106,7 @@ impl His {
                 within.as_secs(),
                 v.to_string().chars().take(300).collect::<String>()
             );
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }

@@ -18,7 +18,7 @@ pub struct SelfCheckResponse {
 }
 
 pub async fn self_check(State(state): State<AppState>) -> Result<Json<SelfCheckResponse>, ApiError> {
-    let (workflow_id, report) = crate::commands::doctor::run_self_check(&state.client, &state.task_queue, "api")
+    let (workflow_id, report) = crate::selfcheck::run_self_check(&state.client, &state.task_queue, "api")
         .await
         .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "SELF_CHECK_FAILED", format!("{e:#}")))?;
     Ok(Json(SelfCheckResponse { workflow_id, report }))

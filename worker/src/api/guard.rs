@@ -18,45 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Requests per second and burst; a rate of 0 turns the limit off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Rate {
-    pub per_sec: u32,
-    pub burst: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GuardConfig {
-    /// `org_code=key` lines; without the file the HIS API is open (loopback dev only).
-    pub keys_file: Option<std::path::PathBuf>,
-    pub per_ip: Rate,
-    pub per_device: Rate,
-    pub callback_per_ip: Rate,
-    /// Authentication failures from one IP or device before it is blocked.
-    pub block_after_failures: u32,
-    pub block_secs: u64,
-    /// Distinct HIS order numbers one device may create within `order_burst_secs` before it is
-    /// blocked (0: no limit). A cashier terminal makes a few a minute.
-    pub order_burst_max: u32,
-    pub order_burst_secs: u64,
-}
-
-impl Default for GuardConfig {
-    fn default() -> Self {
-        Self {
-            keys_file: None,
-            // The HIS is usually one busy client behind a proxy: no per-IP limit unless asked.
-            per_ip: Rate { per_sec: 0, burst: 0 },
-            per_device: Rate { per_sec: 10, burst: 20 },
-            callback_per_ip: Rate { per_sec: 2_000, burst: 4_000 },
-            block_after_failures: 10,
-            block_secs: 300,
-            order_burst_max: 30,
-            order_burst_secs: 60,
-        }
-    }
-}
+pub use crate::config::{GuardConfig, Rate};
 
 struct Bucket {
     tokens: f64,

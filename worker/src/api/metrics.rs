@@ -9,9 +9,9 @@ use std::sync::atomic::Ordering;
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let now = medpay_activities::http::now_ms() / 1000;
-    let findings = crate::commands::certs::check(&crate::commands::certs::sources(&state.config), now, 30);
+    let findings = crate::certs::check(&crate::certs::sources(&state.config), now, 30);
     let mut out = String::new();
-    crate::commands::certs::metrics(&findings, &mut out);
+    crate::certs::metrics(&findings, &mut out);
     out.push_str("# HELP medpay_integrity_refusals_total Party replies that failed signature or decryption checks (not acted on; the workflow queries instead).\n# TYPE medpay_integrity_refusals_total counter\n");
     out.push_str(&format!(
         "medpay_integrity_refusals_total {}\n",

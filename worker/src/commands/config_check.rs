@@ -72,22 +72,22 @@ fn certificates(c: &HospitalConfig, now: i64, warn_days: i64, out: &mut Vec<Find
             files.push(("client certificate", cert.clone()));
         }
         for (kind, path) in files {
-            let source = super::certs::Source {
+            let source = crate::certs::Source {
                 name: format!("{party} {kind}"),
                 origin: path.display().to_string(),
                 text: std::fs::read_to_string(&path).map_err(|err| format!("cannot read: {err}")),
                 key_only: false,
             };
-            for f in super::certs::check(&[source], now, warn_days) {
+            for f in crate::certs::check(&[source], now, warn_days) {
                 let what = format!("{party} {kind}");
                 let (ok, detail) = match f.status {
-                    super::certs::Status::Ok => {
+                    crate::certs::Status::Ok => {
                         (true, format!("{} valid, {} days left", path.display(), f.days_left.unwrap_or(0)))
                     }
-                    super::certs::Status::Warn => {
+                    crate::certs::Status::Warn => {
                         (true, format!("{} expires in {} days: renew it", path.display(), f.days_left.unwrap_or(0)))
                     }
-                    super::certs::Status::Expired => (
+                    crate::certs::Status::Expired => (
                         false,
                         format!(
                             "{} has EXPIRED ({} days ago): the handshake will fail; get a current one",
@@ -95,8 +95,8 @@ fn certificates(c: &HospitalConfig, now: i64, warn_days: i64, out: &mut Vec<Find
                             -f.days_left.unwrap_or(0)
                         ),
                     ),
-                    super::certs::Status::NoExpiry => (true, path.display().to_string()),
-                    super::certs::Status::Unreadable(why) => (false, format!("{}: {why}", path.display())),
+                    crate::certs::Status::NoExpiry => (true, path.display().to_string()),
+                    crate::certs::Status::Unreadable(why) => (false, format!("{}: {why}", path.display())),
                 };
                 out.push(finding(&c.org_code, what, ok, detail));
             }
@@ -288,7 +288,7 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
 fn asks_for_client_certificate(e: &onboarding::Endpoint) -> bool {
     use std::io::{Read, Write};
     let without = onboarding::Endpoint { client_cert: None, client_key: None, ..e.clone() };
-    let Ok(config) = medpay_activities::http::party_tls(&without) else { return false };
+    let Ok(config) = medpay_activities::endpoint::party_tls(&without) else { return false };
     let Ok(url) = url::Url::parse(&e.base_url) else { return false };
     let (Some(host), Some(port)) = (url.host_str().map(str::to_string), url.port_or_known_default()) else {
         return false;

@@ -1,4 +1,5 @@
-//! `medpay certs check` (REQ T-4.3d): every certificate and key the configuration names, with
+//! Certificate and key expiry (REQ T-4.3d), for `medpay certs check` and `GET /metrics`: every
+//! certificate and key the configuration names, with
 //! the certificates' expiry and days left; a warning under `warn_days`, a non-zero exit for an
 //! expired or unreadable one. The same findings feed `GET /metrics`, so monitoring sees a
 //! certificate running out long before a counterparty refuses the handshake.

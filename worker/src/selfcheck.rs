@@ -1,5 +1,6 @@
-//! `medpay doctor`: one self-check workflow through the server and a worker, with a deadline so
-//! a missing worker is reported instead of waiting forever.
+//! The self-check (`medpay doctor`, `POST /v1/diagnostics/self-check`): one self-check workflow
+//! through the server and a worker, with a deadline so a missing worker is reported instead of
+//! waiting forever.
 
 use anyhow::Context;
 use medpay_schemas::diagnostics::{SelfCheckReport, SelfCheckRequest};

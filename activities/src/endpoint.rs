@@ -1,13 +1,19 @@
 //! How to reach one counterparty of a hospital: its `PartyConfig` (base URL, per-operation
 //! paths, CA or the system's roots, client certificate, timeouts, profile), the reference paths
-//! of each party's operations, and the profile-free `Endpoint` the HTTPS clients are built from.
+//! of each party's operations, the profile-free `Endpoint` the HTTPS clients are built from, and
+//! the client itself (`party_client`). The party clients (`bank`, `mid_platform`, ...) and the
+//! hospitals' configuration (`parties`) both build on this module; it needs neither.
 
+use crate::http::TlsSetupError;
 use medpay_schemas::wire::bank::BankOp;
 use medpay_schemas::wire::mid_platform::MidPlatformOp;
 use medpay_schemas::wire::{channel, core};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// `ca = "system"`: the operating system's public roots (the channels' public endpoints).
 pub const SYSTEM_ROOTS: &str = "system";
@@ -41,10 +47,10 @@ pub struct PartyConfig<P> {
 fn system_roots() -> String {
     SYSTEM_ROOTS.into()
 }
-pub(super) fn connect_ms() -> u64 {
+pub(crate) fn connect_ms() -> u64 {
     3_000
 }
-pub(super) fn request_ms() -> u64 {
+pub(crate) fn request_ms() -> u64 {
     10_000
 }
 
@@ -155,4 +161,57 @@ impl<P> PartyConfig<P> {
             request_timeout_ms: self.request_timeout_ms,
         }
     }
+}
+
+/// Where Debian (and most distributions) keep the system's public roots as one PEM bundle;
+/// `SSL_CERT_FILE` points elsewhere.
+fn system_roots_file() -> std::path::PathBuf {
+    std::env::var_os("SSL_CERT_FILE").map(Into::into).unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into())
+}
+
+/// The client for one counterparty: its CA bundle (or the system's roots), its client
+/// certificate when the party requires mutual TLS, its timeouts.
+pub fn party_client(e: &Endpoint) -> Result<reqwest::Client, TlsSetupError> {
+    Ok(reqwest::Client::builder()
+        .use_preconfigured_tls(party_tls(e)?)
+        .connect_timeout(Duration::from_millis(e.connect_timeout_ms))
+        .timeout(Duration::from_millis(e.request_timeout_ms))
+        .build()?)
+}
+
+/// The TLS side of `party_client`: the party's CA (or the system's roots) and the client
+/// certificate when configured.
+pub fn party_tls(e: &Endpoint) -> Result<rustls::ClientConfig, TlsSetupError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ca = if e.ca == SYSTEM_ROOTS { system_roots_file() } else { e.ca.clone().into() };
+    let mut roots = rustls::RootCertStore::empty();
+    let bad = |detail: String| TlsSetupError::CaFile { path: ca.display().to_string(), detail };
+    for cert in CertificateDer::pem_file_iter(&ca).map_err(|e| bad(e.to_string()))? {
+        roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate found".into()));
+    }
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let tls = match (&e.client_cert, &e.client_key) {
+        (Some(cert), Some(key)) => {
+            let bad = |path: &Path, detail: String| TlsSetupError::ClientIdentity {
+                path: path.display().to_string(),
+                detail,
+            };
+            let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+                .map_err(|e| bad(cert, e.to_string()))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| bad(cert, e.to_string()))?;
+            if chain.is_empty() {
+                return Err(bad(cert, "no certificate found".into()));
+            }
+            let key_der = rustls::pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
+            builder
+                .with_client_auth_cert(chain, key_der)
+                .map_err(|e| bad(key, format!("does not go with the certificate: {e}")))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    Ok(tls)
 }
