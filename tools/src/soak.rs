@@ -169,6 +169,47 @@ fn fen(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
+/// Each accepted refund against the bank's and the platform's books: one refund each at most,
+/// and, once `Refunded`, the same money to the fen.
+fn audit_refunds(a: &mut Audit, refunds: &[Refunded], bank_refunds: &[Value], mid_refunds: &[Value]) {
+    for r in refunds {
+        if !r.accepted {
+            a.stuck.push(format!("refund {}: not accepted: {}", r.refund_no, r.error.clone().unwrap_or_default()));
+            continue;
+        }
+        a.refunds += 1;
+        let bank: Vec<&Value> =
+            bank_refunds.iter().filter(|b| b["outtrx_serial_no"] == format!("RB{}", r.refund_no).as_str()).collect();
+        let mid: Vec<&Value> =
+            mid_refunds.iter().filter(|m| m["app_refd_sn"] == format!("RS{}", r.refund_no).as_str()).collect();
+        if bank.len() > 1 || mid.len() > 1 {
+            a.doubled.push(format!(
+                "refund {}: {} bank refunds, {} insurance refunds",
+                r.refund_no,
+                bank.len(),
+                mid.len()
+            ));
+        }
+        let theirs_cash: i64 = bank.iter().map(|b| fen(&b["amount"])).sum();
+        let theirs_ins: i64 =
+            mid.iter().filter(|m| m["status"] == "SUCC").map(|m| fen(&m["fund"]) + fen(&m["acct"])).sum();
+        if r.state == "Refunded" {
+            a.refunded += 1;
+            a.money_diff_fen += (fen(&r.view["cash_fen"]) - theirs_cash).abs()
+                + (fen(&r.view["fund_fen"]) + fen(&r.view["psn_acct_fen"]) - theirs_ins).abs();
+            a.money_checked_fen += theirs_cash + theirs_ins;
+        } else {
+            a.stuck.push(format!(
+                "refund {} of {}: {} {}",
+                r.refund_no,
+                r.ord,
+                r.state,
+                r.view["attention"].as_str().unwrap_or("")
+            ));
+        }
+    }
+}
+
 async fn audit(s: &ProcStack, paid: &[Paid], refunds: &[Refunded]) -> anyhow::Result<Audit> {
     let (_, books) =
         call(s, reqwest::Method::GET, &format!("https://{}/sandbox/control/state", s.sandbox), None, 60).await?;
@@ -238,43 +279,74 @@ async fn audit(s: &ProcStack, paid: &[Paid], refunds: &[Refunded]) -> anyhow::Re
             (other, None) => a.stuck.push(format!("{}: still {other}: {}", p.ord, p.error.clone().unwrap_or_default())),
         }
     }
-    for r in refunds {
-        if !r.accepted {
-            a.stuck.push(format!("refund {}: not accepted: {}", r.refund_no, r.error.clone().unwrap_or_default()));
+    audit_refunds(&mut a, refunds, &bank_refunds, &mid_refunds);
+    Ok(a)
+}
+
+/// The soak's bad day: every `kill_every_secs` the worker is SIGKILLed and started again (the
+/// third time, the Temporal server is restarted instead) until `done`.
+async fn chaos(
+    s: Arc<ProcStack>,
+    o: SoakOptions,
+    done: Arc<AtomicBool>,
+    kills: Arc<AtomicUsize>,
+    restarts: Arc<AtomicUsize>,
+) {
+    let mut round = 0u64;
+    while !done.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_secs(o.kill_every_secs)).await;
+        if done.load(Ordering::Relaxed) {
+            break;
+        }
+        round += 1;
+        if o.restart_temporal && round == 3 {
+            println!("soak: restarting the Temporal server");
+            if let Err(e) = s.restart_temporal() {
+                eprintln!("soak: Temporal restart failed: {e}");
+            }
+            restarts.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        a.refunds += 1;
-        let bank: Vec<&Value> =
-            bank_refunds.iter().filter(|b| b["outtrx_serial_no"] == format!("RB{}", r.refund_no).as_str()).collect();
-        let mid: Vec<&Value> =
-            mid_refunds.iter().filter(|m| m["app_refd_sn"] == format!("RS{}", r.refund_no).as_str()).collect();
-        if bank.len() > 1 || mid.len() > 1 {
-            a.doubled.push(format!(
-                "refund {}: {} bank refunds, {} insurance refunds",
-                r.refund_no,
-                bank.len(),
-                mid.len()
-            ));
-        }
-        let theirs_cash: i64 = bank.iter().map(|b| fen(&b["amount"])).sum();
-        let theirs_ins: i64 =
-            mid.iter().filter(|m| m["status"] == "SUCC").map(|m| fen(&m["fund"]) + fen(&m["acct"])).sum();
-        if r.state == "Refunded" {
-            a.refunded += 1;
-            a.money_diff_fen += (fen(&r.view["cash_fen"]) - theirs_cash).abs()
-                + (fen(&r.view["fund_fen"]) + fen(&r.view["psn_acct_fen"]) - theirs_ins).abs();
-            a.money_checked_fen += theirs_cash + theirs_ins;
-        } else {
-            a.stuck.push(format!(
-                "refund {} of {}: {} {}",
-                r.refund_no,
-                r.ord,
-                r.state,
-                r.view["attention"].as_str().unwrap_or("")
-            ));
+        s.kill_medpay();
+        kills.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if let Err(e) = s.start_medpay().await {
+            eprintln!("soak: medpay did not restart: {e}");
         }
     }
-    Ok(a)
+}
+
+/// The audit as the operator reads it: stuck payments by reason, anything lost or doubled, the
+/// counts and the money difference.
+fn print_audit(a: &Audit, elapsed: f64, kills: usize, restarts: usize) {
+    let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &a.stuck {
+        *by_reason
+            .entry(s.split_once(": ").map(|(_, r)| r.chars().take(90).collect()).unwrap_or_default())
+            .or_default() += 1;
+    }
+    println!("soak audit after {elapsed:.0} s ({} worker kills, {} Temporal restarts):", kills, restarts);
+    for (reason, n) in &by_reason {
+        println!("  not completed: {n} x {reason}");
+    }
+    for l in a.lost.iter().chain(&a.doubled) {
+        println!("  ! {l}");
+    }
+    for l in a.stuck.iter().take(20) {
+        println!("  - {l}");
+    }
+    println!(
+        "payments {}  paid {}  refunds {}  refunded {}  lost {}  doubled {}  stuck {}  money difference {} fen (over {} fen checked)",
+        a.payments,
+        a.paid,
+        a.refunds,
+        a.refunded,
+        a.lost.len(),
+        a.doubled.len(),
+        a.stuck.len(),
+        a.money_diff_fen,
+        a.money_checked_fen
+    );
 }
 
 /// Runs the soak; `Ok(true)` when nothing was lost or doubled and the money agrees to the fen.
@@ -309,33 +381,7 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
 
     let done = Arc::new(AtomicBool::new(false));
     let (kills, restarts) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let chaos = {
-        let (s, done, kills, restarts, o) = (s.clone(), done.clone(), kills.clone(), restarts.clone(), o.clone());
-        tokio::spawn(async move {
-            let mut round = 0u64;
-            while !done.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_secs(o.kill_every_secs)).await;
-                if done.load(Ordering::Relaxed) {
-                    break;
-                }
-                round += 1;
-                if o.restart_temporal && round == 3 {
-                    println!("soak: restarting the Temporal server");
-                    if let Err(e) = s.restart_temporal() {
-                        eprintln!("soak: Temporal restart failed: {e}");
-                    }
-                    restarts.fetch_add(1, Ordering::Relaxed);
-                    continue;
-                }
-                s.kill_medpay();
-                kills.fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                if let Err(e) = s.start_medpay().await {
-                    eprintln!("soak: medpay did not restart: {e}");
-                }
-            }
-        })
-    };
+    let chaos = tokio::spawn(chaos(s.clone(), o.clone(), done.clone(), kills.clone(), restarts.clone()));
 
     let sem = Arc::new(tokio::sync::Semaphore::new(o.concurrency));
     let refund_slots = Arc::new(AtomicUsize::new(o.refunds));
@@ -378,37 +424,6 @@ pub async fn run(o: SoakOptions) -> anyhow::Result<bool> {
     } else {
         println!("soak: the stack's files are kept for inspection in {}", dir.display());
     }
-    let mut by_reason: BTreeMap<String, usize> = BTreeMap::new();
-    for s in &a.stuck {
-        *by_reason
-            .entry(s.split_once(": ").map(|(_, r)| r.chars().take(90).collect()).unwrap_or_default())
-            .or_default() += 1;
-    }
-    println!(
-        "soak audit after {elapsed:.0} s ({} worker kills, {} Temporal restarts):",
-        kills.load(Ordering::Relaxed),
-        restarts.load(Ordering::Relaxed)
-    );
-    for (reason, n) in &by_reason {
-        println!("  not completed: {n} x {reason}");
-    }
-    for l in a.lost.iter().chain(&a.doubled) {
-        println!("  ! {l}");
-    }
-    for l in a.stuck.iter().take(20) {
-        println!("  - {l}");
-    }
-    println!(
-        "payments {}  paid {}  refunds {}  refunded {}  lost {}  doubled {}  stuck {}  money difference {} fen (over {} fen checked)",
-        a.payments,
-        a.paid,
-        a.refunds,
-        a.refunded,
-        a.lost.len(),
-        a.doubled.len(),
-        a.stuck.len(),
-        a.money_diff_fen,
-        a.money_checked_fen
-    );
+    print_audit(&a, elapsed, kills.load(Ordering::Relaxed), restarts.load(Ordering::Relaxed));
     Ok(a.lost.is_empty() && a.doubled.is_empty() && a.money_diff_fen == 0)
 }

@@ -56,24 +56,11 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
                 pdf,
                 wait_mins,
             };
-            if !medpay_worker::acceptance::run(&Config::load(cli.config.as_deref())?, options).await? {
-                std::process::exit(1);
-            }
-            Ok(())
+            exit_1_unless(medpay_worker::acceptance::run(&Config::load(cli.config.as_deref())?, options).await?)
         }
         Command::Onboarding { command: OnboardingCommand::Forms { org, out, facts, pdf, strict } } => {
-            let complete = medpay_worker::onboarding::forms(
-                &Config::load(cli.config.as_deref())?,
-                &org,
-                facts.as_deref(),
-                &out,
-                pdf,
-                strict,
-            )?;
-            if !complete {
-                std::process::exit(1);
-            }
-            Ok(())
+            let config = Config::load(cli.config.as_deref())?;
+            exit_1_unless(medpay_worker::onboarding::forms(&config, &org, facts.as_deref(), &out, pdf, strict)?)
         }
         Command::Rollout { command: RolloutCommand::Status { org } } => {
             commands::rollout::status(&Config::load(cli.config.as_deref())?, &org).await
@@ -112,42 +99,14 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
         Command::Replay { files } => {
             commands::replay::replay(&Config::load(cli.config.as_deref())?.temporal, &files).await
         }
-        Command::Keygen { out, id } => {
-            anyhow::ensure!(!out.exists(), "{} exists: refusing to overwrite a key file", out.display());
-            std::fs::write(&out, medpay_worker::codec::Sm4GcmCodec::generate_key_file(&id)?)?;
-            #[cfg(unix)]
-            std::fs::set_permissions(&out, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-            println!("wrote payload key {id} to {} (mode 600)", out.display());
-            Ok(())
-        }
+        Command::Keygen { out, id } => commands::secrets::keygen(&out, &id),
         Command::History { command: HistoryCommand::Export { workflow_id, out } } => {
             let config = Config::load(cli.config.as_deref())?;
             let client = temporal::connect(&config.temporal).await?;
             commands::replay::export(&client, &workflow_id, &out).await
         }
         Command::Secrets { command: SecretsCommand::Seal { input, out, generate_master_key } } => {
-            if generate_master_key {
-                println!("{}", hex::encode(medpay_crypto::random::random_bytes::<16>()?));
-                return Ok(());
-            }
-            let (Some(input), Some(out)) = (input, out) else { anyhow::bail!("--in and --out are required") };
-            let master = medpay_crypto::sealed::master_key_from_env()?.ok_or_else(|| anyhow::anyhow!("set MEDPAY_MASTER_KEY (32 hex digits) or MEDPAY_MASTER_KEY_FILE; `medpay secrets seal --generate-master-key` makes one"))?;
-            let plain = zeroize::Zeroizing::new(
-                std::fs::read(&input).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", input.display()))?,
-            );
-            anyhow::ensure!(
-                !medpay_crypto::sealed::is_sealed(&String::from_utf8_lossy(&plain)),
-                "{} is already sealed",
-                input.display()
-            );
-            let sealed = medpay_crypto::sealed::seal(&master, &plain)?;
-            write_private(&out, sealed.as_bytes())?;
-            println!(
-                "sealed {} -> {} (remove the plain file once medpay runs with the sealed one)",
-                input.display(),
-                out.display()
-            );
-            Ok(())
+            commands::secrets::seal(input.as_deref(), out.as_deref(), generate_master_key)
         }
         Command::Certs { command: CertsCommand::Check { at, warn_days } } => {
             let config = Config::load(cli.config.as_deref())?;
@@ -175,14 +134,10 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
     }
 }
 
-/// Writes a file only its owner can read (0600 on Unix).
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    f.write_all(bytes)?;
+/// A command whose report already said what failed exits 1 without an error line of its own.
+fn exit_1_unless(passed: bool) -> anyhow::Result<()> {
+    if !passed {
+        std::process::exit(1);
+    }
     Ok(())
 }

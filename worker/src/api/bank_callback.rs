@@ -262,8 +262,19 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         callback_seen(&row.org_code, "repeated");
         return acknowledge(&h.bank, &msg_id);
     }
-    // Any other notice goes to the workflow, which decides.
-    // Dedup at Temporal by the callback's msg_id: a repeated notice is one signal.
+    hand_over(&state, h, &msg_id, &row, &st, at).await
+}
+
+/// Any notice that is not a repeat goes to the payment's workflow, which decides; a repeated
+/// notice is one signal (deduplicated at Temporal by the callback's msg_id).
+async fn hand_over(
+    state: &AppState,
+    h: &medpay_activities::parties::HospitalParties,
+    msg_id: &str,
+    row: &super::payments::PaymentRow,
+    st: &MixedOrderState,
+    at: std::time::SystemTime,
+) -> Response {
     callback_seen(&row.org_code, "verified");
     let trace = medpay_activities::trace::PaymentTrace::of(&row.org_code, &row.med_org_ord);
     medpay_activities::trace::record(
@@ -296,7 +307,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
         let current = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten();
         let now = current.as_ref().and_then(|p| PaymentState::parse(&p.state));
         if now.is_some_and(PaymentState::is_terminal) {
-            return acknowledge(&h.bank, &msg_id);
+            return acknowledge(&h.bank, msg_id);
         }
         // A pending payment whose workflow stopped listening (after `late_callback_secs`): the
         // bank's verified word settles it here, or the bank would repeat it for ever.
@@ -306,12 +317,12 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
             Some(p),
         ) = (&e, now, current)
         {
-            return settle_after_workflow(&state, &h.bank, &msg_id, &p, &st).await;
+            return settle_after_workflow(state, &h.bank, msg_id, &p, &st).await;
         }
         tracing::warn!(workflow_id = %row.workflow_id, trace_id = %trace.trace_id_hex(), "could not hand the callback over: {e}");
         return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
     }
-    acknowledge(&h.bank, &msg_id)
+    acknowledge(&h.bank, msg_id)
 }
 
 /// A verified notice for a `PendingReconciliation` payment whose workflow has ended. Success

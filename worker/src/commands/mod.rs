@@ -5,3 +5,4 @@ pub mod envelope;
 pub mod recon;
 pub mod replay;
 pub mod rollout;
+pub mod secrets;
