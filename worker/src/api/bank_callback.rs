@@ -317,7 +317,7 @@ async fn hand_over(
             Some(p),
         ) = (&e, now, current)
         {
-            return settle_after_workflow(state, &h.bank, msg_id, &p, &st).await;
+            return settle_after_workflow(state, &h.bank, msg_id, &p, st).await;
         }
         tracing::warn!(workflow_id = %row.workflow_id, trace_id = %trace.trace_id_hex(), "could not hand the callback over: {e}");
         return (StatusCode::SERVICE_UNAVAILABLE, "could not hand over; retry").into_response();
