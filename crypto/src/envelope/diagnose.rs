@@ -50,15 +50,9 @@ pub fn first_difference(ours: &str, theirs: &str) -> Option<String> {
     Some(format!("byte {at}: ours …{}… vs theirs …{}…", ctx(ours), ctx(theirs)))
 }
 
-/// Diagnoses a captured mid-platform message signed by the holder of `peer`.
-/// `expected_sign_string` is the counterparty's sign string from its logs, when known.
-pub fn diagnose_mid_platform(
-    env: &MidPlatformEnvelope,
-    raw: &str,
-    peer: &PublicKey,
-    expected_sign_string: Option<&str>,
-) -> Diagnosis {
-    let mut d = Diagnosis { steps: vec![], verdict: String::new(), verified: false };
+/// The message's fields with `data` decrypted in place of `encData`, and its `signData`; on
+/// the way, a step per check. Err: the verdict when the message cannot be opened.
+fn opened(env: &MidPlatformEnvelope, raw: &str, d: &mut Diagnosis) -> Result<(Map<String, Value>, String), String> {
     let mut fields = match serde_json::from_str::<Value>(raw) {
         Ok(Value::Object(m)) => {
             d.push("parse", true, format!("JSON object with fields {:?}", m.keys().collect::<Vec<_>>()));
@@ -66,7 +60,7 @@ pub fn diagnose_mid_platform(
         }
         other => {
             d.push("parse", false, format!("{other:?}"));
-            return d.fail("the message is not a JSON object");
+            return Err("the message is not a JSON object".into());
         }
     };
     let app_id = fields.get("appId").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -80,7 +74,7 @@ pub fn diagnose_mid_platform(
         (fields.remove("encData"), fields.remove("signData"))
     else {
         d.push("fields", false, "encData or signData missing".to_string());
-        return d.fail("the message carries no encData/signData (an unsigned failure reply?)");
+        return Err("the message carries no encData/signData (an unsigned failure reply?)".into());
     };
     let data = match env.decrypt_data(&enc) {
         Ok(json) => {
@@ -89,16 +83,34 @@ pub fn diagnose_mid_platform(
                 Ok(v) => v,
                 Err(e) => {
                     d.push("data JSON", false, e.to_string());
-                    return d.fail("encData decrypts but is not JSON: the data key or the padding differ");
+                    return Err("encData decrypts but is not JSON: the data key or the padding differ".into());
                 }
             }
         }
         Err(e) => {
             d.push("decrypt encData", false, e.to_string());
-            return d.fail("encData does not decrypt: appId/appSecret (hence the data key) differ from the sender's");
+            return Err(
+                "encData does not decrypt: appId/appSecret (hence the data key) differ from the sender's".into()
+            );
         }
     };
-    fields.insert("data".into(), data.clone());
+    fields.insert("data".into(), data);
+    Ok((fields, sig_text))
+}
+
+/// Diagnoses a captured mid-platform message signed by the holder of `peer`.
+/// `expected_sign_string` is the counterparty's sign string from its logs, when known.
+pub fn diagnose_mid_platform(
+    env: &MidPlatformEnvelope,
+    raw: &str,
+    peer: &PublicKey,
+    expected_sign_string: Option<&str>,
+) -> Diagnosis {
+    let mut d = Diagnosis { steps: vec![], verdict: String::new(), verified: false };
+    let (fields, sig_text) = match opened(env, raw, &mut d) {
+        Ok(v) => v,
+        Err(why) => return d.fail(why),
+    };
     let profile = &env.profile;
     let ours = sign_string(&fields, env.app_secret(), profile.numbers);
     d.push("sign string", true, ours.clone());
@@ -144,38 +156,9 @@ pub fn diagnose_mid_platform(
     }
     d.push("verify", false, "signature does not verify with the configured profile");
 
-    // Try the variants people disagree on, one at a time.
-    let flipped_numbers = match profile.numbers {
-        NumberStyle::Literal => NumberStyle::String,
-        NumberStyle::String => NumberStyle::Literal,
-    };
-    let candidates: Vec<(String, String, String, Sm2SignatureFormat)> = vec![
-        (
-            format!("numbers signed as {flipped_numbers:?}"),
-            sign_string(&fields, env.app_secret(), flipped_numbers),
-            id.clone(),
-            format,
-        ),
-        (format!("signature encoded as {detected:?}"), ours.clone(), id.clone(), detected),
-        ("an empty SM2 ID (OpenSSL's default)".into(), ours.clone(), String::new(), detected),
-        (
-            "data signed without pruning empty values".into(),
-            unpruned_sign_string(&fields, env.app_secret(), profile.numbers),
-            id.clone(),
-            detected,
-        ),
-        (
-            "no \"&key=appSecret\" suffix".into(),
-            ours.trim_end_matches(&format!("&key={}", env.app_secret())).to_string(),
-            id.clone(),
-            detected,
-        ),
-    ];
-    for (what, msg, cid, cformat) in candidates {
-        if sm2_verify(pk, &cid, msg.as_bytes(), &sig, cformat).is_ok() {
-            d.push("variant", true, format!("verifies with {what}"));
-            return d.fail(format!("the sender signed with {what}: align the profile (or the sender) on this step"));
-        }
+    if let Some(what) = verifying_variant(env, &fields, &ours, pk, &id, format, detected, &sig) {
+        d.push("variant", true, format!("verifies with {what}"));
+        return d.fail(format!("the sender signed with {what}: align the profile (or the sender) on this step"));
     }
     if let Some(theirs) = expected_sign_string
         && sm2_verify(pk, &id, theirs.as_bytes(), &sig, detected).is_ok()
@@ -183,6 +166,52 @@ pub fn diagnose_mid_platform(
         return d.fail("the signature covers the expected sign string, not ours: see 'compare sign string' for the first differing byte");
     }
     d.fail("no variant verifies: the public key is not the signer's, or the signed content differs beyond the known variants")
+}
+
+/// The variant senders disagree on that makes the signature verify, if one does: numbers
+/// signed the other way, the other signature encoding, an empty SM2 ID, unpruned data, no
+/// `&key=` suffix. Tried one at a time.
+#[allow(clippy::too_many_arguments)]
+fn verifying_variant(
+    env: &MidPlatformEnvelope,
+    fields: &Map<String, Value>,
+    ours: &str,
+    pk: &crate::sm2::Sm2PublicKey,
+    id: &str,
+    format: Sm2SignatureFormat,
+    detected: Sm2SignatureFormat,
+    sig: &[u8],
+) -> Option<String> {
+    let flipped_numbers = match env.profile.numbers {
+        NumberStyle::Literal => NumberStyle::String,
+        NumberStyle::String => NumberStyle::Literal,
+    };
+    let candidates: Vec<(String, String, String, Sm2SignatureFormat)> = vec![
+        (
+            format!("numbers signed as {flipped_numbers:?}"),
+            sign_string(fields, env.app_secret(), flipped_numbers),
+            id.to_string(),
+            format,
+        ),
+        (format!("signature encoded as {detected:?}"), ours.to_string(), id.to_string(), detected),
+        ("an empty SM2 ID (OpenSSL's default)".into(), ours.to_string(), String::new(), detected),
+        (
+            "data signed without pruning empty values".into(),
+            unpruned_sign_string(fields, env.app_secret(), env.profile.numbers),
+            id.to_string(),
+            detected,
+        ),
+        (
+            "no \"&key=appSecret\" suffix".into(),
+            ours.trim_end_matches(&format!("&key={}", env.app_secret())).to_string(),
+            id.to_string(),
+            detected,
+        ),
+    ];
+    candidates
+        .into_iter()
+        .find(|(_, msg, cid, cformat)| sm2_verify(pk, cid, msg.as_bytes(), sig, *cformat).is_ok())
+        .map(|(what, ..)| what)
 }
 
 /// The sign string with `data` sorted but not pruned (a common mistake of senders).

@@ -13,56 +13,71 @@ use std::time::{Duration, Instant};
 pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResult)) -> Vec<CaseResult> {
     let mut out = Vec::new();
     let mut n = 0;
-    let sandbox = matches!(run.patient, Patient::Sandbox(_));
     for scene in ["registration", "outpatient", "pharmacy"] {
         for split in [Split::Insurance, Split::SelfPay, Split::Mixed] {
             n += 1;
-            let total = match scene {
-                "registration" => 1_200 + i64::try_from(n).unwrap_or(0),
-                "pharmacy" => 8_650,
-                _ => 30_000,
-            };
-            let ord = run.ord(channel, n);
-            let started = Instant::now();
-            let c = result(
-                format!("{channel}/{scene}/{split:?}").to_lowercase(),
-                channel,
-                scene,
-                split.label(),
-                json!({"total_fen": total, "lines": 1, "person": masked(split, sandbox)}),
-                Some(ord.clone()),
-                started,
-            );
-            let c = match run
-                .pay(&Pay { channel, ord: &ord, scene, split, total, confirm: true, lose_callback: false })
-                .await
-            {
-                Ok(v) => judge_payment(c, &v, "Paid", |v, a| {
-                    if !split.holds(a.fund_fen, a.psn_acct_fen, a.own_pay_fen) {
-                        return Err(format!(
-                            "split fund {} / account {} / self-pay {} is not {}",
-                            a.fund_fen,
-                            a.psn_acct_fen,
-                            a.own_pay_fen,
-                            split.label()
-                        ));
-                    }
-                    Ok(format!(
-                        "Paid by {}: fund {} + account {} + self-pay {} = {} fen",
-                        v["workflow"]["settled_by"].as_str().unwrap_or("an unreported source"),
-                        a.fund_fen,
-                        a.psn_acct_fen,
-                        a.own_pay_fen,
-                        a.total_fen
-                    ))
-                }),
-                Err(e) => failed(c, &e),
-            };
-            out.push(done(c, started, progress));
+            out.push(split_payment(run, channel, scene, split, n, progress).await);
         }
     }
-    // The patient declines the pre-settled bill: nothing is charged, the upload is revoked.
-    n += 1;
+    out.push(declined_bill(run, channel, n + 1, progress).await);
+    out.push(lost_callback(run, channel, n + 2, progress).await);
+    out
+}
+
+/// One of the nine: a bill of `scene` paid as `split`; the parts must add up as the split says.
+async fn split_payment(
+    run: &Run<'_>,
+    channel: &str,
+    scene: &str,
+    split: Split,
+    n: usize,
+    progress: &dyn Fn(&CaseResult),
+) -> CaseResult {
+    let sandbox = matches!(run.patient, Patient::Sandbox(_));
+    let total = match scene {
+        "registration" => 1_200 + i64::try_from(n).unwrap_or(0),
+        "pharmacy" => 8_650,
+        _ => 30_000,
+    };
+    let ord = run.ord(channel, n);
+    let started = Instant::now();
+    let c = result(
+        format!("{channel}/{scene}/{split:?}").to_lowercase(),
+        channel,
+        scene,
+        split.label(),
+        json!({"total_fen": total, "lines": 1, "person": masked(split, sandbox)}),
+        Some(ord.clone()),
+        started,
+    );
+    let c = match run.pay(&Pay { channel, ord: &ord, scene, split, total, confirm: true, lose_callback: false }).await {
+        Ok(v) => judge_payment(c, &v, "Paid", |v, a| {
+            if !split.holds(a.fund_fen, a.psn_acct_fen, a.own_pay_fen) {
+                return Err(format!(
+                    "split fund {} / account {} / self-pay {} is not {}",
+                    a.fund_fen,
+                    a.psn_acct_fen,
+                    a.own_pay_fen,
+                    split.label()
+                ));
+            }
+            Ok(format!(
+                "Paid by {}: fund {} + account {} + self-pay {} = {} fen",
+                v["workflow"]["settled_by"].as_str().unwrap_or("an unreported source"),
+                a.fund_fen,
+                a.psn_acct_fen,
+                a.own_pay_fen,
+                a.total_fen
+            ))
+        }),
+        Err(e) => failed(c, &e),
+    };
+    done(c, started, progress)
+}
+
+/// The patient declines the pre-settled bill: nothing is charged, the upload is revoked.
+async fn declined_bill(run: &Run<'_>, channel: &str, n: usize, progress: &dyn Fn(&CaseResult)) -> CaseResult {
+    let sandbox = matches!(run.patient, Patient::Sandbox(_));
     let ord = run.ord(channel, n);
     let started = Instant::now();
     let c = result(
@@ -91,9 +106,13 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
         }),
         Err(e) => failed(c, &e),
     };
-    out.push(done(c, started, progress));
-    // The bank's callback is lost: the compensating query (REQ Q-9) settles the payment.
-    n += 1;
+    done(c, started, progress)
+}
+
+/// The bank's callback is lost: the compensating query (REQ Q-9) settles the payment. Only
+/// against the sandbox, where the loss can be planted.
+async fn lost_callback(run: &Run<'_>, channel: &str, n: usize, progress: &dyn Fn(&CaseResult)) -> CaseResult {
+    let sandbox = matches!(run.patient, Patient::Sandbox(_));
     let ord = run.ord(channel, n);
     let started = Instant::now();
     let mut c = result(
@@ -130,8 +149,7 @@ pub async fn payments(run: &Run<'_>, channel: &str, progress: &dyn Fn(&CaseResul
         c.reason =
             "a lost callback cannot be planted at the real bank: the query path is proven against the sandbox".into();
     }
-    out.push(done(c, started, progress));
-    out
+    done(c, started, progress)
 }
 
 /// A full refund of the channel's mixed outpatient payment and a partial one (1.00 yuan of

@@ -50,6 +50,58 @@ fn progress(c: &CaseResult) {
     println!("  {} {:<40} {:>6} ms  {}", if c.passed { "PASS" } else { "FAIL" }, c.id, c.millis, c.reason);
 }
 
+/// Whether the server runs another configuration than this run reads (the report then fails):
+/// the server's fingerprint from its rollout endpoint.
+async fn fingerprint_mismatch(his: &His, base: &str, org: &str, fingerprint: &str) -> anyhow::Result<Option<String>> {
+    let (status, server) = his
+        .get(&format!("/v1/hospitals/{}/rollout", org))
+        .await
+        .with_context(|| format!("cannot reach the product's API at {base}"))?;
+    anyhow::ensure!(status == 200, "the product's API at {base} answered HTTP {status} for hospital {}: {server}", org);
+    let mismatch = (server["fingerprint"].as_str() != Some(fingerprint)).then(|| {
+        format!(
+            "the server runs configuration {} but this run's is {fingerprint}: run with the server's configuration",
+            server["fingerprint"].as_str().unwrap_or("?")
+        )
+    });
+    Ok(mismatch)
+}
+
+/// The outcome per channel in the ledger (`acceptance_reports`), which the rollout gate reads.
+async fn record_outcomes(
+    config: &crate::config::Config,
+    report: &report::Report,
+    channels: &[String],
+    written: &[PathBuf],
+) -> anyhow::Result<()> {
+    let ledger = Ledger::connect(&config.ledger.url)
+        .await
+        .context("cannot open the ledger (ledger.url) to record the outcome")?;
+    for channel in channels {
+        let mine: Vec<&CaseResult> =
+            report.cases.iter().filter(|c| c.channel == *channel || c.channel.contains(channel.as_str())).collect();
+        let passed = report.passed_on(channel);
+        let a = Acceptance {
+            org_code: report.org_code.clone(),
+            fingerprint: report.fingerprint.clone(),
+            channel: channel.clone(),
+            passed,
+            cases_total: u32::try_from(mine.len()).unwrap_or(u32::MAX),
+            cases_passed: u32::try_from(mine.iter().filter(|c| c.passed).count()).unwrap_or(u32::MAX),
+            finished_at_ms: medpay_activities::http::now_ms(),
+            report_path: written.get(1).map(|p| p.display().to_string()).unwrap_or_default(),
+        };
+        store::record_acceptance(&ledger, &a).await?;
+        println!(
+            "{channel}: {} ({}/{} cases)",
+            if passed { "PASSED" } else { "FAILED" },
+            a.cases_passed,
+            a.cases_total
+        );
+    }
+    Ok(())
+}
+
 /// Runs the matrix; `Ok(true)` when every case passed on every channel run.
 pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<bool> {
     let parties = crate::load_parties(&config.parties)?
@@ -76,21 +128,7 @@ pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<b
         None => None,
     };
     let fingerprint = service::fingerprint(h);
-    let (status, server) = his
-        .get(&format!("/v1/hospitals/{}/rollout", o.org))
-        .await
-        .with_context(|| format!("cannot reach the product's API at {base}"))?;
-    anyhow::ensure!(
-        status == 200,
-        "the product's API at {base} answered HTTP {status} for hospital {}: {server}",
-        o.org
-    );
-    let mismatch = (server["fingerprint"].as_str() != Some(fingerprint.as_str())).then(|| {
-        format!(
-            "the server runs configuration {} but this run's is {fingerprint}: run with the server's configuration",
-            server["fingerprint"].as_str().unwrap_or("?")
-        )
-    });
+    let mismatch = fingerprint_mismatch(&his, &base, &o.org, &fingerprint).await?;
     let openid =
         o.openid.clone().or_else(|| h.test_openids.iter().next().cloned()).unwrap_or_else(|| "acceptance-run".into());
     let started_at = now_text();
@@ -145,31 +183,7 @@ pub async fn run(config: &crate::config::Config, o: Options) -> anyhow::Result<b
         cases: all,
     };
     let written = report::write(&report, &o.out, o.pdf)?;
-    let ledger = Ledger::connect(&config.ledger.url)
-        .await
-        .context("cannot open the ledger (ledger.url) to record the outcome")?;
-    for channel in &channels {
-        let mine: Vec<&CaseResult> =
-            report.cases.iter().filter(|c| c.channel == *channel || c.channel.contains(channel.as_str())).collect();
-        let passed = report.passed_on(channel);
-        let a = Acceptance {
-            org_code: o.org.clone(),
-            fingerprint: fingerprint.clone(),
-            channel: channel.clone(),
-            passed,
-            cases_total: u32::try_from(mine.len()).unwrap_or(u32::MAX),
-            cases_passed: u32::try_from(mine.iter().filter(|c| c.passed).count()).unwrap_or(u32::MAX),
-            finished_at_ms: medpay_activities::http::now_ms(),
-            report_path: written.get(1).map(|p| p.display().to_string()).unwrap_or_default(),
-        };
-        store::record_acceptance(&ledger, &a).await?;
-        println!(
-            "{channel}: {} ({}/{} cases)",
-            if passed { "PASSED" } else { "FAILED" },
-            a.cases_passed,
-            a.cases_total
-        );
-    }
+    record_outcomes(config, &report, &channels, &written).await?;
     for p in &written {
         println!("  {}", p.display());
     }

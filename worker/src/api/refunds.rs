@@ -86,27 +86,16 @@ fn amounts(b: &RefundBody, p: &medpay_activities::ledger::entities::payment::Mod
     })
 }
 
-pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) -> Result<Response, ApiError> {
-    medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
-    let p = state.ledger.get(&b.org_code, &b.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(
-        || {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "UNKNOWN_PAYMENT",
-                format!("no payment {}/{}", b.org_code, b.med_org_ord),
-            )
-        },
-    )?;
-    let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ApiError::ledger_unavailable)?;
-    let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
-        // "Refund everything" asked again: the same refund, whatever remains now.
-        (Some(r), None) => RefundAmounts {
-            fund: Money::from_fen(r.fund_fen),
-            psn_acct: Money::from_fen(r.psn_acct_fen),
-            cash: Money::from_fen(r.cash_fen),
-        },
-        _ => amounts(&b, &p)?,
-    };
+/// Why this refund cannot be made, if it cannot: nothing left, an insurance part without the
+/// fresh authCode a channel-authorising hospital needs (REQ 6.2 step 3), a partial refund of both
+/// parts there, or (for a new refund) the refund window closed. `again`: the refund exists.
+fn refusable(
+    state: &AppState,
+    b: &RefundBody,
+    p: &medpay_activities::ledger::entities::payment::Model,
+    a: &RefundAmounts,
+    again: bool,
+) -> Result<(), ApiError> {
     if a.total().map_err(|e| invalid(e.to_string()))?.is_zero() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -134,7 +123,7 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         && a.cash.fen() == p.own_pay_fen.unwrap_or(0) - p.refunded_cash_fen;
     // A partial refund of both parts is two 6203 calls (HI and CASH), each with its own
     // payAuthNo: the platform issues them; one authCode from the channel gives only one.
-    if existing.is_none() && insurance && !a.cash.is_zero() && !whole && at_channel {
+    if !again && insurance && !a.cash.is_zero() && !whole && at_channel {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "PARTIAL_MIXED_REFUND",
@@ -142,7 +131,7 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         ));
     }
     let window_ms = i64::try_from(state.refund.window_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
-    if existing.is_none() && p.paid_at_ms.is_some_and(|paid| medpay_activities::http::now_ms() - paid > window_ms) {
+    if !again && p.paid_at_ms.is_some_and(|paid| medpay_activities::http::now_ms() - paid > window_ms) {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "REFUND_WINDOW_CLOSED",
@@ -152,6 +141,31 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
             ),
         ));
     }
+    Ok(())
+}
+
+pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) -> Result<Response, ApiError> {
+    medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
+    let p = state.ledger.get(&b.org_code, &b.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(
+        || {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "UNKNOWN_PAYMENT",
+                format!("no payment {}/{}", b.org_code, b.med_org_ord),
+            )
+        },
+    )?;
+    let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ApiError::ledger_unavailable)?;
+    let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
+        // "Refund everything" asked again: the same refund, whatever remains now.
+        (Some(r), None) => RefundAmounts {
+            fund: Money::from_fen(r.fund_fen),
+            psn_acct: Money::from_fen(r.psn_acct_fen),
+            cash: Money::from_fen(r.cash_fen),
+        },
+        _ => amounts(&b, &p)?,
+    };
+    refusable(&state, &b, &p, &a, existing.is_some())?;
     let input = RefundInput {
         org_code: b.org_code.clone(),
         med_org_ord: b.med_org_ord.clone(),
