@@ -20,6 +20,59 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// One concurrency level: the three rows (baseline, baseline+search, payment), each run in
+/// `ROUNDS` interleaved rounds, with the history shape of the last round's items.
+async fn level(s: &Arc<Stack>, c: usize, per_level: usize, idle: f64) -> anyhow::Result<[Row; 3]> {
+    let s = s.clone();
+    // Each round keeps the level's concurrency busy for a while (at least two waves).
+    let items = per_level.div_ceil(ROUNDS).max(c * 2);
+    // Item ids, named once: the rounds start them, the history sample reads them back.
+    let base_id = move |round: usize, i: usize| format!("base-{c}-{round}-{i}");
+    let searched_id = move |round: usize, i: usize| format!("bsearch-{c}-{round}-{i}");
+    let payment_ord = move |round: usize, i: usize| format!("P{c}-{round}-{i}");
+    let (mut base, mut searched, mut pay) = (vec![], vec![], vec![]);
+    // Each round starts with another row, and each row waits for the server to settle
+    // (`run_round`). With a fixed order the baseline's first c=100 round was its fastest in
+    // every run; rotated, a level's first round is usually the fastest for every row (the
+    // server slows as the level goes on), so only rows of one round compare like-for-like.
+    for round in 0..ROUNDS {
+        for row in (0..3).map(|k| (round + k) % 3) {
+            match row {
+                0 => base.push(
+                    run_round(&s, "baseline", c, items, move |s, i| async move {
+                        one_baseline(&s, base_id(round, i), false).await
+                    })
+                    .await?,
+                ),
+                1 => searched.push(
+                    run_round(&s, "baseline+search", c, items, move |s, i| async move {
+                        one_baseline(&s, searched_id(round, i), true).await
+                    })
+                    .await?,
+                ),
+                _ => pay.push(
+                    run_round(&s, "payment", c, items, move |s, i| async move {
+                        one_payment(&s, payment_ord(round, i)).await
+                    })
+                    .await?,
+                ),
+            }
+        }
+    }
+    let mut level = [
+        Row::from_rounds("baseline", c, &base, idle),
+        Row::from_rounds("baseline+search", c, &searched, idle),
+        Row::from_rounds("payment", c, &pay, idle),
+    ];
+    let last = ROUNDS - 1;
+    level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
+    level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
+    level[2].history =
+        history_shape(&s, (0..items).map(|i| medpay_worker::api::payments::workflow_id(ORG, &payment_ord(last, i))))
+            .await;
+    Ok(level)
+}
+
 pub async fn run(
     concurrency: &[usize],
     per_level: usize,
@@ -43,54 +96,7 @@ pub async fn run(
     let mut rows = vec![];
     let troubled_before = troubled_exchanges(&s).await;
     for &c in concurrency {
-        // Each round keeps the level's concurrency busy for a while (at least two waves).
-        let items = per_level.div_ceil(ROUNDS).max(c * 2);
-        // Item ids, named once: the rounds start them, the history sample reads them back.
-        let base_id = move |round: usize, i: usize| format!("base-{c}-{round}-{i}");
-        let searched_id = move |round: usize, i: usize| format!("bsearch-{c}-{round}-{i}");
-        let payment_ord = move |round: usize, i: usize| format!("P{c}-{round}-{i}");
-        let (mut base, mut searched, mut pay) = (vec![], vec![], vec![]);
-        // Each round starts with another row, and each row waits for the server to settle
-        // (`run_round`). With a fixed order the baseline's first c=100 round was its fastest in
-        // every run; rotated, a level's first round is usually the fastest for every row (the
-        // server slows as the level goes on), so only rows of one round compare like-for-like.
-        for round in 0..ROUNDS {
-            for row in (0..3).map(|k| (round + k) % 3) {
-                match row {
-                    0 => base.push(
-                        run_round(&s, "baseline", c, items, move |s, i| async move {
-                            one_baseline(&s, base_id(round, i), false).await
-                        })
-                        .await?,
-                    ),
-                    1 => searched.push(
-                        run_round(&s, "baseline+search", c, items, move |s, i| async move {
-                            one_baseline(&s, searched_id(round, i), true).await
-                        })
-                        .await?,
-                    ),
-                    _ => pay.push(
-                        run_round(&s, "payment", c, items, move |s, i| async move {
-                            one_payment(&s, payment_ord(round, i)).await
-                        })
-                        .await?,
-                    ),
-                }
-            }
-        }
-        let mut level = [
-            Row::from_rounds("baseline", c, &base, idle),
-            Row::from_rounds("baseline+search", c, &searched, idle),
-            Row::from_rounds("payment", c, &pay, idle),
-        ];
-        let last = ROUNDS - 1;
-        level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
-        level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
-        level[2].history = history_shape(
-            &s,
-            (0..items).map(|i| medpay_worker::api::payments::workflow_id(ORG, &payment_ord(last, i))),
-        )
-        .await;
+        let level = level(&s, c, per_level, idle).await?;
         level.iter().for_each(crate::bench_report::print_row);
         rows.extend(level);
     }

@@ -62,40 +62,9 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             let config = Config::load(cli.config.as_deref())?;
             exit_1_unless(medpay_worker::onboarding::forms(&config, &org, facts.as_deref(), &out, pdf, strict)?)
         }
-        Command::Rollout { command: RolloutCommand::Status { org } } => {
-            commands::rollout::status(&Config::load(cli.config.as_deref())?, &org).await
-        }
-        Command::Rollout { command: RolloutCommand::Set { org, stage, share, scenes, allow, actor, reason } } => {
-            let args = commands::rollout::SetArgs {
-                stage: &stage,
-                share,
-                scenes: &scenes,
-                allow: allow.as_deref(),
-                actor: &actor,
-                reason: &reason,
-            };
-            commands::rollout::set(&Config::load(cli.config.as_deref())?, &org, args).await
-        }
-        Command::Recon { command: ReconCommand::Show { org, day, csv } } => {
-            let config = Config::load(cli.config.as_deref())?;
-            commands::recon::show(&config, &org, &day, csv.as_deref()).await
-        }
-        Command::Recon { command: ReconCommand::Run { kind, org, period } } => {
-            let config = Config::load(cli.config.as_deref())?;
-            let client = temporal::connect(&config.temporal).await?;
-            commands::recon::run(&client, &config.temporal.task_queue, &kind, &org, &period).await
-        }
-        Command::Config { command: None | Some(ConfigCommand::Show) } => {
-            let config = Config::load(cli.config.as_deref())?;
-            print!("{}", toml::to_string_pretty(&config)?);
-            Ok(())
-        }
-        Command::Config { command: Some(ConfigCommand::Check { org, online, warn_days }) } => {
-            let config = Config::load(cli.config.as_deref())?;
-            let failed = commands::config_check::run(&config, org.as_deref(), online, warn_days).await?;
-            anyhow::ensure!(failed == 0, "{failed} check(s) failed: see the lines marked FAILED above");
-            Ok(())
-        }
+        Command::Rollout { command } => rollout(&Config::load(cli.config.as_deref())?, command).await,
+        Command::Recon { command } => recon(&Config::load(cli.config.as_deref())?, command).await,
+        Command::Config { command } => config(&Config::load(cli.config.as_deref())?, command).await,
         Command::Replay { files } => {
             commands::replay::replay(&Config::load(cli.config.as_deref())?.temporal, &files).await
         }
@@ -130,6 +99,50 @@ async fn async_main(cli: Cli, run_config: Option<Config>) -> anyhow::Result<()> 
             medpay_worker::redact::init_logging();
             let config = run_config.map_or_else(|| Config::load(cli.config.as_deref()), Ok)?;
             run_service(config, !no_api, !no_worker).await
+        }
+    }
+}
+
+/// `medpay rollout status|set`.
+async fn rollout(config: &Config, command: RolloutCommand) -> anyhow::Result<()> {
+    match command {
+        RolloutCommand::Status { org } => commands::rollout::status(config, &org).await,
+        RolloutCommand::Set { org, stage, share, scenes, allow, actor, reason } => {
+            let args = commands::rollout::SetArgs {
+                stage: &stage,
+                share,
+                scenes: &scenes,
+                allow: allow.as_deref(),
+                actor: &actor,
+                reason: &reason,
+            };
+            commands::rollout::set(config, &org, args).await
+        }
+    }
+}
+
+/// `medpay recon show|run`.
+async fn recon(config: &Config, command: ReconCommand) -> anyhow::Result<()> {
+    match command {
+        ReconCommand::Show { org, day, csv } => commands::recon::show(config, &org, &day, csv.as_deref()).await,
+        ReconCommand::Run { kind, org, period } => {
+            let client = temporal::connect(&config.temporal).await?;
+            commands::recon::run(&client, &config.temporal.task_queue, &kind, &org, &period).await
+        }
+    }
+}
+
+/// `medpay config [show]|check`.
+async fn config(config: &Config, command: Option<ConfigCommand>) -> anyhow::Result<()> {
+    match command {
+        None | Some(ConfigCommand::Show) => {
+            print!("{}", toml::to_string_pretty(config)?);
+            Ok(())
+        }
+        Some(ConfigCommand::Check { org, online, warn_days }) => {
+            let failed = commands::config_check::run(config, org.as_deref(), online, warn_days).await?;
+            anyhow::ensure!(failed == 0, "{failed} check(s) failed: see the lines marked FAILED above");
+            Ok(())
         }
     }
 }

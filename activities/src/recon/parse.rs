@@ -105,6 +105,49 @@ fn detail(c: &Columns, cols: &[&str], line_no: u64) -> Result<DetailLine, String
     Ok(line)
 }
 
+/// Where the header and trailer disagree with what the detail lines add up to: the count, the
+/// payments, the refunds and (when the layout has one) the SM3 checksum of the detail lines.
+fn control_problems(
+    t: &Totals,
+    header: &[String],
+    trailer: &[String],
+    lines: u64,
+    payments: i64,
+    refunds: i64,
+    sm3: [u8; 32],
+) -> Vec<String> {
+    let num = |v: &[String], i: usize| v.get(i).and_then(|s| s.parse::<i64>().ok());
+    let mut problems = vec![];
+    let counted = i64::try_from(lines).unwrap_or(i64::MAX);
+    if num(header, t.header_lines) != Some(counted) || num(trailer, t.trailer_lines) != Some(counted) {
+        problems.push(format!(
+            "{counted} detail lines, header says {:?}, trailer {:?}",
+            header.get(t.header_lines),
+            trailer.get(t.trailer_lines)
+        ));
+    }
+    if num(header, t.header_payments) != Some(payments) || num(trailer, t.trailer_payments) != Some(payments) {
+        problems.push(format!(
+            "payments sum to {payments} fen, header says {:?}, trailer {:?}",
+            header.get(t.header_payments),
+            trailer.get(t.trailer_payments)
+        ));
+    }
+    if num(header, t.header_refunds) != Some(refunds) || num(trailer, t.trailer_refunds) != Some(refunds) {
+        problems.push(format!(
+            "refunds sum to {refunds} fen, header says {:?}, trailer {:?}",
+            header.get(t.header_refunds),
+            trailer.get(t.trailer_refunds)
+        ));
+    }
+    if let Some(i) = t.trailer_sm3
+        && trailer.get(i).map(String::as_str) != Some(hex::encode(sm3).as_str())
+    {
+        problems.push("the SM3 checksum of the detail lines does not match the trailer".into());
+    }
+    problems
+}
+
 /// Streams `reader` into `sink` (accepted lines) and `reject` (bad lines); returns the counts
 /// and any disagreement with the header, the trailer or the checksum.
 pub fn parse(
@@ -186,36 +229,7 @@ pub fn parse(
         .ok_or_else(|| ParseError::Structure(name.into(), "no trailer line (T|...): the file is incomplete".into()))?;
     loaded.payments_fen = payments;
     loaded.refunds_fen = refunds;
-    let num = |v: &[String], i: usize| v.get(i).and_then(|s| s.parse::<i64>().ok());
-    let mut problems = vec![];
-    let counted = i64::try_from(loaded.lines).unwrap_or(i64::MAX);
-    let t = totals;
-    if num(&header, t.header_lines) != Some(counted) || num(&trailer, t.trailer_lines) != Some(counted) {
-        problems.push(format!(
-            "{counted} detail lines, header says {:?}, trailer {:?}",
-            header.get(t.header_lines),
-            trailer.get(t.trailer_lines)
-        ));
-    }
-    if num(&header, t.header_payments) != Some(payments) || num(&trailer, t.trailer_payments) != Some(payments) {
-        problems.push(format!(
-            "payments sum to {payments} fen, header says {:?}, trailer {:?}",
-            header.get(t.header_payments),
-            trailer.get(t.trailer_payments)
-        ));
-    }
-    if num(&header, t.header_refunds) != Some(refunds) || num(&trailer, t.trailer_refunds) != Some(refunds) {
-        problems.push(format!(
-            "refunds sum to {refunds} fen, header says {:?}, trailer {:?}",
-            header.get(t.header_refunds),
-            trailer.get(t.trailer_refunds)
-        ));
-    }
-    if let Some(i) = t.trailer_sm3
-        && trailer.get(i).map(String::as_str) != Some(hex::encode(digest.finish()).as_str())
-    {
-        problems.push("the SM3 checksum of the detail lines does not match the trailer".into());
-    }
+    let problems = control_problems(&totals, &header, &trailer, loaded.lines, payments, refunds, digest.finish());
     loaded.control_mismatch = (!problems.is_empty()).then(|| problems.join("; "));
     Ok(loaded)
 }
