@@ -10,6 +10,7 @@
 use crate::split::PartyListener;
 use crate::{SandboxConfig, app, credentials::Credentials};
 use medpay_crypto::envelope::bank_gateway::BankGatewayProfile;
+use medpay_crypto::envelope::mid_platform::MidPlatformProfile;
 use medpay_crypto::id_digest::IdDigest;
 use medpay_schemas::recon::ReconKind;
 use medpay_schemas::statement_layout::{Columns, Layout, TextEncoding};
@@ -26,11 +27,14 @@ struct HospitalFile {
     credentials_file: PathBuf,
     mdtrtarea_admvs: &'static str,
     stage: &'static str,
+    /// Written out, though it is medpay's default, so an operator sees the choice (REQ 6.2
+    /// step 3) and a test can flip it.
+    refund_authorisation: &'static str,
     bank_orders: BankOrders,
     channel: Party,
     alipay: Party,
     core: Party,
-    mid_platform: Party,
+    mid_platform: MidParty,
     bank: BankParty,
     #[serde(skip_serializing_if = "Option::is_none")]
     statements: Option<Statements>,
@@ -51,12 +55,20 @@ struct Party {
     client_key: Option<PathBuf>,
 }
 
+/// The mid-platform and the bank with the envelope profile they speak, written out in full: the
+/// knobs an integration engineer compares with the real party's documents.
+#[derive(Serialize)]
+struct MidParty {
+    #[serde(flatten)]
+    party: Party,
+    profile: MidPlatformProfile,
+}
+
 #[derive(Serialize)]
 struct BankParty {
     #[serde(flatten)]
     party: Party,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    profile: Option<BankGatewayProfile>,
+    profile: BankGatewayProfile,
 }
 
 /// The bank's statement as `--statements-gbk` writes it (`statements.rs`): GBK, the reference
@@ -102,12 +114,14 @@ pub fn write(
             channel: party(base, "wechat", ca),
             alipay: party(base, "alipay", ca),
             core: party(base, "core", ca),
-            mid_platform: party(base, "mid", ca),
+            refund_authorisation: "platform",
+            mid_platform: MidParty { party: party(base, "mid", ca), profile: MidPlatformProfile::default() },
             bank: BankParty {
                 party: party(base, "bank", ca),
-                profile: config
-                    .bank_encrypt
-                    .then(|| BankGatewayProfile { encrypt: Some(app::BANK_BIZ_CIPHER), ..Default::default() }),
+                profile: BankGatewayProfile {
+                    encrypt: config.bank_encrypt.then_some(app::BANK_BIZ_CIPHER),
+                    ..Default::default()
+                },
             },
             statements: config.statements_gbk.then(|| Statements { selfpay: gbk_layout() }),
         };
@@ -121,7 +135,7 @@ pub fn write(
             match p.party {
                 "channel" => f.channel = own,
                 "core" => f.core = own,
-                "mid_platform" => f.mid_platform = own,
+                "mid_platform" => f.mid_platform.party = own,
                 _ => f.bank.party = own,
             }
         }

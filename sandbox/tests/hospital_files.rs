@@ -35,6 +35,12 @@ async fn the_default_files_are_the_sandbox_layout_for_every_hospital() {
     for c in &read {
         assert_eq!(c, &expected(&env, &c.org_code));
     }
+    // What an operator reads and edits in the file is written out, not left to defaults: where
+    // a refund's authorisation comes from, and the envelope profiles of the mid-platform and bank.
+    let text = std::fs::read_to_string(env.sandbox.hospitals_dir.join("H51010500001.toml")).unwrap();
+    for line in ["refund_authorisation = \"platform\"", "[mid_platform.profile]", "[bank.profile]", "[bank_orders]"] {
+        assert!(text.lines().any(|l| l == line), "{line} is not in the file:\n{text}");
+    }
 }
 
 #[tokio::test]
