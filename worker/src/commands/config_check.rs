@@ -189,6 +189,79 @@ fn judge(result: Result<(), PartyError>, refusal_of_us: &[&str], base_url: &str)
     }
 }
 
+/// One harmless call to `party` as the hospital: the core's sign-in, and elsewhere a query of an
+/// order that does not exist (`probe_no`), whose refusal shows the party read our request.
+async fn call_party(h: &HospitalParties, party: Party, probe_no: &str, endpoint: &str) -> (bool, String) {
+    let org = &h.config.org_code;
+    let probe_no = probe_no.to_string();
+    match party {
+        Party::Alipay => match &h.alipay {
+            Some(a) => judge(
+                a.auth_query(&Secret::new(probe_no.clone()), &probe_no).await.map(drop),
+                &["isv.invalid-signature", "isv.invalid-app-id", "40002"],
+                endpoint,
+            ),
+            None => (false, "[alipay] is configured but no client was built".into()),
+        },
+        Party::Core => match h.core.sign_in().await {
+            Ok(_) => (true, "signed in (9001)".into()),
+            // The sign-in is a real call that must succeed: any refusal is of our request.
+            Err(PartyError::Rejected { code, message, .. }) if !code.starts_with("HTTP") => (
+                false,
+                format!(
+                    "refused the sign-in ({code}: {message}): check fixmedins_code, the [core] keys in the credentials and that the core has the hospital's current public key"
+                ),
+            ),
+            Err(e) => judge(Err(e), &[], endpoint),
+        },
+        Party::Channel => judge(
+            h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop),
+            &["40001", "40002"],
+            endpoint,
+        ),
+        Party::MidPlatform => {
+            let req = medpay_schemas::PayOrdId::parse(probe_no.clone()).and_then(|id| {
+                Ok(QueryOrderRequest {
+                    pay_ord_id: id,
+                    org_codg: medpay_schemas::OrgCode::parse(org.clone())?,
+                    pay_token: Secret::new(probe_no.clone()),
+                    id_no: Secret::new("0".into()),
+                    user_name: Secret::new("0".into()),
+                    id_type: "01".into(),
+                })
+            });
+            match req {
+                Ok(req) => judge(
+                    h.mid.call::<_, serde_json::Value>(MidPlatformOp::QueryOrder, &req).await.map(drop),
+                    &["1001", "1002"],
+                    endpoint,
+                ),
+                Err(e) => (false, format!("cannot build the probe: {e}")),
+            }
+        }
+        Party::Bank => {
+            let req = medpay_schemas::MixTradeNo::parse(probe_no.clone()).and_then(|m| {
+                Ok(MixedOrderQueryRequest {
+                    query_type: "MIX_TRADE_NO".into(),
+                    hospital_id: h.params.bank.hospital_id.clone(),
+                    mix_trade_no: Some(m),
+                    out_trade_no: None,
+                    sub_mchid: medpay_schemas::SubMchId::parse(h.params.bank.sub_mchid.clone())?,
+                    trx_date: "2000-01-01".into(),
+                })
+            });
+            match req {
+                Ok(req) => judge(
+                    h.bank.call::<_, serde_json::Value>(BankOp::MixedOrderQuery, &probe_no, &req).await.map(drop),
+                    &["4001", "4003"],
+                    endpoint,
+                ),
+                Err(e) => (false, format!("cannot build the probe: {e}")),
+            }
+        }
+    }
+}
+
 async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
     let org = &h.config.org_code;
     let probe_no = format!("MEDPAYCHECK{}", medpay_activities::http::now_ms());
@@ -197,72 +270,7 @@ async fn probe(h: &HospitalParties, out: &mut Vec<Finding>) {
             continue;
         };
         let endpoint = tls_endpoint.base_url.clone();
-        let (ok, detail) = match party {
-            Party::Alipay => match &h.alipay {
-                Some(a) => judge(
-                    a.auth_query(&Secret::new(probe_no.clone()), &probe_no).await.map(drop),
-                    &["isv.invalid-signature", "isv.invalid-app-id", "40002"],
-                    &endpoint,
-                ),
-                None => (false, "[alipay] is configured but no client was built".into()),
-            },
-            Party::Core => match h.core.sign_in().await {
-                Ok(_) => (true, "signed in (9001)".into()),
-                // The sign-in is a real call that must succeed: any refusal is of our request.
-                Err(PartyError::Rejected { code, message, .. }) if !code.starts_with("HTTP") => (
-                    false,
-                    format!(
-                        "refused the sign-in ({code}: {message}): check fixmedins_code, the [core] keys in the credentials and that the core has the hospital's current public key"
-                    ),
-                ),
-                Err(e) => judge(Err(e), &[], &endpoint),
-            },
-            Party::Channel => judge(
-                h.wechat.user_query(&Secret::new(probe_no.clone()), "medpay-config-check", &probe_no).await.map(drop),
-                &["40001", "40002"],
-                &endpoint,
-            ),
-            Party::MidPlatform => {
-                let req = medpay_schemas::PayOrdId::parse(probe_no.clone()).and_then(|id| {
-                    Ok(QueryOrderRequest {
-                        pay_ord_id: id,
-                        org_codg: medpay_schemas::OrgCode::parse(org.clone())?,
-                        pay_token: Secret::new(probe_no.clone()),
-                        id_no: Secret::new("0".into()),
-                        user_name: Secret::new("0".into()),
-                        id_type: "01".into(),
-                    })
-                });
-                match req {
-                    Ok(req) => judge(
-                        h.mid.call::<_, serde_json::Value>(MidPlatformOp::QueryOrder, &req).await.map(drop),
-                        &["1001", "1002"],
-                        &endpoint,
-                    ),
-                    Err(e) => (false, format!("cannot build the probe: {e}")),
-                }
-            }
-            Party::Bank => {
-                let req = medpay_schemas::MixTradeNo::parse(probe_no.clone()).and_then(|m| {
-                    Ok(MixedOrderQueryRequest {
-                        query_type: "MIX_TRADE_NO".into(),
-                        hospital_id: h.params.bank.hospital_id.clone(),
-                        mix_trade_no: Some(m),
-                        out_trade_no: None,
-                        sub_mchid: medpay_schemas::SubMchId::parse(h.params.bank.sub_mchid.clone())?,
-                        trx_date: "2000-01-01".into(),
-                    })
-                });
-                match req {
-                    Ok(req) => judge(
-                        h.bank.call::<_, serde_json::Value>(BankOp::MixedOrderQuery, &probe_no, &req).await.map(drop),
-                        &["4001", "4003"],
-                        &endpoint,
-                    ),
-                    Err(e) => (false, format!("cannot build the probe: {e}")),
-                }
-            }
-        };
+        let (ok, detail) = call_party(h, party, &probe_no, &endpoint).await;
         let classified = detail.contains("requires a client certificate") || detail.contains("does not trust");
         let (ok, detail) = if !ok && tls_endpoint.client_cert.is_none() && !classified {
             match tokio::task::spawn_blocking(move || asks_for_client_certificate(&tls_endpoint)).await {
