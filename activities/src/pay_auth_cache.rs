@@ -2,7 +2,7 @@
 //! When a later step of the same identification fails (the core's person query, the ledger
 //! write), Temporal retries the activity, which must not exchange the authCode again: the
 //! channel answers 40003 and the payment would fail for a passing fault (found by
-//! `medpay-tools soak`: 3 of 40 payments with 5% of core calls failing). Exchanges are kept for an
+//! `medpay-tools soak` with a share of core calls failing). Exchanges are kept for an
 //! hour (a payAuthNo lives minutes): in this process's memory (the fast path), and, when the
 //! worker has a sealer (its payload key), in the ledger sealed, so that a retry that lands on
 //! another instance of the same hospital (scale-out), or on this one after a restart, finds

@@ -16,9 +16,9 @@ pub fn cpu_ms(pid: u32) -> f64 {
 }
 
 /// Context switches of all of a process's threads so far (voluntary and not): each is a thread
-/// handing work to another (a ledger statement to SQLite's thread, a woken runtime worker), and
-/// on this VM the switches were the largest single share of the worker's CPU (perf). Unlike CPU
-/// time, the count does not drift with the machine's speed.
+/// handing work to another (a ledger statement to SQLite's thread, a woken runtime worker), a
+/// large share of the worker's CPU (docs/BENCHMARKS-decisions.md). Unlike CPU time, the count
+/// does not drift with the machine's speed.
 pub fn context_switches(pid: u32) -> f64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0.0 };
     tasks

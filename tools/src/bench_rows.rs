@@ -62,7 +62,7 @@ pub struct HistoryShape {
 /// Each level runs baseline, baseline+search and payment in turn, this many times over, and
 /// adds the rounds up: this machine's speed drifts by tens of percent from one minute to the
 /// next, and a row run all at once in a fast or a slow minute made the ratio a matter of luck
-/// (the same binary gave 53% and 87% at c=100). Interleaved, the rows share the minutes.
+/// (docs/BENCHMARKS-decisions.md). Interleaved, the rows share the minutes.
 pub const ROUNDS: usize = 3;
 
 /// One round of one row: what was measured, before it is added up into a [`Row`].

@@ -8,8 +8,8 @@ use medpay_worker::cli::{
 use medpay_worker::config::Config;
 use medpay_worker::{commands, run_service, temporal};
 
-// The worker allocates and frees many short-lived buffers per request (gRPC, HTTP, JSON);
-// glibc's malloc spent ~10% of the worker's CPU in a payment benchmark (perf), mimalloc less.
+// The worker allocates and frees many short-lived buffers per request (gRPC, HTTP, JSON):
+// mimalloc spends less on them than glibc's malloc (docs/BENCHMARKS-decisions.md, allocator).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -265,7 +265,7 @@ const MAX_WAIT_SECS: u64 = 30;
 
 /// Holds the request while the payment's state is one of `states`, for at most `secs`. The HIS
 /// learns of a change within milliseconds without polling (each poll costs the worker a request
-/// and a ledger read; in the benchmark, 10 ms polling cost ~10 CPU-ms per payment).
+/// and a ledger read: docs/BENCHMARKS-decisions.md, the HIS's long poll).
 async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: u64) -> Result<PaymentRow, ApiError> {
     let mut waiting_for = Vec::new();
     for name in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {

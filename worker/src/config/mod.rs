@@ -86,10 +86,9 @@ impl Default for TelemetryConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct RuntimeConfig {
     /// Threads running the API, the worker and the activities. 1 (the default) runs them all
-    /// on one thread: at ~20 CPU-ms per payment that is ~50 payments/s, beyond what one Temporal
-    /// server here sustains, and a second thread only added hand-offs between the two (the
-    /// benchmark measured 364 context switches per payment with the runtime's default of one
-    /// thread per core, 247 with one thread, and 1 CPU-ms less per payment). Raise it when
+    /// on one thread: it carries more payments than one Temporal server sustains, and a second
+    /// thread only added hand-offs between the two (docs/BENCHMARKS-decisions.md, one runtime
+    /// thread). Raise it when
     /// `medpay-tools bench product` shows the worker's CPU as the limit. Statement files are parsed
     /// on a separate blocking pool either way; the SDK's workflow thread and SQLite's
     /// connection threads are their own.
@@ -217,10 +216,9 @@ pub struct TemporalConfig {
     /// because history would hold personal data in clear.
     pub payload_key_file: Option<std::path::PathBuf>,
     /// Workflows kept in the worker's memory between tasks (the SDK's sticky cache). Each
-    /// in-flight payment costs ~80 KiB there (benchmark); an evicted one is rebuilt from its
-    /// history on its next task, which costs CPU instead. 500 keeps 1,000 payments waiting at
-    /// the cashier under 150 MB (115 MiB measured; 169 MiB at 1,000) for ~8% longer to settle
-    /// them all once they are paid.
+    /// in-flight payment costs memory there; an evicted one is rebuilt from its history on its
+    /// next task, which costs CPU instead. 500 trades a bounded memory for a little longer to
+    /// settle a crowd at the cashier (docs/BENCHMARKS-decisions.md, the sticky cache).
     pub max_cached_workflows: usize,
     /// gRPC compression to the Temporal frontend. Off by default: payloads are SM4-GCM
     /// ciphertext, which does not compress, so gzip only costs CPU on both ends (the SDK's
