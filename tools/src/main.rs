@@ -47,22 +47,7 @@ enum Command {
     },
     /// Payments and refunds under faults (worker SIGKILLs, a Temporal restart, failing parties,
     /// lost/duplicated/forged callbacks), then an audit against the sandbox's books.
-    Soak {
-        #[arg(long, default_value_t = 200)]
-        payments: usize,
-        #[arg(long, default_value_t = 50)]
-        refunds: usize,
-        #[arg(long, default_value_t = 10)]
-        concurrency: usize,
-        #[arg(long, default_value_t = 5)]
-        kill_every_secs: u64,
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-        restart_temporal: bool,
-        #[arg(long, default_value_t = 50)]
-        fault_permille: u32,
-        #[arg(long, default_value_t = 5)]
-        callback_fault_percent: u32,
-    },
+    Soak(soak::SoakOptions),
     /// Rehearse a runbook playbook (docs/RUNBOOK.md) against a private sandbox stack.
     Drill {
         #[arg(value_enum)]
@@ -143,24 +128,7 @@ async fn tools(command: Command) -> anyhow::Result<()> {
         Command::Bench { what: BenchCommand::Product { concurrency, items, in_flight, recon_lines, out, json } } => {
             bench_product::run(&concurrency, items, in_flight, &recon_lines, out.as_deref(), json.as_deref()).await
         }
-        Command::Soak {
-            payments,
-            refunds,
-            concurrency,
-            kill_every_secs,
-            restart_temporal,
-            fault_permille,
-            callback_fault_percent,
-        } => {
-            let o = soak::SoakOptions {
-                payments,
-                refunds,
-                concurrency,
-                kill_every_secs,
-                restart_temporal,
-                fault_permille,
-                callback_fault_percent,
-            };
+        Command::Soak(o) => {
             let clean = soak::run(o).await?;
             anyhow::ensure!(clean, "the soak audit found lost or doubled payments or a money difference (see above)");
             Ok(())

@@ -18,16 +18,28 @@ use std::time::{Duration, Instant};
 use medpay_harness::SANDBOX_ORG as ORG;
 const NOT_YET_ORDERED: &str = "Created,Authorised,Uploaded,PreSettled,Confirmed";
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct SoakOptions {
+    /// Payments to make.
+    #[arg(long, default_value_t = 200)]
     pub payments: usize,
+    /// Of them, how many are refunded once paid.
+    #[arg(long, default_value_t = 50)]
     pub refunds: usize,
+    /// Payments at a time.
+    #[arg(long, default_value_t = 10)]
     pub concurrency: usize,
+    /// The worker is SIGKILLed and started again this often.
+    #[arg(long, default_value_t = 5)]
     pub kill_every_secs: u64,
+    /// The Temporal server is restarted once, in the third kill's place.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub restart_temporal: bool,
     /// Share of calls to each party endpoint that fail (503) and, half as many, hang (timeout).
+    #[arg(long, default_value_t = 50)]
     pub fault_permille: u32,
     /// Share of orders whose callback is lost / duplicated / forged, each.
+    #[arg(long, default_value_t = 5)]
     pub callback_fault_percent: u32,
 }
 
