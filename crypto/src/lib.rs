@@ -1,5 +1,6 @@
 //! SM2/SM3/SM4 and legacy RSA2/AES, and the wire envelopes of each counterparty (REQ S-4.1a,
-//! S-4.1b, B-1). Library choice and pitfalls: ../shared/notes/crypto-evaluation.md.
+//! S-4.1b, B-1), held to the counterparties' implementations by golden vectors (docs/vectors/)
+//! and by OpenSSL in both directions (`tests/openssl_cross.rs`).
 //!
 //! Nothing here panics on untrusted input: every entry point returns [`CryptoError`].
 

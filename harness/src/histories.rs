@@ -4,20 +4,7 @@
 use crate::stack::Stack;
 use crate::*;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-/// `MEDPAY_RECORD_HISTORIES=1 cargo test -p medpay-tests` re-records the histories the tests
-/// name with [`Stack::record`] into tests/histories/, encrypted with the test-only key there.
-/// Only when a workflow changed on purpose (and old histories are kept or patched).
-pub fn recording() -> bool {
-    std::env::var_os("MEDPAY_RECORD_HISTORIES").is_some()
-}
-
-/// The committed, test-only payload key the recorded histories are encrypted with.
-pub fn replay_key_file() -> PathBuf {
-    workspace_root().join("tests/histories/replay-test-only.key")
-}
 
 impl Stack {
     /// Exports a finished workflow's history as tests/histories/{name}.json when recording.

@@ -11,6 +11,8 @@ pub mod receiver;
 pub mod stack;
 pub mod webdriver;
 
+pub use histories::activities_run;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -22,6 +24,18 @@ use std::time::{Duration, Instant};
 /// `--hospitals N` (`sandbox/src/credentials.rs`); a stack's payments are this hospital's unless
 /// a test says otherwise.
 pub const SANDBOX_ORG: &str = "H51010500001";
+
+/// `MEDPAY_RECORD_HISTORIES=1 cargo test -p medpay-tests` re-records the histories the tests
+/// name with [`Stack::record`] into tests/histories/, encrypted with the test-only key there.
+/// Only when a workflow changed on purpose (and old histories are kept or patched).
+pub fn recording() -> bool {
+    std::env::var_os("MEDPAY_RECORD_HISTORIES").is_some()
+}
+
+/// The committed, test-only payload key the recorded histories are encrypted with.
+pub fn replay_key_file() -> PathBuf {
+    workspace_root().join("tests/histories/replay-test-only.key")
+}
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()

@@ -3,8 +3,8 @@
 //! short payment deadlines so the Q-9 paths run in seconds. `medpay` can be SIGKILLed and
 //! restarted on the same ledger, task queue and key.
 
-pub use crate::histories::{activities_run, recording, replay_key_file};
 use crate::*;
+pub use crate::{recording, replay_key_file};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;

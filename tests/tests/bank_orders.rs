@@ -9,7 +9,7 @@ use medpay_harness::stack::{Stack, curl_json, poll};
 use serde_json::{Value, json};
 use std::path::Path;
 
-const H1: &str = "H51010500001";
+const H1: &str = medpay_harness::SANDBOX_ORG;
 
 fn relative_payment(s: &Stack, ord: &str) -> String {
     let code = curl_json(

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const ORG: &str = "H51010500001";
+const ORG: &str = medpay_harness::SANDBOX_ORG;
 
 /// Appendix A's headings as the standard prints them (T/SCPCA 010-2024 p. 8-9).
 const A1_LABELS: [&str; 11] = [

@@ -12,7 +12,7 @@ use medpay_harness::{form_encode, http, http_with, json};
 use serde_json::{Value, json};
 use std::path::Path;
 
-const H1: &str = "H51010500001";
+const H1: &str = medpay_harness::SANDBOX_ORG;
 const H2: &str = "H51010500002";
 const KEY1: &str = "hospital-one-key-0123456789";
 const KEY2: &str = "hospital-two-key-0123456789";

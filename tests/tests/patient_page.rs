@@ -13,7 +13,7 @@ use medpay_harness::{http, json, workspace_root};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-const ORG: &str = "H51010500001";
+const ORG: &str = medpay_harness::SANDBOX_ORG;
 
 fn axe_source() -> String {
     let p = workspace_root().join("tests/browser/node_modules/axe-core/axe.min.js");

@@ -205,6 +205,27 @@ async fn request_field(req: Request, field: &str) -> Result<(Request, Option<Str
     Ok((Request::from_parts(head, Body::from(bytes)), value))
 }
 
+/// A device creating more new orders than a cashier terminal would (a script probing order
+/// numbers or authCodes) is blocked; Err is the refusal. Only `POST /v1/payments` is read.
+async fn order_burst(g: &Guard, device: Option<&str>, req: Request) -> Result<Request, Response> {
+    let Some(d) = device else { return Ok(req) };
+    if req.method() != axum::http::Method::POST || req.uri().path() != "/v1/payments" {
+        return Ok(req);
+    }
+    let (req, order) = request_field(req, "med_org_ord").await?;
+    if order.is_some_and(|o| g.new_order(d, &o)) {
+        return Err(too_many(
+            "BLOCKED",
+            g.config.block_secs,
+            format!(
+                "more than {} new orders in {} s from this device: blocked for a while",
+                g.config.order_burst_max, g.config.order_burst_secs
+            ),
+        ));
+    }
+    Ok(req)
+}
+
 /// The HIS API's guard: limits, then the key, then the key's hospital against the request's.
 pub async fn his(
     State(state): State<AppState>,
@@ -233,27 +254,9 @@ pub async fn his(
     {
         return too_many("RATE_LIMITED", secs, "too many requests from this device".into());
     }
-    let req = if let Some(d) = device.as_deref()
-        && req.method() == axum::http::Method::POST
-        && req.uri().path() == "/v1/payments"
-    {
-        let (req, order) = match request_field(req, "med_org_ord").await {
-            Ok(v) => v,
-            Err(refused) => return refused,
-        };
-        if order.is_some_and(|o| g.new_order(d, &o)) {
-            return too_many(
-                "BLOCKED",
-                g.config.block_secs,
-                format!(
-                    "more than {} new orders in {} s from this device: blocked for a while",
-                    g.config.order_burst_max, g.config.order_burst_secs
-                ),
-            );
-        }
-        req
-    } else {
-        req
+    let req = match order_burst(g, device.as_deref(), req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
     };
     if g.keys.is_empty() {
         return next.run(req).await;

@@ -147,7 +147,7 @@ enum Stamp {
 }
 
 /// A path, "-" for stdin, or (for keys) the text itself.
-fn read_input(path: &PathBuf) -> anyhow::Result<String> {
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
     if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
@@ -208,42 +208,54 @@ impl BankArgs {
     }
 }
 
+/// `medpay envelope seal mid-platform`: the message and every intermediate an integrator
+/// compares with the platform's logs (data key, canonical data, sign string, digest, signature).
+fn seal_mid_platform(
+    conn: &MidPlatformArgs,
+    private_key: &str,
+    data: &std::path::Path,
+    timestamp: Option<&str>,
+) -> anyhow::Result<()> {
+    let env = conn.envelope()?;
+    let key = PrivateKey::from_text(&env.profile.sign, &key_text(private_key)?)?;
+    let data: serde_json::Value = serde_json::from_str(&read_input(data)?).context("data is not JSON")?;
+    let fields = match timestamp {
+        Some(t) => env.request_fields_at(t),
+        None => env.request_fields(now_millis()),
+    };
+    let sealed = env.seal(fields, &data, &key)?;
+    println!(
+        "data key      : {} (ASCII {})",
+        hex::encode_upper(env.data_key()),
+        String::from_utf8_lossy(env.data_key())
+    );
+    println!("canonical data: {}", canonical_data(&data, env.profile.numbers));
+    println!("sign string   : {}", sealed.sign_string);
+    if let PrivateKey::Sm2(k) = &key {
+        println!(
+            "SM3 digest e  : {}",
+            hex::encode(sm2_digest(
+                &k.public_key(),
+                medpay_crypto::sm2::DEFAULT_SM2_ID,
+                sealed.sign_string.as_bytes()
+            )?)
+        );
+        let sig = medpay_crypto::sm2::sign::decode_signature(
+            &sealed.signature,
+            Sm2SignatureFormat::detect(&sealed.signature),
+        )?;
+        println!("signature DER : {}", encode_base64(sig.to_der().as_bytes()));
+        println!("signature raw : {}", encode_base64(&sig.to_bytes()));
+    }
+    println!("encData       : {}", sealed.body["encData"].as_str().unwrap_or_default());
+    println!("body          : {}", sealed.body);
+    Ok(())
+}
+
 pub fn run(cmd: EnvelopeCommand) -> anyhow::Result<()> {
     match cmd {
         EnvelopeCommand::Seal { party: SealParty::MidPlatform { conn, private_key, data, timestamp } } => {
-            let env = conn.envelope()?;
-            let key = PrivateKey::from_text(&env.profile.sign, &key_text(&private_key)?)?;
-            let data: serde_json::Value = serde_json::from_str(&read_input(&data)?).context("data is not JSON")?;
-            let fields = match &timestamp {
-                Some(t) => env.request_fields_at(t),
-                None => env.request_fields(now_millis()),
-            };
-            let sealed = env.seal(fields, &data, &key)?;
-            println!(
-                "data key      : {} (ASCII {})",
-                hex::encode_upper(env.data_key()),
-                String::from_utf8_lossy(env.data_key())
-            );
-            println!("canonical data: {}", canonical_data(&data, env.profile.numbers));
-            println!("sign string   : {}", sealed.sign_string);
-            if let PrivateKey::Sm2(k) = &key {
-                println!(
-                    "SM3 digest e  : {}",
-                    hex::encode(sm2_digest(
-                        &k.public_key(),
-                        medpay_crypto::sm2::DEFAULT_SM2_ID,
-                        sealed.sign_string.as_bytes()
-                    )?)
-                );
-                let sig = medpay_crypto::sm2::sign::decode_signature(
-                    &sealed.signature,
-                    Sm2SignatureFormat::detect(&sealed.signature),
-                )?;
-                println!("signature DER : {}", encode_base64(sig.to_der().as_bytes()));
-                println!("signature raw : {}", encode_base64(&sig.to_bytes()));
-            }
-            println!("encData       : {}", sealed.body["encData"].as_str().unwrap_or_default());
-            println!("body          : {}", sealed.body);
+            seal_mid_platform(&conn, &private_key, &data, timestamp.as_deref())?
         }
         EnvelopeCommand::Seal { party: SealParty::Bank { conn, private_key, data, msg_id, timestamp_millis } } => {
             let env = conn.envelope()?;
@@ -265,7 +277,7 @@ pub fn run(cmd: EnvelopeCommand) -> anyhow::Result<()> {
         } => {
             let env = conn.envelope()?;
             let peer = PublicKey::from_text(&env.profile.sign, &key_text(&public_key)?)?;
-            let expected = expected_sign_string.as_ref().map(read_input).transpose()?;
+            let expected = expected_sign_string.as_deref().map(read_input).transpose()?;
             let d = diagnose_mid_platform(&env, &read_input(&message)?, &peer, expected.as_deref().map(str::trim_end));
             if json {
                 println!("{}", serde_json::to_string_pretty(&d)?);
