@@ -45,14 +45,14 @@ fn keys_hospitals_floods_and_blocks() {
         "a key serves its own hospital only"
     );
     let body =
-        r#"{"org_code":SANDBOX_ORG,"med_org_ord":"X","scene":"outpatient","auth_code":"a","openid":"o","lines":[]}"#;
+        r#"{"org_code":"H51010500001","med_org_ord":"X","scene":"outpatient","auth_code":"a","openid":"o","lines":[]}"#;
     assert_eq!(
         code(http_with("POST", &s.api, "/v1/payments", Some(body), &[other]).unwrap()).0,
         403,
         "the hospital is read from the body too"
     );
     assert_eq!(http("GET", &s.api, path, None).unwrap().0, 404, "the right key passes");
-    let huge = format!(r#"{{"org_code":SANDBOX_ORG,"x":"{}"}}"#, "x".repeat(2 << 20));
+    let huge = format!(r#"{{"org_code":"H51010500001","x":"{}"}}"#, "x".repeat(2 << 20));
     assert_eq!(
         code(http("POST", &s.api, "/v1/payments", Some(&huge)).unwrap()),
         (413, Some("BODY_TOO_LARGE".into())),
@@ -93,7 +93,7 @@ fn keys_hospitals_floods_and_blocks() {
     // blocked after 4 in a minute; its retries of the same order do not count; others go on.
     let create = |ord: &str| {
         let body = format!(
-            r#"{{"org_code":SANDBOX_ORG,"med_org_ord":"{ord}","scene":"outpatient","auth_code":"a","openid":"o","lines":[]}}"#
+            r#"{{"org_code":"H51010500001","med_org_ord":"{ord}","scene":"outpatient","auth_code":"a","openid":"o","lines":[]}}"#
         );
         std::thread::sleep(std::time::Duration::from_millis(600)); // under the device's rate limit
         code(http_with("POST", &s.api, "/v1/payments", Some(&body), &["X-Device-Id: prober"]).unwrap())

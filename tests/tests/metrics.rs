@@ -107,7 +107,7 @@ fn prometheus_sees_what_happened() {
     s.pay(&mix.expect("ordered"));
     poll(&s.api, &path, "paid", 60, |v| v["state"] == "Paid");
 
-    let org = r#"org=SANDBOX_ORG"#;
+    let org = r#"org="H51010500001""#;
     assert_eq!(eventually(&prom, &format!("sum(medpay_payments_started_total{{{org}}})"), |v| v >= 5.0), 5.0);
     assert_eq!(
         eventually(&prom, &format!("sum(medpay_payments_ended_total{{{org},state=\"Paid\"}})"), |v| v >= 4.0),
