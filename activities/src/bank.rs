@@ -2,7 +2,7 @@
 //! self-pay refund and refund notify, and the hospital's side of the payment callback
 //! (verify, acknowledge) (docs/PROTOCOLS.md §4).
 
-use crate::http::{PartyError, now_ms, send};
+use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, GatewayError};
 use medpay_crypto::signer::{PrivateKey, PublicKey};
 use medpay_schemas::wire::bank::{BankNotice, BankOp, BankReturn, SELF_PAY_ORDER_API};
@@ -30,15 +30,15 @@ impl BankClient {
         msg_id: &str,
         biz: &Req,
     ) -> Result<Resp, PartyError> {
-        let biz = serde_json::to_value(biz).map_err(|e| PartyError::Rejected {
+        let biz = serde_json::to_value(biz).map_err(|e| PartyError::Local {
             party: PARTY,
-            code: "ENCODE".into(),
-            message: e.to_string(),
+            stage: LocalStage::Encode,
+            detail: e.to_string(),
         })?;
         let sealed = self
             .envelope
             .seal_request(&self.endpoint.path(op.key()), msg_id, now_ms(), &biz, &self.hospital_key)
-            .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+            .map_err(|e| PartyError::Local { party: PARTY, stage: LocalStage::Sign, detail: e.to_string() })?;
         let url = self.endpoint.url(op.key());
         let (status, text) = send(PARTY, self.http.post(url).form(&sealed.params)).await?;
         if status >= 400 {

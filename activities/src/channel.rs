@@ -1,7 +1,7 @@
 //! The channel adapter (WeChat med-ins authorisation): authCode -> payAuthNo, signed with the
 //! `god-portal-*` HMAC headers (docs/PROTOCOLS.md §1.1).
 
-use crate::http::{PartyError, now_ms, send};
+use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::channel::{HEADER_REQUEST_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, channel_signature};
 use medpay_schemas::Secret;
 use medpay_schemas::wire::channel::{
@@ -85,15 +85,15 @@ impl AlipayClient {
             req_biz_no: req_biz_no.into(),
             call_url: None,
         };
-        let biz = serde_json::to_value(&biz).map_err(|e| PartyError::Rejected {
+        let biz = serde_json::to_value(&biz).map_err(|e| PartyError::Local {
             party: PARTY,
-            code: "ENCODE".into(),
-            message: e.to_string(),
+            stage: LocalStage::Encode,
+            detail: e.to_string(),
         })?;
         let sealed = self
             .envelope
             .seal_form("", "", now_ms(), &biz, &self.hospital_key, &[("method", METHOD), ("version", "1.0")])
-            .map_err(|e| PartyError::Rejected { party: PARTY, code: "SIGN".into(), message: e.to_string() })?;
+            .map_err(|e| PartyError::Local { party: PARTY, stage: LocalStage::Sign, detail: e.to_string() })?;
         let (_, text) = send(PARTY, self.http.post(&self.url).form(&sealed.params)).await?;
         let reply = self
             .envelope

@@ -1,7 +1,7 @@
 //! The insurance core adapter: 9001 sign-in and 1101 / queryPsninfobyZFB person info
 //! (docs/PROTOCOLS.md §2).
 
-use crate::http::{PartyError, now_ms, send};
+use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::core as signature;
 use medpay_crypto::envelope::time::TimestampFormat;
 use medpay_crypto::signer::{PrivateKey, PublicKey, SignatureScheme};
@@ -44,13 +44,8 @@ pub struct CoreSignature {
 /// A 9001 sign-in and the Beijing date it was made on.
 #[derive(Clone, Debug)]
 pub struct SignIn {
-    pub date: (i64, i64, i64),
+    pub date: medpay_schemas::time::BeijingDate,
     pub sign_no: String,
-}
-
-fn beijing_date(ms: i64) -> (i64, i64, i64) {
-    let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(ms);
-    (y, m, d)
 }
 
 impl CoreClient {
@@ -60,10 +55,10 @@ impl CoreClient {
         static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ts = TimestampFormat::Compact.render(now_ms());
-        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000)).map_err(|e| PartyError::Rejected {
+        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000)).map_err(|e| PartyError::Local {
             party: PARTY,
-            code: "MSGID".into(),
-            message: e.to_string(),
+            stage: LocalStage::Encode,
+            detail: e.to_string(),
         })
     }
 
@@ -93,16 +88,16 @@ impl CoreClient {
             sign_no: sign_no.into(),
             input,
         };
-        let mut body = serde_json::to_value(&req).map_err(|e| PartyError::Rejected {
+        let mut body = serde_json::to_value(&req).map_err(|e| PartyError::Local {
             party: PARTY,
-            code: "ENCODE".into(),
-            message: e.to_string(),
+            stage: LocalStage::Encode,
+            detail: e.to_string(),
         })?;
         if let Some(sig) = &self.signature {
-            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(|e| PartyError::Rejected {
+            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(|e| PartyError::Local {
                 party: PARTY,
-                code: "SIGN".into(),
-                message: e.to_string(),
+                stage: LocalStage::Sign,
+                detail: e.to_string(),
             })?;
         }
         let (status, text) = send(PARTY, self.http.post(&self.url).json(&body)).await?;
@@ -141,7 +136,7 @@ impl CoreClient {
     /// Today's sign_no: the cached one, or a new sign-in (one at a time).
     pub async fn current_sign_no(&self) -> Result<String, PartyError> {
         let mut session = self.session.lock().await;
-        let today = beijing_date(now_ms());
+        let today = medpay_schemas::time::BeijingDate::of(now_ms());
         if let Some(s) = session.as_ref().filter(|s| s.date == today) {
             return Ok(s.sign_no.clone());
         }

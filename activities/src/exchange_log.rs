@@ -42,6 +42,9 @@ pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
         Err(PartyError::Rejected { code, .. }) => {
             ("rejected", format!("rejected:{code}"), Some(true), format!("{party} refused with code {code}"), None)
         }
+        Err(PartyError::Local { stage, .. }) => {
+            ("local", format!("local:{stage}"), None, format!("not sent to {party}: {stage} failed on our side"), None)
+        }
         Err(PartyError::Unavailable { .. }) => {
             ("unavailable", "unavailable".into(), None, format!("{party} unavailable"), None)
         }

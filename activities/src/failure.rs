@@ -9,7 +9,9 @@ use temporalio_sdk::activities::ActivityError;
 /// (a retry replays the same idempotency key, or queries).
 pub fn fail(e: PartyError) -> ActivityError {
     match e {
-        PartyError::Rejected { .. } => ActivityError::application(ApplicationFailure::non_retryable(e)),
+        PartyError::Rejected { .. } | PartyError::Local { .. } => {
+            ActivityError::application(ApplicationFailure::non_retryable(e))
+        }
         other => other.into(),
     }
 }

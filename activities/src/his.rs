@@ -4,7 +4,7 @@
 //! answers 2xx, so the HIS learns the outcome even if it stopped polling. Off unless
 //! `his.notify_url` is configured.
 
-use crate::http::{PartyError, now_ms, send};
+use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::his::{HEADER_SIGNATURE, HEADER_TIMESTAMP, his_signature};
 use medpay_schemas::Secret;
 use serde::{Deserialize, Serialize};
@@ -51,7 +51,7 @@ pub struct HisEvent {
 impl HisEvent {
     /// The notice's workflow id and `notice_id`: one notice per payment and event.
     pub fn id(&self) -> String {
-        format!("his-{}-{}-{}", self.org_code, self.med_org_ord, self.event)
+        medpay_schemas::workflow_ids::his_notice(&self.org_code, &self.med_org_ord, &self.event)
     }
 }
 
@@ -86,10 +86,10 @@ pub struct HisNotifier {
 
 impl HisNotifier {
     pub async fn send<N: Serialize>(&self, notice: &N) -> Result<(), PartyError> {
-        let body = serde_json::to_vec(notice).map_err(|e| PartyError::Rejected {
+        let body = serde_json::to_vec(notice).map_err(|e| PartyError::Local {
             party: "his",
-            code: "ENCODE".into(),
-            message: e.to_string(),
+            stage: LocalStage::Encode,
+            detail: e.to_string(),
         })?;
         let ts = now_ms().to_string();
         let sig = his_signature(self.key.expose(), &ts, &body);

@@ -21,6 +21,32 @@ pub enum PartyError {
     /// The reply failed signature/decryption checks: never trusted; re-fetch by query.
     #[error("{party} reply failed integrity checks: {detail}")]
     Integrity { party: &'static str, detail: String },
+    /// Our side failed before anything was sent (a request that does not encode, a key that
+    /// does not sign, a channel the hospital has not configured): never counted as the party's
+    /// refusal, and not retried as is (the same input fails the same way).
+    #[error("{party} request not sent: {stage} failed on our side: {detail}")]
+    Local { party: &'static str, stage: LocalStage, detail: String },
+}
+
+/// Where on our side a request failed before it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalStage {
+    /// The request did not serialize, or an id built for it is invalid.
+    Encode,
+    /// The envelope could not be signed or encrypted with the hospital's keys.
+    Sign,
+    /// The hospital's configuration lacks what the request needs.
+    Configuration,
+}
+
+impl std::fmt::Display for LocalStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Encode => "encoding",
+            Self::Sign => "signing",
+            Self::Configuration => "configuration",
+        })
+    }
 }
 
 impl PartyError {
@@ -108,7 +134,4 @@ async fn exchange(party: &'static str, req: reqwest::RequestBuilder) -> Result<(
     }
 }
 
-pub fn now_ms() -> i64 {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+pub use medpay_schemas::time::now_ms;

@@ -6,7 +6,7 @@
 //! hour (a payAuthNo lives minutes): in this process's memory (the fast path), and, when the
 //! worker has a sealer (its payload key), in the ledger sealed, so that a retry that lands on
 //! another instance of the same hospital (scale-out), or on this one after a restart, finds
-//! the exchange too. Not deleted when the identification completes: since flow 3 a completed
+//! the exchange too. Not deleted when the identification completes: a completed
 //! identification is recorded only with the workflow task that ran it, and a task that never
 //! completes (a killed worker) runs it again. The payAuthNo is never in the ledger in clear;
 //! the row is keyed by a digest.

@@ -60,10 +60,6 @@ pub fn fingerprint(r: &RefundInput) -> String {
     hex::encode(medpay_crypto::sm3::sm3(canonical_data(&v, NumberStyle::Literal).as_bytes()))
 }
 
-pub fn workflow_id(org_code: &str, refund_no: &str) -> String {
-    format!("refund-{org_code}-{refund_no}")
-}
-
 /// What the steps need from the payment, learnt when the refund is accepted.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefundPlan {
@@ -151,7 +147,7 @@ impl RefundActivities {
                 org_code: r.org_code.clone(),
                 med_org_ord: r.med_org_ord.clone(),
                 refund_no: r.refund_no.clone(),
-                workflow_id: workflow_id(&r.org_code, &r.refund_no),
+                workflow_id: medpay_schemas::workflow_ids::refund(&r.org_code, &r.refund_no),
                 kind: r.kind,
                 amounts: r.amounts,
                 request_fingerprint: fingerprint(&r),
@@ -418,7 +414,7 @@ impl RefundActivities {
             med_refund_gov_fee: a.fund,
             med_refund_self_fee: a.psn_acct,
             med_refund_other_fee: Money::ZERO,
-            refund_time: medpay_crypto::envelope::time::rfc3339_beijing(now_ms()),
+            refund_time: medpay_schemas::time::BeijingTime::of(now_ms()).rfc3339(),
             out_refund_no: s.input.refund_no.clone(),
         };
         let resp = h

@@ -23,7 +23,7 @@ pub struct PaymentTrace {
 
 impl PaymentTrace {
     pub fn of(org_code: &str, med_org_ord: &str) -> Self {
-        let digest = medpay_crypto::sm3::sm3(format!("pay-{org_code}-{med_org_ord}").as_bytes());
+        let digest = medpay_crypto::sm3::sm3(medpay_schemas::workflow_ids::payment(org_code, med_org_ord).as_bytes());
         let mut trace_id = [0u8; 16];
         let mut root_span_id = [0u8; 8];
         trace_id.copy_from_slice(&digest[..16]);

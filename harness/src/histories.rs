@@ -25,7 +25,7 @@ impl Stack {
 }
 
 /// The activity types a history ran, in order: regular activities as scheduled, local
-/// activities (payment flow 3's quick steps) by their markers.
+/// activities (the payment's quick steps) by their markers.
 pub fn activities_run(history: &Value) -> Vec<String> {
     let Some(events) = history["events"].as_array() else { return vec![] };
     events

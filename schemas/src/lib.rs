@@ -2,6 +2,7 @@
 //! and every counterparty's wire types. No I/O and no clocks, so workflows can depend on it.
 
 pub mod bill;
+pub mod channel;
 pub mod diagnostics;
 pub mod failure;
 pub mod ids;
@@ -14,7 +15,9 @@ pub mod refund;
 pub mod secret;
 pub mod statement_layout;
 pub mod status;
+pub mod time;
 pub mod wire;
+pub mod workflow_ids;
 
 pub use ids::*;
 pub use money::{Money, MoneyError};

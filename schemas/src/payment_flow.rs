@@ -5,6 +5,7 @@
 use crate::Money;
 use crate::Secret;
 use crate::payment::PaymentState;
+use crate::refund::RefundState;
 use crate::wire::bank::MixedOrderState;
 use crate::wire::mid_platform::SettlementSplit;
 use serde::{Deserialize, Serialize};
@@ -46,64 +47,8 @@ impl Scene {
     }
 }
 
-/// The channel in which the patient authorised (the HIS knows it: the app the patient used).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Channel {
-    /// WeChat medical-insurance authorisation (user query with the partner's HMAC).
-    #[default]
-    Wechat,
-    /// Alipay's `alipay.commerce.medical.authinfo.auth.query` (signed open-platform form).
-    Alipay,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Wechat => "wechat",
-            Self::Alipay => "alipay",
-        }
-    }
-
-    pub fn is_wechat(&self) -> bool {
-        *self == Self::Wechat
-    }
-
-    /// The bank's `pay_mode` (docs/PROTOCOLS.md §4.2): 9 WeChat, 10 Alipay.
-    pub fn pay_mode(self) -> &'static str {
-        match self {
-            Self::Wechat => "9",
-            Self::Alipay => "10",
-        }
-    }
-
-    /// The bank's `access_type` (docs/PROTOCOLS.md §4.2: 5 app, 7 WeChat official account,
-    /// 8 Alipay life account, 9 mini-program) for the patient's entry; absent, the channel's
-    /// usual one: WeChat's mini-program, Alipay's life account.
-    pub fn access_type(self, access: Option<Access>) -> &'static str {
-        match (self, access) {
-            (_, Some(Access::App)) => "5",
-            (_, Some(Access::MiniProgram)) | (Self::Wechat, None) => "9",
-            (Self::Wechat, Some(Access::OfficialAccount)) => "7",
-            (Self::Alipay, Some(Access::OfficialAccount) | None) => "8",
-        }
-    }
-}
-
-/// Where in the channel the patient opened the hospital's service (REQ §5 names WeChat's
-/// official account 公众号 and Alipay's life account 生活号, its Alipay counterpart).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Access {
-    /// 小程序, in WeChat or Alipay.
-    MiniProgram,
-    /// 公众号 in WeChat, 生活号 (life account) in Alipay.
-    OfficialAccount,
-    /// The hospital's own app.
-    App,
-}
-
 pub use crate::bill::{BillLine, Diagnosis, Visit};
+pub use crate::channel::{Access, Channel};
 
 /// What the HIS asks for (the create-payment API body).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -187,11 +132,63 @@ pub struct PaymentView {
     /// The self-pay refund started when insurance failed after self-pay (REQ X-8a).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly_refund: Option<AnomalyRefundView>,
-    /// Which source gave the bank's final result: `callback` (the verified notice),
-    /// `query` (the compensating query, REQ Q-9), `late_callback` (after the payment became
-    /// PendingReconciliation) or `reconciliation` (the statement). `None` until settled.
+    /// Which source gave the bank's final result; `None` until settled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settled_by: Option<String>,
+    pub settled_by: Option<SettledBy>,
+}
+
+/// Which source settled a payment (REQ Q-9, SR-7b: the bank's word, never a guess).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettledBy {
+    /// The bank's verified callback.
+    Callback,
+    /// The compensating query, when no callback came in time.
+    Query,
+    /// A callback after the payment became `PendingReconciliation`.
+    LateCallback,
+    /// The day's reconciliation (the bank's statement, or the platform's order status).
+    Reconciliation,
+}
+
+/// Reconciliation's verdict on a `PendingReconciliation` payment (the payment workflow's
+/// `reconciled` signal).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconciliationVerdict {
+    pub paid: bool,
+    /// The reconciliation run that decided, for the record.
+    pub run: String,
+    pub source: VerdictSource,
+}
+
+/// What a reconciliation verdict rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerdictSource {
+    /// The bank's self-pay statement lists the order (paid) or does not (not paid).
+    Statement,
+    /// A pure-insurance payment, never on the bank's statement: the platform's order status
+    /// (6301).
+    Platform,
+}
+
+impl ReconciliationVerdict {
+    /// The reason the ledger and the HIS are given.
+    pub fn message(&self) -> String {
+        let run = &self.run;
+        match (self.source, self.paid) {
+            (VerdictSource::Statement, true) => format!("settled by reconciliation {run}: the statement shows it paid"),
+            (VerdictSource::Statement, false) => {
+                format!("settled by reconciliation {run}: the statement does not show it")
+            }
+            (VerdictSource::Platform, true) => format!(
+                "settled by reconciliation {run} by the platform's order status (6301): the platform settled it"
+            ),
+            (VerdictSource::Platform, false) => format!(
+                "settled by reconciliation {run} by the platform's order status (6301): the platform shows it unpaid, failed or cancelled"
+            ),
+        }
+    }
 }
 
 /// The payment workflow's deadlines. The defaults are the standard's (REQ Q-9: callback 20 s,
@@ -246,12 +243,6 @@ pub struct PaymentInput {
     pub request: PaymentRequest,
     #[serde(default)]
     pub timings: PaymentTimings,
-    /// Which version of the payment flow the payment was started on ([`PAYMENT_FLOW`] for new
-    /// ones; 0 in payments started before the field existed). The workflow branches on it
-    /// instead of on `patched()` markers, which cost every payment a history event and a
-    /// visibility write on the Temporal server each.
-    #[serde(default)]
-    pub flow: u32,
     /// The ledger row's creation time, which fee details and orders are stamped with (the
     /// parties are idempotent on identical content only). Carried here so the activities need
     /// not read it back; `None` in payments started before the field existed, whose activities
@@ -260,18 +251,17 @@ pub struct PaymentInput {
     pub created_at_ms: Option<i64>,
 }
 
-/// The payment flow new payments start on. 2: no patch markers; the state is searchable once
-/// the payment needs an operator (`PendingReconciliation`) or has ended. 3: as 2, and the quick
-/// steps (identify, upload, pre-settle, bank order, outcome) run local first: one attempt as a
-/// local activity in the worker, then as a regular activity if it failed retryably.
-pub const PAYMENT_FLOW: u32 = 3;
-
 /// The anomaly refund the payment started (REQ X-8a), as the payment's view shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AnomalyRefundView {
     pub workflow_id: String,
     pub refund_no: String,
     pub amount_fen: i64,
-    /// The refund's state when the payment last heard of it.
-    pub state: String,
+    /// The refund's end state; `None` while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<RefundState>,
+    /// Why the refund's workflow itself failed (it never does by design: an operator decides
+    /// a refund that keeps failing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

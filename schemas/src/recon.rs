@@ -2,6 +2,7 @@
 //! statement line or a ledger record lands in, and the run's summary. Workflows carry these
 //! (counts and sums), never the files.
 
+use crate::time::BeijingDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -192,34 +193,11 @@ pub struct ReconSummary {
     pub report_csv: Option<String>,
 }
 
-/// The Beijing (UTC+8) calendar date of an epoch-millisecond instant. Pure arithmetic, so
-/// workflows may use it on `ctx.workflow_time()`.
-pub fn beijing_date(epoch_ms: i64) -> (i64, i64, i64) {
-    let days = (epoch_ms + 8 * 3_600_000).div_euclid(86_400_000);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// Yesterday (self-pay) or last month (insurance), Beijing time: a scheduled run's period.
 pub fn default_period(kind: ReconKind, now_ms: i64) -> String {
     match kind {
-        ReconKind::Selfpay => {
-            let (y, m, d) = beijing_date(now_ms - 86_400_000);
-            format!("{y:04}-{m:02}-{d:02}")
-        }
-        ReconKind::Insurance => {
-            let (y, m, _) = beijing_date(now_ms);
-            let (py, pm) = if m == 1 { (y - 1, 12) } else { (y, m - 1) };
-            format!("{py:04}-{pm:02}")
-        }
+        ReconKind::Selfpay => BeijingDate::of(now_ms).previous().to_string(),
+        ReconKind::Insurance => BeijingDate::of(now_ms).previous_month(),
     }
 }
 
@@ -238,10 +216,8 @@ mod tests {
     fn scheduled_periods_in_beijing_time() {
         // 2026-11-26T16:30:00Z is 2026-11-27 00:30 in Beijing.
         let ms = 1_795_710_600_000;
-        assert_eq!(beijing_date(ms), (2026, 11, 27));
         assert_eq!(default_period(ReconKind::Selfpay, ms), "2026-11-26");
         assert_eq!(default_period(ReconKind::Insurance, ms), "2026-10");
-        assert_eq!(beijing_date(0), (1970, 1, 1));
     }
 
     #[test]

@@ -156,8 +156,8 @@ pub struct RefundInput {
     pub auth_code: Option<Secret<String>>,
     pub openid: Option<String>,
     /// The channel that issued `auth_code` (WeChat when absent).
-    #[serde(default, skip_serializing_if = "crate::payment_flow::Channel::is_wechat")]
-    pub channel: crate::payment_flow::Channel,
+    #[serde(default, skip_serializing_if = "crate::channel::Channel::is_wechat")]
+    pub channel: crate::channel::Channel,
     pub reason: Option<String>,
     /// How long a failing step keeps retrying before the refund needs attention.
     pub attention_after_secs: u64,

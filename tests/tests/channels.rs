@@ -79,12 +79,7 @@ fn the_joint_test_matrix_on_wechat_and_alipay() {
 
     // Today's self-pay statement reconciles both channels' payments alike: every self-pay order
     // matched, nothing else.
-    let day = {
-        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
-            .unwrap();
-        let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
-        format!("{y:04}-{m:02}-{d:02}")
-    };
+    let day = medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string();
     medpay_harness::stack::curl_json(
         &s.ca,
         &s.sandbox_url("/sandbox/control/statements"),

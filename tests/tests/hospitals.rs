@@ -265,12 +265,7 @@ fn each_hospital_reconciles_only_its_own_statement() {
         ]
     };
     let s = Stack::start_hospitals_sftp("recon-many", &["--hospitals", "2"], &prepare);
-    let day = {
-        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
-            .unwrap();
-        let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
-        format!("{y:04}-{m:02}-{d:02}")
-    };
+    let day = medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string();
     // Self-pay parts: hospital 1 one payment of 11.00, hospital 2 two of 22.00 and 33.00.
     for (org, ord, fen) in [(H1, "RM-1", 1_100), (H2, "RM-2", 2_200), (H2, "RM-3", 3_300)] {
         pay(&s, org, ord, fen);
@@ -319,12 +314,7 @@ fn a_gbk_statement_in_the_banks_own_layout_reconciles_end_to_end() {
     let s = Stack::start_hospitals_sftp("recon-gbk", &["--statements-gbk"], &prepare);
     let toml = std::fs::read_to_string(s.dir.join(format!("hospitals/{H1}.toml"))).unwrap();
     assert!(toml.contains("encoding = \"gbk\"") && toml.contains("count = 10"), "{toml}");
-    let day = {
-        let ms = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis())
-            .unwrap();
-        let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
-        format!("{y:04}-{m:02}-{d:02}")
-    };
+    let day = medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string();
     for (ord, fen) in [("GBK-1", 1_100), ("GBK-2", 2_200)] {
         pay(&s, H1, ord, fen);
         wait_state(&s, H1, &format!("/v1/payments/{H1}/{ord}"), "Paid");

@@ -223,7 +223,7 @@ fn joint_test_matrix_and_a_declined_bill() {
 /// REQ Q-9, S-4.1d, X-8a: a lost and a forged callback both end paid through the bank query; a
 /// duplicated callback changes the state once; insurance failing after self-pay ends Failed and
 /// the anomaly refund returns exactly the self-pay part at the bank, notified to the channel.
-/// Then a step refused and a party down, local first (flow 3).
+/// Then a step refused and a party down, local first.
 #[test]
 fn lost_forged_duplicate_callbacks_and_the_anomaly_refund() {
     let s = Stack::start("faults", &[]);

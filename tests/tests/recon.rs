@@ -13,9 +13,7 @@ use serde_json::{Value, json};
 const ORG: &str = SANDBOX_ORG;
 
 fn today_beijing() -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let (y, m, d) = medpay_schemas::recon::beijing_date(ms);
-    format!("{y:04}-{m:02}-{d:02}")
+    medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string()
 }
 
 fn recon(s: &Stack, day: &str) -> Value {

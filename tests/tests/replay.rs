@@ -1,14 +1,12 @@
 //! Every history recorded in tests/histories/ must replay against the current workflow code.
 //! A failure here means a change would break workflows already running in production: guard
-//! it as ARCHITECTURE.md's "Versioning workflows" says (a new `PaymentInput::flow` for the
-//! payment workflow, `ctx.patched(..)` for the others), keep the old history, and do not
-//! re-record to make this pass.
-//! The payment and refund histories are recorded by the end-to-end tests themselves
-//! (`MEDPAY_RECORD_HISTORIES=1`, see `medpay_harness::stack::recording`), their payloads
+//! it with a patch marker as ARCHITECTURE.md's "Versioning workflows" says, keep the old
+//! history, record a new one, and do not re-record to make this pass.
+//! The payment, refund and reconciliation histories are recorded by the end-to-end tests
+//! themselves (`MEDPAY_RECORD_HISTORIES=1`, see `medpay_harness::recording`), their payloads
 //! encrypted with the committed test-only key `tests/histories/replay-test-only.key`.
 
-use medpay_harness::stack::replay_key_file;
-use medpay_harness::{medpay_bin, workspace_root};
+use medpay_harness::{medpay_bin, replay_key_file, workspace_root};
 use std::process::Command;
 
 #[test]
@@ -55,46 +53,38 @@ fn a_history_from_different_code_is_reported_as_not_replaying() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("[FAIL]"));
 }
 
-/// Payment flow 2 (`PaymentInput::flow`): a payment that went straight to `Paid` records no
-/// patch marker and upserts its search attributes once, at the end; its identity came with the
-/// start request. Each marker came with the SDK's own `TemporalChangeVersion` upsert, and every
-/// upsert is a visibility write on the Temporal server (`medpay-tools bench product`,
-/// baseline+search). The flow-0 history recorded before keeps its two markers and five upserts.
-/// Flow 3 keeps that and runs its five quick steps as local activities (`workflows/src/quick.rs`):
-/// five local-activity markers instead of five scheduled activities; only the HIS notice is a
-/// regular activity.
+/// A payment that went straight to `Paid` records no patch marker and upserts its search
+/// attributes once, at the end (its identity came with the start request; each upsert is a
+/// visibility write on the Temporal server). Its five quick steps run as local activities
+/// (`workflows/src/quick.rs`): five local-activity markers instead of five scheduled
+/// activities; only the HIS notice is a regular activity.
 #[test]
-fn a_paid_payment_upserts_once_and_flow_3_runs_its_quick_steps_locally() {
-    let count = |name: &str| {
-        let text = std::fs::read_to_string(workspace_root().join("tests/histories").join(name)).unwrap();
-        let history: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let events = history["events"].as_array().unwrap().clone();
-        let markers = |local: bool| {
-            events
-                .iter()
-                .filter(|e| {
-                    e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"]
-                        .as_str()
-                        .is_some_and(|m| (m == "core_local_activity") == local)
-                })
-                .count()
-        };
-        let upserts = events
+fn a_paid_payment_upserts_once_and_runs_its_quick_steps_locally() {
+    let text = std::fs::read_to_string(workspace_root().join("tests/histories/payment-mixed-callback.json")).unwrap();
+    let history: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let events = history["events"].as_array().unwrap();
+    let markers = |local: bool| {
+        events
             .iter()
-            .filter(|e| e["attributes"].get("UpsertWorkflowSearchAttributesEventAttributes").is_some())
-            .count();
-        let scheduled: Vec<&str> = events
-            .iter()
-            .filter_map(|e| e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"].as_str())
-            .collect();
-        (markers(false), upserts, markers(true), scheduled.len())
+            .filter(|e| {
+                e["attributes"]["MarkerRecordedEventAttributes"]["marker_name"]
+                    .as_str()
+                    .is_some_and(|m| (m == "core_local_activity") == local)
+            })
+            .count()
     };
-    let again = "re-record with MEDPAY_RECORD_HISTORIES=1 only after a deliberate change";
+    let upserts = events
+        .iter()
+        .filter(|e| e["attributes"].get("UpsertWorkflowSearchAttributesEventAttributes").is_some())
+        .count();
+    let scheduled = events
+        .iter()
+        .filter(|e| e["attributes"]["ActivityTaskScheduledEventAttributes"]["activity_type"]["name"].as_str().is_some())
+        .count();
     assert_eq!(
-        count("payment-mixed-callback.json"),
+        (markers(false), upserts, markers(true), scheduled),
         (0, 1, 5, 1),
-        "flow 3: no patch marker, one upsert, five local steps, the HIS notice scheduled; {again}"
+        "no patch marker, one upsert, five local steps, the HIS notice scheduled; re-record with \
+         MEDPAY_RECORD_HISTORIES=1 only after a deliberate change"
     );
-    assert_eq!(count("payment-mixed-callback-before-flow-3.json"), (0, 1, 0, 6), "flow 2 as recorded");
-    assert_eq!(count("payment-mixed-callback-before-flow-2.json"), (2, 5, 0, 6), "flow 0 as recorded");
 }

@@ -4,8 +4,8 @@
 //! raced against the callback timer — on the same server, worker and codec. Payments can only
 //! approach its throughput; the ratio is our overhead.
 //!
-//! With [`LOCAL_FIRST`] it runs the steps the way a payment on flow 3 does (local first).
-//! With [`WITH_SEARCH`] in its input it also carries what a payment (flow 2) carries for
+//! With [`LOCAL_FIRST`] it runs the steps the way a payment does (local first).
+//! With [`WITH_SEARCH`] in its input it also carries what a payment carries for
 //! operators: the state upserted where a payment upserts it, at the end (the bench starts it
 //! with the identity attributes too), so the benchmark can tell the cost of searchability apart
 //! from the cost of the work.
@@ -15,7 +15,7 @@ use medpay_workflows::search;
 use std::time::Duration;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{ActivityExecutionError, ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowResult};
 
 /// Input flag: behave like a payment towards visibility (identity at start, the end state).
 pub const WITH_SEARCH: u32 = 1;
@@ -26,7 +26,7 @@ pub const WITH_SEARCH: u32 = 1;
 /// the rows that followed, charged to them.
 pub const SIGNAL_WAIT: Duration = Duration::from_secs(900);
 
-/// Input flag: run the steps a payment runs local first (flow 3, `crate::quick`) the same way:
+/// Input flag: run the steps a payment runs local first (`medpay_workflows::quick`) the same way:
 /// identify, upload, pre-settle, order and record as local activities, the HIS notice regular.
 pub const LOCAL_FIRST: u32 = 2;
 
@@ -43,6 +43,18 @@ fn options() -> ActivityOptions {
         .build()
 }
 
+impl BaselineWorkflow {
+    /// A step as the payment runs it (local first, `medpay_workflows::quick`) or, without
+    /// [`LOCAL_FIRST`], as a regular activity only.
+    async fn step(ctx: &mut WorkflowContext<Self>, local: bool, n: u32) -> Result<u32, ActivityExecutionError> {
+        if local {
+            medpay_workflows::quick::step(ctx, || BaselineActivities::step, n, options()).await
+        } else {
+            ctx.execute_activity(BaselineActivities::step, n, options()).await
+        }
+    }
+}
+
 #[workflow_methods]
 impl BaselineWorkflow {
     #[run]
@@ -51,18 +63,18 @@ impl BaselineWorkflow {
         let local = input & LOCAL_FIRST != 0;
         let mut n = 0;
         for _ in 0..3 {
-            n = medpay_workflows::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
+            n = Self::step(ctx, local, n + 1).await?;
         }
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.confirmed) => {},
             _ = ctx.timer(SIGNAL_WAIT) => {},
         };
-        n = medpay_workflows::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
+        n = Self::step(ctx, local, n + 1).await?;
         temporalio_sdk::workflows::select! {
             _ = ctx.wait_condition(|w: &Self| w.called_back) => {},
             _ = ctx.timer(SIGNAL_WAIT) => {},
         };
-        n = medpay_workflows::quick::step(ctx, local, || BaselineActivities::step, n + 1, options()).await?;
+        n = Self::step(ctx, local, n + 1).await?;
         if searched {
             ctx.upsert_search_attributes([search::PAYMENT_STATE.value_set("Paid".to_string())]);
         }

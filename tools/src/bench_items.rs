@@ -112,7 +112,7 @@ pub(crate) async fn one_payment(s: &Stack, ord: String) -> anyhow::Result<Durati
             "payment {ord} not paid: {v}"
         );
     };
-    let workflow_id = medpay_worker::api::payments::workflow_id(ORG, &ord);
+    let workflow_id = medpay_schemas::workflow_ids::payment(ORG, &ord);
     s.client
         .get_workflow_handle::<medpay_workflows::payment::PaymentWorkflow>(&workflow_id)
         .get_result(WorkflowGetResultOptions::default())
@@ -128,7 +128,7 @@ pub(crate) async fn one_baseline(s: &Stack, id: String, searched: bool) -> anyho
     use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions, WorkflowStartOptions};
     let started = Instant::now();
     let mut options = WorkflowStartOptions::new(s.task_queue.clone(), id.clone()).build();
-    // The payment (flow 3) runs its quick steps local first; the same shape does.
+    // The payment runs its quick steps local first; the same shape does.
     let mut input = LOCAL_FIRST;
     if searched {
         options.search_attributes =

@@ -68,8 +68,7 @@ async fn level(s: &Arc<Stack>, c: usize, per_level: usize, idle: f64) -> anyhow:
     level[0].history = history_shape(&s, (0..items).map(|i| base_id(last, i))).await;
     level[1].history = history_shape(&s, (0..items).map(|i| searched_id(last, i))).await;
     level[2].history =
-        history_shape(&s, (0..items).map(|i| medpay_worker::api::payments::workflow_id(ORG, &payment_ord(last, i))))
-            .await;
+        history_shape(&s, (0..items).map(|i| medpay_schemas::workflow_ids::payment(ORG, &payment_ord(last, i)))).await;
     Ok(level)
 }
 

@@ -171,8 +171,7 @@ pub fn parse_date(s: &str) -> anyhow::Result<i64> {
 }
 
 fn date(t: i64) -> String {
-    let (y, m, d) = medpay_schemas::recon::beijing_date(t * 1000);
-    format!("{y:04}-{m:02}-{d:02}")
+    medpay_schemas::time::BeijingDate::of(t * 1000).to_string()
 }
 
 /// Prints the table; the number of expired or unreadable entries is the caller's exit status.

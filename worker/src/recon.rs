@@ -7,6 +7,7 @@ use anyhow::Context;
 use medpay_activities::recon::fetch::SftpSettings;
 use medpay_activities::recon::{ReconSettings, parse::Layout};
 use medpay_schemas::recon::{ReconInput, ReconKind};
+use medpay_schemas::workflow_ids;
 use medpay_workflows::recon::ReconWorkflow;
 use temporalio_client::schedules::{
     CreateScheduleOptions, ScheduleAction, ScheduleCalendarSpec, ScheduleError, ScheduleSpec,
@@ -34,13 +35,6 @@ pub fn settings(cfg: &ReconConfig) -> anyhow::Result<ReconSettings> {
     })
 }
 
-pub fn schedule_id(kind: ReconKind, org: &str) -> String {
-    match kind {
-        ReconKind::Selfpay => format!("recon-selfpay-daily-{org}"),
-        ReconKind::Insurance => format!("recon-insurance-monthly-{org}"),
-    }
-}
-
 /// Creates the schedules that are missing (existing ones are left as operators may have
 /// paused or changed them). Missed runs are caught up by the server's catch-up window.
 pub async fn ensure_schedules(
@@ -65,14 +59,14 @@ pub async fn ensure_schedules(
                     .minute(minute.trim().to_string())
                     .build(),
             };
-            let id = schedule_id(kind, org);
+            let id = workflow_ids::recon_schedule(kind, org);
             let input = ReconInput { kind, org_code: org.clone(), period: None };
             let opts = CreateScheduleOptions::builder()
                 .action(ScheduleAction::start_workflow(
                     ReconWorkflow::run,
                     input,
                     task_queue.to_string(),
-                    format!("recon-{}-{org}-scheduled", kind.as_str()),
+                    workflow_ids::recon_scheduled(kind, org),
                 ))
                 .spec(
                     ScheduleSpec::builder()
@@ -101,7 +95,7 @@ pub async fn start(
     period: &str,
 ) -> anyhow::Result<String> {
     kind.check_period(period).map_err(anyhow::Error::msg)?;
-    let id = medpay_workflows::recon::workflow_id(kind, org, period);
+    let id = workflow_ids::recon(kind, org, period);
     let options = WorkflowStartOptions::new(task_queue.to_string(), id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)

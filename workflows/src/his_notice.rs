@@ -4,10 +4,8 @@
 
 use medpay_activities::his::HisEvent;
 use medpay_activities::payment::HisEventNotification;
-use std::time::Duration;
-use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 #[workflow]
 #[derive(Default)]
@@ -17,19 +15,7 @@ pub struct HisNoticeWorkflow;
 impl HisNoticeWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, event: HisEvent) -> WorkflowResult<()> {
-        let opts =
-            ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
-                schedule_to_close: Duration::from_secs(24 * 3600),
-                start_to_close: Duration::from_secs(30),
-            })
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_secs(1))
-                    .backoff_coefficient(2.0)
-                    .maximum_interval(Duration::from_secs(300))
-                    .build(),
-            )
-            .build();
+        let opts = crate::options::his_notice(crate::options::HIS_NOTICE_HORIZON, crate::options::PARTY_ATTEMPT);
         ctx.execute_activity(HisEventNotification::notify_event, event, opts).await?;
         Ok(())
     }

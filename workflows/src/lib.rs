@@ -5,6 +5,7 @@
 
 pub mod diagnostics;
 pub mod his_notice;
+pub mod options;
 pub mod payment;
 pub mod quick;
 pub mod recon;

@@ -1,4 +1,4 @@
-//! Quick steps, local first (payment flow 3): a step that is one short call to a party plus a
+//! Quick steps, local first: a payment step that is one short call to a party plus a
 //! ledger write runs first as a *local activity* inside the workflow task the worker already
 //! holds, so a payment's identify, upload, pre-settlement, bank order and outcome cost no
 //! activity task round trip through the Temporal server each (the server's CPU is what bounds
@@ -15,26 +15,23 @@
 //! Deterministic: the local attempt's result or failure is recorded in the history (a marker),
 //! so a replay takes the same branch.
 
-use std::time::Duration;
 use temporalio_common::ActivityDefinition;
 use temporalio_common::data_converters::TemporalDeserializable;
 use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
 use temporalio_sdk::{ActivityExecutionError, ActivityOptions, LocalActivityOptions, WorkflowContext};
 
-/// One local attempt, bounded like a regular attempt (a party call times out after 10 s; the
-/// identification makes two).
+/// One local attempt, bounded like a regular attempt.
 fn local_options() -> LocalActivityOptions {
     LocalActivityOptions::builder()
-        .start_to_close_timeout(Duration::from_secs(30))
+        .start_to_close_timeout(crate::options::PARTY_ATTEMPT)
         .retry_policy(temporalio_common::RetryPolicy::builder().maximum_attempts(1).build())
         .build()
 }
 
-/// Runs `act` local first when `local_first`, else (flows before 3) as a regular activity only.
+/// Runs `act` local first, then as a regular activity if the local attempt failed retryably.
 /// `act` makes the activity's marker value, which the SDK's types consume per call.
 pub async fn step<W, AD>(
     ctx: &WorkflowContext<W>,
-    local_first: bool,
     act: impl Fn() -> AD,
     input: AD::Input,
     regular: ActivityOptions,
@@ -44,15 +41,13 @@ where
     AD::Input: Clone,
     AD::Output: TemporalDeserializable,
 {
-    if local_first {
-        match ctx.execute_local_activity(act(), input.clone(), local_options()).await {
-            Ok(out) => return Ok(out),
-            // Failed retryably (a party error, a timeout): on to the regular activity. A refusal,
-            // a cancellation (the workflow is being cancelled) or a payload that does not convert
-            // would end a regular activity the same way.
-            Err(e @ ActivityExecutionError::Failed(_)) if !refused(&e) => {}
-            Err(e) => return Err(e),
-        }
+    match ctx.execute_local_activity(act(), input.clone(), local_options()).await {
+        Ok(out) => return Ok(out),
+        // Failed retryably (a party error, a timeout): on to the regular activity. A refusal,
+        // a cancellation (the workflow is being cancelled) or a payload that does not convert
+        // would end a regular activity the same way.
+        Err(e @ ActivityExecutionError::Failed(_)) if !refused(&e) => {}
+        Err(e) => return Err(e),
     }
     ctx.execute_activity(act(), input, regular).await
 }

@@ -7,59 +7,26 @@
 //! (self-pay) or last month (insurance) as a child workflow with the period in its id.
 
 use crate::his_notice::HisNoticeWorkflow;
+use crate::options;
 use crate::payment::PaymentWorkflow;
 use crate::refund::RefundWorkflow;
 use medpay_activities::his::HisEvent;
-use medpay_activities::recon::{ReconAction, ReconActivities};
+use medpay_activities::recon::{ReconAction, ReconActionKind, ReconActivities};
 use medpay_schemas::Money;
-use medpay_schemas::recon::{ReconInput, ReconKind, ReconSummary};
+use medpay_schemas::payment_flow::{ReconciliationVerdict, VerdictSource};
+use medpay_schemas::recon::{ReconInput, ReconSummary};
 use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
-use std::time::Duration;
-use temporalio_common::RetryPolicy;
+use medpay_schemas::workflow_ids;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ChildWorkflowOptions, ParentClosePolicy, SignalWorkflowOptions, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
-
-/// A statement may be late; keep trying for this long before the run fails visibly.
-pub const STATEMENT_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 #[workflow]
 #[derive(Default)]
 pub struct ReconWorkflow {
     progress: ReconSummary,
-}
-
-pub fn workflow_id(kind: ReconKind, org_code: &str, period: &str) -> String {
-    format!("recon-{}-{org_code}-{period}", kind.as_str())
-}
-
-fn options() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(600))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_secs(1))
-                .backoff_coefficient(2.0)
-                .maximum_interval(Duration::from_secs(60))
-                .build(),
-        )
-        .build()
-}
-
-fn fetch_options() -> ActivityOptions {
-    ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: STATEMENT_WAIT,
-        start_to_close: Duration::from_secs(300),
-    })
-    .retry_policy(
-        RetryPolicy::builder()
-            .initial_interval(Duration::from_secs(2))
-            .backoff_coefficient(2.0)
-            .maximum_interval(Duration::from_secs(600))
-            .build(),
-    )
-    .build()
 }
 
 #[workflow_methods]
@@ -73,7 +40,7 @@ impl ReconWorkflow {
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0);
             let period = medpay_schemas::recon::default_period(input.kind, now_ms);
-            let id = workflow_id(input.kind, &input.org_code, &period);
+            let id = workflow_ids::recon(input.kind, &input.org_code, &period);
             let opts = ChildWorkflowOptions::builder()
                 .workflow_id(id)
                 .static_summary(format!("{} reconciliation of {period}", input.kind.as_str()))
@@ -84,14 +51,17 @@ impl ReconWorkflow {
             return Ok(child.result().await?);
         };
         let input = ReconInput { period: Some(period), ..input };
-        let staged = ctx.execute_activity(ReconActivities::fetch_statement, input.clone(), fetch_options()).await?;
-        let loaded = ctx.execute_activity(ReconActivities::load_statement, staged.clone(), options()).await?;
+        let staged =
+            ctx.execute_activity(ReconActivities::fetch_statement, input.clone(), options::statement_fetch()).await?;
+        let loaded =
+            ctx.execute_activity(ReconActivities::load_statement, staged.clone(), options::recon_step()).await?;
         ctx.state_mut(|w| w.progress.loaded = loaded.clone());
-        let classes = ctx.execute_activity(ReconActivities::classify, staged.clone(), options()).await?;
+        let classes = ctx.execute_activity(ReconActivities::classify, staged.clone(), options::recon_step()).await?;
         ctx.state_mut(|w| w.progress.classes = classes);
         let mut taken = 0u64;
         loop {
-            let actions = ctx.execute_activity(ReconActivities::pending_actions, staged.clone(), options()).await?;
+            let actions =
+                ctx.execute_activity(ReconActivities::pending_actions, staged.clone(), options::recon_step()).await?;
             if actions.is_empty() {
                 break;
             }
@@ -101,25 +71,28 @@ impl ReconWorkflow {
                 done.push(a.item_key);
             }
             taken += done.len() as u64;
-            ctx.execute_activity(ReconActivities::mark_acted, (staged.run_id.clone(), done), options()).await?;
+            ctx.execute_activity(ReconActivities::mark_acted, (staged.run_id.clone(), done), options::recon_step())
+                .await?;
         }
-        let summary = ctx.execute_activity(ReconActivities::report, (staged, loaded, taken), options()).await?;
+        let summary =
+            ctx.execute_activity(ReconActivities::report, (staged, loaded, taken), options::recon_step()).await?;
         ctx.state_mut(|w| w.progress = summary.clone());
         Ok(summary)
     }
 
     async fn act(ctx: &mut WorkflowContext<Self>, run_id: &str, a: &ReconAction) -> WorkflowResult<()> {
-        match a.action.as_str() {
-            "settle" | "close" => {
-                let paid = a.action == "settle";
+        match a.action {
+            ReconActionKind::Settle | ReconActionKind::Close => {
+                let paid = a.action == ReconActionKind::Settle;
                 let signal = ctx
                     .external_workflow(a.workflow_id.clone(), None)
-                    .signal(PaymentWorkflow::reconciled, (paid, run_id.to_string()), SignalWorkflowOptions::default())
+                    .signal(PaymentWorkflow::reconciled, verdict(paid, run_id), SignalWorkflowOptions::default())
                     .await;
                 // The payment's workflow already ended (its late-callback wait ran out): the
                 // verdict goes to the ledger directly.
                 if signal.is_err() {
-                    ctx.execute_activity(ReconActivities::settle_in_ledger, (a.clone(), paid), options()).await?;
+                    ctx.execute_activity(ReconActivities::settle_in_ledger, (a.clone(), paid), options::recon_step())
+                        .await?;
                     let verdict = if paid {
                         "the statement shows it paid: Paid"
                     } else {
@@ -135,7 +108,7 @@ impl ReconWorkflow {
                     .await;
                 }
             }
-            "refund" => {
+            ReconActionKind::Refund => {
                 // REQ X-8b: collected for a payment the hospital closed: give it back — the
                 // bank's self-pay part, or the platform's insurance parts (an insurance run's
                 // item: fund and personal account, authorised by the platform, REQ 6.2 step 3).
@@ -143,7 +116,7 @@ impl ReconWorkflow {
                 let key = a.item_key.trim_start_matches("P:");
                 let (refund_no, amounts) = if insurance {
                     (
-                        format!("X8BI{key}"),
+                        workflow_ids::over_collection_refund_no(key, true),
                         RefundAmounts {
                             fund: Money::from_fen(a.statement_amounts.0),
                             psn_acct: Money::from_fen(a.statement_amounts.1),
@@ -152,7 +125,7 @@ impl ReconWorkflow {
                     )
                 } else {
                     (
-                        format!("X8B{key}"),
+                        workflow_ids::over_collection_refund_no(key, false),
                         RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() },
                     )
                 };
@@ -169,7 +142,7 @@ impl ReconWorkflow {
                     attention_after_secs: 3600,
                 };
                 let opts = ChildWorkflowOptions::builder()
-                    .workflow_id(medpay_activities::refund::workflow_id(&a.org_code, &refund_no))
+                    .workflow_id(workflow_ids::refund(&a.org_code, &refund_no))
                     .parent_close_policy(ParentClosePolicy::Abandon)
                     .static_summary(format!(
                         "X-8b refund of {} fen",
@@ -182,28 +155,26 @@ impl ReconWorkflow {
             }
             // A pending pure-insurance payment: its workflow asks the platform (6301) and
             // settles or closes itself. Its workflow already ended: the monthly file decides.
-            "query_insurance" => {
+            ReconActionKind::QueryInsurance => {
                 let _ = ctx
                     .external_workflow(a.workflow_id.clone(), None)
                     .signal(PaymentWorkflow::check_insurance, run_id.to_string(), SignalWorkflowOptions::default())
                     .await;
             }
             // REQ X-8c: listed in the run's exception report and API, and the HIS is told.
-            "notify_his" => {
+            ReconActionKind::NotifyHis => {
                 let message = format!(
                     "served but not paid (reconciliation {run_id}): the patient owes {} fen; collect at the counter or send a new bill (REQ X-8c)",
                     a.ledger_fen
                 );
                 Self::tell_his(ctx, a, "payment.under_collected", message, Some(a.ledger_fen)).await;
             }
-            _ => {}
         }
         Ok(())
     }
 
     /// Starts the notice to the HIS (its own workflow, keyed by payment and event: a re-run of
-    /// the reconciliation tells the HIS nothing twice). Guarded by a patch: runs recorded before
-    /// the notices existed replay unchanged.
+    /// the reconciliation tells the HIS nothing twice).
     async fn tell_his(
         ctx: &mut WorkflowContext<Self>,
         a: &ReconAction,
@@ -211,9 +182,6 @@ impl ReconWorkflow {
         message: String,
         owed_fen: Option<i64>,
     ) {
-        if !ctx.patched("his-recon-notices-v1") {
-            return;
-        }
         let e = HisEvent {
             org_code: a.org_code.clone(),
             med_org_ord: a.med_org_ord.clone(),
@@ -233,4 +201,9 @@ impl ReconWorkflow {
     pub fn progress(&self, _ctx: &WorkflowContextView) -> ReconSummary {
         self.progress.clone()
     }
+}
+
+/// The statement's verdict on a pending payment, for its workflow.
+fn verdict(paid: bool, run_id: &str) -> ReconciliationVerdict {
+    ReconciliationVerdict { paid, run: run_id.to_string(), source: VerdictSource::Statement }
 }

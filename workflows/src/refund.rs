@@ -4,14 +4,14 @@
 //! `attention_after_secs`, or a 6203 that stays `EXP`, puts the refund in `NeedsAttention` and
 //! the workflow waits for an operator's decision (retry, done offline, abandon) from the API.
 
+use crate::options;
 use crate::search;
 use medpay_activities::refund::{InsuranceRefunded, RefundActivities, RefundEvent, RefundRecord, RefundStep};
 use medpay_schemas::refund::{OperatorAction, RefundInput, RefundState, RefundView};
 use medpay_schemas::status::RefundStatus;
 use std::time::Duration;
-use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
 /// How often and how many times an `EXP` insurance refund is asked again before an operator
 /// is needed (REQ 6.2: EXP goes to manual review when it does not resolve).
@@ -35,32 +35,6 @@ enum Step {
     Notify,
 }
 
-fn step_options(horizon: Duration) -> ActivityOptions {
-    ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
-        schedule_to_close: horizon,
-        start_to_close: Duration::from_secs(30),
-    })
-    .retry_policy(
-        RetryPolicy::builder()
-            .initial_interval(Duration::from_secs(1))
-            .backoff_coefficient(2.0)
-            .maximum_interval(Duration::from_secs(30))
-            .build(),
-    )
-    .build()
-}
-
-fn record_options() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_secs(1))
-                .maximum_interval(Duration::from_secs(30))
-                .build(),
-        )
-        .build()
-}
-
 /// How an attention episode ended.
 enum Decision {
     Retry,
@@ -72,7 +46,7 @@ impl RefundWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: RefundInput) -> WorkflowResult<RefundView> {
         ctx.upsert_search_attributes(search::identity(&input.org_code, &input.med_org_ord));
-        let plan = ctx.execute_activity(RefundActivities::accept, input.clone(), record_options()).await?;
+        let plan = ctx.execute_activity(RefundActivities::accept, input.clone(), options::refund_record()).await?;
         Self::set(ctx, RefundState::Requested);
         Self::tell_his(ctx, &input, "refund.requested", None).await;
         let horizon = Duration::from_secs(input.attention_after_secs.max(1));
@@ -98,12 +72,12 @@ impl RefundWorkflow {
             let step = steps[i];
             let result: Result<(), String> = match step {
                 Step::Authorise => ctx
-                    .execute_activity(RefundActivities::authorise, s.clone(), step_options(horizon))
+                    .execute_activity(RefundActivities::authorise, s.clone(), options::refund_step(horizon))
                     .await
                     .map(|p| s.pay_auth_no = Some(p))
                     .map_err(|e| crate::why(&e)),
                 Step::Insurance => match ctx
-                    .execute_activity(RefundActivities::refund_insurance, s.clone(), step_options(horizon))
+                    .execute_activity(RefundActivities::refund_insurance, s.clone(), options::refund_step(horizon))
                     .await
                 {
                     Ok(InsuranceRefunded { refd_sn, status }) => {
@@ -126,7 +100,7 @@ impl RefundWorkflow {
                     Err(e) => Err(crate::why(&e)),
                 },
                 Step::Cash => ctx
-                    .execute_activity(RefundActivities::refund_cash, s.clone(), step_options(horizon))
+                    .execute_activity(RefundActivities::refund_cash, s.clone(), options::refund_step(horizon))
                     .await
                     .map(|serial| {
                         s.bank_refund_serial = Some(serial.clone());
@@ -134,7 +108,7 @@ impl RefundWorkflow {
                     })
                     .map_err(|e| crate::why(&e)),
                 Step::Notify => ctx
-                    .execute_activity(RefundActivities::notify, s.clone(), step_options(horizon))
+                    .execute_activity(RefundActivities::notify, s.clone(), options::refund_step(horizon))
                     .await
                     .map(|_| ctx.state_mut(|w| w.view.notified = true))
                     .map_err(|e| crate::why(&e)),
@@ -169,15 +143,11 @@ impl RefundWorkflow {
         Ok(ctx.state(|w| w.view.clone()))
     }
 
-    /// Tells the HIS of a money movement. The outcome
-    /// (refunded, settled offline, abandoned) is retried for a day; the news on the way
-    /// (requested, needs attention) is retried for 30 s only, so an HIS that is down never holds
-    /// the patient's money back — the HIS can always ask `GET /v1/refunds/...`. Guarded by a
-    /// patch: refunds recorded before the notices existed replay unchanged.
+    /// Tells the HIS of a money movement. The outcome (refunded, settled offline, abandoned) is
+    /// retried for a day; the news on the way (requested, needs attention) for 30 s only, so an
+    /// HIS that is down never holds the patient's money back — the HIS can always ask
+    /// `GET /v1/refunds/...`.
     async fn tell_his(ctx: &mut WorkflowContext<Self>, input: &RefundInput, event: &str, attention: Option<String>) {
-        if !ctx.patched("his-refund-notices-v1") {
-            return;
-        }
         let state = ctx.state(|w| w.view.state).unwrap_or(RefundState::Requested);
         let e = RefundEvent {
             input: input.clone(),
@@ -186,20 +156,8 @@ impl RefundWorkflow {
             episode: ctx.state(|w| w.episodes),
             attention,
         };
-        let deadline = if state.is_terminal() { Duration::from_secs(24 * 3600) } else { Duration::from_secs(30) };
-        let opts =
-            ActivityOptions::with_close_timeouts(temporalio_common::ActivityCloseTimeouts::ScheduleAndStartToClose {
-                schedule_to_close: deadline,
-                start_to_close: Duration::from_secs(10),
-            })
-            .retry_policy(
-                RetryPolicy::builder()
-                    .initial_interval(Duration::from_secs(1))
-                    .backoff_coefficient(2.0)
-                    .maximum_interval(Duration::from_secs(300))
-                    .build(),
-            )
-            .build();
+        let horizon = if state.is_terminal() { options::HIS_NOTICE_HORIZON } else { options::HIS_NEWS_HORIZON };
+        let opts = options::his_notice(horizon, Duration::from_secs(10));
         if let Ok(Some(id)) = ctx.execute_activity(RefundActivities::notify_his, e, opts).await {
             ctx.state_mut(|w| w.view.his_notices.push(id));
         }
@@ -227,7 +185,7 @@ impl RefundWorkflow {
         ctx.execute_activity(
             RefundActivities::record_refund,
             record(RefundState::NeedsAttention, Some(why.clone())),
-            record_options(),
+            options::refund_record(),
         )
         .await?;
         ctx.state_mut(|w| {
@@ -246,7 +204,7 @@ impl RefundWorkflow {
                 ctx.execute_activity(
                     RefundActivities::record_refund,
                     record(RefundState::SettledOffline, note.clone()),
-                    record_options(),
+                    options::refund_record(),
                 )
                 .await?;
                 ctx.state_mut(|w| w.view.attention = note.clone());
@@ -259,7 +217,7 @@ impl RefundWorkflow {
                 ctx.execute_activity(
                     RefundActivities::record_refund,
                     record(RefundState::Abandoned, note.clone()),
-                    record_options(),
+                    options::refund_record(),
                 )
                 .await?;
                 ctx.state_mut(|w| w.view.attention = note.clone());
@@ -268,7 +226,8 @@ impl RefundWorkflow {
                 Ok(Decision::Closed)
             }
             _ => {
-                ctx.execute_activity(RefundActivities::record_refund, record(before, None), record_options()).await?;
+                ctx.execute_activity(RefundActivities::record_refund, record(before, None), options::refund_record())
+                    .await?;
                 ctx.state_mut(|w| w.view.attention = None);
                 Self::set(ctx, before);
                 Ok(Decision::Retry)

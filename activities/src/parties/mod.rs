@@ -132,10 +132,10 @@ impl HospitalParties {
         match (channel, &self.alipay) {
             (Channel::Wechat, _) => self.wechat.user_query(auth_code, openid, request_id).await,
             (Channel::Alipay, Some(alipay)) => alipay.auth_query(auth_code, request_id).await,
-            (Channel::Alipay, None) => Err(crate::http::PartyError::Rejected {
+            (Channel::Alipay, None) => Err(crate::http::PartyError::Local {
                 party: "channel",
-                code: "CHANNEL_NOT_CONFIGURED".into(),
-                message: format!(
+                stage: crate::http::LocalStage::Configuration,
+                detail: format!(
                     "hospital {} takes no Alipay authorisations ([alipay] is not configured)",
                     self.config.org_code
                 ),

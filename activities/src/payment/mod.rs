@@ -12,6 +12,7 @@ use crate::ledger::{Ledger, PaymentUpdate};
 use crate::parties::{HospitalParties, Parties};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::*;
+use medpay_schemas::time::BeijingDate;
 use medpay_schemas::wire::bank::*;
 use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
@@ -81,7 +82,7 @@ impl PaymentActivities {
     /// Records a step's own state (Authorised .. Ordered). A step run again after its state was
     /// recorded and the payment moved on finds the ledger ahead of it: that is this step done
     /// before, not a refusal. It happens when the workflow task that ran the step locally
-    /// (flow 3) never completed (its worker killed, or the task timed out behind a slow party)
+    /// (`workflows/src/quick.rs`) never completed (its worker killed, or the task timed out behind a slow party)
     /// and the next task runs the steps again; before, the payment failed for a passing fault
     /// (found by `medpay-tools soak`: "cannot move from PreSettled to Uploaded"). A terminal state is
     /// still a refusal.
@@ -192,8 +193,13 @@ impl PaymentActivities {
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
         let visit = r.visit.clone().unwrap_or_default();
-        let chrg = ChrgBchno::parse(visit.charge_batch_no.clone().unwrap_or_else(|| format!("CB{}", r.med_org_ord)))
-            .map_err(parse_err)?;
+        let chrg = ChrgBchno::parse(
+            visit
+                .charge_batch_no
+                .clone()
+                .unwrap_or_else(|| medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord)),
+        )
+        .map_err(parse_err)?;
         let created_at = self.created_at_ms(&s).await?;
         let begntime = visit
             .begin_time
@@ -296,7 +302,8 @@ impl PaymentActivities {
             pay_token: up.pay_token,
             org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
             org_biz_ser: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
-            chrg_bchno: ChrgBchno::parse(format!("CB{}", r.med_org_ord)).map_err(parse_err)?,
+            chrg_bchno: ChrgBchno::parse(medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord))
+                .map_err(parse_err)?,
             fee_type: "01".into(),
             mdtrt_id: None,
             acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
@@ -383,11 +390,7 @@ impl PaymentActivities {
     ) -> Result<Option<MixedOrderState>, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let c = need(&s.cashier, "cashier")?;
-        let date = {
-            let (y, m, d, ..) =
-                medpay_crypto::envelope::time::beijing_civil(self.created_at_ms(&s).await.unwrap_or_else(|_| now_ms()));
-            format!("{y:04}-{m:02}-{d:02}")
-        };
+        let date = BeijingDate::of(self.created_at_ms(&s).await.unwrap_or_else(|_| now_ms())).to_string();
         let req = MixedOrderQueryRequest {
             query_type: "MIX_TRADE_NO".into(),
             hospital_id: h.params.bank.hospital_id.clone(),

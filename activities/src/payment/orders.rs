@@ -19,9 +19,7 @@ impl PaymentActivities {
             (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, need(&s.split, "split")?, &s.request);
         let parse_err = |e: IdError| bad(e.to_string());
         let own = split.own_pay_amt;
-        // The institution order no.: the self-pay order's, or by our rule "MX" + HIS order no.
-        // when there is no self-pay part (REQ 6.1 step 9).
-        let out = OutTradeNo::parse(format!("{}{}", if own.is_zero() { "MX" } else { "SP" }, r.med_org_ord))
+        let out = OutTradeNo::parse(medpay_schemas::workflow_ids::out_trade_no(&r.med_org_ord, !own.is_zero()))
             .map_err(parse_err)?;
         let created_at = self.created_at_ms(&s).await?;
         let mut prepay = None;
@@ -101,7 +99,7 @@ impl PaymentActivities {
             city_id: id.insu_code.clone(),
             med_inst_name: h.params.org_name.clone(),
             med_inst_no: h.params.org_code.clone(),
-            med_ins_order_create_time: medpay_crypto::envelope::time::rfc3339_beijing(created_at),
+            med_ins_order_create_time: medpay_schemas::time::BeijingTime::of(created_at).rfc3339(),
             total_fee: split.fee_sumamt,
             med_ins_gov_fee: split.fund_pay,
             med_ins_self_fee: split.psn_acct_pay,

@@ -204,10 +204,10 @@ mod tests {
         // 2026-11-26 00:00 +08:00 = 2026-11-25T16:00:00Z = 1_795_622_400_000 ms... checked by round trip.
         let (t0, t1) = period_bounds(ReconKind::Selfpay, "2026-11-26").unwrap();
         assert_eq!(t1 - t0, 86_400_000);
-        let (y, m, d, h, ..) = medpay_crypto::envelope::time::beijing_civil(t0);
-        assert_eq!((y, m, d, h), (2026, 11, 26, 0));
+        let start = medpay_schemas::time::BeijingTime::of(t0);
+        assert_eq!((start.date.to_string(), start.hour), ("2026-11-26".to_string(), 0));
         let (m0, m1) = period_bounds(ReconKind::Insurance, "2026-12").unwrap();
-        assert_eq!(medpay_crypto::envelope::time::beijing_civil(m1).0, 2027);
+        assert_eq!(medpay_schemas::time::BeijingDate::of(m1).year, 2027);
         assert_eq!((m1 - m0) / 86_400_000, 31);
         assert!(lit("x'; DROP TABLE payments; --").is_err());
     }

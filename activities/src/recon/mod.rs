@@ -52,8 +52,7 @@ pub fn run_id(kind: ReconKind, org_code: &str, period: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconAction {
     pub item_key: String,
-    /// settle, close, refund, notify_his
-    pub action: String,
+    pub action: ReconActionKind,
     pub org_code: String,
     pub med_org_ord: String,
     pub workflow_id: String,
@@ -65,6 +64,42 @@ pub struct ReconAction {
     /// personal account), for an X-8b refund of exactly what was collected.
     #[serde(default)]
     pub statement_amounts: (i64, i64),
+}
+
+/// What reconciliation does about one classified item (`recon_items.action`, written by
+/// `classify`'s SQL under these names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconActionKind {
+    /// A pending payment the statement shows paid: its workflow (or the ledger) settles it Paid.
+    Settle,
+    /// A pending payment the statement does not show: closed as Failed, nothing was collected.
+    Close,
+    /// REQ X-8b: collected for a payment the hospital closed: refunded.
+    Refund,
+    /// A pending pure-insurance payment: its workflow asks the platform (6301).
+    QueryInsurance,
+    /// REQ X-8c: served but not paid: the HIS is told.
+    NotifyHis,
+}
+
+impl ReconActionKind {
+    pub const ALL: [Self; 5] = [Self::Settle, Self::Close, Self::Refund, Self::QueryInsurance, Self::NotifyHis];
+
+    /// The name in `recon_items.action`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Settle => "settle",
+            Self::Close => "close",
+            Self::Refund => "refund",
+            Self::QueryInsurance => "query_insurance",
+            Self::NotifyHis => "notify_his",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 impl ReconActivities {

@@ -79,7 +79,10 @@ pub async fn pending_actions(ledger: &Ledger, run: &str, limit: u64) -> Result<V
         .map(|r| {
             Ok(ReconAction {
                 item_key: r.try_get("", "item_key").map_err(|e| e.to_string())?,
-                action: r.try_get("", "action").map_err(|e| e.to_string())?,
+                action: {
+                    let a: String = r.try_get("", "action").map_err(|e| e.to_string())?;
+                    ReconActionKind::parse(&a).ok_or_else(|| format!("recon_items.action {a:?} is not an action"))?
+                },
                 statement_fen: r.try_get("", "statement_fen").map_err(|e| e.to_string())?,
                 ledger_fen: r.try_get("", "ledger_fen").map_err(|e| e.to_string())?,
                 statement_amounts: (

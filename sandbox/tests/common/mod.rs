@@ -413,9 +413,7 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
 }
 
 pub fn today() -> String {
-    let ms = medpay_activities::http::now_ms();
-    let (y, m, d, ..) = medpay_crypto::envelope::time::beijing_civil(ms);
-    format!("{y:04}-{m:02}-{d:02}")
+    medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string()
 }
 
 pub async fn query(env: &Env, o: &Ordered, date: &str) -> Result<MixedOrderQueryResponse, PartyError> {

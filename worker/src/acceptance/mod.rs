@@ -42,8 +42,7 @@ fn now_text() -> String {
 }
 
 fn today() -> String {
-    let (y, m, d) = medpay_schemas::recon::beijing_date(medpay_activities::http::now_ms());
-    format!("{y:04}-{m:02}-{d:02}")
+    medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string()
 }
 
 fn progress(c: &CaseResult) {

@@ -27,10 +27,6 @@ use temporalio_client::{
     WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
 };
 
-pub fn workflow_id(org: &str, med_org_ord: &str) -> String {
-    format!("pay-{org}-{med_org_ord}")
-}
-
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PAYMENT", message)
 }
@@ -162,7 +158,7 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
 pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Response, ApiError> {
     let body = serde_json::to_value(r).map_err(|e| invalid(e.to_string()))?;
     let fingerprint = hex::encode(medpay_crypto::sm3::sm3(canonical_data(&body, NumberStyle::Literal).as_bytes()));
-    let id = workflow_id(&r.org_code, &r.med_org_ord);
+    let id = medpay_schemas::workflow_ids::payment(&r.org_code, &r.med_org_ord);
     let total = r.total().map_err(|e| invalid(e.to_string()))?;
     // The rollout gate decides new payments only: a retried create of one that exists is
     // answered as before, whatever the gate says now.
@@ -201,12 +197,7 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
     let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
     let ended = PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal);
     if !ended {
-        let input = PaymentInput {
-            request: r.clone(),
-            timings: state.payment,
-            flow: medpay_schemas::payment_flow::PAYMENT_FLOW,
-            created_at_ms: Some(row.created_at_ms),
-        };
+        let input = PaymentInput { request: r.clone(), timings: state.payment, created_at_ms: Some(row.created_at_ms) };
         match state.client.start_workflow(PaymentWorkflow::run, input, options).await {
             Ok(started) => {
                 if let Some(run_id) = started.run_id() {
@@ -312,7 +303,7 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
 }
 
 /// How long a status read waits for the workflow's view. A payment whose step is running inside
-/// the worker (a local activity, flow 3: a party that is slow or down, up to the step's 30 s)
+/// the worker (a local activity: a party that is slow or down, up to the step's 30 s)
 /// answers queries only once that step's workflow task ends; the read does not wait for it:
 /// `workflow` is null then and the ledger's state, amounts and exchanges are in the body as
 /// always. Long enough for a view that needs the history replayed first (a restarted worker,

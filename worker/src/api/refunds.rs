@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use medpay_activities::ledger::{CreateRefundOutcome, Ineligible, LedgerError, NewRefund};
 use medpay_activities::parties::onboarding::RefundAuthorisation;
-use medpay_activities::refund::{fingerprint, workflow_id};
+use medpay_activities::refund::fingerprint;
 use medpay_schemas::refund::{OperatorAction, RefundAmounts, RefundInput, RefundKind, RefundState, RefundView};
 use medpay_schemas::{Money, Secret};
 use medpay_workflows::refund::RefundWorkflow;
@@ -178,7 +178,7 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
         reason: b.reason,
         attention_after_secs: state.refund.attention_after_secs,
     };
-    let id = workflow_id(&b.org_code, &b.refund_no);
+    let id = medpay_schemas::workflow_ids::refund(&b.org_code, &b.refund_no);
     let created = state
         .ledger
         .create_refund(NewRefund {

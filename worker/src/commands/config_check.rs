@@ -186,6 +186,12 @@ fn judge(result: Result<(), PartyError>, refusal_of_us: &[&str], base_url: &str)
             false,
             format!("its reply does not verify: {detail} (is the party's public key in the credentials current?)"),
         ),
+        Err(PartyError::Local { stage, detail, .. }) => (
+            false,
+            format!(
+                "the probe was not sent: {stage} failed here ({detail}): check the hospital's keys and configuration"
+            ),
+        ),
     }
 }
 

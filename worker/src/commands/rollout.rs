@@ -28,8 +28,7 @@ async fn open(config: &crate::config::Config, org: &str) -> anyhow::Result<(Ledg
 
 /// Beijing time, for people.
 pub fn day_time(ms: i64) -> String {
-    let (y, mo, d, h, mi, _) = medpay_crypto::envelope::time::beijing_civil(ms);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}")
+    medpay_schemas::time::BeijingTime::of(ms).to_minute()
 }
 
 pub fn print(s: &Status) {

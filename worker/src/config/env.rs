@@ -1,62 +1,255 @@
-//! The environment variables that override the configuration file (containers, CI): the table
-//! that names each and the key it sets, and how a value is parsed into the configuration.
+//! The environment variables that override the configuration file (containers, CI): one table
+//! that names each, the configuration key it sets (README's configuration table documents the
+//! key) and how its value is parsed. A value that does not parse or does not fit its key's type
+//! is refused with the variable's name; nothing saturates.
 
 use super::*;
 use std::path::Path;
 
-/// Environment variables that override the file, for containers and CI.
-pub const ENV_OVERRIDES: [(&str, &str); 50] = [
-    ("MEDPAY_RUNTIME_THREADS", "runtime.threads"),
-    ("MEDPAY_TEMPORAL_ADDRESS", "temporal.address"),
-    ("MEDPAY_TEMPORAL_NAMESPACE", "temporal.namespace"),
-    ("MEDPAY_TASK_QUEUE", "temporal.task_queue"),
-    ("MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS", "temporal.max_cached_workflows"),
-    ("MEDPAY_TEMPORAL_GRPC_COMPRESSION", "temporal.grpc_compression"),
-    ("MEDPAY_TEMPORAL_UI_URL", "temporal.ui_url"),
-    ("MEDPAY_API_LISTEN", "api.listen"),
-    ("MEDPAY_PAYLOAD_KEY_FILE", "temporal.payload_key_file"),
-    ("MEDPAY_LEDGER_URL", "ledger.url"),
-    ("MEDPAY_CODEC_TOKEN_FILE", "api.codec_token_file"),
-    ("MEDPAY_API_TLS_CERT_FILE", "api.tls_cert_file"),
-    ("MEDPAY_API_TLS_KEY_FILE", "api.tls_key_file"),
-    ("MEDPAY_PARTIES_PARAMS_FILE", "parties.params_file"),
-    ("MEDPAY_PARTIES_BASE_URL", "parties.base_url"),
-    ("MEDPAY_PARTIES_CA_FILE", "parties.ca_file"),
-    ("MEDPAY_CALLBACK_URL", "parties.callback_url"),
-    ("MEDPAY_PAYMENT_CALLBACK_WAIT_SECS", "payment.callback_wait_secs"),
-    ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "payment.query_every_secs"),
-    ("MEDPAY_PAYMENT_QUERY_FOR_SECS", "payment.query_for_secs"),
-    ("MEDPAY_PAYMENT_LATE_CALLBACK_SECS", "payment.late_callback_secs"),
-    ("MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS", "payment.confirm_deadline_secs"),
-    ("MEDPAY_REFUND_ATTENTION_AFTER_SECS", "refund.attention_after_secs"),
-    ("MEDPAY_REFUND_WINDOW_DAYS", "refund.window_days"),
-    ("MEDPAY_RECON_SFTP_HOST", "recon.sftp_host"),
-    ("MEDPAY_RECON_SFTP_PORT", "recon.sftp_port"),
-    ("MEDPAY_RECON_SFTP_USER", "recon.sftp_user"),
-    ("MEDPAY_RECON_SFTP_KEY_FILE", "recon.sftp_key_file"),
-    ("MEDPAY_RECON_SFTP_KNOWN_HOSTS", "recon.sftp_known_hosts"),
-    ("MEDPAY_RECON_STAGING_DIR", "recon.staging_dir"),
-    ("MEDPAY_RECON_REPORTS_DIR", "recon.reports_dir"),
-    ("MEDPAY_HIS_NOTIFY_URL", "his.notify_url"),
-    ("MEDPAY_HIS_NOTIFY_KEY_FILE", "his.notify_key_file"),
-    ("MEDPAY_HIS_CA_FILE", "his.ca_file"),
-    ("MEDPAY_API_KEYS_FILE", "api.guard.keys_file"),
-    ("MEDPAY_RATE_PER_IP", "api.guard.per_ip.per_sec"),
-    ("MEDPAY_RATE_PER_DEVICE", "api.guard.per_device.per_sec"),
-    ("MEDPAY_RATE_DEVICE_BURST", "api.guard.per_device.burst"),
-    ("MEDPAY_RATE_CALLBACK_PER_IP", "api.guard.callback_per_ip.per_sec"),
-    ("MEDPAY_BLOCK_AFTER_FAILURES", "api.guard.block_after_failures"),
-    ("MEDPAY_ORDER_BURST_MAX", "api.guard.order_burst_max"),
-    ("MEDPAY_MAX_BILL_FEN", "api.limits.max_bill_fen"),
-    ("MEDPAY_MAX_LINE_FEN", "api.limits.max_line_fen"),
-    ("MEDPAY_SDK_METRICS_LISTEN", "temporal.sdk_metrics_listen"),
-    ("MEDPAY_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
-    ("MEDPAY_PARTIES_HOSPITALS_DIR", "parties.hospitals_dir"),
-    ("MEDPAY_PATIENT_PUBLIC_URL", "patient.public_url"),
-    ("MEDPAY_PATIENT_AUTHORISE_URL", "patient.authorise_url"),
-    ("MEDPAY_PATIENT_CASHIER_URL", "patient.cashier_url"),
-    ("MEDPAY_PATIENT_LINK_TTL_SECS", "patient.link_ttl_secs"),
+/// One environment variable: its name, the configuration key it overrides, and the parser that
+/// sets the key (an error is the reason the value was refused).
+pub struct EnvVar {
+    pub name: &'static str,
+    pub key: &'static str,
+    set: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+/// Every environment variable `medpay` reads for its configuration. Each setter is one
+/// `Ok(assignment)`, so the table stays one entry per variable.
+#[allow(clippy::unit_arg)]
+pub const ENV_VARS: &[EnvVar] = &[
+    EnvVar { name: "MEDPAY_RUNTIME_THREADS", key: "runtime.threads", set: |c, v| Ok(c.runtime.threads = number(v)?) },
+    EnvVar { name: "MEDPAY_TEMPORAL_ADDRESS", key: "temporal.address", set: |c, v| Ok(c.temporal.address = v.into()) },
+    EnvVar {
+        name: "MEDPAY_TEMPORAL_NAMESPACE",
+        key: "temporal.namespace",
+        set: |c, v| Ok(c.temporal.namespace = v.into()),
+    },
+    EnvVar { name: "MEDPAY_TASK_QUEUE", key: "temporal.task_queue", set: |c, v| Ok(c.temporal.task_queue = v.into()) },
+    EnvVar {
+        name: "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS",
+        key: "temporal.max_cached_workflows",
+        set: |c, v| Ok(c.temporal.max_cached_workflows = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_TEMPORAL_GRPC_COMPRESSION",
+        key: "temporal.grpc_compression",
+        set: |c, v| Ok(c.temporal.grpc_compression = compression(v)?),
+    },
+    EnvVar { name: "MEDPAY_TEMPORAL_UI_URL", key: "temporal.ui_url", set: |c, v| Ok(c.temporal.ui_url = v.into()) },
+    EnvVar { name: "MEDPAY_API_LISTEN", key: "api.listen", set: |c, v| Ok(c.api.listen = v.into()) },
+    EnvVar {
+        name: "MEDPAY_PAYLOAD_KEY_FILE",
+        key: "temporal.payload_key_file",
+        set: |c, v| Ok(c.temporal.payload_key_file = Some(v.into())),
+    },
+    EnvVar { name: "MEDPAY_LEDGER_URL", key: "ledger.url", set: |c, v| Ok(c.ledger.url = v.into()) },
+    EnvVar {
+        name: "MEDPAY_CODEC_TOKEN_FILE",
+        key: "api.codec_token_file",
+        set: |c, v| Ok(c.api.codec_token_file = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_API_TLS_CERT_FILE",
+        key: "api.tls_cert_file",
+        set: |c, v| Ok(c.api.tls_cert_file = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_API_TLS_KEY_FILE",
+        key: "api.tls_key_file",
+        set: |c, v| Ok(c.api.tls_key_file = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_PARTIES_PARAMS_FILE",
+        key: "parties.params_file",
+        set: |c, v| Ok(c.parties.params_file = Some(v.into())),
+    },
+    EnvVar { name: "MEDPAY_PARTIES_BASE_URL", key: "parties.base_url", set: |c, v| Ok(c.parties.base_url = v.into()) },
+    EnvVar {
+        name: "MEDPAY_PARTIES_CA_FILE",
+        key: "parties.ca_file",
+        set: |c, v| Ok(c.parties.ca_file = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_CALLBACK_URL",
+        key: "parties.callback_url",
+        set: |c, v| Ok(c.parties.callback_url = v.into()),
+    },
+    EnvVar {
+        name: "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS",
+        key: "payment.callback_wait_secs",
+        set: |c, v| Ok(c.payment.callback_wait_secs = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_PAYMENT_QUERY_EVERY_SECS",
+        key: "payment.query_every_secs",
+        set: |c, v| Ok(c.payment.query_every_secs = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_PAYMENT_QUERY_FOR_SECS",
+        key: "payment.query_for_secs",
+        set: |c, v| Ok(c.payment.query_for_secs = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_PAYMENT_LATE_CALLBACK_SECS",
+        key: "payment.late_callback_secs",
+        set: |c, v| Ok(c.payment.late_callback_secs = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS",
+        key: "payment.confirm_deadline_secs",
+        set: |c, v| Ok(c.payment.confirm_deadline_secs = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_REFUND_ATTENTION_AFTER_SECS",
+        key: "refund.attention_after_secs",
+        set: |c, v| Ok(c.refund.attention_after_secs = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_REFUND_WINDOW_DAYS",
+        key: "refund.window_days",
+        set: |c, v| Ok(c.refund.window_days = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_RECON_SFTP_HOST",
+        key: "recon.sftp_host",
+        set: |c, v| Ok(c.recon.sftp_host = Some(v.into())),
+    },
+    EnvVar { name: "MEDPAY_RECON_SFTP_PORT", key: "recon.sftp_port", set: |c, v| Ok(c.recon.sftp_port = number(v)?) },
+    EnvVar { name: "MEDPAY_RECON_SFTP_USER", key: "recon.sftp_user", set: |c, v| Ok(c.recon.sftp_user = v.into()) },
+    EnvVar {
+        name: "MEDPAY_RECON_SFTP_KEY_FILE",
+        key: "recon.sftp_key_file",
+        set: |c, v| Ok(c.recon.sftp_key_file = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_RECON_SFTP_KNOWN_HOSTS",
+        key: "recon.sftp_known_hosts",
+        set: |c, v| Ok(c.recon.sftp_known_hosts = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_RECON_STAGING_DIR",
+        key: "recon.staging_dir",
+        set: |c, v| Ok(c.recon.staging_dir = v.into()),
+    },
+    EnvVar {
+        name: "MEDPAY_RECON_REPORTS_DIR",
+        key: "recon.reports_dir",
+        set: |c, v| Ok(c.recon.reports_dir = v.into()),
+    },
+    EnvVar { name: "MEDPAY_HIS_NOTIFY_URL", key: "his.notify_url", set: |c, v| Ok(c.his.notify_url = Some(v.into())) },
+    EnvVar {
+        name: "MEDPAY_HIS_NOTIFY_KEY_FILE",
+        key: "his.notify_key_file",
+        set: |c, v| Ok(c.his.notify_key_file = Some(v.into())),
+    },
+    EnvVar { name: "MEDPAY_HIS_CA_FILE", key: "his.ca_file", set: |c, v| Ok(c.his.ca_file = Some(v.into())) },
+    EnvVar {
+        name: "MEDPAY_API_KEYS_FILE",
+        key: "api.guard.keys_file",
+        set: |c, v| Ok(c.api.guard.keys_file = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_RATE_PER_IP",
+        key: "api.guard.per_ip.per_sec",
+        set: |c, v| Ok(c.api.guard.per_ip.per_sec = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_RATE_PER_DEVICE",
+        key: "api.guard.per_device.per_sec",
+        set: |c, v| Ok(c.api.guard.per_device.per_sec = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_RATE_DEVICE_BURST",
+        key: "api.guard.per_device.burst",
+        set: |c, v| Ok(c.api.guard.per_device.burst = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_RATE_CALLBACK_PER_IP",
+        key: "api.guard.callback_per_ip.per_sec",
+        set: |c, v| Ok(c.api.guard.callback_per_ip.per_sec = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_BLOCK_AFTER_FAILURES",
+        key: "api.guard.block_after_failures",
+        set: |c, v| Ok(c.api.guard.block_after_failures = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_ORDER_BURST_MAX",
+        key: "api.guard.order_burst_max",
+        set: |c, v| Ok(c.api.guard.order_burst_max = number(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_MAX_BILL_FEN",
+        key: "api.limits.max_bill_fen",
+        set: |c, v| Ok(c.api.limits.max_bill_fen = positive_fen(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_MAX_LINE_FEN",
+        key: "api.limits.max_line_fen",
+        set: |c, v| Ok(c.api.limits.max_line_fen = positive_fen(v)?),
+    },
+    EnvVar {
+        name: "MEDPAY_SDK_METRICS_LISTEN",
+        key: "temporal.sdk_metrics_listen",
+        set: |c, v| Ok(c.temporal.sdk_metrics_listen = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_OTLP_ENDPOINT",
+        key: "telemetry.otlp_endpoint",
+        set: |c, v| Ok(c.telemetry.otlp_endpoint = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_PARTIES_HOSPITALS_DIR",
+        key: "parties.hospitals_dir",
+        set: |c, v| Ok(c.parties.hospitals_dir = Some(v.into())),
+    },
+    EnvVar {
+        name: "MEDPAY_PATIENT_PUBLIC_URL",
+        key: "patient.public_url",
+        set: |c, v| Ok(c.patient.public_url = v.into()),
+    },
+    EnvVar {
+        name: "MEDPAY_PATIENT_AUTHORISE_URL",
+        key: "patient.authorise_url",
+        set: |c, v| Ok(c.patient.authorise_url = v.into()),
+    },
+    EnvVar {
+        name: "MEDPAY_PATIENT_CASHIER_URL",
+        key: "patient.cashier_url",
+        set: |c, v| Ok(c.patient.cashier_url = v.into()),
+    },
+    EnvVar {
+        name: "MEDPAY_PATIENT_LINK_TTL_SECS",
+        key: "patient.link_ttl_secs",
+        set: |c, v| Ok(c.patient.link_ttl_secs = number(v)?),
+    },
 ];
+
+/// A whole number that fits the key's type (a count, seconds, a port, a rate).
+fn number<T: std::str::FromStr<Err = std::num::ParseIntError>>(v: &str) -> Result<T, String> {
+    v.trim().parse::<T>().map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+            format!("out of range (at most {})", std::any::type_name::<T>())
+        }
+        _ => format!("not a whole number: {e}"),
+    })
+}
+
+fn positive_fen(v: &str) -> Result<i64, String> {
+    match number::<i64>(v)? {
+        n if n > 0 => Ok(n),
+        _ => Err("must be a positive number of fen".into()),
+    }
+}
+
+fn compression(v: &str) -> Result<GrpcCompressionSetting, String> {
+    match v.trim() {
+        "none" => Ok(GrpcCompressionSetting::None),
+        "gzip" => Ok(GrpcCompressionSetting::Gzip),
+        _ => Err("expected none or gzip".into()),
+    }
+}
 
 impl Config {
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
@@ -89,99 +282,9 @@ impl Config {
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        for (var, _) in ENV_OVERRIDES {
-            let Some(v) = get(var) else { continue };
-            let secs = || {
-                v.trim().parse::<u64>().map_err(|e| ConfigError::Env { var, value: v.clone(), message: e.to_string() })
-            };
-            let fen = || match v.trim().parse::<i64>() {
-                Ok(n) if n > 0 => Ok(n),
-                Ok(_) => {
-                    Err(ConfigError::Env { var, value: v.clone(), message: "must be a positive number of fen".into() })
-                }
-                Err(e) => Err(ConfigError::Env { var, value: v.clone(), message: e.to_string() }),
-            };
-            match var {
-                "MEDPAY_PAYMENT_CALLBACK_WAIT_SECS" => self.payment.callback_wait_secs = secs()?,
-                "MEDPAY_TEMPORAL_MAX_CACHED_WORKFLOWS" => {
-                    self.temporal.max_cached_workflows = usize::try_from(secs()?).unwrap_or(usize::MAX)
-                }
-                "MEDPAY_RUNTIME_THREADS" => self.runtime.threads = usize::try_from(secs()?).unwrap_or(usize::MAX),
-                "MEDPAY_TEMPORAL_GRPC_COMPRESSION" => {
-                    self.temporal.grpc_compression = match v.trim() {
-                        "none" => GrpcCompressionSetting::None,
-                        "gzip" => GrpcCompressionSetting::Gzip,
-                        _ => {
-                            return Err(ConfigError::Env {
-                                var,
-                                value: v.clone(),
-                                message: "expected none or gzip".into(),
-                            });
-                        }
-                    }
-                }
-                "MEDPAY_PAYMENT_QUERY_EVERY_SECS" => self.payment.query_every_secs = secs()?,
-                "MEDPAY_PAYMENT_QUERY_FOR_SECS" => self.payment.query_for_secs = secs()?,
-                "MEDPAY_PAYMENT_LATE_CALLBACK_SECS" => self.payment.late_callback_secs = secs()?,
-                "MEDPAY_PAYMENT_CONFIRM_DEADLINE_SECS" => self.payment.confirm_deadline_secs = secs()?,
-                "MEDPAY_REFUND_ATTENTION_AFTER_SECS" => self.refund.attention_after_secs = secs()?,
-                "MEDPAY_REFUND_WINDOW_DAYS" => self.refund.window_days = secs()?,
-                "MEDPAY_RECON_SFTP_PORT" => {
-                    self.recon.sftp_port = u16::try_from(secs()?).map_err(|e| ConfigError::Env {
-                        var,
-                        value: v.clone(),
-                        message: e.to_string(),
-                    })?
-                }
-                "MEDPAY_RECON_SFTP_HOST" => self.recon.sftp_host = Some(v),
-                "MEDPAY_RECON_SFTP_USER" => self.recon.sftp_user = v,
-                "MEDPAY_RECON_SFTP_KEY_FILE" => self.recon.sftp_key_file = Some(v.into()),
-                "MEDPAY_RECON_SFTP_KNOWN_HOSTS" => self.recon.sftp_known_hosts = Some(v.into()),
-                "MEDPAY_RECON_STAGING_DIR" => self.recon.staging_dir = v.into(),
-                "MEDPAY_RECON_REPORTS_DIR" => self.recon.reports_dir = v.into(),
-                "MEDPAY_HIS_NOTIFY_URL" => self.his.notify_url = Some(v),
-                "MEDPAY_HIS_NOTIFY_KEY_FILE" => self.his.notify_key_file = Some(v.into()),
-                "MEDPAY_HIS_CA_FILE" => self.his.ca_file = Some(v.into()),
-                "MEDPAY_API_KEYS_FILE" => self.api.guard.keys_file = Some(v.into()),
-                "MEDPAY_RATE_PER_IP" => self.api.guard.per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX),
-                "MEDPAY_RATE_PER_DEVICE" => {
-                    self.api.guard.per_device.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX)
-                }
-                "MEDPAY_RATE_DEVICE_BURST" => {
-                    self.api.guard.per_device.burst = u32::try_from(secs()?).unwrap_or(u32::MAX)
-                }
-                "MEDPAY_RATE_CALLBACK_PER_IP" => {
-                    self.api.guard.callback_per_ip.per_sec = u32::try_from(secs()?).unwrap_or(u32::MAX)
-                }
-                "MEDPAY_BLOCK_AFTER_FAILURES" => {
-                    self.api.guard.block_after_failures = u32::try_from(secs()?).unwrap_or(u32::MAX)
-                }
-                "MEDPAY_ORDER_BURST_MAX" => self.api.guard.order_burst_max = u32::try_from(secs()?).unwrap_or(u32::MAX),
-                "MEDPAY_MAX_BILL_FEN" => self.api.limits.max_bill_fen = fen()?,
-                "MEDPAY_MAX_LINE_FEN" => self.api.limits.max_line_fen = fen()?,
-                "MEDPAY_SDK_METRICS_LISTEN" => self.temporal.sdk_metrics_listen = Some(v),
-                "MEDPAY_OTLP_ENDPOINT" => self.telemetry.otlp_endpoint = Some(v),
-                "MEDPAY_PARTIES_HOSPITALS_DIR" => self.parties.hospitals_dir = Some(v.into()),
-                "MEDPAY_PATIENT_PUBLIC_URL" => self.patient.public_url = v,
-                "MEDPAY_PATIENT_AUTHORISE_URL" => self.patient.authorise_url = v,
-                "MEDPAY_PATIENT_CASHIER_URL" => self.patient.cashier_url = v,
-                "MEDPAY_PATIENT_LINK_TTL_SECS" => self.patient.link_ttl_secs = secs()?,
-                "MEDPAY_TEMPORAL_ADDRESS" => self.temporal.address = v,
-                "MEDPAY_TEMPORAL_NAMESPACE" => self.temporal.namespace = v,
-                "MEDPAY_TASK_QUEUE" => self.temporal.task_queue = v,
-                "MEDPAY_TEMPORAL_UI_URL" => self.temporal.ui_url = v,
-                "MEDPAY_API_LISTEN" => self.api.listen = v,
-                "MEDPAY_PAYLOAD_KEY_FILE" => self.temporal.payload_key_file = Some(v.into()),
-                "MEDPAY_LEDGER_URL" => self.ledger.url = v,
-                "MEDPAY_CODEC_TOKEN_FILE" => self.api.codec_token_file = Some(v.into()),
-                "MEDPAY_API_TLS_CERT_FILE" => self.api.tls_cert_file = Some(v.into()),
-                "MEDPAY_API_TLS_KEY_FILE" => self.api.tls_key_file = Some(v.into()),
-                "MEDPAY_PARTIES_PARAMS_FILE" => self.parties.params_file = Some(v.into()),
-                "MEDPAY_PARTIES_BASE_URL" => self.parties.base_url = v,
-                "MEDPAY_PARTIES_CA_FILE" => self.parties.ca_file = Some(v.into()),
-                "MEDPAY_CALLBACK_URL" => self.parties.callback_url = v,
-                _ => {}
-            }
+        for var in ENV_VARS {
+            let Some(value) = get(var.name) else { continue };
+            (var.set)(self, &value).map_err(|message| ConfigError::Env { var: var.name, value, message })?;
         }
         Ok(())
     }
@@ -222,5 +325,60 @@ mod tests {
     #[test]
     fn unknown_keys_are_errors_not_silently_ignored() {
         assert!(toml::from_str::<Config>("[temporal]\nadress = \"x\"\n").is_err());
+    }
+
+    /// A value too large for its key is refused by name, not saturated to the type's maximum.
+    #[test]
+    fn out_of_range_values_are_refused_by_name() {
+        let mut c = Config::default();
+        for (var, value) in [
+            ("MEDPAY_RECON_SFTP_PORT", "70000"),
+            ("MEDPAY_RATE_PER_IP", "4294967296"),
+            ("MEDPAY_MAX_BILL_FEN", "0"),
+            ("MEDPAY_PAYMENT_QUERY_EVERY_SECS", "-1"),
+            ("MEDPAY_TEMPORAL_GRPC_COMPRESSION", "zstd"),
+        ] {
+            let err = c.apply_env(|k| (k == var).then(|| value.to_string())).unwrap_err().to_string();
+            assert!(err.contains(var) && err.contains(value), "{var}={value}: {err}");
+        }
+        assert_eq!(c.recon.sftp_port, Config::default().recon.sftp_port, "a refused value changes nothing");
+    }
+
+    /// Every variable is set by its own entry (a copy-paste slip would set another key) and
+    /// named in README's configuration table.
+    #[test]
+    fn every_variable_sets_its_own_key_and_is_documented() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let mut names = std::collections::BTreeSet::new();
+        for var in ENV_VARS {
+            assert!(names.insert(var.name), "{} twice", var.name);
+            assert!(readme.contains(&format!("`{}`", var.name)), "README does not document {}", var.name);
+            let mut c = Config::default();
+            let before = toml::Value::try_from(&c).unwrap();
+            let value = if var.name == "MEDPAY_TEMPORAL_GRPC_COMPRESSION" { "gzip" } else { "7" };
+            c.apply_env(|k| (k == var.name).then(|| value.to_string())).unwrap();
+            let after = toml::Value::try_from(&c).unwrap();
+            let changed = changed_keys(&before, &after, "");
+            assert_eq!(changed, vec![var.key.to_string()], "{} changed {changed:?}", var.name);
+        }
+    }
+
+    fn changed_keys(a: &toml::Value, b: &toml::Value, at: &str) -> Vec<String> {
+        match (a, b) {
+            (toml::Value::Table(x), toml::Value::Table(y)) => {
+                let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
+                keys.into_iter()
+                    .flat_map(|k| {
+                        let path = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+                        match (x.get(k), y.get(k)) {
+                            (Some(p), Some(q)) => changed_keys(p, q, &path),
+                            _ => vec![path],
+                        }
+                    })
+                    .collect()
+            }
+            _ if a == b => vec![],
+            _ => vec![at.to_string()],
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! environment variables and how they apply are in `env.rs`.
 
 mod env;
-pub use env::ENV_OVERRIDES;
+pub use env::{ENV_VARS, EnvVar};
 
 use serde::{Deserialize, Serialize};
 

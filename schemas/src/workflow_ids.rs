@@ -1,0 +1,91 @@
+//! Workflow ids, and the numbers medpay derives from an HIS order no., with their prefixes in
+//! one place. Operators find work in the Web UI by these ids and the parties keep the derived
+//! numbers in their records, so a prefix here is part of the product's contract: changing one
+//! is a migration, not a refactor.
+
+use crate::recon::ReconKind;
+
+/// A payment's workflow: one per hospital and HIS order no. (REQ 6.1; the idempotency key of
+/// the start API).
+pub fn payment(org_code: &str, med_org_ord: &str) -> String {
+    format!("pay-{org_code}-{med_org_ord}")
+}
+
+/// A refund's workflow: one per hospital and refund no.
+pub fn refund(org_code: &str, refund_no: &str) -> String {
+    format!("refund-{org_code}-{refund_no}")
+}
+
+/// One reconciliation run of a period (`yyyy-MM-dd` or `yyyy-MM`).
+pub fn recon(kind: ReconKind, org_code: &str, period: &str) -> String {
+    format!("recon-{}-{org_code}-{period}", kind.as_str())
+}
+
+/// The workflow a reconciliation schedule starts (it starts the period's run as a child).
+pub fn recon_scheduled(kind: ReconKind, org_code: &str) -> String {
+    format!("recon-{}-{org_code}-scheduled", kind.as_str())
+}
+
+/// The reconciliation schedule of a hospital.
+pub fn recon_schedule(kind: ReconKind, org_code: &str) -> String {
+    match kind {
+        ReconKind::Selfpay => format!("recon-selfpay-daily-{org_code}"),
+        ReconKind::Insurance => format!("recon-insurance-monthly-{org_code}"),
+    }
+}
+
+/// A notice to the HIS after a payment's workflow ended: one per payment and event, so it is
+/// sent once whoever asks (it is also the notice's `notice_id`).
+pub fn his_notice(org_code: &str, med_org_ord: &str, event: &str) -> String {
+    format!("his-{org_code}-{med_org_ord}-{event}")
+}
+
+/// REQ X-8a: the refund no. of the self-pay part given back when insurance failed after
+/// self-pay.
+pub fn anomaly_refund_no(med_org_ord: &str) -> String {
+    format!("X8A{med_org_ord}")
+}
+
+/// REQ X-8b: the refund no. of an over-collection reconciliation found, keyed by the statement
+/// item: the bank's self-pay part, or (`insurance`) the platform's insurance parts.
+pub fn over_collection_refund_no(item: &str, insurance: bool) -> String {
+    if insurance { format!("X8BI{item}") } else { format!("X8B{item}") }
+}
+
+/// 收费批次号 (chrgBchno) when the HIS sends none: "CB" + the HIS order no.
+pub fn charge_batch_no(med_org_ord: &str) -> String {
+    format!("CB{med_org_ord}")
+}
+
+/// The institution's order no. at the bank (out_trade_no, REQ 6.1 step 9): the self-pay
+/// order's ("SP" + HIS order no.), or "MX" + HIS order no. when there is no self-pay part.
+pub fn out_trade_no(med_org_ord: &str, has_self_pay: bool) -> String {
+    format!("{}{med_org_ord}", if has_self_pay { "SP" } else { "MX" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prefixes are contract: a changed one would orphan running workflows and the
+    /// parties' records.
+    #[test]
+    fn prefixes_are_stable() {
+        assert_eq!(payment("H1", "O1"), "pay-H1-O1");
+        assert_eq!(refund("H1", "R1"), "refund-H1-R1");
+        assert_eq!(recon(ReconKind::Selfpay, "H1", "2026-11-27"), "recon-selfpay-H1-2026-11-27");
+        assert_eq!(recon_scheduled(ReconKind::Insurance, "H1"), "recon-insurance-H1-scheduled");
+        assert_eq!(recon_schedule(ReconKind::Selfpay, "H1"), "recon-selfpay-daily-H1");
+        assert_eq!(recon_schedule(ReconKind::Insurance, "H1"), "recon-insurance-monthly-H1");
+        assert_eq!(his_notice("H1", "O1", "payment.settled_late"), "his-H1-O1-payment.settled_late");
+        assert_eq!(anomaly_refund_no("O1"), "X8AO1");
+        assert_eq!(
+            (over_collection_refund_no("S1", false), over_collection_refund_no("S1", true)),
+            ("X8BS1".into(), "X8BIS1".into())
+        );
+        assert_eq!(
+            (charge_batch_no("O1"), out_trade_no("O1", true), out_trade_no("O1", false)),
+            ("CBO1".into(), "SPO1".into(), "MXO1".into())
+        );
+    }
+}
