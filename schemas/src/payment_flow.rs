@@ -244,11 +244,8 @@ pub struct PaymentInput {
     #[serde(default)]
     pub timings: PaymentTimings,
     /// The ledger row's creation time, which fee details and orders are stamped with (the
-    /// parties are idempotent on identical content only). Carried here so the activities need
-    /// not read it back; `None` in payments started before the field existed, whose activities
-    /// read the ledger.
-    #[serde(default)]
-    pub created_at_ms: Option<i64>,
+    /// parties are idempotent on identical content only).
+    pub created_at_ms: i64,
 }
 
 /// The anomaly refund the payment started (REQ X-8a), as the payment's view shows it.

@@ -23,7 +23,9 @@ use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 mod notices;
 mod orders;
+mod progress;
 pub use notices::{HisEventNotification, PaymentNotification, PaymentRevocation};
+pub use progress::{BillUploaded, Identified, Ordered, PreSettled, Started};
 
 #[derive(Clone)]
 pub struct PaymentActivities {
@@ -34,19 +36,6 @@ pub struct PaymentActivities {
     /// Seals authCode exchanges shared through the ledger with peer instances
     /// (`pay_auth_cache`); without it they stay in this process.
     pub sealer: Option<Arc<dyn crate::pay_auth_cache::ExchangeSealer>>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct StepInput {
-    pub request: PaymentRequest,
-    /// From the payment's input (`PaymentInput::created_at_ms`); `None` for payments started
-    /// before it was carried, which read the ledger instead.
-    #[serde(default)]
-    pub created_at_ms: Option<i64>,
-    pub identity: Option<Identity>,
-    pub uploaded: Option<Uploaded>,
-    pub split: Option<SettlementSplit>,
-    pub cashier: Option<Cashier>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,22 +50,6 @@ pub struct Outcome {
 impl PaymentActivities {
     fn hospital(&self, org: &str) -> Result<&HospitalParties, ActivityError> {
         self.parties.hospitals.get(org).ok_or_else(|| bad(format!("hospital {org} is not configured")))
-    }
-
-    /// When the HIS created the payment (the ledger's row): the time stamped on fee details and
-    /// orders, so a retried call carries exactly the same content as the first (the parties
-    /// are idempotent on identical content only; `medpay-tools soak` found 6201 refusing a retry
-    /// whose times had moved on).
-    async fn created_at_ms(&self, s: &StepInput) -> Result<i64, ActivityError> {
-        if let Some(at) = s.created_at_ms {
-            return Ok(at);
-        }
-        let r = &s.request;
-        match self.ledger.get(&r.org_code, &r.med_org_ord).await {
-            Ok(Some(p)) => Ok(p.created_at_ms),
-            Ok(None) => Err(bad(format!("payment {}/{} is not in the ledger", r.org_code, r.med_org_ord))),
-            Err(e) => Err(std::io::Error::other(e.to_string()).into()),
-        }
     }
 
     /// Records a step's own state (Authorised .. Ordered). A step run again after its state was
@@ -125,15 +98,11 @@ fn already_past(from: &str, to: PaymentState) -> bool {
     PaymentState::parse(from).is_some_and(|f| !f.is_terminal() && f > to)
 }
 
-fn need<T: Clone>(v: &Option<T>, what: &str) -> Result<T, ActivityError> {
-    v.clone().ok_or_else(|| bad(format!("{what} missing from the step input")))
-}
-
 #[activities]
 impl PaymentActivities {
     /// Steps 4-5: authCode -> payAuthNo at the channel, sign-in and person info at the core.
     #[activity]
-    pub async fn identify(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Identity, ActivityError> {
+    pub async fn identify(self: Arc<Self>, _ctx: ActivityContext, s: Started) -> Result<Identity, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let r = &s.request;
         // A retry of this activity reuses the exchange made by an earlier attempt (single-use code).
@@ -187,9 +156,9 @@ impl PaymentActivities {
 
     /// Step 6: fee details (6201), idempotent on medOrgOrd.
     #[activity]
-    pub async fn upload(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Uploaded, ActivityError> {
+    pub async fn upload(self: Arc<Self>, _ctx: ActivityContext, s: Identified) -> Result<Uploaded, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let id = need(&s.identity, "identity")?;
+        let id = s.identity.clone();
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
         let visit = r.visit.clone().unwrap_or_default();
@@ -200,7 +169,7 @@ impl PaymentActivities {
                 .unwrap_or_else(|| medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord)),
         )
         .map_err(parse_err)?;
-        let created_at = self.created_at_ms(&s).await?;
+        let created_at = s.created_at_ms;
         let begntime = visit
             .begin_time
             .clone()
@@ -291,10 +260,10 @@ impl PaymentActivities {
     pub async fn pre_settle(
         self: Arc<Self>,
         _ctx: ActivityContext,
-        s: StepInput,
+        s: BillUploaded,
     ) -> Result<SettlementSplit, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, &s.request);
+        let (id, up, r) = (s.identity.clone(), s.uploaded.clone(), &s.request);
         let parse_err = |e: IdError| bad(e.to_string());
         let req = PayOrderRequest {
             pay_auth_no: id.pay_auth_no,
@@ -329,15 +298,13 @@ impl PaymentActivities {
             },
         )
         .await?;
-        if let Ok(created) = self.created_at_ms(&s).await {
-            crate::metrics::observe(crate::metrics::PRE_SETTLED_SECONDS, &[("org", &r.org_code)], since(created));
-        }
+        crate::metrics::observe(crate::metrics::PRE_SETTLED_SECONDS, &[("org", &r.org_code)], since(s.created_at_ms));
         Ok(resp.split)
     }
 
     /// Steps 8-9: the self-pay order (only with a self-pay part) and the mixed order.
     #[activity]
-    pub async fn place_orders(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<Cashier, ActivityError> {
+    pub async fn place_orders(self: Arc<Self>, _ctx: ActivityContext, s: PreSettled) -> Result<Cashier, ActivityError> {
         self.orders(s).await
     }
 
@@ -349,11 +316,11 @@ impl PaymentActivities {
     pub async fn query_insurance(
         self: Arc<Self>,
         _ctx: ActivityContext,
-        s: StepInput,
+        s: Ordered,
     ) -> Result<Option<bool>, ActivityError> {
         use medpay_schemas::status::OrdStasClass;
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, r) = (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, &s.request);
+        let (id, up, r) = (&s.identity, &s.uploaded, &s.request);
         let req = QueryOrderRequest {
             pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
             org_codg: OrgCode::parse(r.org_code.clone()).map_err(|e| bad(e.to_string()))?,
@@ -368,8 +335,8 @@ impl PaymentActivities {
         Ok(match resp.ord_stas.class() {
             // Refunding (17) means it was paid once: not a day's close to make.
             _ if resp.ord_stas == medpay_schemas::status::OrdStas::Refunding => None,
-            OrdStasClass::Settled => match (resp.split, s.split) {
-                (Some(theirs), Some(ours)) if theirs != ours => {
+            OrdStasClass::Settled => match resp.split {
+                Some(theirs) if theirs != s.split => {
                     crate::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::error!(payment = %format!("{}/{}", r.org_code, r.med_org_ord), "integrity alarm: 6301 reports another split than the pre-settlement; not acted on");
                     None
@@ -386,11 +353,11 @@ impl PaymentActivities {
     pub async fn query_bank(
         self: Arc<Self>,
         _ctx: ActivityContext,
-        s: StepInput,
+        s: Ordered,
     ) -> Result<Option<MixedOrderState>, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let c = need(&s.cashier, "cashier")?;
-        let date = BeijingDate::of(self.created_at_ms(&s).await.unwrap_or_else(|_| now_ms())).to_string();
+        let c = &s.cashier;
+        let date = BeijingDate::of(s.created_at_ms).to_string();
         let req = MixedOrderQueryRequest {
             query_type: "MIX_TRADE_NO".into(),
             hospital_id: h.params.bank.hospital_id.clone(),

@@ -2,7 +2,7 @@
 //! the Web UI: telling the HIS how a payment ended (`PaymentNotification`) or what happened after
 //! (`HisEventNotification`), and revoking the 6201 upload (`PaymentRevocation`).
 
-use super::{Outcome, PaymentActivities, StepInput};
+use super::{BillUploaded, Outcome, PaymentActivities};
 use crate::exchange_log::log_exchange;
 use crate::failure::{bad, fail};
 use medpay_schemas::wire::mid_platform::*;
@@ -105,10 +105,10 @@ pub struct PaymentNotification(pub Arc<PaymentActivities>);
 impl PaymentRevocation {
     /// Revokes the 6201 upload when the patient never confirms or the HIS cancels (6401).
     #[activity]
-    pub async fn revoke(self: Arc<Self>, _ctx: ActivityContext, s: StepInput) -> Result<(), ActivityError> {
+    pub async fn revoke(self: Arc<Self>, _ctx: ActivityContext, s: BillUploaded) -> Result<(), ActivityError> {
         let acts = &self.0;
         let h = acts.hospital(&s.request.org_code)?;
-        let (Some(id), Some(up)) = (&s.identity, &s.uploaded) else { return Ok(()) };
+        let (id, up) = (&s.identity, &s.uploaded);
         let req = RevokeUploadRequest {
             pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
             org_codg: OrgCode::parse(s.request.org_code.clone()).map_err(|e| bad(e.to_string()))?,

@@ -1,7 +1,7 @@
 //! Steps 8-9 of REQ 6.1: the bank's self-pay order (only when a self-pay part remains) and the
 //! mixed order, keyed by the HIS order no. so a retry replays the same orders.
 
-use super::{PaymentActivities, StepInput, need};
+use super::{PaymentActivities, PreSettled};
 use crate::exchange_log::log_exchange;
 use crate::failure::{bad, fail};
 use crate::ledger::PaymentUpdate;
@@ -13,15 +13,14 @@ use medpay_schemas::*;
 use temporalio_sdk::activities::ActivityError;
 
 impl PaymentActivities {
-    pub(super) async fn orders(&self, s: StepInput) -> Result<Cashier, ActivityError> {
+    pub(super) async fn orders(&self, s: PreSettled) -> Result<Cashier, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, split, r) =
-            (need(&s.identity, "identity")?, need(&s.uploaded, "uploaded")?, need(&s.split, "split")?, &s.request);
+        let (id, up, split, r) = (s.identity.clone(), s.uploaded.clone(), s.split, &s.request);
         let parse_err = |e: IdError| bad(e.to_string());
         let own = split.own_pay_amt;
         let out = OutTradeNo::parse(medpay_schemas::workflow_ids::out_trade_no(&r.med_org_ord, !own.is_zero()))
             .map_err(parse_err)?;
-        let created_at = self.created_at_ms(&s).await?;
+        let created_at = s.created_at_ms;
         let mut prepay = None;
         let mut prepay_id = None;
         // The app the patient pays in: the hospital's WeChat app, or its Alipay app.

@@ -2,10 +2,9 @@
 //! error format (a stable code and a message naming the field) instead of plain text, so an
 //! HIS integrator's malformed request is as easy to diagnose as any other 4xx.
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 
 /// Largest request body accepted (a bill of a few thousand lines fits easily).
@@ -17,26 +16,20 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::JsonDataError(e) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_BODY",
+                ErrorCode::InvalidBody,
                 format!("the body does not have the documented shape: {}", e.body_text()),
             ),
-            JsonRejection::JsonSyntaxError(e) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED_JSON",
-                format!("the body is not valid JSON: {}", e.body_text()),
-            ),
-            JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "NOT_JSON",
-                "send the body as JSON with `Content-Type: application/json`",
-            ),
+            JsonRejection::JsonSyntaxError(e) => {
+                ApiError::new(ErrorCode::MalformedJson, format!("the body is not valid JSON: {}", e.body_text()))
+            }
+            JsonRejection::MissingJsonContentType(_) => {
+                ApiError::new(ErrorCode::NotJson, "send the body as JSON with `Content-Type: application/json`")
+            }
             JsonRejection::BytesRejection(_) => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "BODY_TOO_LARGE",
+                ErrorCode::BodyTooLarge,
                 format!("the body is larger than {MAX_BODY_BYTES} bytes or could not be read"),
             ),
-            other => ApiError::new(StatusCode::BAD_REQUEST, "BAD_BODY", other.body_text()),
+            other => ApiError::new(ErrorCode::BadBody, other.body_text()),
         }
     }
 }
@@ -60,8 +53,7 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(QueryOptions(v)),
             Err(e) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_QUERY",
+                ErrorCode::InvalidQuery,
                 format!("the query string does not have the documented shape: {}", e.body_text()),
             )),
         }

@@ -5,7 +5,7 @@
 //! answers CORS only for the configured UI origin.
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -35,7 +35,7 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 fn to_proto(p: JsonPayload) -> Result<Payload, ApiError> {
-    let bad = |what: &str| ApiError::new(StatusCode::BAD_REQUEST, "BAD_PAYLOAD", format!("{what} is not Base64"));
+    let bad = |what: &str| ApiError::new(ErrorCode::BadPayload, format!("{what} is not Base64"));
     let mut metadata = HashMap::new();
     for (k, v) in p.metadata {
         metadata.insert(k.clone(), b64().decode(v).map_err(|_| bad(&format!("metadata {k}")))?);
@@ -76,11 +76,7 @@ fn authorise(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0 {
         Ok(())
     } else {
-        Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "CODEC_UNAUTHORIZED",
-            "a valid bearer token is required to decode payloads",
-        ))
+        Err(ApiError::new(ErrorCode::CodecUnauthorized, "a valid bearer token is required to decode payloads"))
     }
 }
 
@@ -91,14 +87,16 @@ pub async fn preflight(State(state): State<AppState>) -> Response {
 async fn transform(state: AppState, headers: HeaderMap, body: Payloads, decode: bool) -> Response {
     let result = (|| {
         authorise(&state, &headers)?;
-        let codec = state.codec.codec.as_ref().ok_or_else(|| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "CODEC_UNAVAILABLE", "no payload key file is configured")
-        })?;
+        let codec = state
+            .codec
+            .codec
+            .as_ref()
+            .ok_or_else(|| ApiError::new(ErrorCode::CodecUnavailable, "no payload key file is configured"))?;
         let mut out = vec![];
         for p in body.payloads {
             let proto = to_proto(p)?;
             let done = if decode { codec.open(proto) } else { codec.seal(&proto) };
-            out.push(to_json(done.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "CODEC_FAILED", e.to_string()))?));
+            out.push(to_json(done.map_err(|e| ApiError::new(ErrorCode::CodecFailed, e.to_string()))?));
         }
         Ok::<_, ApiError>(Json(Payloads { payloads: out }).into_response())
     })();

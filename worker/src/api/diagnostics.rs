@@ -2,10 +2,9 @@
 //! operator can prove server, worker and crypto are wired before opening the service.
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use medpay_schemas::diagnostics::SelfCheckReport;
 use serde::Serialize;
 
@@ -20,6 +19,6 @@ pub struct SelfCheckResponse {
 pub async fn self_check(State(state): State<AppState>) -> Result<Json<SelfCheckResponse>, ApiError> {
     let (workflow_id, report) = crate::selfcheck::run_self_check(&state.client, &state.task_queue, "api")
         .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_GATEWAY, "SELF_CHECK_FAILED", format!("{e:#}")))?;
+        .map_err(|e| ApiError::new(ErrorCode::SelfCheckFailed, format!("{e:#}")))?;
     Ok(Json(SelfCheckResponse { workflow_id, report }))
 }

@@ -7,10 +7,10 @@
 //! in the error format, 429 with `Retry-After`.
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -164,8 +164,8 @@ mod subtle_eq {
     }
 }
 
-fn too_many(code: &'static str, retry_after: u64, message: String) -> Response {
-    let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+fn too_many(code: ErrorCode, retry_after: u64, message: String) -> Response {
+    let mut r = ApiError::new(code, message).into_response();
     if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
         r.headers_mut().insert("retry-after", v);
     }
@@ -194,8 +194,7 @@ async fn request_field(req: Request, field: &str) -> Result<(Request, Option<Str
     let (head, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, super::body::MAX_BODY_BYTES).await.map_err(|_| {
         ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BODY_TOO_LARGE",
+            ErrorCode::BodyTooLarge,
             format!("the body is larger than {} bytes or could not be read", super::body::MAX_BODY_BYTES),
         )
         .into_response()
@@ -215,7 +214,7 @@ async fn order_burst(g: &Guard, device: Option<&str>, req: Request) -> Result<Re
     let (req, order) = request_field(req, "med_org_ord").await?;
     if order.is_some_and(|o| g.new_order(d, &o)) {
         return Err(too_many(
-            "BLOCKED",
+            ErrorCode::Blocked,
             g.config.block_secs,
             format!(
                 "more than {} new orders in {} s from this device: blocked for a while",
@@ -241,18 +240,18 @@ pub async fn his(
     let who: Vec<String> = vec![device.clone().unwrap_or_else(|| ip.clone())];
     if let Some(secs) = g.blocked(std::slice::from_ref(&ip)).or_else(|| g.blocked(&who)) {
         return too_many(
-            "BLOCKED",
+            ErrorCode::Blocked,
             secs,
             "too many failed authentications or new orders from this client: blocked for a while".into(),
         );
     }
     if let Err(secs) = g.take(ip, g.config.per_ip) {
-        return too_many("RATE_LIMITED", secs, "too many requests from this address".into());
+        return too_many(ErrorCode::RateLimited, secs, "too many requests from this address".into());
     }
     if let Some(d) = device.clone()
         && let Err(secs) = g.take(d, g.config.per_device)
     {
-        return too_many("RATE_LIMITED", secs, "too many requests from this device".into());
+        return too_many(ErrorCode::RateLimited, secs, "too many requests from this device".into());
     }
     let req = match order_burst(g, device.as_deref(), req).await {
         Ok(req) => req,
@@ -270,8 +269,7 @@ pub async fn his(
     let Some(org) = presented.and_then(|k| g.org_of(&k)) else {
         g.failed(&who);
         return ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
+            ErrorCode::Unauthenticated,
             "send the hospital's API key as `Authorization: Bearer <key>`",
         )
         .into_response();
@@ -282,8 +280,7 @@ pub async fn his(
     };
     if asked.as_deref().is_some_and(|a| a != org) {
         return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "FORBIDDEN_ORG",
+            ErrorCode::ForbiddenOrg,
             format!("this API key belongs to {org}, not to {}", asked.unwrap_or_default()),
         )
         .into_response();
@@ -301,7 +298,7 @@ pub async fn callback(
 ) -> Response {
     let g = &state.guard;
     if let Err(secs) = g.take(format!("cb:{}", peer.ip()), g.config.callback_per_ip) {
-        return too_many("RATE_LIMITED", secs, "too many callbacks from this address".into());
+        return too_many(ErrorCode::RateLimited, secs, "too many callbacks from this address".into());
     }
     next.run(req).await
 }

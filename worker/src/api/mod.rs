@@ -5,6 +5,7 @@ pub mod body;
 pub mod codec;
 pub mod diagnostics;
 pub mod error;
+use error::{ApiError, ErrorCode};
 pub mod guard;
 pub mod health;
 pub mod metrics;
@@ -17,9 +18,8 @@ pub mod rollout;
 pub mod runs;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
-use error::ApiError;
+
 use std::sync::Arc;
 use temporalio_client::Client;
 
@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/patient/api/confirm", post(patient::decide))
         .merge(his)
         .merge(bank)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such endpoint; see /openapi.json") })
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such endpoint; see /openapi.json") })
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::body::Body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::payments::{PaymentRow, confirm_payment, payment_row, start, validate_bill};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -24,10 +24,6 @@ use medpay_schemas::{MedOrgOrd, OrgCode, Secret};
 use serde::Deserialize;
 use serde_json::json;
 
-fn link_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::new(status, code, message)
-}
-
 /// The page's address for a token, as the patient's browser reaches medpay.
 fn page_url(state: &AppState, token: &str) -> String {
     format!("{}/patient/?t={token}", state.config.patient_public_url())
@@ -43,7 +39,7 @@ pub async fn create_link(
     Path((org, ord)): Path<(String, String)>,
     Body(req): Body<PatientLinkRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let invalid = |m: String| link_error(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PATIENT_LINK", m);
+    let invalid = |m: String| ApiError::new(ErrorCode::InvalidPatientLink, m);
     OrgCode::parse(org.clone()).map_err(|e| invalid(e.to_string()))?;
     MedOrgOrd::parse(ord.clone()).map_err(|e| invalid(e.to_string()))?;
     let ttl = req.ttl_secs.unwrap_or(state.config.patient.link_ttl_secs);
@@ -59,9 +55,8 @@ pub async fn create_link(
             // repeated create must carry the same body.
             let earlier = state.ledger.patient_bill_of(&org, &ord).await.map_err(ApiError::ledger_unavailable)?;
             if earlier.as_ref().is_some_and(|e| serde_json::from_str::<PatientBill>(e).ok().as_ref() != Some(b)) {
-                return Err(link_error(
-                    StatusCode::CONFLICT,
-                    "PAYMENT_CONFLICT",
+                return Err(ApiError::new(
+                    ErrorCode::PaymentConflict,
                     format!(
                         "HIS order {org}/{ord} already has a link with another bill: a changed bill needs a new HIS order no."
                     ),
@@ -83,7 +78,7 @@ pub async fn create_link(
     let token = base64::Engine::encode(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD,
         medpay_crypto::random::random_bytes::<24>()
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "RANDOM_FAILED", e.to_string()))?,
+            .map_err(|e| ApiError::new(ErrorCode::RandomFailed, e.to_string()))?,
     );
     let now = medpay_activities::http::now_ms();
     let expires_at_ms = now + i64::try_from(ttl).unwrap_or(i64::MAX / 2) * 1000;
@@ -104,21 +99,18 @@ pub struct Token {
 
 /// The link behind a token: 404 for none, 410 once it has expired.
 async fn link_of(state: &AppState, token: &Token) -> Result<(String, PatientLink), ApiError> {
-    let t = token.t.as_deref().filter(|t| !t.is_empty() && t.len() <= 64).ok_or_else(|| {
-        link_error(StatusCode::NOT_FOUND, "LINK_UNKNOWN", "this page needs the link the hospital sent")
-    })?;
+    let t = token
+        .t
+        .as_deref()
+        .filter(|t| !t.is_empty() && t.len() <= 64)
+        .ok_or_else(|| ApiError::new(ErrorCode::LinkUnknown, "this page needs the link the hospital sent"))?;
     let link =
         state.ledger.get_patient_link(&digest(t)).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| {
-            link_error(
-                StatusCode::NOT_FOUND,
-                "LINK_UNKNOWN",
-                "this link is not known: open the bill again from the hospital's app",
-            )
+            ApiError::new(ErrorCode::LinkUnknown, "this link is not known: open the bill again from the hospital's app")
         })?;
     if link.expires_at_ms <= medpay_activities::http::now_ms() {
-        return Err(link_error(
-            StatusCode::GONE,
-            "LINK_EXPIRED",
+        return Err(ApiError::new(
+            ErrorCode::LinkExpired,
             "this link has expired: open the bill again from the hospital's app",
         ));
     }
@@ -188,8 +180,7 @@ async fn fill_from_payment(
 ) -> Result<(), ApiError> {
     let Some(ps) = PaymentState::parse(&row.state) else {
         return Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "UNKNOWN_STATE",
+            ErrorCode::UnknownState,
             format!("payment {}/{} has an unknown state {}", row.org_code, row.med_org_ord, row.state),
         ));
     };
@@ -250,16 +241,14 @@ pub async fn authorised(
     let (token, link) = link_of(&state, &t).await?;
     if state.ledger.get(&link.org_code, &link.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.is_none() {
         let bill: PatientBill = link.bill.as_deref().and_then(|b| serde_json::from_str(b).ok()).ok_or_else(|| {
-            link_error(
-                StatusCode::CONFLICT,
-                "NO_BILL",
+            ApiError::new(
+                ErrorCode::NoBill,
                 "this link is to a payment the hospital starts itself: wait for it, or ask at the counter",
             )
         })?;
         if a.auth_code.trim().is_empty() || a.auth_code.len() > 128 {
-            return Err(link_error(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_AUTH_CODE",
+            return Err(ApiError::new(
+                ErrorCode::InvalidAuthCode,
                 "the authorisation did not give a usable code: authorise again",
             ));
         }

@@ -4,7 +4,7 @@
 
 use super::AppState;
 use super::body::Body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::runs::signal_payment;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -28,11 +28,11 @@ use temporalio_client::{
 };
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_PAYMENT", message)
+    ApiError::new(ErrorCode::InvalidPayment, message)
 }
 
 fn too_large(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "AMOUNT_TOO_LARGE", message)
+    ApiError::new(ErrorCode::AmountTooLarge, message)
 }
 
 fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
@@ -52,8 +52,7 @@ pub(super) fn validate_channel(org_code: &str, channel: Channel, state: &AppStat
         .is_some_and(|h| channel.is_wechat() || h.alipay.is_some());
     if !takes {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "CHANNEL_NOT_CONFIGURED",
+            ErrorCode::ChannelNotConfigured,
             format!(
                 "hospital {org_code} takes no {} payments: its configuration has no [{}] section",
                 channel.as_str(),
@@ -109,24 +108,15 @@ pub(super) fn validate_bill(
     }
     // What the mid-platform's fee upload (6201) needs: refused here, with the field named,
     // rather than by the platform after the patient has authorised.
-    let bill = |e: medpay_schemas::bill::BillError| {
-        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BILL", e.to_string())
-    };
+    let bill = |e: medpay_schemas::bill::BillError| ApiError::new(ErrorCode::InvalidBill, e.to_string());
     medpay_schemas::bill::check_lines(lines).map_err(bill)?;
     medpay_schemas::bill::check_visit(visit, scene == Scene::Outpatient).map_err(bill)?;
-    let parties = state.parties.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "PARTIES_NOT_CONFIGURED",
-            "parties.params_file is not configured",
-        )
-    })?;
+    let parties = state
+        .parties
+        .as_ref()
+        .ok_or_else(|| ApiError::new(ErrorCode::PartiesNotConfigured, "parties.params_file is not configured"))?;
     if !parties.hospitals.contains_key(org_code) {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_HOSPITAL",
-            format!("hospital {} is not configured", org_code),
-        ));
+        return Err(ApiError::new(ErrorCode::UnknownHospital, format!("hospital {} is not configured", org_code)));
     }
     Ok(())
 }
@@ -136,7 +126,7 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     // The root span of the payment's trace (`trace`), whatever the outcome of this request.
     let at = std::time::SystemTime::now();
     let answer = start(&state, &r).await;
-    let status = answer.as_ref().map(|r| r.status().as_u16()).unwrap_or_else(|e| e.status.as_u16());
+    let status = answer.as_ref().map(|r| r.status().as_u16()).unwrap_or_else(|e| e.status().as_u16());
     let attributes = || {
         vec![
             ("medpay.org_code", r.org_code.clone()),
@@ -180,7 +170,7 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
         })
         .await
         .map_err(|e| match e {
-            LedgerError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "PAYMENT_CONFLICT", e.to_string()),
+            LedgerError::Conflict { .. } => ApiError::new(ErrorCode::PaymentConflict, e.to_string()),
             other => ApiError::ledger_unavailable(other),
         })?;
     // Starting is idempotent too: a retried create after a crash reuses the running workflow.
@@ -197,7 +187,7 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
     let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
     let ended = PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal);
     if !ended {
-        let input = PaymentInput { request: r.clone(), timings: state.payment, created_at_ms: Some(row.created_at_ms) };
+        let input = PaymentInput { request: r.clone(), timings: state.payment, created_at_ms: row.created_at_ms };
         match state.client.start_workflow(PaymentWorkflow::run, input, options).await {
             Ok(started) => {
                 if let Some(run_id) = started.run_id() {
@@ -234,7 +224,7 @@ pub(super) async fn payment_row(state: &AppState, org: &str, ord: &str) -> Resul
         .get(org, ord)
         .await
         .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", format!("no payment {org}/{ord}")))
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownPayment, format!("no payment {org}/{ord}")))
 }
 
 /// `?view=false` reads the ledger only: a cheap status poll for an HIS (the workflow's view,
@@ -262,8 +252,7 @@ async fn wait_while(state: &AppState, org: &str, ord: &str, states: &str, secs: 
     for name in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let s = PaymentState::parse(name).ok_or_else(|| {
             ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_QUERY",
+                ErrorCode::InvalidQueryValue,
                 format!(
                     "wait_while: {name:?} is not a payment state (one of {})",
                     PaymentState::ALL.map(PaymentState::as_str).join(", ")
@@ -399,7 +388,7 @@ pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes:
         WorkflowSignalOptions::default(),
     )
     .await
-    .map_err(|e| ApiError::signal_refused(e, "PAYMENT_ENDED", &format!("payment {org}/{ord}"), &row.state))?;
+    .map_err(|e| ApiError::signal_refused(e, ErrorCode::PaymentEnded, &format!("payment {org}/{ord}"), &row.state))?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -407,8 +396,7 @@ pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes:
 /// retries 5xx does not retry this.
 fn ended(org: &str, ord: &str, state: &str) -> ApiError {
     ApiError::new(
-        StatusCode::CONFLICT,
-        "PAYMENT_ENDED",
+        ErrorCode::PaymentEnded,
         format!("payment {org}/{ord} is {state}: it has ended and takes no confirmation or cancellation"),
     )
 }
@@ -423,8 +411,7 @@ pub async fn cancel(
     let current = PaymentState::parse(&row.state);
     if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "PAYMENT_NOT_CANCELLABLE",
+            ErrorCode::PaymentNotCancellable,
             format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state),
         ));
     }
@@ -437,6 +424,8 @@ pub async fn cancel(
         WorkflowSignalOptions::default(),
     )
     .await
-    .map_err(|e| ApiError::signal_refused(e, "PAYMENT_NOT_CANCELLABLE", &format!("payment {org}/{ord}"), &row.state))?;
+    .map_err(|e| {
+        ApiError::signal_refused(e, ErrorCode::PaymentNotCancellable, &format!("payment {org}/{ord}"), &row.state)
+    })?;
     Ok(StatusCode::ACCEPTED)
 }

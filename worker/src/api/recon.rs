@@ -3,7 +3,7 @@
 
 use super::AppState;
 use super::body::Body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -20,13 +20,8 @@ pub struct StartBody {
 }
 
 fn kind(k: &str) -> Result<ReconKind, ApiError> {
-    ReconKind::parse(k).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_RECON",
-            format!("kind {k:?} must be selfpay or insurance"),
-        )
-    })
+    ReconKind::parse(k)
+        .ok_or_else(|| ApiError::new(ErrorCode::InvalidRecon, format!("kind {k:?} must be selfpay or insurance")))
 }
 
 pub async fn start(
@@ -34,9 +29,9 @@ pub async fn start(
     Body(b): Body<StartBody>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let k = kind(&b.kind)?;
-    k.check_period(&b.period).map_err(|m| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", m))?;
+    k.check_period(&b.period).map_err(|m| ApiError::new(ErrorCode::InvalidRecon, m))?;
     medpay_schemas::OrgCode::parse(b.org_code.clone())
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_RECON", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRecon, e.to_string()))?;
     let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period)
         .await
         .map_err(ApiError::temporal_unavailable)?;
@@ -68,12 +63,10 @@ fn check_path_period(k: ReconKind, period: &str) -> Result<(), ApiError> {
         ReconKind::Insurance => ReconKind::Selfpay,
     };
     Err(match other.check_period(period) {
-        Ok(()) => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_RECON",
-            format!("{m}: there is no such {} reconciliation", k.as_str()),
-        ),
-        Err(_) => ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m),
+        Ok(()) => {
+            ApiError::new(ErrorCode::UnknownRecon, format!("{m}: there is no such {} reconciliation", k.as_str()))
+        }
+        Err(_) => ApiError::new(ErrorCode::InvalidReconPath, m),
     })
 }
 
@@ -82,15 +75,13 @@ pub async fn get(
     Path((k, org, period)): Path<(String, String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     // In the path, an unknown kind is a malformed path (400), as a malformed period is.
-    let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
+    let k = kind(&k).map_err(|e| ApiError::new(ErrorCode::InvalidReconPath, e.message))?;
     check_path_period(k, &period)?;
     let run = medpay_activities::recon::run_id(k, &org, &period);
     let (run_state, summary) = medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
         .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}"))
-        })?;
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRecon, format!("no reconciliation {run} for {org}")))?;
     let exceptions = medpay_activities::recon::exceptions(&state.ledger, &run, 10_000)
         .await
         .map_err(ApiError::ledger_unavailable)?;
@@ -114,18 +105,14 @@ pub async fn day(
     super::body::QueryOptions(o): super::body::QueryOptions<DayOptions>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    ReconKind::Selfpay.check_period(&day).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", m))?;
+    ReconKind::Selfpay.check_period(&day).map_err(|m| ApiError::new(ErrorCode::InvalidReconPath, m))?;
     medpay_schemas::OrgCode::parse(org.clone())
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "INVALID_RECON", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidReconPath, e.to_string()))?;
     let csv = match o.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
         Some(other) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "INVALID_QUERY",
-                format!("format {other:?} must be json or csv"),
-            ));
+            return Err(ApiError::new(ErrorCode::InvalidQuery, format!("format {other:?} must be json or csv")));
         }
     };
     let view = medpay_activities::recon::three_way::three_way(&state.ledger, &org, &day)
@@ -154,13 +141,12 @@ pub async fn resolve(
     Body(b): Body<ResolveBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use medpay_activities::recon::resolution::{Resolution, ResolveError, resolve};
-    let k = kind(&k).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body.code, e.body.message))?;
+    let k = kind(&k).map_err(|e| ApiError::new(ErrorCode::InvalidReconPath, e.message))?;
     check_path_period(k, &period)?;
     let blank = |v: &str| v.trim().is_empty() || v.len() > 200;
     if blank(&b.reference) || blank(&b.by) {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "INVALID_RESOLUTION",
+            ErrorCode::InvalidResolution,
             "reference and by are required (at most 200 bytes each)",
         ));
     }
@@ -168,17 +154,13 @@ pub async fn resolve(
     medpay_activities::recon::run_state(&state.ledger, &run, &org)
         .await
         .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_RECON", format!("no reconciliation {run} for {org}"))
-        })?;
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRecon, format!("no reconciliation {run} for {org}")))?;
     let r = Resolution { reference: b.reference, by: b.by, at_ms: medpay_activities::http::now_ms() };
     match resolve(&state.ledger, &run, &item, &r).await {
         Ok(stored) => Ok(Json(json!({"run_id": run, "item": item, "resolution": stored}))),
-        Err(e @ ResolveError::UnknownItem { .. }) => {
-            Err(ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_EXCEPTION", e.to_string()))
-        }
+        Err(e @ ResolveError::UnknownItem { .. }) => Err(ApiError::new(ErrorCode::UnknownException, e.to_string())),
         Err(e @ (ResolveError::Matched { .. } | ResolveError::AlreadyResolved { .. })) => {
-            Err(ApiError::new(StatusCode::CONFLICT, "RESOLUTION_CONFLICT", e.to_string()))
+            Err(ApiError::new(ErrorCode::ResolutionConflict, e.to_string()))
         }
         Err(e @ ResolveError::Ledger(_)) => Err(ApiError::ledger_unavailable(e)),
     }

@@ -5,7 +5,7 @@
 
 use super::AppState;
 use super::body::Body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -44,7 +44,7 @@ pub struct RefundBody {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_REFUND", message)
+    ApiError::new(ErrorCode::InvalidRefund, message)
 }
 
 /// Refusals that depend on the payment's current state (what is left to refund, its parts, its
@@ -53,15 +53,13 @@ fn invalid(message: impl Into<String>) -> ApiError {
 fn ineligible(e: LedgerError) -> ApiError {
     match e {
         LedgerError::Ineligible(i) => match i {
-            Ineligible::UnknownPayment(_) => ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_PAYMENT", i.to_string()),
+            Ineligible::UnknownPayment(_) => ApiError::new(ErrorCode::UnknownPayment, i.to_string()),
             Ineligible::NotPaid { .. } | Ineligible::NoSelfPayCollected(_) => {
-                ApiError::new(StatusCode::CONFLICT, "PAYMENT_NOT_REFUNDABLE", i.to_string())
+                ApiError::new(ErrorCode::PaymentNotRefundable, i.to_string())
             }
-            Ineligible::ExceedsRemaining { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "EXCEEDS_REFUNDABLE", i.to_string())
-            }
+            Ineligible::ExceedsRemaining { .. } => ApiError::new(ErrorCode::ExceedsRefundable, i.to_string()),
         },
-        LedgerError::RefundConflict { .. } => ApiError::new(StatusCode::CONFLICT, "REFUND_CONFLICT", e.to_string()),
+        LedgerError::RefundConflict { .. } => ApiError::new(ErrorCode::RefundConflict, e.to_string()),
         other => ApiError::ledger_unavailable(other),
     }
 }
@@ -98,8 +96,7 @@ fn refusable(
 ) -> Result<(), ApiError> {
     if a.total().map_err(|e| invalid(e.to_string()))?.is_zero() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "NOTHING_TO_REFUND",
+            ErrorCode::NothingToRefund,
             format!("payment {}/{} has nothing left to refund", b.org_code, b.med_org_ord),
         ));
     }
@@ -113,8 +110,7 @@ fn refusable(
         .is_some_and(|h| h.config.refund_authorisation == RefundAuthorisation::Channel);
     if insurance && at_channel && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "AUTH_CODE_REQUIRED",
+            ErrorCode::AuthCodeRequired,
             "this hospital's refunds are authorised at the channel: an insurance part needs a fresh auth_code (REQ 6.2 step 3)",
         ));
     }
@@ -125,16 +121,14 @@ fn refusable(
     // payAuthNo: the platform issues them; one authCode from the channel gives only one.
     if !again && insurance && !a.cash.is_zero() && !whole && at_channel {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "PARTIAL_MIXED_REFUND",
+            ErrorCode::PartialMixedRefund,
             "this hospital's refunds are authorised at the channel, and one authCode serves one 6203: a partial refund of both parts is two refunds (the insurance parts, then the cash)",
         ));
     }
     let window_ms = i64::try_from(state.refund.window_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
     if !again && p.paid_at_ms.is_some_and(|paid| medpay_activities::http::now_ms() - paid > window_ms) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "REFUND_WINDOW_CLOSED",
+            ErrorCode::RefundWindowClosed,
             format!(
                 "payment {}/{} was paid more than {} days ago",
                 b.org_code, b.med_org_ord, state.refund.window_days
@@ -147,13 +141,7 @@ fn refusable(
 pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) -> Result<Response, ApiError> {
     medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
     let p = state.ledger.get(&b.org_code, &b.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(
-        || {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "UNKNOWN_PAYMENT",
-                format!("no payment {}/{}", b.org_code, b.med_org_ord),
-            )
-        },
+        || ApiError::new(ErrorCode::UnknownPayment, format!("no payment {}/{}", b.org_code, b.med_org_ord)),
     )?;
     let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ApiError::ledger_unavailable)?;
     let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
@@ -212,10 +200,12 @@ pub async fn get(
     State(state): State<AppState>,
     Path((org, refund_no)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let r =
-        state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}"))
-        })?;
+    let r = state
+        .ledger
+        .get_refund(&org, &refund_no)
+        .await
+        .map_err(ApiError::ledger_unavailable)?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}")))?;
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
     let view: Option<RefundView> = handle.query(RefundWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
     Ok(Json(json!({
@@ -242,14 +232,15 @@ pub async fn action(
         }
         _ => {}
     }
-    let r =
-        state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "UNKNOWN_REFUND", format!("no refund {org}/{refund_no}"))
-        })?;
+    let r = state
+        .ledger
+        .get_refund(&org, &refund_no)
+        .await
+        .map_err(ApiError::ledger_unavailable)?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}")))?;
     if RefundState::parse(&r.state) != Some(RefundState::NeedsAttention) {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "REFUND_NOT_WAITING",
+            ErrorCode::RefundNotWaiting,
             format!(
                 "refund {org}/{refund_no} is {}: only a refund that needs attention takes an operator's decision",
                 r.state
@@ -258,7 +249,7 @@ pub async fn action(
     }
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
     handle.signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default()).await.map_err(|e| {
-        ApiError::signal_refused(e, "REFUND_NOT_WAITING", &format!("refund {org}/{refund_no}"), &r.state)
+        ApiError::signal_refused(e, ErrorCode::RefundNotWaiting, &format!("refund {org}/{refund_no}"), &r.state)
     })?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -6,10 +6,9 @@
 
 use super::AppState;
 use super::body::Body;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use medpay_activities::parties::HospitalParties;
 use medpay_activities::rollout::gate::{self, Rollout};
 use medpay_activities::rollout::service::{self, ChangeError, ChangeRequest, Status};
@@ -37,11 +36,7 @@ impl GateCache {
 
 fn hospital<'a>(state: &'a AppState, org: &str) -> Result<&'a HospitalParties, ApiError> {
     state.parties.as_ref().and_then(|p| p.hospitals.get(org)).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "UNKNOWN_HOSPITAL",
-            format!("hospital {org} is not configured in this deployment"),
-        )
+        ApiError::new(ErrorCode::UnknownHospital, format!("hospital {org} is not configured in this deployment"))
     })
 }
 
@@ -62,7 +57,11 @@ pub async fn admit(state: &AppState, org: &str, openid: &str, scene: Scene) -> R
             medpay_activities::metrics::GATE_REFUSALS,
             &[("org", org), ("code", refusal.code())],
         );
-        ApiError::new(StatusCode::FORBIDDEN, refusal.code(), refusal.to_string())
+        let code = match refusal {
+            gate::Refusal::NotOpenForPatient { .. } => ErrorCode::NotOpenForPatient,
+            gate::Refusal::Suspended { .. } => ErrorCode::HospitalSuspended,
+        };
+        ApiError::new(code, refusal.to_string())
     })
 }
 
@@ -80,20 +79,20 @@ pub async fn set(
     let status =
         service::change(&state.ledger, h, req, medpay_activities::http::now_ms()).await.map_err(|e| match e {
             ChangeError::Refused(t @ (gate::TransitionError::Share(_) | gate::TransitionError::NotPilot)) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ROLLOUT", t.to_string())
+                ApiError::new(ErrorCode::InvalidRollout, t.to_string())
             }
-            ChangeError::Refused(t) => ApiError::new(StatusCode::CONFLICT, transition_code(&t), t.to_string()),
-            ChangeError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_ROLLOUT", m),
+            ChangeError::Refused(t) => ApiError::new(transition_code(&t), t.to_string()),
+            ChangeError::Invalid(m) => ApiError::new(ErrorCode::InvalidRollout, m),
             ChangeError::Store(s) => ApiError::ledger_unavailable(s),
         })?;
     state.gates.put(&org, status.rollout.clone());
     Ok(Json(status))
 }
 
-fn transition_code(t: &gate::TransitionError) -> &'static str {
+fn transition_code(t: &gate::TransitionError) -> ErrorCode {
     match t {
-        gate::TransitionError::AcceptanceRequired { .. } => "ACCEPTANCE_REQUIRED",
-        gate::TransitionError::ConfigStage { .. } => "CONFIGURATION_STAGE",
-        gate::TransitionError::Share(_) | gate::TransitionError::NotPilot => "INVALID_ROLLOUT",
+        gate::TransitionError::AcceptanceRequired { .. } => ErrorCode::AcceptanceRequired,
+        gate::TransitionError::ConfigStage { .. } => ErrorCode::ConfigurationStage,
+        gate::TransitionError::Share(_) | gate::TransitionError::NotPilot => ErrorCode::InvalidRollout,
     }
 }

@@ -4,10 +4,10 @@
 
 use super::PaymentWorkflow;
 use crate::options;
-use medpay_activities::payment::{PaymentActivities, StepInput};
+use medpay_activities::payment::{Ordered, PaymentActivities};
 use medpay_schemas::failure::{FailureCode, PaymentFailure};
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::payment_flow::{PaymentTimings, ReconciliationVerdict, SettledBy, VerdictSource};
+use medpay_schemas::payment_flow::{PaymentRequest, PaymentTimings, ReconciliationVerdict, SettledBy, VerdictSource};
 use medpay_schemas::wire::bank::MixedOrderState;
 use std::time::Duration;
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
@@ -40,7 +40,7 @@ impl PaymentWorkflow {
     /// `query_for`.
     pub(crate) async fn bank_phase(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        ordered: &Ordered,
         t: &PaymentTimings,
     ) -> BankVerdict {
         if let Some(st) = Self::callback_within(ctx, t.callback_wait_secs).await {
@@ -49,7 +49,11 @@ impl PaymentWorkflow {
         let mut waited = 0;
         while waited < t.query_for_secs {
             let answer = ctx
-                .execute_activity(PaymentActivities::query_bank, step.clone(), options::query_round(t.query_every_secs))
+                .execute_activity(
+                    PaymentActivities::query_bank,
+                    ordered.clone(),
+                    options::query_round(t.query_every_secs),
+                )
                 .await;
             if let Ok(Some(st)) = answer {
                 return BankVerdict::Final(Box::new(st), SettledBy::Query);
@@ -73,7 +77,7 @@ impl PaymentWorkflow {
     /// Records `PendingReconciliation` (the reason says what settles it).
     pub(crate) async fn mark_pending(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        request: &PaymentRequest,
         t: &PaymentTimings,
     ) -> WorkflowResult<()> {
         let pending = PaymentFailure::new(
@@ -83,7 +87,7 @@ impl PaymentWorkflow {
                 t.callback_wait_secs + t.query_for_secs
             ),
         );
-        Self::record(ctx, step, PaymentState::PendingReconciliation, None, Some(pending.encode())).await?;
+        Self::record(ctx, request, PaymentState::PendingReconciliation, None, Some(pending.encode())).await?;
         Self::failed(ctx, &pending);
         Self::set(ctx, PaymentState::PendingReconciliation);
         Ok(())
@@ -95,7 +99,7 @@ impl PaymentWorkflow {
     /// (6301) decides, or the wait goes on.
     pub(crate) async fn pending_phase(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        ordered: &Ordered,
         t: &PaymentTimings,
     ) -> PendingEnd {
         let mut late = Self::late_news_within(ctx, t.late_callback_secs).await;
@@ -104,7 +108,7 @@ impl PaymentWorkflow {
             && let Some(run) = ctx.state_mut(|w| w.insurance_check.take())
         {
             let opts = options::query_round(t.query_every_secs);
-            match ctx.execute_activity(PaymentActivities::query_insurance, step.clone(), opts).await {
+            match ctx.execute_activity(PaymentActivities::query_insurance, ordered.clone(), opts).await {
                 Ok(Some(paid)) => ctx.state_mut(|w| {
                     w.reconciled = Some(ReconciliationVerdict { paid, run, source: VerdictSource::Platform })
                 }),
@@ -132,20 +136,20 @@ impl PaymentWorkflow {
     /// note, not a failure: the API shows no `failure` for a paid payment) or Failed.
     pub(crate) async fn settle_by_reconciliation(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        request: &PaymentRequest,
         verdict: &ReconciliationVerdict,
     ) -> WorkflowResult<()> {
         let message = verdict.message();
         let state = if verdict.paid { PaymentState::Paid } else { PaymentState::Failed };
         if verdict.paid {
-            Self::record(ctx, step, state, None, Some(message.clone())).await?;
+            Self::record(ctx, request, state, None, Some(message.clone())).await?;
             ctx.state_mut(|w| {
                 w.view.failure = Some(message);
                 w.failure = None;
             });
         } else {
             let f = PaymentFailure::new(FailureCode::NotPaidPerStatement, message);
-            Self::record(ctx, step, state, None, Some(f.encode())).await?;
+            Self::record(ctx, request, state, None, Some(f.encode())).await?;
             Self::failed(ctx, &f);
         }
         ctx.state_mut(|w| w.view.settled_by = Some(SettledBy::Reconciliation));

@@ -2,7 +2,7 @@
 //! bank result means, what in it contradicts the order, which states operators search for.
 //! No context, so each is unit-tested without a server.
 
-use medpay_activities::payment::StepInput;
+use medpay_activities::payment::Ordered;
 use medpay_schemas::Money;
 use medpay_schemas::failure::{FailureCode, PaymentFailure};
 use medpay_schemas::payment::PaymentState;
@@ -11,34 +11,31 @@ use medpay_schemas::wire::bank::MixedOrderState;
 
 /// REQ SR-7b: what in the bank's result contradicts the order placed (its numbers, each amount
 /// component), in words; `None` when nothing does.
-pub(crate) fn contradiction(st: &MixedOrderState, step: &StepInput) -> Option<String> {
+pub(crate) fn contradiction(st: &MixedOrderState, ordered: &Ordered) -> Option<String> {
     let mut wrong = Vec::new();
     let mut differs = |what: &str, got: &str, ordered: &str| {
         if got != ordered {
             wrong.push(format!("{what} {got} (ordered {ordered})"));
         }
     };
-    differs("serial_no", st.serial_no.as_str(), &step.request.med_org_ord);
-    if let Some(c) = &step.cashier {
-        differs("mix_trade_no", st.mix_trade_no.as_str(), &c.mix_trade_no);
-        differs("out_trade_no", st.out_trade_no.as_str(), &c.out_trade_no);
-    }
-    if let Some(split) = &step.split {
-        let fen = |m: Money| m.fen().to_string();
-        differs("total_fee", &fen(st.total_fee), &fen(split.fee_sumamt));
-        differs("wechat_pay_cash_fee", &fen(st.wechat_pay_cash_fee), &fen(split.own_pay_amt));
-        differs("med_ins_gov_fee", &fen(st.med_ins_gov_fee), &fen(split.fund_pay));
-        differs("med_ins_self_fee", &fen(st.med_ins_self_fee), &fen(split.psn_acct_pay));
-        differs("med_ins_other_fee", &fen(st.med_ins_other_fee), "0");
-    }
+    let (c, split) = (&ordered.cashier, &ordered.split);
+    differs("serial_no", st.serial_no.as_str(), &ordered.request.med_org_ord);
+    differs("mix_trade_no", st.mix_trade_no.as_str(), &c.mix_trade_no);
+    differs("out_trade_no", st.out_trade_no.as_str(), &c.out_trade_no);
+    let fen = |m: Money| m.fen().to_string();
+    differs("total_fee", &fen(st.total_fee), &fen(split.fee_sumamt));
+    differs("wechat_pay_cash_fee", &fen(st.wechat_pay_cash_fee), &fen(split.own_pay_amt));
+    differs("med_ins_gov_fee", &fen(st.med_ins_gov_fee), &fen(split.fund_pay));
+    differs("med_ins_self_fee", &fen(st.med_ins_self_fee), &fen(split.psn_acct_pay));
+    differs("med_ins_other_fee", &fen(st.med_ins_other_fee), "0");
     (!wrong.is_empty()).then(|| wrong.join("; "))
 }
 
 /// What the bank's final status means for the payment. A success that contradicts the order is
 /// never `Paid` (REQ SR-7b): an integrity alarm, left to an operator and the reconciliation.
-pub(crate) fn outcome_of(st: &MixedOrderState, step: &StepInput) -> (PaymentState, Option<PaymentFailure>) {
+pub(crate) fn outcome_of(st: &MixedOrderState, ordered: &Ordered) -> (PaymentState, Option<PaymentFailure>) {
     match (&st.mix_pay_status, &st.self_pay_status, &st.med_ins_pay_status) {
-        (MixPayStatus::Success, _, _) => match contradiction(st, step) {
+        (MixPayStatus::Success, _, _) => match contradiction(st, ordered) {
             None => (PaymentState::Paid, None),
             Some(what) => (
                 PaymentState::PendingReconciliation,
@@ -96,25 +93,28 @@ mod tests {
 
     /// A 100.00 yuan bill: 30.00 self-pay, 20.00 personal account, 50.00 fund, ordered as
     /// MIX1 / SP-HIS1.
-    fn ordered() -> StepInput {
+    fn ordered() -> Ordered {
         let request: PaymentRequest = serde_json::from_value(json!({
             "org_code": "H1", "med_org_ord": "HIS1", "scene": "outpatient", "auth_code": "A",
             "openid": "o1", "lines": [{"code": "C1", "name": "visit", "amount_fen": 10000}]
         }))
         .unwrap();
         let fen = Money::from_fen;
-        StepInput {
+        Ordered {
             request,
-            created_at_ms: Some(0),
-            identity: None,
-            uploaded: None,
-            split: Some(SettlementSplit {
+            created_at_ms: 0,
+            identity: serde_json::from_value(json!({
+                "pay_auth_no": "P", "psn_no": "N", "insutype": "310", "insu_code": "510100", "id_no": "I", "name": "X"
+            }))
+            .unwrap(),
+            uploaded: serde_json::from_value(json!({"pay_ord_id": "ORD1", "pay_token": "T"})).unwrap(),
+            split: SettlementSplit {
                 fee_sumamt: fen(10000),
                 own_pay_amt: fen(3000),
                 psn_acct_pay: fen(2000),
                 fund_pay: fen(5000),
-            }),
-            cashier: Some(Cashier { mix_trade_no: "MIX1".into(), out_trade_no: "SPHIS1".into(), prepay: None }),
+            },
+            cashier: Cashier { mix_trade_no: "MIX1".into(), out_trade_no: "SPHIS1".into(), prepay: None },
         }
     }
 

@@ -15,11 +15,13 @@ use crate::options;
 use crate::refund::RefundWorkflow;
 use crate::search;
 use bank::{BankVerdict, PendingEnd};
-use medpay_activities::payment::{Outcome, PaymentActivities, PaymentNotification, PaymentRevocation, StepInput};
+use medpay_activities::payment::{
+    BillUploaded, Ordered, Outcome, PaymentActivities, PaymentNotification, PaymentRevocation, PreSettled, Started,
+};
 use medpay_schemas::failure::{FailedStep, FailureCode, PaymentFailure};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::{
-    AnomalyRefundView, PaymentInput, PaymentTimings, PaymentView, ReconciliationVerdict, SettledBy,
+    AnomalyRefundView, PaymentInput, PaymentRequest, PaymentTimings, PaymentView, ReconciliationVerdict, SettledBy,
 };
 use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundKind};
 use medpay_schemas::wire::bank::MixedOrderState;
@@ -51,75 +53,92 @@ pub struct PaymentWorkflow {
     failure: Option<PaymentFailure>,
 }
 
+/// A payment stopped before the bank order: why, and the upload to revoke if there was one.
+struct Stopped {
+    request: PaymentRequest,
+    uploaded: Option<BillUploaded>,
+    failure: PaymentFailure,
+}
+
 #[workflow_methods]
 impl PaymentWorkflow {
     #[run]
     pub async fn run(ctx: &mut WorkflowContext<Self>, input: PaymentInput) -> WorkflowResult<PaymentView> {
         let PaymentInput { request, timings, created_at_ms } = input;
-        let mut step = StepInput { request, created_at_ms, identity: None, uploaded: None, split: None, cashier: None };
         Self::set(ctx, PaymentState::Created);
         // Steps 4-7. A refusal here ends the payment as Failed (nothing was ordered, no money
         // can move); the upload is revoked when there was one.
-        if let Err(reason) = Self::pre_settle(ctx, &mut step).await {
-            return Self::close_before_order(ctx, &step, PaymentState::Failed, reason).await;
-        }
+        let pre_settled = match Self::pre_settle(ctx, Started { request, created_at_ms }).await {
+            Ok(p) => p,
+            Err(stop) => {
+                return Self::close_before_order(ctx, &stop.request, stop.uploaded, PaymentState::Failed, stop.failure)
+                    .await;
+            }
+        };
         if let Err(why) = Self::await_confirmation(ctx, &timings).await {
-            return Self::close_before_order(ctx, &step, PaymentState::Cancelled, why).await;
+            let bill = Some(pre_settled.bill());
+            return Self::close_before_order(ctx, &pre_settled.request, bill, PaymentState::Cancelled, why).await;
         }
         Self::set(ctx, PaymentState::Confirmed);
-        let cashier = match Self::quick(ctx, || PaymentActivities::place_orders, step.clone()).await {
+        let cashier = match Self::quick(ctx, || PaymentActivities::place_orders, pre_settled.clone()).await {
             Ok(c) => c,
             Err(e) => {
                 let why = PaymentFailure::at_step(FailedStep::BankOrder, &crate::why(&e));
-                return Self::close_before_order(ctx, &step, PaymentState::Failed, why).await;
+                let bill = Some(pre_settled.bill());
+                return Self::close_before_order(ctx, &pre_settled.request, bill, PaymentState::Failed, why).await;
             }
         };
-        step.cashier = Some(cashier.clone());
-        ctx.state_mut(|w| w.view.cashier = Some(cashier));
+        ctx.state_mut(|w| w.view.cashier = Some(cashier.clone()));
+        let ordered = pre_settled.ordered(cashier);
         Self::set(ctx, PaymentState::Ordered);
 
-        let (bank, settled_by) = match Self::bank_phase(ctx, &step, &timings).await {
+        let (bank, settled_by) = match Self::bank_phase(ctx, &ordered, &timings).await {
             BankVerdict::Final(bank, by) => (bank, by),
             BankVerdict::Pending => {
-                Self::mark_pending(ctx, &step, &timings).await?;
-                match Self::pending_phase(ctx, &step, &timings).await {
+                Self::mark_pending(ctx, &ordered.request, &timings).await?;
+                match Self::pending_phase(ctx, &ordered, &timings).await {
                     PendingEnd::LateCallback(bank) => (bank, SettledBy::LateCallback),
                     PendingEnd::Reconciled(verdict) => {
-                        Self::settle_by_reconciliation(ctx, &step, &verdict).await?;
-                        Self::notify_his(ctx, &step).await;
+                        Self::settle_by_reconciliation(ctx, &ordered.request, &verdict).await?;
+                        Self::notify_his(ctx, &ordered.request).await;
                         return Ok(ctx.state(|w| w.view.clone()));
                     }
                     PendingEnd::GaveUp => return Ok(ctx.state(|w| w.view.clone())),
                 }
             }
         };
-        Self::settle(ctx, &step, *bank, settled_by).await?;
-        Self::notify_his(ctx, &step).await;
+        Self::settle(ctx, &ordered, *bank, settled_by).await?;
+        Self::notify_his(ctx, &ordered.request).await;
         Ok(ctx.state(|w| w.view.clone()))
     }
 
     /// Steps 4-7: identify, upload, pre-settle; the first refusal is the payment's failure.
-    async fn pre_settle(ctx: &mut WorkflowContext<Self>, step: &mut StepInput) -> Result<(), PaymentFailure> {
-        let failed_at = |at: FailedStep| move |e: ActivityExecutionError| PaymentFailure::at_step(at, &crate::why(&e));
-        step.identity = Some(
-            Self::quick(ctx, || PaymentActivities::identify, step.clone())
-                .await
-                .map_err(failed_at(FailedStep::Identification))?,
-        );
-        Self::set(ctx, PaymentState::Authorised);
-        step.uploaded = Some(
-            Self::quick(ctx, || PaymentActivities::upload, step.clone())
-                .await
-                .map_err(failed_at(FailedStep::Upload))?,
-        );
-        Self::set(ctx, PaymentState::Uploaded);
-        let split = Self::quick(ctx, || PaymentActivities::pre_settle, step.clone())
+    async fn pre_settle(ctx: &mut WorkflowContext<Self>, started: Started) -> Result<PreSettled, Stopped> {
+        let request = started.request.clone();
+        let stop = |at: FailedStep, uploaded: Option<BillUploaded>| {
+            let request = request.clone();
+            move |e: ActivityExecutionError| Stopped {
+                request,
+                uploaded,
+                failure: PaymentFailure::at_step(at, &crate::why(&e)),
+            }
+        };
+        let identity = Self::quick(ctx, || PaymentActivities::identify, started.clone())
             .await
-            .map_err(failed_at(FailedStep::PreSettlement))?;
-        step.split = Some(split);
+            .map_err(stop(FailedStep::Identification, None))?;
+        let identified = started.identified(identity);
+        Self::set(ctx, PaymentState::Authorised);
+        let uploaded = Self::quick(ctx, || PaymentActivities::upload, identified.clone())
+            .await
+            .map_err(stop(FailedStep::Upload, None))?;
+        let bill = identified.uploaded(uploaded);
+        Self::set(ctx, PaymentState::Uploaded);
+        let split = Self::quick(ctx, || PaymentActivities::pre_settle, bill.clone())
+            .await
+            .map_err(stop(FailedStep::PreSettlement, Some(bill.clone())))?;
         ctx.state_mut(|w| w.view.split = Some(split));
         Self::set(ctx, PaymentState::PreSettled);
-        Ok(())
+        Ok(bill.pre_settled(split))
     }
 
     /// Step 8: the patient confirms the split (through the HIS) within the deadline, or the
@@ -147,11 +166,11 @@ impl PaymentWorkflow {
     /// X-8a refund when self-pay was collected and insurance failed.
     async fn settle(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        ordered: &Ordered,
         bank: MixedOrderState,
         settled_by: SettledBy,
     ) -> WorkflowResult<()> {
-        let (state, failure) = decide::outcome_of(&bank, step);
+        let (state, failure) = decide::outcome_of(&bank, ordered);
         // The view first: once the ledger says Paid, the view already carries the bank's status.
         ctx.state_mut(|w| {
             w.view.bank = Some(bank.clone());
@@ -163,22 +182,22 @@ impl PaymentWorkflow {
             None => ctx.state_mut(|w| w.failure = None),
         }
         let anomaly = decide::needs_anomaly_refund(&bank);
-        Self::record(ctx, step, state, Some(bank), failure.map(|f| f.encode())).await?;
+        Self::record(ctx, &ordered.request, state, Some(bank), failure.map(|f| f.encode())).await?;
         Self::set(ctx, state);
         if anomaly {
-            Self::anomaly_refund(ctx, step).await?;
+            Self::anomaly_refund(ctx, ordered).await?;
         }
         Ok(())
     }
 
     /// Tells the HIS the outcome (when the payment ended; not while it is pending), retried
     /// for [`options::HIS_NOTICE_HORIZON`].
-    async fn notify_his(ctx: &mut WorkflowContext<Self>, step: &StepInput) {
+    async fn notify_his(ctx: &mut WorkflowContext<Self>, request: &PaymentRequest) {
         let Some(state) = ctx.state(|w| w.view.state).filter(|s| s.is_terminal()) else { return };
         let reason = ctx.state(|w| w.failure.as_ref().map(PaymentFailure::encode));
         let o = Outcome {
-            org_code: step.request.org_code.clone(),
-            med_org_ord: step.request.med_org_ord.clone(),
+            org_code: request.org_code.clone(),
+            med_org_ord: request.med_org_ord.clone(),
             state,
             bank: None,
             reason,
@@ -219,14 +238,14 @@ impl PaymentWorkflow {
 
     async fn record(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        request: &PaymentRequest,
         state: PaymentState,
         bank: Option<MixedOrderState>,
         reason: Option<String>,
     ) -> WorkflowResult<()> {
         let o = Outcome {
-            org_code: step.request.org_code.clone(),
-            med_org_ord: step.request.med_org_ord.clone(),
+            org_code: request.org_code.clone(),
+            med_org_ord: request.med_org_ord.clone(),
             state,
             bank,
             reason,
@@ -239,25 +258,26 @@ impl PaymentWorkflow {
     /// record the outcome and its reason.
     async fn close_before_order(
         ctx: &mut WorkflowContext<Self>,
-        step: &StepInput,
+        request: &PaymentRequest,
+        uploaded: Option<BillUploaded>,
         state: PaymentState,
         failure: PaymentFailure,
     ) -> WorkflowResult<PaymentView> {
-        if step.uploaded.is_some() {
-            ctx.execute_activity(PaymentRevocation::revoke, step.clone(), options::payment_step()).await?;
+        if let Some(bill) = uploaded {
+            ctx.execute_activity(PaymentRevocation::revoke, bill, options::payment_step()).await?;
         }
-        Self::record(ctx, step, state, None, Some(failure.encode())).await?;
+        Self::record(ctx, request, state, None, Some(failure.encode())).await?;
         Self::failed(ctx, &failure);
         Self::set(ctx, state);
-        Self::notify_his(ctx, step).await;
+        Self::notify_his(ctx, request).await;
         Ok(ctx.state(|w| w.view.clone()))
     }
 
     /// REQ X-8a: the self-pay part goes back at once, through the refund workflow (so an
     /// operator handles it like any refund if the bank keeps refusing).
-    async fn anomaly_refund(ctx: &mut WorkflowContext<Self>, step: &StepInput) -> WorkflowResult<()> {
-        let r = &step.request;
-        let own = step.split.map(|s| s.own_pay_amt).unwrap_or_default();
+    async fn anomaly_refund(ctx: &mut WorkflowContext<Self>, ordered: &Ordered) -> WorkflowResult<()> {
+        let r = &ordered.request;
+        let own = ordered.split.own_pay_amt;
         let refund_no = workflow_ids::anomaly_refund_no(&r.med_org_ord);
         let workflow_id = workflow_ids::refund(&r.org_code, &refund_no);
         let input = RefundInput {
