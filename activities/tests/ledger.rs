@@ -17,7 +17,7 @@ async fn idempotent_create_forward_only_states_and_money_constraints() {
         let CreateOutcome::New(p) = ledger.create_payment(new("HIS-1", "fp-a")).await.unwrap() else {
             panic!("{backend}: first create must be new")
         };
-        assert_eq!(p.state, "Created");
+        assert_eq!(p.state, Created);
         assert!(
             matches!(ledger.create_payment(new("HIS-1", "fp-a")).await.unwrap(), CreateOutcome::Existing(e) if e.id == p.id),
             "{backend}"
@@ -185,7 +185,7 @@ async fn concurrent_outcomes_settle_once() {
         let final_state = ledger.get("H51010500001", "HIS-RACE").await.unwrap().unwrap().state;
         assert!(!won.is_empty(), "{backend}");
         assert!(
-            won.iter().all(|(to, st)| to.as_str() == final_state && *st == final_state),
+            won.iter().all(|(to, st)| *to == final_state && *st == final_state),
             "{backend}: {won:?} vs {final_state}"
         );
     }
@@ -289,14 +289,14 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
         for ord in &ords {
             let row = ledger.get("H51010500001", ord).await.unwrap().unwrap();
             assert!(
-                row.state == "Created" || (row.state == "Authorised" && row.version == 1),
+                row.state == Created || (row.state == Authorised && row.version == 1),
                 "{backend} {ord}: half a write: {} v{}",
                 row.state,
                 row.version
             );
             // The retry a cancelled activity gets: it completes on the same ledger.
             let done = ledger.advance("H51010500001", ord, Authorised, PaymentUpdate::default(), 3).await.unwrap();
-            assert_eq!(done.state, "Authorised", "{backend} {ord}");
+            assert_eq!(done.state, Authorised, "{backend} {ord}");
         }
         let created = ledger.create_payment(new("HIS-GIVEUP-AFTER", "fp")).await.unwrap();
         assert!(matches!(created, CreateOutcome::New(_)), "{backend}: a write after the abandoned ones");

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ledger", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ledger", sea_orm(rs_type = "String", db_type = "Text", rename_all = "PascalCase"))]
 pub enum PaymentState {
     /// The HIS created the payment.
     Created,
@@ -122,5 +124,28 @@ mod tests {
             assert_eq!(PaymentState::parse(s.as_str()), Some(s));
             assert!(s.can_move_to(s));
         }
+    }
+}
+
+/// The ledger stores each state by its name (`as_str`): the column's values are this list.
+#[cfg(all(test, feature = "ledger"))]
+mod stored_names {
+    use super::PaymentState;
+    use crate::refund::{RefundKind, RefundState};
+    use sea_orm::ActiveEnum;
+
+    #[test]
+    fn the_ledger_stores_the_names_the_rest_of_the_product_reads() {
+        for s in PaymentState::ALL {
+            assert_eq!(s.to_value(), s.as_str());
+            assert_eq!(PaymentState::try_from_value(&s.as_str().to_string()).ok(), Some(s));
+        }
+        for s in RefundState::ALL {
+            assert_eq!(s.to_value(), s.as_str());
+        }
+        for k in [RefundKind::Patient, RefundKind::Anomaly, RefundKind::OverCollection] {
+            assert_eq!(k.to_value(), k.as_str());
+        }
+        assert!(PaymentState::try_from_value(&"Bogus".to_string()).is_err());
     }
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ledger", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ledger", sea_orm(rs_type = "String", db_type = "Text", rename_all = "PascalCase"))]
 pub enum RefundState {
     /// Accepted; the amounts are reserved against the payment.
     Requested,
@@ -85,6 +87,8 @@ impl fmt::Display for RefundState {
 /// Why a refund exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ledger", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+#[cfg_attr(feature = "ledger", sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case"))]
 pub enum RefundKind {
     /// The HIS asked (REQ 6.2).
     Patient,

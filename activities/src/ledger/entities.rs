@@ -15,7 +15,7 @@ pub mod payment {
         pub workflow_id: String,
         /// SM3 of the canonical create request: same body -> same payment, other body -> 409.
         pub request_fingerprint: String,
-        pub state: String,
+        pub state: medpay_schemas::payment::PaymentState,
         pub total_fen: i64,
         pub fund_fen: Option<i64>,
         pub psn_acct_fen: Option<i64>,
@@ -63,9 +63,9 @@ pub mod refund {
         pub payment_id: i64,
         pub workflow_id: String,
         /// patient, anomaly, over_collection
-        pub kind: String,
+        pub kind: medpay_schemas::refund::RefundKind,
         pub request_fingerprint: String,
-        pub state: String,
+        pub state: medpay_schemas::refund::RefundState,
         pub fund_fen: i64,
         pub psn_acct_fen: i64,
         pub cash_fen: i64,

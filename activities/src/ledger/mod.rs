@@ -40,7 +40,7 @@ pub enum LedgerError {
     #[error("payment {org_code}/{med_org_ord} not found")]
     NotFound { org_code: String, med_org_ord: String },
     #[error("payment {org_code}/{med_org_ord} cannot move from {from} to {to}")]
-    IllegalTransition { org_code: String, med_org_ord: String, from: String, to: PaymentState },
+    IllegalTransition { org_code: String, med_org_ord: String, from: PaymentState, to: PaymentState },
     #[error("the split does not add up: {0}")]
     BadSplit(String),
     #[error(
@@ -48,7 +48,11 @@ pub enum LedgerError {
     )]
     RefundConflict { org_code: String, refund_no: String },
     #[error("refund {refund_no} cannot move from {from} to {to}")]
-    IllegalRefundTransition { refund_no: String, from: String, to: medpay_schemas::refund::RefundState },
+    IllegalRefundTransition {
+        refund_no: String,
+        from: medpay_schemas::refund::RefundState,
+        to: medpay_schemas::refund::RefundState,
+    },
     #[error(transparent)]
     Ineligible(#[from] refunds::Ineligible),
     #[error("payment {0} kept changing under concurrent updates; retry")]
@@ -178,7 +182,7 @@ impl Ledger {
             med_org_ord: Set(p.med_org_ord.clone()),
             workflow_id: Set(p.workflow_id),
             request_fingerprint: Set(p.request_fingerprint.clone()),
-            state: Set(PaymentState::Created.as_str().into()),
+            state: Set(PaymentState::Created),
             total_fen: Set(p.total.fen()),
             created_at_ms: Set(p.now_ms),
             updated_at_ms: Set(p.now_ms),
@@ -292,7 +296,7 @@ impl Ledger {
                 None => {
                     return Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() });
                 }
-                Some(current) if !PaymentState::parse(&current.state).is_some_and(|f| f.can_move_to(to)) => {
+                Some(current) if !current.state.can_move_to(to) => {
                     return Err(LedgerError::IllegalTransition {
                         org_code: org_code.into(),
                         med_org_ord: med_org_ord.into(),

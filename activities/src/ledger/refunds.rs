@@ -35,7 +35,7 @@ pub enum Ineligible {
     #[error("payment {0} does not exist")]
     UnknownPayment(String),
     #[error("payment {id} is {state}: only a paid payment can be refunded")]
-    NotPaid { id: String, state: String },
+    NotPaid { id: String, state: PaymentState },
     #[error("payment {0}'s self-pay part was not collected: there is nothing for an anomaly refund to return")]
     NoSelfPayCollected(String),
     #[error(
@@ -78,7 +78,7 @@ impl Ledger {
             // The bank's statement is the evidence that the money was collected (REQ X-8b).
             RefundKind::OverCollection => {}
             RefundKind::Patient => {
-                if PaymentState::parse(&p.state) != Some(PaymentState::Paid) {
+                if p.state != PaymentState::Paid {
                     return Err(Ineligible::NotPaid { id, state: p.state }.into());
                 }
             }
@@ -122,9 +122,9 @@ impl Ledger {
             refund_no: Set(r.refund_no.clone()),
             payment_id: Set(p.id),
             workflow_id: Set(r.workflow_id.clone()),
-            kind: Set(r.kind.as_str().into()),
+            kind: Set(r.kind),
             request_fingerprint: Set(r.request_fingerprint.clone()),
-            state: Set(RefundState::Requested.as_str().into()),
+            state: Set(RefundState::Requested),
             fund_fen: Set(a.fund.fen()),
             psn_acct_fen: Set(a.psn_acct.fen()),
             cash_fen: Set(a.cash.fen()),
@@ -198,11 +198,11 @@ impl Ledger {
             || LedgerError::NotFound { org_code: org_code.into(), med_org_ord: format!("refund {refund_no}") };
         for _ in 0..5 {
             let current = self.get_refund(org_code, refund_no).await?.ok_or_else(not_found)?;
-            let from = RefundState::parse(&current.state);
-            if from == Some(to) && to.is_terminal() {
+            let from = current.state;
+            if from == to && to.is_terminal() {
                 return Ok(current);
             }
-            if !from.is_some_and(|f| f.can_move_to(to)) {
+            if !from.can_move_to(to) {
                 return Err(LedgerError::IllegalRefundTransition {
                     refund_no: refund_no.into(),
                     from: current.state,

@@ -69,7 +69,7 @@ mod tests {
             med_org_ord: ord.into(),
             workflow_id: format!("payment-H1-{ord}"),
             request_fingerprint: String::new(),
-            state: state.into(),
+            state: medpay_schemas::payment::PaymentState::parse(state).unwrap(),
             total_fen: 100,
             fund_fen: None,
             psn_acct_fen: None,
@@ -102,7 +102,10 @@ mod tests {
         // A change before the wait is not missed, and it carries the row.
         w.changed(&row("A", "Authorised", 1));
         tokio::time::timeout(Duration::from_secs(1), one.changed()).await.unwrap().unwrap();
-        assert_eq!(one.borrow_and_update().as_ref().map(|r| r.state.clone()).as_deref(), Some("Authorised"));
+        assert_eq!(
+            one.borrow_and_update().as_ref().map(|r| r.state),
+            Some(medpay_schemas::payment::PaymentState::Authorised)
+        );
         // Another payment's change does not wake it.
         w.changed(&row("B", "Uploaded", 2));
         assert!(tokio::time::timeout(Duration::from_millis(50), one.changed()).await.is_err());

@@ -61,7 +61,7 @@ impl PaymentActivities {
     /// still a refusal.
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
         match self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await {
-            Err(crate::ledger::LedgerError::IllegalTransition { from, .. }) if already_past(&from, to) => {
+            Err(crate::ledger::LedgerError::IllegalTransition { from, .. }) if already_past(from, to) => {
                 let trace_id = crate::trace::PaymentTrace::of(&r.org_code, &r.med_org_ord).trace_id_hex();
                 tracing::info!(org_code = %r.org_code, %trace_id, "step {} run again after the payment reached {from}: already recorded", to.as_str());
                 Ok(())
@@ -94,8 +94,8 @@ fn since(at_ms: i64) -> std::time::Duration {
 
 /// Whether a step's state `to` was recorded before and the payment has moved on since (the
 /// ledger is at `from`, further along and not ended).
-fn already_past(from: &str, to: PaymentState) -> bool {
-    PaymentState::parse(from).is_some_and(|f| !f.is_terminal() && f > to)
+fn already_past(from: PaymentState, to: PaymentState) -> bool {
+    !from.is_terminal() && from > to
 }
 
 #[activities]
@@ -430,10 +430,10 @@ impl PaymentActivities {
             attributes,
             false,
         );
-        if alarm && before.as_deref() != Some(o.state.as_str()) {
+        if alarm && before != Some(o.state) {
             crate::exchange_log::INTEGRITY_REFUSALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        if o.state.is_terminal() && before.as_deref() != Some(o.state.as_str()) {
+        if o.state.is_terminal() && before != Some(o.state) {
             crate::metrics::inc(crate::metrics::PAYMENTS_ENDED, &[("org", &o.org_code), ("state", o.state.as_str())]);
             if o.state == PaymentState::Paid {
                 crate::metrics::observe(
@@ -455,16 +455,15 @@ mod tests {
     fn a_step_run_again_after_the_payment_moved_on_is_done_but_an_ended_payment_refuses() {
         use PaymentState::*;
         // A lost workflow task runs identify/upload again while the ledger is further along.
-        assert!(already_past("PreSettled", Uploaded));
-        assert!(already_past("Ordered", Authorised));
-        assert!(already_past("PendingReconciliation", Ordered));
+        assert!(already_past(PreSettled, Uploaded));
+        assert!(already_past(Ordered, Authorised));
+        assert!(already_past(PendingReconciliation, Ordered));
         // The same state is the ledger's own idempotent case; an earlier one is a real move.
-        assert!(!already_past("Uploaded", Uploaded));
-        assert!(!already_past("Authorised", Uploaded));
+        assert!(!already_past(Uploaded, Uploaded));
+        assert!(!already_past(Authorised, Uploaded));
         // An ended payment is never "already past": recording a step there stays a refusal.
-        for ended in ["Paid", "Failed", "Cancelled"] {
+        for ended in [Paid, Failed, Cancelled] {
             assert!(!already_past(ended, Ordered), "{ended}");
         }
-        assert!(!already_past("Nonsense", Ordered));
     }
 }

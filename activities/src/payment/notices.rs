@@ -69,7 +69,7 @@ impl HisEventNotification {
             event: e.event.clone(),
             org_code: e.org_code.clone(),
             med_org_ord: e.med_org_ord.clone(),
-            state: p.as_ref().map(|p| p.state.clone()).unwrap_or_default(),
+            state: p.as_ref().map(|p| p.state.as_str().to_string()).unwrap_or_default(),
             total_fen: p.as_ref().map(|p| p.total_fen),
             fund_fen: p.as_ref().and_then(|p| p.fund_fen),
             psn_acct_fen: p.as_ref().and_then(|p| p.psn_acct_fen),

@@ -6,6 +6,7 @@
 
 use super::classify::{lit, period_bounds};
 use crate::ledger::Ledger;
+use medpay_schemas::payment::PaymentState;
 use medpay_schemas::recon::ReconKind;
 use sea_orm::{ConnectionTrait, Statement};
 use serde::{Deserialize, Serialize};
@@ -58,16 +59,16 @@ fn agrees(hospital: &[i64], statement: Option<&[i64]>) -> bool {
 /// `returned_cash`: for a payment that did not end paid, the cash collected and given back
 /// (X-8a) — the bank's statement lists the collection and the refund alike.
 fn verdict(
-    state: &str,
+    state: PaymentState,
     hospital: (i64, i64, i64),
     returned_cash: i64,
     bank: Option<Option<i64>>,
     insurance: Option<Option<(i64, i64)>>,
 ) -> String {
-    if state == "PendingReconciliation" || !["Paid", "Failed", "Cancelled"].contains(&state) {
+    if !state.is_terminal() {
         return "PENDING".into();
     }
-    let (cash, fund, acct) = if state == "Paid" { hospital } else { (returned_cash, 0, 0) };
+    let (cash, fund, acct) = if state == PaymentState::Paid { hospital } else { (returned_cash, 0, 0) };
     let bank_ok = bank.is_none_or(|b| agrees(&[cash], b.as_ref().map(std::slice::from_ref)));
     let ins_ok = insurance.is_none_or(|i| agrees(&[fund, acct], i.map(|(f, a)| [f, a]).as_ref().map(|x| &x[..])));
     match (bank_ok, ins_ok) {
@@ -107,11 +108,11 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
     for r in rows {
         let g = |c: &str| r.try_get::<i64>("", c).map_err(|e| e.to_string());
         let o = |c: &str| r.try_get::<Option<i64>>("", c).map_err(|e| e.to_string());
-        let state: String = r.try_get("", "state").map_err(|e| e.to_string())?;
+        let state: PaymentState = r.try_get("", "state").map_err(|e| e.to_string())?;
         let (cash, fund, acct) = (g("cash")?, g("fund")?, g("acct")?);
         let (bank, ins_fund, ins_acct) = (o("bank_cash")?, o("ins_fund")?, o("ins_acct")?);
         let v = verdict(
-            &state,
+            state,
             (cash, fund, acct),
             g("returned_cash")?,
             selfpay_run.as_ref().map(|_| bank),
@@ -119,7 +120,7 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
         );
         out.push(ThreeWayRow {
             med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
-            state,
+            state: state.as_str().to_string(),
             total_fen: g("total_fen")?,
             hospital_cash_fen: cash,
             hospital_fund_fen: fund,
@@ -189,30 +190,41 @@ impl ThreeWay {
 
 #[cfg(test)]
 mod tests {
-    use super::verdict;
+    use super::{PaymentState, verdict};
 
     #[test]
     fn verdicts_judge_only_the_statements_loaded() {
         let paid = (4_000, 21_000, 5_000);
-        assert_eq!(verdict("Paid", paid, 0, Some(Some(4_000)), Some(Some((21_000, 5_000)))), "AGREED");
+        assert_eq!(verdict(PaymentState::Paid, paid, 0, Some(Some(4_000)), Some(Some((21_000, 5_000)))), "AGREED");
         assert_eq!(
-            verdict("Paid", paid, 0, Some(None), Some(Some((21_000, 5_000)))),
+            verdict(PaymentState::Paid, paid, 0, Some(None), Some(Some((21_000, 5_000)))),
             "BANK_DIFFERS",
             "the bank lacks the cash part"
         );
-        assert_eq!(verdict("Paid", paid, 0, Some(Some(4_000)), Some(Some((21_000, 4_999)))), "INSURANCE_DIFFERS");
-        assert_eq!(verdict("Paid", paid, 0, None, None), "AGREED", "nothing loaded: nothing to disagree with");
-        assert_eq!(verdict("Paid", (0, 1_080, 120), 0, Some(None), None), "AGREED", "no cash part, no bank line");
         assert_eq!(
-            verdict("Failed", paid, 0, Some(Some(4_000)), None),
+            verdict(PaymentState::Paid, paid, 0, Some(Some(4_000)), Some(Some((21_000, 4_999)))),
+            "INSURANCE_DIFFERS"
+        );
+        assert_eq!(
+            verdict(PaymentState::Paid, paid, 0, None, None),
+            "AGREED",
+            "nothing loaded: nothing to disagree with"
+        );
+        assert_eq!(
+            verdict(PaymentState::Paid, (0, 1_080, 120), 0, Some(None), None),
+            "AGREED",
+            "no cash part, no bank line"
+        );
+        assert_eq!(
+            verdict(PaymentState::Failed, paid, 0, Some(Some(4_000)), None),
             "BANK_DIFFERS",
             "collected for a failed payment, nothing given back (X-8b)"
         );
         assert_eq!(
-            verdict("Failed", paid, 4_000, Some(Some(4_000)), None),
+            verdict(PaymentState::Failed, paid, 4_000, Some(Some(4_000)), None),
             "AGREED",
             "collected and given back (X-8a)"
         );
-        assert_eq!(verdict("PendingReconciliation", paid, 0, Some(None), None), "PENDING");
+        assert_eq!(verdict(PaymentState::PendingReconciliation, paid, 0, Some(None), None), "PENDING");
     }
 }

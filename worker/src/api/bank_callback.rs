@@ -249,7 +249,7 @@ pub async fn bank_callback(State(state): State<AppState>, body: String) -> Respo
     if let Err(e) = state.ledger.record_event(row.id, event(medpay_activities::http::now_ms())).await {
         tracing::warn!(workflow_id = %row.workflow_id, "could not append the callback to the exchange log: {e}");
     }
-    if row.state == PaymentState::Paid.as_str() && st.mix_pay_status == MixPayStatus::Success {
+    if row.state == PaymentState::Paid && st.mix_pay_status == MixPayStatus::Success {
         desk.remember_paid(
             key,
             PaidOrder {
@@ -305,7 +305,7 @@ async fn hand_over(
         // A repeat of a callback for a payment whose outcome is already recorded (its workflow
         // has finished) changes nothing: acknowledge it, or the bank retries for nothing.
         let current = state.ledger.get(&row.org_code, &row.med_org_ord).await.ok().flatten();
-        let now = current.as_ref().and_then(|p| PaymentState::parse(&p.state));
+        let now = current.as_ref().map(|p| p.state);
         if now.is_some_and(PaymentState::is_terminal) {
             return acknowledge(&h.bank, msg_id);
         }

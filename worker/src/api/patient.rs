@@ -178,7 +178,7 @@ async fn fill_from_payment(
     row: &PaymentRow,
     return_to: &str,
 ) -> Result<(), ApiError> {
-    let Some(ps) = PaymentState::parse(&row.state) else {
+    let Some(ps) = Some(row.state) else {
         return Err(ApiError::new(
             ErrorCode::UnknownState,
             format!("payment {}/{} has an unknown state {}", row.org_code, row.med_org_ord, row.state),
@@ -204,11 +204,10 @@ async fn fill_from_payment(
     if ps == PaymentState::Paid {
         let refunds = state.ledger.refunds_of(row.id).await.map_err(ApiError::ledger_unavailable)?;
         if !refunds.is_empty() {
-            let done = |r: &&medpay_activities::ledger::entities::refund::Model| {
-                RefundState::parse(&r.state) == Some(RefundState::Refunded)
-            };
+            let done =
+                |r: &&medpay_activities::ledger::entities::refund::Model| Some(r.state) == Some(RefundState::Refunded);
             let refunded_fen = refunds.iter().filter(done).map(|r| r.fund_fen + r.psn_acct_fen + r.cash_fen).sum();
-            let pending = refunds.iter().any(|r| RefundState::parse(&r.state).is_some_and(|s| !s.is_terminal()));
+            let pending = refunds.iter().any(|r| Some(r.state).is_some_and(|s| !s.is_terminal()));
             v.refunds = Some(PatientRefunds { refunded_fen, pending });
         }
     }
@@ -293,7 +292,7 @@ pub async fn decide(
 ) -> Result<Json<PatientView>, ApiError> {
     let (token, link) = link_of(&state, &t).await?;
     let row = payment_row(&state, &link.org_code, &link.med_org_ord).await?;
-    if PaymentState::parse(&row.state) == Some(PaymentState::PreSettled) {
+    if Some(row.state) == Some(PaymentState::PreSettled) {
         confirm_payment(&state, &link.org_code, &link.med_org_ord, d.confirm).await?;
     }
     Ok(Json(view(&state, &token, &link).await?))

@@ -185,7 +185,7 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
         .search_attributes(temporalio_common::search_attributes::SearchAttributes::new(attributes))
         .build();
     let (CreateOutcome::New(row) | CreateOutcome::Existing(row)) = &created;
-    let ended = PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal);
+    let ended = row.state.is_terminal();
     if !ended {
         let input = PaymentInput { request: r.clone(), timings: state.payment, created_at_ms: row.created_at_ms };
         match state.client.start_workflow(PaymentWorkflow::run, input, options).await {
@@ -323,7 +323,7 @@ pub async fn get(
         "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
         "refunded_fund_fen": row.refunded_fund_fen, "refunded_psn_acct_fen": row.refunded_psn_acct_fen, "refunded_cash_fen": row.refunded_cash_fen,
         "failure_reason": row.failure_reason.as_deref().map(|r| PaymentFailure::decode(r).message),
-        "failure": PaymentState::parse(&row.state).and_then(|s| PaymentFailure::view_of(s, row.failure_reason.as_deref())),
+        "failure": Some(row.state).and_then(|s| PaymentFailure::view_of(s, row.failure_reason.as_deref())),
         "workflow": view,
     });
     if o.exchanges != Some(false) {
@@ -376,8 +376,8 @@ pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes:
     // Unknown payments are 404 from the ledger; a signal that fails after that is Temporal being
     // unreachable (503, retry), not an unknown payment (found by `medpay-tools soak` restarting Temporal).
     let row = payment_row(state, org, ord).await?;
-    if PaymentState::parse(&row.state).is_some_and(PaymentState::is_terminal) {
-        return Err(ended(org, ord, &row.state));
+    if row.state.is_terminal() {
+        return Err(ended(org, ord, row.state.as_str()));
     }
     signal_payment(
         &state.client,
@@ -388,7 +388,9 @@ pub(super) async fn confirm_payment(state: &AppState, org: &str, ord: &str, yes:
         WorkflowSignalOptions::default(),
     )
     .await
-    .map_err(|e| ApiError::signal_refused(e, ErrorCode::PaymentEnded, &format!("payment {org}/{ord}"), &row.state))?;
+    .map_err(|e| {
+        ApiError::signal_refused(e, ErrorCode::PaymentEnded, &format!("payment {org}/{ord}"), row.state.as_str())
+    })?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -408,7 +410,7 @@ pub async fn cancel(
     Path((org, ord)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let row = payment_row(&state, &org, &ord).await?;
-    let current = PaymentState::parse(&row.state);
+    let current = Some(row.state);
     if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
         return Err(ApiError::new(
             ErrorCode::PaymentNotCancellable,
@@ -425,7 +427,12 @@ pub async fn cancel(
     )
     .await
     .map_err(|e| {
-        ApiError::signal_refused(e, ErrorCode::PaymentNotCancellable, &format!("payment {org}/{ord}"), &row.state)
+        ApiError::signal_refused(
+            e,
+            ErrorCode::PaymentNotCancellable,
+            &format!("payment {org}/{ord}"),
+            row.state.as_str(),
+        )
     })?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -200,12 +200,7 @@ pub async fn get(
     State(state): State<AppState>,
     Path((org, refund_no)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let r = state
-        .ledger
-        .get_refund(&org, &refund_no)
-        .await
-        .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}")))?;
+    let r = refund_row(&state, &org, &refund_no).await?;
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
     let view: Option<RefundView> = handle.query(RefundWorkflow::status, (), WorkflowQueryOptions::default()).await.ok();
     Ok(Json(json!({
@@ -232,13 +227,8 @@ pub async fn action(
         }
         _ => {}
     }
-    let r = state
-        .ledger
-        .get_refund(&org, &refund_no)
-        .await
-        .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}")))?;
-    if RefundState::parse(&r.state) != Some(RefundState::NeedsAttention) {
+    let r = refund_row(&state, &org, &refund_no).await?;
+    if Some(r.state) != Some(RefundState::NeedsAttention) {
         return Err(ApiError::new(
             ErrorCode::RefundNotWaiting,
             format!(
@@ -249,7 +239,21 @@ pub async fn action(
     }
     let handle = state.client.get_workflow_handle::<RefundWorkflow>(&r.workflow_id);
     handle.signal(RefundWorkflow::operator, a, WorkflowSignalOptions::default()).await.map_err(|e| {
-        ApiError::signal_refused(e, ErrorCode::RefundNotWaiting, &format!("refund {org}/{refund_no}"), &r.state)
+        ApiError::signal_refused(e, ErrorCode::RefundNotWaiting, &format!("refund {org}/{refund_no}"), r.state.as_str())
     })?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The refund's ledger row, or 404 `UNKNOWN_REFUND`.
+async fn refund_row(
+    state: &AppState,
+    org: &str,
+    refund_no: &str,
+) -> Result<medpay_activities::ledger::entities::refund::Model, ApiError> {
+    state
+        .ledger
+        .get_refund(org, refund_no)
+        .await
+        .map_err(ApiError::ledger_unavailable)?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}")))
 }
