@@ -17,7 +17,8 @@ forbid() {
   done
 }
 forbid medpay-worker medpay-sandbox medpay-harness medpay-tools
-forbid medpay-sandbox medpay-activities medpay-workflows medpay-worker medpay-harness medpay-tools
+# The simulator carries neither the hospital side nor its database and engine crates.
+forbid medpay-sandbox medpay-activities medpay-workflows medpay-worker medpay-harness medpay-tools sea-orm temporalio-sdk
 forbid medpay-activities medpay-workflows medpay-worker medpay-sandbox medpay-harness
 forbid medpay-workflows medpay-worker medpay-sandbox medpay-harness
 forbid medpay-harness medpay-worker medpay-activities medpay-workflows medpay-sandbox

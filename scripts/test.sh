@@ -33,6 +33,8 @@ echo "== formatting (rustfmt.toml)"
 cargo fmt --all --check
 echo "== requirement citations (every REQ id cited is in docs/REQUIREMENTS.md)"
 scripts/check-req-citations.sh
+echo "== documentation paths (every repository path the contributor docs name exists)"
+scripts/check-doc-paths.sh
 echo "== clippy (workflow determinism guard, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== build (a first build takes 5-10 minutes on 2 cores)"

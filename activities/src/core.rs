@@ -78,8 +78,8 @@ impl CoreClient {
             dev_safe_info: String::new(),
             cainfo: String::new(),
             signtype: String::new(),
-            infver: "V1.0".into(),
-            opter_type: "3".into(),
+            infver: medpay_schemas::wire::core::codes::INTERFACE_VERSION.into(),
+            opter_type: medpay_schemas::wire::core::codes::OPERATOR_MOBILE.into(),
             opter: "medpay".into(),
             opter_name: "medpay".into(),
             inf_time: TimestampFormat::Dashed.render(now_ms()),
@@ -171,7 +171,7 @@ impl CoreClient {
     ) -> Result<PersonInfoOutput, PartyError> {
         let input = PersonInfoInput {
             data: PersonInfoQuery {
-                mdtrt_cert_type: "01".into(),
+                mdtrt_cert_type: medpay_schemas::wire::core::codes::CERT_E_VOUCHER.into(),
                 mdtrt_cert_no: pay_auth_no.clone(),
                 card_sn: String::new(),
                 begntime: String::new(),

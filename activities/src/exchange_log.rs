@@ -26,8 +26,33 @@ pub fn exchange_counts() -> Vec<(String, String, u64)> {
         .collect()
 }
 
+/// One payment's exchange log: the ledger and the payment's keys, named once per activity.
+pub struct ExchangeLog<'a> {
+    ledger: &'a Ledger,
+    org_code: &'a str,
+    med_org_ord: &'a str,
+}
+
+impl<'a> ExchangeLog<'a> {
+    pub fn of(ledger: &'a Ledger, org_code: &'a str, med_org_ord: &'a str) -> Self {
+        Self { ledger, org_code, med_org_ord }
+    }
+
+    /// Records one exchange with `party` (its `operation`, what was sent, what came back).
+    pub async fn record<Req: Serialize, Resp: Serialize>(
+        &self,
+        party: &str,
+        operation: &str,
+        request: &Req,
+        result: Result<&Resp, &PartyError>,
+    ) {
+        log_exchange(self.ledger, self.org_code, self.med_org_ord, party, operation, request, result).await
+    }
+}
+
 /// Records one exchange for the payment (org code, HIS order no.).
-pub async fn log_exchange<Req: Serialize, Resp: Serialize>(
+/// Records one exchange for the payment (org code, HIS order no.).
+async fn log_exchange<Req: Serialize, Resp: Serialize>(
     ledger: &Ledger,
     org_code: &str,
     med_org_ord: &str,

@@ -4,7 +4,7 @@
 //! the refund no. (`appRefdSn`, `outtrx_serial_no`), so a retry after a crash is a replay at the
 //! party and the patient is never refunded twice.
 
-use crate::exchange_log::log_exchange;
+use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
@@ -122,16 +122,9 @@ impl RefundActivities {
             app_refd_sn: AppRefdSn::parse(sn.to_string()).map_err(parse_err)?,
         };
         let resp = h.mid.call::<_, RefundAuthorisationResponse>(MidPlatformOp::RefundAuthorisation, &req).await;
-        log_exchange(
-            &self.ledger,
-            &s.input.org_code,
-            &s.input.med_org_ord,
-            "mid-platform",
-            "refund authorisation",
-            &req,
-            resp.as_ref().map(|_| &"payAuthNo issued"),
-        )
-        .await;
+        ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
+            .record("mid-platform", "refund authorisation", &req, resp.as_ref().map(|_| &"payAuthNo issued"))
+            .await;
         Ok(resp.map_err(fail)?.pay_auth_no)
     }
 }
@@ -208,7 +201,7 @@ impl RefundActivities {
                 if let Ok(a) = &auth {
                     crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange, a, crate::http::now_ms()).await;
                 }
-                log_exchange(&self.ledger, &s.input.org_code, &s.input.med_org_ord, "channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
+                ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord).record("channel", "userQuery (refund)", code, auth.as_ref().map(|_| &"payAuthNo issued")).await;
                 Ok(auth.map_err(fail)?.pay_auth_no)
             }
             None if h.config.refund_authorisation == RefundAuthorisation::Platform => self.platform_authorisation(h, &s, &s.plan.app_refd_sn).await,
@@ -251,16 +244,9 @@ impl RefundActivities {
                 exp_content: None,
             };
             let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
-            log_exchange(
-                &self.ledger,
-                &s.input.org_code,
-                &s.input.med_org_ord,
-                "mid-platform",
-                "6203",
-                &req,
-                resp.as_ref(),
-            )
-            .await;
+            ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
+                .record("mid-platform", "6203", &req, resp.as_ref())
+                .await;
             let resp = resp.map_err(fail)?;
             if resp.ref_status == RefundStatus::Failed {
                 return Err(bad(format!("6203 refused refund {} (refStatus FAIL)", s.input.refund_no)));
@@ -311,16 +297,9 @@ impl RefundActivities {
             attention: e.attention.clone(),
         };
         let sent = his.send(&notice).await;
-        log_exchange(
-            &self.ledger,
-            &r.org_code,
-            &r.med_org_ord,
-            "his",
-            "refund notice",
-            &notice,
-            sent.as_ref().map(|()| &"delivered"),
-        )
-        .await;
+        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+            .record("his", "refund notice", &notice, sent.as_ref().map(|()| &"delivered"))
+            .await;
         sent.map_err(|err| std::io::Error::other(err.to_string()))?;
         Ok(Some(notice.notice_id))
     }
@@ -341,16 +320,9 @@ impl RefundActivities {
             .bank
             .call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req)
             .await;
-        log_exchange(
-            &self.ledger,
-            &s.input.org_code,
-            &s.input.med_org_ord,
-            "bank",
-            "self-pay refund",
-            &req,
-            resp.as_ref(),
-        )
-        .await;
+        ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
+            .record("bank", "self-pay refund", &req, resp.as_ref())
+            .await;
         let resp = resp.map_err(fail)?;
         match resp.refund_status.as_deref() {
             Some("0") => {}
@@ -421,16 +393,9 @@ impl RefundActivities {
             .bank
             .call::<_, RefundNotifyResponse>(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req)
             .await;
-        log_exchange(
-            &self.ledger,
-            &s.input.org_code,
-            &s.input.med_org_ord,
-            "bank",
-            "refund notify",
-            &req,
-            resp.as_ref(),
-        )
-        .await;
+        ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
+            .record("bank", "refund notify", &req, resp.as_ref())
+            .await;
         resp.map_err(fail)?;
         record(
             &self.ledger,

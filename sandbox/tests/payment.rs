@@ -48,7 +48,7 @@ async fn mixed_payment_runs_end_to_end_with_verified_callback() {
                 pay_token: o.pay_token.clone(),
                 id_no: Secret::new(p.id_no.into()),
                 user_name: Secret::new(p.name.into()),
-                id_type: "01".into(),
+                id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
             },
         )
         .await
@@ -233,7 +233,7 @@ async fn documented_error_codes() {
                 pay_token: Secret::new("x".into()),
                 id_no: Secret::new(p.id_no.into()),
                 user_name: Secret::new(p.name.into()),
-                id_type: "01".into(),
+                id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
             },
         )
         .await

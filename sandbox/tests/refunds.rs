@@ -206,7 +206,7 @@ async fn revoke_and_abandon() {
         pay_token: o.pay_token.clone(),
         id_no: Secret::new(p.id_no.into()),
         user_name: Secret::new(p.name.into()),
-        id_type: "01".into(),
+        id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
     };
     let _: RevokeUploadResponse = env.mid.call(MidPlatformOp::RevokeUpload, &req).await.unwrap();
     assert_eq!(env.state().await["mid_orders"][0]["ord_stas"], "12");

@@ -63,6 +63,14 @@ fn full_refunds_concurrency_and_bad_requests() {
         "self-pay only needs no authCode"
     );
     // The worker dies mid-refund and comes back; the HIS, unsure, sends the same request again.
+    // Killed once the channel authorisations are kept: a worker killed between the channel's
+    // answer and keeping it loses a single-use authCode's exchange, which by design puts the
+    // refund in NeedsAttention for an operator's retry with a fresh code (CI saw that race here).
+    for refund_no in ["RN-INS", "RN-MIX"] {
+        poll(&s.api, &format!("/v1/refunds/{ORG}/{refund_no}"), "authorised", 60, |v| {
+            !v["insurance_refund_sn"].is_null() || v["state"] != "Requested"
+        });
+    }
     s.kill_medpay();
     s.restart_medpay();
     assert_eq!(

@@ -23,6 +23,9 @@ use temporalio_sdk::{
     WorkflowResult,
 };
 
+/// How long an over-collection refund may keep failing before it needs an operator.
+const OVER_COLLECTION_ATTENTION: std::time::Duration = std::time::Duration::from_secs(3600);
+
 #[workflow]
 #[derive(Default)]
 pub struct ReconWorkflow {
@@ -112,23 +115,7 @@ impl ReconWorkflow {
                 // REQ X-8b: collected for a payment the hospital closed: give it back — the
                 // bank's self-pay part, or the platform's insurance parts (an insurance run's
                 // item: fund and personal account, authorised by the platform, REQ 6.2 step 3).
-                let insurance = run_id.starts_with(medpay_schemas::recon::ReconKind::Insurance.as_str());
-                let key = a.item_key.trim_start_matches("P:");
-                let (refund_no, amounts) = if insurance {
-                    (
-                        workflow_ids::over_collection_refund_no(key, true),
-                        RefundAmounts {
-                            fund: Money::from_fen(a.statement_amounts.0),
-                            psn_acct: Money::from_fen(a.statement_amounts.1),
-                            cash: Money::ZERO,
-                        },
-                    )
-                } else {
-                    (
-                        workflow_ids::over_collection_refund_no(key, false),
-                        RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() },
-                    )
-                };
+                let (refund_no, amounts) = over_collection(run_id, a);
                 let input = RefundInput {
                     org_code: a.org_code.clone(),
                     med_org_ord: a.med_org_ord.clone(),
@@ -139,7 +126,7 @@ impl ReconWorkflow {
                     openid: None,
                     channel: Default::default(),
                     reason: Some(format!("over-collection found by reconciliation {run_id} (REQ X-8b)")),
-                    attention_after_secs: 3600,
+                    attention_after_secs: OVER_COLLECTION_ATTENTION.as_secs(),
                 };
                 let opts = ChildWorkflowOptions::builder()
                     .workflow_id(workflow_ids::refund(&a.org_code, &refund_no))
@@ -206,4 +193,48 @@ impl ReconWorkflow {
 /// The statement's verdict on a pending payment, for its workflow.
 fn verdict(paid: bool, run_id: &str) -> ReconciliationVerdict {
     ReconciliationVerdict { paid, run: run_id.to_string(), source: VerdictSource::Statement }
+}
+
+/// REQ X-8b: the refund of an over-collection, keyed by the statement item: exactly what the
+/// statement shows collected — the bank's self-pay part in a self-pay run, the platform's fund
+/// and personal-account parts in an insurance run.
+fn over_collection(run_id: &str, a: &ReconAction) -> (String, RefundAmounts) {
+    let insurance = run_id.starts_with(medpay_schemas::recon::ReconKind::Insurance.as_str());
+    let key = a.item_key.trim_start_matches("P:");
+    let amounts = if insurance {
+        RefundAmounts {
+            fund: Money::from_fen(a.statement_amounts.0),
+            psn_acct: Money::from_fen(a.statement_amounts.1),
+            cash: Money::ZERO,
+        }
+    } else {
+        RefundAmounts { cash: Money::from_fen(a.statement_fen), ..Default::default() }
+    };
+    (workflow_ids::over_collection_refund_no(key, insurance), amounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(statement_fen: i64, amounts: (i64, i64)) -> ReconAction {
+        ReconAction {
+            item_key: "P:SP123".into(),
+            action: ReconActionKind::Refund,
+            org_code: "H1".into(),
+            med_org_ord: "O1".into(),
+            workflow_id: "pay-H1-O1".into(),
+            statement_fen,
+            ledger_fen: 0,
+            statement_amounts: amounts,
+        }
+    }
+
+    #[test]
+    fn an_over_collection_refunds_exactly_what_the_statement_shows() {
+        let (no, a) = over_collection("selfpay-H1-2026-11-27", &item(4_000, (4_000, 0)));
+        assert_eq!((no.as_str(), a.cash.fen(), a.fund.fen(), a.psn_acct.fen()), ("X8BSP123", 4_000, 0, 0));
+        let (no, a) = over_collection("insurance-H1-2026-11", &item(2_600, (2_100, 500)));
+        assert_eq!((no.as_str(), a.cash.fen(), a.fund.fen(), a.psn_acct.fen()), ("X8BISP123", 0, 2_100, 500));
+    }
 }

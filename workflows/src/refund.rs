@@ -7,7 +7,7 @@
 use crate::options;
 use crate::search;
 use medpay_activities::refund::{InsuranceRefunded, RefundActivities, RefundEvent, RefundRecord, RefundStep};
-use medpay_schemas::refund::{OperatorAction, RefundInput, RefundState, RefundView};
+use medpay_schemas::refund::{OperatorAction, RefundAmounts, RefundInput, RefundState, RefundView};
 use medpay_schemas::status::RefundStatus;
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
@@ -35,6 +35,52 @@ enum Step {
     Notify,
 }
 
+/// How one run of a step ended.
+#[derive(Debug, PartialEq, Eq)]
+enum StepEnd {
+    Done,
+    /// 6203 answered EXP: ask again with the same appRefdSn after [`EXP_RECHECK`].
+    AskAgain,
+    /// The step kept failing within its horizon, or 6203 stayed EXP: an operator decides.
+    Failed(String),
+}
+
+/// The steps a refund takes for its amounts (REQ 6.2 steps 3-6): a fresh payAuthNo and the
+/// insurance refund when an insurance part is refunded (or its parts do not add up, which the
+/// insurance step then refuses by name), the bank's refund when a self-pay part is, and always
+/// the refund notification through the bank.
+fn steps_for(amounts: &RefundAmounts) -> Vec<Step> {
+    let mut steps = vec![];
+    if amounts.insurance().map(|m| !m.is_zero()).unwrap_or(true) {
+        steps.extend([Step::Authorise, Step::Insurance]);
+    }
+    if !amounts.cash.is_zero() {
+        steps.push(Step::Cash);
+    }
+    steps.push(Step::Notify);
+    steps
+}
+
+/// What 6203's status means after `rechecks` earlier EXP answers (REQ 6.2: EXP goes to manual
+/// review when it does not resolve).
+fn after_insurance(status: RefundStatus, rechecks: u32) -> StepEnd {
+    if status == RefundStatus::Succeeded {
+        StepEnd::Done
+    } else if rechecks < EXP_RECHECKS {
+        StepEnd::AskAgain
+    } else {
+        StepEnd::Failed(format!(
+            "6203 answered {status} {EXP_RECHECKS} times: the insurance refund's outcome is unknown"
+        ))
+    }
+}
+
+/// Where an operator's retry resumes: the failed step, or the authorisation before it when the
+/// operator brought a fresh authCode for the insurance step (a fresh code, a fresh payAuthNo).
+fn resume_at(steps: &[Step], failed: usize, fresh_auth_code: bool) -> usize {
+    if fresh_auth_code && steps[failed] == Step::Insurance && failed > 0 { failed - 1 } else { failed }
+}
+
 /// How an attention episode ended.
 enum Decision {
     Retry,
@@ -50,7 +96,6 @@ impl RefundWorkflow {
         Self::set(ctx, RefundState::Requested);
         Self::tell_his(ctx, &input, "refund.requested", None).await;
         let horizon = Duration::from_secs(input.attention_after_secs.max(1));
-        let insurance = input.amounts.insurance().map(|m| !m.is_zero()).unwrap_or(true);
         let mut s = RefundStep {
             input: input.clone(),
             plan,
@@ -58,69 +103,23 @@ impl RefundWorkflow {
             insurance_refund_sn: None,
             bank_refund_serial: None,
         };
-        let mut steps = vec![];
-        if insurance {
-            steps.extend([Step::Authorise, Step::Insurance]);
-        }
-        if !input.amounts.cash.is_zero() {
-            steps.push(Step::Cash);
-        }
-        steps.push(Step::Notify);
+        let steps = steps_for(&input.amounts);
         let mut exp_rechecks = 0;
         let mut i = 0;
         while i < steps.len() {
             let step = steps[i];
-            let result: Result<(), String> = match step {
-                Step::Authorise => ctx
-                    .execute_activity(RefundActivities::authorise, s.clone(), options::refund_step(horizon))
-                    .await
-                    .map(|p| s.pay_auth_no = Some(p))
-                    .map_err(|e| crate::why(&e)),
-                Step::Insurance => match ctx
-                    .execute_activity(RefundActivities::refund_insurance, s.clone(), options::refund_step(horizon))
-                    .await
-                {
-                    Ok(InsuranceRefunded { refd_sn, status }) => {
-                        s.insurance_refund_sn = Some(refd_sn.clone());
-                        ctx.state_mut(|w| w.view.insurance_refund_sn = Some(refd_sn));
-                        if status == RefundStatus::Succeeded {
-                            Self::set(ctx, RefundState::InsuranceRefunded);
-                            Ok(())
-                        } else if exp_rechecks < EXP_RECHECKS {
-                            // EXP: ask again with the same appRefdSn after a pause.
-                            exp_rechecks += 1;
-                            ctx.timer(EXP_RECHECK).await;
-                            continue;
-                        } else {
-                            Err(format!(
-                                "6203 answered {status} {EXP_RECHECKS} times: the insurance refund's outcome is unknown"
-                            ))
-                        }
-                    }
-                    Err(e) => Err(crate::why(&e)),
-                },
-                Step::Cash => ctx
-                    .execute_activity(RefundActivities::refund_cash, s.clone(), options::refund_step(horizon))
-                    .await
-                    .map(|serial| {
-                        s.bank_refund_serial = Some(serial.clone());
-                        ctx.state_mut(|w| w.view.bank_refund_serial = Some(serial));
-                    })
-                    .map_err(|e| crate::why(&e)),
-                Step::Notify => ctx
-                    .execute_activity(RefundActivities::notify, s.clone(), options::refund_step(horizon))
-                    .await
-                    .map(|_| ctx.state_mut(|w| w.view.notified = true))
-                    .map_err(|e| crate::why(&e)),
-            };
-            match result {
-                Ok(()) => {
+            match Self::run_step(ctx, step, &mut s, horizon, exp_rechecks).await {
+                StepEnd::Done => {
                     if step == Step::Cash {
                         Self::set(ctx, RefundState::CashRefunded);
                     }
                     i += 1;
                 }
-                Err(why) => match Self::attention(ctx, &input, format!("{step:?} step: {why}")).await? {
+                StepEnd::AskAgain => {
+                    exp_rechecks += 1;
+                    ctx.timer(EXP_RECHECK).await;
+                }
+                StepEnd::Failed(why) => match Self::attention(ctx, &input, format!("{step:?} step: {why}")).await? {
                     Decision::Retry => {
                         exp_rechecks = 0;
                         if let Some(code) = ctx.state_mut(|w| w.action.take()).and_then(|a| match a {
@@ -128,10 +127,7 @@ impl RefundWorkflow {
                             _ => None,
                         }) {
                             s.input.auth_code = Some(code);
-                            // A fresh authCode means a fresh payAuthNo.
-                            if step == Step::Insurance {
-                                i -= 1;
-                            }
+                            i = resume_at(&steps, i, true);
                         }
                     }
                     Decision::Closed => return Ok(ctx.state(|w| w.view.clone())),
@@ -141,6 +137,48 @@ impl RefundWorkflow {
         Self::set(ctx, RefundState::Refunded);
         Self::tell_his(ctx, &input, "refund.refunded", None).await;
         Ok(ctx.state(|w| w.view.clone()))
+    }
+
+    /// Runs one step once (the activity retries within `horizon`): done, ask 6203 again (EXP),
+    /// or failed with the reason an operator reads.
+    async fn run_step(
+        ctx: &mut WorkflowContext<Self>,
+        step: Step,
+        s: &mut RefundStep,
+        horizon: Duration,
+        exp_rechecks: u32,
+    ) -> StepEnd {
+        let opts = options::refund_step(horizon);
+        let done = match step {
+            Step::Authorise => ctx
+                .execute_activity(RefundActivities::authorise, s.clone(), opts)
+                .await
+                .map(|p| s.pay_auth_no = Some(p)),
+            Step::Insurance => match ctx.execute_activity(RefundActivities::refund_insurance, s.clone(), opts).await {
+                Ok(InsuranceRefunded { refd_sn, status }) => {
+                    s.insurance_refund_sn = Some(refd_sn.clone());
+                    ctx.state_mut(|w| w.view.insurance_refund_sn = Some(refd_sn));
+                    let end = after_insurance(status, exp_rechecks);
+                    if end == StepEnd::Done {
+                        Self::set(ctx, RefundState::InsuranceRefunded);
+                    }
+                    return end;
+                }
+                Err(e) => Err(e),
+            },
+            Step::Cash => ctx.execute_activity(RefundActivities::refund_cash, s.clone(), opts).await.map(|serial| {
+                s.bank_refund_serial = Some(serial.clone());
+                ctx.state_mut(|w| w.view.bank_refund_serial = Some(serial));
+            }),
+            Step::Notify => ctx
+                .execute_activity(RefundActivities::notify, s.clone(), opts)
+                .await
+                .map(|_| ctx.state_mut(|w| w.view.notified = true)),
+        };
+        match done {
+            Ok(()) => StepEnd::Done,
+            Err(e) => StepEnd::Failed(crate::why(&e)),
+        }
     }
 
     /// Tells the HIS of a money movement. The outcome (refunded, settled offline, abandoned) is
@@ -246,5 +284,44 @@ impl RefundWorkflow {
     #[query]
     pub fn status(&self, _ctx: &WorkflowContextView) -> RefundView {
         self.view.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medpay_schemas::Money;
+
+    fn amounts(fund: i64, psn_acct: i64, cash: i64) -> RefundAmounts {
+        RefundAmounts { fund: Money::from_fen(fund), psn_acct: Money::from_fen(psn_acct), cash: Money::from_fen(cash) }
+    }
+
+    #[test]
+    fn the_plan_follows_the_parts_refunded() {
+        use Step::*;
+        assert_eq!(steps_for(&amounts(100, 20, 30)), vec![Authorise, Insurance, Cash, Notify]);
+        assert_eq!(steps_for(&amounts(0, 0, 30)), vec![Cash, Notify], "self-pay only: no payAuthNo, no 6203");
+        assert_eq!(steps_for(&amounts(100, 0, 0)), vec![Authorise, Insurance, Notify]);
+        assert_eq!(steps_for(&amounts(0, 0, 0)), vec![Notify]);
+    }
+
+    #[test]
+    fn exp_is_asked_again_then_left_to_an_operator() {
+        assert_eq!(after_insurance(RefundStatus::Succeeded, 0), StepEnd::Done);
+        assert_eq!(after_insurance(RefundStatus::Succeeded, EXP_RECHECKS), StepEnd::Done);
+        for n in 0..EXP_RECHECKS {
+            assert_eq!(after_insurance(RefundStatus::Exception, n), StepEnd::AskAgain, "recheck {n}");
+        }
+        let StepEnd::Failed(why) = after_insurance(RefundStatus::Exception, EXP_RECHECKS) else { panic!("not failed") };
+        assert!(why.contains("outcome is unknown"), "{why}");
+    }
+
+    #[test]
+    fn a_fresh_auth_code_resumes_at_the_authorisation() {
+        use Step::*;
+        let steps = [Authorise, Insurance, Cash, Notify];
+        assert_eq!(resume_at(&steps, 1, true), 0, "insurance with a fresh code: a fresh payAuthNo first");
+        assert_eq!(resume_at(&steps, 1, false), 1);
+        assert_eq!(resume_at(&steps, 2, true), 2, "the bank's step needs no payAuthNo");
     }
 }

@@ -5,7 +5,7 @@
 //! same order instead of creating a second one; the sandbox and the parties answer a replay
 //! with the original order.
 
-use crate::exchange_log::log_exchange;
+use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
 use crate::ledger::{Ledger, PaymentUpdate};
@@ -116,30 +116,21 @@ impl PaymentActivities {
                 if let Ok(a) = &auth {
                     crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange.clone(), a, now_ms()).await;
                 }
-                log_exchange(
-                    &self.ledger,
-                    &r.org_code,
-                    &r.med_org_ord,
-                    "channel",
-                    if r.channel.is_wechat() { "userQuery" } else { "alipay auth query" },
-                    &r.auth_code,
-                    auth.as_ref().map(|_| &"payAuthNo issued"),
-                )
-                .await;
+                ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+                    .record(
+                        "channel",
+                        if r.channel.is_wechat() { "userQuery" } else { "alipay auth query" },
+                        &r.auth_code,
+                        auth.as_ref().map(|_| &"payAuthNo issued"),
+                    )
+                    .await;
                 auth.map_err(fail)?
             }
         };
         let info = h.core.person_info_signed(&auth.pay_auth_no).await;
-        log_exchange(
-            &self.ledger,
-            &r.org_code,
-            &r.med_org_ord,
-            "core",
-            "person info",
-            &auth.pay_auth_no,
-            info.as_ref().map(|_| &"person found"),
-        )
-        .await;
+        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+            .record("core", "person info", &auth.pay_auth_no, info.as_ref().map(|_| &"person found"))
+            .await;
         let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
         self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
@@ -183,7 +174,7 @@ impl PaymentActivities {
             insutype: id.insutype.clone(),
             insu_code: id.insu_code.clone(),
             id_no: id.id_no.clone(),
-            id_type: "01".into(),
+            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
             user_name: id.name.clone(),
             pay_auth_no: id.pay_auth_no.clone(),
             med_org_ord: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
@@ -196,8 +187,8 @@ impl PaymentActivities {
             atddr_no: some(&visit.doctor_code),
             dr_name: some(&visit.doctor_name),
             uld_latlnt: None,
-            fee_type: "01".into(),
-            psn_setlway: "01".into(),
+            fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
+            psn_setlway: medpay_schemas::wire::mid_platform::codes::SETTLE_BY_ITEM.into(),
             acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
             dise_codg: visit.diagnoses.first().map(|d| d.code.clone()),
             dise_name: visit.diagnoses.first().map(|d| d.name.clone()),
@@ -206,7 +197,7 @@ impl PaymentActivities {
                 .iter()
                 .enumerate()
                 .map(|(i, d)| DiseInfo {
-                    diag_type: "1".into(),
+                    diag_type: medpay_schemas::wire::mid_platform::codes::DIAGNOSIS_WESTERN.into(),
                     diag_srt_no: (i + 1).to_string(),
                     diag_code: d.code.clone(),
                     diag_name: d.name.clone(),
@@ -214,7 +205,7 @@ impl PaymentActivities {
                     dise_dor_no: visit.doctor_code.clone(),
                     dise_dor_name: visit.doctor_name.clone(),
                     diag_time: begntime.clone(),
-                    vali_flag: "1".into(),
+                    vali_flag: medpay_schemas::wire::mid_platform::codes::VALID.into(),
                 })
                 .collect(),
             feedetail_list: r
@@ -232,7 +223,11 @@ impl PaymentActivities {
                     medins_list_codg: l.code.clone(),
                     med_list_name: Some(l.name.clone()),
                     det_item_fee_sumamt: Money::from_fen(l.amount_fen),
-                    cnt: if l.quantity.is_empty() { "1".into() } else { l.quantity.clone() },
+                    cnt: if l.quantity.is_empty() {
+                        medpay_schemas::wire::mid_platform::codes::ONE_UNIT.into()
+                    } else {
+                        l.quantity.clone()
+                    },
                     pric: Money::from_fen(l.unit_price_fen.unwrap_or(l.amount_fen)),
                     bilg_dept_codg: some(&visit.dept_code),
                     bilg_dept_name: some(&visit.dept_name),
@@ -244,7 +239,9 @@ impl PaymentActivities {
                 .collect(),
         };
         let resp = h.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &req).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6201", &req, resp.as_ref()).await;
+        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+            .record("mid-platform", "6201", &req, resp.as_ref())
+            .await;
         let resp = resp.map_err(fail)?;
         self.record(
             r,
@@ -273,12 +270,14 @@ impl PaymentActivities {
             org_biz_ser: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
             chrg_bchno: ChrgBchno::parse(medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord))
                 .map_err(parse_err)?,
-            fee_type: "01".into(),
+            fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
             mdtrt_id: None,
             acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
         };
         let resp = h.mid.call::<_, PayOrderResponse>(MidPlatformOp::PayOrder, &req).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6202", &req, resp.as_ref()).await;
+        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+            .record("mid-platform", "6202", &req, resp.as_ref())
+            .await;
         let resp = resp.map_err(fail)?;
         // Integrity: an inconsistent split or one for another total is an alarm, never a result.
         resp.split.check().map_err(|e| bad(format!("integrity alarm: 6202 {e}")))?;
@@ -327,10 +326,12 @@ impl PaymentActivities {
             pay_token: up.pay_token.clone(),
             id_no: id.id_no.clone(),
             user_name: id.name.clone(),
-            id_type: "01".into(),
+            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
         };
         let resp = h.mid.call::<_, QueryOrderResponse>(MidPlatformOp::QueryOrder, &req).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "mid-platform", "6301", &req, resp.as_ref()).await;
+        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+            .record("mid-platform", "6301", &req, resp.as_ref())
+            .await;
         let resp = resp.map_err(fail)?;
         Ok(match resp.ord_stas.class() {
             // Refunding (17) means it was paid once: not a day's close to make.
@@ -359,7 +360,7 @@ impl PaymentActivities {
         let c = &s.cashier;
         let date = BeijingDate::of(s.created_at_ms).to_string();
         let req = MixedOrderQueryRequest {
-            query_type: "MIX_TRADE_NO".into(),
+            query_type: medpay_schemas::wire::bank::codes::QUERY_BY_MIX_TRADE_NO.into(),
             hospital_id: h.params.bank.hospital_id.clone(),
             mix_trade_no: Some(MixTradeNo::parse(c.mix_trade_no.clone()).map_err(|e| bad(e.to_string()))?),
             out_trade_no: None,
@@ -374,16 +375,9 @@ impl PaymentActivities {
                 &req,
             )
             .await;
-        log_exchange(
-            &self.ledger,
-            &s.request.org_code,
-            &s.request.med_org_ord,
-            "bank",
-            "mixed order query",
-            &req,
-            resp.as_ref(),
-        )
-        .await;
+        ExchangeLog::of(&self.ledger, &s.request.org_code, &s.request.med_org_ord)
+            .record("bank", "mixed order query", &req, resp.as_ref())
+            .await;
         let found = match &resp {
             Ok(r) if r.state.as_ref().is_some_and(|st| st.mix_pay_status.is_final()) => "final",
             Ok(_) => "none",

@@ -3,7 +3,7 @@
 //! (`HisEventNotification`), and revoking the 6201 upload (`PaymentRevocation`).
 
 use super::{BillUploaded, Outcome, PaymentActivities};
-use crate::exchange_log::log_exchange;
+use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
@@ -36,16 +36,9 @@ impl PaymentNotification {
             owed_fen: None,
         };
         let sent = his.send(&notice).await;
-        log_exchange(
-            &acts.ledger,
-            &o.org_code,
-            &o.med_org_ord,
-            "his",
-            "payment notice",
-            &notice,
-            sent.as_ref().map(|()| &"delivered"),
-        )
-        .await;
+        ExchangeLog::of(&acts.ledger, &o.org_code, &o.med_org_ord)
+            .record("his", "payment notice", &notice, sent.as_ref().map(|()| &"delivered"))
+            .await;
         sent.map_err(|e| std::io::Error::other(e.to_string()).into())
     }
 }
@@ -81,16 +74,9 @@ impl HisEventNotification {
             owed_fen: e.owed_fen,
         };
         let sent = his.send(&notice).await;
-        log_exchange(
-            &acts.ledger,
-            &e.org_code,
-            &e.med_org_ord,
-            "his",
-            "payment event notice",
-            &notice,
-            sent.as_ref().map(|()| &"delivered"),
-        )
-        .await;
+        ExchangeLog::of(&acts.ledger, &e.org_code, &e.med_org_ord)
+            .record("his", "payment event notice", &notice, sent.as_ref().map(|()| &"delivered"))
+            .await;
         sent.map_err(|err| std::io::Error::other(err.to_string()).into())
     }
 }
@@ -115,19 +101,12 @@ impl PaymentRevocation {
             pay_token: up.pay_token.clone(),
             id_no: id.id_no.clone(),
             user_name: id.name.clone(),
-            id_type: "01".into(),
+            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
         };
         let resp = h.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &req).await;
-        log_exchange(
-            &acts.ledger,
-            &s.request.org_code,
-            &s.request.med_org_ord,
-            "mid-platform",
-            "6401",
-            &req,
-            resp.as_ref(),
-        )
-        .await;
+        ExchangeLog::of(&acts.ledger, &s.request.org_code, &s.request.med_org_ord)
+            .record("mid-platform", "6401", &req, resp.as_ref())
+            .await;
         resp.map_err(fail)?;
         Ok(())
     }

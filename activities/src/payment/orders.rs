@@ -2,7 +2,7 @@
 //! mixed order, keyed by the HIS order no. so a retry replays the same orders.
 
 use super::{PaymentActivities, PreSettled};
-use crate::exchange_log::log_exchange;
+use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::ledger::PaymentUpdate;
 use medpay_schemas::payment::PaymentState;
@@ -43,7 +43,7 @@ impl PaymentActivities {
                 shop_appid: shop_appid.clone(),
                 open_id: r.openid.clone(),
                 total_fee: own,
-                fee_type: "001".into(),
+                fee_type: medpay_schemas::wire::bank::codes::FEE_TYPE.into(),
                 spbill_create_ip: "127.0.0.1".into(),
                 orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
                 body: format!("{} {}", h.params.org_name, r.scene.order_type()),
@@ -52,7 +52,8 @@ impl PaymentActivities {
                 attach: None,
             };
             let sp = h.bank.call::<_, SelfPayOrderResponse>(BankOp::SelfPayOrder, &format!("sp-{out}"), &sp_req).await;
-            log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "self-pay order", &sp_req, sp.as_ref())
+            ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+                .record("bank", "self-pay order", &sp_req, sp.as_ref())
                 .await;
             let sp = sp.map_err(fail)?;
             if sp.total_amt != own {
@@ -88,7 +89,7 @@ impl PaymentActivities {
             openid: r.openid.clone(),
             payer_name: id.name.clone(),
             payer_id_digest: id_digest,
-            payer_card_type: "ID_CARD".into(),
+            payer_card_type: medpay_schemas::wire::bank::codes::PAYER_ID_CARD.into(),
             pay_for_relatives: id.for_relative,
             out_trade_no: out.clone(),
             serial_no: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
@@ -114,7 +115,9 @@ impl PaymentActivities {
         };
         req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
         let mixed = h.bank.call::<_, MixedOrderResponse>(BankOp::MixedOrder, &format!("mix-{out}"), &req).await;
-        log_exchange(&self.ledger, &r.org_code, &r.med_org_ord, "bank", "mixed order", &req, mixed.as_ref()).await;
+        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
+            .record("bank", "mixed order", &req, mixed.as_ref())
+            .await;
         let mixed = mixed.map_err(fail)?;
         let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;
         self.record(

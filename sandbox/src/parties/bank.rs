@@ -311,9 +311,10 @@ pub fn state_json(st: &State, m: &MixedOrder) -> Value {
 
 fn query(st: &State, keys: &HospitalKeys, biz: &Value) -> Result<Value, Failure> {
     let req: MixedOrderQueryRequest = parse(biz)?;
+    use medpay_schemas::wire::bank::codes::{QUERY_BY_MIX_TRADE_NO, QUERY_BY_OUT_TRADE_NO};
     let found = match req.query_type.as_str() {
-        "MIX_TRADE_NO" => req.mix_trade_no.as_ref().and_then(|m| st.mixed_orders.get(m.as_str())),
-        "OUT_TRADE_NO" => req
+        QUERY_BY_MIX_TRADE_NO => req.mix_trade_no.as_ref().and_then(|m| st.mixed_orders.get(m.as_str())),
+        QUERY_BY_OUT_TRADE_NO => req
             .out_trade_no
             .as_ref()
             .and_then(|o| st.mixed_by_out_trade_no.get(o.as_str()))
