@@ -55,10 +55,10 @@ impl PaymentActivities {
     /// Records a step's own state (Authorised .. Ordered). A step run again after its state was
     /// recorded and the payment moved on finds the ledger ahead of it: that is this step done
     /// before, not a refusal. It happens when the workflow task that ran the step locally
-    /// (`workflows/src/quick.rs`) never completed (its worker killed, or the task timed out behind a slow party)
-    /// and the next task runs the steps again; before, the payment failed for a passing fault
-    /// (found by `medpay-tools soak`: "cannot move from PreSettled to Uploaded"). A terminal state is
-    /// still a refusal.
+    /// (`workflows/src/quick.rs`) never completed (its worker killed, or the task timed out
+    /// behind a slow party) and the next task runs the steps again; before, the payment failed
+    /// for a passing fault (found by `medpay-tools soak`: "cannot move from PreSettled to
+    /// Uploaded"). A terminal state is still a refusal.
     async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
         match self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await {
             Err(crate::ledger::LedgerError::IllegalTransition { from, .. }) if already_past(from, to) => {

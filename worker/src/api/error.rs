@@ -129,8 +129,6 @@ error_codes! {
     RateLimited => (TOO_MANY_REQUESTS, "RATE_LIMITED"),
     /// too many failures or new orders from this client: blocked for a while.
     Blocked => (TOO_MANY_REQUESTS, "BLOCKED"),
-    /// a ledger row holds a state this version does not know.
-    UnknownState => (INTERNAL_SERVER_ERROR, "UNKNOWN_STATE"),
     /// the system's random source failed.
     RandomFailed => (INTERNAL_SERVER_ERROR, "RANDOM_FAILED"),
     /// the self-check workflow did not complete.

@@ -178,12 +178,7 @@ async fn fill_from_payment(
     row: &PaymentRow,
     return_to: &str,
 ) -> Result<(), ApiError> {
-    let Some(ps) = Some(row.state) else {
-        return Err(ApiError::new(
-            ErrorCode::UnknownState,
-            format!("payment {}/{} has an unknown state {}", row.org_code, row.med_org_ord, row.state),
-        ));
-    };
+    let ps = row.state;
     v.total_fen = row.total_fen;
     v.step = step_of(ps);
     if let (Some(fund_fen), Some(psn_acct_fen), Some(own_pay_fen)) = (row.fund_fen, row.psn_acct_fen, row.own_pay_fen) {
@@ -204,10 +199,9 @@ async fn fill_from_payment(
     if ps == PaymentState::Paid {
         let refunds = state.ledger.refunds_of(row.id).await.map_err(ApiError::ledger_unavailable)?;
         if !refunds.is_empty() {
-            let done =
-                |r: &&medpay_activities::ledger::entities::refund::Model| Some(r.state) == Some(RefundState::Refunded);
+            let done = |r: &&medpay_activities::ledger::entities::refund::Model| r.state == RefundState::Refunded;
             let refunded_fen = refunds.iter().filter(done).map(|r| r.fund_fen + r.psn_acct_fen + r.cash_fen).sum();
-            let pending = refunds.iter().any(|r| Some(r.state).is_some_and(|s| !s.is_terminal()));
+            let pending = refunds.iter().any(|r| !r.state.is_terminal());
             v.refunds = Some(PatientRefunds { refunded_fen, pending });
         }
     }
@@ -292,7 +286,7 @@ pub async fn decide(
 ) -> Result<Json<PatientView>, ApiError> {
     let (token, link) = link_of(&state, &t).await?;
     let row = payment_row(&state, &link.org_code, &link.med_org_ord).await?;
-    if Some(row.state) == Some(PaymentState::PreSettled) {
+    if row.state == PaymentState::PreSettled {
         confirm_payment(&state, &link.org_code, &link.med_org_ord, d.confirm).await?;
     }
     Ok(Json(view(&state, &token, &link).await?))

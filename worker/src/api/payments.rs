@@ -323,7 +323,7 @@ pub async fn get(
         "own_pay_fen": row.own_pay_fen, "pay_ord_id": row.pay_ord_id, "mix_trade_no": row.mix_trade_no,
         "refunded_fund_fen": row.refunded_fund_fen, "refunded_psn_acct_fen": row.refunded_psn_acct_fen, "refunded_cash_fen": row.refunded_cash_fen,
         "failure_reason": row.failure_reason.as_deref().map(|r| PaymentFailure::decode(r).message),
-        "failure": Some(row.state).and_then(|s| PaymentFailure::view_of(s, row.failure_reason.as_deref())),
+        "failure": PaymentFailure::view_of(row.state, row.failure_reason.as_deref()),
         "workflow": view,
     });
     if o.exchanges != Some(false) {
@@ -410,8 +410,7 @@ pub async fn cancel(
     Path((org, ord)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let row = payment_row(&state, &org, &ord).await?;
-    let current = Some(row.state);
-    if !current.is_some_and(|s| s.can_move_to(PaymentState::Cancelled)) {
+    if !row.state.can_move_to(PaymentState::Cancelled) {
         return Err(ApiError::new(
             ErrorCode::PaymentNotCancellable,
             format!("payment {org}/{ord} is {}: it can no longer be cancelled", row.state),

@@ -228,7 +228,7 @@ pub async fn action(
         _ => {}
     }
     let r = refund_row(&state, &org, &refund_no).await?;
-    if Some(r.state) != Some(RefundState::NeedsAttention) {
+    if r.state != RefundState::NeedsAttention {
         return Err(ApiError::new(
             ErrorCode::RefundNotWaiting,
             format!(
