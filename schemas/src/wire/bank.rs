@@ -395,18 +395,7 @@ pub struct RefundNotifyResponse {
     pub ret: BankReturn,
 }
 
-/// The bank gateway's codes medpay sends (docs/PROTOCOLS.md §4), named once for the requests
-/// the activities build and the simulator's tests rebuild.
-pub mod codes {
-    /// `fee_type` of a self-pay order: the only value the gateway documents (renminbi).
-    pub const FEE_TYPE: &str = "001";
-    /// `payer_card_type` of a mixed order: the resident identity card.
-    pub const PAYER_ID_CARD: &str = "ID_CARD";
-    /// `query_type` of the mixed-order query: by the bank's mixed order no. ...
-    pub const QUERY_BY_MIX_TRADE_NO: &str = "MIX_TRADE_NO";
-    /// ... or by the institution's order no.
-    pub const QUERY_BY_OUT_TRADE_NO: &str = "OUT_TRADE_NO";
-}
+pub use super::codes::bank as codes;
 
 #[cfg(test)]
 mod tests {

@@ -162,16 +162,7 @@ impl PersonInfoOutput {
     }
 }
 
-/// The provincial core's codes medpay sends (docs/PROTOCOLS.md §2).
-pub mod codes {
-    /// `opter_type` 3: a mobile channel (1 staff, 2 kiosk).
-    pub const OPERATOR_MOBILE: &str = "3";
-    /// `mdtrt_cert_type` 01: the medical-insurance e-voucher (电子凭证), whose number is the
-    /// payAuthNo.
-    pub const CERT_E_VOUCHER: &str = "01";
-    /// `infver`: the interface version the core speaks.
-    pub const INTERFACE_VERSION: &str = "V1.0";
-}
+pub use super::codes::core as codes;
 
 #[cfg(test)]
 mod tests {

@@ -393,22 +393,7 @@ pub struct ReplyHeader {
     pub success: bool,
 }
 
-/// The mid-platform codes medpay sends (docs/PROTOCOLS.md §3), named once for the requests the
-/// activities build and the simulator's tests rebuild.
-pub mod codes {
-    /// `idType` 01: the resident identity card (居民身份证).
-    pub const ID_TYPE_RESIDENT_ID_CARD: &str = "01";
-    /// `feeType` 01: the fee type the platform's interface gives for these payments (§3).
-    pub const FEE_TYPE: &str = "01";
-    /// `psnSetlway` 01: settlement by item (按项目结算).
-    pub const SETTLE_BY_ITEM: &str = "01";
-    /// `diag_type` 1: a Western-medicine diagnosis (西医诊断).
-    pub const DIAGNOSIS_WESTERN: &str = "1";
-    /// `vali_flag` 1: the record is valid (有效).
-    pub const VALID: &str = "1";
-    /// `cnt` of a bill line that states no quantity: one unit.
-    pub const ONE_UNIT: &str = "1";
-}
+pub use super::codes::mid_platform as codes;
 
 #[cfg(test)]
 mod tests {

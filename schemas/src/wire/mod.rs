@@ -3,6 +3,7 @@
 
 pub mod bank;
 pub mod channel;
+pub mod codes;
 pub mod core;
 pub mod mid_platform;
 pub mod statement;
