@@ -66,7 +66,7 @@ pub struct AlipayClient {
     pub envelope: medpay_crypto::envelope::bank_gateway::BankGatewayEnvelope,
     pub hospital_key: medpay_crypto::signer::PrivateKey,
     pub alipay_public: medpay_crypto::signer::PublicKey,
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub org_chnl_crtf_code: String,
 }
 

@@ -18,7 +18,7 @@ pub struct CoreClient {
     pub http: reqwest::Client,
     /// Full URL of the callService endpoint.
     pub url: String,
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub org_name: String,
     /// Insured-area of the hospital (就医地), e.g. 510100.
     pub mdtrtarea_admvs: String,

@@ -13,14 +13,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentNotice {
     pub event: String,
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
     pub state: String,
     pub total_fen: Option<i64>,
     pub fund_fen: Option<i64>,
     pub psn_acct_fen: Option<i64>,
     pub own_pay_fen: Option<i64>,
-    pub mix_trade_no: Option<String>,
+    pub mix_trade_no: Option<medpay_schemas::MixTradeNo>,
     /// The failure's message (as `failure.message`), for HIS versions that read only this.
     pub reason: Option<String>,
     /// Why the payment did not end paid: code, party and its code, message, next action.
@@ -40,8 +40,8 @@ pub struct PaymentNotice {
 /// A payment event after its workflow ended, for the HIS (sent by `HisNoticeWorkflow`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HisEvent {
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
     pub event: String,
     pub message: String,
     #[serde(default)]
@@ -63,9 +63,9 @@ impl HisEvent {
 pub struct RefundNotice {
     pub event: String,
     pub notice_id: String,
-    pub org_code: String,
-    pub med_org_ord: String,
-    pub refund_no: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
+    pub refund_no: medpay_schemas::RefundNo,
     /// patient (the HIS asked), anomaly (X-8a), over_collection (X-8b).
     pub kind: String,
     pub state: String,

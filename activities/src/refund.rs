@@ -63,9 +63,9 @@ pub fn fingerprint(r: &RefundInput) -> String {
 /// What the steps need from the payment, learnt when the refund is accepted.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefundPlan {
-    pub pay_ord_id: Option<String>,
-    pub mix_trade_no: String,
-    pub out_trade_no: String,
+    pub pay_ord_id: Option<medpay_schemas::PayOrdId>,
+    pub mix_trade_no: medpay_schemas::MixTradeNo,
+    pub out_trade_no: medpay_schemas::OutTradeNo,
     pub app_refd_sn: String,
     pub bank_serial: String,
     /// Whether the refund takes everything still refundable (6203 type ALL).
@@ -92,8 +92,8 @@ pub struct InsuranceRefunded {
 /// A state to record, with the serials learnt.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefundRecord {
-    pub org_code: String,
-    pub refund_no: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub refund_no: medpay_schemas::RefundNo,
     pub state: RefundState,
     pub mid_refd_sn: Option<String>,
     pub mid_status: Option<String>,
@@ -116,9 +116,11 @@ impl RefundActivities {
     ) -> Result<Secret<String>, ActivityError> {
         let parse_err = |e: IdError| bad(e.to_string());
         let req = RefundAuthorisationRequest {
-            pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
-            org_codg: OrgCode::parse(s.input.org_code.clone()).map_err(parse_err)?,
-            med_org_ord: MedOrgOrd::parse(s.input.med_org_ord.clone()).map_err(parse_err)?,
+            pay_ord_id: s.plan.pay_ord_id.clone().ok_or_else(|| {
+                bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
+            })?,
+            org_codg: s.input.org_code.clone(),
+            med_org_ord: s.input.med_org_ord.clone(),
             app_refd_sn: AppRefdSn::parse(sn.to_string()).map_err(parse_err)?,
         };
         let resp = h.mid.call::<_, RefundAuthorisationResponse>(MidPlatformOp::RefundAuthorisation, &req).await;
@@ -232,7 +234,9 @@ impl RefundActivities {
                 _ => self.platform_authorisation(h, &s, &sn).await?,
             };
             let req = RefundRequest {
-                pay_ord_id: PayOrdId::parse(s.plan.pay_ord_id.clone().unwrap_or_default()).map_err(parse_err)?,
+                pay_ord_id: s.plan.pay_ord_id.clone().ok_or_else(|| {
+                    bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
+                })?,
                 app_refd_sn: AppRefdSn::parse(sn).map_err(parse_err)?,
                 app_refd_time: medpay_crypto::envelope::time::TimestampFormat::Compact.render(now_ms()),
                 totl_refd_amt: a.total().map_err(|e| bad(e.to_string()))?,
@@ -310,7 +314,7 @@ impl RefundActivities {
         let h = self.hospital(&s.input.org_code)?;
         let req = SelfPayRefundRequest {
             mer_id: h.params.bank.mer_id.clone(),
-            out_trade_no: OutTradeNo::parse(s.plan.out_trade_no.clone()).map_err(|e| bad(e.to_string()))?,
+            out_trade_no: s.plan.out_trade_no.clone(),
             order_id: None,
             outtrx_serial_no: s.plan.bank_serial.clone(),
             ret_total_amt: s.input.amounts.cash,
@@ -372,9 +376,9 @@ impl RefundActivities {
         };
         let req = RefundNotifyRequest {
             hospital_id: h.params.bank.hospital_id.clone(),
-            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
+            sub_mchid: h.params.bank.sub_mchid.clone(),
             refund_type: refund_type.into(),
-            mix_trade_no: MixTradeNo::parse(s.plan.mix_trade_no.clone()).map_err(|e| bad(e.to_string()))?,
+            mix_trade_no: s.plan.mix_trade_no.clone(),
             intrx_serial_no: s
                 .bank_refund_serial
                 .clone()

@@ -27,72 +27,60 @@ async fn idempotent_create_forward_only_states_and_money_constraints() {
             "{backend}"
         );
 
-        let org = "H51010500001";
+        let org = &org_code("H51010500001");
         for s in [Authorised, Uploaded] {
-            ledger.advance(org, "HIS-1", s, PaymentUpdate::default(), 2).await.unwrap();
+            ledger.advance(org, &his_ord("HIS-1"), step(s, "HIS-1"), 2).await.unwrap();
         }
-        let pre = ledger
-            .advance(
-                org,
-                "HIS-1",
-                PreSettled,
-                PaymentUpdate { split: Some(split()), pay_ord_id: Some("ORD1".into()), ..Default::default() },
-                3,
-            )
-            .await
-            .unwrap();
+        let pre = ledger.advance(org, &his_ord("HIS-1"), step(PreSettled, "HIS-1"), 3).await.unwrap();
         assert_eq!((pre.fund_fen, pre.psn_acct_fen, pre.own_pay_fen), (Some(21_000), Some(5_000), Some(4_000)));
         // Not paid without a bank order; a split that does not add up is refused.
         assert!(matches!(
-            ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 4).await,
+            ledger.advance(org, &his_ord("HIS-1"), step(Paid, "HIS-1"), 4).await,
             Err(LedgerError::IllegalTransition { .. })
         ));
         let bad = SettlementSplit { fund_pay: Money::from_fen(1), ..split() };
         assert!(matches!(
-            ledger.advance(org, "HIS-1", PreSettled, PaymentUpdate { split: Some(bad), ..Default::default() }, 4).await,
+            ledger
+                .advance(
+                    org,
+                    &his_ord("HIS-1"),
+                    PaymentMove::PreSettled { split: bad, ord_stas: medpay_schemas::status::OrdStas::PreSettled },
+                    4
+                )
+                .await,
             Err(LedgerError::BadSplit(_))
         ));
         for s in [Confirmed, Ordered] {
-            ledger
-                .advance(org, "HIS-1", s, PaymentUpdate { mix_trade_no: Some("MIX1".into()), ..Default::default() }, 5)
-                .await
-                .unwrap();
+            ledger.advance(org, &his_ord("HIS-1"), step(s, "HIS-1"), 5).await.unwrap();
         }
         let paid = ledger
-            .advance(
-                org,
-                "HIS-1",
-                Paid,
-                PaymentUpdate {
-                    mix_pay_status: Some("MIX_PAY_SUCCESS".into()),
-                    paid_at_ms: Some(6),
-                    ..Default::default()
-                },
-                6,
-            )
+            .advance(org, &his_ord("HIS-1"), PaymentMove::Paid { at_ms: 6, bank: None, note: None }, 6)
             .await
             .unwrap();
         assert_eq!(paid.paid_at_ms, Some(6));
         // A late "failed" or an old status cannot overwrite the outcome; re-recording it is harmless.
         assert!(matches!(
-            ledger.advance(org, "HIS-1", Failed, PaymentUpdate::default(), 7).await,
+            ledger.advance(org, &his_ord("HIS-1"), step(Failed, "HIS-1"), 7).await,
             Err(LedgerError::IllegalTransition { .. })
         ));
         assert!(matches!(
-            ledger.advance(org, "HIS-1", Ordered, PaymentUpdate::default(), 7).await,
+            ledger.advance(org, &his_ord("HIS-1"), step(Ordered, "HIS-1"), 7).await,
             Err(LedgerError::IllegalTransition { .. })
         ));
-        let again = ledger.advance(org, "HIS-1", Paid, PaymentUpdate::default(), 8).await.unwrap();
+        let again = ledger
+            .advance(org, &his_ord("HIS-1"), PaymentMove::Paid { at_ms: 8, bank: None, note: None }, 8)
+            .await
+            .unwrap();
         assert_eq!(
             (again.state.as_str(), again.paid_at_ms, again.version),
             ("Paid", Some(6), paid.version + 1),
-            "{backend}: a re-record keeps the outcome, counts a version"
+            "{backend}: a re-record keeps the outcome and its first paid time, counts a version"
         );
         assert_eq!(ledger.in_state(Paid).await.unwrap().len(), 1);
         // The refusal says why: no such payment is not an illegal transition.
         assert!(
             matches!(
-                ledger.advance(org, "HIS-NONE", Authorised, PaymentUpdate::default(), 9).await,
+                ledger.advance(org, &his_ord("HIS-NONE"), step(Authorised, "HIS-NONE"), 9).await,
                 Err(LedgerError::NotFound { .. })
             ),
             "{backend}"
@@ -159,18 +147,14 @@ async fn concurrent_outcomes_settle_once() {
     for (backend, ledger) in backends().await {
         ledger.create_payment(new("HIS-RACE", "fp")).await.unwrap();
         for s in [Authorised, Uploaded, PreSettled, Confirmed, Ordered] {
-            let split = (s == PreSettled).then(split);
-            ledger
-                .advance("H51010500001", "HIS-RACE", s, PaymentUpdate { split, ..Default::default() }, 1)
-                .await
-                .unwrap();
+            ledger.advance(&org_code("H51010500001"), &his_ord("HIS-RACE"), step(s, "HIS-RACE"), 1).await.unwrap();
         }
         let mut tasks = vec![];
         for i in 0..10 {
             let l = ledger.clone();
             let to = if i % 2 == 0 { Paid } else { Failed };
             tasks.push(tokio::spawn(async move {
-                (to, l.advance("H51010500001", "HIS-RACE", to, PaymentUpdate::default(), 2).await)
+                (to, l.advance(&org_code("H51010500001"), &his_ord("HIS-RACE"), step(to, "HIS-RACE"), 2).await)
             }));
         }
         let mut won = vec![];
@@ -182,7 +166,7 @@ async fn concurrent_outcomes_settle_once() {
                 Err(e) => panic!("{backend}: {e}"),
             }
         }
-        let final_state = ledger.get("H51010500001", "HIS-RACE").await.unwrap().unwrap().state;
+        let final_state = ledger.get(&org_code("H51010500001"), &his_ord("HIS-RACE")).await.unwrap().unwrap().state;
         assert!(!won.is_empty(), "{backend}");
         assert!(
             won.iter().all(|(to, st)| *to == final_state && *st == final_state),
@@ -275,7 +259,8 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
         for (i, ord) in ords.iter().enumerate() {
             let (l, ord) = (ledger.clone(), ord.clone());
             tasks.push(tokio::spawn(async move {
-                let write = l.advance("H51010500001", &ord, Authorised, PaymentUpdate::default(), 2);
+                let (org, key) = (org_code("H51010500001"), his_ord(&ord));
+                let write = l.advance(&org, &key, step(Authorised, &ord), 2);
                 if i % 2 == 0 {
                     let _ = tokio::time::timeout(std::time::Duration::from_millis((i % 4) as u64), write).await;
                 } else {
@@ -287,7 +272,7 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
             t.await.unwrap();
         }
         for ord in &ords {
-            let row = ledger.get("H51010500001", ord).await.unwrap().unwrap();
+            let row = ledger.get(&org_code("H51010500001"), &his_ord(ord)).await.unwrap().unwrap();
             assert!(
                 row.state == Created || (row.state == Authorised && row.version == 1),
                 "{backend} {ord}: half a write: {} v{}",
@@ -295,7 +280,8 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
                 row.version
             );
             // The retry a cancelled activity gets: it completes on the same ledger.
-            let done = ledger.advance("H51010500001", ord, Authorised, PaymentUpdate::default(), 3).await.unwrap();
+            let done =
+                ledger.advance(&org_code("H51010500001"), &his_ord(ord), step(Authorised, ord), 3).await.unwrap();
             assert_eq!(done.state, Authorised, "{backend} {ord}");
         }
         let created = ledger.create_payment(new("HIS-GIVEUP-AFTER", "fp")).await.unwrap();
@@ -309,53 +295,37 @@ async fn writes_given_up_midway_leave_the_ledger_whole_and_usable() {
 #[tokio::test]
 async fn a_bank_order_number_belongs_to_one_payment() {
     for (backend, ledger) in backends().await {
-        let org = "H51010500001";
+        let org = &org_code("H51010500001");
         for ord in ["HIS-BO-1", "HIS-BO-2"] {
             ledger.create_payment(new(ord, ord)).await.unwrap();
             for s in [Authorised, Uploaded] {
-                ledger.advance(org, ord, s, PaymentUpdate::default(), 2).await.unwrap();
+                ledger.advance(org, &his_ord(ord), step(s, ord), 2).await.unwrap();
             }
-            ledger
-                .advance(org, ord, PreSettled, PaymentUpdate { split: Some(split()), ..Default::default() }, 3)
-                .await
-                .unwrap();
-            ledger.advance(org, ord, Confirmed, PaymentUpdate::default(), 4).await.unwrap();
+            ledger.advance(org, &his_ord(ord), step(PreSettled, ord), 3).await.unwrap();
+            ledger.advance(org, &his_ord(ord), step(Confirmed, ord), 4).await.unwrap();
         }
-        let order = |mix: &str| PaymentUpdate {
-            mix_trade_no: Some(mix.into()),
-            sub_mchid: Some("1900000109".into()),
-            ..Default::default()
+        let order = |sub_mchid: &str, mix: &str| PaymentMove::Ordered {
+            out_trade_no: "SP1".parse().unwrap(),
+            order: BankOrder { sub_mchid: sub_mchid.parse().unwrap(), mix_trade_no: mix.parse().unwrap() },
         };
-        ledger.advance(org, "HIS-BO-1", Ordered, order("MIX1"), 5).await.unwrap();
+        let (bo1, bo2) = (his_ord("HIS-BO-1"), his_ord("HIS-BO-2"));
+        ledger.advance(org, &bo1, order("1900000109", "MIX1"), 5).await.unwrap();
         // The same number again for the same payment (an activity retried) is the same record.
-        ledger.advance(org, "HIS-BO-1", Ordered, order("MIX1"), 6).await.unwrap();
-        match ledger.advance(org, "HIS-BO-2", Ordered, order("MIX1"), 7).await {
+        ledger.advance(org, &bo1, order("1900000109", "MIX1"), 6).await.unwrap();
+        match ledger.advance(org, &bo2, order("1900000109", "MIX1"), 7).await {
             Err(LedgerError::DuplicateBankOrder { holder, mix_trade_no, .. }) => {
                 assert_eq!((holder.as_str(), mix_trade_no.as_str()), ("H51010500001/HIS-BO-1", "MIX1"), "{backend}")
             }
             other => panic!("{backend}: a reused bank order no. must be refused, got {other:?}"),
         }
-        let second = ledger.get(org, "HIS-BO-2").await.unwrap().unwrap();
+        let second = ledger.get(org, &his_ord("HIS-BO-2")).await.unwrap().unwrap();
         assert_eq!(
             (second.state.as_str(), second.mix_trade_no),
             ("Confirmed", None),
             "{backend}: nothing of the refused number recorded"
         );
         // Another sub-merchant (another hospital) may have the same number.
-        ledger
-            .advance(
-                org,
-                "HIS-BO-2",
-                Ordered,
-                PaymentUpdate {
-                    mix_trade_no: Some("MIX1".into()),
-                    sub_mchid: Some("1900000110".into()),
-                    ..Default::default()
-                },
-                8,
-            )
-            .await
-            .unwrap();
+        ledger.advance(org, &bo2, order("1900000110", "MIX1"), 8).await.unwrap();
     }
 }
 

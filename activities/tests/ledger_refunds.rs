@@ -12,9 +12,9 @@ use common::*;
 fn refund(ord: &str, refund_no: &str, fund: i64, acct: i64, cash: i64) -> NewRefund {
     use medpay_schemas::refund::{RefundAmounts, RefundKind};
     NewRefund {
-        org_code: "H51010500001".into(),
-        med_org_ord: ord.into(),
-        refund_no: refund_no.into(),
+        org_code: org_code("H51010500001"),
+        med_org_ord: his_ord(ord),
+        refund_no: refund_no.parse().unwrap(),
         workflow_id: format!("refund-{refund_no}"),
         kind: RefundKind::Patient,
         amounts: RefundAmounts {
@@ -52,7 +52,7 @@ async fn refunds_never_exceed_what_was_paid() {
             }
         }
         assert_eq!(won, 4, "{backend}");
-        let p = ledger.get("H51010500001", "HIS-R").await.unwrap().unwrap();
+        let p = ledger.get(&org_code("H51010500001"), &his_ord("HIS-R")).await.unwrap().unwrap();
         assert_eq!(p.refunded_cash_fen, 4_000, "{backend}");
         // Idempotent: the same refund again is the same; another body under its number is a conflict.
         let winner = ledger.refunds_of(p.id).await.unwrap()[0].refund_no.clone();
@@ -76,7 +76,7 @@ async fn refunds_never_exceed_what_was_paid() {
         let (done, open) = (&rows[0].refund_no, &rows[1].refund_no);
         ledger
             .advance_refund(
-                "H51010500001",
+                &org_code("H51010500001"),
                 done,
                 RefundState::CashRefunded,
                 RefundUpdate { bank_intrx_serial: Some("RF1".into()), ..Default::default() },
@@ -86,15 +86,24 @@ async fn refunds_never_exceed_what_was_paid() {
             .unwrap();
         for r in [done, open] {
             ledger
-                .advance_refund("H51010500001", r, RefundState::NeedsAttention, RefundUpdate::default(), 8)
+                .advance_refund(&org_code("H51010500001"), r, RefundState::NeedsAttention, RefundUpdate::default(), 8)
                 .await
                 .unwrap();
-            ledger.advance_refund("H51010500001", r, RefundState::Abandoned, RefundUpdate::default(), 9).await.unwrap();
+            ledger
+                .advance_refund(&org_code("H51010500001"), r, RefundState::Abandoned, RefundUpdate::default(), 9)
+                .await
+                .unwrap();
         }
-        assert_eq!(ledger.get("H51010500001", "HIS-R").await.unwrap().unwrap().refunded_cash_fen, 3_000, "{backend}");
+        assert_eq!(
+            ledger.get(&org_code("H51010500001"), &his_ord("HIS-R")).await.unwrap().unwrap().refunded_cash_fen,
+            3_000,
+            "{backend}"
+        );
         assert!(
             matches!(
-                ledger.advance_refund("H51010500001", open, RefundState::Refunded, RefundUpdate::default(), 10).await,
+                ledger
+                    .advance_refund(&org_code("H51010500001"), open, RefundState::Refunded, RefundUpdate::default(), 10)
+                    .await,
                 Err(LedgerError::IllegalRefundTransition { .. })
             ),
             "{backend}: terminal"
@@ -133,7 +142,7 @@ async fn refunds_accepted_while_payments_are_recorded() {
                     let ord = format!("HIS-W-{i}");
                     ledger.create_payment(new(&ord, "fp")).await.unwrap();
                     for s in [Authorised, Uploaded] {
-                        ledger.advance("H51010500001", &ord, s, PaymentUpdate::default(), 2).await.unwrap();
+                        ledger.advance(&org_code("H51010500001"), &his_ord(&ord), step(s, &ord), 2).await.unwrap();
                     }
                 }
             }
@@ -143,6 +152,10 @@ async fn refunds_accepted_while_payments_are_recorded() {
             assert!(matches!(accepted, Ok(CreateRefundOutcome::New(_))), "{backend}: refund {i}: {accepted:?}");
         }
         recorder.await.unwrap();
-        assert_eq!(ledger.get("H51010500001", "HIS-BUSY").await.unwrap().unwrap().refunded_cash_fen, 40, "{backend}");
+        assert_eq!(
+            ledger.get(&org_code("H51010500001"), &his_ord("HIS-BUSY")).await.unwrap().unwrap().refunded_cash_fen,
+            40,
+            "{backend}"
+        );
     }
 }

@@ -55,7 +55,7 @@ async fn the_gate_its_history_and_the_reports_round_trip_on_both_backends() {
         assert!(store::history(&ledger, "H2", 10).await.unwrap().is_empty(), "{name}: per hospital");
         for (passed, at) in [(false, 10), (true, 11)] {
             let a = Acceptance {
-                org_code: "H1".into(),
+                org_code: "H1".parse().unwrap(),
                 fingerprint: "fp".into(),
                 channel: "wechat".into(),
                 passed,

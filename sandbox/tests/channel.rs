@@ -20,7 +20,7 @@ fn alipay(env: &Env) -> AlipayClient {
         envelope: BankGatewayEnvelope::new(profile.clone(), h.channel.alipay_app_id.clone(), None).unwrap(),
         hospital_key: PrivateKey::from_text(&profile.sign, &h.channel.alipay_hospital_private_key).unwrap(),
         alipay_public: PublicKey::from_text(&profile.sign, &h.channel.alipay_platform_public_key).unwrap(),
-        org_code: h.org_code.clone(),
+        org_code: h.org_code.parse().unwrap(),
         org_chnl_crtf_code: h.channel.org_chnl_crtf_code.clone(),
     }
 }

@@ -24,7 +24,13 @@ fn read_all(env: &common::Env) -> Vec<HospitalConfig> {
 fn expected(env: &common::Env, org_code: &str) -> HospitalConfig {
     let s = &env.sandbox;
     let h = s.credentials.hospitals.iter().find(|h| h.org_code == org_code).unwrap();
-    HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, &s.credentials_path, &s.base_url, &s.ca_cert)
+    HospitalConfig::sandbox_layout(
+        h.org_code.parse().unwrap(),
+        &h.org_name,
+        &s.credentials_path,
+        &s.base_url,
+        &s.ca_cert,
+    )
 }
 
 #[tokio::test]

@@ -150,7 +150,7 @@ async fn full_refund_of_a_mixed_payment() {
         med_refund_self_fee: Money::from_fen(acct),
         med_refund_other_fee: Money::ZERO,
         refund_time: "2026-11-26T12:00:00+08:00".into(),
-        out_refund_no: "RF-1".into(),
+        out_refund_no: "RF-1".parse().unwrap(),
     };
     let _: RefundNotifyResponse = env.bank.call(BankOp::RefundNotify, "m-n-1", &notify).await.unwrap();
     let wrong_serial =

@@ -31,6 +31,7 @@ macro_rules! typed_id {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[cfg_attr(feature = "ledger", derive(sea_orm::DeriveValueType))]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -45,6 +46,16 @@ macro_rules! typed_id {
 
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+
+            /// A number medpay derives from an id it already checked (`workflow_ids`): a
+            /// prefix of ASCII letters on a checked id keeps the charset, and `MAX_LEN` leaves
+            /// room for the longest prefix ([`DERIVED_PREFIX_MAX`]) where a type is derived.
+            #[allow(dead_code)]
+            pub(crate) fn derived(prefix: &'static str, from: &str) -> Self {
+                let value = format!("{prefix}{from}");
+                debug_assert!(check(stringify!($name), &value, $max).is_ok(), "{value}");
+                Self(value)
             }
         }
 
@@ -63,6 +74,47 @@ macro_rules! typed_id {
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
+            }
+        }
+
+        /// A read-only view of the checked text: wherever a `&str` is wanted (a URL, a log
+        /// field, a lookup), the id is passed as it is; nothing can change it through the view.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        /// Maps keyed by the id are read with a plain `&str` (ordering and equality are the
+        /// text's own).
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
             }
         }
 
@@ -89,6 +141,17 @@ macro_rules! typed_id {
     };
 }
 
+/// Room for the prefixes medpay puts before an HIS order no. or a statement key to derive a
+/// number of its own (`workflow_ids`): up to two, e.g. `X8B` before the `SP` of a self-pay
+/// order's number.
+pub const DERIVED_PREFIX_MAX: usize = 8;
+
+/// The longest id an HIS or a party may give us; derived numbers add a prefix to it.
+const PARTY_ID_MAX: usize = 64;
+
+/// A number derived from a party's id: room for the id and our prefix.
+const DERIVED_ID_MAX: usize = PARTY_ID_MAX + DERIVED_PREFIX_MAX;
+
 typed_id!(
     /// Hospital (定点医药机构) code, `orgCodg` / `fixmedins_code`. Every setting and ledger row is
     /// keyed by it: one deployment may serve many hospitals.
@@ -97,11 +160,12 @@ typed_id!(
 typed_id!(
     /// The HIS order number, `medOrgOrd` at the mid-platform and `serial_no` at the channel.
     /// One payment per HIS order: it is the payment's idempotency key.
-    MedOrgOrd, 64
+    MedOrgOrd, PARTY_ID_MAX
 );
 typed_id!(
-    /// Fee batch number (收费批次号), `chrgBchno`.
-    ChrgBchno, 64
+    /// Fee batch number (收费批次号), `chrgBchno`; "CB" + the HIS order no. when the HIS sends
+    /// none.
+    ChrgBchno, DERIVED_ID_MAX
 );
 typed_id!(
     /// The mid-platform's order id from 6201 (`payOrdId`, "ORD...").
@@ -110,7 +174,7 @@ typed_id!(
 typed_id!(
     /// The bank's self-pay (aggregate) order number: our `out_trade_no`, also the institution
     /// order number of the mixed order when a self-pay part exists (REQ 6.1 step 9).
-    OutTradeNo, 64
+    OutTradeNo, DERIVED_ID_MAX
 );
 typed_id!(
     /// The bank's own id of a self-pay order (`order_id`).
@@ -121,8 +185,10 @@ typed_id!(
     MixTradeNo, 64
 );
 typed_id!(
-    /// The HIS refund number; the refund's idempotency key.
-    RefundNo, 64
+    /// The HIS refund number; the refund's idempotency key. The refunds medpay starts itself
+    /// carry a derived one (`X8A` + HIS order no., `X8B`/`X8BI` + statement key), hence the room
+    /// beyond the HIS's 64 (the API still holds the HIS's own to [`RefundNo::HIS_MAX_LEN`]).
+    RefundNo, DERIVED_ID_MAX
 );
 typed_id!(
     /// Our refund serial at the mid-platform (`appRefdSn`), the 6203 idempotency key.
@@ -145,6 +211,11 @@ typed_id!(
     /// Gateway message id (`msg_id` at the bank, `msgid` at the core): unique per call.
     MsgId, 64
 );
+
+impl RefundNo {
+    /// The longest refund no. an HIS may send (the room beyond it is for derived numbers).
+    pub const HIS_MAX_LEN: usize = PARTY_ID_MAX;
+}
 
 #[cfg(test)]
 mod tests {

@@ -106,8 +106,8 @@ pub struct PatientRefunds {
 /// What the page is shown (`GET /patient/api/bill`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientView {
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: crate::OrgCode,
+    pub med_org_ord: crate::MedOrgOrd,
     pub scene: Scene,
     pub lines: Vec<PatientLine>,
     pub total_fen: i64,

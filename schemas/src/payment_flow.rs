@@ -54,9 +54,9 @@ pub use crate::channel::{Access, Channel};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
-    pub org_code: String,
+    pub org_code: crate::OrgCode,
     /// The HIS order no. (medOrgOrd): one payment per HIS order.
-    pub med_org_ord: String,
+    pub med_org_ord: crate::MedOrgOrd,
     pub scene: Scene,
     /// Where the patient authorised; WeChat when absent. Left out of the serialized request when
     /// WeChat, so requests made before the field existed keep their fingerprint.
@@ -94,7 +94,7 @@ impl PaymentRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Identity {
     pub pay_auth_no: Secret<String>,
-    pub psn_no: String,
+    pub psn_no: crate::PsnNo,
     pub insutype: String,
     pub insu_code: String,
     pub id_no: Secret<String>,
@@ -108,15 +108,15 @@ pub struct Identity {
 /// The mid-platform order after 6201.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Uploaded {
-    pub pay_ord_id: String,
+    pub pay_ord_id: crate::PayOrdId,
     pub pay_token: Secret<String>,
 }
 
 /// What the HIS front-end needs to open the mixed cashier (REQ 6.1 step 10).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cashier {
-    pub mix_trade_no: String,
-    pub out_trade_no: String,
+    pub mix_trade_no: crate::MixTradeNo,
+    pub out_trade_no: crate::OutTradeNo,
     /// The self-pay prepay package (JSON), when there is a self-pay part.
     pub prepay: Option<serde_json::Value>,
 }
@@ -252,7 +252,7 @@ pub struct PaymentInput {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AnomalyRefundView {
     pub workflow_id: String,
-    pub refund_no: String,
+    pub refund_no: crate::RefundNo,
     pub amount_fen: i64,
     /// The refund's end state; `None` while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]

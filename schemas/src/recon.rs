@@ -147,7 +147,7 @@ impl ReconClass {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReconInput {
     pub kind: ReconKind,
-    pub org_code: String,
+    pub org_code: crate::OrgCode,
     pub period: Option<String>,
 }
 
@@ -156,7 +156,7 @@ pub struct ReconInput {
 pub struct StagedFile {
     pub run_id: String,
     pub kind: ReconKind,
-    pub org_code: String,
+    pub org_code: crate::OrgCode,
     pub period: String,
     pub path: String,
 }

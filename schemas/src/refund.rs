@@ -149,10 +149,10 @@ impl RefundAmounts {
 /// `auth_code` inside an activity (REQ 6.2 step 3).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RefundInput {
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: crate::OrgCode,
+    pub med_org_ord: crate::MedOrgOrd,
     /// The HIS refund no. (or `X8A…` / `X8B…` for refunds the product starts itself).
-    pub refund_no: String,
+    pub refund_no: crate::RefundNo,
     pub kind: RefundKind,
     pub amounts: RefundAmounts,
     /// A fresh authCode from the channel and the patient's openid (REQ 6.2 step 3); required

@@ -4,6 +4,7 @@
 //! is a migration, not a refactor.
 
 use crate::recon::ReconKind;
+use crate::{ChrgBchno, MedOrgOrd, OutTradeNo, RefundNo};
 
 /// A payment's workflow: one per hospital and HIS order no. (REQ 6.1; the idempotency key of
 /// the start API).
@@ -42,25 +43,26 @@ pub fn his_notice(org_code: &str, med_org_ord: &str, event: &str) -> String {
 
 /// REQ X-8a: the refund no. of the self-pay part given back when insurance failed after
 /// self-pay.
-pub fn anomaly_refund_no(med_org_ord: &str) -> String {
-    format!("X8A{med_org_ord}")
+pub fn anomaly_refund_no(med_org_ord: &MedOrgOrd) -> RefundNo {
+    RefundNo::derived("X8A", med_org_ord)
 }
 
 /// REQ X-8b: the refund no. of an over-collection reconciliation found, keyed by the statement
-/// item: the bank's self-pay part, or (`insurance`) the platform's insurance parts.
-pub fn over_collection_refund_no(item: &str, insurance: bool) -> String {
-    if insurance { format!("X8BI{item}") } else { format!("X8B{item}") }
+/// item: the bank's self-pay part, or (`insurance`) the platform's insurance parts. The item is
+/// the statement line's order key, an `OutTradeNo` or `PayOrdId` the statement's parser checked.
+pub fn over_collection_refund_no(item: &str, insurance: bool) -> RefundNo {
+    RefundNo::derived(if insurance { "X8BI" } else { "X8B" }, item)
 }
 
 /// 收费批次号 (chrgBchno) when the HIS sends none: "CB" + the HIS order no.
-pub fn charge_batch_no(med_org_ord: &str) -> String {
-    format!("CB{med_org_ord}")
+pub fn charge_batch_no(med_org_ord: &MedOrgOrd) -> ChrgBchno {
+    ChrgBchno::derived("CB", med_org_ord)
 }
 
 /// The institution's order no. at the bank (out_trade_no, REQ 6.1 step 9): the self-pay
 /// order's ("SP" + HIS order no.), or "MX" + HIS order no. when there is no self-pay part.
-pub fn out_trade_no(med_org_ord: &str, has_self_pay: bool) -> String {
-    format!("{}{med_org_ord}", if has_self_pay { "SP" } else { "MX" })
+pub fn out_trade_no(med_org_ord: &MedOrgOrd, has_self_pay: bool) -> OutTradeNo {
+    OutTradeNo::derived(if has_self_pay { "SP" } else { "MX" }, med_org_ord)
 }
 
 #[cfg(test)]
@@ -78,14 +80,34 @@ mod tests {
         assert_eq!(recon_schedule(ReconKind::Selfpay, "H1"), "recon-selfpay-daily-H1");
         assert_eq!(recon_schedule(ReconKind::Insurance, "H1"), "recon-insurance-monthly-H1");
         assert_eq!(his_notice("H1", "O1", "payment.settled_late"), "his-H1-O1-payment.settled_late");
-        assert_eq!(anomaly_refund_no("O1"), "X8AO1");
-        assert_eq!(
-            (over_collection_refund_no("S1", false), over_collection_refund_no("S1", true)),
-            ("X8BS1".into(), "X8BIS1".into())
-        );
-        assert_eq!(
-            (charge_batch_no("O1"), out_trade_no("O1", true), out_trade_no("O1", false)),
-            ("CBO1".into(), "SPO1".into(), "MXO1".into())
-        );
+        let o1 = MedOrgOrd::parse("O1").unwrap();
+        assert_eq!(anomaly_refund_no(&o1), "X8AO1");
+        assert_eq!(over_collection_refund_no("S1", false), "X8BS1");
+        assert_eq!(over_collection_refund_no("S1", true), "X8BIS1");
+        assert_eq!(charge_batch_no(&o1), "CBO1");
+        assert_eq!(out_trade_no(&o1, true), "SPO1");
+        assert_eq!(out_trade_no(&o1, false), "MXO1");
+    }
+
+    /// The class of defect: a number derived from the longest HIS order no. the API accepts
+    /// must still be a valid id of its type (before, "CB" / "SP" + a 64-character order no. was
+    /// refused by the upload and the order, failing the payment after the patient authorised).
+    #[test]
+    fn numbers_derived_from_the_longest_ids_are_valid() {
+        let longest = MedOrgOrd::parse("9".repeat(MedOrgOrd::MAX_LEN)).unwrap();
+        let roundtrip = |s: &str, ok: bool| assert!(ok, "{s} ({} characters) is not a valid id", s.len());
+        let x8a = anomaly_refund_no(&longest);
+        roundtrip(&x8a, RefundNo::parse(x8a.as_str()).is_ok());
+        // A statement's key is a self-pay order's number (itself derived) or the platform's order.
+        for (key, insurance) in [(out_trade_no(&longest, true).to_string(), false), ("9".repeat(64), true)] {
+            let x8b = over_collection_refund_no(&key, insurance);
+            roundtrip(&x8b, RefundNo::parse(x8b.as_str()).is_ok());
+        }
+        let cb = charge_batch_no(&longest);
+        roundtrip(&cb, ChrgBchno::parse(cb.as_str()).is_ok());
+        for self_pay in [true, false] {
+            let out = out_trade_no(&longest, self_pay);
+            roundtrip(&out, OutTradeNo::parse(out.as_str()).is_ok());
+        }
     }
 }

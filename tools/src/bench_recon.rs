@@ -29,7 +29,7 @@ pub async fn bench(sizes: &[u64]) -> anyhow::Result<Vec<serde_json::Value>> {
         let f = StagedFile {
             run_id: format!("selfpay-{day}"),
             kind: ReconKind::Selfpay,
-            org_code: org.into(),
+            org_code: org.parse()?,
             period: day.into(),
             path: path.display().to_string(),
         };

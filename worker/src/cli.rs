@@ -101,7 +101,7 @@ pub enum ReconCommand {
         kind: String,
         /// The hospital's org code.
         #[arg(long)]
-        org: String,
+        org: medpay_schemas::OrgCode,
         /// yyyy-MM-dd (selfpay) or yyyy-MM (insurance).
         #[arg(long)]
         period: String,
@@ -111,7 +111,7 @@ pub enum ReconCommand {
     Show {
         /// The hospital's org code.
         #[arg(long)]
-        org: String,
+        org: medpay_schemas::OrgCode,
         /// The Beijing day, yyyy-MM-dd.
         #[arg(long)]
         day: String,
@@ -129,7 +129,7 @@ pub enum AcceptanceCommand {
     /// and records the outcome for `medpay rollout set --stage live`. Exit 1 when a case fails.
     Run {
         #[arg(long)]
-        org: String,
+        org: medpay_schemas::OrgCode,
         /// wechat or alipay (default: every channel the hospital takes).
         #[arg(long)]
         channel: Option<String>,
@@ -166,7 +166,7 @@ pub enum OnboardingCommand {
     /// write HTML (print-ready) and CSV into --out and list every missing fact by name.
     Forms {
         #[arg(long)]
-        org: String,
+        org: medpay_schemas::OrgCode,
         #[arg(long)]
         out: PathBuf,
         /// The onboarding facts (default: the hospital's `onboarding_facts`).
@@ -186,13 +186,13 @@ pub enum RolloutCommand {
     /// The hospital's stage, share, acceptance reports and change history.
     Status {
         #[arg(long)]
-        org: String,
+        org: medpay_schemas::OrgCode,
     },
     /// Move the hospital to a stage (recorded with --actor and --reason). `live` needs an
     /// acceptance report that passed for the current configuration on every channel.
     Set {
         #[arg(long)]
-        org: String,
+        org: medpay_schemas::OrgCode,
         /// onboarding, joint-test, closed-production, pilot, live or suspended.
         #[arg(long)]
         stage: String,

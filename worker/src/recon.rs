@@ -6,6 +6,7 @@ use crate::config::ReconConfig;
 use anyhow::Context;
 use medpay_activities::recon::fetch::SftpSettings;
 use medpay_activities::recon::{ReconSettings, parse::Layout};
+use medpay_schemas::OrgCode;
 use medpay_schemas::recon::{ReconInput, ReconKind};
 use medpay_schemas::workflow_ids;
 use medpay_workflows::recon::ReconWorkflow;
@@ -41,7 +42,7 @@ pub async fn ensure_schedules(
     client: &Client,
     task_queue: &str,
     cfg: &ReconConfig,
-    orgs: &[String],
+    orgs: &[OrgCode],
 ) -> anyhow::Result<Vec<String>> {
     let (hour, minute) =
         cfg.selfpay_at.split_once(':').with_context(|| format!("recon.selfpay_at {:?} is not H:MM", cfg.selfpay_at))?;
@@ -91,7 +92,7 @@ pub async fn start(
     client: &Client,
     task_queue: &str,
     kind: ReconKind,
-    org: &str,
+    org: &OrgCode,
     period: &str,
 ) -> anyhow::Result<String> {
     kind.check_period(period).map_err(anyhow::Error::msg)?;
@@ -103,7 +104,7 @@ pub async fn start(
     client
         .start_workflow(
             ReconWorkflow::run,
-            ReconInput { kind, org_code: org.to_string(), period: Some(period.to_string()) },
+            ReconInput { kind, org_code: org.clone(), period: Some(period.to_string()) },
             options,
         )
         .await

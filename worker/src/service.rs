@@ -53,7 +53,8 @@ pub async fn run_service_with(
     let parties = wiring::load_parties(&config.parties)?;
     let (payments, recon) = wiring::activities(&config, &ledger, &parties)?;
     if config.recon.schedules && worker {
-        let orgs: Vec<String> = parties.as_ref().map(|p| p.hospitals.keys().cloned().collect()).unwrap_or_default();
+        let orgs: Vec<medpay_schemas::OrgCode> =
+            parties.as_ref().map(|p| p.hospitals.keys().cloned().collect()).unwrap_or_default();
         let created = recon::ensure_schedules(&client, &config.temporal.task_queue, &config.recon, &orgs).await?;
         if !created.is_empty() {
             tracing::info!(?created, "created reconciliation schedules");

@@ -198,7 +198,7 @@ fn verdict(paid: bool, run_id: &str) -> ReconciliationVerdict {
 /// REQ X-8b: the refund of an over-collection, keyed by the statement item: exactly what the
 /// statement shows collected — the bank's self-pay part in a self-pay run, the platform's fund
 /// and personal-account parts in an insurance run.
-fn over_collection(run_id: &str, a: &ReconAction) -> (String, RefundAmounts) {
+fn over_collection(run_id: &str, a: &ReconAction) -> (medpay_schemas::RefundNo, RefundAmounts) {
     let insurance = run_id.starts_with(medpay_schemas::recon::ReconKind::Insurance.as_str());
     let key = a.item_key.trim_start_matches("P:");
     let amounts = if insurance {
@@ -221,8 +221,8 @@ mod tests {
         ReconAction {
             item_key: "P:SP123".into(),
             action: ReconActionKind::Refund,
-            org_code: "H1".into(),
-            med_org_ord: "O1".into(),
+            org_code: "H1".parse().unwrap(),
+            med_org_ord: "O1".parse().unwrap(),
             workflow_id: "pay-H1-O1".into(),
             statement_fen,
             ledger_fen: 0,

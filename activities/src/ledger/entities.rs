@@ -10,8 +10,8 @@ pub mod payment {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub org_code: String,
-        pub med_org_ord: String,
+        pub org_code: medpay_schemas::OrgCode,
+        pub med_org_ord: medpay_schemas::MedOrgOrd,
         pub workflow_id: String,
         /// SM3 of the canonical create request: same body -> same payment, other body -> 409.
         pub request_fingerprint: String,
@@ -20,12 +20,12 @@ pub mod payment {
         pub fund_fen: Option<i64>,
         pub psn_acct_fen: Option<i64>,
         pub own_pay_fen: Option<i64>,
-        pub pay_ord_id: Option<String>,
+        pub pay_ord_id: Option<medpay_schemas::PayOrdId>,
         pub ord_stas: Option<String>,
-        pub out_trade_no: Option<String>,
+        pub out_trade_no: Option<medpay_schemas::OutTradeNo>,
         pub bank_order_id: Option<String>,
-        pub mix_trade_no: Option<String>,
-        pub sub_mchid: Option<String>,
+        pub mix_trade_no: Option<medpay_schemas::MixTradeNo>,
+        pub sub_mchid: Option<medpay_schemas::SubMchId>,
         pub mix_pay_status: Option<String>,
         pub self_pay_status: Option<String>,
         pub med_ins_pay_status: Option<String>,
@@ -58,8 +58,8 @@ pub mod refund {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub org_code: String,
-        pub refund_no: String,
+        pub org_code: medpay_schemas::OrgCode,
+        pub refund_no: medpay_schemas::RefundNo,
         pub payment_id: i64,
         pub workflow_id: String,
         /// patient, anomaly, over_collection

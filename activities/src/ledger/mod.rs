@@ -10,17 +10,18 @@ pub mod exchanges;
 pub mod lane;
 pub mod live;
 pub mod migration;
+pub mod moves;
 pub mod patient_links;
 pub mod refunds;
 pub mod watch;
 
 pub use live::LiveCount;
+pub use moves::{BankOrder, BankStatuses, PaymentMove};
 pub use refunds::{CreateRefundOutcome, Ineligible, NewRefund, RefundUpdate};
 
 use entities::{payment, payment_event};
-use medpay_schemas::Money;
 use medpay_schemas::payment::PaymentState;
-use medpay_schemas::wire::mid_platform::SettlementSplit;
+use medpay_schemas::{MedOrgOrd, Money, OrgCode, RefundNo};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
@@ -36,20 +37,22 @@ pub enum LedgerError {
     #[error(
         "payment {org_code}/{med_org_ord} already exists with a different request; use a new HIS order no. or resend the same body"
     )]
-    Conflict { org_code: String, med_org_ord: String },
+    Conflict { org_code: OrgCode, med_org_ord: MedOrgOrd },
     #[error("payment {org_code}/{med_org_ord} not found")]
-    NotFound { org_code: String, med_org_ord: String },
+    NotFound { org_code: OrgCode, med_org_ord: MedOrgOrd },
     #[error("payment {org_code}/{med_org_ord} cannot move from {from} to {to}")]
-    IllegalTransition { org_code: String, med_org_ord: String, from: PaymentState, to: PaymentState },
+    IllegalTransition { org_code: OrgCode, med_org_ord: MedOrgOrd, from: PaymentState, to: PaymentState },
     #[error("the split does not add up: {0}")]
     BadSplit(String),
     #[error(
         "refund {org_code}/{refund_no} already exists with a different request; use a new refund no. or resend the same body"
     )]
-    RefundConflict { org_code: String, refund_no: String },
+    RefundConflict { org_code: OrgCode, refund_no: RefundNo },
+    #[error("refund {org_code}/{refund_no} not found")]
+    RefundNotFound { org_code: OrgCode, refund_no: RefundNo },
     #[error("refund {refund_no} cannot move from {from} to {to}")]
     IllegalRefundTransition {
-        refund_no: String,
+        refund_no: RefundNo,
         from: medpay_schemas::refund::RefundState,
         to: medpay_schemas::refund::RefundState,
     },
@@ -63,38 +66,21 @@ pub enum LedgerError {
         "integrity alarm: the bank's order {sub_mchid}/{mix_trade_no} for payment {org_code}/{med_org_ord} already belongs to payment {holder}; the payment was not offered to the patient, investigate with the bank"
     )]
     DuplicateBankOrder {
-        org_code: String,
-        med_org_ord: String,
-        sub_mchid: String,
-        mix_trade_no: String,
+        org_code: OrgCode,
+        med_org_ord: MedOrgOrd,
+        sub_mchid: medpay_schemas::SubMchId,
+        mix_trade_no: medpay_schemas::MixTradeNo,
         holder: String,
     },
 }
 
 pub struct NewPayment {
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
     pub workflow_id: String,
     pub request_fingerprint: String,
     pub total: Money,
     pub now_ms: i64,
-}
-
-/// Changes to record with a state; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone)]
-pub struct PaymentUpdate {
-    pub split: Option<SettlementSplit>,
-    pub pay_ord_id: Option<String>,
-    pub ord_stas: Option<String>,
-    pub out_trade_no: Option<String>,
-    pub bank_order_id: Option<String>,
-    pub mix_trade_no: Option<String>,
-    pub sub_mchid: Option<String>,
-    pub mix_pay_status: Option<String>,
-    pub self_pay_status: Option<String>,
-    pub med_ins_pay_status: Option<String>,
-    pub failure_reason: Option<String>,
-    pub paid_at_ms: Option<i64>,
 }
 
 pub struct NewEvent {
@@ -203,67 +189,48 @@ impl Ledger {
         }
     }
 
-    pub async fn get(&self, org_code: &str, med_org_ord: &str) -> Result<Option<payment::Model>, LedgerError> {
+    pub async fn get(
+        &self,
+        org_code: &OrgCode,
+        med_org_ord: &MedOrgOrd,
+    ) -> Result<Option<payment::Model>, LedgerError> {
         Ok(payment::Entity::find()
-            .filter(payment::Column::OrgCode.eq(org_code))
-            .filter(payment::Column::MedOrgOrd.eq(med_org_ord))
+            .filter(payment::Column::OrgCode.eq(org_code.as_str()))
+            .filter(payment::Column::MedOrgOrd.eq(med_org_ord.as_str()))
             .one(&self.db)
             .await?)
     }
 
-    /// Records `to` with `update`, if the state machine allows it. Recording the current state
-    /// again is a no-op returning the row (idempotent activity retries).
+    /// Records the move, if the state machine allows it. Recording the current state again is
+    /// a no-op returning the row (idempotent activity retries).
     ///
-    /// One statement: `UPDATE ... WHERE state IN (the states that may move to `to`) RETURNING`,
+    /// One statement: `UPDATE ... WHERE state IN (the states that may move to it) RETURNING`,
     /// so the check and the write are one atomic step on both databases, with no read first;
     /// only a refusal reads the row, to say why.
     pub async fn advance(
         &self,
-        org_code: &str,
-        med_org_ord: &str,
-        to: PaymentState,
-        update: PaymentUpdate,
+        org_code: &OrgCode,
+        med_org_ord: &MedOrgOrd,
+        step: PaymentMove,
         now_ms: i64,
     ) -> Result<payment::Model, LedgerError> {
-        if let Some(s) = &update.split {
+        if let Some(s) = step.split() {
             s.check().map_err(|e| LedgerError::BadSplit(e.to_string()))?;
         }
-        let bank_order = update.sub_mchid.clone().zip(update.mix_trade_no.clone());
+        let to = step.state();
+        let bank_order = step.bank_order().cloned();
         let allowed_from: Vec<&str> =
             PaymentState::ALL.into_iter().filter(|f| f.can_move_to(to)).map(PaymentState::as_str).collect();
         let mut q = payment::Entity::update_many()
             .col_expr(payment::Column::State, Expr::value(to.as_str()))
             .col_expr(payment::Column::UpdatedAtMs, Expr::value(now_ms))
             .col_expr(payment::Column::Version, Expr::col(payment::Column::Version).add(1));
-        if let Some(s) = update.split {
-            q = q
-                .col_expr(payment::Column::FundFen, Expr::value(s.fund_pay.fen()))
-                .col_expr(payment::Column::PsnAcctFen, Expr::value(s.psn_acct_pay.fen()))
-                .col_expr(payment::Column::OwnPayFen, Expr::value(s.own_pay_amt.fen()))
-                .col_expr(payment::Column::TotalFen, Expr::value(s.fee_sumamt.fen()));
-        }
-        for (col, v) in [
-            (payment::Column::PayOrdId, update.pay_ord_id),
-            (payment::Column::OrdStas, update.ord_stas),
-            (payment::Column::OutTradeNo, update.out_trade_no),
-            (payment::Column::BankOrderId, update.bank_order_id),
-            (payment::Column::MixTradeNo, update.mix_trade_no),
-            (payment::Column::SubMchid, update.sub_mchid),
-            (payment::Column::MixPayStatus, update.mix_pay_status),
-            (payment::Column::SelfPayStatus, update.self_pay_status),
-            (payment::Column::MedInsPayStatus, update.med_ins_pay_status),
-            (payment::Column::FailureReason, update.failure_reason),
-        ] {
-            if let Some(v) = v {
-                q = q.col_expr(col, Expr::value(v));
-            }
-        }
-        if let Some(at) = update.paid_at_ms {
-            q = q.col_expr(payment::Column::PaidAtMs, Expr::value(at));
+        for (col, v) in step.columns() {
+            q = q.col_expr(col, v);
         }
         let q = q
-            .filter(payment::Column::OrgCode.eq(org_code))
-            .filter(payment::Column::MedOrgOrd.eq(med_org_ord))
+            .filter(payment::Column::OrgCode.eq(org_code.as_str()))
+            .filter(payment::Column::MedOrgOrd.eq(med_org_ord.as_str()))
             .filter(payment::Column::State.is_in(allowed_from));
         // Refused, then the row read: if another writer moved it in between to a state from
         // which `to` is allowed after all, try once more rather than report a refusal whose
@@ -272,15 +239,15 @@ impl Ledger {
             let written = match q.clone().exec_with_returning(&*self.writes).await {
                 Ok(rows) => rows,
                 Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                    let Some((sub_mchid, mix_trade_no)) = bank_order else { return Err(e.into()) };
+                    let Some(BankOrder { sub_mchid, mix_trade_no }) = bank_order else { return Err(e.into()) };
                     let holder = self
                         .by_mix_trade_no(&sub_mchid, &mix_trade_no)
                         .await?
                         .map(|p| format!("{}/{}", p.org_code, p.med_org_ord))
                         .unwrap_or_else(|| "another payment".into());
                     return Err(LedgerError::DuplicateBankOrder {
-                        org_code: org_code.into(),
-                        med_org_ord: med_org_ord.into(),
+                        org_code: org_code.clone(),
+                        med_org_ord: med_org_ord.clone(),
                         sub_mchid,
                         mix_trade_no,
                         holder,
@@ -294,12 +261,12 @@ impl Ledger {
             }
             match self.get(org_code, med_org_ord).await? {
                 None => {
-                    return Err(LedgerError::NotFound { org_code: org_code.into(), med_org_ord: med_org_ord.into() });
+                    return Err(LedgerError::NotFound { org_code: org_code.clone(), med_org_ord: med_org_ord.clone() });
                 }
                 Some(current) if !current.state.can_move_to(to) => {
                     return Err(LedgerError::IllegalTransition {
-                        org_code: org_code.into(),
-                        med_org_ord: med_org_ord.into(),
+                        org_code: org_code.clone(),
+                        med_org_ord: med_org_ord.clone(),
                         from: current.state,
                         to,
                     });

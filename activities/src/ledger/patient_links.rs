@@ -9,8 +9,8 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
 /// A link as stored: which bill it opens, and the bill itself while the payment does not exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatientLink {
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
     /// The `PatientBill` as JSON, for a bill the patient has not authorised yet.
     pub bill: Option<String>,
     pub expires_at_ms: i64,

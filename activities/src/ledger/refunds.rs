@@ -7,13 +7,14 @@ use super::entities::{payment, refund};
 use super::{Ledger, LedgerError};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::refund::{RefundAmounts, RefundKind, RefundState};
+use medpay_schemas::{OrgCode, RefundNo};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 
 pub struct NewRefund {
-    pub org_code: String,
-    pub med_org_ord: String,
-    pub refund_no: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
+    pub refund_no: medpay_schemas::RefundNo,
     pub workflow_id: String,
     pub kind: RefundKind,
     pub amounts: RefundAmounts,
@@ -41,7 +42,7 @@ pub enum Ineligible {
     #[error(
         "refund {refund_no} asks for more than remains refundable on payment {id} (fund {fund}, personal account {acct}, self-pay {cash} fen left)"
     )]
-    ExceedsRemaining { refund_no: String, id: String, fund: i64, acct: i64, cash: i64 },
+    ExceedsRemaining { refund_no: medpay_schemas::RefundNo, id: String, fund: i64, acct: i64, cash: i64 },
 }
 
 /// Changes recorded with a refund state; `None` leaves a field as it is.
@@ -64,8 +65,8 @@ impl Ledger {
         let txn = super::begin_write(&self.db).await?;
         let id = format!("{}/{}", r.org_code, r.med_org_ord);
         let p = payment::Entity::find()
-            .filter(payment::Column::OrgCode.eq(&r.org_code))
-            .filter(payment::Column::MedOrgOrd.eq(&r.med_org_ord))
+            .filter(payment::Column::OrgCode.eq(r.org_code.as_str()))
+            .filter(payment::Column::MedOrgOrd.eq(r.med_org_ord.as_str()))
             .one(&txn)
             .await?
             .ok_or_else(|| Ineligible::UnknownPayment(id.clone()))?;
@@ -160,10 +161,14 @@ impl Ledger {
         }
     }
 
-    pub async fn get_refund(&self, org_code: &str, refund_no: &str) -> Result<Option<refund::Model>, LedgerError> {
+    pub async fn get_refund(
+        &self,
+        org_code: &OrgCode,
+        refund_no: &RefundNo,
+    ) -> Result<Option<refund::Model>, LedgerError> {
         Ok(refund::Entity::find()
-            .filter(refund::Column::OrgCode.eq(org_code))
-            .filter(refund::Column::RefundNo.eq(refund_no))
+            .filter(refund::Column::OrgCode.eq(org_code.as_str()))
+            .filter(refund::Column::RefundNo.eq(refund_no.as_str()))
             .one(&self.db)
             .await?)
     }
@@ -188,14 +193,13 @@ impl Ledger {
     /// components not yet refunded (in the same transaction).
     pub async fn advance_refund(
         &self,
-        org_code: &str,
-        refund_no: &str,
+        org_code: &OrgCode,
+        refund_no: &RefundNo,
         to: RefundState,
         update: RefundUpdate,
         now_ms: i64,
     ) -> Result<refund::Model, LedgerError> {
-        let not_found =
-            || LedgerError::NotFound { org_code: org_code.into(), med_org_ord: format!("refund {refund_no}") };
+        let not_found = || LedgerError::RefundNotFound { org_code: org_code.clone(), refund_no: refund_no.clone() };
         for _ in 0..5 {
             let current = self.get_refund(org_code, refund_no).await?.ok_or_else(not_found)?;
             let from = current.state;
@@ -204,7 +208,7 @@ impl Ledger {
             }
             if !from.can_move_to(to) {
                 return Err(LedgerError::IllegalRefundTransition {
-                    refund_no: refund_no.into(),
+                    refund_no: refund_no.clone(),
                     from: current.state,
                     to,
                 });

@@ -41,7 +41,7 @@ impl RowWatchers {
     /// may publish out of order; the newest version wins.
     pub fn changed(&self, row: &payment::Model) {
         let Ok(mut rows) = self.0.lock() else { return };
-        let key = (row.org_code.clone(), row.med_org_ord.clone());
+        let key = (row.org_code.to_string(), row.med_org_ord.to_string());
         let Some(tx) = rows.get(&key) else { return };
         if tx.receiver_count() == 0 {
             rows.remove(&key);
@@ -65,8 +65,8 @@ mod tests {
     fn row(ord: &str, state: &str, version: i64) -> payment::Model {
         payment::Model {
             id: 1,
-            org_code: "H1".into(),
-            med_org_ord: ord.into(),
+            org_code: "H1".parse().unwrap(),
+            med_org_ord: ord.parse().unwrap(),
             workflow_id: format!("payment-H1-{ord}"),
             request_fingerprint: String::new(),
             state: medpay_schemas::payment::PaymentState::parse(state).unwrap(),

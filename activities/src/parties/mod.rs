@@ -37,7 +37,7 @@ pub struct HospitalParties {
 
 #[derive(Clone, Default)]
 pub struct Parties {
-    pub hospitals: BTreeMap<String, HospitalParties>,
+    pub hospitals: BTreeMap<medpay_schemas::OrgCode, HospitalParties>,
     /// Where the bank calls back (our public callback URL).
     pub callback_url: String,
     /// Hospitals whose configuration could not be used: (org code or file, why). They are not
@@ -72,7 +72,7 @@ impl Parties {
             .hospitals
             .iter()
             .map(|h| {
-                let mut c = HospitalConfig::sandbox_layout(&h.org_code, &h.org_name, params_file, base_url, ca);
+                let mut c = HospitalConfig::sandbox_layout(h.org_code.clone(), &h.org_name, params_file, base_url, ca);
                 if h.channel.alipay_app_id.is_none() {
                     c.alipay = None;
                 }
@@ -107,7 +107,7 @@ impl Parties {
                 Ok(h) => {
                     hospitals.insert(c.org_code.clone(), h);
                 }
-                Err(why) => refused.push((c.org_code.clone(), why)),
+                Err(why) => refused.push((c.org_code.to_string(), why)),
             }
         }
         Self { hospitals, callback_url: callback_url.into(), refused }

@@ -18,7 +18,7 @@ use crate::endpoint::{connect_ms, request_ms};
 #[serde(deny_unknown_fields)]
 pub struct HospitalConfig {
     /// 定点医药机构编码 (Appendix A.2): the hospital's code at the insurance platform.
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     /// 定点医药机构名称.
     pub org_name: String,
     /// The keys and secrets the parties issued (the credentials JSON shape; sealed at rest with
@@ -189,12 +189,6 @@ impl HospitalConfig {
 
     /// What can be checked without reading another file: codes, URLs, path keys, pairs.
     pub fn check(&self) -> Result<(), String> {
-        let code_ok = |s: &str, max: usize| {
-            !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        };
-        if !code_ok(&self.org_code, 32) {
-            return Err(format!("org_code {:?} is not 1-32 letters, digits, '.', '_' or '-'", self.org_code));
-        }
         if self.mdtrtarea_admvs.len() != 6 || !self.mdtrtarea_admvs.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
                 "mdtrtarea_admvs {:?} is not a 6-digit region code (就医地医保区划, e.g. 510100)",
@@ -237,7 +231,13 @@ impl HospitalConfig {
     /// The quick start's layout: every party on the sandbox's one listener under `/wechat`,
     /// `/core`, `/mid`, `/bank`, trusting the sandbox's CA, with the reference profiles and
     /// Chengdu's region code. Used when no `hospitals_dir` is configured.
-    pub fn sandbox_layout(org_code: &str, org_name: &str, credentials_file: &Path, base_url: &str, ca: &Path) -> Self {
+    pub fn sandbox_layout(
+        org_code: medpay_schemas::OrgCode,
+        org_name: &str,
+        credentials_file: &Path,
+        base_url: &str,
+        ca: &Path,
+    ) -> Self {
         let base = base_url.trim_end_matches('/');
         fn party<P: Default>(url: String, ca: &Path) -> PartyConfig<P> {
             PartyConfig {
@@ -252,7 +252,7 @@ impl HospitalConfig {
             }
         }
         Self {
-            org_code: org_code.into(),
+            org_code,
             org_name: org_name.into(),
             credentials_file: credentials_file.to_path_buf(),
             mdtrtarea_admvs: "510100".into(),
@@ -303,7 +303,7 @@ mod tests {
 
     fn example() -> HospitalConfig {
         HospitalConfig::sandbox_layout(
-            "H1",
+            "H1".parse().unwrap(),
             "Hospital",
             Path::new("/c.json"),
             "https://127.0.0.1:9443",
@@ -339,7 +339,6 @@ mod tests {
             (|c| c.core.base_url = "not a url".into(), "[core] base_url"),
             (|c| drop(c.mid_platform.paths.insert("6209".into(), "/x".into())), "\"6209\" is not an operation"),
             (|c| c.channel.client_cert = Some("/cert.pem".into()), "[channel] client_cert and client_key go together"),
-            (|c| c.org_code = "H 1".into(), "org_code"),
         ];
         for (break_it, says) in cases {
             let mut c = example();
@@ -353,6 +352,10 @@ mod tests {
     fn unknown_keys_are_refused_in_every_table() {
         let good = toml::to_string(&example()).unwrap();
         toml::from_str::<HospitalConfig>(&good).unwrap();
+        // The org code is an `OrgCode`: a malformed one is refused when the file is read.
+        let bad = good.replace("org_code = \"H1\"", "org_code = \"H 1\"");
+        let e = toml::from_str::<HospitalConfig>(&bad).unwrap_err().to_string();
+        assert!(e.contains("org_code") && e.contains("OrgCode"), "{e}");
         for (table, line) in [
             ("", "typo = 1"),
             ("[bank]", "bse_url = \"x\""),

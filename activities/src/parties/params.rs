@@ -12,7 +12,7 @@ pub struct ParamsFile {
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct HospitalParams {
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub org_name: String,
     pub channel: ChannelParams,
     pub mid_platform: MidPlatformParams,
@@ -66,7 +66,7 @@ pub struct BankParams {
     pub app_id: String,
     pub mer_id: String,
     pub hospital_id: String,
-    pub sub_mchid: String,
+    pub sub_mchid: medpay_schemas::SubMchId,
     pub shop_appid: String,
     pub hospital_private_key: Secret<String>,
     /// The public key the hospital registered with the bank, when recorded.

@@ -8,7 +8,7 @@
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
-use crate::ledger::{Ledger, PaymentUpdate};
+use crate::ledger::{Ledger, PaymentMove};
 use crate::parties::{HospitalParties, Parties};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::*;
@@ -40,8 +40,8 @@ pub struct PaymentActivities {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Outcome {
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: OrgCode,
+    pub med_org_ord: MedOrgOrd,
     pub state: PaymentState,
     pub bank: Option<MixedOrderState>,
     pub reason: Option<String>,
@@ -59,8 +59,9 @@ impl PaymentActivities {
     /// behind a slow party) and the next task runs the steps again; before, the payment failed
     /// for a passing fault (found by `medpay-tools soak`: "cannot move from PreSettled to
     /// Uploaded"). A terminal state is still a refusal.
-    async fn record(&self, r: &PaymentRequest, to: PaymentState, update: PaymentUpdate) -> Result<(), ActivityError> {
-        match self.ledger.advance(&r.org_code, &r.med_org_ord, to, update, now_ms()).await {
+    async fn record(&self, r: &PaymentRequest, step: PaymentMove) -> Result<(), ActivityError> {
+        let to = step.state();
+        match self.ledger.advance(&r.org_code, &r.med_org_ord, step, now_ms()).await {
             Err(crate::ledger::LedgerError::IllegalTransition { from, .. }) if already_past(from, to) => {
                 let trace_id = crate::trace::PaymentTrace::of(&r.org_code, &r.med_org_ord).trace_id_hex();
                 tracing::info!(org_code = %r.org_code, %trace_id, "step {} run again after the payment reached {from}: already recorded", to.as_str());
@@ -133,10 +134,10 @@ impl PaymentActivities {
             .await;
         let info = info.map_err(fail)?;
         let ins = info.active_insurance(None).ok_or_else(|| bad("the person has no active insurance".into()))?.clone();
-        self.record(&s.request, PaymentState::Authorised, PaymentUpdate::default()).await?;
+        self.record(&s.request, PaymentMove::Authorised).await?;
         Ok(Identity {
             pay_auth_no: auth.pay_auth_no,
-            psn_no: info.baseinfo.psn_no.to_string(),
+            psn_no: info.baseinfo.psn_no,
             insutype: ins.insutype,
             insu_code: ins.insuplc_admdvs,
             id_no: info.baseinfo.certno,
@@ -153,13 +154,10 @@ impl PaymentActivities {
         let r = &s.request;
         let parse_err = |e: IdError| bad(e.to_string());
         let visit = r.visit.clone().unwrap_or_default();
-        let chrg = ChrgBchno::parse(
-            visit
-                .charge_batch_no
-                .clone()
-                .unwrap_or_else(|| medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord)),
-        )
-        .map_err(parse_err)?;
+        let chrg = match &visit.charge_batch_no {
+            Some(c) => ChrgBchno::parse(c.clone()).map_err(parse_err)?,
+            None => medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord),
+        };
         let created_at = s.created_at_ms;
         let begntime = visit
             .begin_time
@@ -168,16 +166,16 @@ impl PaymentActivities {
         let total = r.total().map_err(|e| bad(e.to_string()))?;
         let some = |v: &str| (!v.is_empty()).then(|| v.to_string());
         let req = UploadFeeDetailsRequest {
-            org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
+            org_codg: r.org_code.clone(),
             org_id: None,
-            psn_no: PsnNo::parse(id.psn_no.clone()).map_err(parse_err)?,
+            psn_no: id.psn_no.clone(),
             insutype: id.insutype.clone(),
             insu_code: id.insu_code.clone(),
             id_no: id.id_no.clone(),
             id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
             user_name: id.name.clone(),
             pay_auth_no: id.pay_auth_no.clone(),
-            med_org_ord: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
+            med_org_ord: r.med_org_ord.clone(),
             chrg_bchno: chrg.clone(),
             med_type: visit.med_type.clone().unwrap_or_else(|| r.scene.med_type().into()),
             begntime: begntime.clone(),
@@ -243,13 +241,8 @@ impl PaymentActivities {
             .record("mid-platform", "6201", &req, resp.as_ref())
             .await;
         let resp = resp.map_err(fail)?;
-        self.record(
-            r,
-            PaymentState::Uploaded,
-            PaymentUpdate { pay_ord_id: Some(resp.pay_ord_id.to_string()), ..Default::default() },
-        )
-        .await?;
-        Ok(Uploaded { pay_ord_id: resp.pay_ord_id.to_string(), pay_token: resp.pay_token })
+        self.record(r, PaymentMove::Uploaded { pay_ord_id: resp.pay_ord_id.clone() }).await?;
+        Ok(Uploaded { pay_ord_id: resp.pay_ord_id, pay_token: resp.pay_token })
     }
 
     /// Step 7: pre-settlement (6202). The split must add up and match the bill's total.
@@ -261,15 +254,13 @@ impl PaymentActivities {
     ) -> Result<SettlementSplit, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let (id, up, r) = (s.identity.clone(), s.uploaded.clone(), &s.request);
-        let parse_err = |e: IdError| bad(e.to_string());
         let req = PayOrderRequest {
             pay_auth_no: id.pay_auth_no,
-            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(parse_err)?,
+            pay_ord_id: up.pay_ord_id.clone(),
             pay_token: up.pay_token,
-            org_codg: OrgCode::parse(r.org_code.clone()).map_err(parse_err)?,
-            org_biz_ser: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
-            chrg_bchno: ChrgBchno::parse(medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord))
-                .map_err(parse_err)?,
+            org_codg: r.org_code.clone(),
+            org_biz_ser: r.med_org_ord.clone(),
+            chrg_bchno: medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord),
             fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
             mdtrt_id: None,
             acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
@@ -287,16 +278,7 @@ impl PaymentActivities {
                 resp.split.fee_sumamt
             )));
         }
-        self.record(
-            r,
-            PaymentState::PreSettled,
-            PaymentUpdate {
-                split: Some(resp.split),
-                ord_stas: Some(resp.ord_stas.code().into()),
-                ..Default::default()
-            },
-        )
-        .await?;
+        self.record(r, PaymentMove::PreSettled { split: resp.split, ord_stas: resp.ord_stas }).await?;
         crate::metrics::observe(crate::metrics::PRE_SETTLED_SECONDS, &[("org", &r.org_code)], since(s.created_at_ms));
         Ok(resp.split)
     }
@@ -321,8 +303,8 @@ impl PaymentActivities {
         let h = self.hospital(&s.request.org_code)?;
         let (id, up, r) = (&s.identity, &s.uploaded, &s.request);
         let req = QueryOrderRequest {
-            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
-            org_codg: OrgCode::parse(r.org_code.clone()).map_err(|e| bad(e.to_string()))?,
+            pay_ord_id: up.pay_ord_id.clone(),
+            org_codg: r.org_code.clone(),
             pay_token: up.pay_token.clone(),
             id_no: id.id_no.clone(),
             user_name: id.name.clone(),
@@ -362,9 +344,9 @@ impl PaymentActivities {
         let req = MixedOrderQueryRequest {
             query_type: medpay_schemas::wire::bank::codes::QUERY_BY_MIX_TRADE_NO.into(),
             hospital_id: h.params.bank.hospital_id.clone(),
-            mix_trade_no: Some(MixTradeNo::parse(c.mix_trade_no.clone()).map_err(|e| bad(e.to_string()))?),
+            mix_trade_no: Some(c.mix_trade_no.clone()),
             out_trade_no: None,
-            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(|e| bad(e.to_string()))?,
+            sub_mchid: h.params.bank.sub_mchid.clone(),
             trx_date: date,
         };
         let resp = h
@@ -391,14 +373,8 @@ impl PaymentActivities {
     /// Records the outcome in the ledger (Paid, Failed, PendingReconciliation, Cancelled).
     #[activity]
     pub async fn record_outcome(self: Arc<Self>, _ctx: ActivityContext, o: Outcome) -> Result<(), ActivityError> {
-        let update = PaymentUpdate {
-            mix_pay_status: o.bank.as_ref().map(|b| b.mix_pay_status.code().to_string()),
-            self_pay_status: o.bank.as_ref().map(|b| b.self_pay_status.code().to_string()),
-            med_ins_pay_status: o.bank.as_ref().map(|b| b.med_ins_pay_status.code().to_string()),
-            failure_reason: o.reason.clone(),
-            paid_at_ms: (o.state == PaymentState::Paid).then(now_ms),
-            ..Default::default()
-        };
+        let step = PaymentMove::outcome(o.state, o.bank.as_ref(), o.reason.clone(), now_ms())
+            .ok_or_else(|| bad(format!("{} is not an outcome of payment {}/{}", o.state, o.org_code, o.med_org_ord)))?;
         let at = std::time::SystemTime::now();
         // Counted once per payment: a retried or replayed outcome finds it recorded already.
         // An integrity alarm (REQ SR-7a/b) is counted for the alert, once per payment.
@@ -411,11 +387,12 @@ impl PaymentActivities {
         } else {
             None
         };
-        let row = match self.ledger.advance(&o.org_code, &o.med_org_ord, o.state, update, now_ms()).await {
+        let row = match self.ledger.advance(&o.org_code, &o.med_org_ord, step, now_ms()).await {
             Ok(row) => row,
             Err(e) => return self.refused_or_retried(&o.org_code, Err(e)),
         };
-        let attributes = || vec![("medpay.org_code", o.org_code.clone()), ("medpay.state", o.state.as_str().into())];
+        let attributes =
+            || vec![("medpay.org_code", o.org_code.to_string()), ("medpay.state", o.state.as_str().into())];
         crate::trace::record(
             crate::trace::PaymentTrace::of(&o.org_code, &o.med_org_ord),
             &format!("outcome {}", o.state.as_str()),

@@ -4,9 +4,8 @@
 
 use super::{BillUploaded, Outcome, PaymentActivities};
 use crate::exchange_log::ExchangeLog;
-use crate::failure::{bad, fail};
+use crate::failure::fail;
 use medpay_schemas::wire::mid_platform::*;
-use medpay_schemas::*;
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -96,8 +95,8 @@ impl PaymentRevocation {
         let h = acts.hospital(&s.request.org_code)?;
         let (id, up) = (&s.identity, &s.uploaded);
         let req = RevokeUploadRequest {
-            pay_ord_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(|e| bad(e.to_string()))?,
-            org_codg: OrgCode::parse(s.request.org_code.clone()).map_err(|e| bad(e.to_string()))?,
+            pay_ord_id: up.pay_ord_id.clone(),
+            org_codg: s.request.org_code.clone(),
             pay_token: up.pay_token.clone(),
             id_no: id.id_no.clone(),
             user_name: id.name.clone(),

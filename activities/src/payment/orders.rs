@@ -4,8 +4,7 @@
 use super::{PaymentActivities, PreSettled};
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
-use crate::ledger::PaymentUpdate;
-use medpay_schemas::payment::PaymentState;
+use crate::ledger::{BankOrder, PaymentMove};
 use medpay_schemas::payment_flow::*;
 use medpay_schemas::status::MixPayType;
 use medpay_schemas::wire::bank::*;
@@ -16,10 +15,8 @@ impl PaymentActivities {
     pub(super) async fn orders(&self, s: PreSettled) -> Result<Cashier, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let (id, up, split, r) = (s.identity.clone(), s.uploaded.clone(), s.split, &s.request);
-        let parse_err = |e: IdError| bad(e.to_string());
         let own = split.own_pay_amt;
-        let out = OutTradeNo::parse(medpay_schemas::workflow_ids::out_trade_no(&r.med_org_ord, !own.is_zero()))
-            .map_err(parse_err)?;
+        let out = medpay_schemas::workflow_ids::out_trade_no(&r.med_org_ord, !own.is_zero());
         let created_at = s.created_at_ms;
         let mut prepay = None;
         let mut prepay_id = None;
@@ -81,7 +78,7 @@ impl PaymentActivities {
         let id_digest = Secret::new(h.config.bank_orders.id_digest.of(id.id_no.expose()));
         let req = MixedOrderRequest {
             hospital_id: h.params.bank.hospital_id.clone(),
-            sub_mchid: SubMchId::parse(h.params.bank.sub_mchid.clone()).map_err(parse_err)?,
+            sub_mchid: h.params.bank.sub_mchid.clone(),
             mix_pay_type,
             order_type: r.scene.order_type().into(),
             appid: shop_appid.clone(),
@@ -92,13 +89,13 @@ impl PaymentActivities {
             payer_card_type: medpay_schemas::wire::bank::codes::PAYER_ID_CARD.into(),
             pay_for_relatives: id.for_relative,
             out_trade_no: out.clone(),
-            serial_no: MedOrgOrd::parse(r.med_org_ord.clone()).map_err(parse_err)?,
-            pay_order_id: PayOrdId::parse(up.pay_ord_id.clone()).map_err(parse_err)?,
+            serial_no: r.med_org_ord.clone(),
+            pay_order_id: up.pay_ord_id.clone(),
             pay_auth_no: id.pay_auth_no.clone(),
             geo_location: String::new(),
             city_id: id.insu_code.clone(),
             med_inst_name: h.params.org_name.clone(),
-            med_inst_no: h.params.org_code.clone(),
+            med_inst_no: h.params.org_code.to_string(),
             med_ins_order_create_time: medpay_schemas::time::BeijingTime::of(created_at).rfc3339(),
             total_fee: split.fee_sumamt,
             med_ins_gov_fee: split.fund_pay,
@@ -120,17 +117,8 @@ impl PaymentActivities {
             .await;
         let mixed = mixed.map_err(fail)?;
         let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;
-        self.record(
-            r,
-            PaymentState::Ordered,
-            PaymentUpdate {
-                out_trade_no: Some(out.to_string()),
-                mix_trade_no: Some(mix.to_string()),
-                sub_mchid: Some(h.params.bank.sub_mchid.clone()),
-                ..Default::default()
-            },
-        )
-        .await?;
-        Ok(Cashier { mix_trade_no: mix.to_string(), out_trade_no: out.to_string(), prepay })
+        let order = BankOrder { sub_mchid: req.sub_mchid.clone(), mix_trade_no: mix.clone() };
+        self.record(r, PaymentMove::Ordered { out_trade_no: out.clone(), order }).await?;
+        Ok(Cashier { mix_trade_no: mix, out_trade_no: out, prepay })
     }
 }

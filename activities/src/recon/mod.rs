@@ -53,8 +53,8 @@ pub fn run_id(kind: ReconKind, org_code: &str, period: &str) -> String {
 pub struct ReconAction {
     pub item_key: String,
     pub action: ReconActionKind,
-    pub org_code: String,
-    pub med_org_ord: String,
+    pub org_code: medpay_schemas::OrgCode,
+    pub med_org_ord: medpay_schemas::MedOrgOrd,
     pub workflow_id: String,
     pub statement_fen: i64,
     /// The hospital's amount (an under-collection's sum the patient owes, REQ X-8c).
@@ -166,7 +166,7 @@ impl ReconActivities {
             let mer_id = self
                 .parties
                 .as_ref()
-                .and_then(|p| p.hospitals.get(&input.org_code))
+                .and_then(|p| p.hospitals.get(input.org_code.as_str()))
                 .map(|h| h.params.bank.mer_id.clone())
                 .ok_or_else(|| bad(format!("hospital {} is not configured", input.org_code)))?;
             let template = match input.kind {
@@ -249,9 +249,7 @@ impl ReconActivities {
         _ctx: ActivityContext,
         input: (ReconAction, bool),
     ) -> Result<(), ActivityError> {
-        use medpay_schemas::payment::PaymentState;
         let (a, paid) = input;
-        let state = if paid { PaymentState::Paid } else { PaymentState::Failed };
         let message = format!(
             "settled by reconciliation ({}): {}",
             a.item_key,
@@ -267,12 +265,12 @@ impl ReconActivities {
             )
             .encode()
         };
-        let update = crate::ledger::PaymentUpdate {
-            failure_reason: Some(reason),
-            paid_at_ms: paid.then(now_ms),
-            ..Default::default()
+        let step = if paid {
+            crate::ledger::PaymentMove::Paid { at_ms: now_ms(), bank: None, note: Some(reason) }
+        } else {
+            crate::ledger::PaymentMove::Failed { bank: None, reason: Some(reason) }
         };
-        match self.ledger.advance(&a.org_code, &a.med_org_ord, state, update, now_ms()).await {
+        match self.ledger.advance(&a.org_code, &a.med_org_ord, step, now_ms()).await {
             Ok(_) | Err(crate::ledger::LedgerError::IllegalTransition { .. }) => Ok(()),
             Err(e) => Err(retry(e.to_string())),
         }

@@ -167,7 +167,7 @@ mod tests {
             let f = StagedFile {
                 run_id: format!("run-{i}"),
                 kind: ReconKind::Selfpay,
-                org_code: "H1".into(),
+                org_code: "H1".parse().unwrap(),
                 period: "2026-12-04".into(),
                 path: "/tmp/s".into(),
             };

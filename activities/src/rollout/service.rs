@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 /// What an operator sees of a hospital's gate.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Status {
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     #[serde(flatten)]
     pub rollout: Rollout,
     /// The parties' environment the configuration names (`stage` in the hospital's file).

@@ -33,7 +33,7 @@ pub struct Change {
 /// One acceptance run's outcome for one channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Acceptance {
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub fingerprint: String,
     pub channel: String,
     pub passed: bool,

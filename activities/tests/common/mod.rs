@@ -6,9 +6,10 @@
 #![allow(dead_code)]
 
 use medpay_activities::ledger::*;
-use medpay_schemas::Money;
-use medpay_schemas::payment::PaymentState::*;
+use medpay_schemas::payment::PaymentState::{self, *};
+use medpay_schemas::status::OrdStas;
 use medpay_schemas::wire::mid_platform::SettlementSplit;
+use medpay_schemas::{MedOrgOrd, Money, OrgCode};
 use sea_orm::ConnectionTrait;
 
 pub async fn backends() -> Vec<(&'static str, Ledger)> {
@@ -47,8 +48,8 @@ pub fn rand_suffix() -> String {
 
 pub fn new(med_org_ord: &str, fingerprint: &str) -> NewPayment {
     NewPayment {
-        org_code: "H51010500001".into(),
-        med_org_ord: med_org_ord.into(),
+        org_code: org_code("H51010500001"),
+        med_org_ord: his_ord(med_org_ord),
         workflow_id: format!("pay-H51010500001-{med_org_ord}"),
         request_fingerprint: fingerprint.into(),
         total: Money::from_fen(30_000),
@@ -65,39 +66,44 @@ pub fn split() -> SettlementSplit {
     }
 }
 
-/// A payment of 300.00 yuan taken to `Paid` at `split()`.
+pub fn org_code(s: &str) -> OrgCode {
+    s.parse().unwrap()
+}
+
+pub fn his_ord(s: &str) -> MedOrgOrd {
+    s.parse().unwrap()
+}
+
+/// The move to `state` of payment `ord`, with made-up facts of its step (its bank order
+/// numbers derived from `ord`, so payments do not share them).
+pub fn step(state: PaymentState, ord: &str) -> PaymentMove {
+    match state {
+        Authorised => PaymentMove::Authorised,
+        Uploaded => PaymentMove::Uploaded { pay_ord_id: format!("ORD{ord}").parse().unwrap() },
+        PreSettled => PaymentMove::PreSettled { split: split(), ord_stas: OrdStas::PreSettled },
+        Confirmed => PaymentMove::Confirmed,
+        Ordered => PaymentMove::Ordered {
+            out_trade_no: format!("SP{ord}").parse().unwrap(),
+            order: BankOrder {
+                sub_mchid: "1900000109".parse().unwrap(),
+                mix_trade_no: format!("MIX{ord}").parse().unwrap(),
+            },
+        },
+        other => PaymentMove::outcome(other, None, None, 5).unwrap(),
+    }
+}
+
+/// A payment of 300.00 yuan taken to `Paid` at `split()`, its self-pay part collected.
 pub async fn paid(ledger: &Ledger, ord: &str) {
     ledger.create_payment(new(ord, "fp")).await.unwrap();
-    let org = "H51010500001";
-    for s in [Authorised, Uploaded] {
-        ledger.advance(org, ord, s, PaymentUpdate::default(), 2).await.unwrap();
+    let (org, key) = (org_code("H51010500001"), his_ord(ord));
+    for (at, s) in [Authorised, Uploaded, PreSettled, Ordered].into_iter().enumerate() {
+        ledger.advance(&org, &key, step(s, ord), at as i64 + 2).await.unwrap();
     }
-    ledger
-        .advance(org, ord, PreSettled, PaymentUpdate { split: Some(split()), ..Default::default() }, 3)
-        .await
-        .unwrap();
-    ledger
-        .advance(
-            org,
-            ord,
-            Ordered,
-            PaymentUpdate {
-                mix_trade_no: Some(format!("MIX{ord}")),
-                out_trade_no: Some(format!("SP{ord}")),
-                ..Default::default()
-            },
-            4,
-        )
-        .await
-        .unwrap();
-    ledger
-        .advance(
-            org,
-            ord,
-            Paid,
-            PaymentUpdate { self_pay_status: Some("SELF_PAY_SUCCESS".into()), ..Default::default() },
-            5,
-        )
-        .await
-        .unwrap();
+    let bank = BankStatuses {
+        mix_pay: "MIX_PAY_SUCCESS".into(),
+        self_pay: "SELF_PAY_SUCCESS".into(),
+        med_ins_pay: "MED_INS_PAY_SUCCESS".into(),
+    };
+    ledger.advance(&org, &key, PaymentMove::Paid { at_ms: 6, bank: Some(bank), note: None }, 6).await.unwrap();
 }

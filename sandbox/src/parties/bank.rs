@@ -403,13 +403,13 @@ fn refund_notify(st: &mut State, keys: &HospitalKeys, biz: &Value, now: i64) -> 
     if st
         .refund_notices
         .iter()
-        .any(|n| n.out_refund_no == req.out_refund_no && n.mix_trade_no == req.mix_trade_no.as_str())
+        .any(|n| req.out_refund_no == n.out_refund_no && n.mix_trade_no == req.mix_trade_no.as_str())
     {
         return Ok(json!({}));
     }
     st.refund_notices.push(RefundNotice {
         mix_trade_no: req.mix_trade_no.to_string(),
-        out_refund_no: req.out_refund_no.clone(),
+        out_refund_no: req.out_refund_no.to_string(),
         refund_type: req.refund_type.clone(),
         cash_refund_fee: req.cash_refund_fee,
         med_refund_total_fee: req.med_refund_total_fee,

@@ -69,8 +69,9 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
         _ => (h.bank.hospital_private_key.clone(), h.bank.bank_public_key.clone()),
     };
     // The endpoints as the payment path builds them: the sandbox's layout (`sandbox_layout`).
+    let org_code: medpay_schemas::OrgCode = h.org_code.parse().unwrap();
     let layout = HospitalConfig::sandbox_layout(
-        &h.org_code,
+        org_code.clone(),
         &h.org_name,
         Path::new("credentials.json"),
         &base,
@@ -89,7 +90,7 @@ pub async fn start(name: &str, tweak: impl FnOnce(&mut SandboxConfig)) -> Env {
     let core = CoreClient {
         http: http.clone(),
         url: layout.core.endpoint(Party::Core).url("call_service"),
-        org_code: h.org_code.clone(),
+        org_code,
         org_name: h.org_name.clone(),
         mdtrtarea_admvs: "510100".into(),
         person_info_infno: "queryPsninfobyZFB".into(),

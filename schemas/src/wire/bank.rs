@@ -386,7 +386,7 @@ pub struct RefundNotifyRequest {
     pub med_refund_other_fee: Money,
     /// RFC 3339
     pub refund_time: String,
-    pub out_refund_no: String,
+    pub out_refund_no: crate::RefundNo,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

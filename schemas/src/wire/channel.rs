@@ -62,7 +62,7 @@ pub struct AlipayAuthQueryRequest {
     pub org_app_id: String,
     pub org_chnl_crtf_code: String,
     /// 定点机构代码.
-    pub org_code: String,
+    pub org_code: crate::OrgCode,
     /// Our request id.
     pub req_biz_no: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -35,7 +35,7 @@ pub struct CoreRequest<T> {
     pub opter_name: String,
     /// yyyy-MM-dd HH:mm:ss
     pub inf_time: String,
-    pub fixmedins_code: String,
+    pub fixmedins_code: crate::OrgCode,
     pub fixmedins_name: String,
     /// From 9001; empty for 9001 itself.
     #[serde(default)]

@@ -98,7 +98,7 @@ pub enum Patient<'a> {
 pub struct Run<'a> {
     pub his: &'a His,
     pub patient: Patient<'a>,
-    pub org: String,
+    pub org: medpay_schemas::OrgCode,
     pub openid: String,
     /// Prefix of this run's HIS order nos.
     pub prefix: String,

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub struct Options {
-    pub org: String,
+    pub org: medpay_schemas::OrgCode,
     /// One channel, or every channel the hospital takes.
     pub channel: Option<String>,
     /// The product's API (default: `http://` + `api.listen`).

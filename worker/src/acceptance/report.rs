@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub org_name: String,
     pub channels: Vec<String>,
     /// Against the sandbox or against the parties' real test / production environments.

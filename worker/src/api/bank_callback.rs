@@ -12,7 +12,7 @@ use super::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use medpay_activities::ledger::{LedgerError, NewEvent, PaymentUpdate};
+use medpay_activities::ledger::{LedgerError, NewEvent, PaymentMove};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::status::MixPayStatus;
 use medpay_schemas::wire::bank::{BankNotice, MixedOrderState, SelfPayNotice};
@@ -33,9 +33,9 @@ const PAID_REMEMBERED: usize = 100_000;
 #[derive(Clone)]
 struct PaidOrder {
     row_id: i64,
-    org_code: String,
-    med_org_ord: String,
-    out_trade_no: Option<String>,
+    org_code: medpay_schemas::OrgCode,
+    med_org_ord: medpay_schemas::MedOrgOrd,
+    out_trade_no: Option<medpay_schemas::OutTradeNo>,
 }
 
 /// The callback endpoint's own state: the paid orders it has seen. Per instance: a peer
@@ -284,8 +284,8 @@ async fn hand_over(
         std::time::SystemTime::now(),
         || {
             vec![
-                ("medpay.org_code", row.org_code.clone()),
-                ("medpay.med_org_ord", row.med_org_ord.clone()),
+                ("medpay.org_code", row.org_code.to_string()),
+                ("medpay.med_org_ord", row.med_org_ord.to_string()),
                 ("medpay.mix_pay_status", st.mix_pay_status.code().to_string()),
             ]
         },
@@ -349,21 +349,13 @@ async fn settle_after_workflow(
         tracing::error!(payment = %id, ?ordered, ?notified, "integrity alarm: the bank's success notice does not carry the amounts ordered (REQ SR-7b); not acted on");
         return (StatusCode::CONFLICT, "the amounts do not match the order").into_response();
     }
-    let update = PaymentUpdate {
-        mix_pay_status: Some(st.mix_pay_status.code().to_string()),
-        self_pay_status: Some(st.self_pay_status.code().to_string()),
-        med_ins_pay_status: Some(st.med_ins_pay_status.code().to_string()),
-        failure_reason: Some(
-            "settled by the bank's verified callback after its workflow had stopped waiting (REQ Q-9)".into(),
-        ),
-        paid_at_ms: Some(medpay_activities::http::now_ms()),
-        ..Default::default()
+    let now = medpay_activities::http::now_ms();
+    let paid = PaymentMove::Paid {
+        at_ms: now,
+        bank: Some(st.into()),
+        note: Some("settled by the bank's verified callback after its workflow had stopped waiting (REQ Q-9)".into()),
     };
-    match state
-        .ledger
-        .advance(&p.org_code, &p.med_org_ord, PaymentState::Paid, update, medpay_activities::http::now_ms())
-        .await
-    {
+    match state.ledger.advance(&p.org_code, &p.med_org_ord, paid, now).await {
         Ok(_) => {
             tell_his_settled_late(state, p).await;
             acknowledge(bank, msg_id)

@@ -40,15 +40,15 @@ pub async fn create_link(
     Body(req): Body<PatientLinkRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let invalid = |m: String| ApiError::new(ErrorCode::InvalidPatientLink, m);
-    OrgCode::parse(org.clone()).map_err(|e| invalid(e.to_string()))?;
-    MedOrgOrd::parse(ord.clone()).map_err(|e| invalid(e.to_string()))?;
+    let org = OrgCode::parse(org).map_err(|e| invalid(e.to_string()))?;
+    let ord = MedOrgOrd::parse(ord).map_err(|e| invalid(e.to_string()))?;
     let ttl = req.ttl_secs.unwrap_or(state.config.patient.link_ttl_secs);
     if !(LINK_TTL_MIN_SECS..=LINK_TTL_MAX_SECS).contains(&ttl) {
         return Err(invalid(format!("ttl_secs {ttl} is outside {LINK_TTL_MIN_SECS}..={LINK_TTL_MAX_SECS}")));
     }
     let bill = match &req.bill {
         Some(b) => {
-            validate_bill(&org, &ord, b.scene, &b.lines, b.visit.as_ref(), &b.openid, &state)?;
+            validate_bill(&org, b.scene, &b.lines, b.visit.as_ref(), &b.openid, &state)?;
             super::payments::validate_channel(&org, b.channel, &state)?;
             let text = serde_json::to_string(b).map_err(|e| invalid(e.to_string()))?;
             // One HIS order, one bill: a second link for the order must carry the same bill, as a
@@ -259,7 +259,6 @@ pub async fn authorised(
         };
         validate_bill(
             &request.org_code,
-            &request.med_org_ord,
             request.scene,
             &request.lines,
             request.visit.as_ref(),

@@ -39,7 +39,7 @@ fn validate(r: &PaymentRequest, state: &AppState) -> Result<(), ApiError> {
     if r.auth_code.expose().trim().is_empty() {
         return Err(invalid("auth_code is empty"));
     }
-    validate_bill(&r.org_code, &r.med_org_ord, r.scene, &r.lines, r.visit.as_ref(), &r.openid, state)?;
+    validate_bill(&r.org_code, r.scene, &r.lines, r.visit.as_ref(), &r.openid, state)?;
     validate_channel(&r.org_code, r.channel, state)
 }
 
@@ -66,16 +66,13 @@ pub(super) fn validate_channel(org_code: &str, channel: Channel, state: &AppStat
 /// The checks of a bill, whoever sends it: the HIS's create, or the patient link's bill that
 /// becomes a create once the patient has authorised.
 pub(super) fn validate_bill(
-    org_code: &str,
-    med_org_ord: &str,
+    org_code: &OrgCode,
     scene: Scene,
     lines: &[BillLine],
     visit: Option<&Visit>,
     openid: &str,
     state: &AppState,
 ) -> Result<(), ApiError> {
-    OrgCode::parse(org_code.to_string()).map_err(|e| invalid(e.to_string()))?;
-    MedOrgOrd::parse(med_org_ord.to_string()).map_err(|e| invalid(e.to_string()))?;
     if lines.is_empty() {
         return Err(invalid("lines is empty: a bill needs at least one line"));
     }
@@ -121,7 +118,23 @@ pub(super) fn validate_bill(
     Ok(())
 }
 
-pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>) -> Result<Response, ApiError> {
+/// The create body as a `PaymentRequest`. Its ids are checked first, so a malformed org code or
+/// HIS order no. is the payment's invalid input (`INVALID_PAYMENT`, naming the field) like every
+/// other check of the bill, not a shape error; then the body is read into the typed request.
+fn payment_request(body: serde_json::Value) -> Result<PaymentRequest, ApiError> {
+    let text = |field: &str| body.get(field).and_then(serde_json::Value::as_str).map(str::to_string);
+    if let Some(org) = text("org_code") {
+        OrgCode::parse(org).map_err(|e| invalid(format!("org_code: {e}")))?;
+    }
+    if let Some(ord) = text("med_org_ord") {
+        MedOrgOrd::parse(ord).map_err(|e| invalid(format!("med_org_ord: {e}")))?;
+    }
+    serde_path_to_error::deserialize(body)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidBody, format!("the body does not have the documented shape: {e}")))
+}
+
+pub async fn create(State(state): State<AppState>, Body(body): Body<serde_json::Value>) -> Result<Response, ApiError> {
+    let r = payment_request(body)?;
     validate(&r, &state)?;
     // The root span of the payment's trace (`trace`), whatever the outcome of this request.
     let at = std::time::SystemTime::now();
@@ -129,8 +142,8 @@ pub async fn create(State(state): State<AppState>, Body(r): Body<PaymentRequest>
     let status = answer.as_ref().map(|r| r.status().as_u16()).unwrap_or_else(|e| e.status().as_u16());
     let attributes = || {
         vec![
-            ("medpay.org_code", r.org_code.clone()),
-            ("medpay.med_org_ord", r.med_org_ord.clone()),
+            ("medpay.org_code", r.org_code.to_string()),
+            ("medpay.med_org_ord", r.med_org_ord.to_string()),
             ("http.response.status_code", status.to_string()),
         ]
     };
@@ -219,12 +232,10 @@ pub(super) async fn start(state: &AppState, r: &PaymentRequest) -> Result<Respon
 pub(super) type PaymentRow = medpay_activities::ledger::entities::payment::Model;
 
 pub(super) async fn payment_row(state: &AppState, org: &str, ord: &str) -> Result<PaymentRow, ApiError> {
-    state
-        .ledger
-        .get(org, ord)
-        .await
-        .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownPayment, format!("no payment {org}/{ord}")))
+    let unknown = || ApiError::new(ErrorCode::UnknownPayment, format!("no payment {org}/{ord}"));
+    // Ids that cannot name a payment name none: the same 404 as an unknown one.
+    let (Ok(org), Ok(ord)) = (OrgCode::parse(org), MedOrgOrd::parse(ord)) else { return Err(unknown()) };
+    state.ledger.get(&org, &ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(unknown)
 }
 
 /// `?view=false` reads the ledger only: a cheap status poll for an HIS (the workflow's view,

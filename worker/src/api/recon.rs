@@ -30,9 +30,9 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let k = kind(&b.kind)?;
     k.check_period(&b.period).map_err(|m| ApiError::new(ErrorCode::InvalidRecon, m))?;
-    medpay_schemas::OrgCode::parse(b.org_code.clone())
+    let org = medpay_schemas::OrgCode::parse(b.org_code.clone())
         .map_err(|e| ApiError::new(ErrorCode::InvalidRecon, e.to_string()))?;
-    let id = crate::recon::start(&state.client, &state.task_queue, k, &b.org_code, &b.period)
+    let id = crate::recon::start(&state.client, &state.task_queue, k, &org, &b.period)
         .await
         .map_err(ApiError::temporal_unavailable)?;
     let run = medpay_activities::recon::run_id(k, &b.org_code, &b.period);

@@ -14,7 +14,7 @@ use medpay_activities::ledger::{CreateRefundOutcome, Ineligible, LedgerError, Ne
 use medpay_activities::parties::onboarding::RefundAuthorisation;
 use medpay_activities::refund::fingerprint;
 use medpay_schemas::refund::{OperatorAction, RefundAmounts, RefundInput, RefundKind, RefundState, RefundView};
-use medpay_schemas::{Money, Secret};
+use medpay_schemas::{MedOrgOrd, Money, OrgCode, Secret};
 use medpay_workflows::refund::RefundWorkflow;
 use serde::Deserialize;
 use serde_json::json;
@@ -106,7 +106,7 @@ fn refusable(
     let at_channel = state
         .parties
         .as_ref()
-        .and_then(|p| p.hospitals.get(&b.org_code))
+        .and_then(|p| p.hospitals.get(b.org_code.as_str()))
         .is_some_and(|h| h.config.refund_authorisation == RefundAuthorisation::Channel);
     if insurance && at_channel && b.auth_code.as_ref().is_none_or(|c| c.expose().is_empty()) {
         return Err(ApiError::new(
@@ -139,11 +139,23 @@ fn refusable(
 }
 
 pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) -> Result<Response, ApiError> {
-    medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
-    let p = state.ledger.get(&b.org_code, &b.med_org_ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(
-        || ApiError::new(ErrorCode::UnknownPayment, format!("no payment {}/{}", b.org_code, b.med_org_ord)),
-    )?;
-    let existing = state.ledger.get_refund(&b.org_code, &b.refund_no).await.map_err(ApiError::ledger_unavailable)?;
+    let refund_no = medpay_schemas::RefundNo::parse(b.refund_no.clone()).map_err(|e| invalid(e.to_string()))?;
+    if refund_no.len() > medpay_schemas::RefundNo::HIS_MAX_LEN {
+        return Err(invalid(format!(
+            "refund_no is {} characters, above {}: the longer ones are kept for the refunds medpay starts itself",
+            refund_no.len(),
+            medpay_schemas::RefundNo::HIS_MAX_LEN
+        )));
+    }
+    let no_payment =
+        || ApiError::new(ErrorCode::UnknownPayment, format!("no payment {}/{}", b.org_code, b.med_org_ord));
+    // Ids that cannot be a payment's name no payment: the same 404 as an unknown one.
+    let (org, ord) = match (OrgCode::parse(b.org_code.clone()), MedOrgOrd::parse(b.med_org_ord.clone())) {
+        (Ok(org), Ok(ord)) => (org, ord),
+        _ => return Err(no_payment()),
+    };
+    let p = state.ledger.get(&org, &ord).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(no_payment)?;
+    let existing = state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?;
     let a = match (&existing, b.fund_fen.or(b.psn_acct_fen).or(b.cash_fen)) {
         // "Refund everything" asked again: the same refund, whatever remains now.
         (Some(r), None) => RefundAmounts {
@@ -155,9 +167,9 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
     };
     refusable(&state, &b, &p, &a, existing.is_some())?;
     let input = RefundInput {
-        org_code: b.org_code.clone(),
-        med_org_ord: b.med_org_ord.clone(),
-        refund_no: b.refund_no.clone(),
+        org_code: org,
+        med_org_ord: ord,
+        refund_no,
         kind: RefundKind::Patient,
         amounts: a,
         auth_code: b.auth_code,
@@ -250,10 +262,10 @@ async fn refund_row(
     org: &str,
     refund_no: &str,
 ) -> Result<medpay_activities::ledger::entities::refund::Model, ApiError> {
-    state
-        .ledger
-        .get_refund(org, refund_no)
-        .await
-        .map_err(ApiError::ledger_unavailable)?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}")))
+    let unknown = || ApiError::new(ErrorCode::UnknownRefund, format!("no refund {org}/{refund_no}"));
+    // Ids that cannot name a refund name none: the same 404 as an unknown one.
+    let (Ok(org), Ok(refund_no)) = (OrgCode::parse(org), medpay_schemas::RefundNo::parse(refund_no)) else {
+        return Err(unknown());
+    };
+    state.ledger.get_refund(&org, &refund_no).await.map_err(ApiError::ledger_unavailable)?.ok_or_else(unknown)
 }

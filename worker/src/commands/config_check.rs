@@ -335,7 +335,7 @@ pub async fn run(config: &Config, org: Option<&str>, online: bool, warn_days: i6
     for (file, why) in unreadable {
         out.push(finding(&file, "hospital file", false, why));
     }
-    let configs: Vec<HospitalConfig> = configs.into_iter().filter(|c| org.is_none_or(|o| o == c.org_code)).collect();
+    let configs: Vec<HospitalConfig> = configs.into_iter().filter(|c| org.is_none_or(|o| c.org_code == o)).collect();
     if let Some(o) = org {
         anyhow::ensure!(!configs.is_empty(), "hospital {o} is not configured");
     }

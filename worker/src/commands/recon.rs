@@ -36,7 +36,13 @@ pub fn print_summary(s: &ReconSummary) {
     }
 }
 
-pub async fn run(client: &Client, task_queue: &str, kind: &str, org: &str, period: &str) -> anyhow::Result<()> {
+pub async fn run(
+    client: &Client,
+    task_queue: &str,
+    kind: &str,
+    org: &medpay_schemas::OrgCode,
+    period: &str,
+) -> anyhow::Result<()> {
     let kind = ReconKind::parse(kind).with_context(|| format!("--kind {kind:?} must be selfpay or insurance"))?;
     let id = crate::recon::start(client, task_queue, kind, org, period).await?;
     println!("started {id}");

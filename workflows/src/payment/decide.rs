@@ -114,7 +114,11 @@ mod tests {
                 psn_acct_pay: fen(2000),
                 fund_pay: fen(5000),
             },
-            cashier: Cashier { mix_trade_no: "MIX1".into(), out_trade_no: "SPHIS1".into(), prepay: None },
+            cashier: Cashier {
+                mix_trade_no: "MIX1".parse().unwrap(),
+                out_trade_no: "SPHIS1".parse().unwrap(),
+                prepay: None,
+            },
         }
     }
 
