@@ -30,15 +30,11 @@ impl BankClient {
         msg_id: &str,
         biz: &Req,
     ) -> Result<Resp, PartyError> {
-        let biz = serde_json::to_value(biz).map_err(|e| PartyError::Local {
-            party: PARTY,
-            stage: LocalStage::Encode,
-            detail: e.to_string(),
-        })?;
+        let biz = serde_json::to_value(biz).map_err(LocalStage::Encode.of(PARTY))?;
         let sealed = self
             .envelope
             .seal_request(&self.endpoint.path(op.key()), msg_id, now_ms(), &biz, &self.hospital_key)
-            .map_err(|e| PartyError::Local { party: PARTY, stage: LocalStage::Sign, detail: e.to_string() })?;
+            .map_err(LocalStage::Sign.of(PARTY))?;
         let url = self.endpoint.url(op.key());
         let (status, text) = send(PARTY, self.http.post(url).form(&sealed.params)).await?;
         if status >= 400 {

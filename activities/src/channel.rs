@@ -85,15 +85,11 @@ impl AlipayClient {
             req_biz_no: req_biz_no.into(),
             call_url: None,
         };
-        let biz = serde_json::to_value(&biz).map_err(|e| PartyError::Local {
-            party: PARTY,
-            stage: LocalStage::Encode,
-            detail: e.to_string(),
-        })?;
+        let biz = serde_json::to_value(&biz).map_err(LocalStage::Encode.of(PARTY))?;
         let sealed = self
             .envelope
             .seal_form("", "", now_ms(), &biz, &self.hospital_key, &[("method", METHOD), ("version", "1.0")])
-            .map_err(|e| PartyError::Local { party: PARTY, stage: LocalStage::Sign, detail: e.to_string() })?;
+            .map_err(LocalStage::Sign.of(PARTY))?;
         let (_, text) = send(PARTY, self.http.post(&self.url).form(&sealed.params)).await?;
         let reply = self
             .envelope

@@ -55,11 +55,7 @@ impl CoreClient {
         static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ts = TimestampFormat::Compact.render(now_ms());
-        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000)).map_err(|e| PartyError::Local {
-            party: PARTY,
-            stage: LocalStage::Encode,
-            detail: e.to_string(),
-        })
+        MsgId::parse(format!("{:0<12}{ts}{:04}", self.org_code, seq % 10_000)).map_err(LocalStage::Encode.of(PARTY))
     }
 
     async fn call<I: Serialize, O: DeserializeOwned>(
@@ -88,17 +84,9 @@ impl CoreClient {
             sign_no: sign_no.into(),
             input,
         };
-        let mut body = serde_json::to_value(&req).map_err(|e| PartyError::Local {
-            party: PARTY,
-            stage: LocalStage::Encode,
-            detail: e.to_string(),
-        })?;
+        let mut body = serde_json::to_value(&req).map_err(LocalStage::Encode.of(PARTY))?;
         if let Some(sig) = &self.signature {
-            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(|e| PartyError::Local {
-                party: PARTY,
-                stage: LocalStage::Sign,
-                detail: e.to_string(),
-            })?;
+            signature::sign(&mut body, &sig.scheme, &sig.hospital_key).map_err(LocalStage::Sign.of(PARTY))?;
         }
         let (status, text) = send(PARTY, self.http.post(&self.url).json(&body)).await?;
         let unreadable = |e: serde_json::Error| PartyError::Unknown {

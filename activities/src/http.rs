@@ -39,6 +39,13 @@ pub enum LocalStage {
     Configuration,
 }
 
+impl LocalStage {
+    /// Maps a failure of this stage at `party` to `PartyError::Local` (for `map_err`).
+    pub fn of<E: std::fmt::Display>(self, party: &'static str) -> impl FnOnce(E) -> PartyError {
+        move |e| PartyError::Local { party, stage: self, detail: e.to_string() }
+    }
+}
+
 impl std::fmt::Display for LocalStage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -42,14 +42,7 @@ async fn mixed_payment_runs_end_to_end_with_verified_callback() {
         .mid
         .call(
             MidPlatformOp::QueryOrder,
-            &QueryOrderRequest {
-                pay_ord_id: o.pay_ord_id.clone(),
-                org_codg: OrgCode::parse(env.hospital().org_code.clone()).unwrap(),
-                pay_token: o.pay_token.clone(),
-                id_no: Secret::new(p.id_no.into()),
-                user_name: Secret::new(p.name.into()),
-                id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-            },
+            &env.order_query("mixed", &o.med_org_ord, o.pay_ord_id.clone(), o.pay_token.clone()),
         )
         .await
         .unwrap();
@@ -222,19 +215,11 @@ async fn documented_error_codes() {
     assert_eq!(rejected_code(&bad_channel.user_query(&code, "o", "r3").await.unwrap_err()), "40001");
 
     // Unknown order at the mid-platform -> 2004.
-    let p = medpay_sandbox::persons::by_persona("mixed").unwrap();
     let e = env
         .mid
         .call::<_, QueryOrderResponse>(
             MidPlatformOp::QueryOrder,
-            &QueryOrderRequest {
-                pay_ord_id: PayOrdId::parse("ORD-NOPE").unwrap(),
-                org_codg: OrgCode::parse(h.org_code.clone()).unwrap(),
-                pay_token: Secret::new("x".into()),
-                id_no: Secret::new(p.id_no.into()),
-                user_name: Secret::new(p.name.into()),
-                id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-            },
+            &env.order_query("mixed", "HIS-NOPE", PayOrdId::parse("ORD-NOPE").unwrap(), Secret::new("x".into())),
         )
         .await
         .unwrap_err();

@@ -9,6 +9,7 @@ use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
 use crate::ledger::{Ledger, PaymentMove};
+use crate::mid_platform::transformers::{FeeUpload, UploadedOrder};
 use crate::parties::{HospitalParties, Parties};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::payment_flow::*;
@@ -150,92 +151,10 @@ impl PaymentActivities {
     #[activity]
     pub async fn upload(self: Arc<Self>, _ctx: ActivityContext, s: Identified) -> Result<Uploaded, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let id = s.identity.clone();
         let r = &s.request;
-        let parse_err = |e: IdError| bad(e.to_string());
-        let visit = r.visit.clone().unwrap_or_default();
-        let chrg = match &visit.charge_batch_no {
-            Some(c) => ChrgBchno::parse(c.clone()).map_err(parse_err)?,
-            None => medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord),
-        };
-        let created_at = s.created_at_ms;
-        let begntime = visit
-            .begin_time
-            .clone()
-            .unwrap_or_else(|| medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at));
-        let total = r.total().map_err(|e| bad(e.to_string()))?;
-        let some = |v: &str| (!v.is_empty()).then(|| v.to_string());
-        let req = UploadFeeDetailsRequest {
-            org_codg: r.org_code.clone(),
-            org_id: None,
-            psn_no: id.psn_no.clone(),
-            insutype: id.insutype.clone(),
-            insu_code: id.insu_code.clone(),
-            id_no: id.id_no.clone(),
-            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-            user_name: id.name.clone(),
-            pay_auth_no: id.pay_auth_no.clone(),
-            med_org_ord: r.med_org_ord.clone(),
-            chrg_bchno: chrg.clone(),
-            med_type: visit.med_type.clone().unwrap_or_else(|| r.scene.med_type().into()),
-            begntime: begntime.clone(),
-            medfee_sumamt: total,
-            dept_code: some(&visit.dept_code),
-            dept_name: some(&visit.dept_name),
-            atddr_no: some(&visit.doctor_code),
-            dr_name: some(&visit.doctor_name),
-            uld_latlnt: None,
-            fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
-            psn_setlway: medpay_schemas::wire::mid_platform::codes::SETTLE_BY_ITEM.into(),
-            acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
-            dise_codg: visit.diagnoses.first().map(|d| d.code.clone()),
-            dise_name: visit.diagnoses.first().map(|d| d.name.clone()),
-            diseinfo_list: visit
-                .diagnoses
-                .iter()
-                .enumerate()
-                .map(|(i, d)| DiseInfo {
-                    diag_type: medpay_schemas::wire::mid_platform::codes::DIAGNOSIS_WESTERN.into(),
-                    diag_srt_no: (i + 1).to_string(),
-                    diag_code: d.code.clone(),
-                    diag_name: d.name.clone(),
-                    diag_dept: visit.dept_name.clone(),
-                    dise_dor_no: visit.doctor_code.clone(),
-                    dise_dor_name: visit.doctor_name.clone(),
-                    diag_time: begntime.clone(),
-                    vali_flag: medpay_schemas::wire::mid_platform::codes::VALID.into(),
-                })
-                .collect(),
-            feedetail_list: r
-                .lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| FeeDetail {
-                    feedetl_sn: (i + 1).to_string(),
-                    chrg_bchno: chrg.clone(),
-                    rxno: l.rx_no.clone(),
-                    fee_ocur_time: l.fee_time.clone().unwrap_or_else(|| begntime.clone()),
-                    // A line of a request accepted before the API required its details (a payment
-                    // in flight across the upgrade): one unit, the hospital's code, as then.
-                    med_list_codg: if l.catalogue_code.is_empty() { l.code.clone() } else { l.catalogue_code.clone() },
-                    medins_list_codg: l.code.clone(),
-                    med_list_name: Some(l.name.clone()),
-                    det_item_fee_sumamt: Money::from_fen(l.amount_fen),
-                    cnt: if l.quantity.is_empty() {
-                        medpay_schemas::wire::mid_platform::codes::ONE_UNIT.into()
-                    } else {
-                        l.quantity.clone()
-                    },
-                    pric: Money::from_fen(l.unit_price_fen.unwrap_or(l.amount_fen)),
-                    bilg_dept_codg: some(&visit.dept_code),
-                    bilg_dept_name: some(&visit.dept_name),
-                    bilg_dr_codg: some(&visit.doctor_code),
-                    bilg_dr_name: some(&visit.doctor_name),
-                    med_type: None,
-                    memo: None,
-                })
-                .collect(),
-        };
+        let upload = FeeUpload { request: r, identity: &s.identity, created_at_ms: s.created_at_ms };
+        let req =
+            UploadFeeDetailsRequest::try_from(upload).map_err(|e| bad(format!("6201 for {}: {e}", r.med_org_ord)))?;
         let resp = h.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &req).await;
         ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
             .record("mid-platform", "6201", &req, resp.as_ref())
@@ -253,18 +172,9 @@ impl PaymentActivities {
         s: BillUploaded,
     ) -> Result<SettlementSplit, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, r) = (s.identity.clone(), s.uploaded.clone(), &s.request);
-        let req = PayOrderRequest {
-            pay_auth_no: id.pay_auth_no,
-            pay_ord_id: up.pay_ord_id.clone(),
-            pay_token: up.pay_token,
-            org_codg: r.org_code.clone(),
-            org_biz_ser: r.med_org_ord.clone(),
-            chrg_bchno: medpay_schemas::workflow_ids::charge_batch_no(&r.med_org_ord),
-            fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
-            mdtrt_id: None,
-            acct_used_flag: if r.use_personal_account { "1" } else { "0" }.into(),
-        };
+        let r = &s.request;
+        let order = UploadedOrder { request: r, identity: &s.identity, uploaded: &s.uploaded };
+        let req = PayOrderRequest::try_from(order).map_err(|e| bad(format!("6202 for {}: {e}", r.med_org_ord)))?;
         let resp = h.mid.call::<_, PayOrderResponse>(MidPlatformOp::PayOrder, &req).await;
         ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
             .record("mid-platform", "6202", &req, resp.as_ref())
@@ -301,15 +211,8 @@ impl PaymentActivities {
     ) -> Result<Option<bool>, ActivityError> {
         use medpay_schemas::status::OrdStasClass;
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, r) = (&s.identity, &s.uploaded, &s.request);
-        let req = QueryOrderRequest {
-            pay_ord_id: up.pay_ord_id.clone(),
-            org_codg: r.org_code.clone(),
-            pay_token: up.pay_token.clone(),
-            id_no: id.id_no.clone(),
-            user_name: id.name.clone(),
-            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-        };
+        let r = &s.request;
+        let req = QueryOrderRequest::from(UploadedOrder { request: r, identity: &s.identity, uploaded: &s.uploaded });
         let resp = h.mid.call::<_, QueryOrderResponse>(MidPlatformOp::QueryOrder, &req).await;
         ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
             .record("mid-platform", "6301", &req, resp.as_ref())

@@ -8,6 +8,7 @@ use medpay_activities::channel::WechatClient;
 use medpay_activities::core::CoreClient;
 use medpay_activities::http::{PartyError, https_client};
 use medpay_activities::mid_platform::MidPlatformClient;
+use medpay_activities::mid_platform::transformers::{FeeUpload, UploadedOrder};
 use medpay_activities::parties::onboarding::{HospitalConfig, Party};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProfile};
 use medpay_crypto::envelope::mid_platform::{MidPlatformEnvelope, MidPlatformProfile};
@@ -211,6 +212,72 @@ impl Env {
         self.wechat.user_query(&code, "openid-test", "req-1").await.unwrap().pay_auth_no
     }
 
+    /// An outpatient bill of `lines` (fen each) at the sandbox hospital, as an HIS sends it.
+    pub fn bill(&self, med_org_ord: &str, pay_auth_no: &Secret<String>, lines: &[i64]) -> payment_flow::PaymentRequest {
+        let line = |(i, fen): (usize, &i64)| payment_flow::BillLine {
+            code: format!("H{i:04}"),
+            name: "沙箱药品".into(),
+            amount_fen: *fen,
+            catalogue_code: format!("XA01{i:04}"),
+            quantity: "1".into(),
+            unit_price_fen: Some(*fen),
+            fee_time: None,
+            rx_no: None,
+        };
+        payment_flow::PaymentRequest {
+            org_code: self.hospital().org_code.parse().unwrap(),
+            med_org_ord: med_org_ord.parse().unwrap(),
+            scene: payment_flow::Scene::Outpatient,
+            channel: Default::default(),
+            access: None,
+            auth_code: pay_auth_no.clone(),
+            openid: "openid-test".into(),
+            lines: lines.iter().enumerate().map(line).collect(),
+            visit: Some(payment_flow::Visit {
+                dept_code: "A03".into(),
+                dept_name: "全科医疗科".into(),
+                doctor_code: "D0001".into(),
+                doctor_name: "李医生".into(),
+                diagnoses: vec![payment_flow::Diagnosis {
+                    code: "J06.900".into(), name: "急性上呼吸道感染".into()
+                }],
+                med_type: None,
+                charge_batch_no: None,
+                begin_time: Some("2026-11-26 09:00:00".into()),
+            }),
+            use_personal_account: true,
+        }
+    }
+
+    /// The sandbox persona as the core identifies them.
+    pub fn identity(&self, persona: &str, pay_auth_no: &Secret<String>) -> payment_flow::Identity {
+        let p = medpay_sandbox::persons::by_persona(persona).unwrap();
+        payment_flow::Identity {
+            pay_auth_no: pay_auth_no.clone(),
+            psn_no: PsnNo::parse(p.psn_no).unwrap(),
+            insutype: p.insutype.into(),
+            insu_code: p.insuplc_admdvs.into(),
+            id_no: Secret::new(p.id_no.into()),
+            name: Secret::new(p.name.into()),
+            for_relative: false,
+        }
+    }
+
+    /// 6301 for the persona's uploaded order, built as the payment's day's close builds it.
+    pub fn order_query(
+        &self,
+        persona: &str,
+        med_org_ord: &str,
+        pay_ord_id: PayOrdId,
+        pay_token: Secret<String>,
+    ) -> QueryOrderRequest {
+        let no_code = Secret::new(String::new());
+        let (request, identity) = (self.bill(med_org_ord, &no_code, &[1]), self.identity(persona, &no_code));
+        let uploaded = payment_flow::Uploaded { pay_ord_id, pay_token };
+        QueryOrderRequest::from(UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded })
+    }
+
+    /// 6201 for the persona's bill, built as the payment's upload builds it.
     pub fn upload_request(
         &self,
         persona: &str,
@@ -218,68 +285,9 @@ impl Env {
         pay_auth_no: &Secret<String>,
         lines: &[i64],
     ) -> UploadFeeDetailsRequest {
-        let p = medpay_sandbox::persons::by_persona(persona).unwrap();
-        let total: i64 = lines.iter().sum();
-        let chrg = ChrgBchno::parse(format!("CB{med_org_ord}")).unwrap();
-        UploadFeeDetailsRequest {
-            org_codg: OrgCode::parse(self.hospital().org_code.clone()).unwrap(),
-            org_id: None,
-            psn_no: PsnNo::parse(p.psn_no).unwrap(),
-            insutype: p.insutype.into(),
-            insu_code: p.insuplc_admdvs.into(),
-            id_no: Secret::new(p.id_no.into()),
-            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-            user_name: Secret::new(p.name.into()),
-            pay_auth_no: pay_auth_no.clone(),
-            med_org_ord: MedOrgOrd::parse(med_org_ord).unwrap(),
-            chrg_bchno: chrg.clone(),
-            med_type: "11".into(),
-            begntime: "2026-11-26 09:00:00".into(),
-            medfee_sumamt: Money::from_fen(total),
-            dept_code: Some("A03".into()),
-            dept_name: Some("全科医疗科".into()),
-            atddr_no: Some("D0001".into()),
-            dr_name: Some("李医生".into()),
-            uld_latlnt: Some("104.06,30.67".into()),
-            fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
-            psn_setlway: medpay_schemas::wire::mid_platform::codes::SETTLE_BY_ITEM.into(),
-            acct_used_flag: "1".into(),
-            dise_codg: Some("J06.900".into()),
-            dise_name: Some("急性上呼吸道感染".into()),
-            diseinfo_list: vec![DiseInfo {
-                diag_type: medpay_schemas::wire::mid_platform::codes::DIAGNOSIS_WESTERN.into(),
-                diag_srt_no: "1".into(),
-                diag_code: "J06.900".into(),
-                diag_name: "急性上呼吸道感染".into(),
-                diag_dept: "全科医疗科".into(),
-                dise_dor_no: "D0001".into(),
-                dise_dor_name: "李医生".into(),
-                diag_time: "2026-11-26 09:00:00".into(),
-                vali_flag: medpay_schemas::wire::mid_platform::codes::VALID.into(),
-            }],
-            feedetail_list: lines
-                .iter()
-                .enumerate()
-                .map(|(i, fen)| FeeDetail {
-                    feedetl_sn: format!("{}", i + 1),
-                    chrg_bchno: chrg.clone(),
-                    rxno: None,
-                    fee_ocur_time: "2026-11-26 09:00:00".into(),
-                    med_list_codg: format!("XA01{i:04}"),
-                    medins_list_codg: format!("H{i:04}"),
-                    med_list_name: Some("沙箱药品".into()),
-                    det_item_fee_sumamt: Money::from_fen(*fen),
-                    cnt: "1".into(),
-                    pric: Money::from_fen(*fen),
-                    bilg_dept_codg: Some("A03".into()),
-                    bilg_dept_name: Some("全科医疗科".into()),
-                    bilg_dr_codg: Some("D0001".into()),
-                    bilg_dr_name: Some("李医生".into()),
-                    med_type: None,
-                    memo: None,
-                })
-                .collect(),
-        }
+        let (request, identity) = (self.bill(med_org_ord, pay_auth_no, lines), self.identity(persona, pay_auth_no));
+        UploadFeeDetailsRequest::try_from(FeeUpload { request: &request, identity: &identity, created_at_ms: 0 })
+            .unwrap()
     }
 }
 
@@ -306,23 +314,12 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
         .call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines))
         .await?;
     let h = env.hospital();
-    let pre: PayOrderResponse = env
-        .mid
-        .call(
-            MidPlatformOp::PayOrder,
-            &PayOrderRequest {
-                pay_auth_no: pay_auth_no.clone(),
-                pay_ord_id: upload.pay_ord_id.clone(),
-                pay_token: upload.pay_token.clone(),
-                org_codg: OrgCode::parse(h.org_code.clone()).unwrap(),
-                org_biz_ser: MedOrgOrd::parse(med_org_ord).unwrap(),
-                chrg_bchno: ChrgBchno::parse(format!("CB{med_org_ord}")).unwrap(),
-                fee_type: medpay_schemas::wire::mid_platform::codes::FEE_TYPE.into(),
-                mdtrt_id: None,
-                acct_used_flag: "1".into(),
-            },
-        )
-        .await?;
+    let (request, identity) = (env.bill(med_org_ord, &pay_auth_no, lines), env.identity(persona, &pay_auth_no));
+    let uploaded =
+        payment_flow::Uploaded { pay_ord_id: upload.pay_ord_id.clone(), pay_token: upload.pay_token.clone() };
+    let pre_settle = UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded };
+    let pre: PayOrderResponse =
+        env.mid.call(MidPlatformOp::PayOrder, &PayOrderRequest::try_from(pre_settle).unwrap()).await?;
     pre.split.check().unwrap();
     let out_trade_no = OutTradeNo::parse(format!("SP{med_org_ord}")).unwrap();
     let own = pre.split.own_pay_amt;

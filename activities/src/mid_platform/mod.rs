@@ -2,6 +2,8 @@
 //! A reply is trusted only after decryption and signature verification; a reply that fails
 //! them is an integrity error (re-fetch by query, REQ S-4.1d), never a result.
 
+pub mod transformers;
+
 use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::mid_platform::{EnvelopeError, MidPlatformEnvelope};
 use medpay_crypto::signer::{PrivateKey, PublicKey};
@@ -27,15 +29,11 @@ impl MidPlatformClient {
         op: MidPlatformOp,
         request: &Req,
     ) -> Result<Resp, PartyError> {
-        let data = serde_json::to_value(request).map_err(|e| PartyError::Local {
-            party: PARTY,
-            stage: LocalStage::Encode,
-            detail: e.to_string(),
-        })?;
+        let data = serde_json::to_value(request).map_err(LocalStage::Encode.of(PARTY))?;
         let sealed = self
             .envelope
             .seal(self.envelope.request_fields(now_ms()), &data, &self.hospital_key)
-            .map_err(|e| PartyError::Local { party: PARTY, stage: LocalStage::Sign, detail: e.to_string() })?;
+            .map_err(LocalStage::Sign.of(PARTY))?;
         let url = self.endpoint.url(op.infno());
         let (status, text) = send(PARTY, self.http.post(url).json(&sealed.body)).await?;
         let opened = self.envelope.open(&text, &self.platform_public).map_err(|e| match e {
