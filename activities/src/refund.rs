@@ -4,14 +4,16 @@
 //! the refund no. (`appRefdSn`, `outtrx_serial_no`), so a retry after a crash is a replay at the
 //! party and the patient is never refunded twice.
 
+use crate::bank::transformers::{RefundNotice, self_pay_refund};
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
 use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
+use crate::mid_platform::transformers::{InsuranceRefund, refund_authorisation};
 use crate::parties::onboarding::RefundAuthorisation;
 use crate::parties::{HospitalParties, Parties};
 use medpay_crypto::envelope::canonical::{NumberStyle, canonical_data};
-use medpay_schemas::refund::{RefundAmounts, RefundInput, RefundState};
+use medpay_schemas::refund::{RefundInput, RefundState};
 use medpay_schemas::status::RefundStatus;
 use medpay_schemas::wire::bank::*;
 use medpay_schemas::wire::mid_platform::*;
@@ -114,15 +116,11 @@ impl RefundActivities {
         s: &RefundStep,
         sn: &str,
     ) -> Result<Secret<String>, ActivityError> {
-        let parse_err = |e: IdError| bad(e.to_string());
-        let req = RefundAuthorisationRequest {
-            pay_ord_id: s.plan.pay_ord_id.clone().ok_or_else(|| {
-                bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
-            })?,
-            org_codg: s.input.org_code.clone(),
-            med_org_ord: s.input.med_org_ord.clone(),
-            app_refd_sn: AppRefdSn::parse(sn.to_string()).map_err(parse_err)?,
-        };
+        let pay_ord_id = s.plan.pay_ord_id.as_ref().ok_or_else(|| {
+            bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
+        })?;
+        let sn = AppRefdSn::parse(sn.to_string()).map_err(|e| bad(e.to_string()))?;
+        let req = refund_authorisation(&s.input, pay_ord_id, sn);
         let resp = h.mid.call::<_, RefundAuthorisationResponse>(MidPlatformOp::RefundAuthorisation, &req).await;
         ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
             .record("mid-platform", "refund authorisation", &req, resp.as_ref().map(|_| &"payAuthNo issued"))
@@ -233,20 +231,17 @@ impl RefundActivities {
                 (0, None) => return Err(bad("no payAuthNo for 6203".into())),
                 _ => self.platform_authorisation(h, &s, &sn).await?,
             };
-            let req = RefundRequest {
-                pay_ord_id: s.plan.pay_ord_id.clone().ok_or_else(|| {
+            let call = InsuranceRefund {
+                pay_ord_id: s.plan.pay_ord_id.as_ref().ok_or_else(|| {
                     bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
                 })?,
-                app_refd_sn: AppRefdSn::parse(sn).map_err(parse_err)?,
-                app_refd_time: medpay_crypto::envelope::time::TimestampFormat::Compact.render(now_ms()),
-                totl_refd_amt: a.total().map_err(|e| bad(e.to_string()))?,
-                cash_refd_amt: a.cash,
-                psn_acct_refd_amt: a.psn_acct,
-                fund_refd_amt: a.fund,
+                sn: AppRefdSn::parse(sn).map_err(parse_err)?,
                 refd_type,
+                amounts: a,
                 pay_auth_no,
-                exp_content: None,
+                at_ms: now_ms(),
             };
+            let req = RefundRequest::try_from(call).map_err(|e| bad(e.to_string()))?;
             let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
             ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
                 .record("mid-platform", "6203", &req, resp.as_ref())
@@ -312,14 +307,7 @@ impl RefundActivities {
     #[activity]
     pub async fn refund_cash(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<String, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
-        let req = SelfPayRefundRequest {
-            mer_id: h.params.bank.mer_id.clone(),
-            out_trade_no: s.plan.out_trade_no.clone(),
-            order_id: None,
-            outtrx_serial_no: s.plan.bank_serial.clone(),
-            ret_total_amt: s.input.amounts.cash,
-            reason: s.input.reason.clone(),
-        };
+        let req = self_pay_refund(&h.params.bank.mer_id, &s.plan.out_trade_no, &s.plan.bank_serial, &s.input);
         let resp = h
             .bank
             .call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req)
@@ -367,32 +355,22 @@ impl RefundActivities {
     #[activity]
     pub async fn notify(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<(), ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
-        let a: RefundAmounts = s.input.amounts;
-        let insurance = a.insurance().map_err(|e| bad(e.to_string()))?;
-        let refund_type = match (insurance.is_zero(), a.cash.is_zero()) {
-            (false, true) => "MED_REFUND",
-            (true, false) => "SELF_REFUND",
-            _ => "MIX_REFUND",
-        };
-        let req = RefundNotifyRequest {
-            hospital_id: h.params.bank.hospital_id.clone(),
-            sub_mchid: h.params.bank.sub_mchid.clone(),
-            refund_type: refund_type.into(),
-            mix_trade_no: s.plan.mix_trade_no.clone(),
-            intrx_serial_no: s
+        let notice = RefundNotice {
+            hospital_id: &h.params.bank.hospital_id,
+            sub_mchid: &h.params.bank.sub_mchid,
+            mix_trade_no: &s.plan.mix_trade_no,
+            bank_refund_serial: s
                 .bank_refund_serial
                 .clone()
                 .map(BankRefundSerial::parse)
                 .transpose()
                 .map_err(|e| bad(e.to_string()))?,
-            cash_refund_fee: a.cash,
-            med_refund_total_fee: insurance,
-            med_refund_gov_fee: a.fund,
-            med_refund_self_fee: a.psn_acct,
-            med_refund_other_fee: Money::ZERO,
-            refund_time: medpay_schemas::time::BeijingTime::of(now_ms()).rfc3339(),
-            out_refund_no: s.input.refund_no.clone(),
+            refund_no: &s.input.refund_no,
+            amounts: s.input.amounts,
+            at_ms: now_ms(),
         };
+        let req =
+            RefundNotifyRequest::try_from(notice).map_err(|e| bad(format!("refund {}: {e}", s.input.refund_no)))?;
         let resp = h
             .bank
             .call::<_, RefundNotifyResponse>(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req)

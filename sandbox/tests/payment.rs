@@ -231,7 +231,12 @@ async fn documented_error_codes() {
     forged_bank.hospital_key = PrivateKey::Sm2(Sm2PrivateKey::generate().unwrap());
     let e = query_with(&forged_bank, &env, &o, &o.created_date).await.unwrap_err();
     assert_eq!(rejected_code(&e), "4001");
-    assert_eq!(rejected_code(&query(&env, &o, "2001-01-01").await.unwrap_err()), "4004");
+    assert_eq!(
+        rejected_code(
+            &query(&env, &o, &medpay_schemas::time::BeijingDate { year: 2001, month: 1, day: 1 }).await.unwrap_err()
+        ),
+        "4004"
+    );
     let unknown = Ordered { mix_trade_no: MixTradeNo::parse("MIX-NOPE").unwrap(), ..o };
     assert_eq!(rejected_code(&query(&env, &unknown, &unknown.created_date).await.unwrap_err()), "4004");
     env.sandbox.stop().await;

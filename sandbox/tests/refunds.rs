@@ -4,7 +4,10 @@
 
 mod common;
 use common::*;
+use medpay_activities::bank::transformers::{RefundNotice, self_pay_refund};
 use medpay_activities::http::PartyError;
+use medpay_activities::mid_platform::transformers::InsuranceRefund;
+use medpay_schemas::refund::RefundAmounts;
 use medpay_schemas::status::*;
 use medpay_schemas::wire::bank::*;
 use medpay_schemas::wire::mid_platform::*;
@@ -15,6 +18,7 @@ fn code(e: PartyError) -> String {
     e.code().unwrap_or_else(|| panic!("expected a rejection, got {e}")).to_string()
 }
 
+/// One 6203, built as the refund's `refund_insurance` builds it.
 fn refund_req(
     o: &Ordered,
     sn: &str,
@@ -24,18 +28,17 @@ fn refund_req(
     cash: i64,
     kind: RefundType,
 ) -> RefundRequest {
-    RefundRequest {
-        pay_ord_id: o.pay_ord_id.clone(),
-        app_refd_sn: AppRefdSn::parse(sn).unwrap(),
-        app_refd_time: "20261126120000".into(),
-        totl_refd_amt: Money::from_fen(fund + acct + cash),
-        cash_refd_amt: Money::from_fen(cash),
-        psn_acct_refd_amt: Money::from_fen(acct),
-        fund_refd_amt: Money::from_fen(fund),
+    let amounts =
+        RefundAmounts { fund: Money::from_fen(fund), psn_acct: Money::from_fen(acct), cash: Money::from_fen(cash) };
+    let call = InsuranceRefund {
+        pay_ord_id: &o.pay_ord_id,
+        sn: AppRefdSn::parse(sn).unwrap(),
         refd_type: kind,
+        amounts,
         pay_auth_no: auth.clone(),
-        exp_content: None,
-    }
+        at_ms: medpay_schemas::time::now_ms(),
+    };
+    RefundRequest::try_from(call).unwrap()
 }
 
 async fn paid(env: &Env, his: &str) -> Ordered {
@@ -119,14 +122,8 @@ async fn full_refund_of_a_mixed_payment() {
 
     // The bank refunds the cash part once, whatever the retries.
     let h = env.hospital().clone();
-    let req = SelfPayRefundRequest {
-        mer_id: h.bank.mer_id.clone(),
-        out_trade_no: o.out_trade_no.clone(),
-        order_id: None,
-        outtrx_serial_no: "RF-1".into(),
-        ret_total_amt: Money::from_fen(cash),
-        reason: None,
-    };
+    let refund = patient_refund(&o, &h.org_code, "RF-1", cash);
+    let req = self_pay_refund(&h.bank.mer_id, &o.out_trade_no, "RF-1", &refund);
     let a: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-1", &req).await.unwrap();
     let b: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-2", &req).await.unwrap();
     assert_eq!(a.intrx_serial_no, b.intrx_serial_no);
@@ -138,20 +135,22 @@ async fn full_refund_of_a_mixed_payment() {
     );
 
     // The channel is told, with the same serial as the cash refund.
-    let notify = RefundNotifyRequest {
-        hospital_id: h.bank.hospital_id.clone(),
-        sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
-        refund_type: "MIX_REFUND".into(),
-        mix_trade_no: o.mix_trade_no.clone(),
-        intrx_serial_no: a.intrx_serial_no.clone(),
-        cash_refund_fee: Money::from_fen(cash),
-        med_refund_total_fee: Money::from_fen(fund + acct),
-        med_refund_gov_fee: Money::from_fen(fund),
-        med_refund_self_fee: Money::from_fen(acct),
-        med_refund_other_fee: Money::ZERO,
-        refund_time: "2026-11-26T12:00:00+08:00".into(),
-        out_refund_no: "RF-1".parse().unwrap(),
-    };
+    let sub_mchid: SubMchId = h.bank.sub_mchid.parse().unwrap();
+    let refund_no = RefundNo::parse("RF-1").unwrap();
+    let notify = RefundNotifyRequest::try_from(RefundNotice {
+        hospital_id: &h.bank.hospital_id,
+        sub_mchid: &sub_mchid,
+        mix_trade_no: &o.mix_trade_no,
+        bank_refund_serial: a.intrx_serial_no.clone(),
+        refund_no: &refund_no,
+        amounts: RefundAmounts {
+            fund: Money::from_fen(fund),
+            psn_acct: Money::from_fen(acct),
+            cash: Money::from_fen(cash),
+        },
+        at_ms: medpay_schemas::time::now_ms(),
+    })
+    .unwrap();
     let _: RefundNotifyResponse = env.bank.call(BankOp::RefundNotify, "m-n-1", &notify).await.unwrap();
     let wrong_serial =
         RefundNotifyRequest { intrx_serial_no: Some(BankRefundSerial::parse("RF-NOPE").unwrap()), ..notify };

@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use medpay_schemas::Money;
 use medpay_schemas::wire::bank::*;
 use serde_json::json;
 use std::process::Command;
@@ -57,14 +56,12 @@ async fn statements_over_sftp_with_control_totals_and_recording() {
     let o = order(&env, "mixed", "HIS-S-1", &[30_000]).await.unwrap();
     env.post("/sandbox/patient/pay", json!({"mix_trade_no": o.mix_trade_no})).await;
     let h = env.hospital().clone();
-    let refund = SelfPayRefundRequest {
-        mer_id: h.bank.mer_id.clone(),
-        out_trade_no: o.out_trade_no.clone(),
-        order_id: None,
-        outtrx_serial_no: "RF-S-1".into(),
-        ret_total_amt: Money::from_fen(1_000),
-        reason: None,
-    };
+    let refund = medpay_activities::bank::transformers::self_pay_refund(
+        &h.bank.mer_id,
+        &o.out_trade_no,
+        "RF-S-1",
+        &patient_refund(&o, &h.org_code, "RF-S-1", 1_000),
+    );
     let _: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-s-rf", &refund).await.unwrap();
 
     let (status, v) = env.post("/sandbox/control/statements", json!({"kind": "selfpay", "period": today()})).await;

@@ -1,15 +1,19 @@
-//! The mid-platform's requests built from the payment's domain values (REQ 6.1 steps 6-7 and
-//! the day's close): what each field of 6201, 6202 and 6301 is filled with, and the party's codes
+//! The mid-platform's requests built from the payment's and the refund's domain values (REQ 6.1
+//! steps 6-7 and the day's close, REQ 6.2 steps 3-4): what each field of 6201, 6202, 6301, the
+//! refund authorisation and 6203 is filled with, and the party's codes
 //! by name (`wire::mid_platform::codes`). The payment's activities send them; the simulator's
 //! tests send the same ones, so both sides are tried against one construction.
 
 use medpay_schemas::payment_flow::{Identity, PaymentRequest, Uploaded};
+use medpay_schemas::refund::{RefundAmounts, RefundInput};
+use medpay_schemas::status::RefundType;
 use medpay_schemas::time::BeijingTime;
 use medpay_schemas::wire::mid_platform::codes;
 use medpay_schemas::wire::mid_platform::{
-    DiseInfo, FeeDetail, PayOrderRequest, QueryOrderRequest, UploadFeeDetailsRequest,
+    DiseInfo, FeeDetail, PayOrderRequest, QueryOrderRequest, RefundAuthorisationRequest, RefundRequest,
+    UploadFeeDetailsRequest,
 };
-use medpay_schemas::{ChrgBchno, IdError, Money, MoneyError};
+use medpay_schemas::{AppRefdSn, ChrgBchno, IdError, Money, MoneyError, PayOrdId, Secret};
 
 /// What cannot become a request: the bill's own data, found wanting. Never the party's fault.
 #[derive(Debug, thiserror::Error)]
@@ -147,5 +151,45 @@ impl From<UploadedOrder<'_>> for QueryOrderRequest {
             user_name: o.identity.name.clone(),
             id_type: codes::ID_TYPE_RESIDENT_ID_CARD.into(),
         }
+    }
+}
+
+/// REQ 6.2 step 3: the platform's authorisation of one refund's 6203, under its serial.
+pub fn refund_authorisation(refund: &RefundInput, pay_ord_id: &PayOrdId, sn: AppRefdSn) -> RefundAuthorisationRequest {
+    RefundAuthorisationRequest {
+        pay_ord_id: pay_ord_id.clone(),
+        org_codg: refund.org_code.clone(),
+        med_org_ord: refund.med_org_ord.clone(),
+        app_refd_sn: sn,
+    }
+}
+
+/// REQ 6.2 step 4: one 6203 call — the components it returns under its refund type, with a
+/// payAuthNo for this call only.
+pub struct InsuranceRefund<'a> {
+    pub pay_ord_id: &'a PayOrdId,
+    pub sn: AppRefdSn,
+    pub refd_type: RefundType,
+    pub amounts: RefundAmounts,
+    pub pay_auth_no: Secret<String>,
+    pub at_ms: i64,
+}
+
+impl TryFrom<InsuranceRefund<'_>> for RefundRequest {
+    type Error = MoneyError;
+
+    fn try_from(r: InsuranceRefund<'_>) -> Result<Self, MoneyError> {
+        Ok(RefundRequest {
+            pay_ord_id: r.pay_ord_id.clone(),
+            app_refd_sn: r.sn,
+            app_refd_time: BeijingTime::of(r.at_ms).compact(),
+            totl_refd_amt: r.amounts.total()?,
+            cash_refd_amt: r.amounts.cash,
+            psn_acct_refd_amt: r.amounts.psn_acct,
+            fund_refd_amt: r.amounts.fund,
+            refd_type: r.refd_type,
+            pay_auth_no: r.pay_auth_no,
+            exp_content: None,
+        })
     }
 }

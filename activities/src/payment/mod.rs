@@ -5,6 +5,7 @@
 //! same order instead of creating a second one; the sandbox and the parties answer a replay
 //! with the original order.
 
+use crate::bank::transformers::mixed_order_query;
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
@@ -243,15 +244,8 @@ impl PaymentActivities {
     ) -> Result<Option<MixedOrderState>, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
         let c = &s.cashier;
-        let date = BeijingDate::of(s.created_at_ms).to_string();
-        let req = MixedOrderQueryRequest {
-            query_type: medpay_schemas::wire::bank::codes::QUERY_BY_MIX_TRADE_NO.into(),
-            hospital_id: h.params.bank.hospital_id.clone(),
-            mix_trade_no: Some(c.mix_trade_no.clone()),
-            out_trade_no: None,
-            sub_mchid: h.params.bank.sub_mchid.clone(),
-            trx_date: date,
-        };
+        let b = &h.params.bank;
+        let req = mixed_order_query(&b.hospital_id, &b.sub_mchid, &c.mix_trade_no, BeijingDate::of(s.created_at_ms));
         let resp = h
             .bank
             .call::<_, MixedOrderQueryResponse>(

@@ -2,52 +2,32 @@
 //! mixed order, keyed by the HIS order no. so a retry replays the same orders.
 
 use super::{PaymentActivities, PreSettled};
+use crate::bank::transformers::{BankOrders, Merchant};
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::ledger::{BankOrder, PaymentMove};
+use crate::parties::HospitalParties;
 use medpay_schemas::payment_flow::*;
-use medpay_schemas::status::MixPayType;
 use medpay_schemas::wire::bank::*;
-use medpay_schemas::*;
 use temporalio_sdk::activities::ActivityError;
 
 impl PaymentActivities {
     pub(super) async fn orders(&self, s: PreSettled) -> Result<Cashier, ActivityError> {
         let h = self.hospital(&s.request.org_code)?;
-        let (id, up, split, r) = (s.identity.clone(), s.uploaded.clone(), s.split, &s.request);
-        let own = split.own_pay_amt;
-        let out = medpay_schemas::workflow_ids::out_trade_no(&r.med_org_ord, !own.is_zero());
-        let created_at = s.created_at_ms;
+        let r = &s.request;
+        let orders = BankOrders {
+            merchant: self.merchant(h, r.channel)?,
+            request: r,
+            identity: &s.identity,
+            uploaded: &s.uploaded,
+            split: &s.split,
+            created_at_ms: s.created_at_ms,
+        };
+        let (own, out) = (s.split.own_pay_amt, orders.out_trade_no());
         let mut prepay = None;
         let mut prepay_id = None;
-        // The app the patient pays in: the hospital's WeChat app, or its Alipay app.
-        let shop_appid = match r.channel {
-            Channel::Wechat => h.params.bank.shop_appid.clone(),
-            Channel::Alipay => h
-                .params
-                .channel
-                .alipay_app_id
-                .clone()
-                .ok_or_else(|| bad(format!("hospital {} has no Alipay app id", r.org_code)))?,
-        };
-        if !own.is_zero() {
-            let sp_req = SelfPayOrderRequest {
-                mer_id: h.params.bank.mer_id.clone(),
-                mer_prtcl_no: String::new(),
-                out_trade_no: out.clone(),
-                pay_mode: r.channel.pay_mode().into(),
-                access_type: r.channel.access_type(r.access).into(),
-                shop_appid: shop_appid.clone(),
-                open_id: r.openid.clone(),
-                total_fee: own,
-                fee_type: medpay_schemas::wire::bank::codes::FEE_TYPE.into(),
-                spbill_create_ip: "127.0.0.1".into(),
-                orig_date_time: medpay_crypto::envelope::time::TimestampFormat::Dashed.render(created_at),
-                body: format!("{} {}", h.params.org_name, r.scene.order_type()),
-                mer_url: self.parties.callback_url.clone(),
-                expire_time: None,
-                attach: None,
-            };
+        if orders.has_self_pay() {
+            let sp_req = orders.self_pay();
             let sp = h.bank.call::<_, SelfPayOrderResponse>(BankOp::SelfPayOrder, &format!("sp-{out}"), &sp_req).await;
             ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
                 .record("bank", "self-pay order", &sp_req, sp.as_ref())
@@ -69,47 +49,7 @@ impl PaymentActivities {
                 prepay = Some(p);
             }
         }
-        let insurance = split.insurance().map_err(|e| bad(e.to_string()))?;
-        let mix_pay_type = match (own.is_zero(), insurance.is_zero()) {
-            (true, _) => MixPayType::InsuranceOnly,
-            (false, true) => MixPayType::CashOnly,
-            _ => MixPayType::CashAndInsurance,
-        };
-        let id_digest = Secret::new(h.config.bank_orders.id_digest.of(id.id_no.expose()));
-        let req = MixedOrderRequest {
-            hospital_id: h.params.bank.hospital_id.clone(),
-            sub_mchid: h.params.bank.sub_mchid.clone(),
-            mix_pay_type,
-            order_type: r.scene.order_type().into(),
-            appid: shop_appid.clone(),
-            sub_appid: String::new(),
-            openid: r.openid.clone(),
-            payer_name: id.name.clone(),
-            payer_id_digest: id_digest,
-            payer_card_type: medpay_schemas::wire::bank::codes::PAYER_ID_CARD.into(),
-            pay_for_relatives: id.for_relative,
-            out_trade_no: out.clone(),
-            serial_no: r.med_org_ord.clone(),
-            pay_order_id: up.pay_ord_id.clone(),
-            pay_auth_no: id.pay_auth_no.clone(),
-            geo_location: String::new(),
-            city_id: id.insu_code.clone(),
-            med_inst_name: h.params.org_name.clone(),
-            med_inst_no: h.params.org_code.to_string(),
-            med_ins_order_create_time: medpay_schemas::time::BeijingTime::of(created_at).rfc3339(),
-            total_fee: split.fee_sumamt,
-            med_ins_gov_fee: split.fund_pay,
-            med_ins_self_fee: split.psn_acct_pay,
-            med_ins_other_fee: Money::ZERO,
-            med_ins_cash_fee: own,
-            wechat_pay_cash_fee: own,
-            callback_url: self.parties.callback_url.clone(),
-            prepay_id,
-            passthrough_request_content: None,
-            attach: None,
-            // True only during the joint test (left true in production it is a money-loss bug).
-            med_ins_test_env: h.config.stage == crate::parties::onboarding::Stage::JointTest,
-        };
+        let req = orders.mixed(prepay_id).map_err(|e| bad(format!("the mixed order of {}: {e}", r.med_org_ord)))?;
         req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
         let mixed = h.bank.call::<_, MixedOrderResponse>(BankOp::MixedOrder, &format!("mix-{out}"), &req).await;
         ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
@@ -117,8 +57,33 @@ impl PaymentActivities {
             .await;
         let mixed = mixed.map_err(fail)?;
         let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;
-        let order = BankOrder { sub_mchid: req.sub_mchid.clone(), mix_trade_no: mix.clone() };
+        let order = BankOrder { sub_mchid: req.sub_mchid, mix_trade_no: mix.clone() };
         self.record(r, PaymentMove::Ordered { out_trade_no: out.clone(), order }).await?;
         Ok(Cashier { mix_trade_no: mix, out_trade_no: out, prepay })
+    }
+
+    /// The hospital's merchant at the bank, ordering in the app the patient pays in: the
+    /// hospital's WeChat app, or its Alipay app.
+    fn merchant<'a>(&'a self, h: &'a HospitalParties, channel: Channel) -> Result<Merchant<'a>, ActivityError> {
+        let app_id = match channel {
+            Channel::Wechat => &h.params.bank.shop_appid,
+            Channel::Alipay => h
+                .params
+                .channel
+                .alipay_app_id
+                .as_ref()
+                .ok_or_else(|| bad(format!("hospital {} has no Alipay app id", h.params.org_code)))?,
+        };
+        Ok(Merchant {
+            mer_id: &h.params.bank.mer_id,
+            hospital_id: &h.params.bank.hospital_id,
+            sub_mchid: &h.params.bank.sub_mchid,
+            org_code: &h.params.org_code,
+            org_name: &h.params.org_name,
+            app_id,
+            callback_url: &self.parties.callback_url,
+            id_digest: h.config.bank_orders.id_digest,
+            joint_test: h.config.stage == crate::parties::onboarding::Stage::JointTest,
+        })
     }
 }

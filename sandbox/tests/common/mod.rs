@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use medpay_activities::bank::BankClient;
+use medpay_activities::bank::transformers::{BankOrders, Merchant, mixed_order_query};
 use medpay_activities::channel::WechatClient;
 use medpay_activities::core::CoreClient;
 use medpay_activities::http::{PartyError, https_client};
@@ -14,7 +15,7 @@ use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, BankGatewayProf
 use medpay_crypto::envelope::mid_platform::{MidPlatformEnvelope, MidPlatformProfile};
 use medpay_crypto::signer::{PrivateKey, PublicKey};
 use medpay_sandbox::{SandboxConfig, SandboxHandle};
-use medpay_schemas::status::MixPayType;
+use medpay_schemas::time::BeijingDate;
 use medpay_schemas::wire::bank::*;
 use medpay_schemas::wire::mid_platform::*;
 use medpay_schemas::*;
@@ -300,7 +301,7 @@ pub struct Ordered {
     pub split: SettlementSplit,
     pub out_trade_no: OutTradeNo,
     pub mix_trade_no: MixTradeNo,
-    pub created_date: String,
+    pub created_date: BeijingDate,
 }
 
 /// REQ 6.1 steps 4-9 against the sandbox, as the payment workflow will do them.
@@ -321,83 +322,34 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
     let pre: PayOrderResponse =
         env.mid.call(MidPlatformOp::PayOrder, &PayOrderRequest::try_from(pre_settle).unwrap()).await?;
     pre.split.check().unwrap();
-    let out_trade_no = OutTradeNo::parse(format!("SP{med_org_ord}")).unwrap();
-    let own = pre.split.own_pay_amt;
+    let (org_code, sub_mchid): (OrgCode, SubMchId) = (h.org_code.parse().unwrap(), h.bank.sub_mchid.parse().unwrap());
+    let orders = BankOrders {
+        merchant: Merchant {
+            mer_id: &h.bank.mer_id,
+            hospital_id: &h.bank.hospital_id,
+            sub_mchid: &sub_mchid,
+            org_code: &org_code,
+            org_name: &h.org_name,
+            app_id: &h.bank.shop_appid,
+            callback_url: &env.callback_url,
+            id_digest: medpay_crypto::id_digest::IdDigest::Md5,
+            joint_test: false,
+        },
+        request: &request,
+        identity: &identity,
+        uploaded: &uploaded,
+        split: &pre.split,
+        created_at_ms: medpay_schemas::time::now_ms(),
+    };
+    let out_trade_no = orders.out_trade_no();
     let mut prepay_id = None;
-    if !own.is_zero() {
-        let sp: SelfPayOrderResponse = env
-            .bank
-            .call(
-                BankOp::SelfPayOrder,
-                &format!("m-sp-{med_org_ord}"),
-                &SelfPayOrderRequest {
-                    mer_id: h.bank.mer_id.clone(),
-                    mer_prtcl_no: String::new(),
-                    out_trade_no: out_trade_no.clone(),
-                    pay_mode: "9".into(),
-                    access_type: "9".into(),
-                    shop_appid: h.bank.shop_appid.clone(),
-                    open_id: "openid-test".into(),
-                    total_fee: own,
-                    fee_type: medpay_schemas::wire::bank::codes::FEE_TYPE.into(),
-                    spbill_create_ip: "127.0.0.1".into(),
-                    orig_date_time: "2026-11-26 09:00:00".into(),
-                    body: "门诊缴费".into(),
-                    mer_url: env.callback_url.clone(),
-                    expire_time: None,
-                    attach: None,
-                },
-            )
-            .await?;
+    if orders.has_self_pay() {
+        let sp: SelfPayOrderResponse =
+            env.bank.call(BankOp::SelfPayOrder, &format!("m-sp-{med_org_ord}"), &orders.self_pay()).await?;
         prepay_id = sp.wx_data_package.map(|p| p.package.trim_start_matches("prepay_id=").to_string());
     }
-    let insurance = pre.split.insurance().unwrap();
-    let mix_pay_type = match (own.is_zero(), insurance.is_zero()) {
-        (true, _) => MixPayType::InsuranceOnly,
-        (false, true) => MixPayType::CashOnly,
-        _ => MixPayType::CashAndInsurance,
-    };
-    let p = medpay_sandbox::persons::by_persona(persona).unwrap();
-    let mixed: MixedOrderResponse = env
-        .bank
-        .call(
-            BankOp::MixedOrder,
-            &format!("m-mix-{med_org_ord}"),
-            &MixedOrderRequest {
-                hospital_id: h.bank.hospital_id.clone(),
-                sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
-                mix_pay_type,
-                order_type: "DIAG_PAY".into(),
-                appid: h.bank.shop_appid.clone(),
-                sub_appid: String::new(),
-                openid: "openid-test".into(),
-                payer_name: Secret::new(p.name.into()),
-                payer_id_digest: Secret::new(medpay_crypto::id_digest::IdDigest::Md5.of(p.id_no)),
-                payer_card_type: medpay_schemas::wire::bank::codes::PAYER_ID_CARD.into(),
-                pay_for_relatives: false,
-                out_trade_no: out_trade_no.clone(),
-                serial_no: MedOrgOrd::parse(med_org_ord).unwrap(),
-                pay_order_id: upload.pay_ord_id.clone(),
-                pay_auth_no: pay_auth_no.clone(),
-                geo_location: "104.06,30.67".into(),
-                city_id: "510100".into(),
-                med_inst_name: h.org_name.clone(),
-                med_inst_no: h.org_code.clone(),
-                med_ins_order_create_time: "2026-11-26T09:00:00+08:00".into(),
-                total_fee: pre.split.fee_sumamt,
-                med_ins_gov_fee: pre.split.fund_pay,
-                med_ins_self_fee: pre.split.psn_acct_pay,
-                med_ins_other_fee: Money::ZERO,
-                med_ins_cash_fee: own,
-                wechat_pay_cash_fee: own,
-                callback_url: env.callback_url.clone(),
-                prepay_id,
-                passthrough_request_content: None,
-                attach: None,
-                med_ins_test_env: false,
-            },
-        )
-        .await?;
+    let mixed: MixedOrderResponse =
+        env.bank.call(BankOp::MixedOrder, &format!("m-mix-{med_org_ord}"), &orders.mixed(prepay_id).unwrap()).await?;
     Ok(Ordered {
         med_org_ord: med_org_ord.into(),
         pay_auth_no,
@@ -406,38 +358,45 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
         split: pre.split,
         out_trade_no,
         mix_trade_no: mixed.mix_trade_no.unwrap(),
-        created_date: today(),
+        created_date: BeijingDate::of(medpay_schemas::time::now_ms()),
     })
+}
+
+/// A patient's refund of `cash` fen of payment `o`, as the HIS asks it.
+pub fn patient_refund(o: &Ordered, org_code: &str, refund_no: &str, cash: i64) -> medpay_schemas::refund::RefundInput {
+    medpay_schemas::refund::RefundInput {
+        org_code: org_code.parse().unwrap(),
+        med_org_ord: o.med_org_ord.parse().unwrap(),
+        refund_no: refund_no.parse().unwrap(),
+        kind: medpay_schemas::refund::RefundKind::Patient,
+        amounts: medpay_schemas::refund::RefundAmounts { cash: Money::from_fen(cash), ..Default::default() },
+        auth_code: None,
+        openid: None,
+        channel: Default::default(),
+        reason: None,
+        attention_after_secs: 60,
+    }
 }
 
 pub fn today() -> String {
     medpay_schemas::time::BeijingDate::of(medpay_schemas::time::now_ms()).to_string()
 }
 
-pub async fn query(env: &Env, o: &Ordered, date: &str) -> Result<MixedOrderQueryResponse, PartyError> {
+pub async fn query(env: &Env, o: &Ordered, date: &BeijingDate) -> Result<MixedOrderQueryResponse, PartyError> {
     query_with(&env.bank, env, o, date).await
 }
 
+/// The compensating query (step 12), built as the payment's `query_bank` builds it.
 pub async fn query_with(
     bank: &BankClient,
     env: &Env,
     o: &Ordered,
-    date: &str,
+    date: &BeijingDate,
 ) -> Result<MixedOrderQueryResponse, PartyError> {
     let h = env.hospital();
-    bank.call(
-        BankOp::MixedOrderQuery,
-        &format!("m-q-{}-{date}", o.med_org_ord),
-        &MixedOrderQueryRequest {
-            query_type: medpay_schemas::wire::bank::codes::QUERY_BY_MIX_TRADE_NO.into(),
-            hospital_id: h.bank.hospital_id.clone(),
-            mix_trade_no: Some(o.mix_trade_no.clone()),
-            out_trade_no: None,
-            sub_mchid: SubMchId::parse(h.bank.sub_mchid.clone()).unwrap(),
-            trx_date: date.into(),
-        },
-    )
-    .await
+    let sub_mchid: SubMchId = h.bank.sub_mchid.parse().unwrap();
+    let req = mixed_order_query(&h.bank.hospital_id, &sub_mchid, &o.mix_trade_no, *date);
+    bank.call(BankOp::MixedOrderQuery, &format!("m-q-{}-{date}", o.med_org_ord), &req).await
 }
 
 pub async fn wait_for<T>(what: &str, secs: u64, mut f: impl AsyncFnMut() -> Option<T>) -> T {

@@ -30,6 +30,12 @@ pub mod bank {
     pub const QUERY_BY_MIX_TRADE_NO: &str = "MIX_TRADE_NO";
     /// ... or by the institution's order no.
     pub const QUERY_BY_OUT_TRADE_NO: &str = "OUT_TRADE_NO";
+    /// `refund_type` of a refund notice: the insurance parts only, ...
+    pub const REFUND_INSURANCE: &str = "MED_REFUND";
+    /// ... the self-pay part only, ...
+    pub const REFUND_SELF_PAY: &str = "SELF_REFUND";
+    /// ... or both.
+    pub const REFUND_MIXED: &str = "MIX_REFUND";
 }
 
 /// The provincial core's codes medpay sends (docs/PROTOCOLS.md §2).

@@ -31,13 +31,29 @@ pub(crate) fn contradiction(st: &MixedOrderState, ordered: &Ordered) -> Option<S
     (!wrong.is_empty()).then(|| wrong.join("; "))
 }
 
+/// What a bank's final status means: the payment's state, why it did not end paid, and whether
+/// the self-pay part collected goes back at once (REQ X-8a). Decided in one place, so the refund
+/// is started exactly for the outcome that says so.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BankOutcome {
+    pub state: PaymentState,
+    pub failure: Option<PaymentFailure>,
+    pub refund_self_pay: bool,
+}
+
+impl BankOutcome {
+    fn ended(state: PaymentState, failure: Option<PaymentFailure>) -> Self {
+        Self { state, failure, refund_self_pay: false }
+    }
+}
+
 /// What the bank's final status means for the payment. A success that contradicts the order is
 /// never `Paid` (REQ SR-7b): an integrity alarm, left to an operator and the reconciliation.
-pub(crate) fn outcome_of(st: &MixedOrderState, ordered: &Ordered) -> (PaymentState, Option<PaymentFailure>) {
+pub(crate) fn outcome_of(st: &MixedOrderState, ordered: &Ordered) -> BankOutcome {
     match (&st.mix_pay_status, &st.self_pay_status, &st.med_ins_pay_status) {
         (MixPayStatus::Success, _, _) => match contradiction(st, ordered) {
-            None => (PaymentState::Paid, None),
-            Some(what) => (
+            None => BankOutcome::ended(PaymentState::Paid, None),
+            Some(what) => BankOutcome::ended(
                 PaymentState::PendingReconciliation,
                 Some(PaymentFailure::new(
                     FailureCode::IntegrityAlarm,
@@ -47,21 +63,22 @@ pub(crate) fn outcome_of(st: &MixedOrderState, ordered: &Ordered) -> (PaymentSta
                 )),
             ),
         },
-        (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => (
-            PaymentState::Failed,
-            Some(PaymentFailure::new(
+        (_, SelfPayStatus::Success, MedInsPayStatus::Fail) => BankOutcome {
+            state: PaymentState::Failed,
+            failure: Some(PaymentFailure::new(
                 FailureCode::InsuranceFailedAfterSelfPay,
                 "insurance failed after self-pay: the self-pay part is refunded (REQ X-8a)",
             )),
-        ),
-        (_, SelfPayStatus::Fail, MedInsPayStatus::Success) => (
+            refund_self_pay: true,
+        },
+        (_, SelfPayStatus::Fail, MedInsPayStatus::Success) => BankOutcome::ended(
             PaymentState::PendingReconciliation,
             Some(PaymentFailure::new(
                 FailureCode::IntegrityAlarm,
                 "integrity alarm: self-pay failed but insurance succeeded (REQ SR-7a)",
             )),
         ),
-        (status, _, _) => (
+        (status, _, _) => BankOutcome::ended(
             PaymentState::Failed,
             Some(PaymentFailure {
                 party: Some("bank".into()),
@@ -70,11 +87,6 @@ pub(crate) fn outcome_of(st: &MixedOrderState, ordered: &Ordered) -> (PaymentSta
             }),
         ),
     }
-}
-
-/// REQ X-8a: the self-pay part was collected and insurance failed; it goes back at once.
-pub(crate) fn needs_anomaly_refund(st: &MixedOrderState) -> bool {
-    st.self_pay_status == SelfPayStatus::Success && st.med_ins_pay_status == MedInsPayStatus::Fail
 }
 
 /// The states upserted as `MedpayPaymentState`: the one an operator acts on and the end. Each
@@ -133,8 +145,8 @@ mod tests {
         .unwrap()
     }
 
-    fn code(o: &(PaymentState, Option<PaymentFailure>)) -> (PaymentState, Option<FailureCode>) {
-        (o.0, o.1.as_ref().map(|f| f.code))
+    fn code(o: &BankOutcome) -> (PaymentState, Option<FailureCode>) {
+        (o.state, o.failure.as_ref().map(|f| f.code))
     }
 
     #[test]
@@ -142,7 +154,7 @@ mod tests {
         let st = bank("MIX_PAY_SUCCESS", "SELF_PAY_SUCCESS", "MED_INS_PAY_SUCCESS");
         assert_eq!(contradiction(&st, &ordered()), None);
         assert_eq!(code(&outcome_of(&st, &ordered())), (PaymentState::Paid, None));
-        assert!(!needs_anomaly_refund(&st));
+        assert!(!outcome_of(&st, &ordered()).refund_self_pay);
     }
 
     /// REQ SR-7b: every figure and number of the order is checked, and each one that differs
@@ -171,7 +183,17 @@ mod tests {
             code(&outcome_of(&st, &ordered())),
             (PaymentState::Failed, Some(FailureCode::InsuranceFailedAfterSelfPay))
         );
-        assert!(needs_anomaly_refund(&st));
+        assert!(outcome_of(&st, &ordered()).refund_self_pay);
+    }
+
+    /// The refund follows the outcome, not the statuses read a second time: a bank that says
+    /// "mixed order paid" while naming insurance failed is believed paid (its figures match),
+    /// and nothing is refunded behind the ledger's back.
+    #[test]
+    fn the_x8a_refund_goes_with_the_failed_outcome_only() {
+        let st = bank("MIX_PAY_SUCCESS", "SELF_PAY_SUCCESS", "MED_INS_PAY_FAIL");
+        let o = outcome_of(&st, &ordered());
+        assert_eq!((o.state, o.refund_self_pay), (PaymentState::Paid, false));
     }
 
     /// REQ SR-7a: insurance cannot succeed when self-pay failed; never guessed, left to an
@@ -183,12 +205,13 @@ mod tests {
             code(&outcome_of(&st, &ordered())),
             (PaymentState::PendingReconciliation, Some(FailureCode::IntegrityAlarm))
         );
-        assert!(!needs_anomaly_refund(&st));
+        assert!(!outcome_of(&st, &ordered()).refund_self_pay);
     }
 
     #[test]
     fn any_other_final_status_fails_naming_the_banks_code() {
-        let (state, failure) = outcome_of(&bank("MIX_PAY_REVERSED", "SELF_PAY_FAIL", "MED_INS_PAY_FAIL"), &ordered());
+        let BankOutcome { state, failure, .. } =
+            outcome_of(&bank("MIX_PAY_REVERSED", "SELF_PAY_FAIL", "MED_INS_PAY_FAIL"), &ordered());
         let failure = failure.unwrap();
         assert_eq!((state, failure.code), (PaymentState::Failed, FailureCode::BankPaymentFailed));
         assert_eq!((failure.party.as_deref(), failure.party_code.as_deref()), (Some("bank"), Some("MIX_PAY_REVERSED")));

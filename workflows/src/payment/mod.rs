@@ -170,7 +170,7 @@ impl PaymentWorkflow {
         bank: MixedOrderState,
         settled_by: SettledBy,
     ) -> WorkflowResult<()> {
-        let (state, failure) = decide::outcome_of(&bank, ordered);
+        let decide::BankOutcome { state, failure, refund_self_pay } = decide::outcome_of(&bank, ordered);
         // The view first: once the ledger says Paid, the view already carries the bank's status.
         ctx.state_mut(|w| {
             w.view.bank = Some(bank.clone());
@@ -181,10 +181,9 @@ impl PaymentWorkflow {
             // Paid after being pending: the pending reason is no failure any more.
             None => ctx.state_mut(|w| w.failure = None),
         }
-        let anomaly = decide::needs_anomaly_refund(&bank);
         Self::record(ctx, &ordered.request, state, Some(bank), failure.map(|f| f.encode())).await?;
         Self::set(ctx, state);
-        if anomaly {
+        if refund_self_pay {
             Self::anomaly_refund(ctx, ordered).await?;
         }
         Ok(())

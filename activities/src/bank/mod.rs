@@ -2,6 +2,8 @@
 //! self-pay refund and refund notify, and the hospital's side of the payment callback
 //! (verify, acknowledge) (docs/PROTOCOLS.md §4).
 
+pub mod transformers;
+
 use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::bank_gateway::{BankGatewayEnvelope, GatewayError};
 use medpay_crypto::signer::{PrivateKey, PublicKey};
