@@ -42,7 +42,7 @@ async fn mixed_payment_runs_end_to_end_with_verified_callback() {
         .mid
         .call(
             MidPlatformOp::QueryOrder,
-            &env.order_query("mixed", &o.med_org_ord, o.pay_ord_id.clone(), o.pay_token.clone()),
+            &env.for_uploaded::<QueryOrderRequest>("mixed", &o.med_org_ord, o.pay_ord_id.clone(), o.pay_token.clone()),
         )
         .await
         .unwrap();
@@ -219,7 +219,12 @@ async fn documented_error_codes() {
         .mid
         .call::<_, QueryOrderResponse>(
             MidPlatformOp::QueryOrder,
-            &env.order_query("mixed", "HIS-NOPE", PayOrdId::parse("ORD-NOPE").unwrap(), Secret::new("x".into())),
+            &env.for_uploaded::<QueryOrderRequest>(
+                "mixed",
+                "HIS-NOPE",
+                PayOrdId::parse("ORD-NOPE").unwrap(),
+                Secret::new("x".into()),
+            ),
         )
         .await
         .unwrap_err();

@@ -198,15 +198,7 @@ async fn revoke_and_abandon() {
     let o = order(&env, "resident", "HIS-V-1", &[8_000]).await.unwrap();
     let (status, v) = env.post("/sandbox/patient/abandon", json!({"mix_trade_no": o.mix_trade_no})).await;
     assert_eq!((status, v["mix_pay_status"].as_str()), (200, Some("MIX_PAY_FAIL")));
-    let p = medpay_sandbox::persons::by_persona("resident").unwrap();
-    let req = RevokeUploadRequest {
-        pay_ord_id: o.pay_ord_id.clone(),
-        org_codg: OrgCode::parse(env.hospital().org_code.clone()).unwrap(),
-        pay_token: o.pay_token.clone(),
-        id_no: Secret::new(p.id_no.into()),
-        user_name: Secret::new(p.name.into()),
-        id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-    };
+    let req: RevokeUploadRequest = env.for_uploaded("resident", "HIS-V-1", o.pay_ord_id.clone(), o.pay_token.clone());
     let _: RevokeUploadResponse = env.mid.call(MidPlatformOp::RevokeUpload, &req).await.unwrap();
     assert_eq!(env.state().await["mid_orders"][0]["ord_stas"], "12");
     // Once revoked, the HIS order can be uploaded again (a new payOrdId) with a new payAuthNo.
@@ -220,14 +212,8 @@ async fn revoke_and_abandon() {
 
     // A settled order cannot be revoked (2005).
     let paid_order = paid(&env, "HIS-V-2").await;
-    let m = medpay_sandbox::persons::by_persona("mixed").unwrap();
-    let revoke_paid = RevokeUploadRequest {
-        pay_ord_id: paid_order.pay_ord_id.clone(),
-        pay_token: paid_order.pay_token.clone(),
-        id_no: Secret::new(m.id_no.into()),
-        user_name: Secret::new(m.name.into()),
-        ..req
-    };
+    let revoke_paid: RevokeUploadRequest =
+        env.for_uploaded("mixed", "HIS-V-2", paid_order.pay_ord_id.clone(), paid_order.pay_token.clone());
     assert_eq!(
         code(env.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &revoke_paid).await.unwrap_err()),
         "2005"

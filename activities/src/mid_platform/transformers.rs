@@ -1,6 +1,6 @@
 //! The mid-platform's requests built from the payment's and the refund's domain values (REQ 6.1
-//! steps 6-7 and the day's close, REQ 6.2 steps 3-4): what each field of 6201, 6202, 6301, the
-//! refund authorisation and 6203 is filled with, and the party's codes
+//! steps 6-7 and the day's close, REQ 6.2 steps 3-4): what each field of 6201, 6202, 6301, 6401,
+//! the refund authorisation and 6203 is filled with, and the party's codes
 //! by name (`wire::mid_platform::codes`). The payment's activities send them; the simulator's
 //! tests send the same ones, so both sides are tried against one construction.
 
@@ -11,7 +11,7 @@ use medpay_schemas::time::BeijingTime;
 use medpay_schemas::wire::mid_platform::codes;
 use medpay_schemas::wire::mid_platform::{
     DiseInfo, FeeDetail, PayOrderRequest, QueryOrderRequest, RefundAuthorisationRequest, RefundRequest,
-    UploadFeeDetailsRequest,
+    RevokeUploadRequest, UploadFeeDetailsRequest,
 };
 use medpay_schemas::{AppRefdSn, ChrgBchno, IdError, Money, MoneyError, PayOrdId, Secret};
 
@@ -138,6 +138,20 @@ impl TryFrom<UploadedOrder<'_>> for PayOrderRequest {
             mdtrt_id: None,
             acct_used_flag: flag(o.request.use_personal_account),
         })
+    }
+}
+
+/// 6401: the upload withdrawn (the patient never confirmed, or the HIS cancelled).
+impl From<UploadedOrder<'_>> for RevokeUploadRequest {
+    fn from(o: UploadedOrder<'_>) -> Self {
+        RevokeUploadRequest {
+            pay_ord_id: o.uploaded.pay_ord_id.clone(),
+            org_codg: o.request.org_code.clone(),
+            pay_token: o.uploaded.pay_token.clone(),
+            id_no: o.identity.id_no.clone(),
+            user_name: o.identity.name.clone(),
+            id_type: codes::ID_TYPE_RESIDENT_ID_CARD.into(),
+        }
     }
 }
 

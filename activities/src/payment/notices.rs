@@ -5,6 +5,7 @@
 use super::{BillUploaded, Outcome, PaymentActivities};
 use crate::exchange_log::ExchangeLog;
 use crate::failure::fail;
+use crate::mid_platform::transformers::UploadedOrder;
 use medpay_schemas::wire::mid_platform::*;
 use std::sync::Arc;
 use temporalio_macros::activities;
@@ -93,15 +94,8 @@ impl PaymentRevocation {
     pub async fn revoke(self: Arc<Self>, _ctx: ActivityContext, s: BillUploaded) -> Result<(), ActivityError> {
         let acts = &self.0;
         let h = acts.hospital(&s.request.org_code)?;
-        let (id, up) = (&s.identity, &s.uploaded);
-        let req = RevokeUploadRequest {
-            pay_ord_id: up.pay_ord_id.clone(),
-            org_codg: s.request.org_code.clone(),
-            pay_token: up.pay_token.clone(),
-            id_no: id.id_no.clone(),
-            user_name: id.name.clone(),
-            id_type: medpay_schemas::wire::mid_platform::codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-        };
+        let uploaded = UploadedOrder { request: &s.request, identity: &s.identity, uploaded: &s.uploaded };
+        let req = RevokeUploadRequest::from(uploaded);
         let resp = h.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &req).await;
         ExchangeLog::of(&acts.ledger, &s.request.org_code, &s.request.med_org_ord)
             .record("mid-platform", "6401", &req, resp.as_ref())

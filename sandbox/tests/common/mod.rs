@@ -264,18 +264,19 @@ impl Env {
         }
     }
 
-    /// 6301 for the persona's uploaded order, built as the payment's day's close builds it.
-    pub fn order_query(
+    /// A request about the persona's uploaded order (6301, 6401), built as the payment's
+    /// activities build it.
+    pub fn for_uploaded<T: for<'a> From<UploadedOrder<'a>>>(
         &self,
         persona: &str,
         med_org_ord: &str,
         pay_ord_id: PayOrdId,
         pay_token: Secret<String>,
-    ) -> QueryOrderRequest {
+    ) -> T {
         let no_code = Secret::new(String::new());
         let (request, identity) = (self.bill(med_org_ord, &no_code, &[1]), self.identity(persona, &no_code));
         let uploaded = payment_flow::Uploaded { pay_ord_id, pay_token };
-        QueryOrderRequest::from(UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded })
+        T::from(UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded })
     }
 
     /// 6201 for the persona's bill, built as the payment's upload builds it.

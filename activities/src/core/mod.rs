@@ -1,6 +1,8 @@
 //! The insurance core adapter: 9001 sign-in and 1101 / queryPsninfobyZFB person info
 //! (docs/PROTOCOLS.md §2).
 
+pub mod transformers;
+
 use crate::http::{LocalStage, PartyError, now_ms, send};
 use medpay_crypto::envelope::core as signature;
 use medpay_crypto::envelope::time::TimestampFormat;
@@ -114,9 +116,7 @@ impl CoreClient {
     }
 
     pub async fn sign_in(&self) -> Result<String, PartyError> {
-        let input = SignInInput {
-            sign_in: SignInData { opter_no: "medpay".into(), mac: "00:00:00:00:00:00".into(), ip: "127.0.0.1".into() },
-        };
+        let input = transformers::sign_in();
         let out: SignInOutput = self.call("9001", "", input).await?;
         Ok(out.signinoutb.sign_no)
     }
@@ -157,17 +157,7 @@ impl CoreClient {
         sign_no: &str,
         pay_auth_no: &Secret<String>,
     ) -> Result<PersonInfoOutput, PartyError> {
-        let input = PersonInfoInput {
-            data: PersonInfoQuery {
-                mdtrt_cert_type: medpay_schemas::wire::core::codes::CERT_E_VOUCHER.into(),
-                mdtrt_cert_no: pay_auth_no.clone(),
-                card_sn: String::new(),
-                begntime: String::new(),
-                psn_cert_type: String::new(),
-                certno: Secret::default(),
-                psn_name: Secret::default(),
-            },
-        };
+        let input = transformers::person_info(pay_auth_no);
         self.call(&self.person_info_infno.clone(), sign_no, input).await
     }
 }
