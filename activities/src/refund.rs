@@ -8,7 +8,7 @@ use crate::bank::transformers::{RefundNotice, self_pay_refund};
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
-use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate, refunds::serial};
+use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate};
 use crate::mid_platform::transformers::{InsuranceRefund, refund_authorisation};
 use crate::parties::onboarding::RefundAuthorisation;
 use crate::parties::{HospitalParties, Parties};
@@ -68,7 +68,7 @@ pub struct RefundPlan {
     pub pay_ord_id: Option<medpay_schemas::PayOrdId>,
     pub mix_trade_no: medpay_schemas::MixTradeNo,
     pub out_trade_no: medpay_schemas::OutTradeNo,
-    pub app_refd_sn: String,
+    pub app_refd_sn: AppRefdSn,
     pub bank_serial: String,
     /// Whether the refund takes everything still refundable (6203 type ALL).
     pub whole_remaining: bool,
@@ -81,7 +81,7 @@ pub struct RefundStep {
     pub plan: RefundPlan,
     pub pay_auth_no: Option<Secret<String>>,
     pub insurance_refund_sn: Option<String>,
-    pub bank_refund_serial: Option<String>,
+    pub bank_refund_serial: Option<BankRefundSerial>,
 }
 
 /// The insurance refund's answer: `Exception` (6203 EXP) is asked again later.
@@ -114,13 +114,12 @@ impl RefundActivities {
         &self,
         h: &HospitalParties,
         s: &RefundStep,
-        sn: &str,
+        sn: &AppRefdSn,
     ) -> Result<Secret<String>, ActivityError> {
         let pay_ord_id = s.plan.pay_ord_id.as_ref().ok_or_else(|| {
             bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
         })?;
-        let sn = AppRefdSn::parse(sn.to_string()).map_err(|e| bad(e.to_string()))?;
-        let req = refund_authorisation(&s.input, pay_ord_id, sn);
+        let req = refund_authorisation(&s.input, pay_ord_id, sn.clone());
         let resp = h.mid.call::<_, RefundAuthorisationResponse>(MidPlatformOp::RefundAuthorisation, &req).await;
         ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
             .record("mid-platform", "refund authorisation", &req, resp.as_ref().map(|_| &"payAuthNo issued"))
@@ -197,7 +196,7 @@ impl RefundActivities {
                     return Ok(a.pay_auth_no);
                 }
                 let openid = s.input.openid.clone().unwrap_or_default();
-                let auth = h.authorise(s.input.channel, code, &openid, &serial("RA", &s.input.refund_no)).await;
+                let auth = h.authorise(s.input.channel, code, &openid, &medpay_schemas::workflow_ids::channel_refund_request(&s.input.refund_no)).await;
                 if let Ok(a) = &auth {
                     crate::pay_auth_cache::remember_shared(&self.ledger, sealer, exchange, a, crate::http::now_ms()).await;
                 }
@@ -220,12 +219,15 @@ impl RefundActivities {
         s: RefundStep,
     ) -> Result<InsuranceRefunded, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
-        let parse_err = |e: IdError| bad(e.to_string());
         let calls = s.input.amounts.refund_calls(s.plan.whole_remaining);
         let mut first: Option<InsuranceRefunded> = None;
         let mut worst = RefundStatus::Succeeded;
         for (i, (refd_type, a)) in calls.into_iter().enumerate() {
-            let sn = if i == 0 { s.plan.app_refd_sn.clone() } else { format!("{}C", s.plan.app_refd_sn) };
+            let sn = if i == 0 {
+                s.plan.app_refd_sn.clone()
+            } else {
+                medpay_schemas::workflow_ids::cash_part_serial(&s.plan.app_refd_sn)
+            };
             let pay_auth_no = match (i, &s.pay_auth_no) {
                 (0, Some(p)) => p.clone(),
                 (0, None) => return Err(bad("no payAuthNo for 6203".into())),
@@ -235,7 +237,7 @@ impl RefundActivities {
                 pay_ord_id: s.plan.pay_ord_id.as_ref().ok_or_else(|| {
                     bad(format!("refund {}: the payment has no mid-platform order (payOrdId)", s.input.refund_no))
                 })?,
-                sn: AppRefdSn::parse(sn).map_err(parse_err)?,
+                sn: sn.clone(),
                 refd_type,
                 amounts: a,
                 pay_auth_no,
@@ -305,7 +307,11 @@ impl RefundActivities {
 
     /// REQ 6.2 step 5 / X-8a: the self-pay refund at the bank, keyed by our serial.
     #[activity]
-    pub async fn refund_cash(self: Arc<Self>, _ctx: ActivityContext, s: RefundStep) -> Result<String, ActivityError> {
+    pub async fn refund_cash(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        s: RefundStep,
+    ) -> Result<BankRefundSerial, ActivityError> {
         let h = self.hospital(&s.input.org_code)?;
         let req = self_pay_refund(&h.params.bank.mer_id, &s.plan.out_trade_no, &s.plan.bank_serial, &s.input);
         let resp = h
@@ -336,15 +342,12 @@ impl RefundActivities {
                 s.input.amounts.cash.fen()
             )));
         }
-        let intrx = resp
-            .intrx_serial_no
-            .map(|x| x.to_string())
-            .ok_or_else(|| bad("the bank returned no intrx_serial_no".into()))?;
+        let intrx = resp.intrx_serial_no.ok_or_else(|| bad("the bank returned no intrx_serial_no".into()))?;
         record(
             &self.ledger,
             &s.input,
             RefundState::CashRefunded,
-            RefundUpdate { bank_intrx_serial: Some(intrx.clone()), ..Default::default() },
+            RefundUpdate { bank_intrx_serial: Some(intrx.to_string()), ..Default::default() },
         )
         .await?;
         Ok(intrx)
@@ -359,12 +362,7 @@ impl RefundActivities {
             hospital_id: &h.params.bank.hospital_id,
             sub_mchid: &h.params.bank.sub_mchid,
             mix_trade_no: &s.plan.mix_trade_no,
-            bank_refund_serial: s
-                .bank_refund_serial
-                .clone()
-                .map(BankRefundSerial::parse)
-                .transpose()
-                .map_err(|e| bad(e.to_string()))?,
+            bank_refund_serial: s.bank_refund_serial.clone(),
             refund_no: &s.input.refund_no,
             amounts: s.input.amounts,
             at_ms: now_ms(),

@@ -220,3 +220,37 @@ async fn revoke_and_abandon() {
     );
     env.sandbox.stop().await;
 }
+
+/// The class of defect "a number derived from an id outgrows its type": the longest HIS order
+/// no. the API accepts (64 characters) is paid (CB…, SP… derived from it) and refunded under the
+/// longest refund no. medpay derives (X8B + SP + the order no.), with the serials derived from
+/// that, at the mid-platform and at the bank. Before, "CB" + a 64-character order no. was refused
+/// by our own typed id at the upload.
+#[tokio::test]
+async fn the_longest_ids_and_their_derived_numbers_go_through_every_party() {
+    use medpay_schemas::workflow_ids::{
+        bank_refund_serial, cash_part_serial, insurance_refund_serial, over_collection_refund_no,
+    };
+    let env = start("longest", |_| {}).await;
+    let ord = "9".repeat(MedOrgOrd::MAX_LEN);
+    let o = paid(&env, &ord).await;
+    let refund_no = over_collection_refund_no(&o.out_trade_no, false);
+    let sn = insurance_refund_serial(&refund_no);
+    let (fund, acct, cash) = (o.split.fund_pay.fen(), o.split.psn_acct_pay.fen(), o.split.own_pay_amt.fen());
+    // A partial refund of both parts: the insurance parts, then the cash part under "<sn>C".
+    let auth = env.authorise("mixed").await;
+    let hi = refund_req(&o, &sn, &auth, fund, acct, 0, RefundType::Insurance);
+    let r: RefundResponse = env.mid.call(MidPlatformOp::Refund, &hi).await.unwrap();
+    assert_eq!(r.ref_status, RefundStatus::Succeeded);
+    let auth2 = env.authorise("mixed").await;
+    let cash_part = refund_req(&o, &cash_part_serial(&sn), &auth2, 0, 0, 1, RefundType::Cash);
+    let _: RefundResponse = env.mid.call(MidPlatformOp::Refund, &cash_part).await.unwrap();
+    let h = env.hospital().clone();
+    let bank_serial = bank_refund_serial(&refund_no);
+    let mut refund = patient_refund(&o, &h.org_code, "X", cash);
+    refund.refund_no = refund_no.clone();
+    let req = self_pay_refund(&h.bank.mer_id, &o.out_trade_no, &bank_serial, &refund);
+    let back: SelfPayRefundResponse = env.bank.call(BankOp::SelfPayRefund, "m-rf-longest", &req).await.unwrap();
+    assert_eq!(back.real_reject_amt.fen(), cash);
+    env.sandbox.stop().await;
+}

@@ -152,6 +152,9 @@ const PARTY_ID_MAX: usize = 64;
 /// A number derived from a party's id: room for the id and our prefix.
 const DERIVED_ID_MAX: usize = PARTY_ID_MAX + DERIVED_PREFIX_MAX;
 
+/// A refund's serial at a party: a prefix and a suffix on the longest refund no.
+const REFUND_SERIAL_MAX: usize = DERIVED_ID_MAX + 4;
+
 typed_id!(
     /// Hospital (定点医药机构) code, `orgCodg` / `fixmedins_code`. Every setting and ledger row is
     /// keyed by it: one deployment may serve many hospitals.
@@ -191,8 +194,9 @@ typed_id!(
     RefundNo, DERIVED_ID_MAX
 );
 typed_id!(
-    /// Our refund serial at the mid-platform (`appRefdSn`), the 6203 idempotency key.
-    AppRefdSn, 64
+    /// Our refund serial at the mid-platform (`appRefdSn`), the 6203 idempotency key: "RS" + the
+    /// refund no., and "C" after it for the second call of a partial mixed refund.
+    AppRefdSn, REFUND_SERIAL_MAX
 );
 typed_id!(
     /// The bank's refund serial (`intrx_serial_no`), shared by the cash refund and the notify.

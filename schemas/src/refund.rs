@@ -187,7 +187,7 @@ pub enum OperatorAction {
 pub struct RefundView {
     pub state: Option<RefundState>,
     pub insurance_refund_sn: Option<String>,
-    pub bank_refund_serial: Option<String>,
+    pub bank_refund_serial: Option<crate::BankRefundSerial>,
     pub notified: bool,
     /// Why it needs attention (or how it ended when an operator closed it).
     pub attention: Option<String>,

@@ -4,7 +4,7 @@
 //! is a migration, not a refactor.
 
 use crate::recon::ReconKind;
-use crate::{ChrgBchno, MedOrgOrd, OutTradeNo, RefundNo};
+use crate::{AppRefdSn, ChrgBchno, MedOrgOrd, OutTradeNo, RefundNo};
 
 /// A payment's workflow: one per hospital and HIS order no. (REQ 6.1; the idempotency key of
 /// the start API).
@@ -54,6 +54,29 @@ pub fn over_collection_refund_no(item: &str, insurance: bool) -> RefundNo {
     RefundNo::derived(if insurance { "X8BI" } else { "X8B" }, item)
 }
 
+/// A refund's serial at the mid-platform (`appRefdSn`, 6203's idempotency key): the same refund
+/// always sends the same serial, so a retried call is a replay at the party, never a second
+/// refund.
+pub fn insurance_refund_serial(refund_no: &RefundNo) -> AppRefdSn {
+    AppRefdSn::derived("RS", refund_no)
+}
+
+/// The serial of the second 6203 of a partial refund of both parts (the cash part, REQ 6.2
+/// step 4's refdType rules): the first one's with "C" after it.
+pub fn cash_part_serial(first: &AppRefdSn) -> AppRefdSn {
+    AppRefdSn::derived("", &format!("{first}C"))
+}
+
+/// A refund's serial at the bank (`outtrx_serial_no`), shared by the cash refund and the notice.
+pub fn bank_refund_serial(refund_no: &RefundNo) -> String {
+    format!("RB{refund_no}")
+}
+
+/// The request id of a refund's authorisation at the channel (a fresh authCode exchanged).
+pub fn channel_refund_request(refund_no: &RefundNo) -> String {
+    format!("RA{refund_no}")
+}
+
 /// 收费批次号 (chrgBchno) when the HIS sends none: "CB" + the HIS order no.
 pub fn charge_batch_no(med_org_ord: &MedOrgOrd) -> ChrgBchno {
     ChrgBchno::derived("CB", med_org_ord)
@@ -87,6 +110,10 @@ mod tests {
         assert_eq!(charge_batch_no(&o1), "CBO1");
         assert_eq!(out_trade_no(&o1, true), "SPO1");
         assert_eq!(out_trade_no(&o1, false), "MXO1");
+        let r1 = RefundNo::parse("R1").unwrap();
+        assert_eq!(insurance_refund_serial(&r1), "RSR1");
+        assert_eq!(cash_part_serial(&insurance_refund_serial(&r1)), "RSR1C");
+        assert_eq!((bank_refund_serial(&r1), channel_refund_request(&r1)), ("RBR1".into(), "RAR1".into()));
     }
 
     /// The class of defect: a number derived from the longest HIS order no. the API accepts
@@ -109,5 +136,9 @@ mod tests {
             let out = out_trade_no(&longest, self_pay);
             roundtrip(&out, OutTradeNo::parse(out.as_str()).is_ok());
         }
+        // A refund's serials, of the longest refund no. there is (an X8B one of a self-pay order).
+        let x8b = over_collection_refund_no(&out_trade_no(&longest, true), false);
+        let second = cash_part_serial(&insurance_refund_serial(&x8b));
+        roundtrip(&second, AppRefdSn::parse(second.as_str()).is_ok());
     }
 }

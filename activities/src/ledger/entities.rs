@@ -70,7 +70,7 @@ pub mod refund {
         pub psn_acct_fen: i64,
         pub cash_fen: i64,
         /// Our 6203 serial (appRefdSn) and the centre's (refdSn), and 6203's last refStatus.
-        pub app_refd_sn: String,
+        pub app_refd_sn: medpay_schemas::AppRefdSn,
         pub mid_refd_sn: Option<String>,
         pub mid_status: Option<String>,
         /// Our bank refund serial (outtrx_serial_no) and the bank's (intrx_serial_no).

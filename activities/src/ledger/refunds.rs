@@ -129,8 +129,8 @@ impl Ledger {
             fund_fen: Set(a.fund.fen()),
             psn_acct_fen: Set(a.psn_acct.fen()),
             cash_fen: Set(a.cash.fen()),
-            app_refd_sn: Set(serial("RS", &r.refund_no)),
-            bank_serial: Set(serial("RB", &r.refund_no)),
+            app_refd_sn: Set(medpay_schemas::workflow_ids::insurance_refund_serial(&r.refund_no)),
+            bank_serial: Set(medpay_schemas::workflow_ids::bank_refund_serial(&r.refund_no)),
             notified: Set(false),
             reason: Set(r.reason.clone()),
             created_at_ms: Set(r.now_ms),
@@ -265,10 +265,4 @@ async fn release_unrefunded(txn: &impl ConnectionTrait, r: &refund::Model) -> Re
         .exec(txn)
         .await?;
     Ok(())
-}
-
-/// A party serial derived from the refund no.: the same refund always sends the same serial,
-/// so a retried call is a replay at the party, never a second refund.
-pub fn serial(prefix: &str, refund_no: &str) -> String {
-    format!("{prefix}{refund_no}")
 }
