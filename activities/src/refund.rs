@@ -8,7 +8,7 @@ use crate::bank::transformers::{RefundNotice, self_pay_refund};
 use crate::exchange_log::ExchangeLog;
 use crate::failure::{bad, fail};
 use crate::http::now_ms;
-use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundUpdate};
+use crate::ledger::{CreateRefundOutcome, Ledger, LedgerError, NewRefund, RefundMove};
 use crate::mid_platform::transformers::{InsuranceRefund, refund_authorisation};
 use crate::parties::onboarding::RefundAuthorisation;
 use crate::parties::{HospitalParties, Parties};
@@ -91,17 +91,12 @@ pub struct InsuranceRefunded {
     pub status: RefundStatus,
 }
 
-/// A state to record, with the serials learnt.
+/// A move the workflow decided (an operator's decision, or the need for one), for the ledger.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RefundRecord {
     pub org_code: medpay_schemas::OrgCode,
     pub refund_no: medpay_schemas::RefundNo,
-    pub state: RefundState,
-    pub mid_refd_sn: Option<String>,
-    pub mid_status: Option<String>,
-    pub bank_intrx_serial: Option<String>,
-    pub notified: Option<bool>,
-    pub attention: Option<String>,
+    pub step: RefundMove,
 }
 
 impl RefundActivities {
@@ -258,19 +253,8 @@ impl RefundActivities {
             first.get_or_insert(InsuranceRefunded { refd_sn: resp.refd_sn, status: resp.ref_status });
         }
         let done = first.ok_or_else(|| bad(format!("refund {} has no insurance part", s.input.refund_no)))?;
-        let state =
-            if worst == RefundStatus::Succeeded { RefundState::InsuranceRefunded } else { RefundState::Requested };
-        record(
-            &self.ledger,
-            &s.input,
-            state,
-            RefundUpdate {
-                mid_refd_sn: Some(done.refd_sn.clone()),
-                mid_status: Some(worst.code().into()),
-                ..Default::default()
-            },
-        )
-        .await?;
+        record(&self.ledger, &s.input, RefundMove::Insurance { refd_sn: done.refd_sn.clone(), status: worst.clone() })
+            .await?;
         Ok(InsuranceRefunded { refd_sn: done.refd_sn, status: worst })
     }
 
@@ -343,13 +327,7 @@ impl RefundActivities {
             )));
         }
         let intrx = resp.intrx_serial_no.ok_or_else(|| bad("the bank returned no intrx_serial_no".into()))?;
-        record(
-            &self.ledger,
-            &s.input,
-            RefundState::CashRefunded,
-            RefundUpdate { bank_intrx_serial: Some(intrx.to_string()), ..Default::default() },
-        )
-        .await?;
+        record(&self.ledger, &s.input, RefundMove::CashRefunded { bank_serial: intrx.clone() }).await?;
         Ok(intrx)
     }
 
@@ -377,31 +355,18 @@ impl RefundActivities {
             .record("bank", "refund notify", &req, resp.as_ref())
             .await;
         resp.map_err(fail)?;
-        record(
-            &self.ledger,
-            &s.input,
-            RefundState::Refunded,
-            RefundUpdate { notified: Some(true), ..Default::default() },
-        )
-        .await
+        record(&self.ledger, &s.input, RefundMove::Notified).await
     }
 
     /// Records a state the workflow decided (NeedsAttention, SettledOffline, Abandoned, ...).
     #[activity]
     pub async fn record_refund(self: Arc<Self>, _ctx: ActivityContext, r: RefundRecord) -> Result<(), ActivityError> {
-        let update = RefundUpdate {
-            mid_refd_sn: r.mid_refd_sn,
-            mid_status: r.mid_status,
-            bank_intrx_serial: r.bank_intrx_serial,
-            notified: r.notified,
-            attention: r.attention,
-        };
-        self.ledger.advance_refund(&r.org_code, &r.refund_no, r.state, update, now_ms()).await.map_err(ledger_err)?;
+        self.ledger.advance_refund(&r.org_code, &r.refund_no, r.step, now_ms()).await.map_err(ledger_err)?;
         Ok(())
     }
 }
 
-async fn record(ledger: &Ledger, r: &RefundInput, to: RefundState, update: RefundUpdate) -> Result<(), ActivityError> {
-    ledger.advance_refund(&r.org_code, &r.refund_no, to, update, now_ms()).await.map_err(ledger_err)?;
+async fn record(ledger: &Ledger, r: &RefundInput, step: RefundMove) -> Result<(), ActivityError> {
+    ledger.advance_refund(&r.org_code, &r.refund_no, step, now_ms()).await.map_err(ledger_err)?;
     Ok(())
 }

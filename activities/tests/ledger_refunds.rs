@@ -33,7 +33,6 @@ fn refund(ord: &str, refund_no: &str, fund: i64, acct: i64, cash: i64) -> NewRef
 /// what was not refunded; and the database itself refuses an over-refund.
 #[tokio::test]
 async fn refunds_never_exceed_what_was_paid() {
-    use medpay_schemas::refund::RefundState;
     for (backend, ledger) in backends().await {
         paid(&ledger, "HIS-R").await;
         // 16 racing cash refunds of 1,000 fen against 4,000 fen of self-pay: exactly 4 win.
@@ -78,19 +77,18 @@ async fn refunds_never_exceed_what_was_paid() {
             .advance_refund(
                 &org_code("H51010500001"),
                 done,
-                RefundState::CashRefunded,
-                RefundUpdate { bank_intrx_serial: Some("RF1".into()), ..Default::default() },
+                RefundMove::CashRefunded { bank_serial: "RF1".parse().unwrap() },
                 7,
             )
             .await
             .unwrap();
         for r in [done, open] {
             ledger
-                .advance_refund(&org_code("H51010500001"), r, RefundState::NeedsAttention, RefundUpdate::default(), 8)
+                .advance_refund(&org_code("H51010500001"), r, RefundMove::NeedsAttention { why: "stuck".into() }, 8)
                 .await
                 .unwrap();
             ledger
-                .advance_refund(&org_code("H51010500001"), r, RefundState::Abandoned, RefundUpdate::default(), 9)
+                .advance_refund(&org_code("H51010500001"), r, RefundMove::Abandoned { note: "given up".into() }, 9)
                 .await
                 .unwrap();
         }
@@ -101,9 +99,7 @@ async fn refunds_never_exceed_what_was_paid() {
         );
         assert!(
             matches!(
-                ledger
-                    .advance_refund(&org_code("H51010500001"), open, RefundState::Refunded, RefundUpdate::default(), 10)
-                    .await,
+                ledger.advance_refund(&org_code("H51010500001"), open, RefundMove::Notified, 10).await,
                 Err(LedgerError::IllegalRefundTransition { .. })
             ),
             "{backend}: terminal"

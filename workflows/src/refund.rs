@@ -6,6 +6,7 @@
 
 use crate::options;
 use crate::search;
+use medpay_activities::ledger::RefundMove;
 use medpay_activities::refund::{InsuranceRefunded, RefundActivities, RefundEvent, RefundRecord, RefundStep};
 use medpay_schemas::refund::{OperatorAction, RefundAmounts, RefundInput, RefundState, RefundView};
 use medpay_schemas::status::RefundStatus;
@@ -209,20 +210,15 @@ impl RefundWorkflow {
     /// Records `NeedsAttention` and waits for an operator. A retry leaves the action in place
     /// (with its authCode) for the caller; done-offline and abandon close the refund here.
     async fn attention(ctx: &mut WorkflowContext<Self>, input: &RefundInput, why: String) -> WorkflowResult<Decision> {
-        let record = |state: RefundState, attention: Option<String>| RefundRecord {
+        let record = |step: RefundMove| RefundRecord {
             org_code: input.org_code.clone(),
             refund_no: input.refund_no.clone(),
-            state,
-            mid_refd_sn: None,
-            mid_status: None,
-            bank_intrx_serial: None,
-            notified: None,
-            attention,
+            step,
         };
         let before = ctx.state(|w| w.view.state).unwrap_or(RefundState::Requested);
         ctx.execute_activity(
             RefundActivities::record_refund,
-            record(RefundState::NeedsAttention, Some(why.clone())),
+            record(RefundMove::NeedsAttention { why: why.clone() }),
             options::refund_record(),
         )
         .await?;
@@ -238,34 +234,38 @@ impl RefundWorkflow {
         let action = ctx.state(|w| w.action.clone());
         match action {
             Some(OperatorAction::MarkDoneOffline { reference }) => {
-                let note = Some(format!("settled offline by an operator: {reference}"));
+                let note = format!("settled offline by an operator: {reference}");
                 ctx.execute_activity(
                     RefundActivities::record_refund,
-                    record(RefundState::SettledOffline, note.clone()),
+                    record(RefundMove::SettledOffline { note: note.clone() }),
                     options::refund_record(),
                 )
                 .await?;
-                ctx.state_mut(|w| w.view.attention = note.clone());
+                ctx.state_mut(|w| w.view.attention = Some(note.clone()));
                 Self::set(ctx, RefundState::SettledOffline);
-                Self::tell_his(ctx, input, "refund.settled_offline", note).await;
+                Self::tell_his(ctx, input, "refund.settled_offline", Some(note)).await;
                 Ok(Decision::Closed)
             }
             Some(OperatorAction::Abandon { reason }) => {
-                let note = Some(format!("abandoned by an operator: {reason}"));
+                let note = format!("abandoned by an operator: {reason}");
                 ctx.execute_activity(
                     RefundActivities::record_refund,
-                    record(RefundState::Abandoned, note.clone()),
+                    record(RefundMove::Abandoned { note: note.clone() }),
                     options::refund_record(),
                 )
                 .await?;
-                ctx.state_mut(|w| w.view.attention = note.clone());
+                ctx.state_mut(|w| w.view.attention = Some(note.clone()));
                 Self::set(ctx, RefundState::Abandoned);
-                Self::tell_his(ctx, input, "refund.abandoned", note).await;
+                Self::tell_his(ctx, input, "refund.abandoned", Some(note)).await;
                 Ok(Decision::Closed)
             }
             _ => {
-                ctx.execute_activity(RefundActivities::record_refund, record(before, None), options::refund_record())
-                    .await?;
+                ctx.execute_activity(
+                    RefundActivities::record_refund,
+                    record(RefundMove::Resumed { at: before }),
+                    options::refund_record(),
+                )
+                .await?;
                 ctx.state_mut(|w| w.view.attention = None);
                 Self::set(ctx, before);
                 Ok(Decision::Retry)

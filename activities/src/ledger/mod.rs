@@ -12,12 +12,14 @@ pub mod live;
 pub mod migration;
 pub mod moves;
 pub mod patient_links;
+pub mod refund_moves;
 pub mod refunds;
 pub mod watch;
 
 pub use live::LiveCount;
 pub use moves::{BankOrder, BankStatuses, PaymentMove};
-pub use refunds::{CreateRefundOutcome, Ineligible, NewRefund, RefundUpdate};
+pub use refund_moves::RefundMove;
+pub use refunds::{CreateRefundOutcome, Ineligible, NewRefund};
 
 use entities::{payment, payment_event};
 use medpay_schemas::payment::PaymentState;

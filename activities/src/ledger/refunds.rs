@@ -45,16 +45,6 @@ pub enum Ineligible {
     ExceedsRemaining { refund_no: medpay_schemas::RefundNo, id: String, fund: i64, acct: i64, cash: i64 },
 }
 
-/// Changes recorded with a refund state; `None` leaves a field as it is.
-#[derive(Debug, Default, Clone)]
-pub struct RefundUpdate {
-    pub mid_refd_sn: Option<String>,
-    pub mid_status: Option<String>,
-    pub bank_intrx_serial: Option<String>,
-    pub notified: Option<bool>,
-    pub attention: Option<String>,
-}
-
 impl Ledger {
     /// Accepts a refund and reserves its amounts, or returns the same refund for the same
     /// request. `Err(Ineligible)` is wrapped in `LedgerError::Ineligible`.
@@ -189,16 +179,17 @@ impl Ledger {
             .await?)
     }
 
-    /// Records `to` if the refund's state machine allows it. Moving to `Abandoned` releases the
-    /// components not yet refunded (in the same transaction).
+    /// Records the move if the refund's state machine allows it. Moving to `Abandoned` releases
+    /// the components not yet refunded (in the same transaction).
     pub async fn advance_refund(
         &self,
         org_code: &OrgCode,
         refund_no: &RefundNo,
-        to: RefundState,
-        update: RefundUpdate,
+        step: super::RefundMove,
         now_ms: i64,
     ) -> Result<refund::Model, LedgerError> {
+        let to = step.state();
+        let columns = step.columns();
         let not_found = || LedgerError::RefundNotFound { org_code: org_code.clone(), refund_no: refund_no.clone() };
         for _ in 0..5 {
             let current = self.get_refund(org_code, refund_no).await?.ok_or_else(not_found)?;
@@ -218,18 +209,8 @@ impl Ledger {
                 .col_expr(refund::Column::State, Expr::value(to.as_str()))
                 .col_expr(refund::Column::UpdatedAtMs, Expr::value(now_ms))
                 .col_expr(refund::Column::Version, Expr::value(current.version + 1));
-            for (col, v) in [
-                (refund::Column::MidRefdSn, &update.mid_refd_sn),
-                (refund::Column::MidStatus, &update.mid_status),
-                (refund::Column::BankIntrxSerial, &update.bank_intrx_serial),
-                (refund::Column::Attention, &update.attention),
-            ] {
-                if let Some(v) = v {
-                    q = q.col_expr(col, Expr::value(v.clone()));
-                }
-            }
-            if let Some(n) = update.notified {
-                q = q.col_expr(refund::Column::Notified, Expr::value(n));
+            for (col, v) in &columns {
+                q = q.col_expr(*col, Expr::value(v.clone()));
             }
             let done = q
                 .filter(refund::Column::Id.eq(current.id))
