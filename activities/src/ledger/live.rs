@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, Statement};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveCount {
     pub kind: &'static str,
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub state: String,
     pub count: i64,
     pub oldest_updated_ms: i64,

@@ -34,7 +34,7 @@ pub struct ThreeWayRow {
 /// The view of a day, and which statements it could use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreeWay {
-    pub org_code: String,
+    pub org_code: medpay_schemas::OrgCode,
     pub day: String,
     /// The runs whose statements were read; `None` when that statement is not loaded yet (its
     /// columns then say nothing, and no row is judged on them).
@@ -81,7 +81,9 @@ fn verdict(
 }
 
 /// The three-way view of `org`'s Beijing day `day` (yyyy-MM-dd).
-pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay, String> {
+/// `org` is a checked `OrgCode`: it is quoted into the statements below, and its charset (letters,
+/// digits, `-_.`) keeps it a literal.
+pub async fn three_way(ledger: &Ledger, org: &medpay_schemas::OrgCode, day: &str) -> Result<ThreeWay, String> {
     let (t0, t1) = period_bounds(ReconKind::Selfpay, day)?;
     let month = day.get(..7).ok_or("day must be yyyy-MM-dd")?;
     let selfpay_run = loaded_run(ledger, ReconKind::Selfpay, org, day).await?;
@@ -157,7 +159,7 @@ pub async fn three_way(ledger: &Ledger, org: &str, day: &str) -> Result<ThreeWay
             });
         }
     }
-    Ok(ThreeWay { org_code: org.into(), day: day.into(), selfpay_run, insurance_run, rows: out })
+    Ok(ThreeWay { org_code: org.clone(), day: day.into(), selfpay_run, insurance_run, rows: out })
 }
 
 impl ThreeWay {

@@ -106,8 +106,8 @@ pub async fn day(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     ReconKind::Selfpay.check_period(&day).map_err(|m| ApiError::new(ErrorCode::InvalidReconPath, m))?;
-    medpay_schemas::OrgCode::parse(org.clone())
-        .map_err(|e| ApiError::new(ErrorCode::InvalidReconPath, e.to_string()))?;
+    let org =
+        medpay_schemas::OrgCode::parse(org).map_err(|e| ApiError::new(ErrorCode::InvalidReconPath, e.to_string()))?;
     let csv = match o.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

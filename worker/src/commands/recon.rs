@@ -68,7 +68,7 @@ pub async fn run(
 /// `medpay recon show`: the three-way view of a day, as a table (and CSV when asked).
 pub async fn show(
     config: &crate::config::Config,
-    org: &str,
+    org: &medpay_schemas::OrgCode,
     day: &str,
     csv: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
