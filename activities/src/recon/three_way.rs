@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 /// One payment (or one statement line without a payment) across the three books.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThreeWayRow {
-    /// The HIS order no.; empty for a statement line the hospital has no payment for.
-    pub med_org_ord: String,
+    /// The HIS order no.; `None` for a statement line the hospital has no payment for (an
+    /// empty string in the JSON, as the report has always said it).
+    #[serde(with = "empty_is_none")]
+    pub med_org_ord: Option<medpay_schemas::MedOrgOrd>,
     pub state: String,
     pub total_fen: i64,
     pub hospital_cash_fen: i64,
@@ -121,7 +123,7 @@ pub async fn three_way(ledger: &Ledger, org: &medpay_schemas::OrgCode, day: &str
             insurance_run.as_ref().map(|_| ins_fund.zip(ins_acct)),
         );
         out.push(ThreeWayRow {
-            med_org_ord: r.try_get("", "med_org_ord").map_err(|e| e.to_string())?,
+            med_org_ord: Some(r.try_get("", "med_org_ord").map_err(|e| e.to_string())?),
             state: state.as_str().to_string(),
             total_fen: g("total_fen")?,
             hospital_cash_fen: cash,
@@ -146,7 +148,7 @@ pub async fn three_way(ledger: &Ledger, org: &medpay_schemas::OrgCode, day: &str
         {
             let key: String = r.try_get("", "order_key").map_err(|e| e.to_string())?;
             out.push(ThreeWayRow {
-                med_org_ord: String::new(),
+                med_org_ord: None,
                 state: format!("bank order {key}"),
                 total_fen: 0,
                 hospital_cash_fen: 0,
@@ -174,7 +176,7 @@ impl ThreeWay {
         for r in &self.rows {
             out.push_str(&format!(
                 "{},{},{},{},{},{},{},{},{},{}\n",
-                r.med_org_ord,
+                r.med_org_ord.as_deref().unwrap_or_default(),
                 r.state,
                 y(r.total_fen),
                 y(r.hospital_cash_fen),
@@ -190,9 +192,40 @@ impl ThreeWay {
     }
 }
 
+/// An order no. that may be absent, written as the empty string when it is.
+mod empty_is_none {
+    use medpay_schemas::MedOrgOrd;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<MedOrgOrd>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(v.as_deref().unwrap_or_default())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MedOrgOrd>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() { Ok(None) } else { MedOrgOrd::parse(text).map(Some).map_err(serde::de::Error::custom) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{PaymentState, verdict};
+    use super::{PaymentState, ThreeWayRow, verdict};
+
+    /// A statement line without a payment keeps the report's empty order no. in the JSON.
+    #[test]
+    fn a_line_without_a_payment_reads_as_an_empty_order_no() {
+        let row = |ord: &str| {
+            serde_json::json!({"med_org_ord": ord, "state": "", "total_fen": 0, "hospital_cash_fen": 0,
+                "hospital_fund_fen": 0, "hospital_acct_fen": 0, "bank_cash_fen": 1, "insurance_fund_fen": null,
+                "insurance_acct_fen": null, "verdict": "BANK_ONLY"})
+        };
+        let none: ThreeWayRow = serde_json::from_value(row("")).unwrap();
+        assert_eq!(none.med_org_ord, None);
+        assert_eq!(serde_json::to_value(&none).unwrap()["med_org_ord"], "");
+        let some: ThreeWayRow = serde_json::from_value(row("HIS-1")).unwrap();
+        assert_eq!(some.med_org_ord.as_deref(), Some("HIS-1"));
+        assert!(serde_json::from_value::<ThreeWayRow>(row("HIS 1")).is_err(), "an order no. is checked");
+    }
 
     #[test]
     fn verdicts_judge_only_the_statements_loaded() {

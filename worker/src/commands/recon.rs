@@ -89,7 +89,7 @@ pub async fn show(
     for r in &view.rows {
         println!(
             "  {:<20} {:<22} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}  {}",
-            r.med_org_ord,
+            r.med_org_ord.as_deref().unwrap_or("-"),
             r.state,
             yuan(r.total_fen),
             yuan(r.hospital_cash_fen),
