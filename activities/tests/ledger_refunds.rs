@@ -114,6 +114,22 @@ async fn refunds_never_exceed_what_was_paid() {
             ),
             "{backend}"
         );
+        // REQ X-8a: an anomaly refund gives back a self-pay part the bank collected, and only then.
+        let anomaly = |ord: &str, no: &str| NewRefund {
+            kind: medpay_schemas::refund::RefundKind::Anomaly,
+            ..refund(ord, no, 0, 0, 1)
+        };
+        assert!(
+            matches!(
+                ledger.create_refund(anomaly("HIS-U", "X8AHIS-U")).await,
+                Err(LedgerError::Ineligible(Ineligible::NoSelfPayCollected(_)))
+            ),
+            "{backend}"
+        );
+        assert!(
+            matches!(ledger.create_refund(anomaly("HIS-R", "X8AHIS-R")).await, Ok(CreateRefundOutcome::New(_))),
+            "{backend}: HIS-R's self-pay part was collected"
+        );
         let raw = ledger
             .connection()
             .execute_unprepared("UPDATE payments SET refunded_fund_fen = fund_fen + 1 WHERE med_org_ord = 'HIS-R'")

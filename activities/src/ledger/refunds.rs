@@ -7,6 +7,7 @@ use super::entities::{payment, refund};
 use super::{Ledger, LedgerError};
 use medpay_schemas::payment::PaymentState;
 use medpay_schemas::refund::{RefundAmounts, RefundKind, RefundState};
+use medpay_schemas::status::SelfPayStatus;
 use medpay_schemas::{OrgCode, RefundNo};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
@@ -60,20 +61,7 @@ impl Ledger {
             .one(&txn)
             .await?
             .ok_or_else(|| Ineligible::UnknownPayment(id.clone()))?;
-        match r.kind {
-            RefundKind::Anomaly => {
-                if p.self_pay_status.as_deref() != Some("SELF_PAY_SUCCESS") {
-                    return Err(Ineligible::NoSelfPayCollected(id).into());
-                }
-            }
-            // The bank's statement is the evidence that the money was collected (REQ X-8b).
-            RefundKind::OverCollection => {}
-            RefundKind::Patient => {
-                if p.state != PaymentState::Paid {
-                    return Err(Ineligible::NotPaid { id, state: p.state }.into());
-                }
-            }
-        }
+        eligible(r.kind, &p, &id)?;
         let a = r.amounts;
         let exceeds = || Ineligible::ExceedsRemaining {
             refund_no: r.refund_no.clone(),
@@ -108,26 +96,7 @@ impl Ledger {
             }
             return Err(exceeds().into());
         }
-        let row = refund::ActiveModel {
-            org_code: Set(r.org_code.clone()),
-            refund_no: Set(r.refund_no.clone()),
-            payment_id: Set(p.id),
-            workflow_id: Set(r.workflow_id.clone()),
-            kind: Set(r.kind),
-            request_fingerprint: Set(r.request_fingerprint.clone()),
-            state: Set(RefundState::Requested),
-            fund_fen: Set(a.fund.fen()),
-            psn_acct_fen: Set(a.psn_acct.fen()),
-            cash_fen: Set(a.cash.fen()),
-            app_refd_sn: Set(medpay_schemas::workflow_ids::insurance_refund_serial(&r.refund_no)),
-            bank_serial: Set(medpay_schemas::workflow_ids::bank_refund_serial(&r.refund_no)),
-            notified: Set(false),
-            reason: Set(r.reason.clone()),
-            created_at_ms: Set(r.now_ms),
-            updated_at_ms: Set(r.now_ms),
-            version: Set(0),
-            ..Default::default()
-        };
+        let row = new_row(&r, p.id);
         match row.insert(&txn).await {
             Ok(m) => {
                 txn.commit().await?;
@@ -228,6 +197,46 @@ impl Ledger {
             return self.get_refund(org_code, refund_no).await?.ok_or_else(not_found);
         }
         Err(LedgerError::Contended(format!("refund {org_code}/{refund_no}")))
+    }
+}
+
+/// Whether a payment may be refunded this way: a patient's refund needs it paid; an anomaly
+/// refund (REQ X-8a) needs its self-pay part collected; an over-collection's evidence is the
+/// bank's statement (REQ X-8b).
+fn eligible(kind: RefundKind, p: &payment::Model, id: &str) -> Result<(), Ineligible> {
+    match kind {
+        RefundKind::Anomaly if p.self_pay_status.as_deref() != Some(SelfPayStatus::Success.code()) => {
+            Err(Ineligible::NoSelfPayCollected(id.to_string()))
+        }
+        RefundKind::Patient if p.state != PaymentState::Paid => {
+            Err(Ineligible::NotPaid { id: id.to_string(), state: p.state })
+        }
+        RefundKind::Anomaly | RefundKind::OverCollection | RefundKind::Patient => Ok(()),
+    }
+}
+
+/// The refund's row as accepted: its amounts reserved, its party serials derived from its no.
+fn new_row(r: &NewRefund, payment_id: i64) -> refund::ActiveModel {
+    let a = r.amounts;
+    refund::ActiveModel {
+        org_code: Set(r.org_code.clone()),
+        refund_no: Set(r.refund_no.clone()),
+        payment_id: Set(payment_id),
+        workflow_id: Set(r.workflow_id.clone()),
+        kind: Set(r.kind),
+        request_fingerprint: Set(r.request_fingerprint.clone()),
+        state: Set(RefundState::Requested),
+        fund_fen: Set(a.fund.fen()),
+        psn_acct_fen: Set(a.psn_acct.fen()),
+        cash_fen: Set(a.cash.fen()),
+        app_refd_sn: Set(medpay_schemas::workflow_ids::insurance_refund_serial(&r.refund_no)),
+        bank_serial: Set(medpay_schemas::workflow_ids::bank_refund_serial(&r.refund_no)),
+        notified: Set(false),
+        reason: Set(r.reason.clone()),
+        created_at_ms: Set(r.now_ms),
+        updated_at_ms: Set(r.now_ms),
+        version: Set(0),
+        ..Default::default()
     }
 }
 
