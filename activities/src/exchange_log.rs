@@ -51,7 +51,6 @@ impl<'a> ExchangeLog<'a> {
 }
 
 /// Records one exchange for the payment (org code, HIS order no.).
-/// Records one exchange for the payment (org code, HIS order no.).
 async fn log_exchange<Req: Serialize, Resp: Serialize>(
     ledger: &Ledger,
     org_code: &str,

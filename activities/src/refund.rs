@@ -239,9 +239,13 @@ impl RefundActivities {
                 at_ms: now_ms(),
             };
             let req = RefundRequest::try_from(call).map_err(|e| bad(e.to_string()))?;
-            let resp = h.mid.call::<_, RefundResponse>(MidPlatformOp::Refund, &req).await;
-            ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
-                .record("mid-platform", "6203", &req, resp.as_ref())
+            let resp = h
+                .mid
+                .call_logged::<_, RefundResponse>(
+                    &ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord),
+                    MidPlatformOp::Refund,
+                    &req,
+                )
                 .await;
             let resp = resp.map_err(fail)?;
             if resp.ref_status == RefundStatus::Failed {
@@ -300,10 +304,12 @@ impl RefundActivities {
         let req = self_pay_refund(&h.params.bank.mer_id, &s.plan.out_trade_no, &s.plan.bank_serial, &s.input);
         let resp = h
             .bank
-            .call::<_, SelfPayRefundResponse>(BankOp::SelfPayRefund, &format!("rf-{}", s.plan.bank_serial), &req)
-            .await;
-        ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
-            .record("bank", "self-pay refund", &req, resp.as_ref())
+            .call_logged::<_, SelfPayRefundResponse>(
+                &ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord),
+                BankOp::SelfPayRefund,
+                &format!("rf-{}", s.plan.bank_serial),
+                &req,
+            )
             .await;
         let resp = resp.map_err(fail)?;
         match resp.refund_status.as_deref() {
@@ -349,10 +355,12 @@ impl RefundActivities {
             RefundNotifyRequest::try_from(notice).map_err(|e| bad(format!("refund {}: {e}", s.input.refund_no)))?;
         let resp = h
             .bank
-            .call::<_, RefundNotifyResponse>(BankOp::RefundNotify, &format!("rn-{}", s.plan.bank_serial), &req)
-            .await;
-        ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord)
-            .record("bank", "refund notify", &req, resp.as_ref())
+            .call_logged::<_, RefundNotifyResponse>(
+                &ExchangeLog::of(&self.ledger, &s.input.org_code, &s.input.med_org_ord),
+                BankOp::RefundNotify,
+                &format!("rn-{}", s.plan.bank_serial),
+                &req,
+            )
             .await;
         resp.map_err(fail)?;
         record(&self.ledger, &s.input, RefundMove::Notified).await

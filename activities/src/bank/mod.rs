@@ -63,6 +63,19 @@ impl BankClient {
             .map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("reply fields: {e}") })
     }
 
+    /// One call, recorded in the payment's exchange log whatever its outcome.
+    pub async fn call_logged<Req: Serialize, Resp: DeserializeOwned + Serialize>(
+        &self,
+        log: &crate::exchange_log::ExchangeLog<'_>,
+        op: BankOp,
+        msg_id: &str,
+        biz: &Req,
+    ) -> Result<Resp, PartyError> {
+        let result = self.call(op, msg_id, biz).await;
+        log.record(PARTY, op.label(), biz, result.as_ref()).await;
+        result
+    }
+
     /// Verifies a callback form from the bank; the `api` parameter is the signed path.
     /// A notice's signature checked and its body read by the API it names: a self-pay order's
     /// payment notice, or the mixed order's result.

@@ -57,4 +57,16 @@ impl MidPlatformClient {
         serde_json::from_value(data)
             .map_err(|e| PartyError::Integrity { party: PARTY, detail: format!("{} reply data: {e}", op.infno()) })
     }
+
+    /// One call, recorded in the payment's exchange log whatever its outcome.
+    pub async fn call_logged<Req: Serialize, Resp: DeserializeOwned + Serialize>(
+        &self,
+        log: &crate::exchange_log::ExchangeLog<'_>,
+        op: MidPlatformOp,
+        request: &Req,
+    ) -> Result<Resp, PartyError> {
+        let result = self.call(op, request).await;
+        log.record(PARTY, op.infno(), request, result.as_ref()).await;
+        result
+    }
 }

@@ -10,8 +10,8 @@ use medpay_schemas::status::RefundType;
 use medpay_schemas::time::BeijingTime;
 use medpay_schemas::wire::mid_platform::codes;
 use medpay_schemas::wire::mid_platform::{
-    DiseInfo, FeeDetail, PayOrderRequest, QueryOrderRequest, RefundAuthorisationRequest, RefundRequest,
-    RevokeUploadRequest, UploadFeeDetailsRequest,
+    DiseInfo, FeeDetail, PayOrderRequest, RefundAuthorisationRequest, RefundRequest, UploadFeeDetailsRequest,
+    UploadedOrderRequest,
 };
 use medpay_schemas::{AppRefdSn, ChrgBchno, IdError, Money, MoneyError, PayOrdId, Secret};
 
@@ -141,23 +141,11 @@ impl TryFrom<UploadedOrder<'_>> for PayOrderRequest {
     }
 }
 
-/// 6401: the upload withdrawn (the patient never confirmed, or the HIS cancelled).
-impl From<UploadedOrder<'_>> for RevokeUploadRequest {
+/// 6301 (the order's status) and 6401 (the upload withdrawn: the patient never confirmed, or
+/// the HIS cancelled) name the order alike.
+impl From<UploadedOrder<'_>> for UploadedOrderRequest {
     fn from(o: UploadedOrder<'_>) -> Self {
-        RevokeUploadRequest {
-            pay_ord_id: o.uploaded.pay_ord_id.clone(),
-            org_codg: o.request.org_code.clone(),
-            pay_token: o.uploaded.pay_token.clone(),
-            id_no: o.identity.id_no.clone(),
-            user_name: o.identity.name.clone(),
-            id_type: codes::ID_TYPE_RESIDENT_ID_CARD.into(),
-        }
-    }
-}
-
-impl From<UploadedOrder<'_>> for QueryOrderRequest {
-    fn from(o: UploadedOrder<'_>) -> Self {
-        QueryOrderRequest {
+        UploadedOrderRequest {
             pay_ord_id: o.uploaded.pay_ord_id.clone(),
             org_codg: o.request.org_code.clone(),
             pay_token: o.uploaded.pay_token.clone(),

@@ -156,9 +156,13 @@ impl PaymentActivities {
         let upload = FeeUpload { request: r, identity: &s.identity, created_at_ms: s.created_at_ms };
         let req =
             UploadFeeDetailsRequest::try_from(upload).map_err(|e| bad(format!("6201 for {}: {e}", r.med_org_ord)))?;
-        let resp = h.mid.call::<_, UploadFeeDetailsResponse>(MidPlatformOp::UploadFeeDetails, &req).await;
-        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
-            .record("mid-platform", "6201", &req, resp.as_ref())
+        let resp = h
+            .mid
+            .call_logged::<_, UploadFeeDetailsResponse>(
+                &ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord),
+                MidPlatformOp::UploadFeeDetails,
+                &req,
+            )
             .await;
         let resp = resp.map_err(fail)?;
         self.record(r, PaymentMove::Uploaded { pay_ord_id: resp.pay_ord_id.clone() }).await?;
@@ -176,9 +180,13 @@ impl PaymentActivities {
         let r = &s.request;
         let order = UploadedOrder { request: r, identity: &s.identity, uploaded: &s.uploaded };
         let req = PayOrderRequest::try_from(order).map_err(|e| bad(format!("6202 for {}: {e}", r.med_org_ord)))?;
-        let resp = h.mid.call::<_, PayOrderResponse>(MidPlatformOp::PayOrder, &req).await;
-        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
-            .record("mid-platform", "6202", &req, resp.as_ref())
+        let resp = h
+            .mid
+            .call_logged::<_, PayOrderResponse>(
+                &ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord),
+                MidPlatformOp::PayOrder,
+                &req,
+            )
             .await;
         let resp = resp.map_err(fail)?;
         // Integrity: an inconsistent split or one for another total is an alarm, never a result.
@@ -214,9 +222,13 @@ impl PaymentActivities {
         let h = self.hospital(&s.request.org_code)?;
         let r = &s.request;
         let req = QueryOrderRequest::from(UploadedOrder { request: r, identity: &s.identity, uploaded: &s.uploaded });
-        let resp = h.mid.call::<_, QueryOrderResponse>(MidPlatformOp::QueryOrder, &req).await;
-        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
-            .record("mid-platform", "6301", &req, resp.as_ref())
+        let resp = h
+            .mid
+            .call_logged::<_, QueryOrderResponse>(
+                &ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord),
+                MidPlatformOp::QueryOrder,
+                &req,
+            )
             .await;
         let resp = resp.map_err(fail)?;
         Ok(match resp.ord_stas.class() {
@@ -248,14 +260,12 @@ impl PaymentActivities {
         let req = mixed_order_query(&b.hospital_id, &b.sub_mchid, &c.mix_trade_no, BeijingDate::of(s.created_at_ms));
         let resp = h
             .bank
-            .call::<_, MixedOrderQueryResponse>(
+            .call_logged::<_, MixedOrderQueryResponse>(
+                &ExchangeLog::of(&self.ledger, &s.request.org_code, &s.request.med_org_ord),
                 BankOp::MixedOrderQuery,
                 &format!("q-{}-{}", c.mix_trade_no, now_ms()),
                 &req,
             )
-            .await;
-        ExchangeLog::of(&self.ledger, &s.request.org_code, &s.request.med_org_ord)
-            .record("bank", "mixed order query", &req, resp.as_ref())
             .await;
         let found = match &resp {
             Ok(r) if r.state.as_ref().is_some_and(|st| st.mix_pay_status.is_final()) => "final",

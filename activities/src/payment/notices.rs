@@ -96,9 +96,13 @@ impl PaymentRevocation {
         let h = acts.hospital(&s.request.org_code)?;
         let uploaded = UploadedOrder { request: &s.request, identity: &s.identity, uploaded: &s.uploaded };
         let req = RevokeUploadRequest::from(uploaded);
-        let resp = h.mid.call::<_, RevokeUploadResponse>(MidPlatformOp::RevokeUpload, &req).await;
-        ExchangeLog::of(&acts.ledger, &s.request.org_code, &s.request.med_org_ord)
-            .record("mid-platform", "6401", &req, resp.as_ref())
+        let resp = h
+            .mid
+            .call_logged::<_, RevokeUploadResponse>(
+                &ExchangeLog::of(&acts.ledger, &s.request.org_code, &s.request.med_org_ord),
+                MidPlatformOp::RevokeUpload,
+                &req,
+            )
             .await;
         resp.map_err(fail)?;
         Ok(())

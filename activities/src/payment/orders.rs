@@ -28,9 +28,14 @@ impl PaymentActivities {
         let mut prepay_id = None;
         if orders.has_self_pay() {
             let sp_req = orders.self_pay();
-            let sp = h.bank.call::<_, SelfPayOrderResponse>(BankOp::SelfPayOrder, &format!("sp-{out}"), &sp_req).await;
-            ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
-                .record("bank", "self-pay order", &sp_req, sp.as_ref())
+            let sp = h
+                .bank
+                .call_logged::<_, SelfPayOrderResponse>(
+                    &ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord),
+                    BankOp::SelfPayOrder,
+                    &format!("sp-{out}"),
+                    &sp_req,
+                )
                 .await;
             let sp = sp.map_err(fail)?;
             if sp.total_amt != own {
@@ -51,9 +56,14 @@ impl PaymentActivities {
         }
         let req = orders.mixed(prepay_id).map_err(|e| bad(format!("the mixed order of {}: {e}", r.med_org_ord)))?;
         req.check_rules().map_err(|e| bad(format!("mixed order would break the channel's rules: {e}")))?;
-        let mixed = h.bank.call::<_, MixedOrderResponse>(BankOp::MixedOrder, &format!("mix-{out}"), &req).await;
-        ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord)
-            .record("bank", "mixed order", &req, mixed.as_ref())
+        let mixed = h
+            .bank
+            .call_logged::<_, MixedOrderResponse>(
+                &ExchangeLog::of(&self.ledger, &r.org_code, &r.med_org_ord),
+                BankOp::MixedOrder,
+                &format!("mix-{out}"),
+                &req,
+            )
             .await;
         let mixed = mixed.map_err(fail)?;
         let mix = mixed.mix_trade_no.ok_or_else(|| bad("the bank returned no mix_trade_no".into()))?;

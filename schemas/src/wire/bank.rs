@@ -36,6 +36,17 @@ impl BankOp {
         }
     }
 
+    /// The operation as the exchange log and the metrics name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::SelfPayOrder => "self-pay order",
+            Self::MixedOrder => "mixed order",
+            Self::MixedOrderQuery => "mixed order query",
+            Self::SelfPayRefund => "self-pay refund",
+            Self::RefundNotify => "refund notify",
+        }
+    }
+
     pub fn default_path(self) -> &'static str {
         match self {
             Self::SelfPayOrder => SELF_PAY_ORDER_API,

@@ -276,10 +276,10 @@ pub struct PayOrderResponse {
     pub ext_data: Option<serde_json::Value>,
 }
 
-/// 6301 order query request.
+/// An uploaded order and the person it is for, as 6301 (query) and 6401 (revoke) both name it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueryOrderRequest {
+pub struct UploadedOrderRequest {
     pub pay_ord_id: PayOrdId,
     pub org_codg: OrgCode,
     pub pay_token: Secret<String>,
@@ -363,17 +363,11 @@ pub struct RefundResponse {
     pub hi_trns_time: Option<String>,
 }
 
+/// 6301 order query request.
+pub type QueryOrderRequest = UploadedOrderRequest;
+
 /// 6401 revoke-upload request.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RevokeUploadRequest {
-    pub pay_ord_id: PayOrdId,
-    pub org_codg: OrgCode,
-    pub pay_token: Secret<String>,
-    pub id_no: Secret<String>,
-    pub user_name: Secret<String>,
-    pub id_type: String,
-}
+pub type RevokeUploadRequest = UploadedOrderRequest;
 
 /// 6401 response `data` (often empty; the envelope's `success`/`message` carry the result).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
