@@ -2,6 +2,7 @@
 //! keep the party's spelling; doc comments give the English domain name.
 
 pub mod bank;
+mod bank_op;
 pub mod channel;
 pub mod codes;
 pub mod core;
