@@ -214,7 +214,7 @@ impl Env {
     }
 
     /// An outpatient bill of `lines` (fen each) at the sandbox hospital, as an HIS sends it.
-    pub fn bill(&self, med_org_ord: &str, pay_auth_no: &Secret<String>, lines: &[i64]) -> payment_flow::PaymentRequest {
+    pub fn bill(&self, med_org_ord: &str, lines: &[i64]) -> payment_flow::PaymentRequest {
         let line = |(i, fen): (usize, &i64)| payment_flow::BillLine {
             code: format!("H{i:04}"),
             name: "沙箱药品".into(),
@@ -231,7 +231,8 @@ impl Env {
             scene: payment_flow::Scene::Outpatient,
             channel: Default::default(),
             access: None,
-            auth_code: pay_auth_no.clone(),
+            // Spent at the channel before any of the requests built from the bill.
+            auth_code: Secret::new(String::new()),
             openid: "openid-test".into(),
             lines: lines.iter().enumerate().map(line).collect(),
             visit: Some(payment_flow::Visit {
@@ -274,7 +275,7 @@ impl Env {
         pay_token: Secret<String>,
     ) -> T {
         let no_code = Secret::new(String::new());
-        let (request, identity) = (self.bill(med_org_ord, &no_code, &[1]), self.identity(persona, &no_code));
+        let (request, identity) = (self.bill(med_org_ord, &[1]), self.identity(persona, &no_code));
         let uploaded = payment_flow::Uploaded { pay_ord_id, pay_token };
         T::from(UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded })
     }
@@ -287,7 +288,7 @@ impl Env {
         pay_auth_no: &Secret<String>,
         lines: &[i64],
     ) -> UploadFeeDetailsRequest {
-        let (request, identity) = (self.bill(med_org_ord, pay_auth_no, lines), self.identity(persona, pay_auth_no));
+        let (request, identity) = (self.bill(med_org_ord, lines), self.identity(persona, pay_auth_no));
         UploadFeeDetailsRequest::try_from(FeeUpload { request: &request, identity: &identity, created_at_ms: 0 })
             .unwrap()
     }
@@ -316,7 +317,7 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
         .call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines))
         .await?;
     let h = env.hospital();
-    let (request, identity) = (env.bill(med_org_ord, &pay_auth_no, lines), env.identity(persona, &pay_auth_no));
+    let (request, identity) = (env.bill(med_org_ord, lines), env.identity(persona, &pay_auth_no));
     let uploaded =
         payment_flow::Uploaded { pay_ord_id: upload.pay_ord_id.clone(), pay_token: upload.pay_token.clone() };
     let pre_settle = UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded };
