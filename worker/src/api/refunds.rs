@@ -149,7 +149,7 @@ pub async fn create(State(state): State<AppState>, Body(b): Body<RefundBody>) ->
     }
     let no_payment =
         || ApiError::new(ErrorCode::UnknownPayment, format!("no payment {}/{}", b.org_code, b.med_org_ord));
-    // Ids that cannot be a payment's name no payment: the same 404 as an unknown one.
+    // Ids that cannot name a payment name none: the same 404 as an unknown one.
     let (org, ord) = match (OrgCode::parse(b.org_code.clone()), MedOrgOrd::parse(b.med_org_ord.clone())) {
         (Ok(org), Ok(ord)) => (org, ord),
         _ => return Err(no_payment()),

@@ -187,8 +187,9 @@ mod tests {
     }
 
     /// The refund follows the outcome, not the statuses read a second time: a bank that says
-    /// "mixed order paid" while naming insurance failed is believed paid (its figures match),
-    /// and nothing is refunded behind the ledger's back.
+    /// "mixed order paid" while naming insurance failed is believed paid (REQ SR-7b: the mixed
+    /// order's result is the truth, and its figures match), and nothing is refunded behind the
+    /// ledger's back.
     #[test]
     fn the_x8a_refund_goes_with_the_failed_outcome_only() {
         let st = bank("MIX_PAY_SUCCESS", "SELF_PAY_SUCCESS", "MED_INS_PAY_FAIL");
