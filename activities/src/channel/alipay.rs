@@ -25,7 +25,12 @@ impl AlipayClient {
     pub async fn auth_query(&self, auth_code: &Secret<String>, req_biz_no: &str) -> Result<Authorisation, PartyError> {
         use medpay_schemas::wire::channel::AlipayAuthInfo;
         const METHOD: &str = "alipay.commerce.medical.authinfo.auth.query";
-        let biz = transformers::alipay_auth_query(self, auth_code, req_biz_no);
+        let app = transformers::AlipayApp {
+            app_id: &self.envelope.app_id,
+            org_code: &self.org_code,
+            org_chnl_crtf_code: &self.org_chnl_crtf_code,
+        };
+        let biz = transformers::alipay_auth_query(&app, auth_code, req_biz_no);
         let biz = serde_json::to_value(&biz).map_err(LocalStage::Encode.of(PARTY))?;
         let sealed = self
             .envelope

@@ -312,12 +312,11 @@ pub async fn order(env: &Env, persona: &str, med_org_ord: &str, lines: &[i64]) -
     let sign_no = env.core.sign_in().await?;
     let info = env.core.person_info(&sign_no, &pay_auth_no).await?;
     assert_eq!(info.baseinfo.psn_no.as_str(), medpay_sandbox::persons::by_persona(persona).unwrap().psn_no);
-    let upload: UploadFeeDetailsResponse = env
-        .mid
-        .call(MidPlatformOp::UploadFeeDetails, &env.upload_request(persona, med_org_ord, &pay_auth_no, lines))
-        .await?;
-    let h = env.hospital();
     let (request, identity) = (env.bill(med_org_ord, lines), env.identity(persona, &pay_auth_no));
+    let fee_upload = FeeUpload { request: &request, identity: &identity, created_at_ms: 0 };
+    let upload: UploadFeeDetailsResponse =
+        env.mid.call(MidPlatformOp::UploadFeeDetails, &UploadFeeDetailsRequest::try_from(fee_upload).unwrap()).await?;
+    let h = env.hospital();
     let uploaded =
         payment_flow::Uploaded { pay_ord_id: upload.pay_ord_id.clone(), pay_token: upload.pay_token.clone() };
     let pre_settle = UploadedOrder { request: &request, identity: &identity, uploaded: &uploaded };
